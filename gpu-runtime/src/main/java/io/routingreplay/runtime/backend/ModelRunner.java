@@ -1,0 +1,24 @@
+package io.routingreplay.runtime.backend;
+
+import io.routingreplay.runtime.config.ModelConfig;
+
+/**
+ * A backend: turns a batch into sampled tokens and routing. It owns the K/V storage
+ * ({@link #numKvBlocks()} blocks of {@link #kvBlockSize()} positions); the engine's block manager decides which
+ * physical blocks each sequence uses.
+ *
+ * <p>Contract every backend keeps: a sequence's outputs (tokens, logprobs, routing) do not depend on which other
+ * sequences share the batch nor on how its prompt is split into chunks.
+ */
+public interface ModelRunner extends AutoCloseable {
+    ModelConfig config();
+
+    int kvBlockSize();
+
+    int numKvBlocks();
+
+    StepOutput forward(ForwardBatch batch);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,72 @@
+package io.routingreplay.runtime.engine;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The one engine configuration object, checked once in {@link Builder#build()}.
+ *
+ * @param modelDir          Hugging Face checkpoint folder (config.json + safetensors [+ tokenizer.json])
+ * @param backend           "cpu" or "cuda"
+ * @param maxNumSeqs        most sequences in one step (prefilling + decoding)
+ * @param maxBatchTokens    most tokens in one step; longer prompts are prefilled in chunks of this size
+ * @param kvBlockSize       positions per paged-KV block
+ * @param kvCacheTokens     K/V capacity in positions across all sequences (0: the backend sizes it from memory)
+ * @param maxNewTokensCap   the largest max_new_tokens a request may ask for
+ * @param threads           CPU backend worker threads
+ * @param syntheticConfig   when set (CUDA benchmarks), random weights of this config.json instead of modelDir
+ */
+public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvBlockSize,
+                           int kvCacheTokens, int maxNewTokensCap, int threads, Path syntheticConfig) {
+
+    public static Builder builder(Path modelDir) {
+        return new Builder().modelDir(modelDir);
+    }
+
+    public static final class Builder {
+        private Path modelDir;
+        private String backend = "cpu";
+        private int maxNumSeqs = 256;
+        private int maxBatchTokens = 2048;
+        private int kvBlockSize = 16;
+        private int kvCacheTokens = 0;
+        private int maxNewTokensCap = 32768;
+        private int threads = Runtime.getRuntime().availableProcessors();
+        private Path syntheticConfig;
+
+        public Builder modelDir(Path v) { modelDir = v; return this; }
+        public Builder backend(String v) { backend = v; return this; }
+        public Builder maxNumSeqs(int v) { maxNumSeqs = v; return this; }
+        public Builder maxBatchTokens(int v) { maxBatchTokens = v; return this; }
+        public Builder kvBlockSize(int v) { kvBlockSize = v; return this; }
+        public Builder kvCacheTokens(int v) { kvCacheTokens = v; return this; }
+        public Builder maxNewTokensCap(int v) { maxNewTokensCap = v; return this; }
+        public Builder threads(int v) { threads = v; return this; }
+        public Builder syntheticConfig(Path v) { syntheticConfig = v; return this; }
+
+        public EngineConfig build() {
+            if (syntheticConfig == null) {
+                require(modelDir != null, "a model folder is required (--model DIR)");
+                require(Files.isDirectory(modelDir), "model folder " + modelDir + " does not exist");
+            } else {
+                require(Files.isRegularFile(syntheticConfig), "synthetic config " + syntheticConfig + " does not exist");
+            }
+            require(backend.equals("cpu") || backend.equals("cuda"), "backend must be 'cpu' or 'cuda', got '" + backend + "'");
+            require(maxNumSeqs >= 1, "maxNumSeqs must be >= 1");
+            require(maxBatchTokens >= maxNumSeqs, "maxBatchTokens (" + maxBatchTokens
+                    + ") must be >= maxNumSeqs (" + maxNumSeqs + ") so every running sequence can decode each step");
+            require(kvBlockSize >= 1 && Integer.bitCount(kvBlockSize) == 1, "kvBlockSize must be a power of two");
+            require(kvCacheTokens >= 0, "kvCacheTokens must be >= 0 (0 sizes it from memory)");
+            require(maxNewTokensCap >= 1, "maxNewTokensCap must be >= 1");
+            require(threads >= 1, "threads must be >= 1");
+            return new EngineConfig(modelDir, backend, maxNumSeqs, maxBatchTokens, kvBlockSize, kvCacheTokens,
+                    maxNewTokensCap, threads, syntheticConfig);
+        }
+
+        private static void require(boolean ok, String message) {
+            if (!ok) {
+                throw new IllegalArgumentException("invalid engine config: " + message);
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package io.routingreplay.runtime.model;
+
+/** How one architecture names its tensors in a Hugging Face checkpoint. */
+public interface TensorNaming {
+    default String embedding() {
+        return "model.embed_tokens.weight";
+    }
+
+    default String finalNorm() {
+        return "model.norm.weight";
+    }
+
+    default String lmHead() {
+        return "lm_head.weight";
+    }
+
+    default String layer(int i, String suffix) {
+        return "model.layers." + i + "." + suffix;
+    }
+
+    default String attnNorm(int i) {
+        return layer(i, "input_layernorm.weight");
+    }
+
+    default String ffnNorm(int i) {
+        return layer(i, "post_attention_layernorm.weight");
+    }
+
+    default String attn(int i, String proj) {
+        return layer(i, "self_attn." + proj + ".weight");
+    }
+
+    /** Router weight [num_experts, hidden]. */
+    String router(int layer);
+
+    /** One expert's projection; {@code which} is "gate", "up" or "down". */
+    String expert(int layer, int expert, String which);
+
+    /** The dense MLP's projection in a non-MoE layer; {@code which} is "gate", "up" or "down". */
+    default String denseMlp(int layer, String which) {
+        return layer(layer, "mlp." + which + "_proj.weight");
+    }
+}
