@@ -50,9 +50,10 @@ public final class RoutingReplayJob {
 
     /**
      * Adds the job to {@code env}. {@code bounded}: read the prompts present at start and finish (tests, batch
-     * replays); otherwise read forever.
+     * replays); otherwise read forever. Returns the pipeline's streams (tests attach probes to them).
      */
-    public static void build(StreamExecutionEnvironment env, ReadableConfig conf, boolean bounded) {
+    public static RoutingReplayPipeline.Outputs build(StreamExecutionEnvironment env, ReadableConfig conf,
+                                                   boolean bounded) {
         String bootstrap = conf.getOptional(JobOptions.BOOTSTRAP_SERVERS).orElseThrow(() ->
                 new IllegalArgumentException(JobOptions.BOOTSTRAP_SERVERS.key() + " is required"));
         env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis());
@@ -87,6 +88,7 @@ public final class RoutingReplayJob {
                     new AvroRecordSerializer<>(tokenTopic, TokenRoutingEvent.class, TokenRoutingEvent::getRid)))
                     .name("token-stream-sink").uid("token-stream-sink");
         }
+        return out;
     }
 
     private static <T> KafkaSink<T> sink(ReadableConfig conf, KafkaClientSecurity security, String bootstrap,
