@@ -31,6 +31,10 @@ public final class Main {
     }
 
     public static void main(String[] args) throws Exception {
+        // Kafka's test kit ships a log4j2.yaml that would win over ours and log every broker step at INFO.
+        if (System.getProperty("log4j2.configurationFile") == null) {
+            System.setProperty("log4j2.configurationFile", "classpath:routing-replay-log4j2.xml");
+        }
         if (args.length > 0 && (args[0].equals("generate") || args[0].equals("bench"))) {
             delegateToEngineCli(args);
             return;
