@@ -54,6 +54,7 @@ public final class LocalPipeline implements AutoCloseable {
         p.put("enable.idempotence", "true");
         p.put("acks", "all");
         p.put("linger.ms", "2");
+        p.put("max.request.size", String.valueOf(EmbeddedKafka.MAX_RECORD_BYTES));
         p.put("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
         p.put("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
         this.producer = new KafkaProducer<>(p);
