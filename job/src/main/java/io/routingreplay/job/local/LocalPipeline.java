@@ -79,7 +79,7 @@ public final class LocalPipeline implements AutoCloseable {
             cluster.setString("taskmanager.numberOfTaskSlots", String.valueOf(slots));
             cluster.setString("rest.bind-port", "0");
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, cluster);
-            RoutingReplayJob.build(env, conf, false);
+            RoutingReplayJob.onKafka(conf, false).addTo(env, conf);
             JobClient job = env.executeAsync("routing-replay-local");
             return new LocalPipeline(kafka, conf, job);
         } catch (Exception e) {
