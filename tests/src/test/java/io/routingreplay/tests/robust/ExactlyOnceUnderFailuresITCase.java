@@ -2,15 +2,11 @@ package io.routingreplay.tests.robust;
 
 import io.routingreplay.job.JobOptions;
 import io.routingreplay.job.RoutingReplayJob;
-import io.routingreplay.job.RoutingReplayPipeline;
 import io.routingreplay.job.local.EmbeddedKafka;
 import io.routingreplay.runtime.engine.GenerationResult;
-import io.routingreplay.schemas.TokenRoutingEvent;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,11 +58,7 @@ class ExactlyOnceUnderFailuresITCase {
         conf.set(JobOptions.MAX_NUM_SEQS, 16); // fewer sequences per step: generation spans many checkpoints
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
         // unbounded, as in production: checkpoints keep coming until the last request is answered
-        RoutingReplayPipeline.Outputs out = RoutingReplayJob.build(env, conf, false);
-        out.tokenEvents()
-                .map(new FailureInjector()).returns(new AvroTypeInfo<>(TokenRoutingEvent.class))
-                .name("failure-injector")
-                .sinkTo(new DiscardingSink<>());
+        RoutingReplayJob.onKafka(conf, false).withTokenStream(new FailureInjector()).addTo(env, conf);
         JobClient job = env.executeAsync("exactly-once-under-failures");
         t0 = System.nanoTime();
         KafkaAnswers.Answers answers;

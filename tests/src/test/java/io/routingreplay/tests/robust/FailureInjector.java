@@ -1,24 +1,23 @@
 package io.routingreplay.tests.robust;
 
 import io.routingreplay.schemas.TokenRoutingEvent;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.functions.RichMapFunction;
-import org.apache.flink.api.common.state.CheckpointListener;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Chained right after the inference operator (same task), it fails that task at chosen points: in attempt {@code a}
- * it throws after the first checkpoint of the attempt has completed and {@code eventsAfterCheckpoint[a]} more token
- * events went by, so requests are mid-generation and the restore point holds them in flight. In attempt
- * {@link Plan#failSnapshotInAttempt} it throws inside a checkpoint instead. Counters are static because every
+ * A per-token-stream sink that is chained right after the inference operator (same task) and fails that task at
+ * chosen points. In attempt {@code a} it throws once the attempt has taken {@link #CHECKPOINTS_BEFORE_FAILING}
+ * checkpoints and {@code eventsAfterCheckpoint[a]} more token events went by, so requests are mid-generation and
+ * the restore point holds them in flight. In attempt {@link Plan#failSnapshotInAttempt} it throws inside a
+ * checkpoint instead ({@link SinkWriter#flush} runs as the barrier passes). Counters are static because every
  * attempt runs in this JVM (MiniCluster); {@link #reset} starts a new plan.
  */
-public class FailureInjector extends RichMapFunction<TokenRoutingEvent, TokenRoutingEvent>
-        implements CheckpointedFunction, CheckpointListener {
+public class FailureInjector implements Sink<TokenRoutingEvent> {
+
+    static final int CHECKPOINTS_BEFORE_FAILING = 2;
 
     /** The failure plan of one run. */
     public record Plan(int[] eventsAfterCheckpoint, int failSnapshotInAttempt) {
@@ -40,10 +39,6 @@ public class FailureInjector extends RichMapFunction<TokenRoutingEvent, TokenRou
     /** Events of requests resumed from a checkpoint (attempt > 0 in the event): proof that restores were mid-request. */
     static final AtomicInteger RESUMED_EVENTS = new AtomicInteger();
 
-    private transient int attempt;
-    private transient boolean checkpointDone;
-    private transient int eventsSinceCheckpoint;
-
     public static void reset(Plan p) {
         plan = p;
         FAILURES.set(0);
@@ -52,45 +47,52 @@ public class FailureInjector extends RichMapFunction<TokenRoutingEvent, TokenRou
     }
 
     @Override
-    public void open(OpenContext ctx) {
-        attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
+    public SinkWriter<TokenRoutingEvent> createWriter(WriterInitContext context) {
+        return new Writer(context.getTaskInfo().getAttemptNumber());
     }
 
-    @Override
-    public TokenRoutingEvent map(TokenRoutingEvent e) {
-        if (e.getAttempt() > 0) {
-            RESUMED_EVENTS.incrementAndGet();
+    private static final class Writer implements SinkWriter<TokenRoutingEvent> {
+        private final int attempt;
+        private int checkpoints;
+        private int eventsSinceCheckpoint;
+
+        Writer(int attempt) {
+            this.attempt = attempt;
         }
-        if (checkpointDone) {
+
+        @Override
+        public void write(TokenRoutingEvent e, Context context) {
+            if (e.getAttempt() > 0) {
+                RESUMED_EVENTS.incrementAndGet();
+            }
             eventsSinceCheckpoint++;
+            Plan p = plan;
+            if (attempt < p.attempts() && attempt != p.failSnapshotInAttempt()
+                    && checkpoints >= CHECKPOINTS_BEFORE_FAILING
+                    && eventsSinceCheckpoint >= p.eventsAfterCheckpoint()[attempt]) {
+                FAILURES.incrementAndGet();
+                throw new InjectedFailure("injected failure of the inference task in attempt " + attempt + " after "
+                        + eventsSinceCheckpoint + " events past a checkpoint (rid " + e.getRid() + ", position "
+                        + e.getFirstPosition() + ")");
+            }
         }
-        Plan p = plan;
-        if (attempt < p.attempts() && attempt != p.failSnapshotInAttempt() && checkpointDone
-                && eventsSinceCheckpoint >= p.eventsAfterCheckpoint()[attempt]) {
-            FAILURES.incrementAndGet();
-            throw new InjectedFailure("injected failure of the inference task in attempt " + attempt + " after "
-                    + eventsSinceCheckpoint + " events past a checkpoint (rid " + e.getRid() + ", position "
-                    + e.getFirstPosition() + ")");
+
+        @Override
+        public void flush(boolean endOfInput) {
+            if (endOfInput) {
+                return;
+            }
+            checkpoints++;
+            eventsSinceCheckpoint = 0;
+            if (attempt == plan.failSnapshotInAttempt() && checkpoints >= CHECKPOINTS_BEFORE_FAILING) {
+                FAILURES.incrementAndGet();
+                SNAPSHOT_FAILURES.incrementAndGet();
+                throw new InjectedFailure("injected failure during a checkpoint in attempt " + attempt);
+            }
         }
-        return e;
-    }
 
-    @Override
-    public void snapshotState(FunctionSnapshotContext ctx) {
-        if (attempt == plan.failSnapshotInAttempt() && checkpointDone) {
-            FAILURES.incrementAndGet();
-            SNAPSHOT_FAILURES.incrementAndGet();
-            throw new InjectedFailure("injected failure during checkpoint " + ctx.getCheckpointId()
-                    + " in attempt " + attempt);
+        @Override
+        public void close() {
         }
-    }
-
-    @Override
-    public void initializeState(FunctionInitializationContext ctx) {
-    }
-
-    @Override
-    public void notifyCheckpointComplete(long checkpointId) {
-        checkpointDone = true;
     }
 }
