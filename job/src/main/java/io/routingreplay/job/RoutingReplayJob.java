@@ -92,7 +92,7 @@ public final class RoutingReplayJob {
     public static RoutingReplayJob onKafka(ReadableConfig conf, boolean bounded) {
         String bootstrap = conf.getOptional(JobOptions.BOOTSTRAP_SERVERS).orElseThrow(() ->
                 new IllegalArgumentException(JobOptions.BOOTSTRAP_SERVERS.key() + " is required"));
-        KafkaClientSecurity security = KafkaClientSecurity.fromFlinkConfig(Configuration.fromMap(conf.toMap()));
+        KafkaClientSecurity security = KafkaClientSecurity.forJob(conf);
 
         Properties consumer = security.applyTo(new Properties());
         consumer.setProperty("isolation.level", "read_committed");

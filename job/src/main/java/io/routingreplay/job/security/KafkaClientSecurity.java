@@ -68,6 +68,14 @@ public final class KafkaClientSecurity implements Serializable {
         return new KafkaClientSecurity(out);
     }
 
+    /**
+     * What the job's clients (source, its admin client, every sink) use: the Flink configuration, overridden by the
+     * environment of the process that builds the job (where a Kubernetes Secret usually puts credentials).
+     */
+    public static KafkaClientSecurity forJob(org.apache.flink.configuration.ReadableConfig conf) {
+        return fromFlinkConfig(Configuration.fromMap(conf.toMap())).overriddenBy(fromEnv(System.getenv()));
+    }
+
     /** Variables {@code ROUTING_REPLAY_KAFKA_<SETTING>}, e.g. {@code ROUTING_REPLAY_KAFKA_SECURITY_PROTOCOL=SASL_SSL}. */
     public static KafkaClientSecurity fromEnv(Map<String, String> env) {
         Map<String, String> out = new TreeMap<>();

@@ -53,7 +53,7 @@ class ExactlyOnceUnderFailuresITCase {
         KafkaAnswers.publish(kafka.bootstrapServers(), prefix + "-prompts", requests);
 
         // attempts 0, 1 and 3 fail the inference task mid-generation; attempt 2 fails inside a checkpoint
-        FailureInjector.reset(new FailureInjector.Plan(new int[] {40, 120, 0, 60}, 2));
+        FailureInjector.reset(new FailureInjector.Plan(new int[] {30, 90, 0, 50}, 2));
         Configuration conf = RobustJobConfig.create(kafka.bootstrapServers(), prefix);
         conf.set(JobOptions.MAX_NUM_SEQS, 16); // fewer sequences per step: generation spans many checkpoints
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);

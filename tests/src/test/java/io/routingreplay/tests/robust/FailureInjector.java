@@ -2,8 +2,13 @@ package io.routingreplay.tests.robust;
 
 import io.routingreplay.schemas.TokenRoutingEvent;
 import org.apache.flink.api.connector.sink2.Sink;
-import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
+import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+
+import java.util.Collection;
+import java.util.List;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -12,10 +17,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * chosen points. In attempt {@code a} it throws once the attempt has taken {@link #CHECKPOINTS_BEFORE_FAILING}
  * checkpoints and {@code eventsAfterCheckpoint[a]} more token events went by, so requests are mid-generation and
  * the restore point holds them in flight. In attempt {@link Plan#failSnapshotInAttempt} it throws inside a
- * checkpoint instead ({@link SinkWriter#flush} runs as the barrier passes). Counters are static because every
+ * checkpoint instead (a stateful writer's {@code snapshotState} runs as the barrier passes). Counters are static because every
  * attempt runs in this JVM (MiniCluster); {@link #reset} starts a new plan.
  */
-public class FailureInjector implements Sink<TokenRoutingEvent> {
+public class FailureInjector implements Sink<TokenRoutingEvent>, SupportsWriterState<TokenRoutingEvent, Integer> {
 
     static final int CHECKPOINTS_BEFORE_FAILING = 2;
 
@@ -47,11 +52,38 @@ public class FailureInjector implements Sink<TokenRoutingEvent> {
     }
 
     @Override
-    public SinkWriter<TokenRoutingEvent> createWriter(WriterInitContext context) {
+    public StatefulSinkWriter<TokenRoutingEvent, Integer> createWriter(WriterInitContext context) {
         return new Writer(context.getTaskInfo().getAttemptNumber());
     }
 
-    private static final class Writer implements SinkWriter<TokenRoutingEvent> {
+    @Override
+    public StatefulSinkWriter<TokenRoutingEvent, Integer> restoreWriter(WriterInitContext context,
+                                                                      Collection<Integer> state) {
+        return createWriter(context);
+    }
+
+    /** The writer keeps no state; the interface is implemented to be called inside every checkpoint. */
+    @Override
+    public SimpleVersionedSerializer<Integer> getWriterStateSerializer() {
+        return new SimpleVersionedSerializer<>() {
+            @Override
+            public int getVersion() {
+                return 1;
+            }
+
+            @Override
+            public byte[] serialize(Integer v) {
+                return new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) (int) v};
+            }
+
+            @Override
+            public Integer deserialize(int version, byte[] b) {
+                return ((b[0] & 0xff) << 24) | ((b[1] & 0xff) << 16) | ((b[2] & 0xff) << 8) | (b[3] & 0xff);
+            }
+        };
+    }
+
+    private static final class Writer implements StatefulSinkWriter<TokenRoutingEvent, Integer> {
         private final int attempt;
         private int checkpoints;
         private int eventsSinceCheckpoint;
@@ -65,7 +97,9 @@ public class FailureInjector implements Sink<TokenRoutingEvent> {
             if (e.getAttempt() > 0) {
                 RESUMED_EVENTS.incrementAndGet();
             }
-            eventsSinceCheckpoint++;
+            if (checkpoints >= CHECKPOINTS_BEFORE_FAILING) {
+                eventsSinceCheckpoint++;
+            }
             Plan p = plan;
             if (attempt < p.attempts() && attempt != p.failSnapshotInAttempt()
                     && checkpoints >= CHECKPOINTS_BEFORE_FAILING
@@ -79,16 +113,18 @@ public class FailureInjector implements Sink<TokenRoutingEvent> {
 
         @Override
         public void flush(boolean endOfInput) {
-            if (endOfInput) {
-                return;
-            }
+        }
+
+        @Override
+        public List<Integer> snapshotState(long checkpointId) {
             checkpoints++;
-            eventsSinceCheckpoint = 0;
             if (attempt == plan.failSnapshotInAttempt() && checkpoints >= CHECKPOINTS_BEFORE_FAILING) {
                 FAILURES.incrementAndGet();
                 SNAPSHOT_FAILURES.incrementAndGet();
-                throw new InjectedFailure("injected failure during a checkpoint in attempt " + attempt);
+                throw new InjectedFailure("injected failure during checkpoint " + checkpointId + " in attempt "
+                        + attempt);
             }
+            return List.of();
         }
 
         @Override
