@@ -2,6 +2,7 @@ package io.routingreplay.runtime.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
@@ -24,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The Qwen3 tokenizer against the 12 encodings and decodings Hugging Face {@code tokenizers} produced. */
 class TextTokenizerTest {
-    private static final Path QWEN = RepoFixtures.dir("qwen3-moe-tiny");
+    private static final Path QWEN = Fixtures.model("qwen3-moe-tiny");
     private static TextTokenizer tokenizer;
 
     @BeforeAll
