@@ -36,7 +36,7 @@ class GenerateCommandTest {
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny"})
+    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny"})
     void reproducesTheReferenceFromTokenIds(String model) throws IOException {
         List<Fixtures.Case> cases = Fixtures.cases(model);
         List<String> lines = new ArrayList<>();
@@ -51,6 +51,7 @@ class GenerateCommandTest {
             JsonNode r = run.results.get(i);
             assertEquals("case-" + i, r.get("rid").asText(), "results keep input order");
             assertMatchesReference(cases.get(i), r, model + " case " + i);
+            assertEquals(referenceMoeLayers(model), r.get("routing").get("moe_layer_indices"), model);
             assertNpyMatchesJson(tmp.resolve("npy").resolve("case-" + i + ".npy"), r.get("routing"));
         }
     }
@@ -172,7 +173,11 @@ class GenerateCommandTest {
         assertTrue(compared > numTokens, what + ": too few (token, layer) pairs above the margin: " + compared);
     }
 
-    /** The .npy a trainer loads holds the same ids as the JSON result. */
+    private static JsonNode referenceMoeLayers(String model) throws IOException {
+        return JSON.readTree(Fixtures.model(model).resolve("reference.json").toFile()).get("moe_layers");
+    }
+
+    /** The .npy a trainer loads holds the same ids as the JSON result, in the dtype the JSON names. */
     private static void assertNpyMatchesJson(Path npy, JsonNode routing) throws IOException {
         byte[] file = Files.readAllBytes(npy);
         int dataOffset = 10 + ((file[8] & 0xff) | (file[9] & 0xff) << 8);
@@ -180,13 +185,17 @@ class GenerateCommandTest {
         JsonNode ids = routing.get("topk_ids");
         int layers = ids.get(0).size();
         int k = ids.get(0).get(0).size();
-        assertTrue(header.contains("'descr': '|u1'") && header.contains("'shape': (" + ids.size() + ", " + layers
-                + ", " + k + ")"), header);
+        boolean wide = routing.get("dtype").asText().equals("uint16");
+        assertEquals(routing.get("num_experts").asInt() > 256, wide, "uint16 exactly when ids exceed uint8");
+        assertTrue(header.contains("'descr': '" + (wide ? "<u2" : "|u1") + "'") && header.contains("'shape': ("
+                + ids.size() + ", " + layers + ", " + k + ")"), header);
         int i = dataOffset;
         for (JsonNode token : ids) {
             for (JsonNode layer : token) {
                 for (JsonNode id : layer) {
-                    assertEquals(id.asInt(), file[i++] & 0xff);
+                    int stored = wide ? (file[i] & 0xff) | (file[i + 1] & 0xff) << 8 : file[i] & 0xff;
+                    i += wide ? 2 : 1;
+                    assertEquals(id.asInt(), stored);
                 }
             }
         }
