@@ -57,6 +57,10 @@ public final class GenerateCommand {
             throw new UsageException("--input " + input + " is not a readable file");
         }
         Path output = args.requiredPath("output");
+        Path rejectedOutput = args.path("rejected-output");
+        requireDistinct(input, output, "--output");
+        requireDistinct(input, rejectedOutput, "--rejected-output");
+        requireDistinct(output, rejectedOutput, "--rejected-output");
         Path npyDir = args.path("npy-dir");
         EngineConfig config = EngineOptions.build(EngineOptions.builder(args));
         if (npyDir != null) {
@@ -68,7 +72,7 @@ public final class GenerateCommand {
                     + " output_text is null");
         }
         try (LLMEngine engine = LLMEngine.create(config);
-             RejectionLog rejections = new RejectionLog(err, args.path("rejected-output"));
+             RejectionLog rejections = new RejectionLog(err, rejectedOutput);
              OrderedResultWriter results = new OrderedResultWriter(engine.routingLayout(), tokenizer, output, npyDir)) {
             RequestLineParser parser = new RequestLineParser(new RequestValidator(
                     RequestLimits.of(engine.modelConfig(), config.maxNewTokensCap()), tokenizer));
@@ -86,6 +90,18 @@ public final class GenerateCommand {
             if (tokenizer != null) {
                 tokenizer.close();
             }
+        }
+    }
+
+    /** Output files are truncated when opened: one that is also the input (or the other output) would be lost. */
+    private static void requireDistinct(Path existing, Path other, String option) throws IOException {
+        if (other == null) {
+            return;
+        }
+        boolean same = Files.exists(existing) && Files.exists(other) ? Files.isSameFile(existing, other)
+                : existing.toAbsolutePath().normalize().equals(other.toAbsolutePath().normalize());
+        if (same) {
+            throw new UsageException(option + " " + other + " is the same file as " + existing);
         }
     }
 

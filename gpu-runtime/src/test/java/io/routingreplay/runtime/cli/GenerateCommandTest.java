@@ -31,6 +31,7 @@ class GenerateCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final double LOGPROB_TOLERANCE = 1e-3;
     private static final double MARGIN_FOR_EXACT_IDS = 1e-4;
+    private static final double WEIGHT_TOLERANCE = 1e-4;
 
     @TempDir
     Path tmp;
@@ -41,8 +42,9 @@ class GenerateCommandTest {
         List<Fixtures.Case> cases = Fixtures.cases(model);
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < cases.size(); i++) {
-            lines.add(greedyLine("case-" + i, "\"prompt_token_ids\":" + JSON.writeValueAsString(cases.get(i).promptIds()),
-                    cases.get(i).outputIds().length));
+            String line = greedyLine("case-" + i, "\"prompt_token_ids\":"
+                    + JSON.writeValueAsString(cases.get(i).promptIds()), cases.get(i).outputIds().length);
+            lines.add(line.replace("}", ",\"return_routing_weights\":true}"));
         }
         Run run = generate(model, lines, "--npy-dir", tmp.resolve("npy").toString());
         assertEquals(0, run.exitCode, run.stderr);
@@ -51,7 +53,8 @@ class GenerateCommandTest {
             JsonNode r = run.results.get(i);
             assertEquals("case-" + i, r.get("rid").asText(), "results keep input order");
             assertMatchesReference(cases.get(i), r, model + " case " + i);
-            assertEquals(referenceMoeLayers(model), r.get("routing").get("moe_layer_indices"), model);
+            assertMoeLayers(model, ints(r.get("routing").get("moe_layer_indices")));
+            assertWeightsMatchReference(cases.get(i), r.get("routing"), model + " case " + i);
             assertNpyMatchesJson(tmp.resolve("npy").resolve("case-" + i + ".npy"), r.get("routing"));
         }
     }
@@ -129,6 +132,19 @@ class GenerateCommandTest {
     }
 
     @Test
+    void outputThatIsTheInputIsRefusedBeforeTouchingIt() throws IOException {
+        Path input = tmp.resolve("same.jsonl");
+        Files.writeString(input, "{\"rid\":\"a\",\"prompt_token_ids\":[1]}\n");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(new String[]{"generate", "--model", Fixtures.model("mixtral-tiny").toString(), "--input",
+                        input.toString(), "--output", input.toString()}, new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(Main.EXIT_USAGE, code);
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("is the same file as"), err.toString());
+        assertEquals("{\"rid\":\"a\",\"prompt_token_ids\":[1]}\n", Files.readString(input));
+    }
+
+    @Test
     void usageErrorsExitWithTwo() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
@@ -173,8 +189,28 @@ class GenerateCommandTest {
         assertTrue(compared > numTokens, what + ": too few (token, layer) pairs above the margin: " + compared);
     }
 
-    private static JsonNode referenceMoeLayers(String model) throws IOException {
-        return JSON.readTree(Fixtures.model(model).resolve("reference.json").toFile()).get("moe_layers");
+    private static void assertWeightsMatchReference(Fixtures.Case c, JsonNode routing, String what) {
+        JsonNode weights = routing.get("topk_weights");
+        assertEquals(c.topkWeights().length, weights.size(), what);
+        for (int t = 0; t < c.topkWeights().length; t++) {
+            for (int l = 0; l < c.topkWeights()[t].length; l++) {
+                if (c.topkMargin()[t][l] >= MARGIN_FOR_EXACT_IDS) {
+                    for (int k = 0; k < c.topkWeights()[t][l].length; k++) {
+                        assertEquals(c.topkWeights()[t][l][k], weights.get(t).get(l).get(k).asDouble(),
+                                WEIGHT_TOLERANCE, what + " weight at token " + t + ", MoE layer " + l + ", k " + k);
+                    }
+                }
+            }
+        }
+    }
+
+    /** As many MoE layers as the reference routed; the mixed fixture's dense layers 0 and 3 are left out. */
+    private static void assertMoeLayers(String model, int[] moeLayerIndices) throws IOException {
+        int count = JSON.readTree(Fixtures.model(model).resolve("reference.json").toFile()).get("moe_layers").asInt();
+        assertEquals(count, moeLayerIndices.length, model);
+        if (model.equals("qwen3-moe-mixed-tiny")) {
+            assertArrayEquals(new int[]{1, 2, 4}, moeLayerIndices, "mlp_only_layers [0, 3] of 5 layers");
+        }
     }
 
     /** The .npy a trainer loads holds the same ids as the JSON result, in the dtype the JSON names. */
