@@ -53,10 +53,6 @@ public final class CliArgs {
         }
     }
 
-    public String command() {
-        return command;
-    }
-
     public boolean has(String name) {
         return values.containsKey(name);
     }
