@@ -7,6 +7,7 @@ import io.routingreplay.runtime.engine.StepEvent;
 import io.routingreplay.runtime.sampler.SamplingParams;
 
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -49,6 +50,8 @@ final class BenchCommand {
                 promptLen, outputLen);
         out.println("| batch | prefill tokens/s | decode tokens/s | decode ms/step |");
         out.println("| ---: | ---: | ---: | ---: |");
+        long wallStart = System.nanoTime();
+        long cpuStart = processCpuNanos();
         for (int batch : batches) {
             EngineConfig cfg = EngineOptions.build(base.maxNumSeqs(batch).maxBatchTokens(batch * promptLen)
                     .maxNewTokensCap(outputLen));
@@ -59,7 +62,17 @@ final class BenchCommand {
                         t.decodeTokens / t.decodeSeconds, 1e3 * t.decodeSeconds / t.decodeSteps);
             }
         }
+        // On a shared machine the figures mean little without how much of it the bench actually got.
+        double wall = (System.nanoTime() - wallStart) / 1e9;
+        double cpu = (processCpuNanos() - cpuStart) / 1e9;
+        out.printf(Locale.ROOT, "process CPU %.1f s in %.1f s wall (%.0f%% of %d cores)%n", cpu, wall,
+                100 * cpu / wall / Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().availableProcessors());
         return 0;
+    }
+
+    private static long processCpuNanos() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() : 0L;
     }
 
     /** Where the time of one round went. A step that fed more than one token of any sequence counts as prefill. */
