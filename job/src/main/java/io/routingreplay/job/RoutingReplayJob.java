@@ -67,6 +67,11 @@ public final class RoutingReplayJob {
         return Configuration.fromMap(map);
     }
 
+    /** The same job with {@code sink} as its per-token stream (tests attach probes there). */
+    public RoutingReplayJob withTokenStream(Sink<TokenRoutingEvent> sink) {
+        return new RoutingReplayJob(prompts, results, deadLetters, sink);
+    }
+
     /** Adds the job's operators to {@code env} and enables checkpointing (the sinks commit on checkpoints). */
     public void addTo(StreamExecutionEnvironment env, ReadableConfig conf) {
         env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis());
