@@ -2,6 +2,7 @@ package io.routingreplay.job.cli;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -9,20 +10,16 @@ import java.util.Set;
 /** {@code --name value} options, {@code --flag} switches and positional arguments of one subcommand. */
 final class Args {
     final Map<String, String> options = new HashMap<>();
-    final Set<String> flags;
+    final Set<String> flags = new HashSet<>();
     final List<String> positional = new ArrayList<>();
     /** Repeatable {@code --conf key=value}: Flink/job settings passed through. */
     final Map<String, String> conf = new HashMap<>();
 
-    private Args(Set<String> flags) {
-        this.flags = new java.util.HashSet<>();
-        this.knownFlags = flags;
+    private Args() {
     }
 
-    private final Set<String> knownFlags;
-
     static Args parse(String[] args, int from, Set<String> valueOptions, Set<String> flagOptions) {
-        Args a = new Args(flagOptions);
+        Args a = new Args();
         for (int i = from; i < args.length; i++) {
             String s = args[i];
             if (s.equals("--conf")) {

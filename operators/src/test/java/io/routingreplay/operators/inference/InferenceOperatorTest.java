@@ -2,12 +2,10 @@ package io.routingreplay.operators.inference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.routingreplay.operators.validation.DeadLetters;
-import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.engine.GenerationResult;
 import io.routingreplay.runtime.engine.LLMEngine;
@@ -190,7 +188,7 @@ class InferenceOperatorTest {
             int inFlight = ((InferenceOperator) h.getOperator()).numInFlight();
             assertTrue(inFlight > 0, "the snapshot must catch requests mid-generation");
             beforeSnapshot = new ArrayList<>(h.extractOutputValues());
-            assertTrue(!beforeSnapshot.isEmpty());
+            assertTrue(!beforeSnapshot.isEmpty(), "some events went out before the snapshot");
             snapshot = h.snapshot(1, 1);
             // Whatever this operator emits after the snapshot is lost with the "failure".
         }
@@ -199,14 +197,10 @@ class InferenceOperatorTest {
             h.open();
             h.endInput();
             List<TokenRoutingEvent> after = h.extractOutputValues();
-            for (TokenRoutingEvent e : after) {
-                assertTrue(e.getAttempt() >= 0);
-            }
             List<TokenRoutingEvent> all = new ArrayList<>(beforeSnapshot);
             all.addAll(after);
             assertSameAsOffline(all, 24);
             assertTrue(after.stream().anyMatch(e -> e.getAttempt() == 1), "restored requests are tagged attempt 1");
-            assertNotNull(after);
         }
     }
 

@@ -120,7 +120,7 @@ public final class StreamingPathBenchmark {
         p.publishAll(lines, rids);
     }
 
-    /** 8-32 prompt tokens, 4-16 new tokens, greedy. */
+    /** 8-32 prompt tokens, 4-16 new tokens, the default sampling (temperature 1.0, seed drawn by the job). */
     static byte[] line(Random rnd, String rid) {
         StringBuilder s = new StringBuilder("{\"rid\":\"" + rid + "\",\"max_new_tokens\":" + (4 + rnd.nextInt(13))
                 + ",\"prompt_token_ids\":[");

@@ -68,6 +68,8 @@ class StreamingEndToEndITCase {
             }
             if (sampled) {
                 n.put("temperature", 0.8).put("top_p", 0.9).put("top_k", 50).put("seed", 1000L + i);
+            } else {
+                n.put("temperature", 0); // the request default is 1.0, as generate's
             }
             lines.add(n.toString().getBytes(StandardCharsets.UTF_8));
             rids.add(rid);
