@@ -17,8 +17,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * chosen points. In attempt {@code a} it throws once the attempt has taken {@link #CHECKPOINTS_BEFORE_FAILING}
  * checkpoints and {@code eventsAfterCheckpoint[a]} more token events went by, so requests are mid-generation and
  * the restore point holds them in flight. In attempt {@link Plan#failSnapshotInAttempt} it throws inside a
- * checkpoint instead (a stateful writer's {@code snapshotState} runs as the barrier passes). Counters are static because every
- * attempt runs in this JVM (MiniCluster); {@link #reset} starts a new plan.
+ * checkpoint instead (a stateful writer's {@code snapshotState} runs as the barrier passes). Counters are static
+ * because every attempt runs in this JVM (MiniCluster); {@link #reset} starts a new plan.
  */
 public class FailureInjector implements Sink<TokenRoutingEvent>, SupportsWriterState<TokenRoutingEvent, Integer> {
 
