@@ -72,7 +72,8 @@ class BadRequestsExampleTest {
                 assertEquals(row.expectedReason(), d.getReason(), "line " + lineNo);
             }
         }
-        assertEquals(List.of("ok-text-greedy", "ok-ids-greedy", "ok-text-seeded", "ok-ids-seeded", "dup-1",
+        assertEquals(List.of("ok-text-greedy", "ok-ids-greedy", "ok-context-length", "ok-text-seeded",
+                "ok-ids-seeded", "dup-1",
                 "ok-unknown", "ok-stop", "ok-meta"), accepted);
         long jsonRows = BadInputTable.rows().stream().filter(r -> !r.expectAccepted())
                 .filter(r -> r.maxPromptTokens() == null && r.request().length > 0 && r.request()[0] != 0x06).count();
