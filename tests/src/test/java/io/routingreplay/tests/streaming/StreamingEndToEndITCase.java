@@ -32,7 +32,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The whole streaming path (in-process Kafka, Flink MiniCluster, exactly-once sinks, read_committed consumer) against
  * the engine alone: 300 requests of mixed prompt lengths and max_new_tokens, greedy and seeded sampling, published
- * at once so far more than 32 are generated together. Every result must be byte for byte what
+ * at once so far more than 32 are generated together, including 5 requests sent a dozen times each under distinct
+ * rids. Every result must be byte for byte what
  * {@code LLMEngine.generate} returns for the same request, and every rid must come back exactly once.
  */
 class StreamingEndToEndITCase {
@@ -49,15 +50,23 @@ class StreamingEndToEndITCase {
         List<byte[]> lines = new ArrayList<>();
         List<String> rids = new ArrayList<>();
         for (int i = 0; i < REQUESTS; i++) {
-            int promptLen = 1 + rnd.nextInt(i % 10 == 0 ? 120 : 24);
-            int[] prompt = new int[promptLen];
-            for (int t = 0; t < promptLen; t++) {
-                prompt[t] = rnd.nextInt(VOCAB_USED);
+            // The last 60 are 5 earlier requests sent a dozen times each under distinct rids.
+            int base = i < REQUESTS - 60 ? i : (i - (REQUESTS - 60)) / 12;
+            int[] prompt;
+            int maxNew;
+            if (base == i) {
+                prompt = new int[1 + rnd.nextInt(i % 10 == 0 ? 120 : 24)];
+                for (int t = 0; t < prompt.length; t++) {
+                    prompt[t] = rnd.nextInt(VOCAB_USED);
+                }
+                maxNew = 1 + rnd.nextInt(12);
+            } else {
+                prompt = requests.get(base).promptTokenIds();
+                maxNew = requests.get(base).params().maxNewTokens();
             }
-            int maxNew = 1 + rnd.nextInt(12);
-            boolean sampled = i % 3 == 0;
+            boolean sampled = base % 3 == 0;
             SamplingParams p = sampled
-                    ? new SamplingParams(maxNew, 0.8f, 0.9f, 50, 1000L + i, List.of(), false, false)
+                    ? new SamplingParams(maxNew, 0.8f, 0.9f, 50, 1000L + base, List.of(), false, false)
                     : SamplingParams.greedy(maxNew);
             String rid = "r-" + i;
             requests.add(new GenerationRequest(rid, prompt, p));
@@ -67,7 +76,7 @@ class StreamingEndToEndITCase {
                 ids.add(t);
             }
             if (sampled) {
-                n.put("temperature", 0.8).put("top_p", 0.9).put("top_k", 50).put("seed", 1000L + i);
+                n.put("temperature", 0.8).put("top_p", 0.9).put("top_k", 50).put("seed", 1000L + base);
             } else {
                 n.put("temperature", 0); // the request default is 1.0, as generate's
             }
@@ -112,6 +121,15 @@ class StreamingEndToEndITCase {
             GenerationResult g = RoutingResults.toGenerationResult(r);
             assertEquals(r.getPromptTokenIds().size() + r.getOutputTokenIds().size() - 1, r.getNumTokens());
             assertEquals(expected.get(r.getRid()), ResultJson.toLine(g, null), "rid " + r.getRid());
+        }
+        // The dozen copies agree with each other too (same request, same seed).
+        Map<String, RoutingResult> byRid = new HashMap<>();
+        results.forEach(r -> byRid.put(r.getRid(), r));
+        for (int i = REQUESTS - 60; i < REQUESTS; i++) {
+            RoutingResult copy = byRid.get("r-" + i);
+            RoutingResult original = byRid.get("r-" + (i - (REQUESTS - 60)) / 12);
+            assertEquals(original.getOutputTokenIds(), copy.getOutputTokenIds(), "r-" + i);
+            assertEquals(original.getRoutingIds(), copy.getRoutingIds(), "r-" + i);
         }
         int overlap = maxConcurrent(results);
         assertTrue(overlap > 32, "only " + overlap + " requests were generated at the same time");
