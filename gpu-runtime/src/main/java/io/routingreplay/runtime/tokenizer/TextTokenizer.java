@@ -17,7 +17,8 @@ import java.util.zip.GZIPInputStream;
  *
  * <p>Encoding adds no special tokens (no BOS/EOS is inserted): the text is the prompt exactly, and chat markers such
  * as {@code <|im_start|>} written in the text are still recognised as their added tokens. Decoding keeps special
- * tokens, so {@code decode(encode(text))} gives the text back. Thread-safe (the native tokenizer is immutable).
+ * tokens, so {@code decode(encode(text))} gives the text back. Safe to share between threads (the
+ * native tokenizer is read-only after loading; a test encodes from four threads at once).
  */
 public final class TextTokenizer implements AutoCloseable {
     /** The file names looked for in a model folder, in order of preference. */
@@ -25,11 +26,9 @@ public final class TextTokenizer implements AutoCloseable {
     public static final String GZIP_FILE = "tokenizer.json.gz";
 
     private final HuggingFaceTokenizer tokenizer;
-    private final Path source;
 
-    private TextTokenizer(HuggingFaceTokenizer tokenizer, Path source) {
+    private TextTokenizer(HuggingFaceTokenizer tokenizer) {
         this.tokenizer = tokenizer;
-        this.source = source;
     }
 
     /**
@@ -58,7 +57,7 @@ public final class TextTokenizer implements AutoCloseable {
                 "padding", "false", "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
         try (InputStream raw = Files.newInputStream(file);
              InputStream in = gzipped ? new GZIPInputStream(raw, 1 << 16) : raw) {
-            return new TextTokenizer(HuggingFaceTokenizer.newInstance(in, options), file);
+            return new TextTokenizer(HuggingFaceTokenizer.newInstance(in, options));
         } catch (IOException e) {
             throw new TokenizerLoadException("cannot read tokenizer " + file + ": " + e.getMessage()
                     + (gzipped ? " (is it really gzip? re-create it with `gzip -k tokenizer.json`)" : ""), e);
@@ -87,11 +86,6 @@ public final class TextTokenizer implements AutoCloseable {
             wide[i] = ids[i];
         }
         return tokenizer.decode(wide, false);
-    }
-
-    /** The file this tokenizer was read from. */
-    public Path source() {
-        return source;
     }
 
     @Override

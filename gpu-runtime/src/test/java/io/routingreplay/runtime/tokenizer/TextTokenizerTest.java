@@ -2,6 +2,7 @@ package io.routingreplay.runtime.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
@@ -15,6 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -24,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The Qwen3 tokenizer against the 12 encodings and decodings Hugging Face {@code tokenizers} produced. */
 class TextTokenizerTest {
-    private static final Path QWEN = RepoFixtures.dir("qwen3-moe-tiny");
+    private static final Path QWEN = Fixtures.model("qwen3-moe-tiny");
     private static TextTokenizer tokenizer;
 
     @BeforeAll
@@ -53,6 +57,32 @@ class TextTokenizerTest {
             }));
         }
         return tests.stream();
+    }
+
+    /** One tokenizer is shared by the threads of a task manager; concurrent use must give the same ids. */
+    @Test
+    void concurrentEncodingGivesTheSameIds() throws Exception {
+        JsonNode cases = new ObjectMapper().readTree(QWEN.resolve("tokenizer-reference.json").toFile()).get("cases");
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                futures.add(pool.submit(() -> {
+                    for (int round = 0; round < 25; round++) {
+                        for (JsonNode c : cases) {
+                            assertArrayEquals(toInts(c.get("ids")), tokenizer.encode(c.get("text").asText()));
+                            assertEquals(c.get("decoded").asText(), tokenizer.decode(toInts(c.get("ids"))));
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test

@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * Turns {@link RequestFields} into a {@link GenerationRequest}, or a reason a person understands. It applies the
- * same rules the engine enforces on admission (ids in the vocabulary, prompt + max_new_tokens within
+ * same rules the engine enforces on admission (ids in the vocabulary, a prompt shorter than
  * max_position_embeddings, sampling values), so bad input is caught before it reaches an engine. Stateless and
  * thread-safe; duplicate rids are the caller's concern (they depend on what else is in flight).
  */
@@ -74,23 +74,22 @@ public final class RequestValidator {
         if (badParams != null) {
             return ParsedRequest.rejected(rid, badParams);
         }
-        String tooLong = checkLength(prompt.length, params.maxNewTokens());
+        String tooLong = checkLength(prompt.length);
         if (tooLong != null) {
             return ParsedRequest.rejected(rid, tooLong);
         }
         return ParsedRequest.accepted(new GenerationRequest(rid, prompt, params));
     }
 
-    private String checkLength(int promptLen, int maxNewTokens) {
+    /**
+     * As the engine: the prompt must leave room for at least one new token; generation that would run past
+     * max_position_embeddings stops there with finish_reason "length".
+     */
+    private String checkLength(int promptLen) {
         int maxPos = limits.maxPositionEmbeddings();
         if (promptLen >= maxPos) {
-            return "prompt has " + promptLen + " tokens but the model's max_position_embeddings is " + maxPos
-                    + " (prompt + max_new_tokens must fit)";
-        }
-        if ((long) promptLen + maxNewTokens > maxPos) {
-            return "prompt (" + promptLen + " tokens) + max_new_tokens (" + maxNewTokens
-                    + ") exceeds the model's max_position_embeddings " + maxPos + "; lower max_new_tokens to at most "
-                    + (maxPos - promptLen);
+            return "prompt has " + promptLen + " tokens; the model allows at most " + (maxPos - 1)
+                    + " (max_position_embeddings " + maxPos + " minus one to generate)";
         }
         return null;
     }

@@ -2,7 +2,7 @@ package io.routingreplay.runtime.cli.request;
 
 import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.sampler.SamplingParams;
-import io.routingreplay.runtime.tokenizer.RepoFixtures;
+import io.routingreplay.runtime.testing.Fixtures;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,7 +27,7 @@ class RequestLineParserTest {
 
     @BeforeAll
     static void setUp() {
-        qwen = TextTokenizer.load(RepoFixtures.dir("qwen3-moe-tiny")).orElseThrow();
+        qwen = TextTokenizer.load(Fixtures.model("qwen3-moe-tiny")).orElseThrow();
         parser = new RequestLineParser(new RequestValidator(new RequestLimits(151936, 64, 48), qwen));
         parserWithoutTokenizer = new RequestLineParser(new RequestValidator(LIMITS, null));
     }
@@ -102,7 +102,6 @@ class RequestLineParserTest {
             "seed not integral        | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"seed\":1.5}         | a | \"seed\" must be a 64-bit integer",
             "ignore_eos as string     | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"ignore_eos\":\"yes\"} | a | \"ignore_eos\" must be true or false",
             "weights flag as number   | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"return_routing_weights\":1} | a | \"return_routing_weights\" must be true or false",
-            "prompt + new over context| {\"rid\":\"a\",\"prompt_token_ids\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20],\"max_new_tokens\":45} | a | exceeds the model's max_position_embeddings 64; lower max_new_tokens to at most 44",
     })
     void badLinesAreRejectedWithTheirReason(String name, String line, String rid, String reasonPart) {
         ParsedRequest p = parserWithoutTokenizer.parse(line);
@@ -113,11 +112,14 @@ class RequestLineParserTest {
     }
 
     @Test
-    void promptLongerThanContextIsRejected() {
-        String ids = "1,".repeat(64) + "1";
+    void promptFillingTheContextIsRejected() {
+        String ids = "1,".repeat(63) + "1";
         ParsedRequest p = parserWithoutTokenizer.parse("{\"rid\":\"long\",\"prompt_token_ids\":[" + ids + "]}");
-        assertEquals("prompt has 65 tokens but the model's max_position_embeddings is 64 (prompt + max_new_tokens must fit)",
-                p.rejectReason());
+        assertEquals("prompt has 64 tokens; the model allows at most 63 (max_position_embeddings 64 minus one to"
+                + " generate)", p.rejectReason());
+        String fits = "1,".repeat(62) + "1";
+        assertTrue(parserWithoutTokenizer.parse("{\"rid\":\"fits\",\"prompt_token_ids\":[" + fits
+                + "],\"max_new_tokens\":40}").isAccepted(), "a longer generation stops at the context end instead");
     }
 
     @Test

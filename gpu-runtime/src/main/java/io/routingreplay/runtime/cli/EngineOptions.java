@@ -1,0 +1,59 @@
+package io.routingreplay.runtime.cli;
+
+import io.routingreplay.runtime.engine.EngineConfig;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+
+/** The engine options every model-running subcommand accepts, and how they become an {@link EngineConfig}. */
+final class EngineOptions {
+    static final Set<String> NAMES = Set.of("model", "backend", "max-batch", "max-batch-tokens", "kv-cache-tokens",
+            "max-new-tokens-cap", "threads");
+
+    static final String USAGE = """
+              --model DIR              Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)
+              --backend cpu|cuda       compute backend (default cpu)
+              --max-batch N            most sequences in one step (default 256)
+              --max-batch-tokens N     most tokens in one step; longer prompts prefill in chunks (default 2048)
+              --kv-cache-tokens N      K/V cache capacity in positions (default: sized from memory)
+              --max-new-tokens-cap N   largest max_new_tokens a request may ask for (default 32768)
+              --threads N              CPU backend threads (default: all cores)
+            """;
+
+    private EngineOptions() {
+    }
+
+    static EngineConfig.Builder builder(CliArgs args) {
+        Path model = args.requiredPath("model");
+        if (!Files.isDirectory(model)) {
+            throw new UsageException("--model " + model + " is not a folder");
+        }
+        EngineConfig.Builder b = EngineConfig.builder(model).backend(args.string("backend", "cpu"));
+        if (args.has("max-batch")) {
+            b.maxNumSeqs(args.positiveInt("max-batch", 0));
+        }
+        if (args.has("max-batch-tokens")) {
+            b.maxBatchTokens(args.positiveInt("max-batch-tokens", 0));
+        }
+        if (args.has("kv-cache-tokens")) {
+            b.kvCacheTokens(args.positiveInt("kv-cache-tokens", 0));
+        }
+        if (args.has("max-new-tokens-cap")) {
+            b.maxNewTokensCap(args.positiveInt("max-new-tokens-cap", 0));
+        }
+        if (args.has("threads")) {
+            b.threads(args.positiveInt("threads", 0));
+        }
+        return b;
+    }
+
+    /** The finished config; a combination the builder refuses is a usage error, with the builder's message. */
+    static EngineConfig build(EngineConfig.Builder b) {
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+}

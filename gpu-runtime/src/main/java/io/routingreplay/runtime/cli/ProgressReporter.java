@@ -1,0 +1,49 @@
+package io.routingreplay.runtime.cli;
+
+import io.routingreplay.runtime.engine.EngineStats;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * Prints a progress line on stderr at most every {@code intervalNanos}: requests finished of the total, and
+ * tokens per second (prompt tokens prefilled plus tokens generated) since the previous line.
+ */
+final class ProgressReporter {
+    private final PrintStream err;
+    private final long intervalNanos;
+    private final int total;
+    private final long startNanos;
+    private long lastNanos;
+    private long lastTokens;
+
+    ProgressReporter(PrintStream err, long intervalNanos, int total) {
+        this.err = err;
+        this.intervalNanos = intervalNanos;
+        this.total = total;
+        this.startNanos = System.nanoTime();
+        this.lastNanos = startNanos;
+    }
+
+    /** Called after every engine step; prints only when the interval has passed. */
+    void maybeReport(int done, EngineStats stats) {
+        long now = System.nanoTime();
+        if (now - lastNanos < intervalNanos) {
+            return;
+        }
+        long tokens = stats.prefillTokens() + stats.decodeTokens();
+        double rate = (tokens - lastTokens) / ((now - lastNanos) / 1e9);
+        err.printf(Locale.ROOT, "progress: %d/%d requests done, %.1f tokens/s (%d running, %d waiting)%n",
+                done, total, rate, stats.running(), stats.waiting());
+        lastNanos = now;
+        lastTokens = tokens;
+    }
+
+    /** The closing summary line. */
+    void finish(int done, int rejected, EngineStats stats) {
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        err.printf(Locale.ROOT, "done: %d requests generated, %d rejected; %d prompt + %d generated tokens in %.1f s"
+                        + " (%.1f tokens/s)%n", done, rejected, stats.prefillTokens(), stats.decodeTokens(), seconds,
+                (stats.prefillTokens() + stats.decodeTokens()) / Math.max(seconds, 1e-9));
+    }
+}

@@ -1,0 +1,280 @@
+package io.routingreplay.runtime.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.routingreplay.runtime.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code generate} end to end on the Hugging Face reference fixtures: the command's JSONL output (and .npy files)
+ * must carry exactly the reference greedy tokens, logprobs within 1e-3, and the reference top-k expert ids at every
+ * (token, MoE layer) whose reference margin is at least 1e-4 (below that a float32 engine may swap the boundary
+ * expert; see fixtures/README.md).
+ */
+class GenerateCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final double LOGPROB_TOLERANCE = 1e-3;
+    private static final double MARGIN_FOR_EXACT_IDS = 1e-4;
+    private static final double WEIGHT_TOLERANCE = 1e-4;
+
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny"})
+    void reproducesTheReferenceFromTokenIds(String model) throws IOException {
+        List<Fixtures.Case> cases = Fixtures.cases(model);
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            String line = greedyLine("case-" + i, "\"prompt_token_ids\":"
+                    + JSON.writeValueAsString(cases.get(i).promptIds()), cases.get(i).outputIds().length);
+            lines.add(line.replace("}", ",\"return_routing_weights\":true}"));
+        }
+        Run run = generate(model, lines, "--npy-dir", tmp.resolve("npy").toString());
+        assertEquals(0, run.exitCode, run.stderr);
+        assertEquals(cases.size(), run.results.size());
+        for (int i = 0; i < cases.size(); i++) {
+            JsonNode r = run.results.get(i);
+            assertEquals("case-" + i, r.get("rid").asText(), "results keep input order");
+            assertMatchesReference(cases.get(i), r, model + " case " + i);
+            assertMoeLayers(model, ints(r.get("routing").get("moe_layer_indices")));
+            assertWeightsMatchReference(cases.get(i), r.get("routing"), model + " case " + i);
+            assertNpyMatchesJson(tmp.resolve("npy").resolve("case-" + i + ".npy"), r.get("routing"));
+        }
+    }
+
+    @Test
+    void promptTextEncodesToTheReferencePrompt() throws IOException {
+        List<Fixtures.Case> cases = Fixtures.cases("qwen3-moe-tiny").subList(0, 3);
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            String text = cases.get(i).promptText();
+            assertTrue(text != null, "qwen case " + i + " has prompt_text");
+            lines.add(greedyLine("text-" + i, "\"prompt_text\":" + JSON.writeValueAsString(text),
+                    cases.get(i).outputIds().length));
+        }
+        Run run = generate("qwen3-moe-tiny", lines);
+        assertEquals(0, run.exitCode, run.stderr);
+        for (int i = 0; i < cases.size(); i++) {
+            JsonNode r = run.results.get(i);
+            assertArrayEquals(cases.get(i).promptIds(), ints(r.get("prompt_token_ids")), "prompt of case " + i);
+            assertMatchesReference(cases.get(i), r, "text case " + i);
+            assertTrue(r.get("output_text").isTextual(), "output_text present with a tokenizer");
+        }
+    }
+
+    @Test
+    void badLinesAreReportedAndTheRestStillRun() throws IOException {
+        Fixtures.Case c = Fixtures.cases("mixtral-tiny").get(0);
+        String prompt = "\"prompt_token_ids\":" + JSON.writeValueAsString(c.promptIds());
+        List<String> lines = List.of(
+                greedyLine("good-1", prompt, 3),
+                "this is not json",
+                "",
+                greedyLine("good-1", prompt, 3),
+                "{\"rid\":\"oov\",\"prompt_token_ids\":[1,1000]}",
+                "{\"rid\":\"text\",\"prompt_text\":\"mixtral-tiny has no tokenizer\"}",
+                "{\"rid\":\"hot\"," + prompt + ",\"temperature\":-1}",
+                "{\"rid\":\"weights\"," + prompt + ",\"max_new_tokens\":2,\"temperature\":0,"
+                        + "\"return_routing_weights\":true,\"some_future_field\":[1,2]}");
+        Path rejected = tmp.resolve("rejected.jsonl");
+        Run run = generate("mixtral-tiny", lines, "--rejected-output", rejected.toString());
+
+        assertEquals(GenerateCommand.EXIT_REJECTED, run.exitCode, run.stderr);
+        assertEquals(List.of("good-1", "weights"), run.results.stream().map(r -> r.get("rid").asText()).toList());
+        assertArrayEquals(java.util.Arrays.copyOf(c.outputIds(), 3), ints(run.results.get(0).get("output_token_ids")));
+        JsonNode weights = run.results.get(1).get("routing");
+        assertEquals(weights.get("topk_ids").size(), weights.get("topk_weights").size());
+        assertTrue(run.results.get(0).get("output_text").isNull(), "no tokenizer: output_text is null");
+        assertTrue(!run.results.get(0).get("routing").has("topk_weights"), "weights only when asked");
+
+        List<JsonNode> rejections = new ArrayList<>();
+        for (String line : Files.readAllLines(rejected)) {
+            rejections.add(JSON.readTree(line));
+        }
+        assertEquals(List.of(2, 4, 5, 6, 7), rejections.stream().map(r -> r.get("line").asInt()).toList());
+        assertTrue(!rejections.get(0).has("rid"));
+        assertEquals("good-1", rejections.get(1).get("rid").asText());
+        assertTrue(rejections.get(1).get("reason").asText().contains("duplicate rid 'good-1' (first used on line 1)"));
+        assertTrue(rejections.get(2).get("reason").asText().contains("outside the vocabulary"));
+        assertTrue(rejections.get(3).get("reason").asText().contains("no tokenizer.json"));
+        assertTrue(rejections.get(4).get("reason").asText().contains("temperature"));
+        assertTrue(run.stderr.contains("line 2: rejected: not valid JSON"), run.stderr);
+        assertTrue(run.stderr.contains("line 5 (rid 'oov'): rejected:"), run.stderr);
+    }
+
+    @Test
+    void invalidUtf8LineIsRejectedAlone() throws IOException {
+        Path input = tmp.resolve("in.jsonl");
+        byte[] bad = "{\"rid\":\"x\",\"prompt_token_ids\":[1],\"note\":\"\u00ff\"}\n".getBytes(StandardCharsets.ISO_8859_1);
+        byte[] good = "{\"rid\":\"ok\",\"prompt_token_ids\":[1,2],\"max_new_tokens\":1}\r\n".getBytes(StandardCharsets.UTF_8);
+        Files.write(input, concat(bad, good));
+        Run run = generateFile("mixtral-tiny", input);
+        assertEquals(GenerateCommand.EXIT_REJECTED, run.exitCode, run.stderr);
+        assertTrue(run.stderr.contains("line 1: rejected: not valid UTF-8 text"), run.stderr);
+        assertEquals(List.of("ok"), run.results.stream().map(r -> r.get("rid").asText()).toList());
+    }
+
+    @Test
+    void outputThatIsTheInputIsRefusedBeforeTouchingIt() throws IOException {
+        Path input = tmp.resolve("same.jsonl");
+        Files.writeString(input, "{\"rid\":\"a\",\"prompt_token_ids\":[1]}\n");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(new String[]{"generate", "--model", Fixtures.model("mixtral-tiny").toString(), "--input",
+                        input.toString(), "--output", input.toString()}, new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(Main.EXIT_USAGE, code);
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("is the same file as"), err.toString());
+        assertEquals("{\"rid\":\"a\",\"prompt_token_ids\":[1]}\n", Files.readString(input));
+    }
+
+    @Test
+    void usageErrorsExitWithTwo() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
+        PrintStream out = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+        assertEquals(Main.EXIT_USAGE, Main.run(new String[]{"generate", "--input", "x"}, out, errStream));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("is not a readable file"));
+        assertEquals(Main.EXIT_USAGE, Main.run(new String[]{"generate", "--bogus", "1"}, out, errStream));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("unknown option --bogus for 'generate'"));
+        assertEquals(Main.EXIT_USAGE, Main.run(new String[]{"frobnicate"}, out, errStream));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("unknown command 'frobnicate'"));
+        assertEquals(0, Main.run(new String[]{"help", "bench"}, out, errStream));
+    }
+
+    private static String greedyLine(String rid, String promptField, int maxNewTokens) {
+        return "{\"rid\":\"" + rid + "\"," + promptField + ",\"max_new_tokens\":" + maxNewTokens
+                + ",\"temperature\":0,\"ignore_eos\":true}";
+    }
+
+    private static void assertMatchesReference(Fixtures.Case c, JsonNode r, String what) {
+        assertArrayEquals(c.promptIds(), ints(r.get("prompt_token_ids")), what + " prompt");
+        assertArrayEquals(c.outputIds(), ints(r.get("output_token_ids")), what + " output ids");
+        assertEquals("length", r.get("finish_reason").asText(), what);
+        JsonNode lps = r.get("output_logprobs");
+        for (int i = 0; i < c.outputLogprobs().length; i++) {
+            assertEquals(c.outputLogprobs()[i], lps.get(i).asDouble(), LOGPROB_TOLERANCE, what + " logprob " + i);
+        }
+        JsonNode routing = r.get("routing");
+        int numTokens = c.promptIds().length + c.outputIds().length - 1;
+        assertEquals(numTokens, routing.get("num_tokens").asInt(), what);
+        JsonNode ids = routing.get("topk_ids");
+        assertEquals(numTokens, ids.size(), what);
+        int compared = 0;
+        for (int t = 0; t < numTokens; t++) {
+            for (int l = 0; l < c.topkIds()[t].length; l++) {
+                if (c.topkMargin()[t][l] >= MARGIN_FOR_EXACT_IDS) {
+                    assertArrayEquals(c.topkIds()[t][l], ints(ids.get(t).get(l)),
+                            what + " experts at token " + t + ", MoE layer " + l);
+                    compared++;
+                }
+            }
+        }
+        assertTrue(compared > numTokens, what + ": too few (token, layer) pairs above the margin: " + compared);
+    }
+
+    private static void assertWeightsMatchReference(Fixtures.Case c, JsonNode routing, String what) {
+        JsonNode weights = routing.get("topk_weights");
+        assertEquals(c.topkWeights().length, weights.size(), what);
+        for (int t = 0; t < c.topkWeights().length; t++) {
+            for (int l = 0; l < c.topkWeights()[t].length; l++) {
+                if (c.topkMargin()[t][l] >= MARGIN_FOR_EXACT_IDS) {
+                    for (int k = 0; k < c.topkWeights()[t][l].length; k++) {
+                        assertEquals(c.topkWeights()[t][l][k], weights.get(t).get(l).get(k).asDouble(),
+                                WEIGHT_TOLERANCE, what + " weight at token " + t + ", MoE layer " + l + ", k " + k);
+                    }
+                }
+            }
+        }
+    }
+
+    /** As many MoE layers as the reference routed; the mixed fixture's dense layers 0 and 3 are left out. */
+    private static void assertMoeLayers(String model, int[] moeLayerIndices) throws IOException {
+        int count = JSON.readTree(Fixtures.model(model).resolve("reference.json").toFile()).get("moe_layers").asInt();
+        assertEquals(count, moeLayerIndices.length, model);
+        if (model.equals("qwen3-moe-mixed-tiny")) {
+            assertArrayEquals(new int[]{1, 2, 4}, moeLayerIndices, "mlp_only_layers [0, 3] of 5 layers");
+        }
+    }
+
+    /** The .npy a trainer loads holds the same ids as the JSON result, in the dtype the JSON names. */
+    private static void assertNpyMatchesJson(Path npy, JsonNode routing) throws IOException {
+        byte[] file = Files.readAllBytes(npy);
+        int dataOffset = 10 + ((file[8] & 0xff) | (file[9] & 0xff) << 8);
+        String header = new String(file, 10, dataOffset - 10, StandardCharsets.US_ASCII);
+        JsonNode ids = routing.get("topk_ids");
+        int layers = ids.get(0).size();
+        int k = ids.get(0).get(0).size();
+        boolean wide = routing.get("dtype").asText().equals("uint16");
+        assertEquals(routing.get("num_experts").asInt() > 256, wide, "uint16 exactly when ids exceed uint8");
+        assertTrue(header.contains("'descr': '" + (wide ? "<u2" : "|u1") + "'") && header.contains("'shape': ("
+                + ids.size() + ", " + layers + ", " + k + ")"), header);
+        int i = dataOffset;
+        for (JsonNode token : ids) {
+            for (JsonNode layer : token) {
+                for (JsonNode id : layer) {
+                    int stored = wide ? (file[i] & 0xff) | (file[i + 1] & 0xff) << 8 : file[i] & 0xff;
+                    i += wide ? 2 : 1;
+                    assertEquals(id.asInt(), stored);
+                }
+            }
+        }
+        assertEquals(file.length, i);
+    }
+
+    private record Run(int exitCode, List<JsonNode> results, String stderr) {
+    }
+
+    private Run generate(String model, List<String> lines, String... extra) throws IOException {
+        Path input = tmp.resolve("requests.jsonl");
+        Files.write(input, lines, StandardCharsets.UTF_8);
+        return generateFile(model, input, extra);
+    }
+
+    private Run generateFile(String model, Path input, String... extra) throws IOException {
+        Path output = tmp.resolve("results.jsonl");
+        List<String> args = new ArrayList<>(List.of("generate", "--model", Fixtures.model(model).toString(),
+                "--input", input.toString(), "--output", output.toString(), "--threads", "2"));
+        args.addAll(List.of(extra));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(args.toArray(String[]::new), new PrintStream(new ByteArrayOutputStream(), true,
+                StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        List<JsonNode> results = new ArrayList<>();
+        if (Files.exists(output)) {
+            for (String line : Files.readAllLines(output, StandardCharsets.UTF_8)) {
+                results.add(JSON.readTree(line));
+            }
+        }
+        return new Run(code, results, err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static int[] ints(JsonNode array) {
+        int[] out = new int[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asInt();
+        }
+        return out;
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
