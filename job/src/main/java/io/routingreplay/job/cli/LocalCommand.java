@@ -87,7 +87,7 @@ final class LocalCommand {
                 err.println("routing-replay local: following; publish more requests to "
                         + pipeline.bootstrapServers() + " topic '" + conf.get(JobOptions.PROMPTS_TOPIC)
                         + "', results on '" + conf.get(JobOptions.RESULTS_TOPIC) + "'. Ctrl-C stops.");
-                pipeline.awaitAnswers(Duration.ofDays(3650), ans -> out.println(DemoPrinter.describe(ans, writer)));
+                pipeline.follow(ans -> out.println(DemoPrinter.describe(ans, writer)));
             }
         } finally {
             if (tokenizer != null) {

@@ -145,9 +145,9 @@ public final class LocalPipeline implements AutoCloseable {
         AvroCodec<RoutingResult> results = AvroCodec.of(RoutingResult.class);
         AvroCodec<DeadLetter> deadLetters = AvroCodec.of(DeadLetter.class);
         String resultsTopic = conf.get(JobOptions.RESULTS_TOPIC);
-        long deadline = System.nanoTime() + timeout.toNanos();
+        long start = System.nanoTime();
         try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
-            while (!open.isEmpty() && System.nanoTime() < deadline) {
+            while (!open.isEmpty() && System.nanoTime() - start < timeout.toNanos()) {
                 for (ConsumerRecord<byte[], byte[]> rec : consumer.poll(Duration.ofMillis(200))) {
                     Answer a;
                     try {
@@ -172,6 +172,25 @@ public final class LocalPipeline implements AutoCloseable {
             }
         }
         return answers;
+    }
+
+    /**
+     * Prints (hands to {@code onAnswer}) every result and dead letter committed from now on, for requests anyone
+     * publishes, until the thread is interrupted. {@link Answer#request()} is null: they were not sent from here.
+     */
+    public void follow(Consumer<Answer> onAnswer) throws java.io.IOException {
+        AvroCodec<RoutingResult> results = AvroCodec.of(RoutingResult.class);
+        AvroCodec<DeadLetter> deadLetters = AvroCodec.of(DeadLetter.class);
+        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+            consumer.seekToEnd(consumer.assignment());
+            while (!Thread.currentThread().isInterrupted()) {
+                for (ConsumerRecord<byte[], byte[]> rec : consumer.poll(Duration.ofMillis(500))) {
+                    onAnswer.accept(rec.topic().equals(conf.get(JobOptions.RESULTS_TOPIC))
+                            ? new Answer(null, results.decode(rec.value()), null)
+                            : new Answer(null, null, deadLetters.decode(rec.value())));
+                }
+            }
+        }
     }
 
     /**
