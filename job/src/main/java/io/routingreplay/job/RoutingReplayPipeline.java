@@ -18,6 +18,8 @@ import io.routingreplay.schemas.PromptBatch;
 import io.routingreplay.schemas.RoutingResult;
 import io.routingreplay.schemas.TokenRoutingEvent;
 import java.nio.file.Files;
+import java.time.Duration;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import java.nio.file.Path;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.ReadableConfig;
@@ -77,10 +79,18 @@ public final class RoutingReplayPipeline {
                 .uid("inference")
                 .setParallelism(inferenceParallelism);
 
-        SingleOutputStreamOperator<RoutingResult> results = events
+        TimeoutClock clock = TimeoutClock.parse(conf.get(JobOptions.ASSEMBLER_TIMEOUT_CLOCK));
+        DataStream<TokenRoutingEvent> timed = events;
+        if (clock == TimeoutClock.EVENT) {
+            // Event time = when the inference operator emitted the event; the source has no watermarks of its own.
+            timed = events.assignTimestampsAndWatermarks(WatermarkStrategy
+                    .<TokenRoutingEvent>forBoundedOutOfOrderness(Duration.ofSeconds(1))
+                    .withTimestampAssigner((e, ts) -> e.getEmittedAt()))
+                    .name("event-time").uid("event-time");
+        }
+        SingleOutputStreamOperator<RoutingResult> results = timed
                 .keyBy(TokenRoutingEvent::getRid, Types.STRING)
-                .process(new RoutingAssembler(conf.get(JobOptions.ASSEMBLER_TIMEOUT).toMillis(),
-                        TimeoutClock.parse(conf.get(JobOptions.ASSEMBLER_TIMEOUT_CLOCK))))
+                .process(new RoutingAssembler(conf.get(JobOptions.ASSEMBLER_TIMEOUT).toMillis(), clock))
                 .name("assemble").uid("assemble")
                 .returns(new AvroTypeInfo<>(RoutingResult.class));
 
