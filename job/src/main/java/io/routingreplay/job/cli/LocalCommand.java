@@ -161,6 +161,7 @@ final class LocalCommand {
             n.put("rid", "demo-" + (i + 1));
             n.put("prompt_text", DEMO_PROMPTS.get(i));
             n.put("max_new_tokens", 12);
+            n.put("seed", i + 1); // sampled at the default temperature, the same every run
             r.add(n.toString(), i + 1);
         }
         return r;

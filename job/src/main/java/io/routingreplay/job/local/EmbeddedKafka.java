@@ -41,7 +41,14 @@ public final class EmbeddedKafka implements AutoCloseable {
                 .setConfigProp("message.max.bytes", String.valueOf(MAX_RECORD_BYTES))
                 .build();
         try {
-            cluster.format();
+            // The formatter prints its bootstrap metadata to stdout, which is the demo's output.
+            java.io.PrintStream stdout = System.out;
+            System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+            try {
+                cluster.format();
+            } finally {
+                System.setOut(stdout);
+            }
             cluster.startup();
             cluster.waitForReadyBrokers();
         } catch (Exception e) {
