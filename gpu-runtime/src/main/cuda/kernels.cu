@@ -1,0 +1,704 @@
+// Kernels of the CUDA backend (routing-replay). Compiled to PTX (compute_90) by compile-ptx.sh and loaded through
+// JCuda's driver API (cuModuleLoadData), so every entry point is extern "C".
+//
+// Numerics: weights bf16, activations and accumulation fp32. The large matrix products run on the tensor cores with
+// the fp32 activation split into two bf16 halves (hi + lo): the weights are exactly bf16, so W*hi + W*lo keeps about
+// 16 mantissa bits of the activation — close to fp32, far inside the 1e-3 logprob tolerance.
+// Batch invariance: every output element is a reduction whose order depends only on K (never on how many tokens
+// share the launch or which tile a token lands in), so a request gets bit-identical results alone or in any batch.
+#include <cuda_bf16.h>
+#include <stdint.h>
+
+typedef __nv_bfloat16 bf16;
+
+// ---------------------------------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------------------------------
+__device__ __forceinline__ float warpSum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warpMax(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum over the block in a fixed order (lanes butterfly, then warps in index order). Needs blockDim % 32 == 0,
+// scratch of 32 floats; every thread gets the result.
+__device__ float blockSum(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warpSum(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float s = 0.f;
+    for (int w = 0; w < nw; w++) s += scratch[w];
+    return s;
+}
+
+__device__ float blockMax(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warpMax(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float s = -INFINITY;
+    for (int w = 0; w < nw; w++) s = fmaxf(s, scratch[w]);
+    return s;
+}
+
+__device__ __forceinline__ void bf16x8ToFloat(uint4 u, float* f) {
+    const uint32_t w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        f[2 * i] = __uint_as_float(w[i] << 16);
+        f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    }
+}
+
+__device__ __forceinline__ uint32_t packBf16(float lo, float hi) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&v);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// synthetic weights: uniform in [-scale, scale) (+ offset) from a counter hash, generated on the device
+// ---------------------------------------------------------------------------------------------------------------
+__device__ __forceinline__ uint64_t splitMix64(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+extern "C" __global__ void fill_random_bf16(bf16* out, long long n, unsigned long long seed, float scale, float offset) {
+    long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        uint64_t r = splitMix64(seed ^ splitMix64((uint64_t)i));
+        float u = (float)(r >> 40) * (1.0f / 16777216.0f); // [0,1)
+        out[i] = __float2bfloat16_rn(offset + scale * (2.f * u - 1.f));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// embedding: x[t] = emb[tokens[t]] (bf16 -> fp32)
+// ---------------------------------------------------------------------------------------------------------------
+extern "C" __global__ void embed(const int* tokens, const bf16* emb, float* x, int H) {
+    int t = blockIdx.x;
+    const bf16* row = emb + (size_t)tokens[t] * H;
+    for (int i = threadIdx.x; i < H; i += blockDim.x) x[(size_t)t * H + i] = __bfloat162float(row[i]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// RMSNorm of row rowIdx[r] (or r) into out[r]: x / sqrt(mean(x^2) + eps) * w, as torch computes it in fp32.
+// ---------------------------------------------------------------------------------------------------------------
+extern "C" __global__ void rmsnorm(const float* x, const int* rowIdx, const bf16* w, float* out, int H, float eps) {
+    __shared__ float scratch[32];
+    int r = blockIdx.x;
+    int src = rowIdx ? rowIdx[r] : r;
+    const float* xr = x + (size_t)src * H;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < H; i += blockDim.x) ss += xr[i] * xr[i];
+    ss = blockSum(ss, scratch);
+    float inv = 1.0f / sqrtf(ss / (float)H + eps);
+    for (int i = threadIdx.x; i < H; i += blockDim.x)
+        out[(size_t)r * H + i] = __bfloat162float(w[i]) * (xr[i] * inv);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// q/k norm (none, per head, or full width) + RoPE (rotate-half, HF convention) + K/V write into the paged cache.
+// One block per token. qkv row: [q (nH*D) | k (nKV*D) | v (nKV*D)]. q goes to qOut, k/v to cache slot slots[t]
+// (cache layout [slot][kvHead][D], fp32).
+// qkMode: 0 none, 1 per head (weight [D]), 2 full width (weights [nH*D], [nKV*D]).
+// ---------------------------------------------------------------------------------------------------------------
+__device__ void normSpan(float* v, int n, int groups, const bf16* w, int perGroupWeight, float eps, float* scratch) {
+    // groups contiguous spans of n elements each; one warp per span (perGroupWeight: weight indexed within span)
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    for (int g = warp; g < groups; g += nw) {
+        float* s = v + g * n;
+        float ss = 0.f;
+        for (int i = lane; i < n; i += 32) ss += s[i] * s[i];
+        ss = warpSum(ss);
+        float inv = 1.0f / sqrtf(ss / (float)n + eps);
+        for (int i = lane; i < n; i += 32) s[i] = __bfloat162float(w[perGroupWeight ? i : g * n + i]) * (s[i] * inv);
+    }
+}
+
+extern "C" __global__ void qk_norm_rope_kv(float* qkv, const int* positions, const int* slots, const bf16* qNorm,
+                                           const bf16* kNorm, int qkMode, float eps, const float* invFreq,
+                                           float* qOut, float* kCache, float* vCache, int nH, int nKV, int D) {
+    __shared__ float scratch[32];
+    int t = blockIdx.x;
+    int qDim = nH * D, kvDim = nKV * D;
+    float* row = qkv + (size_t)t * (qDim + 2 * kvDim);
+    float* q = row;
+    float* k = row + qDim;
+    float* v = row + qDim + kvDim;
+    if (qkMode == 1) {
+        normSpan(q, D, nH, qNorm, 1, eps, scratch);
+        normSpan(k, D, nKV, kNorm, 1, eps, scratch);
+    } else if (qkMode == 2) {
+        float ss = 0.f;
+        for (int i = threadIdx.x; i < qDim; i += blockDim.x) ss += q[i] * q[i];
+        ss = blockSum(ss, scratch);
+        float inv = 1.0f / sqrtf(ss / (float)qDim + eps);
+        float ssk = 0.f;
+        for (int i = threadIdx.x; i < kvDim; i += blockDim.x) ssk += k[i] * k[i];
+        ssk = blockSum(ssk, scratch);
+        float invk = 1.0f / sqrtf(ssk / (float)kvDim + eps);
+        __syncthreads();
+        for (int i = threadIdx.x; i < qDim; i += blockDim.x) q[i] = __bfloat162float(qNorm[i]) * (q[i] * inv);
+        for (int i = threadIdx.x; i < kvDim; i += blockDim.x) k[i] = __bfloat162float(kNorm[i]) * (k[i] * invk);
+    }
+    __syncthreads();
+    float pos = (float)positions[t];
+    int half = D / 2;
+    size_t slot = (size_t)slots[t];
+    for (int idx = threadIdx.x; idx < (nH + nKV) * half; idx += blockDim.x) {
+        int h = idx / half, i = idx % half;
+        float ang = pos * invFreq[i];
+        float c = cosf(ang), s = sinf(ang);
+        if (h < nH) {
+            float a = q[h * D + i], b = q[h * D + i + half];
+            float* o = qOut + (size_t)t * qDim + h * D;
+            o[i] = __fadd_rn(__fmul_rn(a, c), __fmul_rn(-b, s));
+            o[i + half] = __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s));
+        } else {
+            int kh = h - nH;
+            float a = k[kh * D + i], b = k[kh * D + i + half];
+            float* o = kCache + (slot * nKV + kh) * D;
+            o[i] = __fadd_rn(__fmul_rn(a, c), __fmul_rn(-b, s));
+            o[i + half] = __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s));
+        }
+    }
+    for (int i = threadIdx.x; i < kvDim; i += blockDim.x) {
+        int kh = i / D, d = i % D;
+        vCache[(slot * nKV + kh) * D + d] = v[i];
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Attention over the paged cache, causal: token t (of sequence tokSeq[t], at position positions[t]) attends to
+// positions 0..positions[t] of its sequence, found through its block table. One block (128 threads) per
+// (token, kv head) computes all G = nH/nKV query heads of the group. Online softmax over chunks of 128 positions:
+// the chunking depends only on the position, so the result does not depend on the batch or on prefill chunking.
+// ---------------------------------------------------------------------------------------------------------------
+#define ATT_THREADS 128
+#define ATT_CHUNK 128
+#define ATT_MAXG 8
+#define ATT_MAXD 256
+
+extern "C" __global__ void __launch_bounds__(ATT_THREADS)
+attention(const float* q, const float* kCache, const float* vCache, const int* tokSeq, const int* positions,
+          const int* blockTables, const int* meta, int blockSize, int nH, int nKV, int D, float scale, float* out) {
+    __shared__ float qs[ATT_MAXG * ATT_MAXD];
+    __shared__ float sc[ATT_MAXG][ATT_CHUNK];
+    __shared__ int slotS[ATT_CHUNK];
+    __shared__ float mS[ATT_MAXG], lS[ATT_MAXG], corrS[ATT_MAXG];
+    int t = blockIdx.x, kvh = blockIdx.y, tid = threadIdx.x;
+    int G = nH / nKV;
+    int btStride = meta[0];
+    const int* bt = blockTables + (size_t)tokSeq[t] * btStride;
+    int ctx = positions[t] + 1;
+    int qDim = nH * D;
+    for (int i = tid; i < G * D; i += ATT_THREADS) qs[i] = q[(size_t)t * qDim + kvh * G * D + i];
+    if (tid < ATT_MAXG) { mS[tid] = -INFINITY; lS[tid] = 0.f; }
+    float acc[ATT_MAXG][2];
+#pragma unroll
+    for (int g = 0; g < ATT_MAXG; g++) { acc[g][0] = 0.f; acc[g][1] = 0.f; }
+    __syncthreads();
+    int lane = tid & 31, warp = tid >> 5;
+    for (int c0 = 0; c0 < ctx; c0 += ATT_CHUNK) {
+        int n = min(ATT_CHUNK, ctx - c0);
+        // scores: thread j owns position c0 + j
+        if (tid < n) {
+            int p = c0 + tid;
+            int slot = bt[p / blockSize] * blockSize + (p % blockSize);
+            slotS[tid] = slot;
+            const float* kr = kCache + ((size_t)slot * nKV + kvh) * D;
+            float s[ATT_MAXG];
+#pragma unroll
+            for (int g = 0; g < ATT_MAXG; g++) s[g] = 0.f;
+            for (int d = 0; d < D; d += 4) {
+                float4 kv = *reinterpret_cast<const float4*>(kr + d);
+#pragma unroll
+                for (int g = 0; g < ATT_MAXG; g++) {
+                    if (g < G) {
+                        const float* qg = qs + g * D + d;
+                        s[g] = fmaf(qg[0], kv.x, s[g]);
+                        s[g] = fmaf(qg[1], kv.y, s[g]);
+                        s[g] = fmaf(qg[2], kv.z, s[g]);
+                        s[g] = fmaf(qg[3], kv.w, s[g]);
+                    }
+                }
+            }
+#pragma unroll
+            for (int g = 0; g < ATT_MAXG; g++) if (g < G) sc[g][tid] = s[g] * scale;
+        }
+        __syncthreads();
+        // softmax bookkeeping: one warp per query head
+        for (int g = warp; g < G; g += ATT_THREADS / 32) {
+            float m = -INFINITY;
+            for (int j = lane; j < n; j += 32) m = fmaxf(m, sc[g][j]);
+            m = warpMax(m);
+            float mOld = mS[g];
+            float mNew = fmaxf(mOld, m);
+            float sum = 0.f;
+            for (int j = lane; j < n; j += 32) {
+                float e = expf(sc[g][j] - mNew);
+                sc[g][j] = e;
+                sum += e;
+            }
+            sum = warpSum(sum);
+            if (lane == 0) {
+                float corr = expf(mOld - mNew); // exp(-inf) = 0 on the first chunk
+                corrS[g] = corr;
+                lS[g] = lS[g] * corr + sum;
+                mS[g] = mNew;
+            }
+        }
+        __syncthreads();
+        // P @ V: thread owns dims tid and tid + 128
+#pragma unroll
+        for (int dd = 0; dd < 2; dd++) {
+            int d = tid + dd * ATT_THREADS;
+            if (d < D) {
+#pragma unroll
+                for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g][dd] *= corrS[g];
+                for (int j = 0; j < n; j++) {
+                    float vv = vCache[((size_t)slotS[j] * nKV + kvh) * D + d];
+#pragma unroll
+                    for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g][dd] = fmaf(sc[g][j], vv, acc[g][dd]);
+                }
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int dd = 0; dd < 2; dd++) {
+        int d = tid + dd * ATT_THREADS;
+        if (d < D) {
+#pragma unroll
+            for (int g = 0; g < ATT_MAXG; g++)
+                if (g < G) out[(size_t)t * qDim + (kvh * G + g) * D + d] = acc[g][dd] / lS[g];
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Router: logits = xn . Wr^T (fp32 FMA, fixed order), softmax, top-k (ties: lower expert id), optional
+// renormalisation. Writes the layer's ids/weights for the MoE block and, in the same kernel, the routing record
+// into the step's output buffer: per token [ids numMoe*K | weights numMoe*K] (int32 / fp32 words).
+// One block (256 threads) per token.
+// ---------------------------------------------------------------------------------------------------------------
+#define ROUTER_MAXE 1024
+extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, int H, int K, int normTopk,
+                                       int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut) {
+    __shared__ float probs[ROUTER_MAXE];
+    __shared__ float scratch[32];
+    int t = blockIdx.x;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    const float* xr = xn + (size_t)t * H;
+    for (int e = warp; e < E; e += nw) {
+        const bf16* wr = Wr + (size_t)e * H;
+        float s = 0.f;
+        for (int k = lane * 8; k < H; k += 256) {
+            float w[8];
+            bf16x8ToFloat(*reinterpret_cast<const uint4*>(wr + k), w);
+            float4 a = *reinterpret_cast<const float4*>(xr + k);
+            float4 b = *reinterpret_cast<const float4*>(xr + k + 4);
+            s = fmaf(w[0], a.x, s); s = fmaf(w[1], a.y, s); s = fmaf(w[2], a.z, s); s = fmaf(w[3], a.w, s);
+            s = fmaf(w[4], b.x, s); s = fmaf(w[5], b.y, s); s = fmaf(w[6], b.z, s); s = fmaf(w[7], b.w, s);
+        }
+        s = warpSum(s);
+        if (lane == 0) probs[e] = s;
+    }
+    __syncthreads();
+    float m = -INFINITY;
+    for (int e = threadIdx.x; e < E; e += blockDim.x) m = fmaxf(m, probs[e]);
+    m = blockMax(m, scratch);
+    float z = 0.f;
+    for (int e = threadIdx.x; e < E; e += blockDim.x) z += expf(probs[e] - m);
+    z = blockSum(z, scratch);
+    __syncthreads();
+    for (int e = threadIdx.x; e < E; e += blockDim.x) probs[e] = expf(probs[e] - m) / z;
+    __syncthreads();
+    if (warp == 0) {
+        int ids[32];
+        float ws[32];
+        for (int k = 0; k < K; k++) {
+            float best = -1.f;
+            int bi = 0x7fffffff;
+            for (int e = lane; e < E; e += 32) {
+                float p = probs[e];
+                if (p > best || (p == best && e < bi)) { best = p; bi = e; }
+            }
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) {
+                float ob = __shfl_xor_sync(0xffffffffu, best, o);
+                int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+                if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
+            }
+            ids[k] = bi;
+            ws[k] = best;
+            __syncwarp();
+            if (lane == 0) probs[bi] = -2.f;
+            __syncwarp();
+        }
+        if (lane == 0) {
+            if (normTopk) {
+                float s = 0.f;
+                for (int k = 0; k < K; k++) s += ws[k];
+                for (int k = 0; k < K; k++) ws[k] = ws[k] / s;
+            }
+            int* rec = routingOut ? routingOut + (size_t)t * (2 * numMoe * K) : nullptr;
+            for (int k = 0; k < K; k++) {
+                topIds[t * K + k] = ids[k];
+                topW[t * K + k] = ws[k];
+                if (rec) {
+                    rec[moeSlot * K + k] = ids[k];
+                    rec[numMoe * K + moeSlot * K + k] = __float_as_int(ws[k]);
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Groups the T*K (token, k) pairs by expert: sortedTok[slot] = token, pairSlot[t*K+k] = slot, and a list of
+// work tiles (expert, first slot, count <= tile) for the expert GEMMs. Single block. The order of pairs inside
+// an expert is not deterministic, and need not be: each row of an expert GEMM is computed independently.
+// ---------------------------------------------------------------------------------------------------------------
+#define GROUP_MAXE 1024
+extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int K, int E, int tile, int* rankTmp,
+                                           int* sortedTok, int* pairSlot, int* tiles, int* numTiles) {
+    __shared__ int cnt[GROUP_MAXE];
+    __shared__ int off[GROUP_MAXE];
+    __shared__ int toff[GROUP_MAXE];
+    for (int e = threadIdx.x; e < E; e += blockDim.x) cnt[e] = 0;
+    __syncthreads();
+    for (int p = threadIdx.x; p < numPairs; p += blockDim.x) rankTmp[p] = atomicAdd(&cnt[topIds[p]], 1);
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int o = 0, to = 0;
+        for (int e = 0; e < E; e++) {
+            off[e] = o;
+            toff[e] = to;
+            o += cnt[e];
+            to += (cnt[e] + tile - 1) / tile;
+        }
+        *numTiles = to;
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < E; e += blockDim.x) {
+        int nt = (cnt[e] + tile - 1) / tile;
+        for (int i = 0; i < nt; i++) {
+            int* tl = tiles + 3 * (toff[e] + i);
+            tl[0] = e;
+            tl[1] = off[e] + i * tile;
+            tl[2] = min(tile, cnt[e] - i * tile);
+        }
+    }
+    for (int p = threadIdx.x; p < numPairs; p += blockDim.x) {
+        int slot = off[topIds[p]] + rankTmp[p];
+        sortedTok[slot] = p / K;
+        pairSlot[p] = slot;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tensor-core GEMM with bf16 weights and split fp32 activations:  Y[row s][n] = sum_k W_e[n][k] * X[in(s)][k].
+// Work unit: (tile of up to GEMM_TILE rows of X, 16*GEMM_WARPS weight rows); each warp owns 16 weight rows and
+// all tile rows, in 8-row sub-tiles (mma.m16n8k16: A = 16 weight rows, B = 8 activation rows).
+// Both operands are loaded 16 bytes per lane: within each 32-wide k chunk, lane (g, t) holds physical k
+// 8t..8t+7, which we present to the mma as logical k {2t,2t+1,2t+8,2t+9} (first mma) and the same for the
+// second: A and B use the same permutation, so the dot product is unchanged.
+// MODE 0: store; MODE 1: Y += (residual add); MODE 2: gate/up pair, Y = silu(W.x) * (W2.x).
+// tiles == null: dense, tile i covers rows i*GEMM_TILE.. of X (count from numRows); else tiles[i] = (expert,
+// start, count) and weights of expert e start at W + e*expertStride.
+// ---------------------------------------------------------------------------------------------------------------
+#define GEMM_WARPS 8
+#define GEMM_TILE 16
+#define GEMM_SUB (GEMM_TILE / 8)
+
+__device__ __forceinline__ void mma16816(float* c, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
+                                         uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+template <int MODE>
+__device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
+                                         long long expertStride, int N, int K, float* Y, int ldy, const int* tiles,
+                                         const int* numTiles, int numRows) {
+    int tileIdx = blockIdx.x;
+    int e = 0, start, count;
+    if (tiles) {
+        if (tileIdx >= *numTiles) return;
+        e = tiles[3 * tileIdx];
+        start = tiles[3 * tileIdx + 1];
+        count = tiles[3 * tileIdx + 2];
+    } else {
+        start = tileIdx * GEMM_TILE;
+        count = min(GEMM_TILE, numRows - start);
+        if (count <= 0) return;
+    }
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int g = lane >> 2, tq = lane & 3;
+    int n0 = (blockIdx.y * GEMM_WARPS + warp) * 16;
+    if (n0 >= N) return;
+    const bf16* We = W + (long long)e * expertStride;
+    int rA = min(n0 + g, N - 1), rB = min(n0 + g + 8, N - 1);
+    const bf16* wa = We + (size_t)rA * K;
+    const bf16* wb = We + (size_t)rB * K;
+    const bf16* wa2 = nullptr;
+    const bf16* wb2 = nullptr;
+    if (MODE == 2) {
+        const bf16* We2 = W2 + (long long)e * expertStride;
+        wa2 = We2 + (size_t)rA * K;
+        wb2 = We2 + (size_t)rB * K;
+    }
+    const float* xrow[GEMM_SUB];
+    bool xok[GEMM_SUB];
+#pragma unroll
+    for (int j = 0; j < GEMM_SUB; j++) {
+        int i = j * 8 + g;
+        xok[j] = i < count;
+        int r = start + min(i, count - 1);
+        int src = inRow ? inRow[r] : r;
+        xrow[j] = X + (size_t)src * ldx;
+    }
+    float acc[GEMM_SUB][4];
+    float acc2[GEMM_SUB][4];
+#pragma unroll
+    for (int j = 0; j < GEMM_SUB; j++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) { acc[j][i] = 0.f; acc2[j][i] = 0.f; }
+
+#pragma unroll 2
+    for (int k0 = 0; k0 < K; k0 += 32) {
+        int k = k0 + 8 * tq;
+        bool kok = k < K;
+        uint4 A = make_uint4(0, 0, 0, 0), B = A, A2 = A, B2 = A;
+        if (kok) {
+            A = __ldg(reinterpret_cast<const uint4*>(wa + k));
+            B = __ldg(reinterpret_cast<const uint4*>(wb + k));
+            if (MODE == 2) {
+                A2 = __ldg(reinterpret_cast<const uint4*>(wa2 + k));
+                B2 = __ldg(reinterpret_cast<const uint4*>(wb2 + k));
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < GEMM_SUB; j++) {
+            float4 x0 = make_float4(0.f, 0.f, 0.f, 0.f), x1 = x0;
+            if (kok && xok[j]) {
+                x0 = *reinterpret_cast<const float4*>(xrow[j] + k);
+                x1 = *reinterpret_cast<const float4*>(xrow[j] + k + 4);
+            }
+            float xs[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
+            float lo[8];
+            uint32_t h[4], l[4];
+#pragma unroll
+            for (int i = 0; i < 8; i++) lo[i] = xs[i] - __bfloat162float(__float2bfloat16_rn(xs[i]));
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                h[i] = packBf16(xs[2 * i], xs[2 * i + 1]);
+                l[i] = packBf16(lo[2 * i], lo[2 * i + 1]);
+            }
+            mma16816(acc[j], A.x, B.x, A.y, B.y, h[0], h[1]);
+            mma16816(acc[j], A.x, B.x, A.y, B.y, l[0], l[1]);
+            mma16816(acc[j], A.z, B.z, A.w, B.w, h[2], h[3]);
+            mma16816(acc[j], A.z, B.z, A.w, B.w, l[2], l[3]);
+            if (MODE == 2) {
+                mma16816(acc2[j], A2.x, B2.x, A2.y, B2.y, h[0], h[1]);
+                mma16816(acc2[j], A2.x, B2.x, A2.y, B2.y, l[0], l[1]);
+                mma16816(acc2[j], A2.z, B2.z, A2.w, B2.w, h[2], h[3]);
+                mma16816(acc2[j], A2.z, B2.z, A2.w, B2.w, l[2], l[3]);
+            }
+        }
+    }
+    // epilogue: c0,c1 -> weight row g, tile rows 2tq, 2tq+1 of the sub-tile; c2,c3 -> weight row g+8
+#pragma unroll
+    for (int j = 0; j < GEMM_SUB; j++) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int n = n0 + g + (i >= 2 ? 8 : 0);
+            int ti = j * 8 + 2 * tq + (i & 1);
+            if (n < N && ti < count) {
+                float* y = Y + (size_t)(start + ti) * ldy + n;
+                float v = acc[j][i];
+                if (MODE == 0) *y = v;
+                else if (MODE == 1) *y = *y + v;
+                else {
+                    float gt = v, up = acc2[j][i];
+                    *y = (gt / (1.0f + expf(-gt))) * up;
+                }
+            }
+        }
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32)
+gemm_store(const float* X, int ldx, const int* inRow, const bf16* W, long long expertStride, int N, int K, float* Y,
+           int ldy, const int* tiles, const int* numTiles, int numRows) {
+    gemmBody<0>(X, ldx, inRow, W, nullptr, expertStride, N, K, Y, ldy, tiles, numTiles, numRows);
+}
+
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32)
+gemm_residual(const float* X, int ldx, const int* inRow, const bf16* W, long long expertStride, int N, int K,
+              float* Y, int ldy, const int* tiles, const int* numTiles, int numRows) {
+    gemmBody<1>(X, ldx, inRow, W, nullptr, expertStride, N, K, Y, ldy, tiles, numTiles, numRows);
+}
+
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32)
+gemm_swiglu(const float* X, int ldx, const int* inRow, const bf16* Wg, const bf16* Wu, long long expertStride, int N,
+            int K, float* Y, int ldy, const int* tiles, const int* numTiles, int numRows) {
+    gemmBody<2>(X, ldx, inRow, Wg, Wu, expertStride, N, K, Y, ldy, tiles, numTiles, numRows);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Weighted combine + residual: x[t] += sum_k w[t,k] * y[pairSlot[t*K+k]] (k in order: fixed reduction order).
+// ---------------------------------------------------------------------------------------------------------------
+extern "C" __global__ void moe_combine(float* x, const float* ySorted, const int* pairSlot, const float* topW, int K,
+                                       int H) {
+    int t = blockIdx.x;
+    for (int i = threadIdx.x; i < H; i += blockDim.x) {
+        float s = 0.f;
+        for (int k = 0; k < K; k++) s += topW[t * K + k] * ySorted[(size_t)pairSlot[t * K + k] * H + i];
+        x[(size_t)t * H + i] += s;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sampling, one block (1024 threads) per sampled row. Greedy (temperature 0): argmax, ties to the lower id.
+// Otherwise, on logits / temperature: keep the top_k largest (top_k > 0), then the smallest set of the largest
+// whose probability mass reaches top_p, and pick, walking the kept tokens from the most probable down, the first
+// whose cumulative mass reaches u * kept mass, with u = SeededUniform.draw(seed, sampleIndex) (same SplitMix64
+// formula as the CPU). The sorted walks are done by bisection on the float's ordered bit pattern: 32 passes
+// each, no sort. logprob = log-softmax of the raw logits at the chosen token.
+// params per row: temperature, topP (float bits), topK, seedLo, seedHi, sampleIndex.
+// ---------------------------------------------------------------------------------------------------------------
+__device__ __forceinline__ uint32_t orderedKey(float f) {
+    uint32_t b = __float_as_uint(f);
+    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+#define SAMPLE_THREADS 1024
+extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
+sample_tokens(const float* logits, int V, const int* params, int* outTok, float* outLogp) {
+    __shared__ float scratch[32];
+    __shared__ int iscratch[32];
+    int r = blockIdx.x;
+    const float* l = logits + (size_t)r * V;
+    const int* p = params + r * 6;
+    float temp = __int_as_float(p[0]);
+    float topP = __int_as_float(p[1]);
+    int topK = p[2];
+    uint64_t seed = ((uint64_t)(uint32_t)p[4] << 32) | (uint32_t)p[3];
+    int sampleIndex = p[5];
+
+    // max, argmax (lowest id among equals)
+    float best = -INFINITY;
+    int bi = 0x7fffffff;
+    for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
+        float v = l[i];
+        if (v > best) { best = v; bi = i; }
+    }
+    {
+        int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) {
+            float ob = __shfl_xor_sync(0xffffffffu, best, o);
+            int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+            if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
+        }
+        if (lane == 0) { scratch[warp] = best; iscratch[warp] = bi; }
+        __syncthreads();
+        best = scratch[0];
+        bi = iscratch[0];
+        for (int w = 1; w < SAMPLE_THREADS / 32; w++) {
+            if (scratch[w] > best || (scratch[w] == best && iscratch[w] < bi)) { best = scratch[w]; bi = iscratch[w]; }
+        }
+        __syncthreads();
+    }
+    float m = best;
+    float z = 0.f;
+    for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) z += expf(l[i] - m);
+    z = blockSum(z, scratch);
+    int tok = bi;
+    if (temp > 0.f) {
+        float ms = m / temp;
+        // top-k threshold: largest key with count(key >= thr) >= topK
+        uint32_t thrK = 0;
+        if (topK > 0 && topK < V) {
+            for (int bit = 31; bit >= 0; bit--) {
+                uint32_t cand = thrK | (1u << bit);
+                float c = 0.f;
+                for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) c += orderedKey(l[i] / temp) >= cand ? 1.f : 0.f;
+                c = blockSum(c, scratch);
+                if (c >= (float)topK) thrK = cand;
+            }
+        }
+        float zk = 0.f;
+        for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
+            float s = l[i] / temp;
+            if (orderedKey(s) >= thrK) zk += expf(s - ms);
+        }
+        zk = blockSum(zk, scratch);
+        uint32_t thrP = thrK;
+        float kept = zk;
+        if (topP < 1.f) {
+            float need = topP * zk;
+            uint32_t lo = 0;
+            for (int bit = 31; bit >= 0; bit--) {
+                uint32_t cand = lo | (1u << bit);
+                uint32_t eff = max(cand, thrK);
+                float c = 0.f;
+                for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
+                    float s = l[i] / temp;
+                    if (orderedKey(s) >= eff) c += expf(s - ms);
+                }
+                c = blockSum(c, scratch);
+                if (c >= need) lo = cand;
+            }
+            thrP = max(lo, thrK);
+            kept = 0.f;
+            for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
+                float s = l[i] / temp;
+                if (orderedKey(s) >= thrP) kept += expf(s - ms);
+            }
+            kept = blockSum(kept, scratch);
+        }
+        uint64_t bits = splitMix64(seed ^ splitMix64((uint64_t)(int64_t)sampleIndex));
+        double u = (double)(bits >> 11) * (1.0 / 9007199254740992.0);
+        float target = (float)(u * (double)kept);
+        uint32_t sel = 0;
+        for (int bit = 31; bit >= 0; bit--) {
+            uint32_t cand = sel | (1u << bit);
+            uint32_t eff = max(cand, thrP);
+            float c = 0.f;
+            for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
+                float s = l[i] / temp;
+                if (orderedKey(s) >= eff) c += expf(s - ms);
+            }
+            c = blockSum(c, scratch);
+            if (c > target) sel = cand;
+        }
+        sel = max(sel, thrP);
+        // the token whose key is sel (lowest id among equals)
+        int found = 0x7fffffff;
+        for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS)
+            if (orderedKey(l[i] / temp) == sel && i < found) found = i;
+        found = -(int)blockMax(-(float)found, scratch);
+        tok = found < V ? found : bi;
+    }
+    if (threadIdx.x == 0) {
+        outTok[r] = tok;
+        outLogp[r] = l[tok] - m - logf(z);
+    }
+}
