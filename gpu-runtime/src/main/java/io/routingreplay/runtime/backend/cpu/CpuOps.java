@@ -1,0 +1,80 @@
+package io.routingreplay.runtime.backend.cpu;
+
+import io.routingreplay.runtime.weights.TensorView;
+
+/**
+ * The CPU backend's operations, one method each, float32, reductions in a fixed order per row (so a row's result
+ * never depends on the other rows of the batch).
+ */
+final class CpuOps {
+    private CpuOps() {
+    }
+
+    /** Dot product with 4 interleaved accumulators, combined in a fixed order. */
+    static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            s0 += a[aOff + i] * b[bOff + i];
+            s1 += a[aOff + i + 1] * b[bOff + i + 1];
+            s2 += a[aOff + i + 2] * b[bOff + i + 2];
+            s3 += a[aOff + i + 3] * b[bOff + i + 3];
+        }
+        for (; i < n; i++) {
+            s0 += a[aOff + i] * b[bOff + i];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /**
+     * out[r][o] = Σ_i in[rowIdx[r]][i] · W[o][i] for W [outDim, inDim] (a Linear layer without bias).
+     * Each weight row is converted to float once and applied to every row of the batch.
+     *
+     * @param rows    how many input rows (taken in order, or through {@code rowIdx} when non-null)
+     */
+    static void linear(Parallel par, TensorView w, float[] in, int[] rowIdx, int rows, int inDim, float[] out,
+                       int outDim) {
+        par.forRange(outDim, (long) rows * outDim * inDim, new java.util.function.IntConsumer() {
+            final ThreadLocal<float[]> rowBuf = ThreadLocal.withInitial(() -> new float[inDim]);
+
+            @Override
+            public void accept(int o) {
+                float[] wr = rowBuf.get();
+                w.toFloat((long) o * inDim, wr, 0, inDim);
+                for (int r = 0; r < rows; r++) {
+                    int src = rowIdx == null ? r : rowIdx[r];
+                    out[r * outDim + o] = dot(in, src * inDim, wr, 0, inDim);
+                }
+            }
+        });
+    }
+
+    /** RMSNorm of {@code n} values in place-or-copy: out = x / sqrt(mean(x²) + eps) * weight. */
+    static void rmsNorm(float[] x, int xOff, float[] weight, int wOff, float eps, float[] out, int outOff, int n) {
+        float ss = 0;
+        for (int i = 0; i < n; i++) {
+            ss += x[xOff + i] * x[xOff + i];
+        }
+        float inv = (float) (1.0 / Math.sqrt(ss / n + eps));
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] = weight[wOff + i] * (x[xOff + i] * inv);
+        }
+    }
+
+    /** Rotates one head in place, Hugging Face's rotate_half layout: pairs (i, i + d/2). */
+    static void rope(float[] x, int off, int headDim, float[] cos, float[] sin, int tableOff) {
+        int half = headDim / 2;
+        for (int i = 0; i < half; i++) {
+            float a = x[off + i];
+            float b = x[off + i + half];
+            float c = cos[tableOff + i];
+            float s = sin[tableOff + i];
+            x[off + i] = a * c - b * s;
+            x[off + i + half] = b * c + a * s;
+        }
+    }
+
+    static float silu(float x) {
+        return x / (1f + (float) Math.exp(-x));
+    }
+}

@@ -1,0 +1,286 @@
+package io.routingreplay.runtime.engine;
+
+import io.routingreplay.runtime.backend.ForwardBatch;
+import io.routingreplay.runtime.backend.ModelRunner;
+import io.routingreplay.runtime.backend.ModelRunners;
+import io.routingreplay.runtime.backend.SeqChunk;
+import io.routingreplay.runtime.backend.StepOutput;
+import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.kvcache.BlockManager;
+import io.routingreplay.runtime.routing.RoutingLayout;
+import io.routingreplay.runtime.routing.RoutingRecord;
+import io.routingreplay.runtime.scheduler.ScheduledChunk;
+import io.routingreplay.runtime.scheduler.Scheduler;
+
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The engine: {@link #add} queues requests, {@link #step()} is schedule → forward → postprocess, and returns the
+ * routing and tokens each running request produced. Not thread-safe: one thread drives it.
+ */
+public final class LLMEngine implements AutoCloseable {
+    private final EngineConfig config;
+    private final ModelRunner runner;
+    private final ModelConfig model;
+    private final RoutingLayout layout;
+    private final BlockManager blocks;
+    private final Scheduler scheduler;
+    private final Map<String, Sequence> live = new HashMap<>();
+    private final SecureRandom seeds = new SecureRandom();
+    private long arrivals;
+    private long prefillTokens;
+    private long decodeTokens;
+    private long steps;
+    private long routingBytes;
+    private int lastBatchSize;
+
+    private LLMEngine(EngineConfig config, ModelRunner runner) {
+        this.config = config;
+        this.runner = runner;
+        this.model = runner.config();
+        this.layout = new RoutingLayout(model.moeLayerIndices, model.topK, model.numExperts);
+        this.blocks = new BlockManager(runner.numKvBlocks(), runner.kvBlockSize());
+        this.scheduler = new Scheduler(blocks, config.maxNumSeqs(), config.maxBatchTokens());
+    }
+
+    public static LLMEngine create(EngineConfig config) {
+        return new LLMEngine(config, ModelRunners.create(config));
+    }
+
+    public static LLMEngine create(EngineConfig config, ModelRunner runner) {
+        return new LLMEngine(config, runner);
+    }
+
+    public EngineConfig config() {
+        return config;
+    }
+
+    public ModelConfig modelConfig() {
+        return model;
+    }
+
+    public RoutingLayout routingLayout() {
+        return layout;
+    }
+
+    public void add(GenerationRequest r) {
+        admit(r, new int[0], new float[0]);
+    }
+
+    /**
+     * Re-admits a request restored from a checkpoint after it produced {@code outputSoFar}: the prompt and those
+     * outputs are prefilled again, routing already emitted (positions below prompt + outputs − 1) is not emitted
+     * again, and sampling continues at output index {@code outputSoFar.length}.
+     */
+    public void resume(GenerationRequest r, int[] outputSoFar, float[] logprobsSoFar) {
+        if (outputSoFar.length != logprobsSoFar.length) {
+            throw new IllegalArgumentException("outputSoFar and logprobsSoFar differ in length");
+        }
+        admit(r, outputSoFar, logprobsSoFar);
+    }
+
+    private void admit(GenerationRequest r, int[] outputs, float[] logprobs) {
+        String reason = validate(r, outputs);
+        if (reason != null) {
+            throw new InvalidRequestException(reason);
+        }
+        long seed = r.params().seed() != null ? r.params().seed() : seeds.nextLong();
+        Sequence s = new Sequence(r.rid(), r.promptTokenIds().clone(), r.params(), seed, arrivals++);
+        for (int i = 0; i < outputs.length; i++) {
+            s.tokens.add(outputs[i]);
+            s.logprobs.add(logprobs[i]);
+        }
+        s.numEmitted = outputs.length == 0 ? 0 : s.numTokens() - 1;
+        live.put(r.rid(), s);
+        scheduler.add(s);
+    }
+
+    private String validate(GenerationRequest r, int[] outputs) {
+        if (r.rid() == null || r.rid().isEmpty()) {
+            return "rid is missing or empty";
+        }
+        if (live.containsKey(r.rid())) {
+            return "rid '" + r.rid() + "' is already in flight";
+        }
+        int[] prompt = r.promptTokenIds();
+        if (prompt == null || prompt.length == 0) {
+            return "the prompt is empty";
+        }
+        for (int i = 0; i < prompt.length; i++) {
+            if (prompt[i] < 0 || prompt[i] >= model.vocabSize) {
+                return "prompt token id " + prompt[i] + " at index " + i + " is outside the vocabulary [0, "
+                        + model.vocabSize + ")";
+            }
+        }
+        if (prompt.length >= model.maxPositionEmbeddings) {
+            return "the prompt has " + prompt.length + " tokens; the model allows at most "
+                    + (model.maxPositionEmbeddings - 1) + " (max_position_embeddings " + model.maxPositionEmbeddings
+                    + " minus one to generate)";
+        }
+        String p = r.params().validate(config.maxNewTokensCap());
+        if (p != null) {
+            return p;
+        }
+        int worst = Math.min(prompt.length + r.params().maxNewTokens(), model.maxPositionEmbeddings);
+        if (blocks.blocksFor(worst) > blocks.numBlocks()) {
+            return "prompt + max_new_tokens (" + worst + " positions) exceeds the K/V cache capacity of "
+                    + blocks.numBlocks() * blocks.blockSize() + " positions";
+        }
+        if (outputs.length >= r.params().maxNewTokens()) {
+            return "restored request already has " + outputs.length + " of max_new_tokens outputs";
+        }
+        return null;
+    }
+
+    /** One step: schedule, run the batch, turn its output into events. Empty when there is nothing to do. */
+    public List<StepEvent> step() {
+        List<ScheduledChunk> plan = scheduler.schedule();
+        if (plan.isEmpty()) {
+            if (!scheduler.isEmpty()) {
+                throw new IllegalStateException("scheduler made no progress with " + scheduler.numWaiting()
+                        + " waiting and " + scheduler.numRunning() + " running: K/V cache too small");
+            }
+            return List.of();
+        }
+        List<SeqChunk> chunks = new ArrayList<>(plan.size());
+        for (ScheduledChunk c : plan) {
+            Sequence s = c.seq();
+            boolean sample = s.numComputed + c.numTokens() == s.numTokens();
+            chunks.add(new SeqChunk(s.tokenSlice(s.numComputed, c.numTokens()), s.numComputed, s.blockTableArray(),
+                    sample, s.params, s.seed, s.numOutputs()));
+        }
+        StepOutput out = runner.forward(new ForwardBatch(chunks));
+        steps++;
+        lastBatchSize = plan.size();
+        List<StepEvent> events = new ArrayList<>(plan.size());
+        for (int i = 0; i < plan.size(); i++) {
+            StepEvent e = postprocess(plan.get(i), chunks.get(i), out, i);
+            if (e != null) {
+                events.add(e);
+            }
+        }
+        return events;
+    }
+
+    private StepEvent postprocess(ScheduledChunk c, SeqChunk chunk, StepOutput out, int i) {
+        Sequence s = c.seq();
+        int first = s.numComputed;
+        int n = c.numTokens();
+        s.numComputed += n;
+        if (chunk.sample()) {
+            decodeTokens++;
+        } else {
+            prefillTokens += n;
+        }
+        if (chunk.sample() && n > 1) {
+            prefillTokens += n - 1;
+        }
+        // Routing of positions not yet emitted (a recompute after preemption or restore skips the rest).
+        int emitFrom = Math.max(first, s.numEmitted);
+        int emitCount = first + n - emitFrom;
+        byte[] ids = new byte[0];
+        float[] weights = null;
+        if (emitCount > 0) {
+            int per = layout.idsPerToken();
+            ids = RoutingRecord.pack(layout, out.routingIds()[i], (emitFrom - first) * per, emitCount * per);
+            if (s.params.returnRoutingWeights()) {
+                weights = Arrays.copyOfRange(out.routingWeights()[i], (emitFrom - first) * per,
+                        (emitFrom - first + emitCount) * per);
+            }
+            s.numEmitted = emitFrom + emitCount;
+            routingBytes += ids.length;
+        }
+        int token = -1;
+        float logprob = 0f;
+        int outputIndex = -1;
+        if (chunk.sample()) {
+            token = out.sampledTokens()[i];
+            logprob = out.logprobs()[i];
+            outputIndex = s.numOutputs();
+            s.tokens.add(token);
+            s.logprobs.add(logprob);
+            s.finishReason = finishReason(s, token);
+            if (s.finishReason != null) {
+                s.setStatus(Sequence.Status.FINISHED);
+                scheduler.remove(s);
+                live.remove(s.rid);
+            }
+        }
+        if (emitCount <= 0 && token < 0) {
+            return null;
+        }
+        return new StepEvent(s.rid, emitFrom, Math.max(emitCount, 0), ids, weights, token, logprob, outputIndex,
+                s.finishReason);
+    }
+
+    private FinishReason finishReason(Sequence s, int token) {
+        if (!s.params.ignoreEos() && model.eosTokenIds.contains(token)) {
+            return FinishReason.STOP;
+        }
+        if (s.params.stopTokenIds().contains(token)) {
+            return FinishReason.STOP;
+        }
+        if (s.numOutputs() >= s.params.maxNewTokens() || s.numTokens() >= model.maxPositionEmbeddings) {
+            return FinishReason.LENGTH;
+        }
+        return null;
+    }
+
+    public boolean hasUnfinished() {
+        return !scheduler.isEmpty();
+    }
+
+    public int numWaiting() {
+        return scheduler.numWaiting();
+    }
+
+    public int numRunning() {
+        return scheduler.numRunning();
+    }
+
+    public EngineStats stats() {
+        return new EngineStats(prefillTokens, decodeTokens, steps, lastBatchSize, config.maxNumSeqs(),
+                blocks.numUsed(), blocks.numBlocks(), scheduler.numWaiting(), scheduler.numRunning(), routingBytes,
+                scheduler.preemptions());
+    }
+
+    /** Drops a request wherever it is; it produces no further events. Unknown rids are ignored. */
+    public void abort(String rid) {
+        Sequence s = live.remove(rid);
+        if (s != null) {
+            s.finishReason = FinishReason.ABORT;
+            s.setStatus(Sequence.Status.FINISHED);
+            scheduler.remove(s);
+        }
+    }
+
+    /** Offline: runs the requests to completion and returns results in input order. */
+    public List<GenerationResult> generate(List<GenerationRequest> requests) {
+        Map<String, ResultBuilder> builders = new LinkedHashMap<>();
+        for (GenerationRequest r : requests) {
+            add(r);
+            builders.put(r.rid(), new ResultBuilder(r, layout));
+        }
+        while (hasUnfinished()) {
+            for (StepEvent e : step()) {
+                builders.get(e.rid()).accept(e);
+            }
+        }
+        List<GenerationResult> results = new ArrayList<>(requests.size());
+        for (ResultBuilder b : builders.values()) {
+            results.add(b.build());
+        }
+        return results;
+    }
+
+    @Override
+    public void close() {
+        runner.close();
+    }
+}

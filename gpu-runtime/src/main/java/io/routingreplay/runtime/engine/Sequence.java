@@ -1,0 +1,102 @@
+package io.routingreplay.runtime.engine;
+
+import io.routingreplay.runtime.sampler.SamplingParams;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One request's run-state inside the engine. {@code tokens} is prompt followed by outputs; the first
+ * {@code numComputed} of them have their K/V in the cache. Routing for positions below {@code numEmitted} was
+ * already handed out (before a preemption or a restore), so a recompute does not emit it again.
+ */
+public final class Sequence {
+    public enum Status { WAITING, RUNNING, FINISHED }
+
+    public final String rid;
+    public final int[] prompt;
+    public final SamplingParams params;
+    public final long seed;
+    public final long arrivalOrder;
+    final List<Integer> tokens = new ArrayList<>();
+    final List<Float> logprobs = new ArrayList<>();
+    final List<Integer> blockTable = new ArrayList<>();
+    int numComputed;
+    int numEmitted;
+    Status status = Status.WAITING;
+    FinishReason finishReason;
+
+    Sequence(String rid, int[] prompt, SamplingParams params, long seed, long arrivalOrder) {
+        this.rid = rid;
+        this.prompt = prompt;
+        this.params = params;
+        this.seed = seed;
+        this.arrivalOrder = arrivalOrder;
+        for (int t : prompt) {
+            tokens.add(t);
+        }
+    }
+
+    public int numTokens() {
+        return tokens.size();
+    }
+
+    public int numOutputs() {
+        return tokens.size() - prompt.length;
+    }
+
+    /** Tokens known but not yet fed through the model (the prompt's rest, or the last sampled token). */
+    public int numUncomputed() {
+        return tokens.size() - numComputed;
+    }
+
+    public int numComputed() {
+        return numComputed;
+    }
+
+    /** Physical K/V block ids, grown by the scheduler through the block manager. */
+    public List<Integer> blockTable() {
+        return blockTable;
+    }
+
+    public Status status() {
+        return status;
+    }
+
+    public void setStatus(Status status) {
+        this.status = status;
+    }
+
+    /** After a preemption: the K/V is gone, everything is fed again (already-emitted routing is not re-emitted). */
+    public void resetComputed() {
+        numComputed = 0;
+    }
+
+    int[] outputTokens() {
+        int[] out = new int[numOutputs()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = tokens.get(prompt.length + i);
+        }
+        return out;
+    }
+
+    float[] outputLogprobs() {
+        float[] out = new float[logprobs.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = logprobs.get(i);
+        }
+        return out;
+    }
+
+    int[] tokenSlice(int from, int n) {
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = tokens.get(from + i);
+        }
+        return out;
+    }
+
+    int[] blockTableArray() {
+        return blockTable.stream().mapToInt(Integer::intValue).toArray();
+    }
+}

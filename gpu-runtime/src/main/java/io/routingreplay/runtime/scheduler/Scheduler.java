@@ -1,0 +1,106 @@
+package io.routingreplay.runtime.scheduler;
+
+import io.routingreplay.runtime.engine.Sequence;
+import io.routingreplay.runtime.kvcache.BlockManager;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * Continuous batching: waiting and running queues; {@link #schedule()} returns what runs next. Running sequences go
+ * first (decodes and unfinished prefills, oldest first), then waiting ones are admitted FIFO while the step's token
+ * budget, the sequence limit and the K/V cache allow. A waiting sequence is admitted only when blocks for all its
+ * known tokens are free (no thrashing); when a running sequence cannot grow, the newest running one is preempted
+ * (its blocks freed, recomputed later: the engine suppresses routing it already emitted).
+ */
+public final class Scheduler {
+    private final BlockManager blocks;
+    private final int maxNumSeqs;
+    private final int maxBatchTokens;
+    private final Deque<Sequence> waiting = new ArrayDeque<>();
+    private final List<Sequence> running = new ArrayList<>();
+    private long preemptions;
+
+    public Scheduler(BlockManager blocks, int maxNumSeqs, int maxBatchTokens) {
+        this.blocks = blocks;
+        this.maxNumSeqs = maxNumSeqs;
+        this.maxBatchTokens = maxBatchTokens;
+    }
+
+    public void add(Sequence s) {
+        waiting.addLast(s);
+    }
+
+    public List<ScheduledChunk> schedule() {
+        List<ScheduledChunk> out = new ArrayList<>();
+        int budget = maxBatchTokens;
+        for (int i = 0; i < running.size() && budget > 0; i++) {
+            Sequence s = running.get(i);
+            int n = Math.min(s.numUncomputed(), budget);
+            int target = s.numComputed() + n;
+            boolean preemptedSelf = false;
+            while (!blocks.canAllocate(s.blockTable(), target)) {
+                Sequence victim = running.get(running.size() - 1);
+                preempt(victim);
+                if (victim == s) {
+                    preemptedSelf = true;
+                    break;
+                }
+            }
+            if (preemptedSelf) {
+                break;
+            }
+            blocks.allocate(s.blockTable(), target);
+            out.add(new ScheduledChunk(s, n));
+            budget -= n;
+        }
+        while (!waiting.isEmpty() && running.size() < maxNumSeqs && budget > 0) {
+            Sequence s = waiting.peekFirst();
+            if (!blocks.canAllocate(s.blockTable(), s.numTokens())) {
+                break;
+            }
+            waiting.pollFirst();
+            blocks.allocate(s.blockTable(), s.numTokens());
+            s.setStatus(Sequence.Status.RUNNING);
+            running.add(s);
+            int n = Math.min(s.numUncomputed(), budget);
+            out.add(new ScheduledChunk(s, n));
+            budget -= n;
+        }
+        return out;
+    }
+
+    private void preempt(Sequence victim) {
+        running.remove(victim);
+        blocks.free(victim.blockTable());
+        victim.resetComputed();
+        victim.setStatus(Sequence.Status.WAITING);
+        waiting.addFirst(victim);
+        preemptions++;
+    }
+
+    /** Removes a finished or aborted sequence and frees its blocks. */
+    public void remove(Sequence s) {
+        running.remove(s);
+        waiting.remove(s);
+        blocks.free(s.blockTable());
+    }
+
+    public int numWaiting() {
+        return waiting.size();
+    }
+
+    public int numRunning() {
+        return running.size();
+    }
+
+    public long preemptions() {
+        return preemptions;
+    }
+
+    public boolean isEmpty() {
+        return waiting.isEmpty() && running.isEmpty();
+    }
+}

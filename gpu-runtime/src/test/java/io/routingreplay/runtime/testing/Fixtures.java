@@ -1,0 +1,98 @@
+package io.routingreplay.runtime.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The Hugging Face reference fixtures shipped in the repository's {@code fixtures/} folder. */
+public final class Fixtures {
+    private Fixtures() {
+    }
+
+    public static Path root() {
+        Path p = Path.of("").toAbsolutePath();
+        while (p != null) {
+            if (Files.isDirectory(p.resolve("fixtures/qwen3-moe-tiny"))) {
+                return p.resolve("fixtures");
+            }
+            p = p.getParent();
+        }
+        throw new IllegalStateException("fixtures/ not found above " + Path.of("").toAbsolutePath());
+    }
+
+    public static Path model(String name) {
+        return root().resolve(name);
+    }
+
+    /** One reference case: the prompt and what transformers computed. */
+    public record Case(int[] promptIds, int[] outputIds, double[] outputLogprobs, int[][][] topkIds,
+                       double[][][] topkWeights, double[][] topkMargin, String promptText) {
+    }
+
+    public static List<Case> cases(String name) {
+        try {
+            JsonNode ref = new ObjectMapper().readTree(model(name).resolve("reference.json").toFile());
+            List<Case> out = new ArrayList<>();
+            for (JsonNode c : ref.get("cases")) {
+                out.add(new Case(ints(c.get("prompt_ids")), ints(c.get("output_ids")),
+                        doubles(c.get("output_logprobs")), ints3(c.get("topk_ids")), doubles3(c.get("topk_weights")),
+                        doubles2(c.get("topk_margin")), c.hasNonNull("prompt_text") ? c.get("prompt_text").asText() : null));
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static int[] ints(JsonNode a) {
+        int[] r = new int[a.size()];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = a.get(i).asInt();
+        }
+        return r;
+    }
+
+    private static double[] doubles(JsonNode a) {
+        double[] r = new double[a.size()];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = a.get(i).asDouble();
+        }
+        return r;
+    }
+
+    private static int[][][] ints3(JsonNode a) {
+        int[][][] r = new int[a.size()][][];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = new int[a.get(i).size()][];
+            for (int j = 0; j < r[i].length; j++) {
+                r[i][j] = ints(a.get(i).get(j));
+            }
+        }
+        return r;
+    }
+
+    private static double[][][] doubles3(JsonNode a) {
+        double[][][] r = new double[a.size()][][];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = new double[a.get(i).size()][];
+            for (int j = 0; j < r[i].length; j++) {
+                r[i][j] = doubles(a.get(i).get(j));
+            }
+        }
+        return r;
+    }
+
+    private static double[][] doubles2(JsonNode a) {
+        double[][] r = new double[a.size()][];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = doubles(a.get(i));
+        }
+        return r;
+    }
+}
