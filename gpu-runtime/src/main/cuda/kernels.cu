@@ -64,6 +64,21 @@ __device__ __forceinline__ uint32_t packBf16(float lo, float hi) {
     return *reinterpret_cast<uint32_t*>(&v);
 }
 
+// K/V cache elements: fp32 (exact, the default) or bf16 (half the bytes; opt-in)
+__device__ __forceinline__ void kvLoad4(const float* p, float* o) {
+    float4 v = *reinterpret_cast<const float4*>(p);
+    o[0] = v.x; o[1] = v.y; o[2] = v.z; o[3] = v.w;
+}
+__device__ __forceinline__ void kvLoad4(const bf16* p, float* o) {
+    uint2 u = *reinterpret_cast<const uint2*>(p);
+    o[0] = __uint_as_float(u.x << 16); o[1] = __uint_as_float(u.x & 0xffff0000u);
+    o[2] = __uint_as_float(u.y << 16); o[3] = __uint_as_float(u.y & 0xffff0000u);
+}
+__device__ __forceinline__ float kvLoad(const float* p) { return *p; }
+__device__ __forceinline__ float kvLoad(const bf16* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ void kvStore(float* p, float v) { *p = v; }
+__device__ __forceinline__ void kvStore(bf16* p, float v) { *p = __float2bfloat16_rn(v); }
+
 // ---------------------------------------------------------------------------------------------------------------
 // synthetic weights: uniform in [-scale, scale) (+ offset) from a counter hash, generated on the device
 // ---------------------------------------------------------------------------------------------------------------
@@ -127,9 +142,10 @@ __device__ void normSpan(float* v, int n, int groups, const bf16* w, int perGrou
     }
 }
 
-extern "C" __global__ void qk_norm_rope_kv(float* qkv, const int* positions, const int* slots, const bf16* qNorm,
-                                           const bf16* kNorm, int qkMode, float eps, const float* invFreq,
-                                           float* qOut, float* kCache, float* vCache, int nH, int nKV, int D) {
+template <typename KVT>
+__device__ void qkNormRopeKv(float* qkv, const int* positions, const int* slots, const bf16* qNorm,
+                             const bf16* kNorm, int qkMode, float eps, const float* invFreq,
+                             float* qOut, KVT* kCache, KVT* vCache, int nH, int nKV, int D) {
     __shared__ float scratch[32];
     int t = blockIdx.x;
     int qDim = nH * D, kvDim = nKV * D;
@@ -169,15 +185,24 @@ extern "C" __global__ void qk_norm_rope_kv(float* qkv, const int* positions, con
         } else {
             int kh = h - nH;
             float a = k[kh * D + i], b = k[kh * D + i + half];
-            float* o = kCache + (slot * nKV + kh) * D;
-            o[i] = __fadd_rn(__fmul_rn(a, c), __fmul_rn(-b, s));
-            o[i + half] = __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s));
+            KVT* o = kCache + (slot * nKV + kh) * D;
+            kvStore(o + i, __fadd_rn(__fmul_rn(a, c), __fmul_rn(-b, s)));
+            kvStore(o + i + half, __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s)));
         }
     }
     for (int i = threadIdx.x; i < kvDim; i += blockDim.x) {
         int kh = i / D, d = i % D;
-        vCache[(slot * nKV + kh) * D + d] = v[i];
+        kvStore(vCache + (slot * nKV + kh) * D + d, v[i]);
     }
+}
+
+#define QK_ARGS float* qkv, const int* positions, const int* slots, const bf16* qNorm, const bf16* kNorm, int qkMode, \
+    float eps, const float* invFreq, float* qOut
+extern "C" __global__ void qk_norm_rope_kv(QK_ARGS, float* kCache, float* vCache, int nH, int nKV, int D) {
+    qkNormRopeKv<float>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
+}
+extern "C" __global__ void qk_norm_rope_kv_bf16(QK_ARGS, bf16* kCache, bf16* vCache, int nH, int nKV, int D) {
+    qkNormRopeKv<bf16>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -191,9 +216,10 @@ extern "C" __global__ void qk_norm_rope_kv(float* qkv, const int* positions, con
 #define ATT_MAXG 8
 #define ATT_MAXD 256
 
-extern "C" __global__ void __launch_bounds__(ATT_THREADS)
-attention(const float* q, const float* kCache, const float* vCache, const int* tokSeq, const int* positions,
-          const int* blockTables, const int* meta, int blockSize, int nH, int nKV, int D, float scale, float* out) {
+template <typename KVT>
+__device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache, const KVT* vCache, const int* tokSeq,
+                                              const int* positions, const int* blockTables, const int* meta,
+                                              int blockSize, int nH, int nKV, int D, float scale, float* out) {
     __shared__ float qs[ATT_MAXG * ATT_MAXD];
     __shared__ float sc[ATT_MAXG][ATT_CHUNK];
     __shared__ int slotS[ATT_CHUNK];
@@ -218,20 +244,21 @@ attention(const float* q, const float* kCache, const float* vCache, const int* t
             int p = c0 + tid;
             int slot = bt[p / blockSize] * blockSize + (p % blockSize);
             slotS[tid] = slot;
-            const float* kr = kCache + ((size_t)slot * nKV + kvh) * D;
+            const KVT* kr = kCache + ((size_t)slot * nKV + kvh) * D;
             float s[ATT_MAXG];
 #pragma unroll
             for (int g = 0; g < ATT_MAXG; g++) s[g] = 0.f;
             for (int d = 0; d < D; d += 4) {
-                float4 kv = *reinterpret_cast<const float4*>(kr + d);
+                float kv[4];
+                kvLoad4(kr + d, kv);
 #pragma unroll
                 for (int g = 0; g < ATT_MAXG; g++) {
                     if (g < G) {
                         const float* qg = qs + g * D + d;
-                        s[g] = fmaf(qg[0], kv.x, s[g]);
-                        s[g] = fmaf(qg[1], kv.y, s[g]);
-                        s[g] = fmaf(qg[2], kv.z, s[g]);
-                        s[g] = fmaf(qg[3], kv.w, s[g]);
+                        s[g] = fmaf(qg[0], kv[0], s[g]);
+                        s[g] = fmaf(qg[1], kv[1], s[g]);
+                        s[g] = fmaf(qg[2], kv[2], s[g]);
+                        s[g] = fmaf(qg[3], kv[3], s[g]);
                     }
                 }
             }
@@ -268,8 +295,9 @@ attention(const float* q, const float* kCache, const float* vCache, const int* t
             if (d < D) {
 #pragma unroll
                 for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g][dd] *= corrS[g];
+#pragma unroll 8
                 for (int j = 0; j < n; j++) {
-                    float vv = vCache[((size_t)slotS[j] * nKV + kvh) * D + d];
+                    float vv = kvLoad(vCache + ((size_t)slotS[j] * nKV + kvh) * D + d);
 #pragma unroll
                     for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g][dd] = fmaf(sc[g][j], vv, acc[g][dd]);
                 }
@@ -286,6 +314,17 @@ attention(const float* q, const float* kCache, const float* vCache, const int* t
                 if (g < G) out[(size_t)t * qDim + (kvh * G + g) * D + d] = acc[g][dd] / lS[g];
         }
     }
+}
+
+#define ATT_ARGS const int* tokSeq, const int* positions, const int* blockTables, const int* meta, int blockSize, \
+    int nH, int nKV, int D, float scale, float* out
+extern "C" __global__ void __launch_bounds__(ATT_THREADS)
+attention(const float* q, const float* kCache, const float* vCache, ATT_ARGS) {
+    attentionBody<float>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, out);
+}
+extern "C" __global__ void __launch_bounds__(ATT_THREADS)
+attention_bf16(const float* q, const bf16* kCache, const bf16* vCache, ATT_ARGS) {
+    attentionBody<bf16>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, out);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -411,11 +450,14 @@ extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int 
 
 // ---------------------------------------------------------------------------------------------------------------
 // Tensor-core GEMM with bf16 weights and split fp32 activations:  Y[row s][n] = sum_k W_e[n][k] * X[in(s)][k].
-// Work unit: (tile of up to GEMM_TILE rows of X, 16*GEMM_WARPS weight rows); each warp owns 16 weight rows and
-// all tile rows, in 8-row sub-tiles (mma.m16n8k16: A = 16 weight rows, B = 8 activation rows).
-// Both operands are loaded 16 bytes per lane: within each 32-wide k chunk, lane (g, t) holds physical k
-// 8t..8t+7, which we present to the mma as logical k {2t,2t+1,2t+8,2t+9} (first mma) and the same for the
-// second: A and B use the same permutation, so the dot product is unchanged.
+// Work unit (one block): a tile of up to GEMM_TILE rows of X × 16 weight rows; the block's GEMM_WARPS warps split
+// K (warp w takes the 32-wide k chunks w, w + GEMM_WARPS, ...) and their partial sums are added in warp order in
+// shared memory, so the reduction order depends on K only — never on the batch — and small-batch decode still
+// spreads each matrix over many blocks (N/16 of them) to keep enough loads in flight.
+// mma.m16n8k16: A = 16 weight rows, B = 8 activation rows (GEMM_SUB sub-tiles of 8). Both operands are loaded
+// 16 bytes per lane: within each 32-wide k chunk, lane (g, t) holds physical k 8t..8t+7, presented to the mma as
+// logical k {2t,2t+1,2t+8,2t+9} (first mma) and likewise for the second: A and B use the same permutation, so the
+// dot product is unchanged. The fp32 activation x is split into bf16 hi + lo (x - hi) and both are multiplied.
 // MODE 0: store; MODE 1: Y += (residual add); MODE 2: gate/up pair, Y = silu(W.x) * (W2.x).
 // tiles == null: dense, tile i covers rows i*GEMM_TILE.. of X (count from numRows); else tiles[i] = (expert,
 // start, count) and weights of expert e start at W + e*expertStride.
@@ -436,6 +478,8 @@ template <int MODE>
 __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
                                          long long expertStride, int N, int K, float* Y, int ldy, const int* tiles,
                                          const int* numTiles, int numRows) {
+    constexpr int NACC = (MODE == 2 ? 2 : 1) * GEMM_SUB * 4;
+    __shared__ float red[GEMM_WARPS - 1][NACC][32];
     int tileIdx = blockIdx.x;
     int e = 0, start, count;
     if (tiles) {
@@ -450,8 +494,7 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
     }
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int g = lane >> 2, tq = lane & 3;
-    int n0 = (blockIdx.y * GEMM_WARPS + warp) * 16;
-    if (n0 >= N) return;
+    int n0 = blockIdx.y * 16;
     const bf16* We = W + (long long)e * expertStride;
     int rA = min(n0 + g, N - 1), rB = min(n0 + g + 8, N - 1);
     const bf16* wa = We + (size_t)rA * K;
@@ -473,15 +516,12 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
         int src = inRow ? inRow[r] : r;
         xrow[j] = X + (size_t)src * ldx;
     }
-    float acc[GEMM_SUB][4];
-    float acc2[GEMM_SUB][4];
+    float acc[NACC];
 #pragma unroll
-    for (int j = 0; j < GEMM_SUB; j++)
-#pragma unroll
-        for (int i = 0; i < 4; i++) { acc[j][i] = 0.f; acc2[j][i] = 0.f; }
+    for (int i = 0; i < NACC; i++) acc[i] = 0.f;
 
-#pragma unroll 2
-    for (int k0 = 0; k0 < K; k0 += 32) {
+#pragma unroll 4
+    for (int k0 = warp * 32; k0 < K; k0 += GEMM_WARPS * 32) {
         int k = k0 + 8 * tq;
         bool kok = k < K;
         uint4 A = make_uint4(0, 0, 0, 0), B = A, A2 = A, B2 = A;
@@ -501,27 +541,39 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
                 x1 = *reinterpret_cast<const float4*>(xrow[j] + k + 4);
             }
             float xs[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
-            float lo[8];
             uint32_t h[4], l[4];
-#pragma unroll
-            for (int i = 0; i < 8; i++) lo[i] = xs[i] - __bfloat162float(__float2bfloat16_rn(xs[i]));
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 h[i] = packBf16(xs[2 * i], xs[2 * i + 1]);
-                l[i] = packBf16(lo[2 * i], lo[2 * i + 1]);
+                float lo0 = xs[2 * i] - __bfloat162float(__float2bfloat16_rn(xs[2 * i]));
+                float lo1 = xs[2 * i + 1] - __bfloat162float(__float2bfloat16_rn(xs[2 * i + 1]));
+                l[i] = packBf16(lo0, lo1);
             }
-            mma16816(acc[j], A.x, B.x, A.y, B.y, h[0], h[1]);
-            mma16816(acc[j], A.x, B.x, A.y, B.y, l[0], l[1]);
-            mma16816(acc[j], A.z, B.z, A.w, B.w, h[2], h[3]);
-            mma16816(acc[j], A.z, B.z, A.w, B.w, l[2], l[3]);
+            float* c = acc + j * 4;
+            mma16816(c, A.x, B.x, A.y, B.y, h[0], h[1]);
+            mma16816(c, A.x, B.x, A.y, B.y, l[0], l[1]);
+            mma16816(c, A.z, B.z, A.w, B.w, h[2], h[3]);
+            mma16816(c, A.z, B.z, A.w, B.w, l[2], l[3]);
             if (MODE == 2) {
-                mma16816(acc2[j], A2.x, B2.x, A2.y, B2.y, h[0], h[1]);
-                mma16816(acc2[j], A2.x, B2.x, A2.y, B2.y, l[0], l[1]);
-                mma16816(acc2[j], A2.z, B2.z, A2.w, B2.w, h[2], h[3]);
-                mma16816(acc2[j], A2.z, B2.z, A2.w, B2.w, l[2], l[3]);
+                float* c2 = acc + GEMM_SUB * 4 + j * 4;
+                mma16816(c2, A2.x, B2.x, A2.y, B2.y, h[0], h[1]);
+                mma16816(c2, A2.x, B2.x, A2.y, B2.y, l[0], l[1]);
+                mma16816(c2, A2.z, B2.z, A2.w, B2.w, h[2], h[3]);
+                mma16816(c2, A2.z, B2.z, A2.w, B2.w, l[2], l[3]);
             }
         }
     }
+    // fixed-order reduction over the K split: warp 0 + warp 1 + ... + warp 7
+    if (warp > 0) {
+#pragma unroll
+        for (int i = 0; i < NACC; i++) red[warp - 1][i][lane] = acc[i];
+    }
+    __syncthreads();
+    if (warp != 0) return;
+#pragma unroll
+    for (int w = 0; w < GEMM_WARPS - 1; w++)
+#pragma unroll
+        for (int i = 0; i < NACC; i++) acc[i] += red[w][i][lane];
     // epilogue: c0,c1 -> weight row g, tile rows 2tq, 2tq+1 of the sub-tile; c2,c3 -> weight row g+8
 #pragma unroll
     for (int j = 0; j < GEMM_SUB; j++) {
@@ -531,11 +583,11 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
             int ti = j * 8 + 2 * tq + (i & 1);
             if (n < N && ti < count) {
                 float* y = Y + (size_t)(start + ti) * ldy + n;
-                float v = acc[j][i];
+                float v = acc[j * 4 + i];
                 if (MODE == 0) *y = v;
                 else if (MODE == 1) *y = *y + v;
                 else {
-                    float gt = v, up = acc2[j][i];
+                    float gt = v, up = acc[GEMM_SUB * 4 + j * 4 + i];
                     *y = (gt / (1.0f + expf(-gt))) * up;
                 }
             }
@@ -576,16 +628,37 @@ extern "C" __global__ void moe_combine(float* x, const float* ySorted, const int
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sampling, one block (1024 threads) per sampled row. Greedy (temperature 0): argmax, ties to the lower id.
-// Otherwise, on logits / temperature: keep the top_k largest (top_k > 0), then the smallest set of the largest
-// whose probability mass reaches top_p, and pick, walking the kept tokens from the most probable down, the first
-// whose cumulative mass reaches u * kept mass, with u = SeededUniform.draw(seed, sampleIndex) (same SplitMix64
-// formula as the CPU). The sorted walks are done by bisection on the float's ordered bit pattern: 32 passes
-// each, no sort. logprob = log-softmax of the raw logits at the chosen token.
-// params per row: temperature, topP (float bits), topK, seedLo, seedHi, sampleIndex.
+// Otherwise the CPU sampler's rule (sampler.Sampler): probabilities exp(l/T - max/T) in double, keep the top_k
+// largest (top_k > 0), then the smallest prefix (by logit, descending) whose mass reaches top_p, and pick, walking
+// the kept tokens from the most probable down, the first whose cumulative mass exceeds u * kept mass, with
+// u = SeededUniform.draw(seed, sampleIndex) (same SplitMix64 formula). The sorted walks are bisections on the
+// logit's ordered bit pattern (32 block-wide passes each, no sort); masses are summed in double so the chosen
+// token matches the CPU's even when 150k near-equal probabilities are summed. logprob = log-softmax of the raw
+// logits at the chosen token. params per row: temperature, topP (float bits), topK, seedLo, seedHi, sampleIndex.
 // ---------------------------------------------------------------------------------------------------------------
 __device__ __forceinline__ uint32_t orderedKey(float f) {
     uint32_t b = __float_as_uint(f);
     return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+__device__ double blockSumD(double v, double* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    double s = 0.0;
+    for (int w = 0; w < nw; w++) s += scratch[w];
+    return s;
+}
+
+// mass of the tokens whose logit key is >= thr
+__device__ double massAbove(const float* l, int V, uint32_t thr, double invT, double maxS, double* scratch) {
+    double c = 0.0;
+    for (int i = threadIdx.x; i < V; i += blockDim.x)
+        if (orderedKey(l[i]) >= thr) c += exp((double)l[i] * invT - maxS);
+    return blockSumD(c, scratch);
 }
 
 #define SAMPLE_THREADS 1024
@@ -593,6 +666,7 @@ extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
 sample_tokens(const float* logits, int V, const int* params, int* outTok, float* outLogp) {
     __shared__ float scratch[32];
     __shared__ int iscratch[32];
+    __shared__ double dscratch[32];
     int r = blockIdx.x;
     const float* l = logits + (size_t)r * V;
     const int* p = params + r * 6;
@@ -632,68 +706,45 @@ sample_tokens(const float* logits, int V, const int* params, int* outTok, float*
     z = blockSum(z, scratch);
     int tok = bi;
     if (temp > 0.f) {
-        float ms = m / temp;
-        // top-k threshold: largest key with count(key >= thr) >= topK
+        double invT = 1.0 / (double)temp;
+        double maxS = (double)m * invT;
+        // top-k: the largest key with count(key >= thr) >= topK
         uint32_t thrK = 0;
         if (topK > 0 && topK < V) {
             for (int bit = 31; bit >= 0; bit--) {
                 uint32_t cand = thrK | (1u << bit);
                 float c = 0.f;
-                for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) c += orderedKey(l[i] / temp) >= cand ? 1.f : 0.f;
+                for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) c += orderedKey(l[i]) >= cand ? 1.f : 0.f;
                 c = blockSum(c, scratch);
                 if (c >= (float)topK) thrK = cand;
             }
         }
-        float zk = 0.f;
-        for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
-            float s = l[i] / temp;
-            if (orderedKey(s) >= thrK) zk += expf(s - ms);
-        }
-        zk = blockSum(zk, scratch);
+        double kept = massAbove(l, V, thrK, invT, maxS, dscratch);
         uint32_t thrP = thrK;
-        float kept = zk;
         if (topP < 1.f) {
-            float need = topP * zk;
+            // the largest threshold whose mass still reaches topP of the top-k mass
+            double need = (double)topP * kept;
             uint32_t lo = 0;
             for (int bit = 31; bit >= 0; bit--) {
                 uint32_t cand = lo | (1u << bit);
-                uint32_t eff = max(cand, thrK);
-                float c = 0.f;
-                for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
-                    float s = l[i] / temp;
-                    if (orderedKey(s) >= eff) c += expf(s - ms);
-                }
-                c = blockSum(c, scratch);
-                if (c >= need) lo = cand;
+                if (massAbove(l, V, max(cand, thrK), invT, maxS, dscratch) >= need) lo = cand;
             }
             thrP = max(lo, thrK);
-            kept = 0.f;
-            for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
-                float s = l[i] / temp;
-                if (orderedKey(s) >= thrP) kept += expf(s - ms);
-            }
-            kept = blockSum(kept, scratch);
+            kept = massAbove(l, V, thrP, invT, maxS, dscratch);
         }
         uint64_t bits = splitMix64(seed ^ splitMix64((uint64_t)(int64_t)sampleIndex));
         double u = (double)(bits >> 11) * (1.0 / 9007199254740992.0);
-        float target = (float)(u * (double)kept);
+        double target = u * kept;
         uint32_t sel = 0;
         for (int bit = 31; bit >= 0; bit--) {
             uint32_t cand = sel | (1u << bit);
-            uint32_t eff = max(cand, thrP);
-            float c = 0.f;
-            for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
-                float s = l[i] / temp;
-                if (orderedKey(s) >= eff) c += expf(s - ms);
-            }
-            c = blockSum(c, scratch);
-            if (c > target) sel = cand;
+            if (massAbove(l, V, max(cand, thrP), invT, maxS, dscratch) > target) sel = cand;
         }
         sel = max(sel, thrP);
         // the token whose key is sel (lowest id among equals)
         int found = 0x7fffffff;
         for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS)
-            if (orderedKey(l[i] / temp) == sel && i < found) found = i;
+            if (orderedKey(l[i]) == sel && i < found) found = i;
         found = -(int)blockMax(-(float)found, scratch);
         tok = found < V ? found : bi;
     }

@@ -61,7 +61,8 @@ public final class CudaBenchmark {
         int layers;
         if (layersArg.equals("auto")) {
             ModelConfig one = qwen3Shape(1);
-            long perLayer = layerBytes(one) + 2L * ctxPerSeq * maxBatch * one.kvDim() * 4;
+            int kvElem = "bf16".equals(System.getProperty(CudaModelRunner.KV_DTYPE_PROPERTY)) ? 2 : 4;
+            long perLayer = layerBytes(one) + 2L * ctxPerSeq * maxBatch * one.kvDim() * kvElem;
             long fixed = 2L * one.vocabSize * one.hiddenSize * 2 + (3L << 30);
             layers = (int) Math.min(48, (free * 0.9 - fixed) / perLayer);
         } else {
@@ -87,7 +88,8 @@ public final class CudaBenchmark {
         }
         System.out.println();
         System.out.printf(Locale.ROOT, "CUDA backend, Qwen3-30B-A3B shape with %d of 48 layers, synthetic bf16 weights, "
-                + "fp32 K/V, prompt %d / output %d, %s%n", layers, prompt, output, card);
+                + "%s K/V, prompt %d / output %d, %s%n", layers,
+                System.getProperty(CudaModelRunner.KV_DTYPE_PROPERTY, "fp32"), prompt, output, card);
         for (String row : rows) {
             System.out.println(row);
         }
@@ -155,12 +157,14 @@ public final class CudaBenchmark {
         Arrays.sort(sorted);
         double total = Arrays.stream(ms).sum();
         double median = sorted[sorted.length / 2];
-        double roofMs = rooflineBytes(mc, B, prompt + output / 2, distinctExperts(mc, last), 4) / (copyGBs * 1e9) * 1e3;
+        double roofMs = rooflineBytes(mc, B, prompt + output / 2, distinctExperts(mc, last), r.kvElementBytes())
+                / (copyGBs * 1e9) * 1e3;
         double roofMs16 = rooflineBytes(mc, B, prompt + output / 2, distinctExperts(mc, last), 2) / (copyGBs * 1e9) * 1e3;
         rows.add(String.format(Locale.ROOT, "%-28s %8d %12.2f %12.0f %12.2f %10.2f", "decode (median step)", B, median,
                 B * (output - 1) / (total / 1e3), roofMs, median / roofMs));
         rows.add(String.format(Locale.ROOT, "%-28s %8d %12s %12s %12.2f %10.2f", "  vs roofline w/ bf16 K/V", B, "", "",
                 roofMs16, median / roofMs16));
+        printProfile(r, B, prompt + output - 1, next, tables, greedy);
         if (captureAb) {
             // routing capture on vs off, interleaved blocks of 8 steps so context growth cancels out
             List<Double> on = new ArrayList<>(), off2 = new ArrayList<>();
@@ -180,6 +184,22 @@ public final class CudaBenchmark {
                     String.format(Locale.ROOT, "%.3f/%.3f", mOn, mOff), String.format(Locale.ROOT, "%+.2f%%",
                             100 * (mOn - mOff) / mOff), "", ""));
         }
+    }
+
+    /** One eager decode step with per-kernel timing, printed to the log (not the table). */
+    private static void printProfile(CudaModelRunner r, int B, int pos, int[] next, int[][] tables, SamplingParams p) {
+        List<SeqChunk> chunks = new ArrayList<>(B);
+        for (int s = 0; s < B; s++) {
+            chunks.add(new SeqChunk(new int[]{next[s]}, pos, tables[s], true, p, 0L, 1));
+        }
+        java.util.Map<String, double[]> prof = r.profile(new ForwardBatch(chunks));
+        double total = prof.values().stream().mapToDouble(v -> v[0]).sum();
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                "profile decode batch %d (eager, kernel time %.2f ms):", B, total));
+        prof.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0]))
+                .forEach(e -> sb.append(String.format(Locale.ROOT, " %s=%.2fms/%d", e.getKey(), e.getValue()[0],
+                        (int) e.getValue()[1])));
+        System.out.println(sb);
     }
 
     private static double lastStepMs;

@@ -4,6 +4,7 @@ import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUmodule;
 import jcuda.driver.CUstream;
@@ -36,6 +37,7 @@ final class CudaDevice implements AutoCloseable {
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final List<CUdeviceptr> allocations = new ArrayList<>();
     private final List<Pointer> hostAllocations = new ArrayList<>();
+    private List<Object[]> profiled; // {name, start event, end event} while profiling
 
     CudaDevice(int ordinal) {
         JCudaDriver.setExceptionsEnabled(true);
@@ -136,7 +138,38 @@ final class CudaDevice implements AutoCloseable {
                 throw new IllegalArgumentException("kernel argument of type " + a.getClass());
             }
         }
+        if (profiled == null) {
+            cuLaunchKernel(fn(f), gx, gy, 1, block, 1, 1, 0, stream, Pointer.to(ps), null);
+            return;
+        }
+        CUevent e0 = new CUevent(), e1 = new CUevent();
+        cuEventCreate(e0, 0);
+        cuEventCreate(e1, 0);
+        cuEventRecord(e0, stream);
         cuLaunchKernel(fn(f), gx, gy, 1, block, 1, 1, 0, stream, Pointer.to(ps), null);
+        cuEventRecord(e1, stream);
+        profiled.add(new Object[]{f, e0, e1});
+    }
+
+    void startProfile() {
+        profiled = new ArrayList<>();
+    }
+
+    /** Per kernel name: {total ms, launches}, in first-launch order. */
+    Map<String, double[]> endProfile() {
+        sync();
+        Map<String, double[]> out = new java.util.LinkedHashMap<>();
+        float[] ms = new float[1];
+        for (Object[] p : profiled) {
+            cuEventElapsedTime(ms, (CUevent) p[1], (CUevent) p[2]);
+            double[] acc = out.computeIfAbsent((String) p[0], k -> new double[2]);
+            acc[0] += ms[0];
+            acc[1]++;
+            cuEventDestroy((CUevent) p[1]);
+            cuEventDestroy((CUevent) p[2]);
+        }
+        profiled = null;
+        return out;
     }
 
     void sync() {

@@ -32,6 +32,8 @@ public final class CudaModelRunner implements ModelRunner {
     /** Share of the free GPU memory (after weights and workspace) given to the K/V cache when not configured. */
     static final double KV_MEMORY_FRACTION = 0.90;
     static final long KV_MEMORY_RESERVE = 1L << 30;
+    /** K/V cache element type: "fp32" (default, what the conformance checks) or "bf16" (half the cache bytes). */
+    static final String KV_DTYPE_PROPERTY = "routingreplay.cuda.kvCache";
 
     private final CudaDevice dev;
     private final ModelConfig c;
@@ -41,11 +43,13 @@ public final class CudaModelRunner implements ModelRunner {
     private final int blockSize, numBlocks;
     private final Map<Integer, CUgraphExec> graphs = new HashMap<>();
     private final boolean useGraphs;
+    private final int kvElemBytes;
+    private boolean forceEager;
     private boolean captureRouting = true;
     private long graphLaunches, eagerSteps;
 
     private CudaModelRunner(CudaDevice dev, ModelConfig c, DeviceWeights weights, Workspace ws, ForwardPass pass,
-                            int blockSize, int numBlocks, boolean useGraphs) {
+                            int blockSize, int numBlocks, boolean useGraphs, int kvElemBytes) {
         this.dev = dev;
         this.c = c;
         this.weights = weights;
@@ -54,6 +58,7 @@ public final class CudaModelRunner implements ModelRunner {
         this.blockSize = blockSize;
         this.numBlocks = numBlocks;
         this.useGraphs = useGraphs;
+        this.kvElemBytes = kvElemBytes;
     }
 
     public static CudaModelRunner create(EngineConfig cfg, ModelConfig mc) {
@@ -67,8 +72,13 @@ public final class CudaModelRunner implements ModelRunner {
                 w = DeviceWeights.upload(dev, ModelWeights.load(mc, WeightStore.open(cfg.modelDir())));
             }
             int bs = cfg.kvBlockSize();
+            String kvType = System.getProperty(KV_DTYPE_PROPERTY, "fp32");
+            if (!kvType.equals("fp32") && !kvType.equals("bf16")) {
+                throw new IllegalArgumentException("-D" + KV_DTYPE_PROPERTY + " must be fp32 or bf16, got " + kvType);
+            }
+            int kvElem = kvType.equals("bf16") ? 2 : 4;
             int maxTokens = cfg.maxBatchTokens(), maxSeqs = cfg.maxNumSeqs();
-            long kvBytesPerBlock = 2L * mc.numLayers * bs * mc.kvDim() * 4;
+            long kvBytesPerBlock = 2L * mc.numLayers * bs * mc.kvDim() * kvElem;
             int maxBlocksPerSeq = (mc.maxPositionEmbeddings + bs - 1) / bs;
             int blocks;
             if (cfg.kvCacheTokens() > 0) {
@@ -88,12 +98,13 @@ public final class CudaModelRunner implements ModelRunner {
             long slots = (long) (blocks + 1) * bs;
             CUdeviceptr[] k = new CUdeviceptr[mc.numLayers], v = new CUdeviceptr[mc.numLayers];
             for (int l = 0; l < mc.numLayers; l++) {
-                k[l] = dev.alloc(slots * mc.kvDim() * 4);
-                v[l] = dev.alloc(slots * mc.kvDim() * 4);
+                k[l] = dev.alloc(slots * mc.kvDim() * kvElem);
+                v[l] = dev.alloc(slots * mc.kvDim() * kvElem);
             }
             uploadInvFreq(ws, mc);
             boolean graphs = !"false".equals(System.getProperty("routingreplay.cuda.graphs"));
-            return new CudaModelRunner(dev, mc, w, ws, new ForwardPass(dev, mc, w, ws, k, v, bs), bs, blocks, graphs);
+            return new CudaModelRunner(dev, mc, w, ws, new ForwardPass(dev, mc, w, ws, k, v, bs, kvElem == 2),
+                    bs, blocks, graphs, kvElem);
         } catch (RuntimeException e) {
             dev.close();
             throw e;
@@ -155,6 +166,26 @@ public final class CudaModelRunner implements ModelRunner {
         captureRouting = on;
     }
 
+    /** Bytes per K/V cache element (4: fp32, 2: bf16). */
+    public int kvElementBytes() {
+        return kvElemBytes;
+    }
+
+    /**
+     * Runs one step eagerly with a device event pair around every kernel: total milliseconds and launch count
+     * per kernel name (to see where a step's time goes; the graph-replayed steps have no per-kernel timing).
+     */
+    public java.util.Map<String, double[]> profile(ForwardBatch batch) {
+        forceEager = true;
+        dev.startProfile();
+        try {
+            forward(batch);
+        } finally {
+            forceEager = false;
+        }
+        return dev.endProfile();
+    }
+
     public long graphLaunches() {
         return graphLaunches;
     }
@@ -173,7 +204,7 @@ public final class CudaModelRunner implements ModelRunner {
             throw new IllegalArgumentException("step of " + n + " sequences / " + T + " tokens exceeds the runner's "
                     + ws.maxSeqs + " / " + ws.maxTokens + " (EngineConfig maxNumSeqs / maxBatchTokens)");
         }
-        boolean decode = useGraphs && T == n;
+        boolean decode = useGraphs && !forceEager && T == n;
         for (SeqChunk ch : chunks) {
             decode &= ch.sample();
         }

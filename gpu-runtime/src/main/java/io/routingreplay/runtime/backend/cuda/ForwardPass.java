@@ -13,7 +13,7 @@ import jcuda.driver.CUdeviceptr;
  * is read from device memory.
  */
 final class ForwardPass {
-    private static final int GEMM_ROWS_PER_BLOCK = 16 * 8; // 8 warps × 16 weight rows
+    private static final int GEMM_ROWS_PER_BLOCK = 16; // each block: 16 weight rows, K split over its 8 warps
 
     private final CudaDevice dev;
     private final ModelConfig c;
@@ -21,9 +21,10 @@ final class ForwardPass {
     private final Workspace ws;
     private final CUdeviceptr[] kCache, vCache;
     private final int blockSize;
+    private final String kvSuffix;
 
     ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
-                CUdeviceptr[] vCache, int blockSize) {
+                CUdeviceptr[] vCache, int blockSize, boolean bf16Cache) {
         this.dev = dev;
         this.c = c;
         this.w = w;
@@ -31,6 +32,7 @@ final class ForwardPass {
         this.kCache = kCache;
         this.vCache = vCache;
         this.blockSize = blockSize;
+        this.kvSuffix = bf16Cache ? "_bf16" : "";
     }
 
     /**
@@ -56,9 +58,9 @@ final class ForwardPass {
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, ws.xn, H, eps);
             dev.launch("gemm_store", tokTiles, ceil(qkvDim, GEMM_ROWS_PER_BLOCK), 256,
                     ws.xn, H, null, lw.wqkv, zero, qkvDim, H, ws.qkv, qkvDim, null, null, T);
-            dev.launch("qk_norm_rope_kv", T, 1, 128, ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
+            dev.launch("qk_norm_rope_kv" + kvSuffix, T, 1, 128, ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
                     ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
-            dev.launch("attention", T, c.numKvHeads, 128, ws.q, kCache[l], vCache[l], tokSeq, positions, bt, meta,
+            dev.launch("attention" + kvSuffix, T, c.numKvHeads, 128, ws.q, kCache[l], vCache[l], tokSeq, positions, bt, meta,
                     blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attn);
             dev.launch("gemm_residual", tokTiles, ceil(H, GEMM_ROWS_PER_BLOCK), 256,
                     ws.attn, c.qDim(), null, lw.wo, zero, H, c.qDim(), ws.x, H, null, null, T);
