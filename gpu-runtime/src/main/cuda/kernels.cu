@@ -207,19 +207,23 @@ extern "C" __global__ void qk_norm_rope_kv_bf16(QK_ARGS, bf16* kCache, bf16* vCa
 
 // ---------------------------------------------------------------------------------------------------------------
 // Attention over the paged cache, causal: token t (of sequence tokSeq[t], at position positions[t]) attends to
-// positions 0..positions[t] of its sequence, found through its block table. One block (128 threads) per
-// (token, kv head) computes all G = nH/nKV query heads of the group. Online softmax over chunks of 128 positions:
-// the chunking depends only on the position, so the result does not depend on the batch or on prefill chunking.
+// positions 0..positions[t] of its sequence, found through its block table. The context is cut into partitions of
+// ATT_CHUNK positions; block (t, kv head, z) handles partitions z, z + ATT_SPLITS, ... for all G = nH/nKV query
+// heads of the group (online softmax across them) and writes an unnormalised partial (acc, max, sum);
+// attention_combine merges the partials in z order. Partitions, their assignment and both merge orders depend
+// only on the position: the result does not depend on the batch or on how a prompt is chunked, and a single
+// decoding sequence still spreads over ATT_SPLITS × kv-heads blocks.
 // ---------------------------------------------------------------------------------------------------------------
 #define ATT_THREADS 128
 #define ATT_CHUNK 128
 #define ATT_MAXG 8
 #define ATT_MAXD 256
+#define ATT_SPLITS 16
 
 template <typename KVT>
 __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache, const KVT* vCache, const int* tokSeq,
                                               const int* positions, const int* blockTables, const int* meta,
-                                              int blockSize, int nH, int nKV, int D, float scale, float* out) {
+                                              int blockSize, int nH, int nKV, int D, float scale, float* part) {
     __shared__ float qs[ATT_MAXG * ATT_MAXD];
     __shared__ float sc[ATT_MAXG][ATT_CHUNK];
     __shared__ int slotS[ATT_CHUNK];
@@ -229,6 +233,8 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
     int btStride = meta[0];
     const int* bt = blockTables + (size_t)tokSeq[t] * btStride;
     int ctx = positions[t] + 1;
+    int z = blockIdx.z;
+    if (z * ATT_CHUNK >= ctx) return;
     int qDim = nH * D;
     for (int i = tid; i < G * D; i += ATT_THREADS) qs[i] = q[(size_t)t * qDim + kvh * G * D + i];
     if (tid < ATT_MAXG) { mS[tid] = -INFINITY; lS[tid] = 0.f; }
@@ -237,7 +243,7 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
     for (int g = 0; g < ATT_MAXG; g++) { acc[g][0] = 0.f; acc[g][1] = 0.f; }
     __syncthreads();
     int lane = tid & 31, warp = tid >> 5;
-    for (int c0 = 0; c0 < ctx; c0 += ATT_CHUNK) {
+    for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
         int n = min(ATT_CHUNK, ctx - c0);
         // scores: thread j owns position c0 + j
         if (tid < n) {
@@ -248,6 +254,7 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
             float s[ATT_MAXG];
 #pragma unroll
             for (int g = 0; g < ATT_MAXG; g++) s[g] = 0.f;
+#pragma unroll 8
             for (int d = 0; d < D; d += 4) {
                 float kv[4];
                 kvLoad4(kr + d, kv);
@@ -305,26 +312,49 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
         }
         __syncthreads();
     }
+    // partial of (t, head, z): [acc (D) | max | sum]
 #pragma unroll
     for (int dd = 0; dd < 2; dd++) {
         int d = tid + dd * ATT_THREADS;
         if (d < D) {
 #pragma unroll
             for (int g = 0; g < ATT_MAXG; g++)
-                if (g < G) out[(size_t)t * qDim + (kvh * G + g) * D + d] = acc[g][dd] / lS[g];
+                if (g < G) part[(((size_t)t * nH + kvh * G + g) * ATT_SPLITS + z) * (D + 2) + d] = acc[g][dd];
         }
+    }
+    if (tid < G) {
+        float* pp = part + (((size_t)t * nH + kvh * G + tid) * ATT_SPLITS + z) * (D + 2);
+        pp[D] = mS[tid];
+        pp[D + 1] = lS[tid];
+    }
+}
+
+// Merges the attention partials of (token, head) in z order: out = sum_z e^(m_z - M) acc_z / sum_z e^(m_z - M) l_z.
+extern "C" __global__ void attention_combine(const float* part, const int* positions, int nH, int D, float* out) {
+    int t = blockIdx.x, h = blockIdx.y;
+    int ctx = positions[t] + 1;
+    int nz = min(ATT_SPLITS, (ctx + ATT_CHUNK - 1) / ATT_CHUNK);
+    const float* p = part + ((size_t)t * nH + h) * ATT_SPLITS * (D + 2);
+    float M = -INFINITY;
+    for (int z = 0; z < nz; z++) M = fmaxf(M, p[z * (D + 2) + D]);
+    float L = 0.f;
+    for (int z = 0; z < nz; z++) L += expf(p[z * (D + 2) + D] - M) * p[z * (D + 2) + D + 1];
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float a = 0.f;
+        for (int z = 0; z < nz; z++) a += expf(p[z * (D + 2) + D] - M) * p[z * (D + 2) + d];
+        out[(size_t)t * nH * D + h * D + d] = a / L;
     }
 }
 
 #define ATT_ARGS const int* tokSeq, const int* positions, const int* blockTables, const int* meta, int blockSize, \
-    int nH, int nKV, int D, float scale, float* out
+    int nH, int nKV, int D, float scale, float* part
 extern "C" __global__ void __launch_bounds__(ATT_THREADS)
 attention(const float* q, const float* kCache, const float* vCache, ATT_ARGS) {
-    attentionBody<float>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, out);
+    attentionBody<float>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, part);
 }
 extern "C" __global__ void __launch_bounds__(ATT_THREADS)
 attention_bf16(const float* q, const bf16* kCache, const bf16* vCache, ATT_ARGS) {
-    attentionBody<bf16>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, out);
+    attentionBody<bf16>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, part);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -468,7 +498,7 @@ extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int 
 
 __device__ __forceinline__ void mma16816(float* c, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
                                          uint32_t b1) {
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
                  "{%0,%1,%2,%3};\n"
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));

@@ -121,6 +121,10 @@ final class CudaDevice implements AutoCloseable {
      * (a 64-bit integer), Float.
      */
     void launch(String f, int gx, int gy, int block, Object... args) {
+        launch3(f, gx, gy, 1, block, args);
+    }
+
+    void launch3(String f, int gx, int gy, int gz, int block, Object... args) {
         Pointer[] ps = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
@@ -139,14 +143,14 @@ final class CudaDevice implements AutoCloseable {
             }
         }
         if (profiled == null) {
-            cuLaunchKernel(fn(f), gx, gy, 1, block, 1, 1, 0, stream, Pointer.to(ps), null);
+            cuLaunchKernel(fn(f), gx, gy, gz, block, 1, 1, 0, stream, Pointer.to(ps), null);
             return;
         }
         CUevent e0 = new CUevent(), e1 = new CUevent();
         cuEventCreate(e0, 0);
         cuEventCreate(e1, 0);
         cuEventRecord(e0, stream);
-        cuLaunchKernel(fn(f), gx, gy, 1, block, 1, 1, 0, stream, Pointer.to(ps), null);
+        cuLaunchKernel(fn(f), gx, gy, gz, block, 1, 1, 0, stream, Pointer.to(ps), null);
         cuEventRecord(e1, stream);
         profiled.add(new Object[]{f, e0, e1});
     }

@@ -6,7 +6,7 @@ import jcuda.driver.CUdeviceptr;
 
 /**
  * Enqueues one forward step on the stream: embedding, then per layer RMSNorm → QKV GEMM → q/k norm + RoPE + cache
- * write → paged attention → O GEMM (+residual) → RMSNorm → router/top-k (writing the routing record) → grouping →
+ * write → paged attention (context split in partitions, merged) → O GEMM (+residual) → RMSNorm → router/top-k (writing the routing record) → grouping →
  * expert gate/up GEMM with SwiGLU → expert down GEMM → weighted combine (+residual); then final norm of the sampled
  * rows → lm_head → sampling. Nothing here synchronizes with the host, so the same sequence is captured into a
  * CUDA graph for decode steps. Sizes (tokens, sampled rows) are fixed per call; everything that varies per step
@@ -60,15 +60,16 @@ final class ForwardPass {
                     ws.xn, H, null, lw.wqkv, zero, qkvDim, H, ws.qkv, qkvDim, null, null, T);
             dev.launch("qk_norm_rope_kv" + kvSuffix, T, 1, 128, ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
                     ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
-            dev.launch("attention" + kvSuffix, T, c.numKvHeads, 128, ws.q, kCache[l], vCache[l], tokSeq, positions, bt, meta,
-                    blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attn);
+            dev.launch3("attention" + kvSuffix, T, c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l],
+                    tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
+            dev.launch("attention_combine", T, c.numHeads, 128, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
             dev.launch("gemm_residual", tokTiles, ceil(H, GEMM_ROWS_PER_BLOCK), 256,
                     ws.attn, c.qDim(), null, lw.wo, zero, H, c.qDim(), ws.x, H, null, null, T);
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, H, eps);
             if (lw.moe) {
                 int I = c.moeIntermediateSize;
                 int maxTiles = Workspace.maxTiles(c, T);
-                dev.launch("router_topk", T, 1, 256, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
+                dev.launch("router_topk", T, 1, 1024, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
                         c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
                 dev.launch("group_by_expert", 1, 1, 1024, ws.topIds, T * K, K, E, Workspace.GEMM_TILE, ws.rankTmp,
                         ws.sortedTok, ws.pairSlot, ws.tiles, ws.numTiles);

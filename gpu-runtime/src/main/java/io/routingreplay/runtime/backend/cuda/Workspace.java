@@ -20,9 +20,11 @@ import java.nio.IntBuffer;
 final class Workspace {
     static final int GEMM_TILE = 16;
     static final int SAMPLE_PARAMS = 6;
+    /** Context partitions per (token, kv head) in attention (kernels.cu ATT_SPLITS). */
+    static final int ATT_SPLITS = 16;
 
     final int maxTokens, maxSeqs, maxBlocksPerSeq, routingWordsPerToken;
-    final CUdeviceptr x, xn, qkv, q, attn, topIds, topW, rankTmp, sortedTok, pairSlot, tiles, numTiles, act, ySorted,
+    final CUdeviceptr x, xn, qkv, q, attn, attnPart, topIds, topW, rankTmp, sortedTok, pairSlot, tiles, numTiles, act, ySorted,
             finalX, logits, invFreq, in, out;
     // word offsets inside `in`
     final int offTokens, offPositions, offSlots, offTokSeq, offSampleRows, offSampleParams, offMeta, offBlockTables;
@@ -41,6 +43,7 @@ final class Workspace {
         qkv = dev.alloc(4L * maxTokens * qkvDim);
         q = dev.alloc(4L * maxTokens * c.qDim());
         attn = dev.alloc(4L * maxTokens * c.qDim());
+        attnPart = dev.alloc(4L * maxTokens * c.numHeads * ATT_SPLITS * (c.headDim + 2));
         topIds = dev.alloc(4L * pairs);
         topW = dev.alloc(4L * pairs);
         rankTmp = dev.alloc(4L * pairs);
@@ -81,6 +84,7 @@ final class Workspace {
     static long bytes(ModelConfig c, int maxTokens, int maxSeqs, int maxBlocksPerSeq) {
         long H = c.hiddenSize, pairs = (long) maxTokens * c.topK;
         long f = maxTokens * H * 2 + maxTokens * (c.qDim() + 2L * c.kvDim()) + 2L * maxTokens * c.qDim()
+                + (long) maxTokens * c.numHeads * ATT_SPLITS * (c.headDim + 2)
                 + pairs * 5 + 3L * maxTiles(c, maxTokens)
                 + Math.max(pairs * c.moeIntermediateSize, (long) maxTokens * c.denseIntermediateSize)
                 + pairs * H + maxSeqs * H + (long) maxSeqs * c.vocabSize
