@@ -504,10 +504,12 @@ __device__ __forceinline__ void mma16816(float* c, uint32_t a0, uint32_t a1, uin
                  : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-template <int MODE>
+template <int MODE, int RG>
 __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
                                          long long expertStride, int N, int K, float* Y, int ldy, const int* tiles,
                                          const int* numTiles, int numRows) {
+    // RG groups of 16 weight rows per block: more rows share each activation load (less activation traffic for
+    // big tiles) without touching the reduction order, which only the K split decides.
     constexpr int NACC = (MODE == 2 ? 2 : 1) * GEMM_SUB * 4;
     __shared__ float red[GEMM_WARPS - 1][NACC][32];
     int tileIdx = blockIdx.x;
@@ -524,17 +526,20 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
     }
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int g = lane >> 2, tq = lane & 3;
-    int n0 = blockIdx.y * 16;
+    int nBase = blockIdx.y * 16 * RG;
     const bf16* We = W + (long long)e * expertStride;
-    int rA = min(n0 + g, N - 1), rB = min(n0 + g + 8, N - 1);
-    const bf16* wa = We + (size_t)rA * K;
-    const bf16* wb = We + (size_t)rB * K;
-    const bf16* wa2 = nullptr;
-    const bf16* wb2 = nullptr;
-    if (MODE == 2) {
-        const bf16* We2 = W2 + (long long)e * expertStride;
-        wa2 = We2 + (size_t)rA * K;
-        wb2 = We2 + (size_t)rB * K;
+    const bf16* We2 = MODE == 2 ? W2 + (long long)e * expertStride : nullptr;
+    const bf16* wa[RG];
+    const bf16* wb[RG];
+    const bf16* wa2[RG];
+    const bf16* wb2[RG];
+#pragma unroll
+    for (int r = 0; r < RG; r++) {
+        int rA = min(nBase + r * 16 + g, N - 1), rB = min(nBase + r * 16 + g + 8, N - 1);
+        wa[r] = We + (size_t)rA * K;
+        wb[r] = We + (size_t)rB * K;
+        wa2[r] = MODE == 2 ? We2 + (size_t)rA * K : nullptr;
+        wb2[r] = MODE == 2 ? We2 + (size_t)rB * K : nullptr;
     }
     const float* xrow[GEMM_SUB];
     bool xok[GEMM_SUB];
@@ -542,25 +547,31 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
     for (int j = 0; j < GEMM_SUB; j++) {
         int i = j * 8 + g;
         xok[j] = i < count;
-        int r = start + min(i, count - 1);
-        int src = inRow ? inRow[r] : r;
+        int rr = start + min(i, count - 1);
+        int src = inRow ? inRow[rr] : rr;
         xrow[j] = X + (size_t)src * ldx;
     }
-    float acc[NACC];
+    float acc[RG][NACC];
 #pragma unroll
-    for (int i = 0; i < NACC; i++) acc[i] = 0.f;
+    for (int r = 0; r < RG; r++)
+#pragma unroll
+        for (int i = 0; i < NACC; i++) acc[r][i] = 0.f;
 
-#pragma unroll 4
+#pragma unroll 2
     for (int k0 = warp * 32; k0 < K; k0 += GEMM_WARPS * 32) {
         int k = k0 + 8 * tq;
         bool kok = k < K;
-        uint4 A = make_uint4(0, 0, 0, 0), B = A, A2 = A, B2 = A;
-        if (kok) {
-            A = __ldg(reinterpret_cast<const uint4*>(wa + k));
-            B = __ldg(reinterpret_cast<const uint4*>(wb + k));
-            if (MODE == 2) {
-                A2 = __ldg(reinterpret_cast<const uint4*>(wa2 + k));
-                B2 = __ldg(reinterpret_cast<const uint4*>(wb2 + k));
+        uint4 A[RG], B[RG], A2[RG], B2[RG];
+#pragma unroll
+        for (int r = 0; r < RG; r++) {
+            A[r] = make_uint4(0, 0, 0, 0); B[r] = A[r]; A2[r] = A[r]; B2[r] = A[r];
+            if (kok) {
+                A[r] = __ldg(reinterpret_cast<const uint4*>(wa[r] + k));
+                B[r] = __ldg(reinterpret_cast<const uint4*>(wb[r] + k));
+                if (MODE == 2) {
+                    A2[r] = __ldg(reinterpret_cast<const uint4*>(wa2[r] + k));
+                    B2[r] = __ldg(reinterpret_cast<const uint4*>(wb2[r] + k));
+                }
             }
         }
 #pragma unroll
@@ -579,69 +590,75 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
                 float lo1 = xs[2 * i + 1] - __bfloat162float(__float2bfloat16_rn(xs[2 * i + 1]));
                 l[i] = packBf16(lo0, lo1);
             }
-            float* c = acc + j * 4;
-            mma16816(c, A.x, B.x, A.y, B.y, h[0], h[1]);
-            mma16816(c, A.x, B.x, A.y, B.y, l[0], l[1]);
-            mma16816(c, A.z, B.z, A.w, B.w, h[2], h[3]);
-            mma16816(c, A.z, B.z, A.w, B.w, l[2], l[3]);
-            if (MODE == 2) {
-                float* c2 = acc + GEMM_SUB * 4 + j * 4;
-                mma16816(c2, A2.x, B2.x, A2.y, B2.y, h[0], h[1]);
-                mma16816(c2, A2.x, B2.x, A2.y, B2.y, l[0], l[1]);
-                mma16816(c2, A2.z, B2.z, A2.w, B2.w, h[2], h[3]);
-                mma16816(c2, A2.z, B2.z, A2.w, B2.w, l[2], l[3]);
-            }
-        }
-    }
-    // fixed-order reduction over the K split: warp 0 + warp 1 + ... + warp 7
-    if (warp > 0) {
 #pragma unroll
-        for (int i = 0; i < NACC; i++) red[warp - 1][i][lane] = acc[i];
-    }
-    __syncthreads();
-    if (warp != 0) return;
-#pragma unroll
-    for (int w = 0; w < GEMM_WARPS - 1; w++)
-#pragma unroll
-        for (int i = 0; i < NACC; i++) acc[i] += red[w][i][lane];
-    // epilogue: c0,c1 -> weight row g, tile rows 2tq, 2tq+1 of the sub-tile; c2,c3 -> weight row g+8
-#pragma unroll
-    for (int j = 0; j < GEMM_SUB; j++) {
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            int n = n0 + g + (i >= 2 ? 8 : 0);
-            int ti = j * 8 + 2 * tq + (i & 1);
-            if (n < N && ti < count) {
-                float* y = Y + (size_t)(start + ti) * ldy + n;
-                float v = acc[j * 4 + i];
-                if (MODE == 0) *y = v;
-                else if (MODE == 1) *y = *y + v;
-                else {
-                    float gt = v, up = acc[GEMM_SUB * 4 + j * 4 + i];
-                    *y = (gt / (1.0f + expf(-gt))) * up;
+            for (int r = 0; r < RG; r++) {
+                float* c = acc[r] + j * 4;
+                mma16816(c, A[r].x, B[r].x, A[r].y, B[r].y, h[0], h[1]);
+                mma16816(c, A[r].x, B[r].x, A[r].y, B[r].y, l[0], l[1]);
+                mma16816(c, A[r].z, B[r].z, A[r].w, B[r].w, h[2], h[3]);
+                mma16816(c, A[r].z, B[r].z, A[r].w, B[r].w, l[2], l[3]);
+                if (MODE == 2) {
+                    float* c2 = acc[r] + GEMM_SUB * 4 + j * 4;
+                    mma16816(c2, A2[r].x, B2[r].x, A2[r].y, B2[r].y, h[0], h[1]);
+                    mma16816(c2, A2[r].x, B2[r].x, A2[r].y, B2[r].y, l[0], l[1]);
+                    mma16816(c2, A2[r].z, B2[r].z, A2[r].w, B2[r].w, h[2], h[3]);
+                    mma16816(c2, A2[r].z, B2[r].z, A2[r].w, B2[r].w, l[2], l[3]);
                 }
             }
         }
     }
+    // fixed-order reduction over the K split (warp 0 + warp 1 + ... + warp 7), one row group at a time
+#pragma unroll
+    for (int r = 0; r < RG; r++) {
+        if (warp > 0) {
+#pragma unroll
+            for (int i = 0; i < NACC; i++) red[warp - 1][i][lane] = acc[r][i];
+        }
+        __syncthreads();
+        if (warp == 0) {
+#pragma unroll
+            for (int w = 0; w < GEMM_WARPS - 1; w++)
+#pragma unroll
+                for (int i = 0; i < NACC; i++) acc[r][i] += red[w][i][lane];
+            // epilogue: c0,c1 -> weight row g, tile rows 2tq, 2tq+1 of the sub-tile; c2,c3 -> weight row g+8
+#pragma unroll
+            for (int j = 0; j < GEMM_SUB; j++) {
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    int n = nBase + r * 16 + g + (i >= 2 ? 8 : 0);
+                    int ti = j * 8 + 2 * tq + (i & 1);
+                    if (n < N && ti < count) {
+                        float* y = Y + (size_t)(start + ti) * ldy + n;
+                        float v = acc[r][j * 4 + i];
+                        if (MODE == 0) *y = v;
+                        else if (MODE == 1) *y = *y + v;
+                        else {
+                            float gt = v, up = acc[r][GEMM_SUB * 4 + j * 4 + i];
+                            *y = (gt / (1.0f + expf(-gt))) * up;
+                        }
+                    }
+                }
+            }
+        }
+        __syncthreads();
+    }
 }
 
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32)
-gemm_store(const float* X, int ldx, const int* inRow, const bf16* W, long long expertStride, int N, int K, float* Y,
-           int ldy, const int* tiles, const int* numTiles, int numRows) {
-    gemmBody<0>(X, ldx, inRow, W, nullptr, expertStride, N, K, Y, ldy, tiles, numTiles, numRows);
-}
+// "_wide" variants (64 weight rows per block for store/residual, 32 for the gate/up pair) are picked by the host
+// for steps with many tokens per tile; their results are bit-identical to the narrow ones.
+#define GEMM_ARGS const float* X, int ldx, const int* inRow, const bf16* W, long long expertStride, int N, int K, \
+    float* Y, int ldy, const int* tiles, const int* numTiles, int numRows
+#define GEMM_PASS X, ldx, inRow, W, nullptr, expertStride, N, K, Y, ldy, tiles, numTiles, numRows
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store(GEMM_ARGS) { gemmBody<0, 1>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store_wide(GEMM_ARGS) { gemmBody<0, 4>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual(GEMM_ARGS) { gemmBody<1, 1>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual_wide(GEMM_ARGS) { gemmBody<1, 4>(GEMM_PASS); }
 
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32)
-gemm_residual(const float* X, int ldx, const int* inRow, const bf16* W, long long expertStride, int N, int K,
-              float* Y, int ldy, const int* tiles, const int* numTiles, int numRows) {
-    gemmBody<1>(X, ldx, inRow, W, nullptr, expertStride, N, K, Y, ldy, tiles, numTiles, numRows);
-}
-
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32)
-gemm_swiglu(const float* X, int ldx, const int* inRow, const bf16* Wg, const bf16* Wu, long long expertStride, int N,
-            int K, float* Y, int ldy, const int* tiles, const int* numTiles, int numRows) {
-    gemmBody<2>(X, ldx, inRow, Wg, Wu, expertStride, N, K, Y, ldy, tiles, numTiles, numRows);
-}
+#define SWIGLU_ARGS const float* X, int ldx, const int* inRow, const bf16* Wg, const bf16* Wu, long long expertStride, \
+    int N, int K, float* Y, int ldy, const int* tiles, const int* numTiles, int numRows
+#define SWIGLU_PASS X, ldx, inRow, Wg, Wu, expertStride, N, K, Y, ldy, tiles, numTiles, numRows
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu(SWIGLU_ARGS) { gemmBody<2, 1>(SWIGLU_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu_wide(SWIGLU_ARGS) { gemmBody<2, 2>(SWIGLU_PASS); }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Weighted combine + residual: x[t] += sum_k w[t,k] * y[pairSlot[t*K+k]] (k in order: fixed reduction order).

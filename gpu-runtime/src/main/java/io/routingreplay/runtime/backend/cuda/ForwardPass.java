@@ -13,7 +13,10 @@ import jcuda.driver.CUdeviceptr;
  * is read from device memory.
  */
 final class ForwardPass {
-    private static final int GEMM_ROWS_PER_BLOCK = 16; // each block: 16 weight rows, K split over its 8 warps
+    /** Weight rows per GEMM block: 16 (narrow), 64 for the wide store/residual and 32 for the wide gate/up pair. */
+    private static final int NARROW_ROWS = 16, WIDE_ROWS = 64, WIDE_SWIGLU_ROWS = 32;
+    /** Rows of activations per tile from which the wide variants (less activation traffic) pay off. */
+    private static final int WIDE_FROM_ROWS = 64, WIDE_FROM_TOKENS_PER_EXPERT = 8;
 
     private final CudaDevice dev;
     private final ModelConfig c;
@@ -47,6 +50,8 @@ final class ForwardPass {
         int qkMode = c.qkNorm == QkNorm.NONE ? 0 : c.qkNorm == QkNorm.PER_HEAD ? 1 : 2;
         float scale = (float) (1.0 / Math.sqrt(c.headDim));
         int tokTiles = ceil(T, Workspace.GEMM_TILE);
+        boolean wide = T >= WIDE_FROM_ROWS;
+        boolean wideMoe = (long) T * K >= (long) WIDE_FROM_TOKENS_PER_EXPERT * E;
         CUdeviceptr tokens = ws.inAt(ws.offTokens), positions = ws.inAt(ws.offPositions), slots = ws.inAt(ws.offSlots);
         CUdeviceptr tokSeq = ws.inAt(ws.offTokSeq), meta = ws.inAt(ws.offMeta), bt = ws.inAt(ws.offBlockTables);
         CUdeviceptr routingOut = captureRouting ? ws.outAt(2L * ws.maxSeqs) : null;
@@ -56,14 +61,14 @@ final class ForwardPass {
         for (int l = 0; l < c.numLayers; l++) {
             DeviceWeights.Layer lw = w.layers[l];
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, ws.xn, H, eps);
-            dev.launch("gemm_store", tokTiles, ceil(qkvDim, GEMM_ROWS_PER_BLOCK), 256,
+            dev.launch(name("gemm_store", wide), tokTiles, ceil(qkvDim, rows(wide, false)), 256,
                     ws.xn, H, null, lw.wqkv, zero, qkvDim, H, ws.qkv, qkvDim, null, null, T);
             dev.launch("qk_norm_rope_kv" + kvSuffix, T, 1, 128, ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
                     ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
             dev.launch3("attention" + kvSuffix, T, c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l],
                     tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
             dev.launch("attention_combine", T, c.numHeads, 128, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
-            dev.launch("gemm_residual", tokTiles, ceil(H, GEMM_ROWS_PER_BLOCK), 256,
+            dev.launch(name("gemm_residual", wide), tokTiles, ceil(H, rows(wide, false)), 256,
                     ws.attn, c.qDim(), null, lw.wo, zero, H, c.qDim(), ws.x, H, null, null, T);
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, H, eps);
             if (lw.moe) {
@@ -73,26 +78,37 @@ final class ForwardPass {
                         c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
                 dev.launch("group_by_expert", 1, 1, 1024, ws.topIds, T * K, K, E, Workspace.GEMM_TILE, ws.rankTmp,
                         ws.sortedTok, ws.pairSlot, ws.tiles, ws.numTiles);
-                dev.launch("gemm_swiglu", maxTiles, ceil(I, GEMM_ROWS_PER_BLOCK), 256,
+                dev.launch(name("gemm_swiglu", wideMoe), maxTiles, ceil(I, rows(wideMoe, true)), 256,
                         ws.xn, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
-                dev.launch("gemm_store", maxTiles, ceil(H, GEMM_ROWS_PER_BLOCK), 256,
+                dev.launch(name("gemm_store", wideMoe), maxTiles, ceil(H, rows(wideMoe, false)), 256,
                         ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H, ws.tiles, ws.numTiles, 0);
                 dev.launch("moe_combine", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H);
             } else {
                 int I = c.denseIntermediateSize;
-                dev.launch("gemm_swiglu", tokTiles, ceil(I, GEMM_ROWS_PER_BLOCK), 256,
+                dev.launch(name("gemm_swiglu", wide), tokTiles, ceil(I, rows(wide, true)), 256,
                         ws.xn, H, null, lw.gate, lw.up, zero, I, H, ws.act, I, null, null, T);
-                dev.launch("gemm_residual", tokTiles, ceil(H, GEMM_ROWS_PER_BLOCK), 256,
+                dev.launch(name("gemm_residual", wide), tokTiles, ceil(H, rows(wide, false)), 256,
                         ws.act, I, null, lw.down, zero, H, I, ws.x, H, null, null, T);
             }
         }
         if (S > 0) {
             dev.launch("rmsnorm", S, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, ws.finalX, H, eps);
-            dev.launch("gemm_store", ceil(S, Workspace.GEMM_TILE), ceil(c.vocabSize, GEMM_ROWS_PER_BLOCK), 256,
+            boolean wideHead = S >= WIDE_FROM_ROWS;
+            dev.launch(name("gemm_store", wideHead), ceil(S, Workspace.GEMM_TILE), ceil(c.vocabSize, rows(wideHead, false)), 256,
                     ws.finalX, H, null, w.lmHead, zero, c.vocabSize, H, ws.logits, c.vocabSize, null, null, S);
             dev.launch("sample_tokens", S, 1, 1024, ws.logits, c.vocabSize, ws.inAt(ws.offSampleParams),
                     ws.outAt(0), ws.outAt(ws.maxSeqs));
         }
+    }
+
+    /** The wide variants give bit-identical results (same K split and order), so choosing by size keeps outputs
+     *  independent of the batch. */
+    private static String name(String kernel, boolean wide) {
+        return wide ? kernel + "_wide" : kernel;
+    }
+
+    private static int rows(boolean wide, boolean swiglu) {
+        return !wide ? NARROW_ROWS : swiglu ? WIDE_SWIGLU_ROWS : WIDE_ROWS;
     }
 
     private static int ceil(int a, int b) {
