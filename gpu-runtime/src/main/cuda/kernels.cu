@@ -224,8 +224,9 @@ template <typename KVT>
 __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache, const KVT* vCache, const int* tokSeq,
                                               const int* positions, const int* blockTables, const int* meta,
                                               int blockSize, int nH, int nKV, int D, float scale, float* part) {
-    __shared__ float qs[ATT_MAXG * ATT_MAXD];
+    __shared__ __align__(16) float qs[ATT_MAXG * ATT_MAXD];
     __shared__ float sc[ATT_MAXG][ATT_CHUNK];
+    __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // probabilities, position-major: 2 × 16-byte reads per position
     __shared__ int slotS[ATT_CHUNK];
     __shared__ float mS[ATT_MAXG], lS[ATT_MAXG], corrS[ATT_MAXG];
     int t = blockIdx.x, kvh = blockIdx.y, tid = threadIdx.x;
@@ -261,11 +262,11 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
 #pragma unroll
                 for (int g = 0; g < ATT_MAXG; g++) {
                     if (g < G) {
-                        const float* qg = qs + g * D + d;
-                        s[g] = fmaf(qg[0], kv[0], s[g]);
-                        s[g] = fmaf(qg[1], kv[1], s[g]);
-                        s[g] = fmaf(qg[2], kv[2], s[g]);
-                        s[g] = fmaf(qg[3], kv[3], s[g]);
+                        float4 qg = *reinterpret_cast<const float4*>(qs + g * D + d);
+                        s[g] = fmaf(qg.x, kv[0], s[g]);
+                        s[g] = fmaf(qg.y, kv[1], s[g]);
+                        s[g] = fmaf(qg.z, kv[2], s[g]);
+                        s[g] = fmaf(qg.w, kv[3], s[g]);
                     }
                 }
             }
@@ -283,7 +284,7 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
             float sum = 0.f;
             for (int j = lane; j < n; j += 32) {
                 float e = expf(sc[g][j] - mNew);
-                sc[g][j] = e;
+                pT[j][g] = e;
                 sum += e;
             }
             sum = warpSum(sum);
@@ -305,8 +306,11 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
 #pragma unroll 8
                 for (int j = 0; j < n; j++) {
                     float vv = kvLoad(vCache + ((size_t)slotS[j] * nKV + kvh) * D + d);
+                    float4 p0 = *reinterpret_cast<const float4*>(&pT[j][0]);
+                    float4 p1 = *reinterpret_cast<const float4*>(&pT[j][4]);
+                    const float pj[8] = {p0.x, p0.y, p0.z, p0.w, p1.x, p1.y, p1.z, p1.w};
 #pragma unroll
-                    for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g][dd] = fmaf(sc[g][j], vv, acc[g][dd]);
+                    for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g][dd] = fmaf(pj[g], vv, acc[g][dd]);
                 }
             }
         }
@@ -644,15 +648,17 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
     }
 }
 
-// "_wide" variants (64 weight rows per block for store/residual, 32 for the gate/up pair) are picked by the host
+// "_wide" variants (64 weight rows per block for store/residual, 32 for the gate/up pair; "_xwide": 128) are picked by the host
 // for steps with many tokens per tile; their results are bit-identical to the narrow ones.
 #define GEMM_ARGS const float* X, int ldx, const int* inRow, const bf16* W, long long expertStride, int N, int K, \
     float* Y, int ldy, const int* tiles, const int* numTiles, int numRows
 #define GEMM_PASS X, ldx, inRow, W, nullptr, expertStride, N, K, Y, ldy, tiles, numTiles, numRows
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store(GEMM_ARGS) { gemmBody<0, 1>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store_wide(GEMM_ARGS) { gemmBody<0, 4>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store_xwide(GEMM_ARGS) { gemmBody<0, 8>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual(GEMM_ARGS) { gemmBody<1, 1>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual_wide(GEMM_ARGS) { gemmBody<1, 4>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual_xwide(GEMM_ARGS) { gemmBody<1, 8>(GEMM_PASS); }
 
 #define SWIGLU_ARGS const float* X, int ldx, const int* inRow, const bf16* Wg, const bf16* Wu, long long expertStride, \
     int N, int K, float* Y, int ldy, const int* tiles, const int* numTiles, int numRows

@@ -13,10 +13,12 @@ import jcuda.driver.CUdeviceptr;
  * is read from device memory.
  */
 final class ForwardPass {
-    /** Weight rows per GEMM block: 16 (narrow), 64 for the wide store/residual and 32 for the wide gate/up pair. */
-    private static final int NARROW_ROWS = 16, WIDE_ROWS = 64, WIDE_SWIGLU_ROWS = 32;
-    /** Rows of activations per tile from which the wide variants (less activation traffic) pay off. */
-    private static final int WIDE_FROM_ROWS = 64, WIDE_FROM_TOKENS_PER_EXPERT = 8;
+    /** Weight rows per GEMM block: 16 (narrow), 64 for the wide store/residual and 32 for the wide gate/up pair,
+     *  128 for the extra-wide store/residual. */
+    private static final int NARROW_ROWS = 16, WIDE_ROWS = 64, WIDE_SWIGLU_ROWS = 32, XWIDE_ROWS = 128;
+    /** Activation rows from which the wider variants (each activation load feeds more weight rows, so less
+     *  L2 traffic: at batch 256 the dense projections are bound by it) pay off. */
+    private static final int WIDE_FROM_ROWS = 64, XWIDE_FROM_ROWS = 128, WIDE_FROM_TOKENS_PER_EXPERT = 8;
 
     private final CudaDevice dev;
     private final ModelConfig c;
@@ -61,14 +63,14 @@ final class ForwardPass {
         for (int l = 0; l < c.numLayers; l++) {
             DeviceWeights.Layer lw = w.layers[l];
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, ws.xn, H, eps);
-            dev.launch(name("gemm_store", wide), tokTiles, ceil(qkvDim, rows(wide, false)), 256,
+            dev.launch(dense("gemm_store", T), tokTiles, ceil(qkvDim, denseRows(T)), 256,
                     ws.xn, H, null, lw.wqkv, zero, qkvDim, H, ws.qkv, qkvDim, null, null, T);
             dev.launch("qk_norm_rope_kv" + kvSuffix, T, 1, 128, ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
                     ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
             dev.launch3("attention" + kvSuffix, T, c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l],
                     tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
             dev.launch("attention_combine", T, c.numHeads, 128, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
-            dev.launch(name("gemm_residual", wide), tokTiles, ceil(H, rows(wide, false)), 256,
+            dev.launch(dense("gemm_residual", T), tokTiles, ceil(H, denseRows(T)), 256,
                     ws.attn, c.qDim(), null, lw.wo, zero, H, c.qDim(), ws.x, H, null, null, T);
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, H, eps);
             if (lw.moe) {
@@ -87,14 +89,13 @@ final class ForwardPass {
                 int I = c.denseIntermediateSize;
                 dev.launch(name("gemm_swiglu", wide), tokTiles, ceil(I, rows(wide, true)), 256,
                         ws.xn, H, null, lw.gate, lw.up, zero, I, H, ws.act, I, null, null, T);
-                dev.launch(name("gemm_residual", wide), tokTiles, ceil(H, rows(wide, false)), 256,
+                dev.launch(dense("gemm_residual", T), tokTiles, ceil(H, denseRows(T)), 256,
                         ws.act, I, null, lw.down, zero, H, I, ws.x, H, null, null, T);
             }
         }
         if (S > 0) {
             dev.launch("rmsnorm", S, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, ws.finalX, H, eps);
-            boolean wideHead = S >= WIDE_FROM_ROWS;
-            dev.launch(name("gemm_store", wideHead), ceil(S, Workspace.GEMM_TILE), ceil(c.vocabSize, rows(wideHead, false)), 256,
+            dev.launch(dense("gemm_store", S), ceil(S, Workspace.GEMM_TILE), ceil(c.vocabSize, denseRows(S)), 256,
                     ws.finalX, H, null, w.lmHead, zero, c.vocabSize, H, ws.logits, c.vocabSize, null, null, S);
             dev.launch("sample_tokens", S, 1, 1024, ws.logits, c.vocabSize, ws.inAt(ws.offSampleParams),
                     ws.outAt(0), ws.outAt(ws.maxSeqs));
@@ -105,6 +106,14 @@ final class ForwardPass {
      *  independent of the batch. */
     private static String name(String kernel, boolean wide) {
         return wide ? kernel + "_wide" : kernel;
+    }
+
+    private static String dense(String kernel, int rows) {
+        return rows >= XWIDE_FROM_ROWS ? kernel + "_xwide" : name(kernel, rows >= WIDE_FROM_ROWS);
+    }
+
+    private static int denseRows(int rows) {
+        return rows >= XWIDE_FROM_ROWS ? XWIDE_ROWS : rows >= WIDE_FROM_ROWS ? WIDE_ROWS : NARROW_ROWS;
     }
 
     private static int rows(boolean wide, boolean swiglu) {
