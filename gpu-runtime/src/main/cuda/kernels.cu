@@ -561,7 +561,8 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
 #pragma unroll
         for (int i = 0; i < NACC; i++) acc[r][i] = 0.f;
 
-#pragma unroll 2
+    // deeper unroll for the narrow variant: more 16-byte weight loads in flight per warp (decode is load-bound)
+#pragma unroll(RG == 1 ? 4 : 2)
     for (int k0 = warp * 32; k0 < K; k0 += GEMM_WARPS * 32) {
         int k = k0 + 8 * tq;
         bool kok = k < K;
@@ -648,17 +649,15 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
     }
 }
 
-// "_wide" variants (64 weight rows per block for store/residual, 32 for the gate/up pair; "_xwide": 128) are picked by the host
+// "_wide" variants (64 weight rows per block for store/residual, 32 for the gate/up pair) are picked by the host
 // for steps with many tokens per tile; their results are bit-identical to the narrow ones.
 #define GEMM_ARGS const float* X, int ldx, const int* inRow, const bf16* W, long long expertStride, int N, int K, \
     float* Y, int ldy, const int* tiles, const int* numTiles, int numRows
 #define GEMM_PASS X, ldx, inRow, W, nullptr, expertStride, N, K, Y, ldy, tiles, numTiles, numRows
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store(GEMM_ARGS) { gemmBody<0, 1>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store_wide(GEMM_ARGS) { gemmBody<0, 4>(GEMM_PASS); }
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store_xwide(GEMM_ARGS) { gemmBody<0, 8>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual(GEMM_ARGS) { gemmBody<1, 1>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual_wide(GEMM_ARGS) { gemmBody<1, 4>(GEMM_PASS); }
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual_xwide(GEMM_ARGS) { gemmBody<1, 8>(GEMM_PASS); }
 
 #define SWIGLU_ARGS const float* X, int ldx, const int* inRow, const bf16* Wg, const bf16* Wu, long long expertStride, \
     int N, int K, float* Y, int ldy, const int* tiles, const int* numTiles, int numRows

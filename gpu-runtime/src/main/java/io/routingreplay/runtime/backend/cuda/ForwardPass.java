@@ -13,12 +13,11 @@ import jcuda.driver.CUdeviceptr;
  * is read from device memory.
  */
 final class ForwardPass {
-    /** Weight rows per GEMM block: 16 (narrow), 64 for the wide store/residual and 32 for the wide gate/up pair,
-     *  128 for the extra-wide store/residual. */
-    private static final int NARROW_ROWS = 16, WIDE_ROWS = 64, WIDE_SWIGLU_ROWS = 32, XWIDE_ROWS = 128;
-    /** Activation rows from which the wider variants (each activation load feeds more weight rows, so less
-     *  L2 traffic: at batch 256 the dense projections are bound by it) pay off. */
-    private static final int WIDE_FROM_ROWS = 64, XWIDE_FROM_ROWS = 128, WIDE_FROM_TOKENS_PER_EXPERT = 8;
+    /** Weight rows per GEMM block: 16 (narrow), 64 for the wide store/residual and 32 for the wide gate/up pair. */
+    private static final int NARROW_ROWS = 16, WIDE_ROWS = 64, WIDE_SWIGLU_ROWS = 32;
+    /** Activation rows from which the wide variants (each activation load feeds more weight rows, so less L2
+     *  traffic: ncu showed the batch-256 projections L2-bound) pay off. 128 rows per block measured slower. */
+    private static final int WIDE_FROM_ROWS = 64, WIDE_FROM_TOKENS_PER_EXPERT = 8;
 
     private final CudaDevice dev;
     private final ModelConfig c;
@@ -109,11 +108,11 @@ final class ForwardPass {
     }
 
     private static String dense(String kernel, int rows) {
-        return rows >= XWIDE_FROM_ROWS ? kernel + "_xwide" : name(kernel, rows >= WIDE_FROM_ROWS);
+        return name(kernel, rows >= WIDE_FROM_ROWS);
     }
 
     private static int denseRows(int rows) {
-        return rows >= XWIDE_FROM_ROWS ? XWIDE_ROWS : rows >= WIDE_FROM_ROWS ? WIDE_ROWS : NARROW_ROWS;
+        return rows(rows >= WIDE_FROM_ROWS, false);
     }
 
     private static int rows(boolean wide, boolean swiglu) {
