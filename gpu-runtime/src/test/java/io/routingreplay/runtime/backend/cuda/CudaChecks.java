@@ -40,6 +40,7 @@ public final class CudaChecks {
         }
         failures.addAll(agreement("qwen3-moe-tiny", 100, 7L));
         failures.addAll(agreement("mixtral-tiny", 100, 8L));
+        failures.addAll(capacityFromFreeMemory("qwen3-moe-tiny"));
         for (String f : failures.subList(0, Math.min(40, failures.size()))) {
             System.out.println("FAIL " + f);
         }
@@ -208,6 +209,24 @@ public final class CudaChecks {
         System.out.printf("agreement   %-15s %d random requests vs CPU: token mismatches=%d, ids compared=%d "
                 + "(skipped %d within %.0e of a neighbour) -> %s%n", fixture, n, tokenMismatch, idsCompared, idsSkipped,
                 MARGIN, fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
+        return fails;
+    }
+
+    /** kvCacheTokens = 0: the runner sizes the K/V cache from free GPU memory, and the engine runs on it. */
+    public static List<String> capacityFromFreeMemory(String fixture) {
+        List<String> fails = new ArrayList<>();
+        EngineConfig cfg = EngineConfig.builder(Fixtures.model(fixture)).backend("cuda").build();
+        try (CudaModelRunner r = (CudaModelRunner) io.routingreplay.runtime.backend.ModelRunners.create(cfg)) {
+            long tokens = (long) r.numKvBlocks() * r.kvBlockSize();
+            List<GenerationRequest> one = List.of(referenceRequests(fixture).get(0));
+            GenerationResult g = LLMEngine.create(cfg, r).generate(one).get(0);
+            if (!Arrays.equals(g.outputTokenIds(), Fixtures.cases(fixture).get(0).outputIds())) {
+                fails.add(fixture + " with a memory-sized cache: tokens differ from the reference");
+            }
+            System.out.printf("capacity    %-15s K/V cache sized from free memory on %s: %d blocks x %d = %d tokens -> %s%n",
+                    fixture, r.deviceName(), r.numKvBlocks(), r.kvBlockSize(), tokens,
+                    fails.isEmpty() ? "PASS" : "FAIL");
+        }
         return fails;
     }
 
