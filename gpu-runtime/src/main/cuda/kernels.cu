@@ -246,52 +246,32 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
     int lane = tid & 31, warp = tid >> 5;
     for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
         int n = min(ATT_CHUNK, ctx - c0);
-        // scores: 8 lanes per position, 4 positions per warp step, so each K row is read as contiguous 128-byte
-        // runs (lane sub reads dims sub*4 + 32i); the 8 partial dots are added by a fixed xor-shuffle tree.
+        // scores: thread j owns position c0 + j
         if (tid < n) {
             int p = c0 + tid;
-            slotS[tid] = bt[p / blockSize] * blockSize + (p % blockSize);
-        }
-        __syncthreads();
-        {
-            int sub = lane & 7;
-            for (int it = 0; it < ATT_CHUNK / (ATT_THREADS / 32); it += 4) {
-                int pi = warp * 32 + it + (lane >> 3);
-                bool ok = pi < n;
-                const KVT* kr = kCache + ((size_t)(ok ? slotS[pi] : 0) * nKV + kvh) * D;
-                float s[ATT_MAXG];
+            int slot = bt[p / blockSize] * blockSize + (p % blockSize);
+            slotS[tid] = slot;
+            const KVT* kr = kCache + ((size_t)slot * nKV + kvh) * D;
+            float s[ATT_MAXG];
 #pragma unroll
-                for (int g = 0; g < ATT_MAXG; g++) s[g] = 0.f;
-                if (ok) {
-#pragma unroll 4
-                    for (int d = sub * 4; d < D; d += 32) {
-                        float kv[4];
-                        kvLoad4(kr + d, kv);
-#pragma unroll
-                        for (int g = 0; g < ATT_MAXG; g++) {
-                            if (g < G) {
-                                float4 qg = *reinterpret_cast<const float4*>(qs + g * D + d);
-                                s[g] = fmaf(qg.x, kv[0], s[g]);
-                                s[g] = fmaf(qg.y, kv[1], s[g]);
-                                s[g] = fmaf(qg.z, kv[2], s[g]);
-                                s[g] = fmaf(qg.w, kv[3], s[g]);
-                            }
-                        }
-                    }
-                }
+            for (int g = 0; g < ATT_MAXG; g++) s[g] = 0.f;
+#pragma unroll 8
+            for (int d = 0; d < D; d += 4) {
+                float kv[4];
+                kvLoad4(kr + d, kv);
 #pragma unroll
                 for (int g = 0; g < ATT_MAXG; g++) {
                     if (g < G) {
-                        s[g] += __shfl_xor_sync(0xffffffffu, s[g], 1);
-                        s[g] += __shfl_xor_sync(0xffffffffu, s[g], 2);
-                        s[g] += __shfl_xor_sync(0xffffffffu, s[g], 4);
+                        float4 qg = *reinterpret_cast<const float4*>(qs + g * D + d);
+                        s[g] = fmaf(qg.x, kv[0], s[g]);
+                        s[g] = fmaf(qg.y, kv[1], s[g]);
+                        s[g] = fmaf(qg.z, kv[2], s[g]);
+                        s[g] = fmaf(qg.w, kv[3], s[g]);
                     }
                 }
-                if (ok && sub == 0) {
-#pragma unroll
-                    for (int g = 0; g < ATT_MAXG; g++) if (g < G) sc[g][pi] = s[g] * scale;
-                }
             }
+#pragma unroll
+            for (int g = 0; g < ATT_MAXG; g++) if (g < G) sc[g][tid] = s[g] * scale;
         }
         __syncthreads();
         // softmax bookkeeping: one warp per query head
