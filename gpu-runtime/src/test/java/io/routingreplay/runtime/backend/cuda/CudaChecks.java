@@ -200,7 +200,9 @@ public final class CudaChecks {
                         idsCompared++;
                         if (g.routing().id(t, l, k) != c.routing().id(t, l, k) && k + 1 < K) {
                             fails.add(fixture + " request " + i + " token " + t + " layer " + l + " k " + k + ": expert "
-                                    + g.routing().id(t, l, k) + " vs CPU " + c.routing().id(t, l, k));
+                                    + g.routing().id(t, l, k) + " vs CPU " + c.routing().id(t, l, k) + " (weights GPU "
+                                    + g.routing().weight(t, l, k) + "/" + g.routing().weight(t, l, k + 1) + ", CPU " + w
+                                    + "/" + c.routing().weight(t, l, k + 1) + ")");
                         }
                     }
                 }
