@@ -239,14 +239,9 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
     int qDim = nH * D;
     for (int i = tid; i < G * D; i += ATT_THREADS) qs[i] = q[(size_t)t * qDim + kvh * G * D + i];
     if (tid < ATT_MAXG) { mS[tid] = -INFINITY; lS[tid] = 0.f; }
-    // P·V accumulators: lane owns dims 4*lane..+3 (and +128), warp w the positions j = w (mod 4) of each chunk
-    float acc[ATT_MAXG][2][4];
+    float acc[ATT_MAXG][2];
 #pragma unroll
-    for (int g = 0; g < ATT_MAXG; g++)
-#pragma unroll
-        for (int dd = 0; dd < 2; dd++)
-#pragma unroll
-            for (int i = 0; i < 4; i++) acc[g][dd][i] = 0.f;
+    for (int g = 0; g < ATT_MAXG; g++) { acc[g][0] = 0.f; acc[g][1] = 0.f; }
     __syncthreads();
     int lane = tid & 31, warp = tid >> 5;
     for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
@@ -301,77 +296,35 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
             }
         }
         __syncthreads();
-        // P @ V: each warp walks its positions with 16-byte V loads; one pair of 16-byte shared loads of the
-        // probabilities feeds 32 FMAs (the shared-memory pipe was the limit: ncu, L1 85 % busy)
+        // P @ V: thread owns dims tid and tid + 128
 #pragma unroll
-        for (int g = 0; g < ATT_MAXG; g++)
+        for (int dd = 0; dd < 2; dd++) {
+            int d = tid + dd * ATT_THREADS;
+            if (d < D) {
 #pragma unroll
-            for (int dd = 0; dd < 2; dd++)
+                for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g][dd] *= corrS[g];
+#pragma unroll 8
+                for (int j = 0; j < n; j++) {
+                    float vv = kvLoad(vCache + ((size_t)slotS[j] * nKV + kvh) * D + d);
+                    float4 p0 = *reinterpret_cast<const float4*>(&pT[j][0]);
+                    float4 p1 = *reinterpret_cast<const float4*>(&pT[j][4]);
+                    const float pj[8] = {p0.x, p0.y, p0.z, p0.w, p1.x, p1.y, p1.z, p1.w};
 #pragma unroll
-                for (int i = 0; i < 4; i++) acc[g][dd][i] *= (g < G ? corrS[g] : 1.f);
-#pragma unroll 4
-        for (int j = warp; j < n; j += ATT_THREADS / 32) {
-            const KVT* vr = vCache + ((size_t)slotS[j] * nKV + kvh) * D;
-            float4 p0 = *reinterpret_cast<const float4*>(&pT[j][0]);
-            float4 p1 = *reinterpret_cast<const float4*>(&pT[j][4]);
-            const float pj[8] = {p0.x, p0.y, p0.z, p0.w, p1.x, p1.y, p1.z, p1.w};
-#pragma unroll
-            for (int dd = 0; dd < 2; dd++) {
-                int d = lane * 4 + dd * 128;
-                if (d < D) {
-                    float v[4];
-                    kvLoad4(vr + d, v);
-#pragma unroll
-                    for (int g = 0; g < ATT_MAXG; g++)
-                        if (g < G) {
-#pragma unroll
-                            for (int i = 0; i < 4; i++) acc[g][dd][i] = fmaf(pj[g], v[i], acc[g][dd][i]);
-                        }
+                    for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g][dd] = fmaf(pj[g], vv, acc[g][dd]);
                 }
             }
-        }
-        __syncthreads();
-    }
-    // add the 4 warps' accumulators in warp order, through qs (free now): ((w0 + w1) + w2) + w3
-    for (int w = 1; w < ATT_THREADS / 32; w++) {
-        if (warp == w) {
-#pragma unroll
-            for (int g = 0; g < ATT_MAXG; g++)
-#pragma unroll
-                for (int dd = 0; dd < 2; dd++) {
-                    int d = lane * 4 + dd * 128;
-                    if (g < G && d < D)
-#pragma unroll
-                        for (int i = 0; i < 4; i++) qs[g * D + d + i] = acc[g][dd][i];
-                }
-        }
-        __syncthreads();
-        if (warp == 0) {
-#pragma unroll
-            for (int g = 0; g < ATT_MAXG; g++)
-#pragma unroll
-                for (int dd = 0; dd < 2; dd++) {
-                    int d = lane * 4 + dd * 128;
-                    if (g < G && d < D)
-#pragma unroll
-                        for (int i = 0; i < 4; i++) acc[g][dd][i] += qs[g * D + d + i];
-                }
         }
         __syncthreads();
     }
     // partial of (t, head, z): [acc (D) | max | sum]
-    if (warp == 0) {
 #pragma unroll
-        for (int g = 0; g < ATT_MAXG; g++)
+    for (int dd = 0; dd < 2; dd++) {
+        int d = tid + dd * ATT_THREADS;
+        if (d < D) {
 #pragma unroll
-            for (int dd = 0; dd < 2; dd++) {
-                int d = lane * 4 + dd * 128;
-                if (g < G && d < D) {
-                    float* pp = part + (((size_t)t * nH + kvh * G + g) * ATT_SPLITS + z) * (D + 2) + d;
-#pragma unroll
-                    for (int i = 0; i < 4; i++) pp[i] = acc[g][dd][i];
-                }
-            }
+            for (int g = 0; g < ATT_MAXG; g++)
+                if (g < G) part[(((size_t)t * nH + kvh * G + g) * ATT_SPLITS + z) * (D + 2) + d] = acc[g][dd];
+        }
     }
     if (tid < G) {
         float* pp = part + (((size_t)t * nH + kvh * G + tid) * ATT_SPLITS + z) * (D + 2);
