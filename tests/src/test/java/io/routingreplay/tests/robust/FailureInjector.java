@@ -1,0 +1,134 @@
+package io.routingreplay.tests.robust;
+
+import io.routingreplay.schemas.TokenRoutingEvent;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
+import org.apache.flink.api.connector.sink2.SupportsWriterState;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
+
+import java.util.Collection;
+import java.util.List;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A per-token-stream sink that is chained right after the inference operator (same task) and fails that task at
+ * chosen points. In attempt {@code a} it throws once the attempt has taken {@link #CHECKPOINTS_BEFORE_FAILING}
+ * checkpoints and {@code eventsAfterCheckpoint[a]} more token events went by, so requests are mid-generation and
+ * the restore point holds them in flight. In attempt {@link Plan#failSnapshotInAttempt} it throws inside a
+ * checkpoint instead (a stateful writer's {@code snapshotState} runs as the barrier passes). Counters are static
+ * because every attempt runs in this JVM (MiniCluster); {@link #reset} starts a new plan.
+ */
+public class FailureInjector implements Sink<TokenRoutingEvent>, SupportsWriterState<TokenRoutingEvent, Integer> {
+
+    static final int CHECKPOINTS_BEFORE_FAILING = 2;
+
+    /** The failure plan of one run. */
+    public record Plan(int[] eventsAfterCheckpoint, int failSnapshotInAttempt) {
+        int attempts() {
+            return eventsAfterCheckpoint.length;
+        }
+    }
+
+    /** A failure this test asked for (so a log reader can tell it from a real one). */
+    public static final class InjectedFailure extends RuntimeException {
+        InjectedFailure(String message) {
+            super(message);
+        }
+    }
+
+    private static volatile Plan plan = new Plan(new int[0], -1);
+    static final AtomicInteger FAILURES = new AtomicInteger();
+    static final AtomicInteger SNAPSHOT_FAILURES = new AtomicInteger();
+    /** Events of requests resumed from a checkpoint (attempt > 0 in the event): proof that restores were mid-request. */
+    static final AtomicInteger RESUMED_EVENTS = new AtomicInteger();
+
+    public static void reset(Plan p) {
+        plan = p;
+        FAILURES.set(0);
+        SNAPSHOT_FAILURES.set(0);
+        RESUMED_EVENTS.set(0);
+    }
+
+    @Override
+    public StatefulSinkWriter<TokenRoutingEvent, Integer> createWriter(WriterInitContext context) {
+        return new Writer(context.getTaskInfo().getAttemptNumber());
+    }
+
+    @Override
+    public StatefulSinkWriter<TokenRoutingEvent, Integer> restoreWriter(WriterInitContext context,
+                                                                      Collection<Integer> state) {
+        return createWriter(context);
+    }
+
+    /** The writer keeps no state; the interface is implemented to be called inside every checkpoint. */
+    @Override
+    public SimpleVersionedSerializer<Integer> getWriterStateSerializer() {
+        return new SimpleVersionedSerializer<>() {
+            @Override
+            public int getVersion() {
+                return 1;
+            }
+
+            @Override
+            public byte[] serialize(Integer v) {
+                return new byte[] {(byte) (v >>> 24), (byte) (v >>> 16), (byte) (v >>> 8), (byte) (int) v};
+            }
+
+            @Override
+            public Integer deserialize(int version, byte[] b) {
+                return ((b[0] & 0xff) << 24) | ((b[1] & 0xff) << 16) | ((b[2] & 0xff) << 8) | (b[3] & 0xff);
+            }
+        };
+    }
+
+    private static final class Writer implements StatefulSinkWriter<TokenRoutingEvent, Integer> {
+        private final int attempt;
+        private int checkpoints;
+        private int eventsSinceCheckpoint;
+
+        Writer(int attempt) {
+            this.attempt = attempt;
+        }
+
+        @Override
+        public void write(TokenRoutingEvent e, Context context) {
+            if (e.getAttempt() > 0) {
+                RESUMED_EVENTS.incrementAndGet();
+            }
+            if (checkpoints >= CHECKPOINTS_BEFORE_FAILING) {
+                eventsSinceCheckpoint++;
+            }
+            Plan p = plan;
+            if (attempt < p.attempts() && attempt != p.failSnapshotInAttempt()
+                    && checkpoints >= CHECKPOINTS_BEFORE_FAILING
+                    && eventsSinceCheckpoint >= p.eventsAfterCheckpoint()[attempt]) {
+                FAILURES.incrementAndGet();
+                throw new InjectedFailure("injected failure of the inference task in attempt " + attempt + " after "
+                        + eventsSinceCheckpoint + " events past a checkpoint (rid " + e.getRid() + ", position "
+                        + e.getFirstPosition() + ")");
+            }
+        }
+
+        @Override
+        public void flush(boolean endOfInput) {
+        }
+
+        @Override
+        public List<Integer> snapshotState(long checkpointId) {
+            checkpoints++;
+            if (attempt == plan.failSnapshotInAttempt() && checkpoints >= CHECKPOINTS_BEFORE_FAILING) {
+                FAILURES.incrementAndGet();
+                SNAPSHOT_FAILURES.incrementAndGet();
+                throw new InjectedFailure("injected failure during checkpoint " + checkpointId + " in attempt "
+                        + attempt);
+            }
+            return List.of();
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}

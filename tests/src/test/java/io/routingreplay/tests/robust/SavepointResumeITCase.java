@@ -1,0 +1,87 @@
+package io.routingreplay.tests.robust;
+
+import io.routingreplay.job.RoutingReplayJob;
+import io.routingreplay.job.local.EmbeddedKafka;
+import io.routingreplay.runtime.engine.GenerationResult;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Issue 5 item 2, last part: the job is stopped with a savepoint while requests are in flight and a new job resumes
+ * from it; every request's record appears exactly once (read_committed) and equals the engine's own answer.
+ */
+class SavepointResumeITCase {
+
+    private static final int REQUESTS = 100;
+    private static EmbeddedKafka kafka;
+
+    @BeforeAll
+    static void startKafka() throws Exception {
+        kafka = EmbeddedKafka.start();
+    }
+
+    @AfterAll
+    static void stopKafka() throws Exception {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    @Test
+    void stoppedWithASavepointAndResumedEveryRecordExactlyOnce(@TempDir Path savepoints) throws Exception {
+        String prefix = "savepoint";
+        String[] topics = RobustJobConfig.topics(prefix);
+        kafka.createTopics(1, topics[0]);
+        kafka.createTopics(2, topics[1], topics[2]);
+        List<RobustWorkload.Request> requests = RobustWorkload.generate(prefix, REQUESTS, 11, 3, 12, 2, 10);
+        Map<String, GenerationResult> expected = RobustWorkload.offline(requests);
+        KafkaAnswers.publish(kafka.bootstrapServers(), topics[0], requests);
+        FailureInjector.reset(new FailureInjector.Plan(new int[0], -1)); // a probe only: counts resumed events
+
+        Configuration conf = RobustJobConfig.create(kafka.bootstrapServers(), prefix);
+        conf.set(io.routingreplay.job.JobOptions.MAX_NUM_SEQS, 16);
+        JobClient first = start(conf);
+        KafkaAnswers.Answers before = KafkaAnswers.read(kafka.bootstrapServers(), topics[1], topics[2],
+                REQUESTS / 5, Duration.ofMinutes(3), Duration.ZERO);
+        assertTrue(before.results().size() >= REQUESTS / 5 && before.results().size() < REQUESTS,
+                "stopped mid-run: " + before.results().size() + " of " + REQUESTS + " answered");
+        String savepoint = first.stopWithSavepoint(false, savepoints.toUri().toString(),
+                SavepointFormatType.CANONICAL).get(2, TimeUnit.MINUTES);
+
+        Configuration resumed = new Configuration(conf);
+        resumed.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
+        JobClient second = start(resumed);
+        KafkaAnswers.Answers answers;
+        try {
+            answers = KafkaAnswers.read(kafka.bootstrapServers(), topics[1], topics[2], REQUESTS,
+                    Duration.ofMinutes(4), Duration.ofSeconds(3));
+        } finally {
+            second.cancel().get(1, TimeUnit.MINUTES);
+        }
+        assertTrue(FailureInjector.RESUMED_EVENTS.get() > 0,
+                "requests in flight at the savepoint continued from their saved position");
+        assertTrue(answers.deadLetters().isEmpty(), () -> "dead letters: " + answers.deadLetters());
+        ResultChecks.assertExactlyOnceAndIdentical(expected, answers.results());
+    }
+
+    private static JobClient start(Configuration conf) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
+        RoutingReplayJob.onKafka(conf, false).withTokenStream(new FailureInjector()).addTo(env, conf);
+        return env.executeAsync("savepoint-resume");
+    }
+}
