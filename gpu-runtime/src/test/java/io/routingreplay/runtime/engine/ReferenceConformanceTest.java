@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ReferenceConformanceTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny"})
+    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny"})
     void reproducesTransformers(String fixture) {
         List<Fixtures.Case> cases = Fixtures.cases(fixture);
         List<GenerationRequest> reqs = new ArrayList<>();

@@ -1,0 +1,94 @@
+package io.routingreplay.runtime.cli.output;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.routingreplay.runtime.engine.GenerationResult;
+import io.routingreplay.runtime.routing.RoutingLayout;
+import io.routingreplay.runtime.routing.RoutingRecord;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+
+/**
+ * The JSON shape of one finished request, shared by {@code generate}, the local job and {@code consume}:
+ * {@code rid, prompt_token_ids, output_token_ids, output_text, output_logprobs, finish_reason, routing = {num_tokens,
+ * moe_layer_indices, top_k, num_experts, dtype, topk_ids[token][moe_layer][k], topk_weights (only when asked)}}.
+ * Written with the streaming generator: a long request's routing is hundreds of thousands of ids.
+ */
+public final class ResultJson {
+    private static final JsonFactory FACTORY = new JsonFactory();
+
+    private ResultJson() {
+    }
+
+    /** One result as a single line of JSON (no trailing newline). {@code outputText} may be null (no tokenizer). */
+    public static String toLine(GenerationResult result, String outputText) {
+        StringWriter out = new StringWriter();
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            write(g, result, outputText);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toString();
+    }
+
+    public static void write(JsonGenerator g, GenerationResult r, String outputText) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("rid", r.rid());
+        g.writeFieldName("prompt_token_ids");
+        g.writeArray(r.promptTokenIds(), 0, r.promptTokenIds().length);
+        g.writeFieldName("output_token_ids");
+        g.writeArray(r.outputTokenIds(), 0, r.outputTokenIds().length);
+        g.writeStringField("output_text", outputText);
+        g.writeArrayFieldStart("output_logprobs");
+        for (float lp : r.outputLogprobs()) {
+            g.writeNumber(lp);
+        }
+        g.writeEndArray();
+        g.writeStringField("finish_reason", r.finishReason() == null ? null : r.finishReason().wire());
+        g.writeFieldName("routing");
+        writeRouting(g, r.routing());
+        g.writeEndObject();
+    }
+
+    private static void writeRouting(JsonGenerator g, RoutingRecord routing) throws IOException {
+        RoutingLayout layout = routing.layout();
+        g.writeStartObject();
+        g.writeNumberField("num_tokens", routing.numTokens());
+        g.writeFieldName("moe_layer_indices");
+        g.writeArray(layout.moeLayerIndices(), 0, layout.numMoeLayers());
+        g.writeNumberField("top_k", layout.topK());
+        g.writeNumberField("num_experts", layout.numExperts());
+        g.writeStringField("dtype", layout.dtype().wire);
+        g.writeArrayFieldStart("topk_ids");
+        for (int t = 0; t < routing.numTokens(); t++) {
+            g.writeStartArray();
+            for (int l = 0; l < layout.numMoeLayers(); l++) {
+                g.writeStartArray();
+                for (int k = 0; k < layout.topK(); k++) {
+                    g.writeNumber(routing.id(t, l, k));
+                }
+                g.writeEndArray();
+            }
+            g.writeEndArray();
+        }
+        g.writeEndArray();
+        if (routing.weights() != null) {
+            g.writeArrayFieldStart("topk_weights");
+            for (int t = 0; t < routing.numTokens(); t++) {
+                g.writeStartArray();
+                for (int l = 0; l < layout.numMoeLayers(); l++) {
+                    g.writeStartArray();
+                    for (int k = 0; k < layout.topK(); k++) {
+                        g.writeNumber(routing.weight(t, l, k));
+                    }
+                    g.writeEndArray();
+                }
+                g.writeEndArray();
+            }
+            g.writeEndArray();
+        }
+        g.writeEndObject();
+    }
+}

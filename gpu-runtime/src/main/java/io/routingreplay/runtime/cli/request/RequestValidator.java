@@ -1,0 +1,119 @@
+package io.routingreplay.runtime.cli.request;
+
+import io.routingreplay.runtime.engine.GenerationRequest;
+import io.routingreplay.runtime.sampler.SamplingParams;
+import io.routingreplay.runtime.tokenizer.TextTokenizer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns {@link RequestFields} into a {@link GenerationRequest}, or a reason a person understands. It applies the
+ * same rules the engine enforces on admission (ids in the vocabulary, prompt + max_new_tokens within
+ * max_position_embeddings, sampling values), so bad input is caught before it reaches an engine. Stateless and
+ * thread-safe; duplicate rids are the caller's concern (they depend on what else is in flight).
+ */
+public final class RequestValidator {
+    private final RequestLimits limits;
+    private final TextTokenizer tokenizer;
+
+    /** @param tokenizer null when the model has none: then only prompt_token_ids are accepted */
+    public RequestValidator(RequestLimits limits, TextTokenizer tokenizer) {
+        this.limits = limits;
+        this.tokenizer = tokenizer;
+    }
+
+    public ParsedRequest validate(RequestFields f) {
+        String rid = f.rid();
+        if (rid == null || rid.isBlank()) {
+            return ParsedRequest.rejected(null, "missing rid (every request needs a non-empty string \"rid\")");
+        }
+        if (f.promptText() == null && f.promptTokenIds() == null) {
+            return ParsedRequest.rejected(rid, "no prompt: give \"prompt_text\" or \"prompt_token_ids\"");
+        }
+        if (f.promptText() != null && f.promptTokenIds() != null) {
+            return ParsedRequest.rejected(rid, "both \"prompt_text\" and \"prompt_token_ids\" given; send exactly one");
+        }
+        int[] prompt;
+        if (f.promptText() != null) {
+            if (tokenizer == null) {
+                return ParsedRequest.rejected(rid, "\"prompt_text\" given but the model folder has no tokenizer.json;"
+                        + " send \"prompt_token_ids\" instead");
+            }
+            if (f.promptText().isEmpty()) {
+                return ParsedRequest.rejected(rid, "\"prompt_text\" is empty");
+            }
+            prompt = tokenizer.encode(f.promptText());
+            if (prompt.length == 0) {
+                return ParsedRequest.rejected(rid, "\"prompt_text\" encodes to no tokens");
+            }
+        } else {
+            prompt = f.promptTokenIds();
+            if (prompt.length == 0) {
+                return ParsedRequest.rejected(rid, "\"prompt_token_ids\" is empty");
+            }
+            String bad = firstOutsideVocab("prompt_token_ids", prompt);
+            if (bad != null) {
+                return ParsedRequest.rejected(rid, bad);
+            }
+        }
+        int[] stop = f.stopTokenIds() == null ? new int[0] : f.stopTokenIds();
+        String badStop = firstOutsideVocab("stop_token_ids", stop);
+        if (badStop != null) {
+            return ParsedRequest.rejected(rid, badStop);
+        }
+        SamplingParams params = new SamplingParams(
+                orDefault(f.maxNewTokens(), RequestFields.DEFAULT_MAX_NEW_TOKENS),
+                orDefault(f.temperature(), RequestFields.DEFAULT_TEMPERATURE),
+                orDefault(f.topP(), RequestFields.DEFAULT_TOP_P),
+                orDefault(f.topK(), RequestFields.DEFAULT_TOP_K),
+                f.seed(), toList(stop),
+                Boolean.TRUE.equals(f.ignoreEos()),
+                Boolean.TRUE.equals(f.returnRoutingWeights()));
+        String badParams = params.validate(limits.maxNewTokensCap());
+        if (badParams != null) {
+            return ParsedRequest.rejected(rid, badParams);
+        }
+        String tooLong = checkLength(prompt.length, params.maxNewTokens());
+        if (tooLong != null) {
+            return ParsedRequest.rejected(rid, tooLong);
+        }
+        return ParsedRequest.accepted(new GenerationRequest(rid, prompt, params));
+    }
+
+    private String checkLength(int promptLen, int maxNewTokens) {
+        int maxPos = limits.maxPositionEmbeddings();
+        if (promptLen >= maxPos) {
+            return "prompt has " + promptLen + " tokens but the model's max_position_embeddings is " + maxPos
+                    + " (prompt + max_new_tokens must fit)";
+        }
+        if ((long) promptLen + maxNewTokens > maxPos) {
+            return "prompt (" + promptLen + " tokens) + max_new_tokens (" + maxNewTokens
+                    + ") exceeds the model's max_position_embeddings " + maxPos + "; lower max_new_tokens to at most "
+                    + (maxPos - promptLen);
+        }
+        return null;
+    }
+
+    private String firstOutsideVocab(String field, int[] ids) {
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= limits.vocabSize()) {
+                return "\"" + field + "\"[" + i + "] = " + ids[i] + " is outside the vocabulary (0.."
+                        + (limits.vocabSize() - 1) + ")";
+            }
+        }
+        return null;
+    }
+
+    private static <T> T orDefault(T value, T fallback) {
+        return value == null ? fallback : value;
+    }
+
+    private static List<Integer> toList(int[] ids) {
+        List<Integer> out = new ArrayList<>(ids.length);
+        for (int id : ids) {
+            out.add(id);
+        }
+        return out;
+    }
+}

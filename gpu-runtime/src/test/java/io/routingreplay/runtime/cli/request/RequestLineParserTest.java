@@ -1,0 +1,127 @@
+package io.routingreplay.runtime.cli.request;
+
+import io.routingreplay.runtime.engine.GenerationRequest;
+import io.routingreplay.runtime.sampler.SamplingParams;
+import io.routingreplay.runtime.tokenizer.RepoFixtures;
+import io.routingreplay.runtime.tokenizer.TextTokenizer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RequestLineParserTest {
+    /** Vocabulary 1000, context 64, cap 48: small enough to cross every limit in a short line. */
+    private static final RequestLimits LIMITS = new RequestLimits(1000, 64, 48);
+    private static TextTokenizer qwen;
+    private static RequestLineParser parser;
+    private static RequestLineParser parserWithoutTokenizer;
+
+    @BeforeAll
+    static void setUp() {
+        qwen = TextTokenizer.load(RepoFixtures.dir("qwen3-moe-tiny")).orElseThrow();
+        parser = new RequestLineParser(new RequestValidator(new RequestLimits(151936, 64, 48), qwen));
+        parserWithoutTokenizer = new RequestLineParser(new RequestValidator(LIMITS, null));
+    }
+
+    @AfterAll
+    static void tearDown() {
+        qwen.close();
+    }
+
+    @Test
+    void fullRequestKeepsEveryField() {
+        ParsedRequest p = parserWithoutTokenizer.parse("{\"rid\":\"r1\",\"prompt_token_ids\":[1,2,999],"
+                + "\"max_new_tokens\":7,\"temperature\":0.5,\"top_p\":0.9,\"top_k\":20,\"seed\":-12345678901,"
+                + "\"stop_token_ids\":[5,6],\"ignore_eos\":true,\"return_routing_weights\":true,\"extra\":{\"a\":1}}");
+        assertTrue(p.isAccepted(), p.rejectReason());
+        GenerationRequest r = p.request();
+        assertEquals("r1", r.rid());
+        assertArrayEquals(new int[]{1, 2, 999}, r.promptTokenIds());
+        assertEquals(new SamplingParams(7, 0.5f, 0.9f, 20, -12345678901L, List.of(5, 6), true, true), r.params());
+    }
+
+    @Test
+    void absentAndNullFieldsTakeDefaults() {
+        ParsedRequest p = parserWithoutTokenizer.parse("{\"rid\":\"r\",\"prompt_token_ids\":[3],\"seed\":null,"
+                + "\"temperature\":null}");
+        assertTrue(p.isAccepted(), p.rejectReason());
+        assertEquals(new SamplingParams(16, 1f, 1f, 0, null, List.of(), false, false), p.request().params());
+    }
+
+    @Test
+    void integralFloatIsAnInteger() {
+        ParsedRequest p = parserWithoutTokenizer.parse("{\"rid\":\"r\",\"prompt_token_ids\":[3.0],\"max_new_tokens\":4.0}");
+        assertTrue(p.isAccepted(), p.rejectReason());
+        assertEquals(4, p.request().params().maxNewTokens());
+    }
+
+    @Test
+    void promptTextIsEncodedWithTheModelsTokenizer() {
+        ParsedRequest p = parser.parse("{\"rid\":\"t\",\"prompt_text\":\"Hello, world!\"}");
+        assertTrue(p.isAccepted(), p.rejectReason());
+        assertArrayEquals(new int[]{9707, 11, 1879, 0}, p.request().promptTokenIds());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '\'', value = {
+            "not json                 | {rid: 1}                                                  | | not valid JSON",
+            "trailing garbage         | {\"rid\":\"a\",\"prompt_token_ids\":[1]} x                | | not valid JSON",
+            "duplicate key            | {\"rid\":\"a\",\"rid\":\"b\",\"prompt_token_ids\":[1]}     | | not valid JSON",
+            "array line               | [1,2]                                                     | | not a JSON object",
+            "missing rid              | {\"prompt_token_ids\":[1]}                                 | | missing rid",
+            "empty rid                | {\"rid\":\"\",\"prompt_token_ids\":[1]}                    | | missing rid",
+            "rid of wrong type        | {\"rid\":7,\"prompt_token_ids\":[1]}                       | | \"rid\" must be a string",
+            "no prompt                | {\"rid\":\"a\"}                                            | a | no prompt",
+            "both prompts             | {\"rid\":\"a\",\"prompt_text\":\"x\",\"prompt_token_ids\":[1]} | a | both",
+            "empty id prompt          | {\"rid\":\"a\",\"prompt_token_ids\":[]}                     | a | is empty",
+            "text without tokenizer   | {\"rid\":\"a\",\"prompt_text\":\"hi\"}                       | a | no tokenizer.json",
+            "id above vocab           | {\"rid\":\"a\",\"prompt_token_ids\":[1,1000]}               | a | \"prompt_token_ids\"[1] = 1000 is outside the vocabulary (0..999)",
+            "negative id              | {\"rid\":\"a\",\"prompt_token_ids\":[-1]}                   | a | outside the vocabulary",
+            "id of wrong type         | {\"rid\":\"a\",\"prompt_token_ids\":[1,\"2\"]}             | a | \"prompt_token_ids\"[1] must be an integer",
+            "fractional id            | {\"rid\":\"a\",\"prompt_token_ids\":[1.5]}                 | a | must be an integer",
+            "huge id                  | {\"rid\":\"a\",\"prompt_token_ids\":[1e20]}                | a | must be an integer",
+            "ids not an array         | {\"rid\":\"a\",\"prompt_token_ids\":\"1 2\"}               | a | must be an array of integers",
+            "stop id outside vocab    | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"stop_token_ids\":[5000]} | a | \"stop_token_ids\"[0] = 5000",
+            "max_new_tokens zero      | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"max_new_tokens\":0}  | a | max_new_tokens must be >= 1",
+            "max_new_tokens over cap  | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"max_new_tokens\":49} | a | exceeds the configured cap",
+            "max_new_tokens as string | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"max_new_tokens\":\"8\"} | a | \"max_new_tokens\" must be an integer, got string",
+            "negative temperature     | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"temperature\":-0.1} | a | temperature must be",
+            "temperature as bool      | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"temperature\":true} | a | \"temperature\" must be a number",
+            "top_p zero               | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"top_p\":0}         | a | top_p must be in (0, 1]",
+            "top_p above one          | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"top_p\":1.5}       | a | top_p must be in (0, 1]",
+            "negative top_k           | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"top_k\":-1}        | a | top_k must be >= 0",
+            "seed not integral        | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"seed\":1.5}         | a | \"seed\" must be a 64-bit integer",
+            "ignore_eos as string     | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"ignore_eos\":\"yes\"} | a | \"ignore_eos\" must be true or false",
+            "weights flag as number   | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"return_routing_weights\":1} | a | \"return_routing_weights\" must be true or false",
+            "prompt + new over context| {\"rid\":\"a\",\"prompt_token_ids\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20],\"max_new_tokens\":45} | a | exceeds the model's max_position_embeddings 64; lower max_new_tokens to at most 44",
+    })
+    void badLinesAreRejectedWithTheirReason(String name, String line, String rid, String reasonPart) {
+        ParsedRequest p = parserWithoutTokenizer.parse(line);
+        assertFalse(p.isAccepted(), name + " was accepted");
+        assertNull(p.request());
+        assertEquals(rid, p.rid(), "rid kept when readable");
+        assertTrue(p.rejectReason().contains(reasonPart), name + ": '" + p.rejectReason() + "' lacks '" + reasonPart + "'");
+    }
+
+    @Test
+    void promptLongerThanContextIsRejected() {
+        String ids = "1,".repeat(64) + "1";
+        ParsedRequest p = parserWithoutTokenizer.parse("{\"rid\":\"long\",\"prompt_token_ids\":[" + ids + "]}");
+        assertEquals("prompt has 65 tokens but the model's max_position_embeddings is 64 (prompt + max_new_tokens must fit)",
+                p.rejectReason());
+    }
+
+    @Test
+    void emptyPromptTextIsRejected() {
+        assertEquals("\"prompt_text\" is empty", parser.parse("{\"rid\":\"e\",\"prompt_text\":\"\"}").rejectReason());
+    }
+}

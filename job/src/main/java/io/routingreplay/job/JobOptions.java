@@ -1,0 +1,112 @@
+package io.routingreplay.job;
+
+import java.time.Duration;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/**
+ * Every setting of the streaming job. Request caps and validation settings are in
+ * {@link io.routingreplay.operators.validation.LimitOptions}; Kafka TLS/SASL in
+ * {@link io.routingreplay.job.security.KafkaSecurityOptions}.
+ */
+public final class JobOptions {
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("kafka.bootstrap-servers")
+            .stringType().noDefaultValue()
+            .withDescription("Kafka bootstrap servers, host:port[,host:port].");
+
+    public static final ConfigOption<String> PROMPTS_TOPIC = ConfigOptions.key("topics.prompts")
+            .stringType().defaultValue("prompts")
+            .withDescription("Topic the job reads requests from (Avro PromptEvent or one JSON request per record).");
+
+    public static final ConfigOption<String> RESULTS_TOPIC = ConfigOptions.key("topics.results")
+            .stringType().defaultValue("results")
+            .withDescription("Topic of complete routing records (Avro RoutingResult, key = rid), written exactly once.");
+
+    public static final ConfigOption<String> DEAD_LETTER_TOPIC = ConfigOptions.key("topics.dead-letters")
+            .stringType().defaultValue("dead-letters")
+            .withDescription("Topic of requests the job could not answer (Avro DeadLetter with a reason).");
+
+    public static final ConfigOption<String> TOKEN_STREAM_TOPIC = ConfigOptions.key("topics.token-stream")
+            .stringType().defaultValue("")
+            .withDescription("Optional topic of per-step TokenRoutingEvents (partial routing as it is produced); "
+                    + "empty disables it.");
+
+    public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("kafka.group-id")
+            .stringType().defaultValue("routing-replay")
+            .withDescription("Consumer group of the prompts source (offsets are committed on checkpoints).");
+
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions
+            .key("kafka.transactional-id-prefix").stringType().defaultValue("routing-replay")
+            .withDescription("Prefix of the exactly-once sinks' transactional ids; unique per job on one cluster.");
+
+    public static final ConfigOption<Duration> TRANSACTION_TIMEOUT = ConfigOptions.key("kafka.transaction-timeout")
+            .durationType().defaultValue(Duration.ofMinutes(10))
+            .withDescription("transaction.timeout.ms of the sinks' producers. Must be at most the brokers' "
+                    + "transaction.max.timeout.ms (15 min by default) and longer than a checkpoint interval.");
+
+    public static final ConfigOption<String> MODEL_DIR = ConfigOptions.key("model.dir")
+            .stringType().noDefaultValue()
+            .withDescription("Hugging Face checkpoint folder (config.json + safetensors [+ tokenizer.json]).");
+
+    public static final ConfigOption<String> MODEL_NAME = ConfigOptions.key("model.name")
+            .stringType().noDefaultValue()
+            .withDescription("Name of the served model; requests naming another model are dead-lettered. Defaults "
+                    + "to the model folder's name.");
+
+    public static final ConfigOption<String> BACKEND = ConfigOptions.key("engine.backend")
+            .stringType().defaultValue("cpu")
+            .withDescription("'cpu' or 'cuda'.");
+
+    public static final ConfigOption<Integer> MAX_NUM_SEQS = ConfigOptions.key("engine.max-num-seqs")
+            .intType().defaultValue(64)
+            .withDescription("Most sequences one engine step runs (continuous batching width).");
+
+    public static final ConfigOption<Integer> MAX_BATCH_TOKENS = ConfigOptions.key("engine.max-batch-tokens")
+            .intType().defaultValue(2048)
+            .withDescription("Most tokens one engine step runs; longer prompts are prefilled in chunks.");
+
+    public static final ConfigOption<Integer> KV_CACHE_TOKENS = ConfigOptions.key("engine.kv-cache-tokens")
+            .intType().defaultValue(0)
+            .withDescription("K/V cache capacity in positions per engine (0: sized by the backend).");
+
+    public static final ConfigOption<Integer> ENGINE_THREADS = ConfigOptions.key("engine.threads")
+            .intType().defaultValue(Runtime.getRuntime().availableProcessors())
+            .withDescription("CPU backend worker threads per engine.");
+
+    public static final ConfigOption<Integer> INFERENCE_PARALLELISM = ConfigOptions.key("inference.parallelism")
+            .intType().defaultValue(1)
+            .withDescription("Inference subtasks (one engine, one GPU each).");
+
+    public static final ConfigOption<Integer> MAX_PENDING_STEPS = ConfigOptions.key("inference.max-pending-steps")
+            .intType().defaultValue(8)
+            .withDescription("Engine steps computed but not yet emitted before the engine waits for the task.");
+
+    public static final ConfigOption<Integer> WINDOW_MAX_BATCH = ConfigOptions.key("window.max-batch-size")
+            .intType().defaultValue(32)
+            .withDescription("The micro-batch window flushes after this many prompts...");
+
+    public static final ConfigOption<Duration> WINDOW_MAX_WAIT = ConfigOptions.key("window.max-wait")
+            .durationType().defaultValue(Duration.ofMillis(20))
+            .withDescription("...or this long after the first prompt of the batch, whichever comes first.");
+
+    public static final ConfigOption<Integer> WINDOW_SHARDS = ConfigOptions.key("window.shards-per-subtask")
+            .intType().defaultValue(4)
+            .withDescription("Window keys per inference subtask (model#shard), so prompts spread over subtasks.");
+
+    public static final ConfigOption<Duration> ASSEMBLER_TIMEOUT = ConfigOptions.key("assembler.timeout")
+            .durationType().defaultValue(Duration.ofMinutes(5))
+            .withDescription("A request whose events stop coming for this long is dead-lettered as incomplete.");
+
+    public static final ConfigOption<String> ASSEMBLER_TIMEOUT_CLOCK = ConfigOptions.key("assembler.timeout-clock")
+            .stringType().defaultValue("processing")
+            .withDescription("'processing' (wall clock) or 'event' (timestamps and watermarks of the events).");
+
+    public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("job.checkpoint-interval")
+            .durationType().defaultValue(Duration.ofSeconds(2))
+            .withDescription("How often the job checkpoints; the exactly-once sinks commit on each checkpoint, so "
+                    + "this bounds the latency results become visible to read_committed consumers.");
+
+    private JobOptions() {
+    }
+}

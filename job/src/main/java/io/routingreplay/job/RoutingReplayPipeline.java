@@ -1,0 +1,107 @@
+package io.routingreplay.job;
+
+import io.routingreplay.operators.assembly.RoutingAssembler;
+import io.routingreplay.operators.assembly.TimeoutClock;
+import io.routingreplay.operators.inference.EngineSettings;
+import io.routingreplay.operators.inference.InferenceOperatorFactory;
+import io.routingreplay.operators.validation.DeadLetters;
+import io.routingreplay.operators.validation.DuplicateRidFilter;
+import io.routingreplay.operators.validation.LimitOptions;
+import io.routingreplay.operators.validation.PromptValidationFunction;
+import io.routingreplay.operators.validation.RawPrompt;
+import io.routingreplay.operators.validation.ValidationLimits;
+import io.routingreplay.operators.window.MicroBatchWindowOperator;
+import io.routingreplay.operators.window.ShardKey;
+import io.routingreplay.schemas.DeadLetter;
+import io.routingreplay.schemas.InferenceRequest;
+import io.routingreplay.schemas.PromptBatch;
+import io.routingreplay.schemas.RoutingResult;
+import io.routingreplay.schemas.TokenRoutingEvent;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+
+/**
+ * The job's operators, independent of where prompts come from and results go (Kafka in {@link RoutingReplayJob},
+ * anything in tests): raw prompts → validation → dedup by rid → keyed micro-batch window → inference →
+ * keyBy(rid) → assembler. Dead letters of every stage are merged into one stream.
+ */
+public final class RoutingReplayPipeline {
+
+    /** What the pipeline produces. {@code tokenEvents} is the per-step stream (for the optional token topic). */
+    public record Outputs(DataStream<RoutingResult> results, DataStream<DeadLetter> deadLetters,
+                          DataStream<TokenRoutingEvent> tokenEvents) {
+    }
+
+    private RoutingReplayPipeline() {
+    }
+
+    public static Outputs wire(DataStream<RawPrompt> prompts, ReadableConfig conf) {
+        Path modelDir = modelDir(conf);
+        String modelName = modelName(conf);
+        ValidationLimits limits = ValidationLimits.from(conf);
+        int inferenceParallelism = conf.get(JobOptions.INFERENCE_PARALLELISM);
+
+        SingleOutputStreamOperator<InferenceRequest> validated = prompts
+                .process(new PromptValidationFunction(modelDir, modelName, limits))
+                .name("validate").uid("validate")
+                .returns(new AvroTypeInfo<>(InferenceRequest.class));
+        SingleOutputStreamOperator<InferenceRequest> unique = validated
+                .keyBy(InferenceRequest::getRid, Types.STRING)
+                .process(new DuplicateRidFilter(limits))
+                .name("dedup-rid").uid("dedup-rid")
+                .returns(new AvroTypeInfo<>(InferenceRequest.class));
+
+        int shards = inferenceParallelism * conf.get(JobOptions.WINDOW_SHARDS);
+        SingleOutputStreamOperator<PromptBatch> batches = unique
+                .keyBy(new ShardKey(shards), Types.STRING)
+                .transform("micro-batch", new AvroTypeInfo<>(PromptBatch.class),
+                        new MicroBatchWindowOperator(conf.get(JobOptions.WINDOW_MAX_BATCH),
+                                conf.get(JobOptions.WINDOW_MAX_WAIT).toMillis()))
+                .uid("micro-batch")
+                .setParallelism(inferenceParallelism);
+
+        EngineSettings engine = new EngineSettings(modelDir.toString(), conf.get(JobOptions.BACKEND),
+                conf.get(JobOptions.MAX_NUM_SEQS), conf.get(JobOptions.MAX_BATCH_TOKENS),
+                conf.get(JobOptions.KV_CACHE_TOKENS), limits.maxNewTokens(), conf.get(JobOptions.ENGINE_THREADS));
+        engine.toEngineConfig(); // fail at submission, with the setting to fix, not on the task managers
+        SingleOutputStreamOperator<TokenRoutingEvent> events = batches
+                .forward()
+                .transform("inference", new AvroTypeInfo<>(TokenRoutingEvent.class),
+                        new InferenceOperatorFactory(engine, conf.get(LimitOptions.MAX_IN_FLIGHT_PER_SUBTASK),
+                                conf.get(JobOptions.MAX_PENDING_STEPS)))
+                .uid("inference")
+                .setParallelism(inferenceParallelism);
+
+        SingleOutputStreamOperator<RoutingResult> results = events
+                .keyBy(TokenRoutingEvent::getRid, Types.STRING)
+                .process(new RoutingAssembler(conf.get(JobOptions.ASSEMBLER_TIMEOUT).toMillis(),
+                        TimeoutClock.parse(conf.get(JobOptions.ASSEMBLER_TIMEOUT_CLOCK))))
+                .name("assemble").uid("assemble")
+                .returns(new AvroTypeInfo<>(RoutingResult.class));
+
+        DataStream<DeadLetter> deadLetters = validated.getSideOutput(DeadLetters.TAG)
+                .union(unique.getSideOutput(DeadLetters.TAG), events.getSideOutput(DeadLetters.TAG),
+                        results.getSideOutput(DeadLetters.TAG));
+        return new Outputs(results, deadLetters, events);
+    }
+
+    static Path modelDir(ReadableConfig conf) {
+        String dir = conf.getOptional(JobOptions.MODEL_DIR).orElseThrow(() -> new IllegalArgumentException(
+                JobOptions.MODEL_DIR.key() + " is required: the model checkpoint folder"));
+        Path p = Path.of(dir).toAbsolutePath();
+        if (!Files.isRegularFile(p.resolve("config.json"))) {
+            throw new IllegalArgumentException(JobOptions.MODEL_DIR.key() + " = " + dir
+                    + " is not a model folder (no config.json there)");
+        }
+        return p;
+    }
+
+    static String modelName(ReadableConfig conf) {
+        return conf.getOptional(JobOptions.MODEL_NAME).orElse(modelDir(conf).getFileName().toString());
+    }
+}

@@ -1,0 +1,25 @@
+package io.routingreplay.operators.inference;
+
+import io.routingreplay.runtime.engine.EngineConfig;
+import java.io.Serializable;
+import java.nio.file.Path;
+
+/**
+ * The engine configuration in a form Flink can ship to task managers (EngineConfig holds a {@link Path}, which is
+ * not serializable). Each inference subtask builds its own engine from it in {@code open()}.
+ */
+public record EngineSettings(String modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvCacheTokens,
+                             int maxNewTokensCap, int threads) implements Serializable {
+
+    /** Builds and checks the engine config; the exception says which setting to fix. */
+    public EngineConfig toEngineConfig() {
+        return EngineConfig.builder(Path.of(modelDir))
+                .backend(backend)
+                .maxNumSeqs(maxNumSeqs)
+                .maxBatchTokens(maxBatchTokens)
+                .kvCacheTokens(kvCacheTokens)
+                .maxNewTokensCap(maxNewTokensCap)
+                .threads(threads)
+                .build();
+    }
+}
