@@ -1,7 +1,7 @@
 package io.routingreplay.k8s;
 
 import io.fabric8.kubernetes.api.model.Container;
-import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.strimzi.api.kafka.model.topic.KafkaTopic;
 import org.apache.flink.kubernetes.operator.api.FlinkDeployment;
@@ -30,7 +30,7 @@ class ManifestsTest {
         return d.getSpec().getFlinkConfiguration();
     }
 
-    private static Optional<Container> mainContainer(Pod template) {
+    private static Optional<Container> mainContainer(PodTemplateSpec template) {
         if (template == null || template.getSpec() == null || template.getSpec().getContainers() == null) {
             return Optional.empty();
         }
@@ -139,6 +139,42 @@ class ManifestsTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"cpu-dev", "gpu"})
+    void everyTaskManagerSlotRunsOneEngine(String overlay) {
+        FlinkDeploymentSpec spec = Manifests.overlay(overlay).flinkDeployment().getSpec();
+        int inference = Integer.parseInt(spec.getFlinkConfiguration().get("inference.parallelism"));
+        int slots = Integer.parseInt(spec.getFlinkConfiguration().get("taskmanager.numberOfTaskSlots"));
+        int parallelism = spec.getJob().getParallelism();
+        // Flink asks for max(operator parallelism) slots; more than the inference subtasks would start
+        // TaskManagers (and GPUs) that no engine uses.
+        assertTrue(parallelism <= inference, "job parallelism " + parallelism + " > inference.parallelism "
+                + inference + ": slots without an engine");
+        assertEquals(0, inference % slots, "inference.parallelism " + inference + " must fill whole TaskManagers of "
+                + slots + " slots, or one TaskManager's GPUs sit idle");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cpu-dev", "gpu"})
+    void everyJobSettingIsOneTheJobDeclares(String overlay) {
+        Map<String, String> conf = conf(Manifests.overlay(overlay).flinkDeployment());
+        java.util.Set<String> declared = JobOptionKeys.declared();
+        assertTrue(declared.contains("model.dir"), "no job ConfigOptions found in the sources: " + declared);
+        java.util.Set<String> prefixes = JobOptionKeys.prefixes(declared);
+        List<String> unknown = conf.keySet().stream()
+                .filter(k -> prefixes.contains(k.substring(0, k.indexOf('.'))))
+                .filter(k -> !declared.contains(k))
+                // KafkaSecurityOptions passes any kafka.security.*, kafka.ssl.*, kafka.sasl.* through to the clients.
+                .filter(k -> !k.matches("kafka\\.(security|ssl|sasl)\\..+"))
+                .sorted().toList();
+        assertEquals(List.of(), unknown, "settings the job does not declare (typo, or a renamed option)");
+        assertEquals(java.time.Duration.parse("PT" + conf.get("job.checkpoint-interval").replace(" ", "")
+                        .toUpperCase()),
+                java.time.Duration.parse("PT" + conf.get("execution.checkpointing.interval").replace(" ", "")
+                        .toUpperCase()),
+                "the job enables checkpointing with job.checkpoint-interval; keep Flink's setting the same");
+    }
+
     @Test
     void cpuDevOverlayAsksForNoGpuAnywhere() {
         FlinkDeploymentSpec spec = Manifests.overlay("cpu-dev").flinkDeployment().getSpec();
@@ -162,7 +198,7 @@ class ManifestsTest {
             byTopicName.put(topicName, t);
             assertEquals("routing-replay", t.getMetadata().getLabels().get("strimzi.io/cluster"));
         }
-        for (String key : List.of("topics.prompts", "topics.results", "topics.tokens", "topics.dead-letters")) {
+        for (String key : List.of("topics.prompts", "topics.results", "topics.token-stream", "topics.dead-letters")) {
             assertTrue(byTopicName.containsKey(conf.get(key)),
                     key + " = " + conf.get(key) + " has no KafkaTopic; topics: " + byTopicName.keySet());
         }
