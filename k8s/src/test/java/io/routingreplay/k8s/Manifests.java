@@ -1,6 +1,10 @@
 package io.routingreplay.k8s;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.cfg.MapperConfig;
+import com.fasterxml.jackson.databind.introspect.Annotated;
+import com.fasterxml.jackson.databind.introspect.JacksonAnnotationIntrospector;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.deser.DeserializationProblemHandler;
@@ -18,8 +22,10 @@ import java.util.regex.Pattern;
 /**
  * One rendered set of manifests (the base or an overlay), with each resource read through its operator's own
  * model classes: FlinkDeployment through {@code flink-kubernetes-operator-api}, KafkaTopic and KafkaUser through
- * Strimzi's {@code api}. Reading is strict: a field the model does not know fails, as a typo would be dropped by
- * the operator.
+ * Strimzi's {@code api}. Reading is strict: a field the model does not know fails, where the operator (or the API
+ * server's pruning) would silently drop a misspelled field. The models themselves are lenient
+ * ({@code @JsonIgnoreProperties(ignoreUnknown = true)} on the operator's specs, an any-setter collecting unknown
+ * fields on fabric8's and Strimzi's), so the reader switches both off.
  *
  * <p>The newest operator API on Maven Central here (1.10.0) predates Flink 2, so its {@link FlinkVersion} enum
  * ends at {@code v1_20}; the reader lets exactly the {@code v2_N} spellings through for that one enum (the typed
@@ -31,6 +37,17 @@ final class Manifests {
 
     private static final ObjectMapper STRICT = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .annotationIntrospector(new JacksonAnnotationIntrospector() {
+                @Override
+                public JsonIgnoreProperties.Value findPropertyIgnoralByName(MapperConfig<?> config, Annotated a) {
+                    return super.findPropertyIgnoralByName(config, a).withoutIgnoreUnknown();
+                }
+
+                @Override
+                public Boolean hasAnySetter(Annotated a) {
+                    return false;
+                }
+            })
             .addHandler(new DeserializationProblemHandler() {
                 @Override
                 public Object handleWeirdStringValue(DeserializationContext ctxt, Class<?> targetType, String value,
