@@ -1,0 +1,207 @@
+package io.routingreplay.job.local;
+
+import io.routingreplay.job.JobOptions;
+import io.routingreplay.job.RoutingReplayJob;
+import io.routingreplay.schemas.DeadLetter;
+import io.routingreplay.schemas.RoutingResult;
+import io.routingreplay.schemas.codec.AvroCodec;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Consumer;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * The whole streaming path on one machine: an {@link EmbeddedKafka}, the job on a Flink MiniCluster reading its
+ * prompts topic, a producer for requests and a read_committed consumer for answers. Local mode and the end-to-end
+ * tests both run on it.
+ */
+public final class LocalPipeline implements AutoCloseable {
+
+    /** One request as published: its position in the input, Kafka offset and rid (null when unreadable). */
+    public record Sent(int index, long offset, String rid) {
+    }
+
+    /** The answer to one published request: exactly one of result / deadLetter is set. */
+    public record Answer(Sent request, RoutingResult result, DeadLetter deadLetter) {
+    }
+
+    private final EmbeddedKafka kafka;
+    private final Configuration conf;
+    private final JobClient job;
+    private final KafkaProducer<byte[], byte[]> producer;
+    private final List<Sent> sent = new ArrayList<>();
+
+    private LocalPipeline(EmbeddedKafka kafka, Configuration conf, JobClient job) {
+        this.kafka = kafka;
+        this.conf = conf;
+        this.job = job;
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        p.put("enable.idempotence", "true");
+        p.put("acks", "all");
+        p.put("linger.ms", "2");
+        p.put("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+        p.put("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
+        this.producer = new KafkaProducer<>(p);
+    }
+
+    /**
+     * Starts Kafka, creates the job's topics and submits the job. {@code jobConf} needs at least
+     * {@link JobOptions#MODEL_DIR}; the bootstrap servers are filled in.
+     */
+    public static LocalPipeline start(Configuration jobConf) throws Exception {
+        EmbeddedKafka kafka = EmbeddedKafka.start();
+        try {
+            Configuration conf = new Configuration(jobConf);
+            conf.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+            kafka.createTopics(1, conf.get(JobOptions.PROMPTS_TOPIC));
+            kafka.createTopics(2, conf.get(JobOptions.RESULTS_TOPIC), conf.get(JobOptions.DEAD_LETTER_TOPIC));
+            if (!conf.get(JobOptions.TOKEN_STREAM_TOPIC).isEmpty()) {
+                kafka.createTopics(2, conf.get(JobOptions.TOKEN_STREAM_TOPIC));
+            }
+            Configuration cluster = new Configuration();
+            int slots = Math.max(1, conf.get(JobOptions.INFERENCE_PARALLELISM));
+            cluster.setString("taskmanager.numberOfTaskSlots", String.valueOf(slots));
+            cluster.setString("rest.bind-port", "0");
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, cluster);
+            RoutingReplayJob.build(env, conf, false);
+            JobClient job = env.executeAsync("routing-replay-local");
+            return new LocalPipeline(kafka, conf, job);
+        } catch (Exception e) {
+            kafka.close();
+            throw e;
+        }
+    }
+
+    public String bootstrapServers() {
+        return kafka.bootstrapServers();
+    }
+
+    public Configuration conf() {
+        return conf;
+    }
+
+    /** Publishes one request record (JSON or Avro bytes) keyed by {@code rid} (may be null). */
+    public Sent publish(byte[] value, String rid) throws Exception {
+        RecordMetadata m = producer.send(new ProducerRecord<>(conf.get(JobOptions.PROMPTS_TOPIC), null,
+                System.currentTimeMillis(), rid == null ? null : rid.getBytes(StandardCharsets.UTF_8), value)).get();
+        Sent s = new Sent(sent.size(), m.offset(), rid);
+        sent.add(s);
+        return s;
+    }
+
+    /** Publishes all values without waiting for each acknowledgement. */
+    public List<Sent> publishAll(List<byte[]> values, List<String> rids) throws Exception {
+        List<java.util.concurrent.Future<RecordMetadata>> acks = new ArrayList<>(values.size());
+        for (int i = 0; i < values.size(); i++) {
+            String rid = rids.get(i);
+            acks.add(producer.send(new ProducerRecord<>(conf.get(JobOptions.PROMPTS_TOPIC), null,
+                    System.currentTimeMillis(), rid == null ? null : rid.getBytes(StandardCharsets.UTF_8),
+                    values.get(i))));
+        }
+        List<Sent> out = new ArrayList<>(values.size());
+        for (int i = 0; i < acks.size(); i++) {
+            Sent s = new Sent(sent.size(), acks.get(i).get().offset(), rids.get(i));
+            sent.add(s);
+            out.add(s);
+        }
+        return out;
+    }
+
+    /**
+     * Reads results and dead letters (read_committed) until every published request is answered or {@code timeout}
+     * passes; {@code onAnswer} sees each as it arrives. A rid answered twice would be reported twice (the tests
+     * check it never happens). Returns the answers in arrival order.
+     */
+    public List<Answer> awaitAnswers(Duration timeout, Consumer<Answer> onAnswer) {
+        Map<String, Sent> byRid = new HashMap<>();
+        Map<Long, Sent> byOffset = new HashMap<>();
+        for (Sent s : sent) {
+            byOffset.put(s.offset(), s);
+            if (s.rid() != null) {
+                byRid.putIfAbsent(s.rid(), s);
+            }
+        }
+        java.util.Set<Integer> open = new java.util.HashSet<>();
+        for (Sent s : sent) {
+            open.add(s.index());
+        }
+        List<Answer> answers = new ArrayList<>();
+        AvroCodec<RoutingResult> results = AvroCodec.of(RoutingResult.class);
+        AvroCodec<DeadLetter> deadLetters = AvroCodec.of(DeadLetter.class);
+        String resultsTopic = conf.get(JobOptions.RESULTS_TOPIC);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+            while (!open.isEmpty() && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> rec : consumer.poll(Duration.ofMillis(200))) {
+                    Answer a;
+                    try {
+                        if (rec.topic().equals(resultsTopic)) {
+                            RoutingResult r = results.decode(rec.value());
+                            a = new Answer(byRid.get(r.getRid()), r, null);
+                        } else {
+                            DeadLetter d = deadLetters.decode(rec.value());
+                            Sent s = d.getSourceOffset() >= 0 ? byOffset.get(d.getSourceOffset())
+                                    : d.getRid() == null ? null : byRid.get(d.getRid());
+                            a = new Answer(s, null, d);
+                        }
+                    } catch (java.io.IOException e) {
+                        throw new IllegalStateException("undecodable record on " + rec.topic() + ": " + e.getMessage());
+                    }
+                    if (a.request() != null) {
+                        open.remove(a.request().index());
+                    }
+                    answers.add(a);
+                    onAnswer.accept(a);
+                }
+            }
+        }
+        return answers;
+    }
+
+    private KafkaConsumer<byte[], byte[]> newConsumer() {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        p.put("isolation.level", "read_committed");
+        p.put("enable.auto.commit", "false");
+        p.put("key.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+        p.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
+        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p);
+        List<TopicPartition> parts = new ArrayList<>();
+        for (String topic : List.of(conf.get(JobOptions.RESULTS_TOPIC), conf.get(JobOptions.DEAD_LETTER_TOPIC))) {
+            for (PartitionInfo pi : c.partitionsFor(topic)) {
+                parts.add(new TopicPartition(topic, pi.partition()));
+            }
+        }
+        c.assign(parts);
+        c.seekToBeginning(parts);
+        return c;
+    }
+
+    /** Cancels the job (its MiniCluster goes with it) and stops Kafka. */
+    @Override
+    public void close() throws Exception {
+        try {
+            producer.close(Duration.ofSeconds(5));
+            job.cancel().get();
+        } catch (Exception e) {
+            // already finished or failed: nothing left to cancel
+        } finally {
+            kafka.close();
+        }
+    }
+}
