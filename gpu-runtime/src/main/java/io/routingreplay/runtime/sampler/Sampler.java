@@ -1,7 +1,5 @@
 package io.routingreplay.runtime.sampler;
 
-import java.util.Arrays;
-
 /**
  * Host-side sampling from one row of logits: greedy, or temperature → top-k → top-p → one draw from
  * {@link SeededUniform}. Ties go to the lower token id, so results are reproducible everywhere.
@@ -46,16 +44,8 @@ public final class Sampler {
     }
 
     private static int draw(float[] logits, int offset, int vocab, SamplingParams p, long seed, int index) {
-        // Candidates sorted by logit descending, ties by id ascending.
-        Integer[] order = new Integer[vocab];
-        for (int i = 0; i < vocab; i++) {
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> {
-            int c = Float.compare(logits[offset + b], logits[offset + a]);
-            return c != 0 ? c : Integer.compare(a, b);
-        });
-        int keep = p.topK() > 0 ? Math.min(p.topK(), vocab) : vocab;
+        int[] order = candidates(logits, offset, vocab, p.topK() > 0 ? Math.min(p.topK(), vocab) : vocab);
+        int keep = order.length;
         double[] probs = new double[keep];
         double max = logits[offset + order[0]] / (double) p.temperature();
         double total = 0;
@@ -88,5 +78,37 @@ public final class Sampler {
             }
         }
         return order[keep - 1];
+    }
+
+    /**
+     * The {@code k} best token ids, by logit descending and id ascending on ties. Keys pack an order-preserving
+     * transform of the logit's bits above the id, so one primitive sort does it (no boxing).
+     */
+    static int[] candidates(float[] logits, int offset, int vocab, int k) {
+        long[] keys = new long[vocab];
+        for (int i = 0; i < vocab; i++) {
+            int bits = Float.floatToIntBits(logits[offset + i]);
+            int sortable = bits ^ ((bits >> 31) & 0x7fffffff); // monotonic in the float value
+            keys[i] = ((long) ~sortable << 32) | i;             // ascending key = descending logit, then id
+        }
+        if (k < vocab) {
+            // Partial selection: keep the k smallest keys in a bounded max-heap.
+            java.util.PriorityQueue<Long> heap = new java.util.PriorityQueue<>(k + 1, java.util.Comparator.reverseOrder());
+            for (long key : keys) {
+                if (heap.size() < k) {
+                    heap.add(key);
+                } else if (key < heap.peek()) {
+                    heap.poll();
+                    heap.add(key);
+                }
+            }
+            keys = heap.stream().mapToLong(Long::longValue).toArray();
+        }
+        java.util.Arrays.sort(keys);
+        int[] out = new int[keys.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (int) keys[i];
+        }
+        return out;
     }
 }

@@ -61,6 +61,10 @@ public final class SafetensorsFile {
                 }
                 long begin = dataStart + t.get("data_offsets").get(0).asLong();
                 long end = dataStart + t.get("data_offsets").get(1).asLong();
+                if (end - begin > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException(path + ": tensor '" + e.getKey()
+                            + "' is larger than 2 GiB, which this loader does not support");
+                }
                 if (begin > end || end > size) {
                     throw new IllegalArgumentException(path + ": tensor '" + e.getKey() + "' lies outside the file"
                             + " (truncated download?)");

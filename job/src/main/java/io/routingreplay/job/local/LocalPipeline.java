@@ -173,6 +173,28 @@ public final class LocalPipeline implements AutoCloseable {
         return answers;
     }
 
+    /**
+     * Every committed result and dead letter so far, read from the beginning until none arrived for {@code quiet}:
+     * for checks that nothing was answered twice.
+     */
+    public List<Answer> drainAll(Duration quiet) throws java.io.IOException {
+        AvroCodec<RoutingResult> results = AvroCodec.of(RoutingResult.class);
+        AvroCodec<DeadLetter> deadLetters = AvroCodec.of(DeadLetter.class);
+        List<Answer> out = new ArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
+            long last = System.nanoTime();
+            while (System.nanoTime() - last < quiet.toNanos()) {
+                for (ConsumerRecord<byte[], byte[]> rec : consumer.poll(Duration.ofMillis(200))) {
+                    last = System.nanoTime();
+                    out.add(rec.topic().equals(conf.get(JobOptions.RESULTS_TOPIC))
+                            ? new Answer(null, results.decode(rec.value()), null)
+                            : new Answer(null, null, deadLetters.decode(rec.value())));
+                }
+            }
+        }
+        return out;
+    }
+
     private KafkaConsumer<byte[], byte[]> newConsumer() {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());

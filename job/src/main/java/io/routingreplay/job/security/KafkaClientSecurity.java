@@ -167,6 +167,11 @@ public final class KafkaClientSecurity implements Serializable {
     }
 
     private static void put(Map<String, String> out, String kafkaKey, String value, String where) {
+        if (!kafkaKey.matches("[a-z][a-z0-9.\\-]*")) {
+            // not echoed: a malformed KEY=VALUE may have put part of a secret into the key
+            throw new IllegalArgumentException(where + ": a setting name has characters no Kafka setting has "
+                    + "(expected e.g. sasl.jaas.config=VALUE)");
+        }
         if (!isSecuritySetting(kafkaKey)) {
             throw new IllegalArgumentException(where + ": '" + kafkaKey + "' is not a Kafka security setting; only "
                     + "security.protocol, ssl.* and sasl.* are passed to the Kafka clients here");

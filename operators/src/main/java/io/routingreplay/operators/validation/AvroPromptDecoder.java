@@ -8,7 +8,6 @@ import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
 
 import java.io.IOException;
-import java.util.List;
 
 /**
  * Reads a {@code PromptEvent} in Avro binary encoding (no container header, as the producers write it).
@@ -24,39 +23,32 @@ public final class AvroPromptDecoder {
     private AvroPromptDecoder() {
     }
 
-    public static PromptFields decode(byte[] bytes) throws PromptDecodeException {
+    public static PromptEvent decode(byte[] bytes) throws PromptDecodeException {
         try {
             BinaryDecoder probe = DECODERS.binaryDecoder(bytes, null);
             GenericDatumReader.skip(PromptEvent.getClassSchema(), probe);
             if (!probe.isEnd()) {
                 throw new PromptDecodeException(notAPromptEvent("bytes left over after the record"), null);
             }
-            PromptEvent e = new SpecificDatumReader<>(PromptEvent.class).read(null, DECODERS.binaryDecoder(bytes, null));
-            return toFields(e);
+            return new SpecificDatumReader<>(PromptEvent.class).read(null, DECODERS.binaryDecoder(bytes, null));
         } catch (IOException | AvroRuntimeException | IllegalArgumentException | IndexOutOfBoundsException e) {
             throw new PromptDecodeException(notAPromptEvent(e.getClass().getSimpleName()
                     + (e.getMessage() == null ? "" : ": " + e.getMessage())), null);
         }
     }
 
+    /** True when the bytes are exactly one PromptEvent (structure only; values are not checked). */
+    public static boolean isPromptEvent(byte[] bytes) {
+        try {
+            BinaryDecoder probe = DECODERS.binaryDecoder(bytes, null);
+            GenericDatumReader.skip(PromptEvent.getClassSchema(), probe);
+            return probe.isEnd();
+        } catch (IOException | AvroRuntimeException | IllegalArgumentException | IndexOutOfBoundsException e) {
+            return false;
+        }
+    }
+
     private static String notAPromptEvent(String detail) {
         return "undecodable bytes: not a JSON object and not an Avro PromptEvent (" + detail + ")";
-    }
-
-    static PromptFields toFields(PromptEvent e) {
-        return new PromptFields(e.getRid(), e.getPrompt(), toArray(e.getPromptTokenIds()), e.getMaxNewTokens(),
-                e.getTemperature(), e.getTopP(), e.getTopK(), e.getSeed(), toArray(e.getStopTokenIds()),
-                e.getIgnoreEos(), e.getReturnRoutingWeights(), e.getModel(), e.getSubmittedAt(), e.getMetadata());
-    }
-
-    private static int[] toArray(List<Integer> list) {
-        if (list == null) {
-            return null;
-        }
-        int[] out = new int[list.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = list.get(i);
-        }
-        return out;
     }
 }

@@ -1,34 +1,42 @@
 package io.routingreplay.operators.validation;
 
+import io.routingreplay.runtime.cli.request.ParsedRequest;
+import io.routingreplay.runtime.cli.request.RequestFields;
+import io.routingreplay.runtime.cli.request.RequestLimits;
+import io.routingreplay.runtime.cli.request.RequestLineParser;
+import io.routingreplay.runtime.cli.request.RequestValidator;
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.ModelConfigLoader;
+import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;
 import io.routingreplay.schemas.InferenceRequest;
+import io.routingreplay.schemas.PromptEvent;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * Turns one raw prompt record into a request the engine will accept, or a dead letter with a reason a person
- * understands. Flink-free so the offline path and tests use the same rules; {@link PromptValidationFunction} runs
- * it in the job. It never throws for any input: every record gets exactly one {@link Verdict}.
+ * understands. Flink-free; {@link PromptValidationFunction} runs it in the job. It never throws for any input:
+ * every record gets exactly one {@link Verdict}.
  *
- * <p>Order of checks (the first failure is the reason): size cap (before reading the bytes), decoding (JSON or Avro,
- * field types), rid, model, prompt (present, non-empty, tokenised, ids in the vocabulary, prompt-token cap),
- * sampling values ({@link SamplingParams#validate}, the engine's own rules), stop token ids, and prompt +
- * max_new_tokens within the model's context. Duplicate rids are caught after this, keyed by rid
- * ({@link DuplicateRidFilter}).
+ * <p>The request rules are {@code generate}'s own ({@link RequestLineParser} for JSON lines, {@link RequestValidator}
+ * for Avro PromptEvents), so the offline command and the job refuse the same requests with the same words. This
+ * class adds what only the streaming path has: the request-bytes cap (checked before the bytes are read), Avro
+ * decoding, the model name, the prompt-token cap and the streaming-only fields. Duplicate rids are caught after
+ * this, keyed by rid ({@link DuplicateRidFilter}).
  */
 public final class PromptValidator implements AutoCloseable {
 
     private final ValidationLimits limits;
     private final String modelName;
-    private final int vocabSize;
-    private final int maxPositionEmbeddings;
+    private final RequestValidator requestValidator;
+    private final RequestLineParser lineParser;
     private final TextTokenizer tokenizer;
 
     /**
@@ -39,9 +47,10 @@ public final class PromptValidator implements AutoCloseable {
                            TextTokenizer tokenizer) {
         this.limits = limits;
         this.modelName = modelName;
-        this.vocabSize = vocabSize;
-        this.maxPositionEmbeddings = maxPositionEmbeddings;
         this.tokenizer = tokenizer;
+        this.requestValidator = new RequestValidator(
+                new RequestLimits(vocabSize, maxPositionEmbeddings, limits.maxNewTokens()), tokenizer);
+        this.lineParser = new RequestLineParser(requestValidator);
     }
 
     /** A validator for the checkpoint in {@code modelDir}, named {@code modelName}, with its tokenizer if it has one. */
@@ -62,7 +71,7 @@ public final class PromptValidator implements AutoCloseable {
     public Verdict validate(RawPrompt raw, long now) {
         byte[] bytes = raw.value;
         if (bytes == null || bytes.length == 0) {
-            return reject(raw, null, "empty record: expected a request (JSON object or Avro PromptEvent)",
+            return reject(raw, null, "empty record: expected a request (a JSON object or an Avro PromptEvent)",
                     DeadLetters.STAGE_DECODE, now);
         }
         if (bytes.length > limits.maxRequestBytes()) {
@@ -70,128 +79,81 @@ public final class PromptValidator implements AutoCloseable {
                     + limits.maxRequestBytes() + " bytes (" + LimitOptions.MAX_REQUEST_BYTES.key() + ")",
                     DeadLetters.STAGE_DECODE, now);
         }
-        PromptFields f;
         try {
-            f = decode(bytes);
+            return isJson(bytes) ? validateJson(raw, now) : validateAvro(raw, now);
         } catch (PromptDecodeException e) {
             return reject(raw, e.rid(), e.getMessage(), DeadLetters.STAGE_DECODE, now);
-        }
-        try {
-            return check(raw, f, now);
         } catch (RuntimeException e) {
             // A bug here (or in the tokenizer) must cost this request only, never restart the job.
-            return reject(raw, f.rid(), "internal error while validating this request: " + e,
+            return reject(raw, null, "internal error while validating this request: " + e,
                     DeadLetters.STAGE_VALIDATE, now);
         }
     }
 
-    private PromptFields decode(byte[] bytes) throws PromptDecodeException {
+    private boolean isJson(byte[] bytes) {
         switch (limits.inputFormat()) {
             case JSON:
-                return JsonPromptDecoder.decode(bytes);
+                return true;
             case AVRO:
-                return AvroPromptDecoder.decode(bytes);
+                return false;
             default:
-                if (bytes[0] == '{') { // an Avro PromptEvent never starts with 0x7B (it would be a negative length)
-                    return JsonPromptDecoder.decode(bytes);
-                }
-                try {
-                    return AvroPromptDecoder.decode(bytes);
-                } catch (PromptDecodeException notAvro) {
-                    if (looksLikeText(bytes)) {
-                        return JsonPromptDecoder.decode(bytes); // throws with JSON's own, clearer reason
-                    }
-                    throw notAvro;
-                }
+                // An Avro PromptEvent starts with the rid's length as a zig-zag varint: 0x7B ('{') would be a negative
+                // length, so '{' is JSON for sure. Text that is not valid Avro either gets JSON's (clearer) reason.
+                return bytes[0] == '{' || (!AvroPromptDecoder.isPromptEvent(bytes) && looksLikeText(bytes));
         }
     }
 
-    private Verdict check(RawPrompt raw, PromptFields f, long now) {
-        String rid = f.rid();
-        if (rid == null || rid.isBlank()) {
-            return reject(raw, null, "missing rid: every request needs a non-empty \"rid\" (request id)", now);
+    private Verdict validateJson(RawPrompt raw, long now) throws PromptDecodeException {
+        String line = new String(raw.value, StandardCharsets.UTF_8);
+        ParsedRequest parsed = lineParser.parse(line);
+        if (!parsed.isAccepted()) {
+            return reject(raw, parsed.rid(), parsed.rejectReason(), now);
         }
-        if (f.model() != null && modelName != null && !f.model().equals(modelName)) {
-            return reject(raw, rid, "model '" + f.model() + "' is not served by this job (it serves '" + modelName
-                    + "'); leave model out or send it to that model's topic", now);
+        return finish(raw, parsed.request(), PromptExtras.ofJson(line, parsed.rid()), now);
+    }
+
+    private Verdict validateAvro(RawPrompt raw, long now) throws PromptDecodeException {
+        PromptEvent e = AvroPromptDecoder.decode(raw.value);
+        ParsedRequest parsed = requestValidator.validate(new RequestFields(e.getRid(), e.getPrompt(),
+                toArray(e.getPromptTokenIds()), e.getMaxNewTokens(), e.getTemperature(), e.getTopP(), e.getTopK(),
+                e.getSeed(), toArray(e.getStopTokenIds()), e.getIgnoreEos(), e.getReturnRoutingWeights()));
+        if (!parsed.isAccepted()) {
+            return reject(raw, parsed.rid(), parsed.rejectReason(), now);
         }
-        if (f.promptText() != null && f.promptTokenIds() != null) {
-            return reject(raw, rid, "give either prompt_text or prompt_token_ids, not both", now);
+        return finish(raw, parsed.request(), PromptExtras.of(e), now);
+    }
+
+    /** The checks only the streaming path has, then the request as the window and inference operator take it. */
+    private Verdict finish(RawPrompt raw, GenerationRequest req, PromptExtras extras, long now) {
+        String rid = req.rid();
+        if (extras.model() != null && modelName != null && !extras.model().equals(modelName)) {
+            return reject(raw, rid, "model '" + extras.model() + "' is not served by this job (it serves '"
+                    + modelName + "'); leave \"model\" out or send the request to that model's topic", now);
         }
-        if (f.promptText() == null && f.promptTokenIds() == null) {
-            return reject(raw, rid, "no prompt: set prompt_text or prompt_token_ids", now);
-        }
-        int[] ids;
-        if (f.promptText() != null) {
-            if (f.promptText().isEmpty()) {
-                return reject(raw, rid, "empty prompt: prompt_text is \"\"", now);
-            }
-            if (tokenizer == null) {
-                return reject(raw, rid, "prompt_text given but the model has no tokenizer.json; send "
-                        + "prompt_token_ids instead", now);
-            }
-            ids = tokenizer.encode(f.promptText());
-            if (ids.length == 0) {
-                return reject(raw, rid, "empty prompt: prompt_text encodes to no tokens", now);
-            }
-        } else {
-            ids = f.promptTokenIds();
-            if (ids.length == 0) {
-                return reject(raw, rid, "empty prompt: prompt_token_ids is []", now);
-            }
-            String bad = firstOutsideVocab("prompt_token_ids", ids);
-            if (bad != null) {
-                return reject(raw, rid, bad, now);
-            }
-        }
-        if (ids.length > limits.maxPromptTokens()) {
-            return reject(raw, rid, "prompt has " + ids.length + " tokens, over the limit of "
+        int promptTokens = req.promptTokenIds().length;
+        if (promptTokens > limits.maxPromptTokens()) {
+            return reject(raw, rid, "prompt has " + promptTokens + " tokens, over the limit of "
                     + limits.maxPromptTokens() + " (" + LimitOptions.MAX_PROMPT_TOKENS.key() + ")", now);
         }
-        SamplingParams params = new SamplingParams(f.maxNewTokens(), f.temperature(), f.topP(), f.topK(), f.seed(),
-                toList(f.stopTokenIds()), f.ignoreEos(), f.returnRoutingWeights());
-        String paramsReason = params.validate(limits.maxNewTokens());
-        if (paramsReason != null) {
-            return reject(raw, rid, paramsReason + (paramsReason.contains("cap")
-                    ? " (" + LimitOptions.MAX_NEW_TOKENS.key() + ")" : ""), now);
-        }
-        String badStop = firstOutsideVocab("stop_token_ids", f.stopTokenIds());
-        if (badStop != null) {
-            return reject(raw, rid, badStop, now);
-        }
-        long total = (long) ids.length + f.maxNewTokens();
-        if (total > maxPositionEmbeddings) {
-            return reject(raw, rid, "prompt (" + ids.length + " tokens) + max_new_tokens (" + f.maxNewTokens()
-                    + ") = " + total + " exceeds the model's context of " + maxPositionEmbeddings
-                    + " positions (max_position_embeddings)", now);
-        }
+        SamplingParams p = req.params();
         return new Verdict.Accepted(InferenceRequest.newBuilder()
                 .setRid(rid)
-                .setModel(modelName != null ? modelName : (f.model() != null ? f.model() : ""))
-                .setPromptTokenIds(toList(ids))
-                .setMaxNewTokens(f.maxNewTokens())
-                .setTemperature(f.temperature())
-                .setTopP(f.topP())
-                .setTopK(f.topK())
-                .setSeed(f.seed())
-                .setStopTokenIds(toList(f.stopTokenIds()))
-                .setIgnoreEos(f.ignoreEos())
-                .setReturnRoutingWeights(f.returnRoutingWeights())
-                .setSubmittedAt(f.submittedAt())
-                .setMetadata(new java.util.HashMap<>(f.metadata()))
+                .setModel(modelName != null ? modelName : (extras.model() != null ? extras.model() : ""))
+                .setPromptTokenIds(toList(req.promptTokenIds()))
+                .setMaxNewTokens(p.maxNewTokens())
+                .setTemperature(p.temperature())
+                .setTopP(p.topP())
+                .setTopK(p.topK())
+                .setSeed(p.seed())
+                .setStopTokenIds(new ArrayList<>(p.stopTokenIds()))
+                .setIgnoreEos(p.ignoreEos())
+                .setReturnRoutingWeights(p.returnRoutingWeights())
+                .setSubmittedAt(extras.submittedAt())
+                .setMetadata(new HashMap<>(extras.metadata()))
                 .setSourceTopic(raw.topic)
                 .setSourcePartition(raw.partition)
                 .setSourceOffset(raw.offset)
                 .build());
-    }
-
-    private String firstOutsideVocab(String field, int[] ids) {
-        for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= vocabSize) {
-                return field + "[" + i + "] = " + ids[i] + " is outside the vocabulary [0, " + vocabSize + ")";
-            }
-        }
-        return null;
     }
 
     private Verdict reject(RawPrompt raw, String rid, String reason, long now) {
@@ -210,7 +172,18 @@ public final class PromptValidator implements AutoCloseable {
         return out;
     }
 
-    /** Valid UTF-8 without control characters other than whitespace: worth a JSON reason rather than an Avro one. */
+    private static int[] toArray(List<Integer> list) {
+        if (list == null) {
+            return null;
+        }
+        int[] out = new int[list.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = list.get(i);
+        }
+        return out;
+    }
+
+    /** Valid UTF-8 without control characters other than whitespace. */
     private static boolean looksLikeText(byte[] bytes) {
         String s = new String(bytes, StandardCharsets.UTF_8);
         if (s.indexOf('\uFFFD') >= 0) {

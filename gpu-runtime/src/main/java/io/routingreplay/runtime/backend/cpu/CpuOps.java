@@ -2,6 +2,8 @@ package io.routingreplay.runtime.backend.cpu;
 
 import io.routingreplay.runtime.weights.TensorView;
 
+import java.util.function.IntConsumer;
+
 /**
  * The CPU backend's operations, one method each, float32, reductions in a fixed order per row (so a row's result
  * never depends on the other rows of the batch).
@@ -26,27 +28,77 @@ final class CpuOps {
         return (s0 + s1) + (s2 + s3);
     }
 
+    /** Batches from this many rows on take the row-vectorised path of {@link #linear}. */
+    static final int VECTOR_ROWS = 4;
+
     /**
      * out[r][o] = Σ_i in[rowIdx[r]][i] · W[o][i] for W [outDim, inDim] (a Linear layer without bias).
-     * Each weight row is converted to float once and applied to every row of the batch.
+     * Each weight row is converted to float once and applied to every row of the batch. Small batches use
+     * {@link #dot}; larger ones transpose the input so the innermost loop runs over rows (which the JIT
+     * vectorises) while keeping exactly {@link #dot}'s summation order, so results never depend on the batch size.
      *
-     * @param rows    how many input rows (taken in order, or through {@code rowIdx} when non-null)
+     * @param rows how many input rows (taken in order, or through {@code rowIdx} when non-null)
      */
     static void linear(Parallel par, TensorView w, float[] in, int[] rowIdx, int rows, int inDim, float[] out,
                        int outDim) {
-        par.forRange(outDim, (long) rows * outDim * inDim, new java.util.function.IntConsumer() {
-            final ThreadLocal<float[]> rowBuf = ThreadLocal.withInitial(() -> new float[inDim]);
+        if (rows < VECTOR_ROWS) {
+            par.forRange(outDim, (long) rows * outDim * inDim, new IntConsumer() {
+                final ThreadLocal<float[]> rowBuf = ThreadLocal.withInitial(() -> new float[inDim]);
+
+                @Override
+                public void accept(int o) {
+                    float[] wr = rowBuf.get();
+                    w.toFloat((long) o * inDim, wr, 0, inDim);
+                    for (int r = 0; r < rows; r++) {
+                        int src = rowIdx == null ? r : rowIdx[r];
+                        out[r * outDim + o] = dot(in, src * inDim, wr, 0, inDim);
+                    }
+                }
+            });
+            return;
+        }
+        float[] inT = new float[inDim * rows];             // [inDim, rows]
+        for (int r = 0; r < rows; r++) {
+            int src = (rowIdx == null ? r : rowIdx[r]) * inDim;
+            for (int i = 0; i < inDim; i++) {
+                inT[i * rows + r] = in[src + i];
+            }
+        }
+        int n4 = inDim & ~3;
+        par.forRange(outDim, (long) rows * outDim * inDim, new IntConsumer() {
+            final ThreadLocal<float[][]> buf = ThreadLocal.withInitial(() -> new float[][]{
+                    new float[inDim], new float[rows], new float[rows], new float[rows], new float[rows]});
 
             @Override
             public void accept(int o) {
-                float[] wr = rowBuf.get();
+                float[][] b = buf.get();
+                float[] wr = b[0], s0 = b[1], s1 = b[2], s2 = b[3], s3 = b[4];
                 w.toFloat((long) o * inDim, wr, 0, inDim);
+                java.util.Arrays.fill(s0, 0f);
+                java.util.Arrays.fill(s1, 0f);
+                java.util.Arrays.fill(s2, 0f);
+                java.util.Arrays.fill(s3, 0f);
+                for (int i = 0; i < n4; i += 4) {
+                    axpy(s0, wr[i], inT, i * rows, rows);
+                    axpy(s1, wr[i + 1], inT, (i + 1) * rows, rows);
+                    axpy(s2, wr[i + 2], inT, (i + 2) * rows, rows);
+                    axpy(s3, wr[i + 3], inT, (i + 3) * rows, rows);
+                }
+                for (int i = n4; i < inDim; i++) {
+                    axpy(s0, wr[i], inT, i * rows, rows);
+                }
                 for (int r = 0; r < rows; r++) {
-                    int src = rowIdx == null ? r : rowIdx[r];
-                    out[r * outDim + o] = dot(in, src * inDim, wr, 0, inDim);
+                    out[r * outDim + o] = (s0[r] + s1[r]) + (s2[r] + s3[r]);
                 }
             }
         });
+    }
+
+    /** acc[r] += a · x[xOff + r] for r in [0, n): a loop the JIT turns into SIMD. */
+    private static void axpy(float[] acc, float a, float[] x, int xOff, int n) {
+        for (int r = 0; r < n; r++) {
+            acc[r] += a * x[xOff + r];
+        }
     }
 
     /** RMSNorm of {@code n} values in place-or-copy: out = x / sqrt(mean(x²) + eps) * weight. */

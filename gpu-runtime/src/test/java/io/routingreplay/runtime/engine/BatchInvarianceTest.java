@@ -1,0 +1,136 @@
+package io.routingreplay.runtime.engine;
+
+import io.routingreplay.runtime.sampler.SamplingParams;
+import io.routingreplay.runtime.testing.Fixtures;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A request's tokens, logprobs and routing must not depend on which requests share its batch, how its prompt is
+ * chunked, or whether it was preempted and recomputed.
+ */
+class BatchInvarianceTest {
+    private static final String MODEL = "qwen3-moe-tiny";
+    private static List<GenerationRequest> requests;
+    private static List<GenerationResult> alone;
+
+    @BeforeAll
+    static void runEachAlone() {
+        Random rnd = new Random(7);
+        requests = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            int[] prompt = new int[1 + rnd.nextInt(40)];
+            for (int j = 0; j < prompt.length; j++) {
+                prompt[j] = rnd.nextInt(151_000);
+            }
+            boolean sampled = i % 2 == 1;
+            requests.add(new GenerationRequest("r" + i, prompt, new SamplingParams(1 + rnd.nextInt(12),
+                    sampled ? 0.8f : 0f, sampled ? 0.9f : 1f, sampled ? 50 : 0, 1000L + i, List.of(), true, true)));
+        }
+        alone = new ArrayList<>();
+        try (LLMEngine engine = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2))) {
+            for (GenerationRequest r : requests.subList(0, 8)) {
+                alone.add(engine.generate(List.of(r)).get(0));
+            }
+        }
+    }
+
+    private static LLMEngine engine(EngineConfig.Builder b) {
+        return LLMEngine.create(b.build());
+    }
+
+    private static void assertSame(GenerationResult expected, GenerationResult actual) {
+        assertEquals(expected.rid(), actual.rid());
+        assertArrayEquals(expected.outputTokenIds(), actual.outputTokenIds(), expected.rid() + " tokens");
+        assertArrayEquals(expected.outputLogprobs(), actual.outputLogprobs(), expected.rid() + " logprobs");
+        assertEquals(expected.finishReason(), actual.finishReason());
+        assertEquals(expected.routing().numTokens(), actual.routing().numTokens());
+        assertArrayEquals(expected.routing().ids(), actual.routing().ids(), expected.rid() + " routing ids");
+        assertArrayEquals(expected.routing().weights(), actual.routing().weights(), expected.rid() + " weights");
+    }
+
+    @Test
+    void sameResultAloneAndInABatchOf64() {
+        try (LLMEngine engine = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2))) {
+            List<GenerationResult> batched = engine.generate(requests);
+            for (int i = 0; i < alone.size(); i++) {
+                assertSame(alone.get(i), batched.get(i));
+            }
+            for (GenerationResult r : batched) {
+                assertEquals(r.promptTokenIds().length + r.outputTokenIds().length - 1, r.routing().numTokens());
+            }
+        }
+    }
+
+    @Test
+    void sameResultWithSmallPrefillChunks() {
+        try (LLMEngine engine = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2).maxNumSeqs(3)
+                .maxBatchTokens(5))) {
+            List<GenerationResult> chunked = engine.generate(requests.subList(0, 8));
+            for (int i = 0; i < alone.size(); i++) {
+                assertSame(alone.get(i), chunked.get(i));
+            }
+        }
+    }
+
+    @Test
+    void sameResultWhenTheKvCacheForcesPreemption() {
+        // 4 blocks of 16 positions: sequences of up to 52 positions fit one at a time, so decodes preempt others.
+        try (LLMEngine engine = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2).kvCacheTokens(64))) {
+            List<GenerationResult> squeezed = engine.generate(requests.subList(0, 8));
+            for (int i = 0; i < alone.size(); i++) {
+                assertSame(alone.get(i), squeezed.get(i));
+            }
+            assertTrue(engine.stats().preemptions() > 0, "the test must actually preempt");
+        }
+    }
+
+    @Test
+    void resumeAfterRestoreContinuesTheSameRecord() {
+        GenerationRequest r = requests.get(1); // sampled with a seed
+        GenerationResult full = alone.get(1);
+        int cut = full.outputTokenIds().length / 2;
+        if (cut == 0) {
+            cut = 1;
+        }
+        // First life: run until `cut` outputs were emitted, keep those events, then "crash".
+        List<StepEvent> kept = new ArrayList<>();
+        int outputs = 0;
+        try (LLMEngine first = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2))) {
+            first.add(r);
+            while (outputs < cut) {
+                for (StepEvent e : first.step()) {
+                    kept.add(e);
+                    if (e.sampledToken() >= 0) {
+                        outputs++;
+                    }
+                }
+            }
+        }
+        int[] soFar = java.util.Arrays.copyOf(full.outputTokenIds(), cut);
+        float[] lp = java.util.Arrays.copyOf(full.outputLogprobs(), cut);
+        ResultBuilder builder = new ResultBuilder(r, full.routing().layout());
+        for (StepEvent e : kept) {
+            builder.accept(e);
+        }
+        if (full.outputTokenIds().length > cut) {
+            try (LLMEngine second = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2))) {
+                second.resume(r, soFar, lp);
+                while (second.hasUnfinished()) {
+                    for (StepEvent e : second.step()) {
+                        builder.accept(e); // throws on a gap or a duplicate position
+                    }
+                }
+            }
+        }
+        assertSame(full, builder.build());
+    }
+}

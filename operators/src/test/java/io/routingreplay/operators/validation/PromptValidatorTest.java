@@ -1,0 +1,172 @@
+package io.routingreplay.operators.validation;
+
+import io.routingreplay.schemas.DeadLetter;
+import io.routingreplay.schemas.InferenceRequest;
+import io.routingreplay.schemas.PromptEvent;
+import io.routingreplay.schemas.codec.AvroCodec;
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PromptValidatorTest {
+
+    private static PromptValidator validator;
+
+    @BeforeAll
+    static void load() {
+        validator = PromptValidator.forModel(BadInputTable.modelDir(), BadInputTable.MODEL_NAME,
+                ValidationLimits.defaults());
+    }
+
+    @AfterAll
+    static void close() {
+        validator.close();
+    }
+
+    private static PromptEvent.Builder event(String rid) {
+        return PromptEvent.newBuilder().setRid(rid).setPromptTokenIds(List.of(5, 6, 7)).setMaxNewTokens(3);
+    }
+
+    private static byte[] avro(PromptEvent e) {
+        return AvroCodec.of(PromptEvent.class).encode(e);
+    }
+
+    @Test
+    void avroPromptEventIsAcceptedWithEveryField() {
+        PromptEvent e = event("a-1").setTemperature(0.7f).setTopP(0.9f).setTopK(20).setSeed(42L)
+                .setStopTokenIds(List.of(9)).setIgnoreEos(true).setReturnRoutingWeights(true)
+                .setSubmittedAt(1234L).setMetadata(Map.of("step", "7")).setModel(BadInputTable.MODEL_NAME).build();
+        Verdict v = validator.validate(new RawPrompt(avro(e), "prompts", 2, 99L), 5L);
+        InferenceRequest r = assertInstanceOf(Verdict.Accepted.class, v).request();
+        assertEquals("a-1", r.getRid());
+        assertEquals(BadInputTable.MODEL_NAME, r.getModel());
+        assertEquals(List.of(5, 6, 7), r.getPromptTokenIds());
+        assertEquals(3, r.getMaxNewTokens());
+        assertEquals(0.7f, r.getTemperature());
+        assertEquals(0.9f, r.getTopP());
+        assertEquals(20, r.getTopK());
+        assertEquals(42L, r.getSeed());
+        assertEquals(List.of(9), r.getStopTokenIds());
+        assertTrue(r.getIgnoreEos());
+        assertTrue(r.getReturnRoutingWeights());
+        assertEquals(1234L, r.getSubmittedAt());
+        assertEquals(Map.of("step", "7"), r.getMetadata());
+        assertEquals("prompts", r.getSourceTopic());
+        assertEquals(2, r.getSourcePartition());
+        assertEquals(99L, r.getSourceOffset());
+    }
+
+    @Test
+    void avroAndJsonAreRefusedWithTheSameReason() {
+        Verdict fromAvro = validator.validate(RawPrompt.of(avro(event("x").setTopP(1.5f).build())));
+        Verdict fromJson = validator.validate(RawPrompt.of(
+                "{\"rid\":\"x\",\"prompt_token_ids\":[5,6,7],\"max_new_tokens\":3,\"top_p\":1.5}"
+                        .getBytes(StandardCharsets.UTF_8)));
+        assertEquals(assertInstanceOf(Verdict.Rejected.class, fromJson).reason(),
+                assertInstanceOf(Verdict.Rejected.class, fromAvro).reason());
+        assertEquals("x", ((Verdict.Rejected) fromAvro).deadLetter().getRid());
+    }
+
+    @Test
+    void avroEmptyRidAndAvroWithoutPromptAreRefused() {
+        Verdict noRid = validator.validate(RawPrompt.of(avro(event("").build())));
+        assertTrue(assertInstanceOf(Verdict.Rejected.class, noRid).reason().startsWith("missing rid"));
+        Verdict noPrompt = validator.validate(RawPrompt.of(avro(event("np").setPromptTokenIds(null).build())));
+        assertTrue(assertInstanceOf(Verdict.Rejected.class, noPrompt).reason().startsWith("no prompt"));
+    }
+
+    @Test
+    void avroTextPromptIsTokenisedWithTheModelsTokenizer() {
+        Verdict v = validator.validate(RawPrompt.of(avro(event("t").setPromptTokenIds(null)
+                .setPrompt("Routing replay keeps the trainer's experts equal to the sampler's.").build())));
+        // the reference encoding of this text in fixtures/qwen3-moe-tiny/reference.json
+        assertEquals(List.of(24701, 34485, 13598, 279, 28894, 594, 11647, 6144, 311, 279, 41799, 594, 13),
+                assertInstanceOf(Verdict.Accepted.class, v).request().getPromptTokenIds());
+    }
+
+    @Test
+    void garbageLengthPrefixIsRefusedWithoutAllocatingIt() {
+        // rid "a", then prompt = union branch 1 (string) with a claimed length of ~1 billion bytes, then nothing.
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.write(0x02);
+        b.write('a');
+        b.write(0x02);
+        b.writeBytes(new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x07});
+        Verdict v = validator.validate(RawPrompt.of(b.toByteArray()));
+        assertTrue(assertInstanceOf(Verdict.Rejected.class, v).reason()
+                .startsWith("undecodable bytes: not a JSON object and not an Avro PromptEvent"), v.toString());
+    }
+
+    @Test
+    void trailingBytesAfterAPromptEventAreRefused() {
+        byte[] good = avro(event("tb").build());
+        byte[] longer = java.util.Arrays.copyOf(good, good.length + 3);
+        Verdict v = validator.validate(RawPrompt.of(longer));
+        assertTrue(assertInstanceOf(Verdict.Rejected.class, v).reason().contains("bytes left over"), v.toString());
+    }
+
+    @Test
+    void deadLetterCarriesOriginAndRawBytes() {
+        byte[] raw = "{\"rid\":\"o\",\"prompt_token_ids\":[]}".getBytes(StandardCharsets.UTF_8);
+        DeadLetter d = assertInstanceOf(Verdict.Rejected.class,
+                validator.validate(new RawPrompt(raw, "prompts", 1, 7L), 77L)).deadLetter();
+        assertEquals("o", d.getRid());
+        assertEquals(DeadLetters.STAGE_VALIDATE, d.getStage());
+        assertEquals("prompts", d.getSourceTopic());
+        assertEquals(1, d.getSourcePartition());
+        assertEquals(7L, d.getSourceOffset());
+        assertEquals(77L, d.getFailedAt());
+        assertArrayEquals(raw, d.getRaw().array());
+    }
+
+    @Test
+    void jsonStreamingFieldsAreKept() {
+        Verdict v = validator.validate(RawPrompt.of(("{\"rid\":\"j\",\"prompt_token_ids\":[1],\"max_new_tokens\":2,"
+                + "\"submitted_at\":55,\"metadata\":{\"run\":\"r1\"},\"seed\":9}").getBytes(StandardCharsets.UTF_8)));
+        InferenceRequest r = assertInstanceOf(Verdict.Accepted.class, v).request();
+        assertEquals(55L, r.getSubmittedAt());
+        assertEquals(Map.of("run", "r1"), r.getMetadata());
+        assertEquals(9L, r.getSeed());
+        assertNull(r.getSourceTopic());
+    }
+
+    @Test
+    void jsonWithLeadingWhitespaceIsStillJson() {
+        Verdict v = validator.validate(RawPrompt.of("  {\"rid\":\"w\",\"prompt_token_ids\":[1]}"
+                .getBytes(StandardCharsets.UTF_8)));
+        assertInstanceOf(Verdict.Accepted.class, v);
+    }
+
+    @Test
+    void forcedAvroFormatReadsJsonAsUndecodable() {
+        Configuration conf = new Configuration();
+        conf.set(LimitOptions.INPUT_FORMAT, "avro");
+        try (PromptValidator avroOnly = PromptValidator.forModel(BadInputTable.modelDir(), BadInputTable.MODEL_NAME,
+                ValidationLimits.from(conf))) {
+            Verdict v = avroOnly.validate(RawPrompt.of("{\"rid\":\"f\",\"prompt_token_ids\":[1]}"
+                    .getBytes(StandardCharsets.UTF_8)));
+            assertTrue(assertInstanceOf(Verdict.Rejected.class, v).reason().startsWith("undecodable bytes"));
+        }
+    }
+
+    @Test
+    void badLimitsAreRefusedWithTheOptionName() {
+        Configuration conf = new Configuration();
+        conf.set(LimitOptions.MAX_NEW_TOKENS, 0);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ValidationLimits.from(conf));
+        assertTrue(e.getMessage().contains("limits.max-new-tokens"), e.getMessage());
+    }
+}
