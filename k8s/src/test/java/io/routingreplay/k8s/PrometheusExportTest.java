@@ -1,6 +1,7 @@
 package io.routingreplay.k8s;
 
 import io.routingreplay.operators.metrics.AssemblerMetrics;
+import io.routingreplay.operators.metrics.DeadLetterMetrics;
 import io.routingreplay.operators.metrics.InferenceMetrics;
 import io.routingreplay.operators.metrics.MetricNames;
 import io.routingreplay.operators.metrics.MicroBatchMetrics;
@@ -62,11 +63,10 @@ class PrometheusExportTest {
             inference.onStep(new EngineStats(10, 5, 1, 2, 8, 3, 12, 1, 2, 640, 0));
             inference.onRequestAdmitted();
             inference.onRequestFinished(42);
-            inference.onDeadLetter("invalid_request");
             new MicroBatchMetrics(task.getOrAddOperator("micro-batch")).onFlush(4, true);
             AssemblerMetrics assembler = new AssemblerMetrics(task.getOrAddOperator("assemble"));
             assembler.onRecordAssembled(640, 1_000, 1_100);
-            assembler.onDeadLetter("timeout");
+            DeadLetterMetrics.register(task.getOrAddOperator("count-dead-letters")).onDeadLetter("validate");
 
             String body = HttpClient.newHttpClient().send(
                     HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/metrics")).build(),
@@ -78,7 +78,7 @@ class PrometheusExportTest {
                 }
             }
             assertEquals(DashboardTest.EXPORTED, scraped);
-            assertTrue(body.contains("reason=\"invalid_request\""), "dead letters are labelled by reason");
+            assertTrue(body.contains("reason=\"validate\""), "dead letters are labelled by reason");
             assertTrue(body.contains("quantile=\"0.99\""), "histograms are summaries with quantiles");
         } finally {
             reporter.close();

@@ -11,8 +11,8 @@ import static io.routingreplay.operators.metrics.MetricNames.*;
 
 /**
  * The assembler's metrics: complete records emitted, the routing bytes per second they carry, the end-to-end
- * latency from the prompt's {@code submitted_at} to the record's emission, and dead letters (timeouts, gaps) by
- * reason.
+ * latency from the prompt's {@code submitted_at} to the record's emission. (Its dead letters, timeouts and gaps,
+ * are counted by {@link DeadLetterCounter} with everyone else's.)
  */
 public final class AssemblerMetrics {
 
@@ -21,7 +21,6 @@ public final class AssemblerMetrics {
     private final Counter recordsAssembled;
     private final Counter routingBytes;
     private final Histogram endToEndLatencyMs;
-    private final DeadLetterMetrics deadLetters;
 
     public AssemblerMetrics(MetricGroup operatorGroup) {
         MetricGroup g = operatorGroup.addGroup(GROUP);
@@ -30,7 +29,6 @@ public final class AssemblerMetrics {
         routingBytes = new SimpleCounter();
         g.meter(ASSEMBLED_ROUTING_BYTES_PER_SECOND, new MeterView(routingBytes));
         endToEndLatencyMs = g.histogram(END_TO_END_LATENCY_MS, new DescriptiveStatisticsHistogram(LATENCY_SAMPLES));
-        deadLetters = DeadLetterMetrics.inGroup(g);
     }
 
     /**
@@ -43,10 +41,5 @@ public final class AssemblerMetrics {
         if (submittedAtMs >= 0) {
             endToEndLatencyMs.update(Math.max(0, nowMs - submittedAtMs));
         }
-    }
-
-    /** A request was given up (events stopped coming, or positions had a gap or duplicate). */
-    public void onDeadLetter(String reason) {
-        deadLetters.onDeadLetter(reason);
     }
 }

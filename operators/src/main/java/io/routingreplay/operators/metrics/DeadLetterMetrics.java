@@ -11,10 +11,11 @@ import static io.routingreplay.operators.metrics.MetricNames.*;
 
 /**
  * Dead letters counted by reason, one counter per reason under {@code addGroup("reason", code)}, so Prometheus
- * sees one series {@code ..._reason_dead_letters{reason="..."}} per reason.
+ * sees one series {@code ..._reason_dead_letters{reason="..."}} per reason. The job counts them in one place,
+ * {@link DeadLetterCounter}, with the dead letter's stage as the code.
  *
- * <p>Reasons become label values, so they must be few: callers pass a short code ("invalid_request",
- * "undecodable", "timeout", ...), not the human message (that goes into the dead-letter record). Codes are
+ * <p>Reasons become label values, so they must be few: callers pass a short code ("decode", "validate",
+ * "timeout", ...), not the human message (that goes into the dead-letter record). Codes are
  * lower-cased to {@code [a-z0-9_]}; past {@link #MAX_REASONS} distinct codes the rest count as "other", which keeps
  * a bug that puts free text here from flooding Prometheus with series.
  */
@@ -30,14 +31,9 @@ public final class DeadLetterMetrics {
         this.group = routingReplayGroup;
     }
 
-    /** For an operator that only dead-letters (validation, assembler): registers under its "routing_replay". */
+    /** Registers under the operator's "routing_replay" subgroup; counters per reason appear on first use. */
     public static DeadLetterMetrics register(MetricGroup operatorGroup) {
         return new DeadLetterMetrics(operatorGroup.addGroup(GROUP));
-    }
-
-    /** For a metrics class that already holds the "routing_replay" subgroup. */
-    static DeadLetterMetrics inGroup(MetricGroup routingReplayGroup) {
-        return new DeadLetterMetrics(routingReplayGroup);
     }
 
     public void onDeadLetter(String reason) {

@@ -14,7 +14,8 @@ import static io.routingreplay.operators.metrics.MetricNames.*;
 
 /**
  * The inference operator's metrics: token and routing throughput, batch occupancy, K/V-cache use, queue depth,
- * requests in flight, per-request latency and dead letters by reason.
+ * requests in flight and per-request latency. (Dead letters are counted once for the whole job by
+ * {@link DeadLetterCounter} in front of the dead-letter sink.)
  *
  * <p>The engine reports cumulative counters ({@link EngineStats}); {@link #onStep} turns them into counter
  * increments (so the meters see rates) and keeps the latest snapshot for the gauges. Update methods are meant for
@@ -33,7 +34,6 @@ public final class InferenceMetrics {
     private final Counter preemptions;
     private final Counter requestsFinished;
     private final Histogram requestLatencyMs;
-    private final DeadLetterMetrics deadLetters;
     private final AtomicInteger inFlight = new AtomicInteger();
 
     /** Latest engine snapshot; null until the first step. Read by the gauges. */
@@ -61,7 +61,6 @@ public final class InferenceMetrics {
         g.gauge(REQUESTS_IN_FLIGHT, (Gauge<Integer>) inFlight::get);
         requestsFinished = g.counter(REQUESTS_FINISHED);
         requestLatencyMs = g.histogram(REQUEST_LATENCY_MS, new DescriptiveStatisticsHistogram(LATENCY_SAMPLES));
-        deadLetters = DeadLetterMetrics.inGroup(g);
     }
 
     /**
@@ -91,15 +90,9 @@ public final class InferenceMetrics {
         requestLatencyMs.update(Math.max(0, latencyMs));
     }
 
-    /** An accepted request left without a result (the engine rejected or aborted it); it is dead-lettered too. */
-    public void onRequestDropped(String reason) {
+    /** An accepted request left without a result (the engine rejected or aborted it). */
+    public void onRequestDropped() {
         inFlight.decrementAndGet();
-        deadLetters.onDeadLetter(reason);
-    }
-
-    /** A record that was never admitted went to the dead-letter topic. */
-    public void onDeadLetter(String reason) {
-        deadLetters.onDeadLetter(reason);
     }
 
     private static long growth(long before, long now) {

@@ -16,7 +16,6 @@ class AssemblerMetricsTest {
         AssemblerMetrics metrics = new AssemblerMetrics(groups.operator("assembler"));
         metrics.onRecordAssembled(4_800, 1_000, 1_250);
         metrics.onRecordAssembled(1_200, -1, 2_000);   // no submitted_at: no latency sample
-        metrics.onDeadLetter("timeout");
 
         assertEquals(2, groups.<Counter>get(PROMETHEUS_PREFIX + RECORDS_ASSEMBLED).getCount());
         MeterView bytes = groups.get(PROMETHEUS_PREFIX + ASSEMBLED_ROUTING_BYTES_PER_SECOND);
@@ -25,7 +24,5 @@ class AssemblerMetricsTest {
         Histogram latency = groups.get(PROMETHEUS_PREFIX + END_TO_END_LATENCY_MS);
         assertEquals(1, latency.getCount());
         assertEquals(250, latency.getStatistics().getMax());
-        assertEquals(1, groups.<Counter>get(PROMETHEUS_PREFIX + DEAD_LETTER_REASON_KEY + "_" + DEAD_LETTERS
-                + "{reason=timeout}").getCount());
     }
 }

@@ -27,7 +27,7 @@ final class RecordingMetricGroups {
 
     /** Prometheus name (without labels) + the label values that tell series apart → the metric. */
     final Map<String, Metric> byPrometheusName = new LinkedHashMap<>();
-    private final TaskMetricGroup task;
+    final TaskMetricGroup task;
 
     RecordingMetricGroups() {
         TestingMetricRegistry registry = TestingMetricRegistry.builder()
