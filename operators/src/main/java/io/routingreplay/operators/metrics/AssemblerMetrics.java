@@ -33,12 +33,13 @@ public final class AssemblerMetrics {
 
     /**
      * A complete record carrying {@code routingBytes} packed routing bytes was emitted; {@code submittedAtMs} is
-     * the prompt's submission time (epoch ms), or a negative value when the prompt did not carry one.
+     * the prompt's submission time (epoch ms); 0 or less means the prompt did not carry one
+     * (the Avro default), and the record adds no latency sample.
      */
     public void onRecordAssembled(long routingBytes, long submittedAtMs, long nowMs) {
         recordsAssembled.inc();
         this.routingBytes.inc(routingBytes);
-        if (submittedAtMs >= 0) {
+        if (submittedAtMs > 0) {
             endToEndLatencyMs.update(Math.max(0, nowMs - submittedAtMs));
         }
     }

@@ -15,9 +15,10 @@ class AssemblerMetricsTest {
         RecordingMetricGroups groups = new RecordingMetricGroups();
         AssemblerMetrics metrics = new AssemblerMetrics(groups.operator("assembler"));
         metrics.onRecordAssembled(4_800, 1_000, 1_250);
-        metrics.onRecordAssembled(1_200, -1, 2_000);   // no submitted_at: no latency sample
+        metrics.onRecordAssembled(1_000, 0, 2_000);    // submitted_at absent (Avro default 0): no sample
+        metrics.onRecordAssembled(200, -1, 2_000);
 
-        assertEquals(2, groups.<Counter>get(PROMETHEUS_PREFIX + RECORDS_ASSEMBLED).getCount());
+        assertEquals(3, groups.<Counter>get(PROMETHEUS_PREFIX + RECORDS_ASSEMBLED).getCount());
         MeterView bytes = groups.get(PROMETHEUS_PREFIX + ASSEMBLED_ROUTING_BYTES_PER_SECOND);
         bytes.update();
         assertEquals(6_000.0 / 60, bytes.getRate(), 1e-9);
