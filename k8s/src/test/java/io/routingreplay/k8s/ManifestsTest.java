@@ -279,6 +279,21 @@ class ManifestsTest {
     }
 
     @Test
+    void theJobTalksToTheStrimziClusterItsTopicsAndUserBelongTo() {
+        Manifests m = Manifests.base();
+        String cluster = m.users().get(0).getMetadata().getLabels().get("strimzi.io/cluster");
+        FlinkDeploymentSpec spec = m.flinkDeployment().getSpec();
+        // Strimzi names the bootstrap Service <cluster>-kafka-bootstrap and the CA Secret <cluster>-cluster-ca-cert.
+        assertEquals(cluster + "-kafka-bootstrap:9093", spec.getFlinkConfiguration().get("kafka.bootstrap-servers"));
+        assertTrue(spec.getPodTemplate().getSpec().getVolumes().stream().anyMatch(v -> v.getSecret() != null
+                && (cluster + "-cluster-ca-cert").equals(v.getSecret().getSecretName())));
+        assertEquals("SASL_SSL", spec.getFlinkConfiguration().get("kafka.security.protocol"));
+        for (KafkaTopic t : m.topics()) {
+            assertEquals(cluster, t.getMetadata().getLabels().get("strimzi.io/cluster"));
+        }
+    }
+
+    @Test
     void overlaysChangeOnlyWhatTheyMeanTo() {
         Manifests base = Manifests.base();
         for (String overlay : List.of("cpu-dev", "gpu")) {
