@@ -4,6 +4,11 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.strimzi.api.kafka.model.topic.KafkaTopic;
+import io.strimzi.api.kafka.model.user.acl.AclResourcePatternType;
+import io.strimzi.api.kafka.model.user.acl.AclRuleTransactionalIdResource;
+import io.strimzi.api.kafka.model.user.acl.AclRuleGroupResource;
+import io.strimzi.api.kafka.model.user.acl.AclRuleTopicResource;
+import io.strimzi.api.kafka.model.user.KafkaUserAuthorizationSimple;
 import org.apache.flink.kubernetes.operator.api.FlinkDeployment;
 import org.apache.flink.kubernetes.operator.api.spec.FlinkDeploymentSpec;
 import org.apache.flink.kubernetes.operator.api.spec.JobSpec;
@@ -291,6 +296,39 @@ class ManifestsTest {
         for (KafkaTopic t : m.topics()) {
             assertEquals(cluster, t.getMetadata().getLabels().get("strimzi.io/cluster"));
         }
+    }
+
+    @Test
+    void theKafkaUsersAclsCoverEveryTopicTheConsumerGroupAndTheTransactions() {
+        Manifests m = Manifests.base();
+        Map<String, String> conf = conf(m.flinkDeployment());
+        var acl = ((KafkaUserAuthorizationSimple) m.users().get(0).getSpec()
+                .getAuthorization()).getAcls();
+        java.util.function.BiPredicate<String, String> allowed = (type, name) -> acl.stream().anyMatch(rule -> {
+            var r = rule.getResource();
+            String ruleName;
+            AclResourcePatternType pattern;
+            if (r instanceof AclRuleTopicResource t) {
+                ruleName = t.getName();
+                pattern = t.getPatternType();
+            } else if (r instanceof AclRuleGroupResource g) {
+                ruleName = g.getName();
+                pattern = g.getPatternType();
+            } else if (r instanceof AclRuleTransactionalIdResource x) {
+                ruleName = x.getName();
+                pattern = x.getPatternType();
+            } else {
+                return false;
+            }
+            return r.getType().equals(type) && (pattern == AclResourcePatternType.PREFIX
+                    ? name.startsWith(ruleName) : name.equals(ruleName));
+        });
+        for (String key : List.of("topics.prompts", "topics.results", "topics.token-stream", "topics.dead-letters")) {
+            assertTrue(allowed.test("topic", conf.get(key)), "no ACL for topic " + conf.get(key));
+        }
+        assertTrue(allowed.test("group", conf.get("kafka.group-id")), "no ACL for the consumer group");
+        assertTrue(allowed.test("transactionalId", conf.get("kafka.transactional-id-prefix") + "-results"),
+                "no ACL for the exactly-once sinks' transactional ids");
     }
 
     @Test
