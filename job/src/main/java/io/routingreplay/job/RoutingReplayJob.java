@@ -7,38 +7,57 @@ import io.routingreplay.operators.validation.RawPrompt;
 import io.routingreplay.schemas.DeadLetter;
 import io.routingreplay.schemas.RoutingResult;
 import io.routingreplay.schemas.TokenRoutingEvent;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 
 /**
- * The streaming job on Kafka: {@code KafkaSource} (prompts, Avro or JSON bytes) → {@link RoutingReplayPipeline} →
- * exactly-once {@code KafkaSink}s for results, dead letters and (optionally) the per-token stream, all keyed by rid.
- * Run it on a cluster with {@code --kafka.bootstrap-servers B --model.dir D [--key value ...]} (any
- * {@link JobOptions} key).
+ * The streaming job: a prompts source → {@link RoutingReplayPipeline} → sinks for results, dead letters and
+ * (optionally) the per-token stream. The source and sinks are parameters, so tests plug in their own;
+ * {@link #onKafka} gives the production ones: {@code KafkaSource} (Avro or JSON bytes, read_committed) and
+ * exactly-once {@code KafkaSink}s keyed by rid. Run it on a cluster with
+ * {@code --kafka.bootstrap-servers B --model.dir D [--key value ...]} (any {@link JobOptions} key).
  */
 public final class RoutingReplayJob {
 
-    private RoutingReplayJob() {
+    private final Source<RawPrompt, ?, ?> prompts;
+    private final Sink<RoutingResult> results;
+    private final Sink<DeadLetter> deadLetters;
+    private final Sink<TokenRoutingEvent> tokenStream;
+
+    /** @param tokenStream null: no per-token stream */
+    public RoutingReplayJob(Source<RawPrompt, ?, ?> prompts, Sink<RoutingResult> results,
+                            Sink<DeadLetter> deadLetters, Sink<TokenRoutingEvent> tokenStream) {
+        this.prompts = prompts;
+        this.results = results;
+        this.deadLetters = deadLetters;
+        this.tokenStream = tokenStream;
     }
 
     public static void main(String[] args) throws Exception {
         Configuration conf = fromArgs(args);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        build(env, conf, false);
+        onKafka(conf, false).addTo(env, conf);
         env.execute("routing-replay");
     }
 
     /** {@code --key value} pairs (any {@link JobOptions} key) as a configuration. */
     static Configuration fromArgs(String[] args) {
-        java.util.Map<String, String> map = new java.util.HashMap<>();
+        Map<String, String> map = new HashMap<>();
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--") || i + 1 >= args.length) {
                 throw new IllegalArgumentException("expected --key value pairs, got '" + args[i] + "'");
@@ -48,50 +67,52 @@ public final class RoutingReplayJob {
         return Configuration.fromMap(map);
     }
 
+    /** Adds the job's operators to {@code env} and enables checkpointing (the sinks commit on checkpoints). */
+    public void addTo(StreamExecutionEnvironment env, ReadableConfig conf) {
+        env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis());
+        DataStream<RawPrompt> in = env.fromSource(prompts, WatermarkStrategy.noWatermarks(), "prompts")
+                .uid("prompts-source");
+        RoutingReplayPipeline.Outputs out = RoutingReplayPipeline.wire(in, conf);
+        out.results().sinkTo(results).name("results-sink").uid("results-sink");
+        out.deadLetters().sinkTo(deadLetters).name("dead-letter-sink").uid("dead-letter-sink");
+        if (tokenStream != null) {
+            out.tokenEvents().sinkTo(tokenStream).name("token-stream-sink").uid("token-stream-sink");
+        }
+    }
+
     /**
-     * Adds the job to {@code env}. {@code bounded}: read the prompts present at start and finish (tests, batch
-     * replays); otherwise read forever.
+     * The job on Kafka, as {@link JobOptions} configure it. {@code bounded}: read the prompts present at start and
+     * finish (batch replays, tests); otherwise read forever.
      */
-    public static void build(StreamExecutionEnvironment env, ReadableConfig conf, boolean bounded) {
+    public static RoutingReplayJob onKafka(ReadableConfig conf, boolean bounded) {
         String bootstrap = conf.getOptional(JobOptions.BOOTSTRAP_SERVERS).orElseThrow(() ->
                 new IllegalArgumentException(JobOptions.BOOTSTRAP_SERVERS.key() + " is required"));
-        env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis());
         KafkaClientSecurity security = KafkaClientSecurity.fromFlinkConfig(Configuration.fromMap(conf.toMap()));
 
         Properties consumer = security.applyTo(new Properties());
         consumer.setProperty("isolation.level", "read_committed");
-        var source = KafkaSource.<RawPrompt>builder()
+        KafkaSourceBuilder<RawPrompt> source = KafkaSource.<RawPrompt>builder()
                 .setBootstrapServers(bootstrap)
                 .setTopics(conf.get(JobOptions.PROMPTS_TOPIC))
                 .setGroupId(conf.get(JobOptions.GROUP_ID))
-                .setStartingOffsets(OffsetsInitializer.committedOffsets(
-                        org.apache.kafka.clients.consumer.OffsetResetStrategy.EARLIEST))
+                .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
                 .setDeserializer(new RawPromptDeserializer())
                 .setProperties(consumer);
         if (bounded) {
             source.setBounded(OffsetsInitializer.latest());
         }
-        DataStream<RawPrompt> prompts = env.fromSource(source.build(), WatermarkStrategy.noWatermarks(), "prompts")
-                .uid("prompts-source");
-
-        RoutingReplayPipeline.Outputs out = RoutingReplayPipeline.wire(prompts, conf);
-        out.results().sinkTo(sink(conf, security, bootstrap, "results",
-                new AvroRecordSerializer<>(conf.get(JobOptions.RESULTS_TOPIC), RoutingResult.class,
-                        RoutingResult::getRid))).name("results-sink").uid("results-sink");
-        out.deadLetters().sinkTo(sink(conf, security, bootstrap, "dead-letters",
-                new AvroRecordSerializer<>(conf.get(JobOptions.DEAD_LETTER_TOPIC), DeadLetter.class,
-                        DeadLetter::getRid))).name("dead-letter-sink").uid("dead-letter-sink");
         String tokenTopic = conf.get(JobOptions.TOKEN_STREAM_TOPIC);
-        if (!tokenTopic.isEmpty()) {
-            out.tokenEvents().sinkTo(sink(conf, security, bootstrap, "token-stream",
-                    new AvroRecordSerializer<>(tokenTopic, TokenRoutingEvent.class, TokenRoutingEvent::getRid)))
-                    .name("token-stream-sink").uid("token-stream-sink");
-        }
+        return new RoutingReplayJob(source.build(),
+                kafkaSink(conf, security, bootstrap, "results", new AvroRecordSerializer<>(
+                        conf.get(JobOptions.RESULTS_TOPIC), RoutingResult.class, RoutingResult::getRid)),
+                kafkaSink(conf, security, bootstrap, "dead-letters", new AvroRecordSerializer<>(
+                        conf.get(JobOptions.DEAD_LETTER_TOPIC), DeadLetter.class, DeadLetter::getRid)),
+                tokenTopic.isEmpty() ? null : kafkaSink(conf, security, bootstrap, "token-stream",
+                        new AvroRecordSerializer<>(tokenTopic, TokenRoutingEvent.class, TokenRoutingEvent::getRid)));
     }
 
-    private static <T> KafkaSink<T> sink(ReadableConfig conf, KafkaClientSecurity security, String bootstrap,
-                                         String name,
-                                         org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema<T> ser) {
+    private static <T> KafkaSink<T> kafkaSink(ReadableConfig conf, KafkaClientSecurity security, String bootstrap,
+                                              String name, KafkaRecordSerializationSchema<T> serializer) {
         Properties producer = security.applyTo(new Properties());
         // Flink's default (1 h) is above the brokers' default transaction.max.timeout.ms (15 min): producers would
         // be refused and the job would restart forever.
@@ -99,7 +120,7 @@ public final class RoutingReplayJob {
                 String.valueOf(conf.get(JobOptions.TRANSACTION_TIMEOUT).toMillis()));
         return KafkaSink.<T>builder()
                 .setBootstrapServers(bootstrap)
-                .setRecordSerializer(ser)
+                .setRecordSerializer(serializer)
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix(conf.get(JobOptions.TRANSACTIONAL_ID_PREFIX) + "-" + name)
                 .setKafkaProducerConfig(producer)

@@ -43,12 +43,21 @@ final class PublishCommand {
                 acks.add(producer.send(new ProducerRecord<>(topic, null, System.currentTimeMillis(),
                         rid == null ? null : rid.getBytes(StandardCharsets.UTF_8), lines.values.get(i))));
             }
-            for (Future<RecordMetadata> f : acks) {
-                f.get();
+            int failed = 0;
+            for (int i = 0; i < acks.size(); i++) {
+                try {
+                    acks.get(i).get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    // One refused record (e.g. over the broker's message.max.bytes) must not stop the others.
+                    failed++;
+                    err.println("publish: line " + lines.lineNumbers.get(i) + " was not published: "
+                            + e.getCause().getMessage());
+                }
             }
+            out.println("published " + (lines.values.size() - failed) + " request(s) to " + topic
+                    + (failed > 0 ? "; " + failed + " refused by Kafka (see above)" : ""));
+            return failed > 0 ? 1 : 0;
         }
-        out.println("published " + lines.values.size() + " request(s) to " + topic);
-        return 0;
     }
 
     static KafkaClientSecurity security(Args a) {

@@ -16,6 +16,9 @@ import org.apache.kafka.common.test.TestKitNodes;
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
+    /** Largest record the local broker (and local producers) accept. */
+    public static final int MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
     private final KafkaClusterTestKit cluster;
 
     private EmbeddedKafka(KafkaClusterTestKit cluster) {
@@ -34,6 +37,8 @@ public final class EmbeddedKafka implements AutoCloseable {
                 .setConfigProp("offsets.topic.num.partitions", "4")
                 .setConfigProp("transaction.state.log.num.partitions", "4")
                 .setConfigProp("group.initial.rebalance.delay.ms", "0")
+                // Oversized requests must reach the job (which dead-letters them with a reason), not fail here.
+                .setConfigProp("message.max.bytes", String.valueOf(MAX_RECORD_BYTES))
                 .build();
         try {
             cluster.format();

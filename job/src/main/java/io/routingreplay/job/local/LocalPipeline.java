@@ -54,6 +54,7 @@ public final class LocalPipeline implements AutoCloseable {
         p.put("enable.idempotence", "true");
         p.put("acks", "all");
         p.put("linger.ms", "2");
+        p.put("max.request.size", String.valueOf(EmbeddedKafka.MAX_RECORD_BYTES));
         p.put("key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
         p.put("value.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer");
         this.producer = new KafkaProducer<>(p);
@@ -78,7 +79,7 @@ public final class LocalPipeline implements AutoCloseable {
             cluster.setString("taskmanager.numberOfTaskSlots", String.valueOf(slots));
             cluster.setString("rest.bind-port", "0");
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, cluster);
-            RoutingReplayJob.build(env, conf, false);
+            RoutingReplayJob.onKafka(conf, false).addTo(env, conf);
             JobClient job = env.executeAsync("routing-replay-local");
             return new LocalPipeline(kafka, conf, job);
         } catch (Exception e) {

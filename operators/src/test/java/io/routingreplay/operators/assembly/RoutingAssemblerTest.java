@@ -162,6 +162,24 @@ class RoutingAssemblerTest {
     }
 
     @Test
+    void onTheEventTimeClockTheTimeoutFollowsTheWatermark() throws Exception {
+        harness.close();
+        harness = new KeyedOneInputStreamOperatorTestHarness<>(
+                new KeyedProcessOperator<>(new RoutingAssembler(TIMEOUT, TimeoutClock.EVENT)),
+                TokenRoutingEvent::getRid, Types.STRING);
+        harness.open();
+        List<TokenRoutingEvent> r = request("a");
+        send(r.get(0)); // timestamp 100
+        harness.setProcessingTime(1_000_000); // wall-clock time does not matter here
+        assertTrue(deadLetters().isEmpty());
+        harness.processWatermark(100 + TIMEOUT - 1);
+        assertTrue(deadLetters().isEmpty());
+        harness.processWatermark(100 + TIMEOUT);
+        assertEquals(1, deadLetters().size());
+        assertTrue(deadLetters().get(0).getReason().contains("no final event"), deadLetters().get(0).getReason());
+    }
+
+    @Test
     void eachEventPushesTheTimeoutBack() throws Exception {
         List<TokenRoutingEvent> r = request("a");
         send(r.get(0));
