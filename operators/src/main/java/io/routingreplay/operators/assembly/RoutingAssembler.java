@@ -1,5 +1,6 @@
 package io.routingreplay.operators.assembly;
 
+import io.routingreplay.operators.metrics.AssemblerMetrics;
 import io.routingreplay.operators.validation.DeadLetters;
 import io.routingreplay.schemas.AssemblyProgress;
 import io.routingreplay.schemas.DeadLetter;
@@ -39,6 +40,7 @@ public class RoutingAssembler extends KeyedProcessFunction<String, TokenRoutingE
     private final TimeoutClock clock;
 
     private transient ValueState<AssemblyProgress> progress;
+    private transient AssemblerMetrics metrics;
     private transient ValueState<RequestHeader> header;
     private transient ListState<TokenRoutingEvent> chunks;
     private transient MapState<Integer, TokenRoutingEvent> waiting;
@@ -53,6 +55,7 @@ public class RoutingAssembler extends KeyedProcessFunction<String, TokenRoutingE
 
     @Override
     public void open(OpenContext ctx) {
+        metrics = new AssemblerMetrics(getRuntimeContext().getMetricGroup());
         AvroTypeInfo<TokenRoutingEvent> events = new AvroTypeInfo<>(TokenRoutingEvent.class);
         progress = getRuntimeContext().getState(
                 new ValueStateDescriptor<>("progress", new AvroTypeInfo<>(AssemblyProgress.class)));
@@ -152,7 +155,9 @@ public class RoutingAssembler extends KeyedProcessFunction<String, TokenRoutingE
             fail(p, ctx, built.problem());
             return;
         }
-        out.collect(built.result());
+        RoutingResult r = built.result();
+        out.collect(r);
+        metrics.onRecordAssembled(r.getRoutingIds().remaining(), r.getTimings().getSubmittedAt(), now(ctx));
         finish(p, ctx);
     }
 

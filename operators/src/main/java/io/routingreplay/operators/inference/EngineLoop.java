@@ -1,5 +1,6 @@
 package io.routingreplay.operators.inference;
 
+import io.routingreplay.runtime.engine.EngineStats;
 import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.engine.InvalidRequestException;
 import io.routingreplay.runtime.engine.LLMEngine;
@@ -21,8 +22,11 @@ final class EngineLoop implements Runnable {
 
     /** Called on the engine thread; implementations hand the work to the task thread. */
     interface Listener {
-        /** One step's events; the listener must call {@link #stepEmitted()} once they are emitted. */
-        void onEvents(List<StepEvent> events);
+        /**
+         * One step's events and the engine's counters right after it (read here, on the engine thread); the
+         * listener must call {@link #stepEmitted()} once they are emitted.
+         */
+        void onEvents(List<StepEvent> events, EngineStats stats);
 
         void onRejected(String rid, String reason);
 
@@ -91,7 +95,7 @@ final class EngineLoop implements Runnable {
                 if (events.isEmpty()) {
                     pendingSteps.release();
                 } else {
-                    listener.onEvents(events);
+                    listener.onEvents(events, engine.stats());
                 }
             }
         } catch (InterruptedException e) {

@@ -1,6 +1,8 @@
 package io.routingreplay.operators.inference;
 
+import io.routingreplay.operators.metrics.InferenceMetrics;
 import io.routingreplay.operators.validation.DeadLetters;
+import io.routingreplay.runtime.engine.EngineStats;
 import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.engine.LLMEngine;
 import io.routingreplay.runtime.engine.StepEvent;
@@ -68,6 +70,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
     private transient EngineLoop loop;
     private transient RoutingLayoutInfo layoutInfo;
     private transient SecureRandom seeds;
+    private transient InferenceMetrics metrics;
 
     InferenceOperator(StreamOperatorParameters<TokenRoutingEvent> parameters, EngineSettings settings,
                       int maxInFlight, int maxPendingSteps) {
@@ -97,6 +100,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
     public void open() throws Exception {
         super.open();
         seeds = new SecureRandom();
+        metrics = new InferenceMetrics(getMetricGroup());
         engine = LLMEngine.create(settings.toEngineConfig());
         layoutInfo = layoutInfo(engine.routingLayout());
         loop = new EngineLoop(engine, new MailboxListener(), maxPendingSteps,
@@ -105,6 +109,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
         for (InFlightRequest f : restored) {
             f.attempt++;
             inFlight.put(f.rid(), f);
+            metrics.onRequestAdmitted();
             loop.admit(toGenerationRequest(f), f.outputsSoFar(), f.logprobsSoFar());
         }
         restored = null;
@@ -132,6 +137,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
         long seed = r.getSeed() != null ? r.getSeed() : seeds.nextLong();
         InFlightRequest f = new InFlightRequest(r, seed, now);
         inFlight.put(f.rid(), f);
+        metrics.onRequestAdmitted();
         loop.admit(toGenerationRequest(f), new int[0], new float[0]);
     }
 
@@ -169,6 +175,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
             // An engine bug; it costs this request only.
             loop.abort(f.rid());
             inFlight.remove(f.rid());
+            metrics.onRequestDropped();
             deadLetter(f.request, "internal error: engine produced position " + first + " / output "
                     + e.outputIndex() + " but " + f.nextPosition + " / " + f.numOutputs + " were expected", now);
             return;
@@ -199,6 +206,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
         }
         if (e.isFinal()) {
             inFlight.remove(f.rid());
+            metrics.onRequestFinished(now - f.admittedAt);
         }
     }
 
@@ -301,9 +309,10 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
     /** Engine thread → task thread, through the mailbox. */
     private final class MailboxListener implements EngineLoop.Listener {
         @Override
-        public void onEvents(List<StepEvent> events) {
+        public void onEvents(List<StepEvent> events, EngineStats stats) {
             post(() -> {
                 try {
+                    metrics.onStep(stats);
                     emit(events);
                 } finally {
                     loop.stepEmitted();
@@ -316,6 +325,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
             post(() -> {
                 InFlightRequest f = inFlight.remove(rid);
                 if (f != null) {
+                    metrics.onRequestDropped();
                     deadLetter(f.request, reason,
                             getProcessingTimeService().getCurrentProcessingTime());
                 }

@@ -1,5 +1,6 @@
 package io.routingreplay.operators.window;
 
+import io.routingreplay.operators.metrics.MicroBatchMetrics;
 import io.routingreplay.schemas.InferenceRequest;
 import io.routingreplay.schemas.PromptBatch;
 import java.util.ArrayList;
@@ -42,6 +43,7 @@ public class MicroBatchWindowOperator extends AbstractStreamOperator<PromptBatch
     private transient ValueState<Integer> count;
     private transient ValueState<Long> deadline;
     private transient InternalTimerService<VoidNamespace> timers;
+    private transient MicroBatchMetrics metrics;
 
     public MicroBatchWindowOperator(int maxBatchSize, long maxWaitMs) {
         if (maxBatchSize < 1) {
@@ -62,6 +64,7 @@ public class MicroBatchWindowOperator extends AbstractStreamOperator<PromptBatch
         count = getRuntimeContext().getState(new ValueStateDescriptor<>("micro-batch-count", Types.INT));
         deadline = getRuntimeContext().getState(new ValueStateDescriptor<>("micro-batch-deadline", Types.LONG));
         timers = getInternalTimerService("micro-batch-timers", VoidNamespaceSerializer.INSTANCE, this);
+        metrics = new MicroBatchMetrics(getMetricGroup());
     }
 
     @Override
@@ -70,7 +73,7 @@ public class MicroBatchWindowOperator extends AbstractStreamOperator<PromptBatch
         Integer n = count.value();
         int size = n == null ? 1 : n + 1;
         if (size >= maxBatchSize) {
-            flush();
+            flush(true);
             return;
         }
         count.update(size);
@@ -85,7 +88,7 @@ public class MicroBatchWindowOperator extends AbstractStreamOperator<PromptBatch
     public void onProcessingTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
         Long due = deadline.value();
         if (due != null && due == timer.getTimestamp()) {
-            flush();
+            flush(false);
         }
     }
 
@@ -93,8 +96,8 @@ public class MicroBatchWindowOperator extends AbstractStreamOperator<PromptBatch
     public void onEventTime(InternalTimer<String, VoidNamespace> timer) {
     }
 
-    /** Emits the current key's buffer as one batch and clears it. */
-    private void flush() throws Exception {
+    /** Emits the current key's buffer as one batch and clears it; {@code full}: the size limit triggered it. */
+    private void flush(boolean full) throws Exception {
         List<InferenceRequest> batch = new ArrayList<>();
         for (InferenceRequest r : buffer.get()) {
             batch.add(r);
@@ -108,6 +111,7 @@ public class MicroBatchWindowOperator extends AbstractStreamOperator<PromptBatch
         deadline.clear();
         if (!batch.isEmpty()) {
             output.collect(new StreamRecord<>(new PromptBatch((String) getCurrentKey(), batch)));
+            metrics.onFlush(batch.size(), full);
         }
     }
 
@@ -119,7 +123,7 @@ public class MicroBatchWindowOperator extends AbstractStreamOperator<PromptBatch
         }
         for (Object key : keys) {
             setCurrentKey(key);
-            flush();
+            flush(false);
         }
     }
 }

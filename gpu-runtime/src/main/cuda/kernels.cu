@@ -1,0 +1,807 @@
+// Kernels of the CUDA backend (routing-replay). Compiled to PTX (compute_90) by compile-ptx.sh and loaded through
+// JCuda's driver API (cuModuleLoadData), so every entry point is extern "C".
+//
+// Numerics: weights bf16, activations and accumulation fp32. The large matrix products run on the tensor cores with
+// the fp32 activation split into two bf16 halves (hi + lo): the weights are exactly bf16, so W*hi + W*lo keeps about
+// 16 mantissa bits of the activation — close to fp32, far inside the 1e-3 logprob tolerance.
+// Batch invariance: every output element is a reduction whose order depends only on K (never on how many tokens
+// share the launch or which tile a token lands in), so a request gets bit-identical results alone or in any batch.
+#include <cuda_bf16.h>
+#include <stdint.h>
+
+typedef __nv_bfloat16 bf16;
+
+// ---------------------------------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------------------------------
+__device__ __forceinline__ float warpSum(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warpMax(float v) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum over the block in a fixed order (lanes butterfly, then warps in index order). Needs blockDim % 32 == 0,
+// scratch of 32 floats; every thread gets the result.
+__device__ float blockSum(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warpSum(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float s = 0.f;
+    for (int w = 0; w < nw; w++) s += scratch[w];
+    return s;
+}
+
+__device__ float blockMax(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    v = warpMax(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float s = -INFINITY;
+    for (int w = 0; w < nw; w++) s = fmaxf(s, scratch[w]);
+    return s;
+}
+
+__device__ __forceinline__ void bf16x8ToFloat(uint4 u, float* f) {
+    const uint32_t w[4] = {u.x, u.y, u.z, u.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        f[2 * i] = __uint_as_float(w[i] << 16);
+        f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    }
+}
+
+__device__ __forceinline__ uint32_t packBf16(float lo, float hi) {
+    __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<uint32_t*>(&v);
+}
+
+// K/V cache elements: fp32 (exact, the default) or bf16 (half the bytes; opt-in)
+__device__ __forceinline__ void kvLoad4(const float* p, float* o) {
+    float4 v = *reinterpret_cast<const float4*>(p);
+    o[0] = v.x; o[1] = v.y; o[2] = v.z; o[3] = v.w;
+}
+__device__ __forceinline__ void kvLoad4(const bf16* p, float* o) {
+    uint2 u = *reinterpret_cast<const uint2*>(p);
+    o[0] = __uint_as_float(u.x << 16); o[1] = __uint_as_float(u.x & 0xffff0000u);
+    o[2] = __uint_as_float(u.y << 16); o[3] = __uint_as_float(u.y & 0xffff0000u);
+}
+__device__ __forceinline__ float kvLoad(const float* p) { return *p; }
+__device__ __forceinline__ float kvLoad(const bf16* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ void kvStore(float* p, float v) { *p = v; }
+__device__ __forceinline__ void kvStore(bf16* p, float v) { *p = __float2bfloat16_rn(v); }
+
+// ---------------------------------------------------------------------------------------------------------------
+// synthetic weights: uniform in [-scale, scale) (+ offset) from a counter hash, generated on the device
+// ---------------------------------------------------------------------------------------------------------------
+__device__ __forceinline__ uint64_t splitMix64(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+extern "C" __global__ void fill_random_bf16(bf16* out, long long n, unsigned long long seed, float scale, float offset) {
+    long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+        uint64_t r = splitMix64(seed ^ splitMix64((uint64_t)i));
+        float u = (float)(r >> 40) * (1.0f / 16777216.0f); // [0,1)
+        out[i] = __float2bfloat16_rn(offset + scale * (2.f * u - 1.f));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// embedding: x[t] = emb[tokens[t]] (bf16 -> fp32)
+// ---------------------------------------------------------------------------------------------------------------
+extern "C" __global__ void embed(const int* tokens, const bf16* emb, float* x, int H) {
+    int t = blockIdx.x;
+    const bf16* row = emb + (size_t)tokens[t] * H;
+    for (int i = threadIdx.x; i < H; i += blockDim.x) x[(size_t)t * H + i] = __bfloat162float(row[i]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// RMSNorm of row rowIdx[r] (or r) into out[r]: x / sqrt(mean(x^2) + eps) * w, as torch computes it in fp32.
+// ---------------------------------------------------------------------------------------------------------------
+extern "C" __global__ void rmsnorm(const float* x, const int* rowIdx, const bf16* w, float* out, int H, float eps) {
+    __shared__ float scratch[32];
+    int r = blockIdx.x;
+    int src = rowIdx ? rowIdx[r] : r;
+    const float* xr = x + (size_t)src * H;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < H; i += blockDim.x) ss += xr[i] * xr[i];
+    ss = blockSum(ss, scratch);
+    float inv = 1.0f / sqrtf(ss / (float)H + eps);
+    for (int i = threadIdx.x; i < H; i += blockDim.x)
+        out[(size_t)r * H + i] = __bfloat162float(w[i]) * (xr[i] * inv);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// q/k norm (none, per head, or full width) + RoPE (rotate-half, HF convention) + K/V write into the paged cache.
+// One block per token. qkv row: [q (nH*D) | k (nKV*D) | v (nKV*D)]. q goes to qOut, k/v to cache slot slots[t]
+// (cache layout [slot][kvHead][D], fp32).
+// qkMode: 0 none, 1 per head (weight [D]), 2 full width (weights [nH*D], [nKV*D]).
+// ---------------------------------------------------------------------------------------------------------------
+__device__ void normSpan(float* v, int n, int groups, const bf16* w, int perGroupWeight, float eps, float* scratch) {
+    // groups contiguous spans of n elements each; one warp per span (perGroupWeight: weight indexed within span)
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    for (int g = warp; g < groups; g += nw) {
+        float* s = v + g * n;
+        float ss = 0.f;
+        for (int i = lane; i < n; i += 32) ss += s[i] * s[i];
+        ss = warpSum(ss);
+        float inv = 1.0f / sqrtf(ss / (float)n + eps);
+        for (int i = lane; i < n; i += 32) s[i] = __bfloat162float(w[perGroupWeight ? i : g * n + i]) * (s[i] * inv);
+    }
+}
+
+template <typename KVT>
+__device__ void qkNormRopeKv(float* qkv, const int* positions, const int* slots, const bf16* qNorm,
+                             const bf16* kNorm, int qkMode, float eps, const float* invFreq,
+                             float* qOut, KVT* kCache, KVT* vCache, int nH, int nKV, int D) {
+    __shared__ float scratch[32];
+    int t = blockIdx.x;
+    int qDim = nH * D, kvDim = nKV * D;
+    float* row = qkv + (size_t)t * (qDim + 2 * kvDim);
+    float* q = row;
+    float* k = row + qDim;
+    float* v = row + qDim + kvDim;
+    if (qkMode == 1) {
+        normSpan(q, D, nH, qNorm, 1, eps, scratch);
+        normSpan(k, D, nKV, kNorm, 1, eps, scratch);
+    } else if (qkMode == 2) {
+        float ss = 0.f;
+        for (int i = threadIdx.x; i < qDim; i += blockDim.x) ss += q[i] * q[i];
+        ss = blockSum(ss, scratch);
+        float inv = 1.0f / sqrtf(ss / (float)qDim + eps);
+        float ssk = 0.f;
+        for (int i = threadIdx.x; i < kvDim; i += blockDim.x) ssk += k[i] * k[i];
+        ssk = blockSum(ssk, scratch);
+        float invk = 1.0f / sqrtf(ssk / (float)kvDim + eps);
+        __syncthreads();
+        for (int i = threadIdx.x; i < qDim; i += blockDim.x) q[i] = __bfloat162float(qNorm[i]) * (q[i] * inv);
+        for (int i = threadIdx.x; i < kvDim; i += blockDim.x) k[i] = __bfloat162float(kNorm[i]) * (k[i] * invk);
+    }
+    __syncthreads();
+    float pos = (float)positions[t];
+    int half = D / 2;
+    size_t slot = (size_t)slots[t];
+    for (int idx = threadIdx.x; idx < (nH + nKV) * half; idx += blockDim.x) {
+        int h = idx / half, i = idx % half;
+        float ang = pos * invFreq[i];
+        float c = cosf(ang), s = sinf(ang);
+        if (h < nH) {
+            float a = q[h * D + i], b = q[h * D + i + half];
+            float* o = qOut + (size_t)t * qDim + h * D;
+            o[i] = __fadd_rn(__fmul_rn(a, c), __fmul_rn(-b, s));
+            o[i + half] = __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s));
+        } else {
+            int kh = h - nH;
+            float a = k[kh * D + i], b = k[kh * D + i + half];
+            KVT* o = kCache + (slot * nKV + kh) * D;
+            kvStore(o + i, __fadd_rn(__fmul_rn(a, c), __fmul_rn(-b, s)));
+            kvStore(o + i + half, __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s)));
+        }
+    }
+    for (int i = threadIdx.x; i < kvDim; i += blockDim.x) {
+        int kh = i / D, d = i % D;
+        kvStore(vCache + (slot * nKV + kh) * D + d, v[i]);
+    }
+}
+
+#define QK_ARGS float* qkv, const int* positions, const int* slots, const bf16* qNorm, const bf16* kNorm, int qkMode, \
+    float eps, const float* invFreq, float* qOut
+extern "C" __global__ void qk_norm_rope_kv(QK_ARGS, float* kCache, float* vCache, int nH, int nKV, int D) {
+    qkNormRopeKv<float>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
+}
+extern "C" __global__ void qk_norm_rope_kv_bf16(QK_ARGS, bf16* kCache, bf16* vCache, int nH, int nKV, int D) {
+    qkNormRopeKv<bf16>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Attention over the paged cache, causal: token t (of sequence tokSeq[t], at position positions[t]) attends to
+// positions 0..positions[t] of its sequence, found through its block table. The context is cut into partitions of
+// ATT_CHUNK positions; block (t, kv head, z) handles partitions z, z + ATT_SPLITS, ... for all G = nH/nKV query
+// heads of the group (online softmax across them) and writes an unnormalised partial (acc, max, sum);
+// attention_combine merges the partials in z order. Partitions, their assignment and both merge orders depend
+// only on the position: the result does not depend on the batch or on how a prompt is chunked, and a single
+// decoding sequence still spreads over ATT_SPLITS × kv-heads blocks.
+// ---------------------------------------------------------------------------------------------------------------
+#define ATT_THREADS 128
+#define ATT_CHUNK 128
+#define ATT_MAXG 8
+#define ATT_MAXD 256
+#define ATT_SPLITS 16
+
+template <typename KVT>
+__device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache, const KVT* vCache, const int* tokSeq,
+                                              const int* positions, const int* blockTables, const int* meta,
+                                              int blockSize, int nH, int nKV, int D, float scale, float* part) {
+    __shared__ __align__(16) float qs[ATT_MAXG * ATT_MAXD];
+    __shared__ float sc[ATT_MAXG][ATT_CHUNK];
+    __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // probabilities, position-major: 2 × 16-byte reads per position
+    __shared__ int slotS[ATT_CHUNK];
+    __shared__ float mS[ATT_MAXG], lS[ATT_MAXG], corrS[ATT_MAXG];
+    int t = blockIdx.x, kvh = blockIdx.y, tid = threadIdx.x;
+    int G = nH / nKV;
+    int btStride = meta[0];
+    const int* bt = blockTables + (size_t)tokSeq[t] * btStride;
+    int ctx = positions[t] + 1;
+    int z = blockIdx.z;
+    if (z * ATT_CHUNK >= ctx) return;
+    int qDim = nH * D;
+    for (int i = tid; i < G * D; i += ATT_THREADS) qs[i] = q[(size_t)t * qDim + kvh * G * D + i];
+    if (tid < ATT_MAXG) { mS[tid] = -INFINITY; lS[tid] = 0.f; }
+    float acc[ATT_MAXG][2];
+#pragma unroll
+    for (int g = 0; g < ATT_MAXG; g++) { acc[g][0] = 0.f; acc[g][1] = 0.f; }
+    __syncthreads();
+    int lane = tid & 31, warp = tid >> 5;
+    for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
+        int n = min(ATT_CHUNK, ctx - c0);
+        // scores: thread j owns position c0 + j
+        if (tid < n) {
+            int p = c0 + tid;
+            int slot = bt[p / blockSize] * blockSize + (p % blockSize);
+            slotS[tid] = slot;
+            const KVT* kr = kCache + ((size_t)slot * nKV + kvh) * D;
+            float s[ATT_MAXG];
+#pragma unroll
+            for (int g = 0; g < ATT_MAXG; g++) s[g] = 0.f;
+#pragma unroll 8
+            for (int d = 0; d < D; d += 4) {
+                float kv[4];
+                kvLoad4(kr + d, kv);
+#pragma unroll
+                for (int g = 0; g < ATT_MAXG; g++) {
+                    if (g < G) {
+                        float4 qg = *reinterpret_cast<const float4*>(qs + g * D + d);
+                        s[g] = fmaf(qg.x, kv[0], s[g]);
+                        s[g] = fmaf(qg.y, kv[1], s[g]);
+                        s[g] = fmaf(qg.z, kv[2], s[g]);
+                        s[g] = fmaf(qg.w, kv[3], s[g]);
+                    }
+                }
+            }
+#pragma unroll
+            for (int g = 0; g < ATT_MAXG; g++) if (g < G) sc[g][tid] = s[g] * scale;
+        }
+        __syncthreads();
+        // softmax bookkeeping: one warp per query head
+        for (int g = warp; g < G; g += ATT_THREADS / 32) {
+            float m = -INFINITY;
+            for (int j = lane; j < n; j += 32) m = fmaxf(m, sc[g][j]);
+            m = warpMax(m);
+            float mOld = mS[g];
+            float mNew = fmaxf(mOld, m);
+            float sum = 0.f;
+            for (int j = lane; j < n; j += 32) {
+                float e = expf(sc[g][j] - mNew);
+                pT[j][g] = e;
+                sum += e;
+            }
+            sum = warpSum(sum);
+            if (lane == 0) {
+                float corr = expf(mOld - mNew); // exp(-inf) = 0 on the first chunk
+                corrS[g] = corr;
+                lS[g] = lS[g] * corr + sum;
+                mS[g] = mNew;
+            }
+        }
+        __syncthreads();
+        // P @ V: thread owns dims tid and tid + 128
+#pragma unroll
+        for (int dd = 0; dd < 2; dd++) {
+            int d = tid + dd * ATT_THREADS;
+            if (d < D) {
+#pragma unroll
+                for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g][dd] *= corrS[g];
+#pragma unroll 8
+                for (int j = 0; j < n; j++) {
+                    float vv = kvLoad(vCache + ((size_t)slotS[j] * nKV + kvh) * D + d);
+                    float4 p0 = *reinterpret_cast<const float4*>(&pT[j][0]);
+                    float4 p1 = *reinterpret_cast<const float4*>(&pT[j][4]);
+                    const float pj[8] = {p0.x, p0.y, p0.z, p0.w, p1.x, p1.y, p1.z, p1.w};
+#pragma unroll
+                    for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g][dd] = fmaf(pj[g], vv, acc[g][dd]);
+                }
+            }
+        }
+        __syncthreads();
+    }
+    // partial of (t, head, z): [acc (D) | max | sum]
+#pragma unroll
+    for (int dd = 0; dd < 2; dd++) {
+        int d = tid + dd * ATT_THREADS;
+        if (d < D) {
+#pragma unroll
+            for (int g = 0; g < ATT_MAXG; g++)
+                if (g < G) part[(((size_t)t * nH + kvh * G + g) * ATT_SPLITS + z) * (D + 2) + d] = acc[g][dd];
+        }
+    }
+    if (tid < G) {
+        float* pp = part + (((size_t)t * nH + kvh * G + tid) * ATT_SPLITS + z) * (D + 2);
+        pp[D] = mS[tid];
+        pp[D + 1] = lS[tid];
+    }
+}
+
+// Merges the attention partials of (token, head) in z order: out = sum_z e^(m_z - M) acc_z / sum_z e^(m_z - M) l_z.
+extern "C" __global__ void attention_combine(const float* part, const int* positions, int nH, int D, float* out) {
+    int t = blockIdx.x, h = blockIdx.y;
+    int ctx = positions[t] + 1;
+    int nz = min(ATT_SPLITS, (ctx + ATT_CHUNK - 1) / ATT_CHUNK);
+    const float* p = part + ((size_t)t * nH + h) * ATT_SPLITS * (D + 2);
+    float M = -INFINITY;
+    for (int z = 0; z < nz; z++) M = fmaxf(M, p[z * (D + 2) + D]);
+    float L = 0.f;
+    for (int z = 0; z < nz; z++) L += expf(p[z * (D + 2) + D] - M) * p[z * (D + 2) + D + 1];
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float a = 0.f;
+        for (int z = 0; z < nz; z++) a += expf(p[z * (D + 2) + D] - M) * p[z * (D + 2) + d];
+        out[(size_t)t * nH * D + h * D + d] = a / L;
+    }
+}
+
+#define ATT_ARGS const int* tokSeq, const int* positions, const int* blockTables, const int* meta, int blockSize, \
+    int nH, int nKV, int D, float scale, float* part
+extern "C" __global__ void __launch_bounds__(ATT_THREADS)
+attention(const float* q, const float* kCache, const float* vCache, ATT_ARGS) {
+    attentionBody<float>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, part);
+}
+extern "C" __global__ void __launch_bounds__(ATT_THREADS)
+attention_bf16(const float* q, const bf16* kCache, const bf16* vCache, ATT_ARGS) {
+    attentionBody<bf16>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, part);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Router: logits = xn . Wr^T (fp32 FMA, fixed order), softmax, top-k (ties: lower expert id), optional
+// renormalisation. Writes the layer's ids/weights for the MoE block and, in the same kernel, the routing record
+// into the step's output buffer: per token [ids numMoe*K | weights numMoe*K] (int32 / fp32 words).
+// One block (256 threads) per token.
+// ---------------------------------------------------------------------------------------------------------------
+#define ROUTER_MAXE 1024
+extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, int H, int K, int normTopk,
+                                       int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut) {
+    __shared__ float probs[ROUTER_MAXE];
+    __shared__ float scratch[32];
+    int t = blockIdx.x;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    const float* xr = xn + (size_t)t * H;
+    for (int e = warp; e < E; e += nw) {
+        const bf16* wr = Wr + (size_t)e * H;
+        float s = 0.f;
+        for (int k = lane * 8; k < H; k += 256) {
+            float w[8];
+            bf16x8ToFloat(*reinterpret_cast<const uint4*>(wr + k), w);
+            float4 a = *reinterpret_cast<const float4*>(xr + k);
+            float4 b = *reinterpret_cast<const float4*>(xr + k + 4);
+            s = fmaf(w[0], a.x, s); s = fmaf(w[1], a.y, s); s = fmaf(w[2], a.z, s); s = fmaf(w[3], a.w, s);
+            s = fmaf(w[4], b.x, s); s = fmaf(w[5], b.y, s); s = fmaf(w[6], b.z, s); s = fmaf(w[7], b.w, s);
+        }
+        s = warpSum(s);
+        if (lane == 0) probs[e] = s;
+    }
+    __syncthreads();
+    float m = -INFINITY;
+    for (int e = threadIdx.x; e < E; e += blockDim.x) m = fmaxf(m, probs[e]);
+    m = blockMax(m, scratch);
+    float z = 0.f;
+    for (int e = threadIdx.x; e < E; e += blockDim.x) z += expf(probs[e] - m);
+    z = blockSum(z, scratch);
+    __syncthreads();
+    for (int e = threadIdx.x; e < E; e += blockDim.x) probs[e] = expf(probs[e] - m) / z;
+    __syncthreads();
+    if (warp == 0) {
+        int ids[32];
+        float ws[32];
+        for (int k = 0; k < K; k++) {
+            float best = -1.f;
+            int bi = 0x7fffffff;
+            for (int e = lane; e < E; e += 32) {
+                float p = probs[e];
+                if (p > best || (p == best && e < bi)) { best = p; bi = e; }
+            }
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) {
+                float ob = __shfl_xor_sync(0xffffffffu, best, o);
+                int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+                if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
+            }
+            ids[k] = bi;
+            ws[k] = best;
+            __syncwarp();
+            if (lane == 0) probs[bi] = -2.f;
+            __syncwarp();
+        }
+        if (lane == 0) {
+            if (normTopk) {
+                float s = 0.f;
+                for (int k = 0; k < K; k++) s += ws[k];
+                for (int k = 0; k < K; k++) ws[k] = ws[k] / s;
+            }
+            int* rec = routingOut ? routingOut + (size_t)t * (2 * numMoe * K) : nullptr;
+            for (int k = 0; k < K; k++) {
+                topIds[t * K + k] = ids[k];
+                topW[t * K + k] = ws[k];
+                if (rec) {
+                    rec[moeSlot * K + k] = ids[k];
+                    rec[numMoe * K + moeSlot * K + k] = __float_as_int(ws[k]);
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Groups the T*K (token, k) pairs by expert: sortedTok[slot] = token, pairSlot[t*K+k] = slot, and a list of
+// work tiles (expert, first slot, count <= tile) for the expert GEMMs. Single block. The order of pairs inside
+// an expert is not deterministic, and need not be: each row of an expert GEMM is computed independently.
+// ---------------------------------------------------------------------------------------------------------------
+#define GROUP_MAXE 1024
+extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int K, int E, int tile, int* rankTmp,
+                                           int* sortedTok, int* pairSlot, int* tiles, int* numTiles) {
+    __shared__ int cnt[GROUP_MAXE];
+    __shared__ int off[GROUP_MAXE];
+    __shared__ int toff[GROUP_MAXE];
+    for (int e = threadIdx.x; e < E; e += blockDim.x) cnt[e] = 0;
+    __syncthreads();
+    for (int p = threadIdx.x; p < numPairs; p += blockDim.x) rankTmp[p] = atomicAdd(&cnt[topIds[p]], 1);
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int o = 0, to = 0;
+        for (int e = 0; e < E; e++) {
+            off[e] = o;
+            toff[e] = to;
+            o += cnt[e];
+            to += (cnt[e] + tile - 1) / tile;
+        }
+        *numTiles = to;
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < E; e += blockDim.x) {
+        int nt = (cnt[e] + tile - 1) / tile;
+        for (int i = 0; i < nt; i++) {
+            int* tl = tiles + 3 * (toff[e] + i);
+            tl[0] = e;
+            tl[1] = off[e] + i * tile;
+            tl[2] = min(tile, cnt[e] - i * tile);
+        }
+    }
+    for (int p = threadIdx.x; p < numPairs; p += blockDim.x) {
+        int slot = off[topIds[p]] + rankTmp[p];
+        sortedTok[slot] = p / K;
+        pairSlot[p] = slot;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tensor-core GEMM with bf16 weights and split fp32 activations:  Y[row s][n] = sum_k W_e[n][k] * X[in(s)][k].
+// Work unit (one block): a tile of up to GEMM_TILE rows of X × 16 weight rows; the block's GEMM_WARPS warps split
+// K (warp w takes the 32-wide k chunks w, w + GEMM_WARPS, ...) and their partial sums are added in warp order in
+// shared memory, so the reduction order depends on K only — never on the batch — and small-batch decode still
+// spreads each matrix over many blocks (N/16 of them) to keep enough loads in flight.
+// mma.m16n8k16: A = 16 weight rows, B = 8 activation rows (GEMM_SUB sub-tiles of 8). Both operands are loaded
+// 16 bytes per lane: within each 32-wide k chunk, lane (g, t) holds physical k 8t..8t+7, presented to the mma as
+// logical k {2t,2t+1,2t+8,2t+9} (first mma) and likewise for the second: A and B use the same permutation, so the
+// dot product is unchanged. The fp32 activation x is split into bf16 hi + lo (x - hi) and both are multiplied.
+// MODE 0: store; MODE 1: Y += (residual add); MODE 2: gate/up pair, Y = silu(W.x) * (W2.x).
+// tiles == null: dense, tile i covers rows i*GEMM_TILE.. of X (count from numRows); else tiles[i] = (expert,
+// start, count) and weights of expert e start at W + e*expertStride.
+// ---------------------------------------------------------------------------------------------------------------
+#define GEMM_WARPS 8
+#define GEMM_TILE 16
+#define GEMM_SUB (GEMM_TILE / 8)
+
+__device__ __forceinline__ void mma16816(float* c, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t b0,
+                                         uint32_t b1) {
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+                 "{%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+template <int MODE, int RG>
+__device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
+                                         long long expertStride, int N, int K, float* Y, int ldy, const int* tiles,
+                                         const int* numTiles, int numRows) {
+    // RG groups of 16 weight rows per block: more rows share each activation load (less activation traffic for
+    // big tiles) without touching the reduction order, which only the K split decides.
+    constexpr int NACC = (MODE == 2 ? 2 : 1) * GEMM_SUB * 4;
+    __shared__ float red[GEMM_WARPS - 1][NACC][32];
+    int tileIdx = blockIdx.x;
+    int e = 0, start, count;
+    if (tiles) {
+        if (tileIdx >= *numTiles) return;
+        e = tiles[3 * tileIdx];
+        start = tiles[3 * tileIdx + 1];
+        count = tiles[3 * tileIdx + 2];
+    } else {
+        start = tileIdx * GEMM_TILE;
+        count = min(GEMM_TILE, numRows - start);
+        if (count <= 0) return;
+    }
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int g = lane >> 2, tq = lane & 3;
+    int nBase = blockIdx.y * 16 * RG;
+    const bf16* We = W + (long long)e * expertStride;
+    const bf16* We2 = MODE == 2 ? W2 + (long long)e * expertStride : nullptr;
+    const bf16* wa[RG];
+    const bf16* wb[RG];
+    const bf16* wa2[RG];
+    const bf16* wb2[RG];
+#pragma unroll
+    for (int r = 0; r < RG; r++) {
+        int rA = min(nBase + r * 16 + g, N - 1), rB = min(nBase + r * 16 + g + 8, N - 1);
+        wa[r] = We + (size_t)rA * K;
+        wb[r] = We + (size_t)rB * K;
+        wa2[r] = MODE == 2 ? We2 + (size_t)rA * K : nullptr;
+        wb2[r] = MODE == 2 ? We2 + (size_t)rB * K : nullptr;
+    }
+    const float* xrow[GEMM_SUB];
+    bool xok[GEMM_SUB];
+#pragma unroll
+    for (int j = 0; j < GEMM_SUB; j++) {
+        int i = j * 8 + g;
+        xok[j] = i < count;
+        int rr = start + min(i, count - 1);
+        int src = inRow ? inRow[rr] : rr;
+        xrow[j] = X + (size_t)src * ldx;
+    }
+    float acc[RG][NACC];
+#pragma unroll
+    for (int r = 0; r < RG; r++)
+#pragma unroll
+        for (int i = 0; i < NACC; i++) acc[r][i] = 0.f;
+
+    // deeper unroll for the narrow variant: more 16-byte weight loads in flight per warp (decode is load-bound)
+#pragma unroll(RG == 1 ? 4 : 2)
+    for (int k0 = warp * 32; k0 < K; k0 += GEMM_WARPS * 32) {
+        int k = k0 + 8 * tq;
+        bool kok = k < K;
+        uint4 A[RG], B[RG], A2[RG], B2[RG];
+#pragma unroll
+        for (int r = 0; r < RG; r++) {
+            A[r] = make_uint4(0, 0, 0, 0); B[r] = A[r]; A2[r] = A[r]; B2[r] = A[r];
+            if (kok) {
+                A[r] = __ldg(reinterpret_cast<const uint4*>(wa[r] + k));
+                B[r] = __ldg(reinterpret_cast<const uint4*>(wb[r] + k));
+                if (MODE == 2) {
+                    A2[r] = __ldg(reinterpret_cast<const uint4*>(wa2[r] + k));
+                    B2[r] = __ldg(reinterpret_cast<const uint4*>(wb2[r] + k));
+                }
+            }
+        }
+#pragma unroll
+        for (int j = 0; j < GEMM_SUB; j++) {
+            float4 x0 = make_float4(0.f, 0.f, 0.f, 0.f), x1 = x0;
+            if (kok && xok[j]) {
+                x0 = *reinterpret_cast<const float4*>(xrow[j] + k);
+                x1 = *reinterpret_cast<const float4*>(xrow[j] + k + 4);
+            }
+            float xs[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
+            uint32_t h[4], l[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                h[i] = packBf16(xs[2 * i], xs[2 * i + 1]);
+                float lo0 = xs[2 * i] - __bfloat162float(__float2bfloat16_rn(xs[2 * i]));
+                float lo1 = xs[2 * i + 1] - __bfloat162float(__float2bfloat16_rn(xs[2 * i + 1]));
+                l[i] = packBf16(lo0, lo1);
+            }
+#pragma unroll
+            for (int r = 0; r < RG; r++) {
+                float* c = acc[r] + j * 4;
+                mma16816(c, A[r].x, B[r].x, A[r].y, B[r].y, h[0], h[1]);
+                mma16816(c, A[r].x, B[r].x, A[r].y, B[r].y, l[0], l[1]);
+                mma16816(c, A[r].z, B[r].z, A[r].w, B[r].w, h[2], h[3]);
+                mma16816(c, A[r].z, B[r].z, A[r].w, B[r].w, l[2], l[3]);
+                if (MODE == 2) {
+                    float* c2 = acc[r] + GEMM_SUB * 4 + j * 4;
+                    mma16816(c2, A2[r].x, B2[r].x, A2[r].y, B2[r].y, h[0], h[1]);
+                    mma16816(c2, A2[r].x, B2[r].x, A2[r].y, B2[r].y, l[0], l[1]);
+                    mma16816(c2, A2[r].z, B2[r].z, A2[r].w, B2[r].w, h[2], h[3]);
+                    mma16816(c2, A2[r].z, B2[r].z, A2[r].w, B2[r].w, l[2], l[3]);
+                }
+            }
+        }
+    }
+    // fixed-order reduction over the K split (warp 0 + warp 1 + ... + warp 7), one row group at a time
+#pragma unroll
+    for (int r = 0; r < RG; r++) {
+        if (warp > 0) {
+#pragma unroll
+            for (int i = 0; i < NACC; i++) red[warp - 1][i][lane] = acc[r][i];
+        }
+        __syncthreads();
+        if (warp == 0) {
+#pragma unroll
+            for (int w = 0; w < GEMM_WARPS - 1; w++)
+#pragma unroll
+                for (int i = 0; i < NACC; i++) acc[r][i] += red[w][i][lane];
+            // epilogue: c0,c1 -> weight row g, tile rows 2tq, 2tq+1 of the sub-tile; c2,c3 -> weight row g+8
+#pragma unroll
+            for (int j = 0; j < GEMM_SUB; j++) {
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    int n = nBase + r * 16 + g + (i >= 2 ? 8 : 0);
+                    int ti = j * 8 + 2 * tq + (i & 1);
+                    if (n < N && ti < count) {
+                        float* y = Y + (size_t)(start + ti) * ldy + n;
+                        float v = acc[r][j * 4 + i];
+                        if (MODE == 0) *y = v;
+                        else if (MODE == 1) *y = *y + v;
+                        else {
+                            float gt = v, up = acc[r][GEMM_SUB * 4 + j * 4 + i];
+                            *y = (gt / (1.0f + expf(-gt))) * up;
+                        }
+                    }
+                }
+            }
+        }
+        __syncthreads();
+    }
+}
+
+// "_wide" variants (64 weight rows per block for store/residual, 32 for the gate/up pair) are picked by the host
+// for steps with many tokens per tile; their results are bit-identical to the narrow ones.
+#define GEMM_ARGS const float* X, int ldx, const int* inRow, const bf16* W, long long expertStride, int N, int K, \
+    float* Y, int ldy, const int* tiles, const int* numTiles, int numRows
+#define GEMM_PASS X, ldx, inRow, W, nullptr, expertStride, N, K, Y, ldy, tiles, numTiles, numRows
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store(GEMM_ARGS) { gemmBody<0, 1>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store_wide(GEMM_ARGS) { gemmBody<0, 4>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual(GEMM_ARGS) { gemmBody<1, 1>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual_wide(GEMM_ARGS) { gemmBody<1, 4>(GEMM_PASS); }
+
+#define SWIGLU_ARGS const float* X, int ldx, const int* inRow, const bf16* Wg, const bf16* Wu, long long expertStride, \
+    int N, int K, float* Y, int ldy, const int* tiles, const int* numTiles, int numRows
+#define SWIGLU_PASS X, ldx, inRow, Wg, Wu, expertStride, N, K, Y, ldy, tiles, numTiles, numRows
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu(SWIGLU_ARGS) { gemmBody<2, 1>(SWIGLU_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu_wide(SWIGLU_ARGS) { gemmBody<2, 2>(SWIGLU_PASS); }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Weighted combine + residual: x[t] += sum_k w[t,k] * y[pairSlot[t*K+k]] (k in order: fixed reduction order).
+// ---------------------------------------------------------------------------------------------------------------
+extern "C" __global__ void moe_combine(float* x, const float* ySorted, const int* pairSlot, const float* topW, int K,
+                                       int H) {
+    int t = blockIdx.x;
+    for (int i = threadIdx.x; i < H; i += blockDim.x) {
+        float s = 0.f;
+        for (int k = 0; k < K; k++) s += topW[t * K + k] * ySorted[(size_t)pairSlot[t * K + k] * H + i];
+        x[(size_t)t * H + i] += s;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sampling, one block (1024 threads) per sampled row. Greedy (temperature 0): argmax, ties to the lower id.
+// Otherwise the CPU sampler's rule (sampler.Sampler): probabilities exp(l/T - max/T) in double, keep the top_k
+// largest (top_k > 0), then the smallest prefix (by logit, descending) whose mass reaches top_p, and pick, walking
+// the kept tokens from the most probable down, the first whose cumulative mass exceeds u * kept mass, with
+// u = SeededUniform.draw(seed, sampleIndex) (same SplitMix64 formula). The sorted walks are bisections on the
+// logit's ordered bit pattern (32 block-wide passes each, no sort); masses are summed in double so the chosen
+// token matches the CPU's even when 150k near-equal probabilities are summed. logprob = log-softmax of the raw
+// logits at the chosen token. params per row: temperature, topP (float bits), topK, seedLo, seedHi, sampleIndex.
+// ---------------------------------------------------------------------------------------------------------------
+__device__ __forceinline__ uint32_t orderedKey(float f) {
+    uint32_t b = __float_as_uint(f);
+    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+__device__ double blockSumD(double v, double* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    double s = 0.0;
+    for (int w = 0; w < nw; w++) s += scratch[w];
+    return s;
+}
+
+// mass of the tokens whose logit key is >= thr
+__device__ double massAbove(const float* l, int V, uint32_t thr, double invT, double maxS, double* scratch) {
+    double c = 0.0;
+    for (int i = threadIdx.x; i < V; i += blockDim.x)
+        if (orderedKey(l[i]) >= thr) c += exp((double)l[i] * invT - maxS);
+    return blockSumD(c, scratch);
+}
+
+#define SAMPLE_THREADS 1024
+extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
+sample_tokens(const float* logits, int V, const int* params, int* outTok, float* outLogp) {
+    __shared__ float scratch[32];
+    __shared__ int iscratch[32];
+    __shared__ double dscratch[32];
+    int r = blockIdx.x;
+    const float* l = logits + (size_t)r * V;
+    const int* p = params + r * 6;
+    float temp = __int_as_float(p[0]);
+    float topP = __int_as_float(p[1]);
+    int topK = p[2];
+    uint64_t seed = ((uint64_t)(uint32_t)p[4] << 32) | (uint32_t)p[3];
+    int sampleIndex = p[5];
+
+    // max, argmax (lowest id among equals)
+    float best = -INFINITY;
+    int bi = 0x7fffffff;
+    for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
+        float v = l[i];
+        if (v > best) { best = v; bi = i; }
+    }
+    {
+        int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) {
+            float ob = __shfl_xor_sync(0xffffffffu, best, o);
+            int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+            if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
+        }
+        if (lane == 0) { scratch[warp] = best; iscratch[warp] = bi; }
+        __syncthreads();
+        best = scratch[0];
+        bi = iscratch[0];
+        for (int w = 1; w < SAMPLE_THREADS / 32; w++) {
+            if (scratch[w] > best || (scratch[w] == best && iscratch[w] < bi)) { best = scratch[w]; bi = iscratch[w]; }
+        }
+        __syncthreads();
+    }
+    float m = best;
+    float z = 0.f;
+    for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) z += expf(l[i] - m);
+    z = blockSum(z, scratch);
+    int tok = bi;
+    if (temp > 0.f) {
+        double invT = 1.0 / (double)temp;
+        double maxS = (double)m * invT;
+        // top-k: the largest key with count(key >= thr) >= topK
+        uint32_t thrK = 0;
+        if (topK > 0 && topK < V) {
+            for (int bit = 31; bit >= 0; bit--) {
+                uint32_t cand = thrK | (1u << bit);
+                float c = 0.f;
+                for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) c += orderedKey(l[i]) >= cand ? 1.f : 0.f;
+                c = blockSum(c, scratch);
+                if (c >= (float)topK) thrK = cand;
+            }
+        }
+        double kept = massAbove(l, V, thrK, invT, maxS, dscratch);
+        uint32_t thrP = thrK;
+        if (topP < 1.f) {
+            // the largest threshold whose mass still reaches topP of the top-k mass
+            double need = (double)topP * kept;
+            uint32_t lo = 0;
+            for (int bit = 31; bit >= 0; bit--) {
+                uint32_t cand = lo | (1u << bit);
+                if (massAbove(l, V, max(cand, thrK), invT, maxS, dscratch) >= need) lo = cand;
+            }
+            thrP = max(lo, thrK);
+            kept = massAbove(l, V, thrP, invT, maxS, dscratch);
+        }
+        uint64_t bits = splitMix64(seed ^ splitMix64((uint64_t)(int64_t)sampleIndex));
+        double u = (double)(bits >> 11) * (1.0 / 9007199254740992.0);
+        double target = u * kept;
+        uint32_t sel = 0;
+        for (int bit = 31; bit >= 0; bit--) {
+            uint32_t cand = sel | (1u << bit);
+            if (massAbove(l, V, max(cand, thrP), invT, maxS, dscratch) > target) sel = cand;
+        }
+        sel = max(sel, thrP);
+        // the token whose key is sel (lowest id among equals)
+        int found = 0x7fffffff;
+        for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS)
+            if (orderedKey(l[i]) == sel && i < found) found = i;
+        found = -(int)blockMax(-(float)found, scratch);
+        tok = found < V ? found : bi;
+    }
+    if (threadIdx.x == 0) {
+        outTok[r] = tok;
+        outLogp[r] = l[tok] - m - logf(z);
+    }
+}

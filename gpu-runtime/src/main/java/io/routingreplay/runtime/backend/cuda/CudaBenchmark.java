@@ -1,0 +1,314 @@
+package io.routingreplay.runtime.backend.cuda;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.routingreplay.runtime.backend.ForwardBatch;
+import io.routingreplay.runtime.backend.SeqChunk;
+import io.routingreplay.runtime.backend.StepOutput;
+import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.config.ModelConfigLoader;
+import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.sampler.SamplingParams;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.Set;
+
+import static jcuda.driver.JCudaDriver.*;
+
+/**
+ * Decode/prefill throughput of the CUDA backend on the Qwen3-30B-A3B shape with synthetic bf16 weights, driven
+ * straight through {@link CudaModelRunner#forward} (no engine scheduling in the numbers), with the HBM roofline of
+ * each decode step. Usage: {@code CudaBenchmark [--layers N|auto] [--batches 1,32,128,256] [--prompt 512]
+ * [--output 256] [--csv FILE]}. Prints a table; the layer count is reduced to what fits the GPU when "auto".
+ */
+public final class CudaBenchmark {
+    public static void main(String[] args) throws IOException {
+        String layersArg = "auto";
+        int[] batches = {1, 32, 128, 256};
+        int prompt = 512, output = 256;
+        Path csv = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--layers" -> layersArg = args[++i];
+                case "--batches" -> batches = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+                case "--prompt" -> prompt = Integer.parseInt(args[++i]);
+                case "--output" -> output = Integer.parseInt(args[++i]);
+                case "--csv" -> csv = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        int maxBatch = Arrays.stream(batches).max().orElse(1);
+        int ctxPerSeq = prompt + output + 80;
+
+        double copyGBs;
+        long free;
+        String card;
+        try (CudaDevice dev = new CudaDevice(0)) {
+            copyGBs = copyBandwidth(dev);
+            free = dev.memInfo()[0];
+            card = dev.name;
+        }
+        int layers;
+        if (layersArg.equals("auto")) {
+            ModelConfig one = qwen3Shape(1);
+            int kvElem = "bf16".equals(System.getProperty(CudaModelRunner.KV_DTYPE_PROPERTY)) ? 2 : 4;
+            long perLayer = layerBytes(one) + 2L * ctxPerSeq * maxBatch * one.kvDim() * kvElem;
+            long fixed = 2L * one.vocabSize * one.hiddenSize * 2 + (3L << 30);
+            layers = (int) Math.min(48, (free * 0.9 - fixed) / perLayer);
+        } else {
+            layers = Integer.parseInt(layersArg);
+        }
+        ModelConfig mc = qwen3Shape(layers);
+        Path cfgFile = Files.createTempFile("qwen3-30b-a3b-shape", ".json");
+        Files.writeString(cfgFile, qwen3Json(layers).toString());
+        EngineConfig cfg = EngineConfig.builder(null).backend("cuda").syntheticConfig(cfgFile).maxNumSeqs(maxBatch)
+                .maxBatchTokens(Math.max(2048, maxBatch)).kvBlockSize(16)
+                .kvCacheTokens(maxBatch * (ctxPerSeq + 16)).build();
+        System.out.printf(Locale.ROOT, "card: %s, copy bandwidth %.0f GB/s (read+write), model %s%n", card, copyGBs, mc);
+        long t0 = System.nanoTime();
+        List<String> rows = new ArrayList<>();
+        try (CudaModelRunner r = CudaModelRunner.create(cfg, mc)) {
+            System.out.printf(Locale.ROOT, "synthetic weights: %.1f GB on the GPU in %.1f s; %d K/V blocks%n",
+                    r.weightBytes() / 1e9, (System.nanoTime() - t0) / 1e9, r.numKvBlocks());
+            rows.add(String.format(Locale.ROOT, "%-28s %8s %12s %12s %12s %10s", "phase", "batch", "ms/step",
+                    "tokens/s", "roofline ms", "x roofline"));
+            for (int b : batches) {
+                runBatch(r, mc, b, prompt, output, copyGBs, rows, b == 32 || b == 128);
+            }
+        }
+        System.out.println();
+        System.out.printf(Locale.ROOT, "CUDA backend, Qwen3-30B-A3B shape with %d of 48 layers, synthetic bf16 weights, "
+                + "%s K/V, prompt %d / output %d, %s%n", layers,
+                System.getProperty(CudaModelRunner.KV_DTYPE_PROPERTY, "fp32"), prompt, output, card);
+        for (String row : rows) {
+            System.out.println(row);
+        }
+        if (csv != null) {
+            Files.writeString(csv, "layers=" + layers + "\n" + String.join("\n", rows) + "\n");
+        }
+    }
+
+    private static void runBatch(CudaModelRunner r, ModelConfig mc, int B, int prompt, int output, double copyGBs,
+                                 List<String> rows, boolean captureAb) {
+        int bs = r.kvBlockSize();
+        int perSeq = (prompt + output + 80 + bs - 1) / bs;
+        Random rnd = new Random(B);
+        int[][] prompts = new int[B][prompt];
+        int[][] tables = new int[B][perSeq];
+        for (int s = 0; s < B; s++) {
+            for (int j = 0; j < prompt; j++) {
+                prompts[s][j] = rnd.nextInt(mc.vocabSize);
+            }
+            for (int j = 0; j < perSeq; j++) {
+                tables[s][j] = s * perSeq + j;
+            }
+        }
+        SamplingParams greedy = SamplingParams.greedy(output);
+        // prefill: chunks of up to 2048 tokens per step, whole prompts where they fit
+        int[] next = new int[B];
+        int maxTokens = Math.max(2048, B);
+        long tp = System.nanoTime();
+        int s = 0, off = 0;
+        while (s < B) {
+            List<SeqChunk> chunks = new ArrayList<>();
+            List<Integer> owners = new ArrayList<>();
+            int budget = maxTokens;
+            while (s < B && budget > 0) {
+                int n = Math.min(budget, prompt - off);
+                boolean last = off + n == prompt;
+                chunks.add(new SeqChunk(Arrays.copyOfRange(prompts[s], off, off + n), off, tables[s], last, greedy,
+                        0L, 0));
+                owners.add(s);
+                budget -= n;
+                off += n;
+                if (last) {
+                    s++;
+                    off = 0;
+                }
+            }
+            StepOutput o = r.forward(new ForwardBatch(chunks));
+            for (int i = 0; i < chunks.size(); i++) {
+                if (chunks.get(i).sample()) {
+                    next[owners.get(i)] = o.sampledTokens()[i];
+                }
+            }
+        }
+        double prefillS = (System.nanoTime() - tp) / 1e9;
+        rows.add(String.format(Locale.ROOT, "%-28s %8d %12s %12.0f %12s %10s", "prefill (" + prompt + " tokens)", B,
+                "-", (double) B * prompt / prefillS, "-", "-"));
+        // decode: output-1 steps (the first output token came from prefill)
+        double[] ms = new double[output - 1];
+        StepOutput last = null;
+        for (int step = 0; step < output - 1; step++) {
+            last = decodeStep(r, B, prompt + step, next, tables, greedy, step + 1);
+            ms[step] = lastStepMs;
+        }
+        double[] sorted = ms.clone();
+        Arrays.sort(sorted);
+        double total = Arrays.stream(ms).sum();
+        double median = sorted[sorted.length / 2];
+        double roofMs = rooflineBytes(mc, B, prompt + output / 2, distinctExperts(mc, last), r.kvElementBytes())
+                / (copyGBs * 1e9) * 1e3;
+        double roofMs16 = rooflineBytes(mc, B, prompt + output / 2, distinctExperts(mc, last), 2) / (copyGBs * 1e9) * 1e3;
+        rows.add(String.format(Locale.ROOT, "%-28s %8d %12.2f %12.0f %12.2f %10.2f", "decode (median step)", B, median,
+                B * (output - 1) / (total / 1e3), roofMs, median / roofMs));
+        rows.add(String.format(Locale.ROOT, "%-28s %8d %12s %12s %12.2f %10.2f", "  vs roofline w/ bf16 K/V", B, "", "",
+                roofMs16, median / roofMs16));
+        printProfile(r, B, prompt + output - 1, next, tables, greedy);
+        if (captureAb) {
+            // routing capture on vs off, interleaved blocks of 8 steps so context growth cancels out
+            List<Double> on = new ArrayList<>(), off2 = new ArrayList<>();
+            int pos = prompt + output - 1;
+            for (int rep = 0; rep < 4; rep++) {
+                for (boolean capture : new boolean[]{true, false}) {
+                    r.setCaptureRouting(capture);
+                    for (int k = 0; k < 8; k++) {
+                        decodeStep(r, B, pos++, next, tables, greedy, pos);
+                        (capture ? on : off2).add(lastStepMs);
+                    }
+                }
+            }
+            r.setCaptureRouting(true);
+            double mOn = median(on), mOff = median(off2);
+            rows.add(String.format(Locale.ROOT, "%-28s %8d %12s %12s %12s %10s", "routing capture on/off ms", B,
+                    String.format(Locale.ROOT, "%.3f/%.3f", mOn, mOff), String.format(Locale.ROOT, "%+.2f%%",
+                            100 * (mOn - mOff) / mOff), "", ""));
+        }
+    }
+
+    /** One eager decode step with per-kernel timing, printed to the log (not the table). */
+    private static void printProfile(CudaModelRunner r, int B, int pos, int[] next, int[][] tables, SamplingParams p) {
+        List<SeqChunk> chunks = new ArrayList<>(B);
+        for (int s = 0; s < B; s++) {
+            chunks.add(new SeqChunk(new int[]{next[s]}, pos, tables[s], true, p, 0L, 1));
+        }
+        java.util.Map<String, double[]> prof = r.profile(new ForwardBatch(chunks));
+        double total = prof.values().stream().mapToDouble(v -> v[0]).sum();
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
+                "profile decode batch %d (eager, kernel time %.2f ms):", B, total));
+        prof.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue()[0], a.getValue()[0]))
+                .forEach(e -> sb.append(String.format(Locale.ROOT, " %s=%.2fms/%d", e.getKey(), e.getValue()[0],
+                        (int) e.getValue()[1])));
+        System.out.println(sb);
+    }
+
+    private static double lastStepMs;
+
+    private static StepOutput decodeStep(CudaModelRunner r, int B, int pos, int[] next, int[][] tables,
+                                         SamplingParams p, int index) {
+        List<SeqChunk> chunks = new ArrayList<>(B);
+        for (int s = 0; s < B; s++) {
+            chunks.add(new SeqChunk(new int[]{next[s]}, pos, tables[s], true, p, 0L, index));
+        }
+        long t = System.nanoTime();
+        StepOutput o = r.forward(new ForwardBatch(chunks));
+        lastStepMs = (System.nanoTime() - t) / 1e6;
+        for (int s = 0; s < B; s++) {
+            next[s] = o.sampledTokens()[s];
+        }
+        return o;
+    }
+
+    private static double median(List<Double> v) {
+        double[] a = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return a[a.length / 2];
+    }
+
+    /** Average number of distinct experts per MoE layer that one step's routing touched. */
+    private static double distinctExperts(ModelConfig mc, StepOutput o) {
+        int L = mc.numMoeLayers(), K = mc.topK;
+        double sum = 0;
+        for (int l = 0; l < L; l++) {
+            Set<Integer> e = new HashSet<>();
+            for (int[] ids : o.routingIds()) {
+                for (int k = 0; k < K; k++) {
+                    e.add(ids[l * K + k]);
+                }
+            }
+            sum += e.size();
+        }
+        return sum / L;
+    }
+
+    /** Bytes one decode step must move at least: every weight it uses once, the K/V it attends over once. */
+    static double rooflineBytes(ModelConfig mc, int B, int ctx, double expertsPerLayer, int kvBytes) {
+        double h = mc.hiddenSize;
+        double attn = (mc.qDim() + 2.0 * mc.kvDim()) * h * 2 + h * mc.qDim() * 2;
+        double router = (double) mc.numExperts * h * 2;
+        double expert = 3.0 * mc.moeIntermediateSize * h * 2;
+        double perLayer = attn + router + expertsPerLayer * expert;
+        double lmHead = (double) mc.vocabSize * h * 2;
+        double kv = (double) B * ctx * mc.numLayers * 2.0 * mc.kvDim() * kvBytes;
+        return mc.numLayers * perLayer + lmHead + kv;
+    }
+
+    private static long layerBytes(ModelConfig c) {
+        long h = c.hiddenSize;
+        return 2 * ((c.qDim() + 2L * c.kvDim()) * h + h * c.qDim() + (long) c.numExperts * h
+                + 3L * c.numExperts * c.moeIntermediateSize * h);
+    }
+
+    /** Device-to-device copy of 2 GiB, bytes read + written over time (median of 5). */
+    private static double copyBandwidth(CudaDevice dev) {
+        long n = 1L << 30;
+        CUdeviceptr a = dev.alloc(n), b = dev.alloc(n);
+        CUevent e0 = new CUevent(), e1 = new CUevent();
+        cuEventCreate(e0, 0);
+        cuEventCreate(e1, 0);
+        cuMemsetD32Async(a, 0x3f800000, n / 4, dev.stream);
+        double[] gbs = new double[5];
+        for (int i = 0; i < 6; i++) {
+            cuEventRecord(e0, dev.stream);
+            cuMemcpyDtoDAsync(b, a, n, dev.stream);
+            cuEventRecord(e1, dev.stream);
+            cuEventSynchronize(e1);
+            float[] ms = new float[1];
+            cuEventElapsedTime(ms, e0, e1);
+            if (i > 0) {
+                gbs[i - 1] = 2.0 * n / (ms[0] / 1e3) / 1e9;
+            }
+        }
+        Arrays.sort(gbs);
+        return gbs[2];
+    }
+
+    static ObjectNode qwen3Json(int layers) {
+        ObjectNode n = new ObjectMapper().createObjectNode();
+        n.putArray("architectures").add("Qwen3MoeForCausalLM");
+        n.put("model_type", "qwen3_moe");
+        n.put("vocab_size", 151936);
+        n.put("hidden_size", 2048);
+        n.put("num_hidden_layers", layers);
+        n.put("num_attention_heads", 32);
+        n.put("num_key_value_heads", 4);
+        n.put("head_dim", 128);
+        n.put("intermediate_size", 6144);
+        n.put("moe_intermediate_size", 768);
+        n.put("num_experts", 128);
+        n.put("num_experts_per_tok", 8);
+        n.put("norm_topk_prob", true);
+        n.put("rms_norm_eps", 1e-6);
+        n.put("rope_theta", 1000000.0);
+        n.put("max_position_embeddings", 40960);
+        n.put("tie_word_embeddings", false);
+        n.put("decoder_sparse_step", 1);
+        n.putArray("mlp_only_layers");
+        n.put("eos_token_id", 151645);
+        n.put("torch_dtype", "bfloat16");
+        return n;
+    }
+
+    static ModelConfig qwen3Shape(int layers) {
+        return ModelConfigLoader.parse(qwen3Json(layers), null);
+    }
+}

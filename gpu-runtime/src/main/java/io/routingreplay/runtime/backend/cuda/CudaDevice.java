@@ -1,0 +1,199 @@
+package io.routingreplay.runtime.backend.cuda;
+
+import jcuda.Pointer;
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUfunction;
+import jcuda.driver.CUmodule;
+import jcuda.driver.CUstream;
+import jcuda.driver.JCudaDriver;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static jcuda.driver.JCudaDriver.*;
+
+/**
+ * One GPU through the CUDA driver API: its primary context, the kernels module (PTX from the jar, compiled by the
+ * build's cuda-ptx profile), one stream, and the allocations made through it (freed in {@link #close()}).
+ * Every driver call throws on error (JCuda exceptions enabled), so no return code goes unchecked.
+ */
+final class CudaDevice implements AutoCloseable {
+    static final String PTX_RESOURCE = "/io/routingreplay/runtime/backend/cuda/kernels.ptx";
+
+    final CUdevice device = new CUdevice();
+    final CUcontext context = new CUcontext();
+    final CUstream stream = new CUstream();
+    final String name;
+    private final CUmodule module = new CUmodule();
+    private final Map<String, CUfunction> functions = new HashMap<>();
+    private final List<CUdeviceptr> allocations = new ArrayList<>();
+    private final List<Pointer> hostAllocations = new ArrayList<>();
+    private List<Object[]> profiled; // {name, start event, end event} while profiling
+
+    CudaDevice(int ordinal) {
+        JCudaDriver.setExceptionsEnabled(true);
+        cuInit(0);
+        int[] count = new int[1];
+        cuDeviceGetCount(count);
+        if (ordinal >= count[0]) {
+            throw new IllegalStateException("CUDA device " + ordinal + " requested but " + count[0] + " present");
+        }
+        cuDeviceGet(device, ordinal);
+        byte[] n = new byte[256];
+        cuDeviceGetName(n, n.length, device);
+        int len = 0;
+        while (len < n.length && n[len] != 0) {
+            len++;
+        }
+        name = new String(n, 0, len, StandardCharsets.US_ASCII);
+        cuDevicePrimaryCtxRetain(context, device);
+        cuCtxSetCurrent(context);
+        cuModuleLoadData(module, readPtx());
+        cuStreamCreate(stream, 0);
+    }
+
+    /** Makes this device's context current on the calling thread (the engine may drive it from any one thread). */
+    void bind() {
+        cuCtxSetCurrent(context);
+    }
+
+    private static byte[] readPtx() {
+        try (InputStream in = CudaDevice.class.getResourceAsStream(PTX_RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException("kernels.ptx is not on the classpath: this jar was built without nvcc "
+                        + "(build on a machine with the CUDA toolkit, or use --backend cpu)");
+            }
+            byte[] ptx = in.readAllBytes();
+            byte[] z = new byte[ptx.length + 1]; // cuModuleLoadData wants a NUL-terminated image
+            System.arraycopy(ptx, 0, z, 0, ptx.length);
+            return z;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    CUfunction fn(String name) {
+        return functions.computeIfAbsent(name, k -> {
+            CUfunction f = new CUfunction();
+            cuModuleGetFunction(f, module, k);
+            return f;
+        });
+    }
+
+    CUdeviceptr alloc(long bytes) {
+        CUdeviceptr p = new CUdeviceptr();
+        cuMemAlloc(p, Math.max(bytes, 16));
+        allocations.add(p);
+        return p;
+    }
+
+    /** Page-locked host memory (needed for asynchronous copies that a graph-launched step overlaps). */
+    Pointer allocHost(long bytes) {
+        Pointer p = new Pointer();
+        cuMemAllocHost(p, Math.max(bytes, 16));
+        hostAllocations.add(p);
+        return p;
+    }
+
+    long[] memInfo() {
+        long[] free = new long[1], total = new long[1];
+        cuMemGetInfo(free, total);
+        return new long[]{free[0], total[0]};
+    }
+
+    int attribute(int attr) {
+        int[] v = new int[1];
+        cuDeviceGetAttribute(v, attr, device);
+        return v[0];
+    }
+
+    /**
+     * Launches {@code f} on the stream. Arguments: CUdeviceptr (null allowed: a NULL pointer), Integer, Long
+     * (a 64-bit integer), Float.
+     */
+    void launch(String f, int gx, int gy, int block, Object... args) {
+        launch3(f, gx, gy, 1, block, args);
+    }
+
+    void launch3(String f, int gx, int gy, int gz, int block, Object... args) {
+        Pointer[] ps = new Pointer[args.length];
+        for (int i = 0; i < args.length; i++) {
+            Object a = args[i];
+            if (a == null) {
+                ps[i] = Pointer.to(new CUdeviceptr());
+            } else if (a instanceof CUdeviceptr d) {
+                ps[i] = Pointer.to(d);
+            } else if (a instanceof Integer v) {
+                ps[i] = Pointer.to(new int[]{v});
+            } else if (a instanceof Long v) {
+                ps[i] = Pointer.to(new long[]{v});
+            } else if (a instanceof Float v) {
+                ps[i] = Pointer.to(new float[]{v});
+            } else {
+                throw new IllegalArgumentException("kernel argument of type " + a.getClass());
+            }
+        }
+        if (profiled == null) {
+            cuLaunchKernel(fn(f), gx, gy, gz, block, 1, 1, 0, stream, Pointer.to(ps), null);
+            return;
+        }
+        CUevent e0 = new CUevent(), e1 = new CUevent();
+        cuEventCreate(e0, 0);
+        cuEventCreate(e1, 0);
+        cuEventRecord(e0, stream);
+        cuLaunchKernel(fn(f), gx, gy, gz, block, 1, 1, 0, stream, Pointer.to(ps), null);
+        cuEventRecord(e1, stream);
+        profiled.add(new Object[]{f, e0, e1});
+    }
+
+    void startProfile() {
+        profiled = new ArrayList<>();
+    }
+
+    /** Per kernel name: {total ms, launches}, in first-launch order. */
+    Map<String, double[]> endProfile() {
+        sync();
+        Map<String, double[]> out = new java.util.LinkedHashMap<>();
+        float[] ms = new float[1];
+        for (Object[] p : profiled) {
+            cuEventElapsedTime(ms, (CUevent) p[1], (CUevent) p[2]);
+            double[] acc = out.computeIfAbsent((String) p[0], k -> new double[2]);
+            acc[0] += ms[0];
+            acc[1]++;
+            cuEventDestroy((CUevent) p[1]);
+            cuEventDestroy((CUevent) p[2]);
+        }
+        profiled = null;
+        return out;
+    }
+
+    void sync() {
+        cuStreamSynchronize(stream);
+    }
+
+    @Override
+    public void close() {
+        cuCtxSetCurrent(context);
+        cuCtxSynchronize();
+        for (CUdeviceptr p : allocations) {
+            cuMemFree(p);
+        }
+        allocations.clear();
+        for (Pointer p : hostAllocations) {
+            cuMemFreeHost(p);
+        }
+        hostAllocations.clear();
+        cuStreamDestroy(stream);
+        cuModuleUnload(module);
+        cuDevicePrimaryCtxRelease(device);
+    }
+}

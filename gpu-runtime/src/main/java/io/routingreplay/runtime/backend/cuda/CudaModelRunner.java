@@ -1,0 +1,381 @@
+package io.routingreplay.runtime.backend.cuda;
+
+import io.routingreplay.runtime.backend.ForwardBatch;
+import io.routingreplay.runtime.backend.ModelRunner;
+import io.routingreplay.runtime.backend.SeqChunk;
+import io.routingreplay.runtime.backend.StepOutput;
+import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.model.ModelWeights;
+import io.routingreplay.runtime.sampler.SamplingParams;
+import io.routingreplay.runtime.weights.WeightStore;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUgraph;
+import jcuda.driver.CUgraphExec;
+import jcuda.driver.CUstreamCaptureMode;
+
+import java.nio.IntBuffer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static jcuda.driver.JCudaDriver.*;
+
+/**
+ * The CUDA backend: bf16 weights on the GPU, fp32 activations, a paged fp32 K/V cache sized from free GPU memory.
+ * Each {@link #forward} is one host→device copy of the step's inputs, the kernel sequence of {@link ForwardPass}
+ * (replayed from a CUDA graph for decode steps, one graph per power-of-two batch bucket), and one device→host
+ * copy carrying sampled tokens, logprobs and the routing record.
+ */
+public final class CudaModelRunner implements ModelRunner {
+    /** Share of the free GPU memory (after weights and workspace) given to the K/V cache when not configured. */
+    static final double KV_MEMORY_FRACTION = 0.90;
+    static final long KV_MEMORY_RESERVE = 1L << 30;
+    /** K/V cache element type: "fp32" (default, what the conformance checks) or "bf16" (half the cache bytes). */
+    static final String KV_DTYPE_PROPERTY = "routingreplay.cuda.kvCache";
+
+    private final CudaDevice dev;
+    private final ModelConfig c;
+    private final DeviceWeights weights;
+    private final Workspace ws;
+    private final ForwardPass pass;
+    private final int blockSize, numBlocks;
+    private final Map<Integer, CUgraphExec> graphs = new HashMap<>();
+    private final boolean useGraphs;
+    private final int kvElemBytes;
+    private boolean forceEager;
+    private boolean captureRouting = true;
+    private long graphLaunches, eagerSteps;
+
+    private CudaModelRunner(CudaDevice dev, ModelConfig c, DeviceWeights weights, Workspace ws, ForwardPass pass,
+                            int blockSize, int numBlocks, boolean useGraphs, int kvElemBytes) {
+        this.dev = dev;
+        this.c = c;
+        this.weights = weights;
+        this.ws = ws;
+        this.pass = pass;
+        this.blockSize = blockSize;
+        this.numBlocks = numBlocks;
+        this.useGraphs = useGraphs;
+        this.kvElemBytes = kvElemBytes;
+    }
+
+    public static CudaModelRunner create(EngineConfig cfg, ModelConfig mc) {
+        checkSupported(mc);
+        CudaDevice dev = new CudaDevice(Integer.getInteger("routingreplay.cuda.device", 0));
+        try {
+            DeviceWeights w;
+            if (cfg.syntheticConfig() != null) {
+                w = DeviceWeights.synthetic(dev, mc, Long.getLong("routingreplay.cuda.syntheticSeed", 1234L));
+            } else {
+                w = DeviceWeights.upload(dev, ModelWeights.load(mc, WeightStore.open(cfg.modelDir())));
+            }
+            int bs = cfg.kvBlockSize();
+            String kvType = System.getProperty(KV_DTYPE_PROPERTY, "fp32");
+            if (!kvType.equals("fp32") && !kvType.equals("bf16")) {
+                throw new IllegalArgumentException("-D" + KV_DTYPE_PROPERTY + " must be fp32 or bf16, got " + kvType);
+            }
+            int kvElem = kvType.equals("bf16") ? 2 : 4;
+            int maxTokens = cfg.maxBatchTokens(), maxSeqs = cfg.maxNumSeqs();
+            long kvBytesPerBlock = 2L * mc.numLayers * bs * mc.kvDim() * kvElem;
+            int maxBlocksPerSeq = (mc.maxPositionEmbeddings + bs - 1) / bs;
+            int blocks;
+            if (cfg.kvCacheTokens() > 0) {
+                blocks = (cfg.kvCacheTokens() + bs - 1) / bs;
+            } else {
+                long free = dev.memInfo()[0] - Workspace.bytes(mc, maxTokens, maxSeqs, maxBlocksPerSeq);
+                long usable = (long) (free * KV_MEMORY_FRACTION) - KV_MEMORY_RESERVE;
+                blocks = (int) Math.min(Integer.MAX_VALUE / 2, usable / kvBytesPerBlock - 1);
+                if (blocks < 1) {
+                    throw new IllegalStateException("no GPU memory left for the K/V cache after "
+                            + (w.bytes >> 20) + " MiB of weights on " + dev.name + ": use a smaller model or GPU");
+                }
+            }
+            maxBlocksPerSeq = Math.min(maxBlocksPerSeq, blocks);
+            Workspace ws = new Workspace(dev, mc, maxTokens, maxSeqs, maxBlocksPerSeq);
+            // one extra block (id = blocks) takes the K/V writes of padding rows in graph-replayed steps
+            long slots = (long) (blocks + 1) * bs;
+            CUdeviceptr[] k = new CUdeviceptr[mc.numLayers], v = new CUdeviceptr[mc.numLayers];
+            for (int l = 0; l < mc.numLayers; l++) {
+                k[l] = dev.alloc(slots * mc.kvDim() * kvElem);
+                v[l] = dev.alloc(slots * mc.kvDim() * kvElem);
+            }
+            uploadInvFreq(ws, mc);
+            boolean graphs = !"false".equals(System.getProperty("routingreplay.cuda.graphs"));
+            return new CudaModelRunner(dev, mc, w, ws, new ForwardPass(dev, mc, w, ws, k, v, bs, kvElem == 2),
+                    bs, blocks, graphs, kvElem);
+        } catch (RuntimeException e) {
+            dev.close();
+            throw e;
+        }
+    }
+
+    private static void checkSupported(ModelConfig mc) {
+        String why = null;
+        if (mc.hiddenSize % 8 != 0 || mc.moeIntermediateSize % 8 != 0 || mc.qDim() % 8 != 0
+                || mc.denseIntermediateSize % 8 != 0) {
+            why = "hidden, q and intermediate sizes must be multiples of 8";
+        } else if (mc.numHeads / mc.numKvHeads > 8) {
+            why = "at most 8 query heads per K/V head";
+        } else if (mc.headDim > 256 || mc.headDim % 8 != 0) {
+            why = "head_dim must be a multiple of 8 up to 256";
+        } else if (mc.numExperts > 1024 || mc.topK > 32) {
+            why = "at most 1024 experts and top-k 32";
+        }
+        if (why != null) {
+            throw new IllegalArgumentException("the CUDA backend cannot run " + mc + ": " + why);
+        }
+    }
+
+    /** RoPE inverse frequencies computed as the CPU backend and transformers do (float32). */
+    private static void uploadInvFreq(Workspace ws, ModelConfig c) {
+        float[] f = new float[c.headDim / 2];
+        for (int i = 0; i < f.length; i++) {
+            float exponent = (float) (2 * i) / c.headDim;
+            f[i] = (float) (1.0 / (float) Math.pow(c.ropeTheta, exponent));
+        }
+        cuMemcpyHtoD(ws.invFreq, Pointer.to(f), 4L * f.length);
+    }
+
+    @Override
+    public ModelConfig config() {
+        return c;
+    }
+
+    @Override
+    public int kvBlockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public int numKvBlocks() {
+        return numBlocks;
+    }
+
+    public String deviceName() {
+        return dev.name;
+    }
+
+    public long weightBytes() {
+        return weights.bytes;
+    }
+
+    /** Benchmark switch: off skips writing and copying back the routing record (the engine needs it on). */
+    public void setCaptureRouting(boolean on) {
+        captureRouting = on;
+    }
+
+    /** Bytes per K/V cache element (4: fp32, 2: bf16). */
+    public int kvElementBytes() {
+        return kvElemBytes;
+    }
+
+    /**
+     * Runs one step eagerly with a device event pair around every kernel: total milliseconds and launch count
+     * per kernel name (to see where a step's time goes; the graph-replayed steps have no per-kernel timing).
+     */
+    public java.util.Map<String, double[]> profile(ForwardBatch batch) {
+        forceEager = true;
+        dev.startProfile();
+        try {
+            forward(batch);
+        } finally {
+            forceEager = false;
+        }
+        return dev.endProfile();
+    }
+
+    public long graphLaunches() {
+        return graphLaunches;
+    }
+
+    public long eagerSteps() {
+        return eagerSteps;
+    }
+
+    @Override
+    public StepOutput forward(ForwardBatch batch) {
+        dev.bind();
+        List<SeqChunk> chunks = batch.chunks();
+        int n = chunks.size();
+        int T = batch.numTokens();
+        if (n > ws.maxSeqs || T > ws.maxTokens) {
+            throw new IllegalArgumentException("step of " + n + " sequences / " + T + " tokens exceeds the runner's "
+                    + ws.maxSeqs + " / " + ws.maxTokens + " (EngineConfig maxNumSeqs / maxBatchTokens)");
+        }
+        boolean decode = useGraphs && !forceEager && T == n;
+        for (SeqChunk ch : chunks) {
+            decode &= ch.sample();
+        }
+        int rows = decode ? bucket(n) : T;
+        int stride = fillInputs(chunks, rows, decode);
+        int S = decode ? rows : countSampled(chunks);
+        int inWords = ws.offBlockTables + (decode ? rows : n) * stride;
+        cuMemcpyHtoDAsync(ws.in, ws.inHost, 4L * inWords, dev.stream);
+        if (decode) {
+            launchGraph(rows);
+        } else {
+            pass.enqueue(T, S, captureRouting);
+            eagerSteps++;
+        }
+        long outWords = 2L * ws.maxSeqs + (captureRouting ? (long) T * ws.routingWordsPerToken : 0);
+        cuMemcpyDtoHAsync(ws.outHost, ws.out, 4 * outWords, dev.stream);
+        dev.sync();
+        return readOutputs(chunks);
+    }
+
+    private int bucket(int n) {
+        int b = Integer.highestOneBit(n);
+        if (b < n) {
+            b <<= 1;
+        }
+        return Math.min(b, ws.maxSeqs);
+    }
+
+    private static int countSampled(List<SeqChunk> chunks) {
+        int s = 0;
+        for (SeqChunk ch : chunks) {
+            if (ch.sample()) {
+                s++;
+            }
+        }
+        return s;
+    }
+
+    /** Packs the step's inputs into the pinned staging buffer; returns the block-table stride used. */
+    private int fillInputs(List<SeqChunk> chunks, int rows, boolean padded) {
+        IntBuffer in = ws.inWords;
+        int stride = 1;
+        for (SeqChunk ch : chunks) {
+            int need = (ch.startPos() + ch.length() + blockSize - 1) / blockSize;
+            if (ch.blockTable().length < need) {
+                throw new IllegalArgumentException("block table of " + ch.blockTable().length + " blocks cannot hold "
+                        + (ch.startPos() + ch.length()) + " positions");
+            }
+            stride = Math.max(stride, need);
+        }
+        if (stride > ws.maxBlocksPerSeq) {
+            throw new IllegalArgumentException("sequence needs " + stride + " K/V blocks, more than "
+                    + ws.maxBlocksPerSeq);
+        }
+        int t = 0, s = 0;
+        for (int i = 0; i < chunks.size(); i++) {
+            SeqChunk ch = chunks.get(i);
+            int[] bt = ch.blockTable();
+            for (int j = 0; j < ch.length(); j++, t++) {
+                int tok = ch.tokens()[j];
+                if (tok < 0 || tok >= c.vocabSize) {
+                    throw new IllegalArgumentException("token id " + tok + " outside the vocabulary of " + c.vocabSize);
+                }
+                int pos = ch.startPos() + j;
+                int block = bt[pos / blockSize];
+                if (block < 0 || block >= numBlocks) {
+                    throw new IllegalArgumentException("K/V block id " + block + " outside 0.." + (numBlocks - 1));
+                }
+                in.put(ws.offTokens + t, tok);
+                in.put(ws.offPositions + t, pos);
+                in.put(ws.offSlots + t, block * blockSize + pos % blockSize);
+                in.put(ws.offTokSeq + t, i);
+            }
+            for (int b = 0; b < stride; b++) {
+                in.put(ws.offBlockTables + i * stride + b, b < bt.length ? bt[b] : numBlocks);
+            }
+            if (ch.sample()) {
+                putSampling(s++, t - 1, ch.params(), ch.seed(), ch.sampleIndex());
+            }
+        }
+        if (padded) {
+            for (int i = chunks.size(); i < rows; i++, t++) {
+                in.put(ws.offTokens + t, 0);
+                in.put(ws.offPositions + t, 0);
+                in.put(ws.offSlots + t, numBlocks * blockSize);
+                in.put(ws.offTokSeq + t, i);
+                for (int b = 0; b < stride; b++) {
+                    in.put(ws.offBlockTables + i * stride + b, numBlocks);
+                }
+                putSampling(s++, t, SamplingParams.greedy(1), 0L, 0);
+            }
+        }
+        in.put(ws.offMeta, stride);
+        return stride;
+    }
+
+    private void putSampling(int s, int row, SamplingParams p, long seed, int index) {
+        IntBuffer in = ws.inWords;
+        in.put(ws.offSampleRows + s, row);
+        int o = ws.offSampleParams + Workspace.SAMPLE_PARAMS * s;
+        in.put(o, Float.floatToRawIntBits(p.temperature()));
+        in.put(o + 1, Float.floatToRawIntBits(p.topP()));
+        in.put(o + 2, p.topK());
+        in.put(o + 3, (int) seed);
+        in.put(o + 4, (int) (seed >>> 32));
+        in.put(o + 5, index);
+    }
+
+    private void launchGraph(int rows) {
+        int key = rows * 2 + (captureRouting ? 1 : 0);
+        CUgraphExec exec = graphs.get(key);
+        if (exec == null) {
+            CUgraph graph = new CUgraph();
+            cuStreamBeginCapture(dev.stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_THREAD_LOCAL);
+            pass.enqueue(rows, rows, captureRouting);
+            cuStreamEndCapture(dev.stream, graph);
+            exec = new CUgraphExec();
+            cuGraphInstantiate(exec, graph, 0);
+            cuGraphDestroy(graph);
+            graphs.put(key, exec);
+        }
+        cuGraphLaunch(exec, dev.stream);
+        graphLaunches++;
+    }
+
+    private StepOutput readOutputs(List<SeqChunk> chunks) {
+        IntBuffer out = ws.outWords;
+        int n = chunks.size();
+        int[] tokens = new int[n];
+        float[] logprobs = new float[n];
+        int[][] ids = new int[n][];
+        float[][] wts = new float[n][];
+        int per = c.numMoeLayers() * c.topK;
+        int wordsPerToken = ws.routingWordsPerToken;
+        long base = 2L * ws.maxSeqs;
+        int t = 0, s = 0;
+        for (int i = 0; i < n; i++) {
+            SeqChunk ch = chunks.get(i);
+            if (ch.sample()) {
+                tokens[i] = out.get(s);
+                logprobs[i] = Float.intBitsToFloat(out.get(ws.maxSeqs + s));
+                s++;
+            } else {
+                tokens[i] = -1;
+                logprobs[i] = Float.NaN;
+            }
+            int len = ch.length();
+            ids[i] = new int[len * per];
+            wts[i] = new float[len * per];
+            if (captureRouting) {
+                for (int j = 0; j < len; j++, t++) {
+                    int o = (int) (base + (long) t * wordsPerToken);
+                    for (int q = 0; q < per; q++) {
+                        ids[i][j * per + q] = out.get(o + q);
+                        wts[i][j * per + q] = Float.intBitsToFloat(out.get(o + per + q));
+                    }
+                }
+            } else {
+                t += len;
+            }
+        }
+        return new StepOutput(tokens, logprobs, ids, wts);
+    }
+
+    @Override
+    public void close() {
+        dev.bind();
+        for (CUgraphExec g : graphs.values()) {
+            cuGraphExecDestroy(g);
+        }
+        graphs.clear();
+        dev.close();
+    }
+}

@@ -1,0 +1,125 @@
+package io.routingreplay.runtime.backend.cuda;
+
+import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.config.QkNorm;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * Enqueues one forward step on the stream: embedding, then per layer RMSNorm → QKV GEMM → q/k norm + RoPE + cache
+ * write → paged attention (context split in partitions, merged) → O GEMM (+residual) → RMSNorm → router/top-k (writing the routing record) → grouping →
+ * expert gate/up GEMM with SwiGLU → expert down GEMM → weighted combine (+residual); then final norm of the sampled
+ * rows → lm_head → sampling. Nothing here synchronizes with the host, so the same sequence is captured into a
+ * CUDA graph for decode steps. Sizes (tokens, sampled rows) are fixed per call; everything that varies per step
+ * is read from device memory.
+ */
+final class ForwardPass {
+    /** Weight rows per GEMM block: 16 (narrow), 64 for the wide store/residual and 32 for the wide gate/up pair. */
+    private static final int NARROW_ROWS = 16, WIDE_ROWS = 64, WIDE_SWIGLU_ROWS = 32;
+    /** Activation rows from which the wide variants (each activation load feeds more weight rows, so less L2
+     *  traffic: ncu showed the batch-256 projections L2-bound) pay off. 128 rows per block measured slower. */
+    private static final int WIDE_FROM_ROWS = 64, WIDE_FROM_TOKENS_PER_EXPERT = 8;
+
+    private final CudaDevice dev;
+    private final ModelConfig c;
+    private final DeviceWeights w;
+    private final Workspace ws;
+    private final CUdeviceptr[] kCache, vCache;
+    private final int blockSize;
+    private final String kvSuffix;
+
+    ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
+                CUdeviceptr[] vCache, int blockSize, boolean bf16Cache) {
+        this.dev = dev;
+        this.c = c;
+        this.w = w;
+        this.ws = ws;
+        this.kCache = kCache;
+        this.vCache = vCache;
+        this.blockSize = blockSize;
+        this.kvSuffix = bf16Cache ? "_bf16" : "";
+    }
+
+    /**
+     * @param T              tokens in the step (rows of the activations)
+     * @param S              sampled rows (0: no lm_head / sampling)
+     * @param captureRouting write the routing record into the output buffer (off only for the benchmark's A/B)
+     */
+    void enqueue(int T, int S, boolean captureRouting) {
+        int H = c.hiddenSize, K = c.topK, E = c.numExperts;
+        int qkvDim = c.qDim() + 2 * c.kvDim();
+        float eps = c.rmsNormEps;
+        int qkMode = c.qkNorm == QkNorm.NONE ? 0 : c.qkNorm == QkNorm.PER_HEAD ? 1 : 2;
+        float scale = (float) (1.0 / Math.sqrt(c.headDim));
+        int tokTiles = ceil(T, Workspace.GEMM_TILE);
+        boolean wide = T >= WIDE_FROM_ROWS;
+        boolean wideMoe = (long) T * K >= (long) WIDE_FROM_TOKENS_PER_EXPERT * E;
+        CUdeviceptr tokens = ws.inAt(ws.offTokens), positions = ws.inAt(ws.offPositions), slots = ws.inAt(ws.offSlots);
+        CUdeviceptr tokSeq = ws.inAt(ws.offTokSeq), meta = ws.inAt(ws.offMeta), bt = ws.inAt(ws.offBlockTables);
+        CUdeviceptr routingOut = captureRouting ? ws.outAt(2L * ws.maxSeqs) : null;
+        long zero = 0L;
+
+        dev.launch("embed", T, 1, 256, tokens, w.embedding, ws.x, H);
+        for (int l = 0; l < c.numLayers; l++) {
+            DeviceWeights.Layer lw = w.layers[l];
+            dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, ws.xn, H, eps);
+            dev.launch(dense("gemm_store", T), tokTiles, ceil(qkvDim, denseRows(T)), 256,
+                    ws.xn, H, null, lw.wqkv, zero, qkvDim, H, ws.qkv, qkvDim, null, null, T);
+            dev.launch("qk_norm_rope_kv" + kvSuffix, T, 1, 128, ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
+                    ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
+            dev.launch3("attention" + kvSuffix, T, c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l],
+                    tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
+            dev.launch("attention_combine", T, c.numHeads, 128, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
+            dev.launch(dense("gemm_residual", T), tokTiles, ceil(H, denseRows(T)), 256,
+                    ws.attn, c.qDim(), null, lw.wo, zero, H, c.qDim(), ws.x, H, null, null, T);
+            dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, H, eps);
+            if (lw.moe) {
+                int I = c.moeIntermediateSize;
+                int maxTiles = Workspace.maxTiles(c, T);
+                dev.launch("router_topk", T, 1, 1024, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
+                        c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
+                dev.launch("group_by_expert", 1, 1, 1024, ws.topIds, T * K, K, E, Workspace.GEMM_TILE, ws.rankTmp,
+                        ws.sortedTok, ws.pairSlot, ws.tiles, ws.numTiles);
+                dev.launch(name("gemm_swiglu", wideMoe), maxTiles, ceil(I, rows(wideMoe, true)), 256,
+                        ws.xn, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
+                dev.launch(name("gemm_store", wideMoe), maxTiles, ceil(H, rows(wideMoe, false)), 256,
+                        ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H, ws.tiles, ws.numTiles, 0);
+                dev.launch("moe_combine", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H);
+            } else {
+                int I = c.denseIntermediateSize;
+                dev.launch(name("gemm_swiglu", wide), tokTiles, ceil(I, rows(wide, true)), 256,
+                        ws.xn, H, null, lw.gate, lw.up, zero, I, H, ws.act, I, null, null, T);
+                dev.launch(dense("gemm_residual", T), tokTiles, ceil(H, denseRows(T)), 256,
+                        ws.act, I, null, lw.down, zero, H, I, ws.x, H, null, null, T);
+            }
+        }
+        if (S > 0) {
+            dev.launch("rmsnorm", S, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, ws.finalX, H, eps);
+            dev.launch(dense("gemm_store", S), ceil(S, Workspace.GEMM_TILE), ceil(c.vocabSize, denseRows(S)), 256,
+                    ws.finalX, H, null, w.lmHead, zero, c.vocabSize, H, ws.logits, c.vocabSize, null, null, S);
+            dev.launch("sample_tokens", S, 1, 1024, ws.logits, c.vocabSize, ws.inAt(ws.offSampleParams),
+                    ws.outAt(0), ws.outAt(ws.maxSeqs));
+        }
+    }
+
+    /** The wide variants give bit-identical results (same K split and order), so choosing by size keeps outputs
+     *  independent of the batch. */
+    private static String name(String kernel, boolean wide) {
+        return wide ? kernel + "_wide" : kernel;
+    }
+
+    private static String dense(String kernel, int rows) {
+        return name(kernel, rows >= WIDE_FROM_ROWS);
+    }
+
+    private static int denseRows(int rows) {
+        return rows(rows >= WIDE_FROM_ROWS, false);
+    }
+
+    private static int rows(boolean wide, boolean swiglu) {
+        return !wide ? NARROW_ROWS : swiglu ? WIDE_SWIGLU_ROWS : WIDE_ROWS;
+    }
+
+    private static int ceil(int a, int b) {
+        return (a + b - 1) / b;
+    }
+}

@@ -1,0 +1,104 @@
+package io.routingreplay.runtime.backend.cuda;
+
+import io.routingreplay.runtime.config.ModelConfig;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.IntBuffer;
+
+/**
+ * The device buffers one forward step uses, sized once for the largest step ({@code maxTokens} tokens,
+ * {@code maxSeqs} sequences), so a captured CUDA graph can keep pointing at them.
+ *
+ * <p>Per-step inputs travel in one host→device copy of {@link #in}: int32 words at fixed offsets
+ * (tokens, positions, cache slots, sequence of each token, rows to sample, sampling params, meta, block tables).
+ * Results come back in one device→host copy of the prefix of {@link #out}: sampled tokens, their logprobs, then per
+ * token [routing ids (num_moe_layers × k) | routing weights (same, fp32 bits)].
+ */
+final class Workspace {
+    static final int GEMM_TILE = 16;
+    static final int SAMPLE_PARAMS = 6;
+    /** Context partitions per (token, kv head) in attention (kernels.cu ATT_SPLITS). */
+    static final int ATT_SPLITS = 16;
+
+    final int maxTokens, maxSeqs, maxBlocksPerSeq, routingWordsPerToken;
+    final CUdeviceptr x, xn, qkv, q, attn, attnPart, topIds, topW, rankTmp, sortedTok, pairSlot, tiles, numTiles, act, ySorted,
+            finalX, logits, invFreq, in, out;
+    // word offsets inside `in`
+    final int offTokens, offPositions, offSlots, offTokSeq, offSampleRows, offSampleParams, offMeta, offBlockTables;
+    final Pointer inHost, outHost;
+    final IntBuffer inWords, outWords;
+
+    Workspace(CudaDevice dev, ModelConfig c, int maxTokens, int maxSeqs, int maxBlocksPerSeq) {
+        this.maxTokens = maxTokens;
+        this.maxSeqs = maxSeqs;
+        this.maxBlocksPerSeq = maxBlocksPerSeq;
+        int H = c.hiddenSize, K = c.topK;
+        long pairs = (long) maxTokens * K;
+        long qkvDim = c.qDim() + 2L * c.kvDim();
+        x = dev.alloc(4L * maxTokens * H);
+        xn = dev.alloc(4L * maxTokens * H);
+        qkv = dev.alloc(4L * maxTokens * qkvDim);
+        q = dev.alloc(4L * maxTokens * c.qDim());
+        attn = dev.alloc(4L * maxTokens * c.qDim());
+        attnPart = dev.alloc(4L * maxTokens * c.numHeads * ATT_SPLITS * (c.headDim + 2));
+        topIds = dev.alloc(4L * pairs);
+        topW = dev.alloc(4L * pairs);
+        rankTmp = dev.alloc(4L * pairs);
+        sortedTok = dev.alloc(4L * pairs);
+        pairSlot = dev.alloc(4L * pairs);
+        tiles = dev.alloc(12L * maxTiles(c, maxTokens));
+        numTiles = dev.alloc(4);
+        long actRows = Math.max(pairs * c.moeIntermediateSize, (long) maxTokens * c.denseIntermediateSize);
+        act = dev.alloc(4L * actRows);
+        ySorted = dev.alloc(4L * pairs * H);
+        finalX = dev.alloc(4L * maxSeqs * H);
+        logits = dev.alloc(4L * maxSeqs * c.vocabSize);
+        invFreq = dev.alloc(4L * (c.headDim / 2));
+        routingWordsPerToken = 2 * c.numMoeLayers() * K;
+        offTokens = 0;
+        offPositions = maxTokens;
+        offSlots = 2 * maxTokens;
+        offTokSeq = 3 * maxTokens;
+        offSampleRows = 4 * maxTokens;
+        offSampleParams = offSampleRows + maxSeqs;
+        offMeta = offSampleParams + SAMPLE_PARAMS * maxSeqs;
+        offBlockTables = offMeta + 4;
+        long inWordsTotal = offBlockTables + (long) maxSeqs * maxBlocksPerSeq;
+        in = dev.alloc(4 * inWordsTotal);
+        inHost = dev.allocHost(4 * inWordsTotal);
+        inWords = inHost.getByteBuffer(0, 4 * inWordsTotal).order(ByteOrder.nativeOrder()).asIntBuffer();
+        long outWordsTotal = 2L * maxSeqs + (long) maxTokens * routingWordsPerToken;
+        out = dev.alloc(4 * outWordsTotal);
+        outHost = dev.allocHost(4 * outWordsTotal);
+        outWords = outHost.getByteBuffer(0, 4 * outWordsTotal).order(ByteOrder.nativeOrder()).asIntBuffer();
+    }
+
+    static int maxTiles(ModelConfig c, int tokens) {
+        return (int) ((long) tokens * c.topK + GEMM_TILE - 1) / GEMM_TILE + c.numExperts;
+    }
+
+    /** Device bytes a workspace for these limits takes (to size the KV cache before allocating it). */
+    static long bytes(ModelConfig c, int maxTokens, int maxSeqs, int maxBlocksPerSeq) {
+        long H = c.hiddenSize, pairs = (long) maxTokens * c.topK;
+        long f = maxTokens * H * 2 + maxTokens * (c.qDim() + 2L * c.kvDim()) + 2L * maxTokens * c.qDim()
+                + (long) maxTokens * c.numHeads * ATT_SPLITS * (c.headDim + 2)
+                + pairs * 5 + 3L * maxTiles(c, maxTokens)
+                + Math.max(pairs * c.moeIntermediateSize, (long) maxTokens * c.denseIntermediateSize)
+                + pairs * H + maxSeqs * H + (long) maxSeqs * c.vocabSize
+                + 4L * maxTokens + 7L * maxSeqs + (long) maxSeqs * maxBlocksPerSeq
+                + 2L * maxSeqs + (long) maxTokens * 2 * c.numMoeLayers() * c.topK;
+        return 4 * f;
+    }
+
+    CUdeviceptr inAt(int wordOffset) {
+        return in.withByteOffset(4L * wordOffset);
+    }
+
+    CUdeviceptr outAt(long wordOffset) {
+        return out.withByteOffset(4L * wordOffset);
+    }
+
+}
