@@ -45,6 +45,12 @@ public final class JobOptions {
             .withDescription("transaction.timeout.ms of the sinks' producers. Must be at most the brokers' "
                     + "transaction.max.timeout.ms (15 min by default) and longer than a checkpoint interval.");
 
+    public static final ConfigOption<Integer> MAX_RECORD_BYTES = ConfigOptions.key("kafka.max-record-bytes")
+            .intType().defaultValue(16 * 1024 * 1024)
+            .withDescription("max.request.size of the sinks' producers: a whole routing record (e.g. 48 MoE layers × "
+                    + "top-8 × 4,000 tokens ≈ 1.5 MB) exceeds Kafka's 1 MB default. The topic's max.message.bytes "
+                    + "must allow it too.");
+
     public static final ConfigOption<String> MODEL_DIR = ConfigOptions.key("model.dir")
             .stringType().noDefaultValue()
             .withDescription("Hugging Face checkpoint folder (config.json + safetensors [+ tokenizer.json]).");

@@ -49,8 +49,9 @@ public final class RoutingReplayJob {
     }
 
     public static void main(String[] args) throws Exception {
-        Configuration conf = fromArgs(args);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(fromArgs(args));
+        // The cluster's configuration (a FlinkDeployment's flinkConfiguration) with the --key value arguments on top.
+        Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
         onKafka(conf, false).addTo(env, conf);
         env.execute("routing-replay");
     }
@@ -123,6 +124,7 @@ public final class RoutingReplayJob {
         // be refused and the job would restart forever.
         producer.setProperty("transaction.timeout.ms",
                 String.valueOf(conf.get(JobOptions.TRANSACTION_TIMEOUT).toMillis()));
+        producer.setProperty("max.request.size", String.valueOf(conf.get(JobOptions.MAX_RECORD_BYTES)));
         return KafkaSink.<T>builder()
                 .setBootstrapServers(bootstrap)
                 .setRecordSerializer(serializer)

@@ -4,6 +4,7 @@ import io.routingreplay.operators.assembly.RoutingAssembler;
 import io.routingreplay.operators.assembly.TimeoutClock;
 import io.routingreplay.operators.inference.EngineSettings;
 import io.routingreplay.operators.inference.InferenceOperatorFactory;
+import io.routingreplay.operators.metrics.DeadLetterCounter;
 import io.routingreplay.operators.validation.DeadLetters;
 import io.routingreplay.operators.validation.DuplicateRidFilter;
 import io.routingreplay.operators.validation.LimitOptions;
@@ -96,7 +97,8 @@ public final class RoutingReplayPipeline {
 
         DataStream<DeadLetter> deadLetters = validated.getSideOutput(DeadLetters.TAG)
                 .union(unique.getSideOutput(DeadLetters.TAG), events.getSideOutput(DeadLetters.TAG),
-                        results.getSideOutput(DeadLetters.TAG));
+                        results.getSideOutput(DeadLetters.TAG))
+                .map(new DeadLetterCounter()).name("count-dead-letters").uid("count-dead-letters");
         return new Outputs(results, deadLetters, events);
     }
 
