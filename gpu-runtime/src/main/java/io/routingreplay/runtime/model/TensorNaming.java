@@ -1,6 +1,6 @@
 package io.routingreplay.runtime.model;
 
-/** How one architecture names its tensors in a Hugging Face checkpoint. */
+/** How one architecture names its tensors in a Hugging Face checkpoint (defaults: the Hub's common layout). */
 public interface TensorNaming {
     default String embedding() {
         return "model.embed_tokens.weight";
@@ -30,11 +30,15 @@ public interface TensorNaming {
         return layer(i, "self_attn." + proj + ".weight");
     }
 
-    /** Router weight [num_experts, hidden]. */
-    String router(int layer);
+    /** Router weight [num_experts, hidden]; the Hub's common layout is {@code mlp.gate}. */
+    default String router(int layer) {
+        return layer(layer, "mlp.gate.weight");
+    }
 
-    /** One expert's projection; {@code which} is "gate", "up" or "down". */
-    String expert(int layer, int expert, String which);
+    /** One expert's projection; {@code which} is "gate", "up" or "down" ({@code mlp.experts.N.*_proj}). */
+    default String expert(int layer, int expert, String which) {
+        return layer(layer, "mlp.experts." + expert + "." + which + "_proj.weight");
+    }
 
     /** The dense MLP's projection in a non-MoE layer; {@code which} is "gate", "up" or "down". */
     default String denseMlp(int layer, String which) {

@@ -2,15 +2,9 @@ package io.routingreplay.runtime.model.olmoe;
 
 import io.routingreplay.runtime.model.TensorNaming;
 
-/** OLMoE: the same names as Qwen3-MoE; its q/k norms span the full projection width. */
+/**
+ * OLMoE uses the Hub's common layout ({@code mlp.gate}, {@code mlp.experts.N.*_proj}); its
+ * {@code self_attn.q_norm}/{@code k_norm} span the full projection width.
+ */
 public final class OlmoeNaming implements TensorNaming {
-    @Override
-    public String router(int layer) {
-        return layer(layer, "mlp.gate.weight");
-    }
-
-    @Override
-    public String expert(int layer, int expert, String which) {
-        return layer(layer, "mlp.experts." + expert + "." + which + "_proj.weight");
-    }
 }
