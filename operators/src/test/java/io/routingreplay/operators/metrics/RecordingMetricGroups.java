@@ -21,15 +21,15 @@ import java.util.Map;
  * reporter's character filter does). Labels (variables such as {@code <reason>}) stay out of the name.
  * Only this job's metrics (those under {@link MetricNames#GROUP}) are kept.
  */
-final class RecordingMetricGroups {
+public final class RecordingMetricGroups {
 
     private static final CharacterFilter PROMETHEUS_FILTER = s -> s.replaceAll("[^a-zA-Z0-9:_]", "_");
 
     /** Prometheus name (without labels) + the label values that tell series apart → the metric. */
-    final Map<String, Metric> byPrometheusName = new LinkedHashMap<>();
-    final TaskMetricGroup task;
+    public final Map<String, Metric> byPrometheusName = new LinkedHashMap<>();
+    public final TaskMetricGroup task;
 
-    RecordingMetricGroups() {
+    public RecordingMetricGroups() {
         TestingMetricRegistry registry = TestingMetricRegistry.builder()
                 .setRegisterConsumer(this::record)
                 .build();
@@ -53,7 +53,7 @@ final class RecordingMetricGroups {
     }
 
     @SuppressWarnings("unchecked")
-    <M extends Metric> M get(String prometheusName) {
+    public <M extends Metric> M get(String prometheusName) {
         Metric m = byPrometheusName.get(prometheusName);
         if (m == null) {
             throw new AssertionError("no metric " + prometheusName + " among " + byPrometheusName.keySet());
