@@ -34,8 +34,9 @@ final class CpuOps {
     /**
      * out[r][o] = Σ_i in[rowIdx[r]][i] · W[o][i] for W [outDim, inDim] (a Linear layer without bias).
      * Each weight row is converted to float once and applied to every row of the batch. Small batches use
-     * {@link #dot}; larger ones transpose the input so the innermost loop runs over rows (which the JIT
-     * vectorises) while keeping exactly {@link #dot}'s summation order, so results never depend on the batch size.
+     * {@link #dot}; larger ones transpose tiles of weight rows so the innermost loop runs over outputs (which the
+     * JIT vectorises) while keeping exactly {@link #dot}'s summation order, so results never depend on the batch
+     * size.
      *
      * @param rows how many input rows (taken in order, or through {@code rowIdx} when non-null)
      */
@@ -57,44 +58,53 @@ final class CpuOps {
             });
             return;
         }
-        float[] inT = new float[inDim * rows];             // [inDim, rows]
-        for (int r = 0; r < rows; r++) {
-            int src = (rowIdx == null ? r : rowIdx[r]) * inDim;
-            for (int i = 0; i < inDim; i++) {
-                inT[i * rows + r] = in[src + i];
-            }
-        }
+        // Tiles of weight rows, transposed once per step into [inDim, tile] so the innermost loop runs over
+        // consecutive outputs (long, contiguous: the JIT vectorises it).
+        int tile = Math.max(16, Math.min(256, (1 << 16) / inDim)) & ~7;
+        int tiles = (outDim + tile - 1) / tile;
         int n4 = inDim & ~3;
-        par.forRange(outDim, (long) rows * outDim * inDim, new IntConsumer() {
+        par.forRange(tiles, (long) rows * outDim * inDim, new IntConsumer() {
             final ThreadLocal<float[][]> buf = ThreadLocal.withInitial(() -> new float[][]{
-                    new float[inDim], new float[rows], new float[rows], new float[rows], new float[rows]});
+                    new float[inDim], new float[inDim * tile],
+                    new float[tile], new float[tile], new float[tile], new float[tile]});
 
             @Override
-            public void accept(int o) {
+            public void accept(int t) {
                 float[][] b = buf.get();
-                float[] wr = b[0], s0 = b[1], s1 = b[2], s2 = b[3], s3 = b[4];
-                w.toFloat((long) o * inDim, wr, 0, inDim);
-                java.util.Arrays.fill(s0, 0f);
-                java.util.Arrays.fill(s1, 0f);
-                java.util.Arrays.fill(s2, 0f);
-                java.util.Arrays.fill(s3, 0f);
-                for (int i = 0; i < n4; i += 4) {
-                    axpy(s0, wr[i], inT, i * rows, rows);
-                    axpy(s1, wr[i + 1], inT, (i + 1) * rows, rows);
-                    axpy(s2, wr[i + 2], inT, (i + 2) * rows, rows);
-                    axpy(s3, wr[i + 3], inT, (i + 3) * rows, rows);
-                }
-                for (int i = n4; i < inDim; i++) {
-                    axpy(s0, wr[i], inT, i * rows, rows);
+                float[] wr = b[0], wT = b[1], s0 = b[2], s1 = b[3], s2 = b[4], s3 = b[5];
+                int o0 = t * tile;
+                int m = Math.min(tile, outDim - o0);
+                for (int j = 0; j < m; j++) {
+                    w.toFloat((long) (o0 + j) * inDim, wr, 0, inDim);
+                    for (int i = 0; i < inDim; i++) {
+                        wT[i * tile + j] = wr[i];
+                    }
                 }
                 for (int r = 0; r < rows; r++) {
-                    out[r * outDim + o] = (s0[r] + s1[r]) + (s2[r] + s3[r]);
+                    int src = (rowIdx == null ? r : rowIdx[r]) * inDim;
+                    java.util.Arrays.fill(s0, 0, m, 0f);
+                    java.util.Arrays.fill(s1, 0, m, 0f);
+                    java.util.Arrays.fill(s2, 0, m, 0f);
+                    java.util.Arrays.fill(s3, 0, m, 0f);
+                    for (int i = 0; i < n4; i += 4) {
+                        axpy(s0, in[src + i], wT, i * tile, m);
+                        axpy(s1, in[src + i + 1], wT, (i + 1) * tile, m);
+                        axpy(s2, in[src + i + 2], wT, (i + 2) * tile, m);
+                        axpy(s3, in[src + i + 3], wT, (i + 3) * tile, m);
+                    }
+                    for (int i = n4; i < inDim; i++) {
+                        axpy(s0, in[src + i], wT, i * tile, m);
+                    }
+                    int dst = r * outDim + o0;
+                    for (int j = 0; j < m; j++) {
+                        out[dst + j] = (s0[j] + s1[j]) + (s2[j] + s3[j]);
+                    }
                 }
             }
         });
     }
 
-    /** acc[r] += a · x[xOff + r] for r in [0, n): a loop the JIT turns into SIMD. */
+    /** acc[j] += a · x[xOff + j] for j in [0, n): a loop the JIT turns into SIMD. */
     private static void axpy(float[] acc, float a, float[] x, int xOff, int n) {
         for (int r = 0; r < n; r++) {
             acc[r] += a * x[xOff + r];
