@@ -78,6 +78,10 @@ public final class ModelConfigLoader {
                 qkNorm = QkNorm.NONE;
             }
             case OLMOE -> {
+                if (c.hasNonNull("clip_qkv")) {
+                    throw new IllegalArgumentException("unsupported clip_qkv " + c.get("clip_qkv")
+                            + " in config.json (OLMoE with q/k/v clipping); only clip_qkv: null is implemented");
+                }
                 moeIntermediate = intermediate;
                 denseIntermediate = 0;
                 normTopk = bool(c, "norm_topk_prob", false);

@@ -67,6 +67,9 @@ class ModelConfigLoaderTest {
         noHidden.remove("hidden_size");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ModelConfigLoader.parse(noHidden, null))
                 .getMessage().contains("hidden_size"));
+        ObjectNode clipped = qwen().put("model_type", "olmoe").put("num_experts", 8).put("clip_qkv", 8.0);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ModelConfigLoader.parse(clipped, null))
+                .getMessage().contains("clip_qkv"));
         ObjectNode yarn = qwen().put("num_experts", 8);
         yarn.putObject("rope_scaling").put("rope_type", "yarn");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ModelConfigLoader.parse(yarn, null))
