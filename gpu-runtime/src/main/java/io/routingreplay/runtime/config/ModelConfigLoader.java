@@ -101,6 +101,17 @@ public final class ModelConfigLoader {
             throw new IllegalArgumentException("unsupported rope_type '" + scaling.get("rope_type").asText()
                     + "' in config.json; only the default RoPE is implemented");
         }
+        if (bool(c, "attention_bias", false)) {
+            throw new IllegalArgumentException("unsupported attention_bias: true in config.json; only bias-free "
+                    + "q/k/v/o projections are implemented");
+        }
+        int maxPos = intOpt(c, "max_position_embeddings", 4096);
+        boolean slidingOn = c.has("use_sliding_window") ? bool(c, "use_sliding_window", false)
+                : c.hasNonNull("sliding_window");
+        if (slidingOn && c.hasNonNull("sliding_window") && c.get("sliding_window").asInt() < maxPos) {
+            throw new IllegalArgumentException("unsupported sliding_window " + c.get("sliding_window")
+                    + " in config.json; only full attention is implemented");
+        }
         String dtype = text(c, "dtype", text(c, "torch_dtype", "bfloat16"));
         List<Integer> eos = new ArrayList<>();
         addIds(eos, c.get("eos_token_id"));
@@ -110,7 +121,7 @@ public final class ModelConfigLoader {
         return new ModelConfig(arch, intReq(c, "vocab_size"), hidden, intReq(c, "num_hidden_layers"), heads, kvHeads,
                 headDim, denseIntermediate, moeIntermediate, experts, topK, normTopk,
                 (float) (c.hasNonNull("rms_norm_eps") ? c.get("rms_norm_eps").asDouble() : 1e-6),
-                ropeTheta, intOpt(c, "max_position_embeddings", 4096),
+                ropeTheta, maxPos,
                 bool(c, "tie_word_embeddings", tieDefault), qkNorm, mlpOnly, sparseStep, eos, dtype);
     }
 

@@ -70,6 +70,14 @@ class ModelConfigLoaderTest {
         ObjectNode clipped = qwen().put("model_type", "olmoe").put("num_experts", 8).put("clip_qkv", 8.0);
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ModelConfigLoader.parse(clipped, null))
                 .getMessage().contains("clip_qkv"));
+        ObjectNode biased = qwen().put("num_experts", 8).put("attention_bias", true);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ModelConfigLoader.parse(biased, null))
+                .getMessage().contains("attention_bias"));
+        ObjectNode sliding = qwen().put("num_experts", 8).put("use_sliding_window", true).put("sliding_window", 1024);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ModelConfigLoader.parse(sliding, null))
+                .getMessage().contains("sliding_window"));
+        ObjectNode slidingOff = qwen().put("num_experts", 8).put("use_sliding_window", false).put("sliding_window", 1024);
+        ModelConfigLoader.parse(slidingOff, null);
         ObjectNode yarn = qwen().put("num_experts", 8);
         yarn.putObject("rope_scaling").put("rope_type", "yarn");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ModelConfigLoader.parse(yarn, null))
