@@ -77,7 +77,7 @@ final class ForwardPass {
                     ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
             boolean staged = stagedAttention != null && !blockAttention;
             dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, T, c.numKvHeads, Workspace.ATT_SPLITS,
-                    staged ? 32 : 128, ws.q, kCache[l], vCache[l], tokSeq, positions, bt, meta, blockSize, c.numHeads,
+                    staged ? 64 : 128, ws.q, kCache[l], vCache[l], tokSeq, positions, bt, meta, blockSize, c.numHeads,
                     c.numKvHeads, c.headDim, scale, ws.attnPart);
             dev.launch("attention_combine", T, c.numHeads, 128, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
             dev.launch(dense("gemm_residual", T), tokTiles, ceil(H, denseRows(T)), 256,
