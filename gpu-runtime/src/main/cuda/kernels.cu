@@ -601,6 +601,151 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
     }
 }
 
+// Four warps per job, thread = position (scores) / dimension (P·V) exactly as in `attention`, with the K and V of
+// the chunk arriving through the same cp.async ring: more warps per multiprocessor than the two-warp version (at the
+// same shared memory per block) to hide the shared-memory and barrier latencies.
+#define SATT4_THREADS 128
+template <int D>
+__device__ __forceinline__ void staged4AttentionBody(const float* q, const float* kCache, const float* vCache,
+                                                     const int* tokSeq, const int* positions, const int* blockTables,
+                                                     const int* meta, int blockSize, int nH, int nKV, float scale,
+                                                     float* part) {
+    constexpr int KST = D / 16;
+    constexpr int DP = D / 4;
+    static_assert(D % 16 == 0 && D <= 128 && ATT_CHUNK == SATT4_THREADS, "staged attention: D multiple of 16, <= 128");
+    __shared__ __align__(16) float ring[SATT_STAGES][SATT_STAGE_FLOATS];
+    __shared__ __align__(16) float qs[ATT_MAXG][D];
+    __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // scaled scores, then (in place) probabilities
+    __shared__ int slotS[ATT_CHUNK];
+    __shared__ float mS[ATT_MAXG], lS[ATT_MAXG], corrS[ATT_MAXG];
+    int t = blockIdx.x, kvh = blockIdx.y, z = blockIdx.z, tid = threadIdx.x;
+    int lane = tid & 31, warp = tid >> 5;
+    int G = nH / nKV;
+    const int* bt = blockTables + (size_t)tokSeq[t] * meta[0];
+    int ctx = positions[t] + 1;
+    if (z * ATT_CHUNK >= ctx) return;
+    for (int i = G * D + tid; i < ATT_MAXG * D; i += SATT4_THREADS) (&qs[0][0])[i] = 0.f;
+    if (tid < ATT_MAXG) { mS[tid] = -INFINITY; lS[tid] = 0.f; }
+    float acc[ATT_MAXG];
+#pragma unroll
+    for (int g = 0; g < ATT_MAXG; g++) acc[g] = 0.f;
+    const int swz = (tid >> 1) & 3;
+    for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
+        int n = min(ATT_CHUNK, ctx - c0);
+        int total = KST + (n + 15) / 16;
+        __syncthreads();
+        {
+            int p = c0 + min(tid, n - 1);
+            slotS[tid] = bt[p / blockSize] * blockSize + (p % blockSize);
+        }
+        __syncthreads();
+        if (c0 == z * ATT_CHUNK) {
+            const float* qg = q + (size_t)t * nH * D + (size_t)kvh * G * D;
+            for (int i = tid * 4; i < G * D; i += SATT4_THREADS * 4) cpAsync16(&qs[0][0] + i, qg + i, true);
+        }
+        auto issue = [&](int s) {
+            if (s < total) {
+                float* buf = ring[s % SATT_STAGES];
+                if (s < KST) {
+#pragma unroll
+                    for (int i = tid; i < ATT_CHUNK * 4; i += SATT4_THREADS) {
+                        int j = i >> 2, c = i & 3;
+                        const float* src = kCache + ((size_t)slotS[j] * nKV + kvh) * D + s * 16 + c * 4;
+                        cpAsync16(buf + j * 16 + ((c ^ ((j >> 1) & 3)) << 2), src, j < n);
+                    }
+                } else {
+                    int v0 = (s - KST) * 16;
+#pragma unroll
+                    for (int i = tid; i < 16 * DP; i += SATT4_THREADS) {
+                        int j = i / DP, c = i % DP;
+                        const float* src = vCache + ((size_t)slotS[v0 + j] * nKV + kvh) * D + c * 4;
+                        cpAsync16(buf + j * D + c * 4, src, v0 + j < n);
+                    }
+                }
+            }
+            cpAsyncCommit();
+        };
+#pragma unroll
+        for (int s = 0; s < SATT_STAGES - 1; s++) issue(s);
+        float sv[ATT_MAXG];
+#pragma unroll
+        for (int g = 0; g < ATT_MAXG; g++) sv[g] = 0.f;
+        for (int s = 0; s < total; s++) {
+            cpAsyncWait();
+            __syncthreads();
+            issue(s + SATT_STAGES - 1);
+            const float* buf = ring[s % SATT_STAGES];
+            if (s < KST) {
+#pragma unroll
+                for (int dd = 0; dd < 4; dd++) {
+                    float4 kv = *reinterpret_cast<const float4*>(buf + tid * 16 + ((dd ^ swz) << 2));
+#pragma unroll
+                    for (int g = 0; g < ATT_MAXG; g++) {
+                        float4 qg = *reinterpret_cast<const float4*>(&qs[g][s * 16 + dd * 4]);
+                        sv[g] = fmaf(qg.x, kv.x, sv[g]);
+                        sv[g] = fmaf(qg.y, kv.y, sv[g]);
+                        sv[g] = fmaf(qg.z, kv.z, sv[g]);
+                        sv[g] = fmaf(qg.w, kv.w, sv[g]);
+                    }
+                }
+                if (s == KST - 1) {
+                    if (tid < n) {
+#pragma unroll
+                        for (int g = 0; g < ATT_MAXG; g++) if (g < G) pT[tid][g] = sv[g] * scale;
+                    }
+                    __syncthreads();
+                    for (int g = warp; g < G; g += SATT4_THREADS / 32) {
+                        float m = -INFINITY;
+                        for (int j = lane; j < n; j += 32) m = fmaxf(m, pT[j][g]);
+                        m = warpMax(m);
+                        float mOld = mS[g];
+                        float mNew = fmaxf(mOld, m);
+                        float sum = 0.f;
+                        for (int j = lane; j < n; j += 32) {
+                            float e = expf(pT[j][g] - mNew);
+                            pT[j][g] = e;
+                            sum += e;
+                        }
+                        sum = warpSum(sum);
+                        if (lane == 0) {
+                            float corr = expf(mOld - mNew);
+                            corrS[g] = corr;
+                            lS[g] = lS[g] * corr + sum;
+                            mS[g] = mNew;
+                        }
+                    }
+                    __syncthreads();
+#pragma unroll
+                    for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g] *= corrS[g];
+                }
+            } else if (tid < D) {
+                int v0 = (s - KST) * 16;
+                int cnt = min(16, n - v0);
+#pragma unroll 4
+                for (int jj = 0; jj < cnt; jj++) {
+                    float vv = buf[jj * D + tid];
+                    float4 p0 = *reinterpret_cast<const float4*>(&pT[v0 + jj][0]);
+                    float4 p1 = *reinterpret_cast<const float4*>(&pT[v0 + jj][4]);
+                    const float pj[8] = {p0.x, p0.y, p0.z, p0.w, p1.x, p1.y, p1.z, p1.w};
+#pragma unroll
+                    for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g] = fmaf(pj[g], vv, acc[g]);
+                }
+            }
+        }
+    }
+    if (tid < D) {
+#pragma unroll
+        for (int g = 0; g < ATT_MAXG; g++)
+            if (g < G) part[(((size_t)t * nH + kvh * G + g) * ATT_SPLITS + z) * (D + 2) + tid] = acc[g];
+    }
+    __syncthreads();
+    if (tid < G) {
+        float* pp = part + (((size_t)t * nH + kvh * G + tid) * ATT_SPLITS + z) * (D + 2);
+        pp[D] = mS[tid];
+        pp[D + 1] = lS[tid];
+    }
+}
+
 #define SATT_ARGS const float* q, const float* kCache, const float* vCache, const int* tokSeq, const int* positions, \
     const int* blockTables, const int* meta, int blockSize, int nH, int nKV, int D, float scale, float* part
 #define SATT_PASS q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, scale, part
@@ -608,6 +753,10 @@ extern "C" __global__ void __launch_bounds__(SATT_THREADS) attention_staged_d16(
 extern "C" __global__ void __launch_bounds__(SATT_THREADS) attention_staged_d32(SATT_ARGS) { stagedAttentionBody<32>(SATT_PASS); }
 extern "C" __global__ void __launch_bounds__(SATT_THREADS) attention_staged_d64(SATT_ARGS) { stagedAttentionBody<64>(SATT_PASS); }
 extern "C" __global__ void __launch_bounds__(SATT_THREADS) attention_staged_d128(SATT_ARGS) { stagedAttentionBody<128>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d16(SATT_ARGS) { staged4AttentionBody<16>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d32(SATT_ARGS) { staged4AttentionBody<32>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d64(SATT_ARGS) { staged4AttentionBody<64>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d128(SATT_ARGS) { staged4AttentionBody<128>(SATT_PASS); }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Router: logits = xn . Wr^T (fp32 FMA, fixed order), softmax, top-k (ties: lower expert id), optional

@@ -29,7 +29,9 @@ final class ForwardPass {
     /** The warp-per-job attention with cp.async-staged K/V (fp32 cache, head_dim 16/32/64/128, ≤ 8 query heads per
      *  KV head), or null where only the block version applies. Both give bit-identical partials. */
     private final String stagedAttention;
-    /** Use the block version even where the staged one applies (the benchmark's bitwise A/B; {@value #ATTENTION_PROPERTY}=block). */
+    private final int stagedThreads;
+    /** Use the block version even where the staged one applies (the benchmark's bitwise A/B; {@value #ATTENTION_PROPERTY}=block;
+     *  =staged2 picks the two-warp staged kernel instead of the four-warp one). */
     boolean blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
     static final String ATTENTION_PROPERTY = "routingreplay.cuda.attention";
 
@@ -44,8 +46,10 @@ final class ForwardPass {
         this.blockSize = blockSize;
         this.kvSuffix = bf16Cache ? "_bf16" : "";
         int d = c.headDim, g = c.numHeads / c.numKvHeads;
+        boolean twoWarps = "staged2".equals(System.getProperty(ATTENTION_PROPERTY));
+        this.stagedThreads = twoWarps ? 64 : 128;
         this.stagedAttention = !bf16Cache && g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
-                ? "attention_staged_d" + d : null;
+                ? (twoWarps ? "attention_staged_d" : "attention_staged4_d") + d : null;
     }
 
     /**
@@ -77,7 +81,7 @@ final class ForwardPass {
                     ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
             boolean staged = stagedAttention != null && !blockAttention;
             dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, T, c.numKvHeads, Workspace.ATT_SPLITS,
-                    staged ? 64 : 128, ws.q, kCache[l], vCache[l], tokSeq, positions, bt, meta, blockSize, c.numHeads,
+                    staged ? stagedThreads : 128, ws.q, kCache[l], vCache[l], tokSeq, positions, bt, meta, blockSize, c.numHeads,
                     c.numKvHeads, c.headDim, scale, ws.attnPart);
             dev.launch("attention_combine", T, c.numHeads, 128, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
             dev.launch(dense("gemm_residual", T), tokTiles, ceil(H, denseRows(T)), 256,
