@@ -605,7 +605,7 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
 // the chunk arriving through the same cp.async ring: more warps per multiprocessor than the two-warp version (at the
 // same shared memory per block) to hide the shared-memory and barrier latencies.
 #define SATT4_THREADS 128
-template <int D>
+template <int D, bool HEAD_MAJOR>
 __device__ __forceinline__ void staged4AttentionBody(const float* q, const float* kCache, const float* vCache,
                                                      const int* tokSeq, const int* positions, const int* blockTables,
                                                      const int* meta, int blockSize, int nH, int nKV, float scale,
@@ -618,7 +618,10 @@ __device__ __forceinline__ void staged4AttentionBody(const float* q, const float
     __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // scaled scores, then (in place) probabilities
     __shared__ int slotS[ATT_CHUNK];
     __shared__ float mS[ATT_MAXG], lS[ATT_MAXG], corrS[ATT_MAXG];
-    int t = blockIdx.x, kvh = blockIdx.y, z = blockIdx.z, tid = threadIdx.x;
+    // HEAD_MAJOR: grid (kv heads, tokens, z), so the kv heads of one token — neighbours in every cache row — are
+    // dispatched together and their K/V reads reach DRAM close in time
+    int t = HEAD_MAJOR ? blockIdx.y : blockIdx.x, kvh = HEAD_MAJOR ? blockIdx.x : blockIdx.y, z = blockIdx.z;
+    int tid = threadIdx.x;
     int lane = tid & 31, warp = tid >> 5;
     int G = nH / nKV;
     const int* bt = blockTables + (size_t)tokSeq[t] * meta[0];
@@ -753,10 +756,14 @@ extern "C" __global__ void __launch_bounds__(SATT_THREADS) attention_staged_d16(
 extern "C" __global__ void __launch_bounds__(SATT_THREADS) attention_staged_d32(SATT_ARGS) { stagedAttentionBody<32>(SATT_PASS); }
 extern "C" __global__ void __launch_bounds__(SATT_THREADS) attention_staged_d64(SATT_ARGS) { stagedAttentionBody<64>(SATT_PASS); }
 extern "C" __global__ void __launch_bounds__(SATT_THREADS) attention_staged_d128(SATT_ARGS) { stagedAttentionBody<128>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d16(SATT_ARGS) { staged4AttentionBody<16>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d32(SATT_ARGS) { staged4AttentionBody<32>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d64(SATT_ARGS) { staged4AttentionBody<64>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d128(SATT_ARGS) { staged4AttentionBody<128>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d16(SATT_ARGS) { staged4AttentionBody<16, false>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4h_d16(SATT_ARGS) { staged4AttentionBody<16, true>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d32(SATT_ARGS) { staged4AttentionBody<32, false>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4h_d32(SATT_ARGS) { staged4AttentionBody<32, true>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d64(SATT_ARGS) { staged4AttentionBody<64, false>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4h_d64(SATT_ARGS) { staged4AttentionBody<64, true>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d128(SATT_ARGS) { staged4AttentionBody<128, false>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4h_d128(SATT_ARGS) { staged4AttentionBody<128, true>(SATT_PASS); }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Router: logits = xn . Wr^T (fp32 FMA, fixed order), softmax, top-k (ties: lower expert id), optional

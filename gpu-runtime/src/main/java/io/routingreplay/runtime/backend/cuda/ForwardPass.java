@@ -30,8 +30,11 @@ final class ForwardPass {
      *  KV head), or null where only the block version applies. Both give bit-identical partials. */
     private final String stagedAttention;
     private final int stagedThreads;
+    /** The staged kernel's grid is (kv heads, tokens, z) rather than (tokens, kv heads, z). */
+    private final boolean headMajor;
     /** Use the block version even where the staged one applies (the benchmark's bitwise A/B; {@value #ATTENTION_PROPERTY}=block;
-     *  =staged2 picks the two-warp staged kernel instead of the four-warp one). */
+     *  =staged2 picks the two-warp staged kernel, =staged4 the four-warp one on a (tokens, kv heads) grid, default staged4h:
+     *  the four-warp one on a (kv heads, tokens) grid). */
     boolean blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
     static final String ATTENTION_PROPERTY = "routingreplay.cuda.attention";
 
@@ -46,10 +49,13 @@ final class ForwardPass {
         this.blockSize = blockSize;
         this.kvSuffix = bf16Cache ? "_bf16" : "";
         int d = c.headDim, g = c.numHeads / c.numKvHeads;
-        boolean twoWarps = "staged2".equals(System.getProperty(ATTENTION_PROPERTY));
+        String choice = System.getProperty(ATTENTION_PROPERTY, "staged4h");
+        boolean twoWarps = choice.equals("staged2");
+        this.headMajor = choice.equals("staged4h");
         this.stagedThreads = twoWarps ? 64 : 128;
         this.stagedAttention = !bf16Cache && g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
-                ? (twoWarps ? "attention_staged_d" : "attention_staged4_d") + d : null;
+                ? (twoWarps ? "attention_staged_d" : headMajor ? "attention_staged4h_d" : "attention_staged4_d") + d
+                : null;
     }
 
     /**
@@ -80,7 +86,9 @@ final class ForwardPass {
             dev.launch("qk_norm_rope_kv" + kvSuffix, T, 1, 128, ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
                     ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
             boolean staged = stagedAttention != null && !blockAttention;
-            dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, T, c.numKvHeads, Workspace.ATT_SPLITS,
+            boolean hm = staged && headMajor;
+            dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, hm ? c.numKvHeads : T, hm ? T : c.numKvHeads,
+                    Workspace.ATT_SPLITS,
                     staged ? stagedThreads : 128, ws.q, kCache[l], vCache[l], tokSeq, positions, bt, meta, blockSize, c.numHeads,
                     c.numKvHeads, c.headDim, scale, ws.attnPart);
             dev.launch("attention_combine", T, c.numHeads, 128, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
