@@ -362,19 +362,18 @@ attention_bf16(const float* q, const bf16* kCache, const bf16* vCache, ATT_ARGS)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Staged attention (fp32 K/V, D in {16, 32, 64, 128}, G <= 8): the same partitions, arithmetic and order as
-// `attention` above — bit-identical partials — with the K/V of a (token, kv head, z) job streamed through a ring of
-// shared-memory stages by cp.async (coalesced 16-byte copies, SATT_STAGES - 1 stages in flight), two warps per job:
-//   K stages: d-slices [128 positions][16 d]; warp w owns positions 64w + lane + 32i (i = 0, 1) × all 8 heads
-//             (10 shared loads per 64 FMA; pieces XOR-swizzled so 8 rows' 16-byte reads hit 8 bank groups);
-//   V stages: [16 positions][D]; warp w owns heads 4w..4w+3, lane owns 4 dims, positions in order.
-// Scores stay sequential FMA over d = 0..D-1 per (head, position); the softmax sums each lane's positions
-// lane, lane+32, lane+64, lane+96 in that order (warp 0's partial handed to warp 1) before the same butterfly, and
-// P·V keeps the per-chunk position order: results do not depend on which of the two kernels ran.
+// Staged attention (fp32 K/V, D in {16, 32, 64, 128}, G <= 8), the one that runs where it applies: the same
+// partitions, arithmetic and order as `attention` above — bit-identical partials — with the K and V of a (token,
+// kv head, z) job streamed through a ring of shared-memory stages by cp.async (coalesced 16-byte copies,
+// SATT_STAGES - 1 stages in flight) instead of per-thread global loads:
+//   K stages: d-slices [128 positions][16 d], pieces XOR-swizzled so the 16-byte reads of 8 rows hit 8 bank groups;
+//   V stages: [16 positions][D].
+// Four warps per job; thread = position for the scores (sequential FMA over d = 0..D-1 per head), the block kernel's
+// softmax code, thread = dimension for P·V (positions in order). Grid (kv heads, tokens, z). docs/cuda-notes.md
+// v9–v12 has the one- and two-warp versions that came before and what each measured.
 // ---------------------------------------------------------------------------------------------------------------
 #define SATT_STAGES 4
 #define SATT_STAGE_FLOATS 2048
-#define SATT_THREADS 64
 
 __device__ __forceinline__ void cpAsync16(float* smem, const float* gmem, bool valid) {
     unsigned s = (unsigned)__cvta_generic_to_shared(smem);
@@ -386,49 +385,41 @@ __device__ __forceinline__ void cpAsyncWait() {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(SATT_STAGES - 2) : "memory");
 }
 
+#define SATT_THREADS 128
 template <int D>
 __device__ __forceinline__ void stagedAttentionBody(const float* q, const float* kCache, const float* vCache,
-                                                    const int* tokSeq, const int* positions, const int* blockTables,
-                                                    const int* meta, int blockSize, int nH, int nKV, float scale,
-                                                    float* part) {
-    constexpr int KST = D / 16;   // K stages per chunk
-    constexpr int DP = D / 4;     // 16-byte pieces per V row
-    static_assert(D % 16 == 0 && D <= 128, "staged attention: D must be a multiple of 16, at most 128");
+                                                     const int* tokSeq, const int* positions, const int* blockTables,
+                                                     const int* meta, int blockSize, int nH, int nKV, float scale,
+                                                     float* part) {
+    constexpr int KST = D / 16;
+    constexpr int DP = D / 4;
+    static_assert(D % 16 == 0 && D <= 128 && ATT_CHUNK == SATT_THREADS, "staged attention: D multiple of 16, <= 128");
     __shared__ __align__(16) float ring[SATT_STAGES][SATT_STAGE_FLOATS];
     __shared__ __align__(16) float qs[ATT_MAXG][D];
-    __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG];
+    __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // scaled scores, then (in place) probabilities
     __shared__ int slotS[ATT_CHUNK];
-    __shared__ float xMax[ATT_MAXG][32], xSum[ATT_MAXG][32];
-    int t = blockIdx.x, kvh = blockIdx.y, z = blockIdx.z, tid = threadIdx.x;
-    int lane = tid & 31, w = tid >> 5;
+    __shared__ float mS[ATT_MAXG], lS[ATT_MAXG], corrS[ATT_MAXG];
+    // grid (kv heads, tokens, z): the kv heads of one token — neighbours in every cache row — are dispatched together
+    int t = blockIdx.y, kvh = blockIdx.x, z = blockIdx.z;
+    int tid = threadIdx.x;
+    int lane = tid & 31, warp = tid >> 5;
     int G = nH / nKV;
     const int* bt = blockTables + (size_t)tokSeq[t] * meta[0];
     int ctx = positions[t] + 1;
     if (z * ATT_CHUNK >= ctx) return;
-    // heads past G (small models) read as zeros; the G real rows arrive by cp.async with the first stage
     for (int i = G * D + tid; i < ATT_MAXG * D; i += SATT_THREADS) (&qs[0][0])[i] = 0.f;
-    float acc[4][4];   // P·V: heads 4w + gg, dims 4 lane + e
-    float mRun[ATT_MAXG], lRun[ATT_MAXG];
+    if (tid < ATT_MAXG) { mS[tid] = -INFINITY; lS[tid] = 0.f; }
+    float acc[ATT_MAXG];
 #pragma unroll
-    for (int g = 0; g < ATT_MAXG; g++) { mRun[g] = -INFINITY; lRun[g] = 0.f; }
-#pragma unroll
-    for (int gg = 0; gg < 4; gg++)
-#pragma unroll
-        for (int e = 0; e < 4; e++) acc[gg][e] = 0.f;
-    const int swz = (lane >> 1) & 3;
+    for (int g = 0; g < ATT_MAXG; g++) acc[g] = 0.f;
+    const int swz = (tid >> 1) & 3;
     for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
         int n = min(ATT_CHUNK, ctx - c0);
         int total = KST + (n + 15) / 16;
         __syncthreads();
         {
-            int sl[ATT_CHUNK / SATT_THREADS];
-#pragma unroll
-            for (int k = 0; k < ATT_CHUNK / SATT_THREADS; k++) {
-                int p = c0 + min(tid + SATT_THREADS * k, n - 1);
-                sl[k] = bt[p / blockSize] * blockSize + (p % blockSize);
-            }
-#pragma unroll
-            for (int k = 0; k < ATT_CHUNK / SATT_THREADS; k++) slotS[tid + SATT_THREADS * k] = sl[k];
+            int p = c0 + min(tid, n - 1);
+            slotS[tid] = bt[p / blockSize] * blockSize + (p % blockSize);
         }
         __syncthreads();
         if (c0 == z * ATT_CHUNK) {
@@ -449,217 +440,6 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
                     int v0 = (s - KST) * 16;
 #pragma unroll
                     for (int i = tid; i < 16 * DP; i += SATT_THREADS) {
-                        int j = i / DP, c = i % DP;
-                        const float* src = vCache + ((size_t)slotS[v0 + j] * nKV + kvh) * D + c * 4;
-                        cpAsync16(buf + j * D + c * 4, src, v0 + j < n);
-                    }
-                }
-            }
-            cpAsyncCommit(); // empty groups past the end keep the wait count uniform
-        };
-#pragma unroll
-        for (int s = 0; s < SATT_STAGES - 1; s++) issue(s);
-        float sAcc[ATT_MAXG][2];
-#pragma unroll
-        for (int g = 0; g < ATT_MAXG; g++) { sAcc[g][0] = 0.f; sAcc[g][1] = 0.f; }
-        for (int s = 0; s < total; s++) {
-            cpAsyncWait();
-            __syncthreads();
-            issue(s + SATT_STAGES - 1);
-            const float* buf = ring[s % SATT_STAGES];
-            if (s < KST) {
-#pragma unroll
-                for (int dd = 0; dd < 4; dd++) {
-                    float4 kv[2];
-#pragma unroll
-                    for (int i = 0; i < 2; i++)
-                        kv[i] = *reinterpret_cast<const float4*>(buf + (64 * w + lane + 32 * i) * 16 + ((dd ^ swz) << 2));
-                    float4 qv[ATT_MAXG];
-#pragma unroll
-                    for (int g = 0; g < ATT_MAXG; g++)
-                        qv[g] = *reinterpret_cast<const float4*>(&qs[g][s * 16 + dd * 4]);
-#pragma unroll
-                    for (int e = 0; e < 4; e++) {
-#pragma unroll
-                        for (int i = 0; i < 2; i++) {
-                            float kk = e == 0 ? kv[i].x : e == 1 ? kv[i].y : e == 2 ? kv[i].z : kv[i].w;
-#pragma unroll
-                            for (int g = 0; g < ATT_MAXG; g++) {
-                                float qq = e == 0 ? qv[g].x : e == 1 ? qv[g].y : e == 2 ? qv[g].z : qv[g].w;
-                                sAcc[g][i] = fmaf(qq, kk, sAcc[g][i]);
-                            }
-                        }
-                    }
-                }
-                if (s == KST - 1) {
-                    // softmax bookkeeping, in the block version's order
-                    float sc[ATT_MAXG][2];
-                    bool ok[2];
-#pragma unroll
-                    for (int i = 0; i < 2; i++) ok[i] = 64 * w + lane + 32 * i < n;
-#pragma unroll
-                    for (int g = 0; g < ATT_MAXG; g++) {
-                        float m = -INFINITY;
-#pragma unroll
-                        for (int i = 0; i < 2; i++) {
-                            sc[g][i] = __fmul_rn(sAcc[g][i], scale);
-                            if (ok[i]) m = fmaxf(m, sc[g][i]);
-                        }
-                        if (w == 1) xMax[g][lane] = m;
-                    }
-                    __syncthreads();
-                    float mNew[ATT_MAXG];
-#pragma unroll
-                    for (int g = 0; g < ATT_MAXG; g++) {
-                        float m = -INFINITY;
-#pragma unroll
-                        for (int i = 0; i < 2; i++) if (ok[i]) m = fmaxf(m, sc[g][i]);
-                        if (w == 0) m = fmaxf(m, xMax[g][lane]);
-                        m = warpMax(m);
-                        if (w == 0) xMax[g][lane] = m; // warp 0 has the chunk's max: hand it to warp 1
-                        mNew[g] = m;
-                    }
-                    __syncthreads();
-#pragma unroll
-                    for (int g = 0; g < ATT_MAXG; g++) {
-                        float m = w == 0 ? mNew[g] : xMax[g][lane];
-                        mNew[g] = fmaxf(mRun[g], m);
-                        // lane's partial over its positions, continuing warp 0's (positions lane, lane + 32)
-                        float sum = 0.f;
-#pragma unroll
-                        for (int i = 0; i < 2; i++) {
-                            float ev = 0.f;
-                            if (ok[i]) {
-                                ev = expf(sc[g][i] - mNew[g]);
-                                sum += ev;
-                            }
-                            pT[64 * w + lane + 32 * i][g] = g < G ? ev : 0.f;
-                        }
-                        if (w == 0) xSum[g][lane] = sum;
-                    }
-                    __syncthreads();
-#pragma unroll
-                    for (int g = 0; g < ATT_MAXG; g++) {
-                        float corr = expf(mRun[g] - mNew[g]); // exp(-inf) = 0 on the first chunk
-                        if (w == 1) {
-                            // (((0 + e0) + e1) + e2) + e3: warp 0's two terms first, as one warp would add them
-                            float sum = xSum[g][lane];
-#pragma unroll
-                            for (int i = 0; i < 2; i++) {
-                                if (ok[i]) sum += expf(sc[g][i] - mNew[g]);
-                            }
-                            sum = warpSum(sum);
-                            lRun[g] = lRun[g] * corr + sum;
-                        }
-                        mRun[g] = mNew[g];
-#pragma unroll
-                        for (int gg = 0; gg < 4; gg++)
-                            if (4 * w + gg == g) {
-#pragma unroll
-                                for (int e = 0; e < 4; e++) acc[gg][e] *= corr;
-                            }
-                    }
-                }
-            } else if (lane < DP) {
-                int v0 = (s - KST) * 16;
-                int cnt = min(16, n - v0);
-#pragma unroll 4
-                for (int jj = 0; jj < cnt; jj++) {
-                    float4 v = *reinterpret_cast<const float4*>(buf + jj * D + lane * 4);
-                    float4 pp = *reinterpret_cast<const float4*>(&pT[v0 + jj][4 * w]);
-                    const float pj[4] = {pp.x, pp.y, pp.z, pp.w};
-#pragma unroll
-                    for (int gg = 0; gg < 4; gg++) {
-                        acc[gg][0] = fmaf(pj[gg], v.x, acc[gg][0]);
-                        acc[gg][1] = fmaf(pj[gg], v.y, acc[gg][1]);
-                        acc[gg][2] = fmaf(pj[gg], v.z, acc[gg][2]);
-                        acc[gg][3] = fmaf(pj[gg], v.w, acc[gg][3]);
-                    }
-                }
-            }
-        }
-    }
-    if (lane < DP) {
-#pragma unroll
-        for (int gg = 0; gg < 4; gg++) {
-            int g = 4 * w + gg;
-            if (g < G) {
-                float* pp = part + (((size_t)t * nH + kvh * G + g) * ATT_SPLITS + z) * (D + 2);
-                // (D + 2)-float records: not 16-byte aligned, so scalar stores
-#pragma unroll
-                for (int e = 0; e < 4; e++) pp[lane * 4 + e] = acc[gg][e];
-            }
-        }
-    }
-    if (w == 1 && lane < G) {
-        float* pp = part + (((size_t)t * nH + kvh * G + lane) * ATT_SPLITS + z) * (D + 2);
-        float mv = 0.f, lv = 0.f;
-#pragma unroll
-        for (int g = 0; g < ATT_MAXG; g++) if (g == lane) { mv = mRun[g]; lv = lRun[g]; }
-        pp[D] = mv;
-        pp[D + 1] = lv;
-    }
-}
-
-// Four warps per job, thread = position (scores) / dimension (P·V) exactly as in `attention`, with the K and V of
-// the chunk arriving through the same cp.async ring: more warps per multiprocessor than the two-warp version (at the
-// same shared memory per block) to hide the shared-memory and barrier latencies.
-#define SATT4_THREADS 128
-template <int D, bool HEAD_MAJOR>
-__device__ __forceinline__ void staged4AttentionBody(const float* q, const float* kCache, const float* vCache,
-                                                     const int* tokSeq, const int* positions, const int* blockTables,
-                                                     const int* meta, int blockSize, int nH, int nKV, float scale,
-                                                     float* part) {
-    constexpr int KST = D / 16;
-    constexpr int DP = D / 4;
-    static_assert(D % 16 == 0 && D <= 128 && ATT_CHUNK == SATT4_THREADS, "staged attention: D multiple of 16, <= 128");
-    __shared__ __align__(16) float ring[SATT_STAGES][SATT_STAGE_FLOATS];
-    __shared__ __align__(16) float qs[ATT_MAXG][D];
-    __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // scaled scores, then (in place) probabilities
-    __shared__ int slotS[ATT_CHUNK];
-    __shared__ float mS[ATT_MAXG], lS[ATT_MAXG], corrS[ATT_MAXG];
-    // HEAD_MAJOR: grid (kv heads, tokens, z), so the kv heads of one token — neighbours in every cache row — are
-    // dispatched together and their K/V reads reach DRAM close in time
-    int t = HEAD_MAJOR ? blockIdx.y : blockIdx.x, kvh = HEAD_MAJOR ? blockIdx.x : blockIdx.y, z = blockIdx.z;
-    int tid = threadIdx.x;
-    int lane = tid & 31, warp = tid >> 5;
-    int G = nH / nKV;
-    const int* bt = blockTables + (size_t)tokSeq[t] * meta[0];
-    int ctx = positions[t] + 1;
-    if (z * ATT_CHUNK >= ctx) return;
-    for (int i = G * D + tid; i < ATT_MAXG * D; i += SATT4_THREADS) (&qs[0][0])[i] = 0.f;
-    if (tid < ATT_MAXG) { mS[tid] = -INFINITY; lS[tid] = 0.f; }
-    float acc[ATT_MAXG];
-#pragma unroll
-    for (int g = 0; g < ATT_MAXG; g++) acc[g] = 0.f;
-    const int swz = (tid >> 1) & 3;
-    for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
-        int n = min(ATT_CHUNK, ctx - c0);
-        int total = KST + (n + 15) / 16;
-        __syncthreads();
-        {
-            int p = c0 + min(tid, n - 1);
-            slotS[tid] = bt[p / blockSize] * blockSize + (p % blockSize);
-        }
-        __syncthreads();
-        if (c0 == z * ATT_CHUNK) {
-            const float* qg = q + (size_t)t * nH * D + (size_t)kvh * G * D;
-            for (int i = tid * 4; i < G * D; i += SATT4_THREADS * 4) cpAsync16(&qs[0][0] + i, qg + i, true);
-        }
-        auto issue = [&](int s) {
-            if (s < total) {
-                float* buf = ring[s % SATT_STAGES];
-                if (s < KST) {
-#pragma unroll
-                    for (int i = tid; i < ATT_CHUNK * 4; i += SATT4_THREADS) {
-                        int j = i >> 2, c = i & 3;
-                        const float* src = kCache + ((size_t)slotS[j] * nKV + kvh) * D + s * 16 + c * 4;
-                        cpAsync16(buf + j * 16 + ((c ^ ((j >> 1) & 3)) << 2), src, j < n);
-                    }
-                } else {
-                    int v0 = (s - KST) * 16;
-#pragma unroll
-                    for (int i = tid; i < 16 * DP; i += SATT4_THREADS) {
                         int j = i / DP, c = i % DP;
                         const float* src = vCache + ((size_t)slotS[v0 + j] * nKV + kvh) * D + c * 4;
                         cpAsync16(buf + j * D + c * 4, src, v0 + j < n);
@@ -697,7 +477,7 @@ __device__ __forceinline__ void staged4AttentionBody(const float* q, const float
                         for (int g = 0; g < ATT_MAXG; g++) if (g < G) pT[tid][g] = sv[g] * scale;
                     }
                     __syncthreads();
-                    for (int g = warp; g < G; g += SATT4_THREADS / 32) {
+                    for (int g = warp; g < G; g += SATT_THREADS / 32) {
                         float m = -INFINITY;
                         for (int j = lane; j < n; j += 32) m = fmaxf(m, pT[j][g]);
                         m = warpMax(m);
@@ -752,18 +532,10 @@ __device__ __forceinline__ void staged4AttentionBody(const float* q, const float
 #define SATT_ARGS const float* q, const float* kCache, const float* vCache, const int* tokSeq, const int* positions, \
     const int* blockTables, const int* meta, int blockSize, int nH, int nKV, int D, float scale, float* part
 #define SATT_PASS q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, scale, part
-extern "C" __global__ void __launch_bounds__(SATT_THREADS) attention_staged_d16(SATT_ARGS) { stagedAttentionBody<16>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT_THREADS) attention_staged_d32(SATT_ARGS) { stagedAttentionBody<32>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT_THREADS) attention_staged_d64(SATT_ARGS) { stagedAttentionBody<64>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT_THREADS) attention_staged_d128(SATT_ARGS) { stagedAttentionBody<128>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d16(SATT_ARGS) { staged4AttentionBody<16, false>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4h_d16(SATT_ARGS) { staged4AttentionBody<16, true>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d32(SATT_ARGS) { staged4AttentionBody<32, false>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4h_d32(SATT_ARGS) { staged4AttentionBody<32, true>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d64(SATT_ARGS) { staged4AttentionBody<64, false>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4h_d64(SATT_ARGS) { staged4AttentionBody<64, true>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4_d128(SATT_ARGS) { staged4AttentionBody<128, false>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT4_THREADS, 4) attention_staged4h_d128(SATT_ARGS) { staged4AttentionBody<128, true>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d16(SATT_ARGS) { stagedAttentionBody<16>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d32(SATT_ARGS) { stagedAttentionBody<32>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d64(SATT_ARGS) { stagedAttentionBody<64>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d128(SATT_ARGS) { stagedAttentionBody<128>(SATT_PASS); }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Router: logits = xn . Wr^T (fp32 FMA, fixed order), softmax, top-k (ties: lower expert id), optional

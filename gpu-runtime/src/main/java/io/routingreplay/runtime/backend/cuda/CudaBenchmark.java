@@ -57,9 +57,9 @@ public final class CudaBenchmark {
             copyGBs = copyBandwidth(dev);
             free = dev.memInfo()[0];
             card = dev.name;
-            System.out.printf(Locale.ROOT, "resident blocks per SM: attention_staged4_d128 %d (128 threads), attention_staged_d128 %d (64), attention %d "
-                            + "(128), gemm_store_wide %d, gemm_swiglu_wide %d (256)%n",
-                    dev.blocksPerMultiprocessor("attention_staged4_d128", 128), dev.blocksPerMultiprocessor("attention_staged_d128", 64), dev.blocksPerMultiprocessor("attention", 128),
+            System.out.printf(Locale.ROOT, "resident blocks per SM: attention_staged_d128 %d, attention %d (128 threads), "
+                            + "gemm_store_wide %d, gemm_swiglu_wide %d (256)%n",
+                    dev.blocksPerMultiprocessor("attention_staged_d128", 128), dev.blocksPerMultiprocessor("attention", 128),
                     dev.blocksPerMultiprocessor("gemm_store_wide", 256), dev.blocksPerMultiprocessor("gemm_swiglu_wide", 256));
         }
         int layers;

@@ -26,15 +26,11 @@ final class ForwardPass {
     private final CUdeviceptr[] kCache, vCache;
     private final int blockSize;
     private final String kvSuffix;
-    /** The warp-per-job attention with cp.async-staged K/V (fp32 cache, head_dim 16/32/64/128, ≤ 8 query heads per
-     *  KV head), or null where only the block version applies. Both give bit-identical partials. */
+    /** The attention with cp.async-staged K/V (fp32 cache, head_dim 16/32/64/128, ≤ 8 query heads per KV head;
+     *  grid (kv heads, tokens, z)), or null where only the block version applies. Both give bit-identical partials. */
     private final String stagedAttention;
-    private final int stagedThreads;
-    /** The staged kernel's grid is (kv heads, tokens, z) rather than (tokens, kv heads, z). */
-    private final boolean headMajor;
-    /** Use the block version even where the staged one applies (the benchmark's bitwise A/B; {@value #ATTENTION_PROPERTY}=block;
-     *  =staged2 picks the two-warp staged kernel, =staged4 the four-warp one on a (tokens, kv heads) grid, default staged4h:
-     *  the four-warp one on a (kv heads, tokens) grid). */
+    /** Use the block version even where the staged one applies (the benchmark's bitwise A/B; also
+     *  -D{@value #ATTENTION_PROPERTY}=block). */
     boolean blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
     static final String ATTENTION_PROPERTY = "routingreplay.cuda.attention";
 
@@ -49,13 +45,8 @@ final class ForwardPass {
         this.blockSize = blockSize;
         this.kvSuffix = bf16Cache ? "_bf16" : "";
         int d = c.headDim, g = c.numHeads / c.numKvHeads;
-        String choice = System.getProperty(ATTENTION_PROPERTY, "staged4h");
-        boolean twoWarps = choice.equals("staged2");
-        this.headMajor = choice.equals("staged4h");
-        this.stagedThreads = twoWarps ? 64 : 128;
         this.stagedAttention = !bf16Cache && g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
-                ? (twoWarps ? "attention_staged_d" : headMajor ? "attention_staged4h_d" : "attention_staged4_d") + d
-                : null;
+                ? "attention_staged_d" + d : null;
     }
 
     /**
@@ -86,11 +77,9 @@ final class ForwardPass {
             dev.launch("qk_norm_rope_kv" + kvSuffix, T, 1, 128, ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
                     ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
             boolean staged = stagedAttention != null && !blockAttention;
-            boolean hm = staged && headMajor;
-            dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, hm ? c.numKvHeads : T, hm ? T : c.numKvHeads,
-                    Workspace.ATT_SPLITS,
-                    staged ? stagedThreads : 128, ws.q, kCache[l], vCache[l], tokSeq, positions, bt, meta, blockSize, c.numHeads,
-                    c.numKvHeads, c.headDim, scale, ws.attnPart);
+            dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, staged ? c.numKvHeads : T,
+                    staged ? T : c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
+                    positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
             dev.launch("attention_combine", T, c.numHeads, 128, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
             dev.launch(dense("gemm_residual", T), tokTiles, ceil(H, denseRows(T)), 256,
                     ws.attn, c.qDim(), null, lw.wo, zero, H, c.qDim(), ws.x, H, null, null, T);
