@@ -28,7 +28,7 @@ cd "$root"
 mvn -q -o -pl gpu-runtime -am -DskipTests package
 mvn -q -o -pl gpu-runtime test-compile
 jar="$(ls gpu-runtime/target/gpu-runtime-*.jar | grep -v sources | head -1)"
-unzip -l "$jar" | grep -q kernels.ptx || { echo "$jar has no kernels.ptx" >&2; exit 1; }
+unzip -l "$jar" | grep kernels.ptx >/dev/null || { echo "$jar has no kernels.ptx" >&2; exit 1; }
 rm -rf "$out" && mkdir -p "$out/lib" "$out/test"
 mvn -q -o -pl gpu-runtime dependency:copy-dependencies -DincludeScope=runtime -DexcludeGroupIds=ai.djl,ai.djl.huggingface,net.java.dev.jna,commons-io,org.apache.commons,commons-codec,com.google.code.gson,com.google.errorprone -DoutputDirectory="$(cd "$out" && pwd)/lib"
 cp "$jar" "$out/lib/"

@@ -362,6 +362,182 @@ attention_bf16(const float* q, const bf16* kCache, const bf16* vCache, ATT_ARGS)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Staged attention (fp32 K/V, D in {16, 32, 64, 128}, G <= 8), the one that runs where it applies: the same
+// partitions, arithmetic and order as `attention` above — bit-identical partials — with the K and V of a (token,
+// kv head, z) job streamed through a ring of shared-memory stages by cp.async (coalesced 16-byte copies,
+// SATT_STAGES - 1 stages in flight) instead of per-thread global loads:
+//   K stages: d-slices [128 positions][16 d], pieces XOR-swizzled so the 16-byte reads of 8 rows hit 8 bank groups;
+//   V stages: [16 positions][D].
+// Four warps per job; thread = position for the scores (sequential FMA over d = 0..D-1 per head), the block kernel's
+// softmax code, thread = dimension for P·V (positions in order). Grid (kv heads, tokens, z). docs/cuda-notes.md
+// v9–v12 has the one- and two-warp versions that came before and what each measured.
+// ---------------------------------------------------------------------------------------------------------------
+#define SATT_STAGES 4
+#define SATT_STAGE_FLOATS 2048
+
+__device__ __forceinline__ void cpAsync16(float* smem, const float* gmem, bool valid) {
+    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    int n = valid ? 16 : 0; // 0: zero-fill, nothing read
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(n) : "memory");
+}
+__device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void cpAsyncWait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(SATT_STAGES - 2) : "memory");
+}
+
+#define SATT_THREADS 128
+template <int D>
+__device__ __forceinline__ void stagedAttentionBody(const float* q, const float* kCache, const float* vCache,
+                                                     const int* tokSeq, const int* positions, const int* blockTables,
+                                                     const int* meta, int blockSize, int nH, int nKV, float scale,
+                                                     float* part) {
+    constexpr int KST = D / 16;
+    constexpr int DP = D / 4;
+    static_assert(D % 16 == 0 && D <= 128 && ATT_CHUNK == SATT_THREADS, "staged attention: D multiple of 16, <= 128");
+    __shared__ __align__(16) float ring[SATT_STAGES][SATT_STAGE_FLOATS];
+    __shared__ __align__(16) float qs[ATT_MAXG][D];
+    __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // scaled scores, then (in place) probabilities
+    __shared__ int slotS[ATT_CHUNK];
+    __shared__ float mS[ATT_MAXG], lS[ATT_MAXG], corrS[ATT_MAXG];
+    // grid (kv heads, tokens, z): the kv heads of one token — neighbours in every cache row — are dispatched together
+    int t = blockIdx.y, kvh = blockIdx.x, z = blockIdx.z;
+    int tid = threadIdx.x;
+    int lane = tid & 31, warp = tid >> 5;
+    int G = nH / nKV;
+    const int* bt = blockTables + (size_t)tokSeq[t] * meta[0];
+    int ctx = positions[t] + 1;
+    if (z * ATT_CHUNK >= ctx) return;
+    for (int i = G * D + tid; i < ATT_MAXG * D; i += SATT_THREADS) (&qs[0][0])[i] = 0.f;
+    if (tid < ATT_MAXG) { mS[tid] = -INFINITY; lS[tid] = 0.f; }
+    float acc[ATT_MAXG];
+#pragma unroll
+    for (int g = 0; g < ATT_MAXG; g++) acc[g] = 0.f;
+    const int swz = (tid >> 1) & 3;
+    for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
+        int n = min(ATT_CHUNK, ctx - c0);
+        int total = KST + (n + 15) / 16;
+        __syncthreads();
+        {
+            int p = c0 + min(tid, n - 1);
+            slotS[tid] = bt[p / blockSize] * blockSize + (p % blockSize);
+        }
+        __syncthreads();
+        if (c0 == z * ATT_CHUNK) {
+            const float* qg = q + (size_t)t * nH * D + (size_t)kvh * G * D;
+            for (int i = tid * 4; i < G * D; i += SATT_THREADS * 4) cpAsync16(&qs[0][0] + i, qg + i, true);
+        }
+        auto issue = [&](int s) {
+            if (s < total) {
+                float* buf = ring[s % SATT_STAGES];
+                if (s < KST) {
+#pragma unroll
+                    for (int i = tid; i < ATT_CHUNK * 4; i += SATT_THREADS) {
+                        int j = i >> 2, c = i & 3;
+                        const float* src = kCache + ((size_t)slotS[j] * nKV + kvh) * D + s * 16 + c * 4;
+                        cpAsync16(buf + j * 16 + ((c ^ ((j >> 1) & 3)) << 2), src, j < n);
+                    }
+                } else {
+                    int v0 = (s - KST) * 16;
+#pragma unroll
+                    for (int i = tid; i < 16 * DP; i += SATT_THREADS) {
+                        int j = i / DP, c = i % DP;
+                        const float* src = vCache + ((size_t)slotS[v0 + j] * nKV + kvh) * D + c * 4;
+                        cpAsync16(buf + j * D + c * 4, src, v0 + j < n);
+                    }
+                }
+            }
+            cpAsyncCommit();
+        };
+#pragma unroll
+        for (int s = 0; s < SATT_STAGES - 1; s++) issue(s);
+        float sv[ATT_MAXG];
+#pragma unroll
+        for (int g = 0; g < ATT_MAXG; g++) sv[g] = 0.f;
+        for (int s = 0; s < total; s++) {
+            cpAsyncWait();
+            __syncthreads();
+            issue(s + SATT_STAGES - 1);
+            const float* buf = ring[s % SATT_STAGES];
+            if (s < KST) {
+#pragma unroll
+                for (int dd = 0; dd < 4; dd++) {
+                    float4 kv = *reinterpret_cast<const float4*>(buf + tid * 16 + ((dd ^ swz) << 2));
+#pragma unroll
+                    for (int g = 0; g < ATT_MAXG; g++) {
+                        float4 qg = *reinterpret_cast<const float4*>(&qs[g][s * 16 + dd * 4]);
+                        sv[g] = fmaf(qg.x, kv.x, sv[g]);
+                        sv[g] = fmaf(qg.y, kv.y, sv[g]);
+                        sv[g] = fmaf(qg.z, kv.z, sv[g]);
+                        sv[g] = fmaf(qg.w, kv.w, sv[g]);
+                    }
+                }
+                if (s == KST - 1) {
+                    if (tid < n) {
+#pragma unroll
+                        for (int g = 0; g < ATT_MAXG; g++) if (g < G) pT[tid][g] = sv[g] * scale;
+                    }
+                    __syncthreads();
+                    for (int g = warp; g < G; g += SATT_THREADS / 32) {
+                        float m = -INFINITY;
+                        for (int j = lane; j < n; j += 32) m = fmaxf(m, pT[j][g]);
+                        m = warpMax(m);
+                        float mOld = mS[g];
+                        float mNew = fmaxf(mOld, m);
+                        float sum = 0.f;
+                        for (int j = lane; j < n; j += 32) {
+                            float e = expf(pT[j][g] - mNew);
+                            pT[j][g] = e;
+                            sum += e;
+                        }
+                        sum = warpSum(sum);
+                        if (lane == 0) {
+                            float corr = expf(mOld - mNew);
+                            corrS[g] = corr;
+                            lS[g] = lS[g] * corr + sum;
+                            mS[g] = mNew;
+                        }
+                    }
+                    __syncthreads();
+#pragma unroll
+                    for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g] *= corrS[g];
+                }
+            } else if (tid < D) {
+                int v0 = (s - KST) * 16;
+                int cnt = min(16, n - v0);
+#pragma unroll 4
+                for (int jj = 0; jj < cnt; jj++) {
+                    float vv = buf[jj * D + tid];
+                    float4 p0 = *reinterpret_cast<const float4*>(&pT[v0 + jj][0]);
+                    float4 p1 = *reinterpret_cast<const float4*>(&pT[v0 + jj][4]);
+                    const float pj[8] = {p0.x, p0.y, p0.z, p0.w, p1.x, p1.y, p1.z, p1.w};
+#pragma unroll
+                    for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g] = fmaf(pj[g], vv, acc[g]);
+                }
+            }
+        }
+    }
+    if (tid < D) {
+#pragma unroll
+        for (int g = 0; g < ATT_MAXG; g++)
+            if (g < G) part[(((size_t)t * nH + kvh * G + g) * ATT_SPLITS + z) * (D + 2) + tid] = acc[g];
+    }
+    __syncthreads();
+    if (tid < G) {
+        float* pp = part + (((size_t)t * nH + kvh * G + tid) * ATT_SPLITS + z) * (D + 2);
+        pp[D] = mS[tid];
+        pp[D + 1] = lS[tid];
+    }
+}
+
+#define SATT_ARGS const float* q, const float* kCache, const float* vCache, const int* tokSeq, const int* positions, \
+    const int* blockTables, const int* meta, int blockSize, int nH, int nKV, int D, float scale, float* part
+#define SATT_PASS q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, scale, part
+extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d16(SATT_ARGS) { stagedAttentionBody<16>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d32(SATT_ARGS) { stagedAttentionBody<32>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d64(SATT_ARGS) { stagedAttentionBody<64>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d128(SATT_ARGS) { stagedAttentionBody<128>(SATT_PASS); }
+
+// ---------------------------------------------------------------------------------------------------------------
 // Router: logits = xn . Wr^T (fp32 FMA, fixed order), softmax, top-k (ties: lower expert id), optional
 // renormalisation. Writes the layer's ids/weights for the MoE block and, in the same kernel, the routing record
 // into the step's output buffer: per token [ids numMoe*K | weights numMoe*K] (int32 / fp32 words).

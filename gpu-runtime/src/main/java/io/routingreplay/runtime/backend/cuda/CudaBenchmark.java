@@ -57,6 +57,10 @@ public final class CudaBenchmark {
             copyGBs = copyBandwidth(dev);
             free = dev.memInfo()[0];
             card = dev.name;
+            System.out.printf(Locale.ROOT, "resident blocks per SM: attention_staged_d128 %d, attention %d (128 threads), "
+                            + "gemm_store_wide %d, gemm_swiglu_wide %d (256)%n",
+                    dev.blocksPerMultiprocessor("attention_staged_d128", 128), dev.blocksPerMultiprocessor("attention", 128),
+                    dev.blocksPerMultiprocessor("gemm_store_wide", 256), dev.blocksPerMultiprocessor("gemm_swiglu_wide", 256));
         }
         int layers;
         if (layersArg.equals("auto")) {
@@ -165,6 +169,17 @@ public final class CudaBenchmark {
         rows.add(String.format(Locale.ROOT, "%-28s %8d %12s %12s %12.2f %10.2f", "  vs roofline w/ bf16 K/V", B, "", "",
                 roofMs16, median / roofMs16));
         printProfile(r, B, prompt + output - 1, next, tables, greedy);
+        {
+            List<SeqChunk> chunks = new ArrayList<>(B);
+            for (int q = 0; q < B; q++) {
+                chunks.add(new SeqChunk(new int[]{next[q]}, prompt + output - 1, tables[q], true, greedy, 0L, 1));
+            }
+            boolean same = r.attentionVersionsAgree(new ForwardBatch(chunks));
+            System.out.printf(Locale.ROOT, "attention staged vs block, batch %d: %s%n", B,
+                    same ? "bit-identical tokens, logprobs, routing" : "DIFFERENT");
+            rows.add(String.format(Locale.ROOT, "%-28s %8d %12s", "attention staged = block", B,
+                    same ? "identical" : "DIFFERENT"));
+        }
         if (captureAb) {
             // routing capture on vs off, interleaved blocks of 8 steps so context growth cancels out
             List<Double> on = new ArrayList<>(), off2 = new ArrayList<>();

@@ -85,8 +85,19 @@ final class CudaDevice implements AutoCloseable {
         return functions.computeIfAbsent(name, k -> {
             CUfunction f = new CUfunction();
             cuModuleGetFunction(f, module, k);
+            // kernels that live on shared memory (the staged attention: ~41 KB per 128-thread block) need the
+            // largest carveout to keep several blocks per multiprocessor; the driver may otherwise pick a small one
+            cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
+                    k.startsWith("attention_staged") ? 100 : -1);
             return f;
         });
+    }
+
+    /** Resident blocks per multiprocessor of {@code f} at {@code block} threads (registers, shared memory, carveout). */
+    int blocksPerMultiprocessor(String f, int block) {
+        int[] n = new int[1];
+        cuOccupancyMaxActiveBlocksPerMultiprocessor(n, fn(f), block, 0);
+        return n[0];
     }
 
     CUdeviceptr alloc(long bytes) {

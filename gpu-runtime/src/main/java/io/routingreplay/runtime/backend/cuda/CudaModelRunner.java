@@ -186,6 +186,28 @@ public final class CudaModelRunner implements ModelRunner {
         return dev.endProfile();
     }
 
+    /**
+     * Runs the same step eagerly with the staged and with the block attention kernel and says whether the sampled
+     * tokens, logprobs and routing records are bit-identical (true where the staged kernel does not apply). Running
+     * a step twice is harmless: the second run rewrites the same K/V values into the same slots.
+     */
+    public boolean attentionVersionsAgree(ForwardBatch batch) {
+        forceEager = true;
+        try {
+            pass.blockAttention = false;
+            StepOutput a = forward(batch);
+            pass.blockAttention = true;
+            StepOutput b = forward(batch);
+            return java.util.Arrays.equals(a.sampledTokens(), b.sampledTokens())
+                    && java.util.Arrays.equals(a.logprobs(), b.logprobs())
+                    && java.util.Arrays.deepEquals(a.routingIds(), b.routingIds())
+                    && java.util.Arrays.deepEquals(a.routingWeights(), b.routingWeights());
+        } finally {
+            pass.blockAttention = "block".equals(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
+            forceEager = false;
+        }
+    }
+
     public long graphLaunches() {
         return graphLaunches;
     }

@@ -26,6 +26,13 @@ final class ForwardPass {
     private final CUdeviceptr[] kCache, vCache;
     private final int blockSize;
     private final String kvSuffix;
+    /** The attention with cp.async-staged K/V (fp32 cache, head_dim 16/32/64/128, ≤ 8 query heads per KV head;
+     *  grid (kv heads, tokens, z)), or null where only the block version applies. Both give bit-identical partials. */
+    private final String stagedAttention;
+    /** Use the block version even where the staged one applies (the benchmark's bitwise A/B; also
+     *  -D{@value #ATTENTION_PROPERTY}=block). */
+    boolean blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
+    static final String ATTENTION_PROPERTY = "routingreplay.cuda.attention";
 
     ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
                 CUdeviceptr[] vCache, int blockSize, boolean bf16Cache) {
@@ -37,6 +44,9 @@ final class ForwardPass {
         this.vCache = vCache;
         this.blockSize = blockSize;
         this.kvSuffix = bf16Cache ? "_bf16" : "";
+        int d = c.headDim, g = c.numHeads / c.numKvHeads;
+        this.stagedAttention = !bf16Cache && g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
+                ? "attention_staged_d" + d : null;
     }
 
     /**
@@ -66,8 +76,10 @@ final class ForwardPass {
                     ws.xn, H, null, lw.wqkv, zero, qkvDim, H, ws.qkv, qkvDim, null, null, T);
             dev.launch("qk_norm_rope_kv" + kvSuffix, T, 1, 128, ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
                     ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
-            dev.launch3("attention" + kvSuffix, T, c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l],
-                    tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
+            boolean staged = stagedAttention != null && !blockAttention;
+            dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, staged ? c.numKvHeads : T,
+                    staged ? T : c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
+                    positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
             dev.launch("attention_combine", T, c.numHeads, 128, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
             dev.launch(dense("gemm_residual", T), tokTiles, ceil(H, denseRows(T)), 256,
                     ws.attn, c.qDim(), null, lw.wo, zero, H, c.qDim(), ws.x, H, null, null, T);
