@@ -10,6 +10,7 @@ import io.routingreplay.runtime.config.QkNorm;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.model.LayerWeights;
 import io.routingreplay.runtime.model.ModelWeights;
+import io.routingreplay.runtime.model.Rope;
 import io.routingreplay.runtime.sampler.Sampler;
 import io.routingreplay.runtime.weights.WeightStore;
 
@@ -61,13 +62,7 @@ public final class CpuModelRunner implements ModelRunner {
             kNorm[l] = lw.kNorm == null ? null : lw.kNorm.toFloatArray();
         }
         finalNorm = w.finalNorm.toFloatArray();
-        int half = c.headDim / 2;
-        invFreq = new float[half];
-        for (int i = 0; i < half; i++) {
-            // As transformers computes it: float32 arange / dim, base ** that, reciprocal.
-            float exponent = (float) (2 * i) / c.headDim;
-            invFreq[i] = (float) (1.0 / (float) Math.pow(c.ropeTheta, exponent));
-        }
+        invFreq = Rope.inverseFrequencies(c);
     }
 
     public static CpuModelRunner load(EngineConfig cfg) {

@@ -5,6 +5,7 @@ import io.routingreplay.runtime.backend.ModelRunner;
 import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.model.Rope;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.model.ModelWeights;
 import io.routingreplay.runtime.sampler.SamplingParams;
@@ -128,13 +129,9 @@ public final class CudaModelRunner implements ModelRunner {
         }
     }
 
-    /** RoPE inverse frequencies computed as the CPU backend and transformers do (float32). */
+    /** RoPE inverse frequencies, the same bits as the CPU backend's. */
     private static void uploadInvFreq(Workspace ws, ModelConfig c) {
-        float[] f = new float[c.headDim / 2];
-        for (int i = 0; i < f.length; i++) {
-            float exponent = (float) (2 * i) / c.headDim;
-            f[i] = (float) (1.0 / (float) Math.pow(c.ropeTheta, exponent));
-        }
+        float[] f = Rope.inverseFrequencies(c);
         cuMemcpyHtoD(ws.invFreq, Pointer.to(f), 4L * f.length);
     }
 
