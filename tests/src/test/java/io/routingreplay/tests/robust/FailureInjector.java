@@ -11,6 +11,7 @@ import java.util.Collection;
 import java.util.List;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A per-token-stream sink that is chained right after the inference operator (same task) and fails that task at
@@ -23,6 +24,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 public class FailureInjector implements Sink<TokenRoutingEvent>, SupportsWriterState<TokenRoutingEvent, Integer> {
 
     static final int CHECKPOINTS_BEFORE_FAILING = 2;
+
+    /**
+     * Every token event costs the task this long. It paces generation (the engine thread waits on the task
+     * through its bounded pending-steps queue) to at most ~500 events/s whatever the machine's speed, so each
+     * attempt sees its checkpoints and planned events well before the last request is done: without it a fast
+     * machine finishes all requests before the later planned failures and the test would prove less than it says.
+     */
+    static final long PACE_NANOS = 2_000_000;
 
     /** The failure plan of one run. */
     public record Plan(int[] eventsAfterCheckpoint, int failSnapshotInAttempt) {
@@ -94,6 +103,7 @@ public class FailureInjector implements Sink<TokenRoutingEvent>, SupportsWriterS
 
         @Override
         public void write(TokenRoutingEvent e, Context context) {
+            LockSupport.parkNanos(PACE_NANOS);
             if (e.getAttempt() > 0) {
                 RESUMED_EVENTS.incrementAndGet();
             }
