@@ -27,6 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ExactlyOnceUnderFailuresITCase {
 
     private static final int REQUESTS = 200;
+    private static final int INITIAL = 140;
+    private static final int WAVE = 15;
+    private static final int PLANNED_FAILURES = 4;
     private static EmbeddedKafka kafka;
 
     @BeforeAll
@@ -50,7 +53,11 @@ class ExactlyOnceUnderFailuresITCase {
         long t0 = System.nanoTime();
         Map<String, GenerationResult> expected = RobustWorkload.offline(requests);
         System.err.printf("offline oracle: %.1f s%n", (System.nanoTime() - t0) / 1e9);
-        KafkaAnswers.publish(kafka.bootstrapServers(), prefix + "-prompts", requests);
+        // Most requests at once; the rest is a reserve, fed in small waves whenever an attempt that should fail on
+        // token events has run out of work (on a fast machine the first wave can finish before the later
+        // planned failures), and all of it once every planned failure happened.
+        List<RobustWorkload.Request> reserve = requests.subList(INITIAL, REQUESTS);
+        KafkaAnswers.publish(kafka.bootstrapServers(), prefix + "-prompts", requests.subList(0, INITIAL));
 
         // attempts 0, 1 and 3 fail the inference task mid-generation; attempt 2 fails inside a checkpoint
         FailureInjector.reset(new FailureInjector.Plan(new int[] {30, 90, 0, 50}, 2));
@@ -61,21 +68,52 @@ class ExactlyOnceUnderFailuresITCase {
         RoutingReplayJob.onKafka(conf, false).withTokenStream(new FailureInjector()).addTo(env, conf);
         JobClient job = env.executeAsync("exactly-once-under-failures");
         t0 = System.nanoTime();
+        Thread feeder = new Thread(() -> feed(prefix + "-prompts", reserve), "reserve-feeder");
+        feeder.start();
         KafkaAnswers.Answers answers;
         try {
             answers = KafkaAnswers.read(kafka.bootstrapServers(), prefix + "-results", prefix + "-dead-letters",
                     REQUESTS, Duration.ofMinutes(4), Duration.ofSeconds(3));
         } finally {
+            feeder.interrupt();
+            feeder.join();
             job.cancel().get(1, TimeUnit.MINUTES);
         }
         System.err.printf("job: %.1f s%n", (System.nanoTime() - t0) / 1e9);
 
-        assertEquals(4, FailureInjector.FAILURES.get(), "every planned failure happened");
+        assertEquals(PLANNED_FAILURES, FailureInjector.FAILURES.get(), "every planned failure happened");
         assertEquals(1, FailureInjector.SNAPSHOT_FAILURES.get(), "one failure was inside a checkpoint");
         assertTrue(FailureInjector.RESUMED_EVENTS.get() > 0,
                 "some requests were restored mid-generation and continued from their checkpointed position");
 
         assertTrue(answers.deadLetters().isEmpty(), () -> "dead letters: " + answers.deadLetters());
         ResultChecks.assertExactlyOnceAndIdentical(expected, answers.results());
+    }
+
+    /** Publishes the reserve: a wave whenever the armed attempt starves, everything once all failures happened. */
+    private static void feed(String topic, List<RobustWorkload.Request> reserve) {
+        int next = 0;
+        try {
+            while (next < reserve.size()) {
+                if (FailureInjector.FAILURES.get() >= PLANNED_FAILURES) {
+                    KafkaAnswers.publish(kafka.bootstrapServers(), topic, reserve.subList(next, reserve.size()));
+                    System.err.printf("reserve: the last %d requests published after every planned failure%n",
+                            reserve.size() - next);
+                    return;
+                }
+                if (FailureInjector.starving(TimeUnit.MILLISECONDS.toNanos(1500))) {
+                    int end = Math.min(next + WAVE, reserve.size());
+                    KafkaAnswers.publish(kafka.bootstrapServers(), topic, reserve.subList(next, end));
+                    System.err.printf("reserve: %d requests published to an attempt that ran out of work (%d "
+                            + "failures so far)%n", end - next, FailureInjector.FAILURES.get());
+                    next = end;
+                }
+                Thread.sleep(100);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            throw new IllegalStateException("publishing the reserve failed", e);
+        }
     }
 }

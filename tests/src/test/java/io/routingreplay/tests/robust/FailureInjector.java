@@ -52,12 +52,26 @@ public class FailureInjector implements Sink<TokenRoutingEvent>, SupportsWriterS
     static final AtomicInteger SNAPSHOT_FAILURES = new AtomicInteger();
     /** Events of requests resumed from a checkpoint (attempt > 0 in the event): proof that restores were mid-request. */
     static final AtomicInteger RESUMED_EVENTS = new AtomicInteger();
+    /** Set while the running attempt is armed (past its checkpoints) to fail on token events. */
+    private static volatile boolean armed;
+    private static volatile long lastEventNanos = System.nanoTime();
 
     public static void reset(Plan p) {
         plan = p;
         FAILURES.set(0);
         SNAPSHOT_FAILURES.set(0);
         RESUMED_EVENTS.set(0);
+        armed = false;
+        lastEventNanos = System.nanoTime();
+    }
+
+    /**
+     * Whether the running attempt waits for token events to fail but has seen none for {@code quietNanos}: its
+     * requests all finished before the planned failure. A test then publishes more requests, so every planned
+     * failure happens however fast the machine generates.
+     */
+    static boolean starving(long quietNanos) {
+        return armed && System.nanoTime() - lastEventNanos > quietNanos;
     }
 
     @Override
@@ -110,11 +124,13 @@ public class FailureInjector implements Sink<TokenRoutingEvent>, SupportsWriterS
             if (checkpoints >= CHECKPOINTS_BEFORE_FAILING) {
                 eventsSinceCheckpoint++;
             }
+            lastEventNanos = System.nanoTime();
             Plan p = plan;
             if (attempt < p.attempts() && attempt != p.failSnapshotInAttempt()
                     && checkpoints >= CHECKPOINTS_BEFORE_FAILING
                     && eventsSinceCheckpoint >= p.eventsAfterCheckpoint()[attempt]) {
                 FAILURES.incrementAndGet();
+                armed = false;
                 throw new InjectedFailure("injected failure of the inference task in attempt " + attempt + " after "
                         + eventsSinceCheckpoint + " events past a checkpoint (rid " + e.getRid() + ", position "
                         + e.getFirstPosition() + ")");
@@ -128,6 +144,14 @@ public class FailureInjector implements Sink<TokenRoutingEvent>, SupportsWriterS
         @Override
         public List<Integer> snapshotState(long checkpointId) {
             checkpoints++;
+            Plan p = plan;
+            boolean arm = attempt < p.attempts() && attempt != p.failSnapshotInAttempt()
+                    && checkpoints >= CHECKPOINTS_BEFORE_FAILING;
+            if (arm && !armed) {
+                lastEventNanos = System.nanoTime(); // quiet time counts from arming
+            }
+            armed = arm;
+
             if (attempt == plan.failSnapshotInAttempt() && checkpoints >= CHECKPOINTS_BEFORE_FAILING) {
                 FAILURES.incrementAndGet();
                 SNAPSHOT_FAILURES.incrementAndGet();
