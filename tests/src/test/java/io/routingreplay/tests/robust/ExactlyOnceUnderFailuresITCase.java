@@ -2,14 +2,12 @@ package io.routingreplay.tests.robust;
 
 import io.routingreplay.job.JobOptions;
 import io.routingreplay.job.RoutingReplayJob;
-import io.routingreplay.job.local.EmbeddedKafka;
 import io.routingreplay.runtime.engine.GenerationResult;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.List;
@@ -30,25 +28,14 @@ class ExactlyOnceUnderFailuresITCase {
     private static final int INITIAL = 140;
     private static final int WAVE = 15;
     private static final int PLANNED_FAILURES = 4;
-    private static EmbeddedKafka kafka;
-
-    @BeforeAll
-    static void startKafka() throws Exception {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() throws Exception {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+    @RegisterExtension
+    static final EmbeddedKafkaExtension KAFKA = new EmbeddedKafkaExtension();
 
     @Test
     void everyRecordExactlyOnceAndIdenticalThroughRepeatedTaskFailures() throws Exception {
         String prefix = "failures";
-        kafka.createTopics(1, RobustJobConfig.topics(prefix)[0]);
-        kafka.createTopics(2, RobustJobConfig.topics(prefix)[1], RobustJobConfig.topics(prefix)[2]);
+        KAFKA.get().createTopics(1, RobustJobConfig.topics(prefix)[0]);
+        KAFKA.get().createTopics(2, RobustJobConfig.topics(prefix)[1], RobustJobConfig.topics(prefix)[2]);
         List<RobustWorkload.Request> requests = RobustWorkload.generate(prefix, REQUESTS, 5, 3, 12, 2, 10);
         long t0 = System.nanoTime();
         Map<String, GenerationResult> expected = RobustWorkload.offline(requests);
@@ -57,11 +44,11 @@ class ExactlyOnceUnderFailuresITCase {
         // token events has run out of work (on a fast machine the first wave can finish before the later
         // planned failures), and all of it once every planned failure happened.
         List<RobustWorkload.Request> reserve = requests.subList(INITIAL, REQUESTS);
-        KafkaAnswers.publish(kafka.bootstrapServers(), prefix + "-prompts", requests.subList(0, INITIAL));
+        KafkaAnswers.publish(KAFKA.get().bootstrapServers(), prefix + "-prompts", requests.subList(0, INITIAL));
 
         // attempts 0, 1 and 3 fail the inference task mid-generation; attempt 2 fails inside a checkpoint
         FailureInjector.reset(new FailureInjector.Plan(new int[] {30, 90, 0, 50}, 2));
-        Configuration conf = RobustJobConfig.create(kafka.bootstrapServers(), prefix);
+        Configuration conf = RobustJobConfig.create(KAFKA.get().bootstrapServers(), prefix);
         conf.set(JobOptions.MAX_NUM_SEQS, 16); // fewer sequences per step: generation spans many checkpoints
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1, conf);
         // unbounded, as in production: checkpoints keep coming until the last request is answered
@@ -72,7 +59,7 @@ class ExactlyOnceUnderFailuresITCase {
         feeder.start();
         KafkaAnswers.Answers answers;
         try {
-            answers = KafkaAnswers.read(kafka.bootstrapServers(), prefix + "-results", prefix + "-dead-letters",
+            answers = KafkaAnswers.read(KAFKA.get().bootstrapServers(), prefix + "-results", prefix + "-dead-letters",
                     REQUESTS, Duration.ofMinutes(4), Duration.ofSeconds(3));
         } finally {
             feeder.interrupt();
@@ -96,14 +83,14 @@ class ExactlyOnceUnderFailuresITCase {
         try {
             while (next < reserve.size()) {
                 if (FailureInjector.FAILURES.get() >= PLANNED_FAILURES) {
-                    KafkaAnswers.publish(kafka.bootstrapServers(), topic, reserve.subList(next, reserve.size()));
+                    KafkaAnswers.publish(KAFKA.get().bootstrapServers(), topic, reserve.subList(next, reserve.size()));
                     System.err.printf("reserve: the last %d requests published after every planned failure%n",
                             reserve.size() - next);
                     return;
                 }
                 if (FailureInjector.starving(TimeUnit.MILLISECONDS.toNanos(1500))) {
                     int end = Math.min(next + WAVE, reserve.size());
-                    KafkaAnswers.publish(kafka.bootstrapServers(), topic, reserve.subList(next, end));
+                    KafkaAnswers.publish(KAFKA.get().bootstrapServers(), topic, reserve.subList(next, end));
                     System.err.printf("reserve: %d requests published to an attempt that ran out of work (%d "
                             + "failures so far)%n", end - next, FailureInjector.FAILURES.get());
                     next = end;

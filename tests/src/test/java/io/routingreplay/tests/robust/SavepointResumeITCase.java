@@ -1,16 +1,14 @@
 package io.routingreplay.tests.robust;
 
 import io.routingreplay.job.RoutingReplayJob;
-import io.routingreplay.job.local.EmbeddedKafka;
 import io.routingreplay.runtime.engine.GenerationResult;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
@@ -28,35 +26,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SavepointResumeITCase {
 
     private static final int REQUESTS = 100;
-    private static EmbeddedKafka kafka;
-
-    @BeforeAll
-    static void startKafka() throws Exception {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() throws Exception {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+    @RegisterExtension
+    static final EmbeddedKafkaExtension KAFKA = new EmbeddedKafkaExtension();
 
     @Test
     void stoppedWithASavepointAndResumedEveryRecordExactlyOnce(@TempDir Path savepoints) throws Exception {
         String prefix = "savepoint";
         String[] topics = RobustJobConfig.topics(prefix);
-        kafka.createTopics(1, topics[0]);
-        kafka.createTopics(2, topics[1], topics[2]);
+        KAFKA.get().createTopics(1, topics[0]);
+        KAFKA.get().createTopics(2, topics[1], topics[2]);
         List<RobustWorkload.Request> requests = RobustWorkload.generate(prefix, REQUESTS, 11, 3, 12, 2, 10);
         Map<String, GenerationResult> expected = RobustWorkload.offline(requests);
-        KafkaAnswers.publish(kafka.bootstrapServers(), topics[0], requests);
+        KafkaAnswers.publish(KAFKA.get().bootstrapServers(), topics[0], requests);
         FailureInjector.reset(new FailureInjector.Plan(new int[0], -1)); // a probe only: counts resumed events
 
-        Configuration conf = RobustJobConfig.create(kafka.bootstrapServers(), prefix);
+        Configuration conf = RobustJobConfig.create(KAFKA.get().bootstrapServers(), prefix);
         conf.set(io.routingreplay.job.JobOptions.MAX_NUM_SEQS, 16);
         JobClient first = start(conf);
-        KafkaAnswers.Answers before = KafkaAnswers.read(kafka.bootstrapServers(), topics[1], topics[2],
+        KafkaAnswers.Answers before = KafkaAnswers.read(KAFKA.get().bootstrapServers(), topics[1], topics[2],
                 REQUESTS / 5, Duration.ofMinutes(3), Duration.ZERO);
         assertTrue(before.results().size() >= REQUESTS / 5 && before.results().size() < REQUESTS,
                 "stopped mid-run: " + before.results().size() + " of " + REQUESTS + " answered");
@@ -68,7 +55,7 @@ class SavepointResumeITCase {
         JobClient second = start(resumed);
         KafkaAnswers.Answers answers;
         try {
-            answers = KafkaAnswers.read(kafka.bootstrapServers(), topics[1], topics[2], REQUESTS,
+            answers = KafkaAnswers.read(KAFKA.get().bootstrapServers(), topics[1], topics[2], REQUESTS,
                     Duration.ofMinutes(4), Duration.ofSeconds(3));
         } finally {
             second.cancel().get(1, TimeUnit.MINUTES);
