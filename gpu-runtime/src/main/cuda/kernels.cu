@@ -684,13 +684,28 @@ __device__ __forceinline__ void mma16816(float* c, uint32_t a0, uint32_t a1, uin
                  : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-template <int MODE, int RG>
+// Weight loads. HINT 1 (the gate/up kernels: -7 % at 32–256 tokens in bench/cuda/gemm_bench.cu, no gain for the
+// dense products) skips L1 (the weights are streamed once; L1 stays for the re-read activations) and asks L2 to
+// fetch 256 bytes around each 64-byte row piece, which the block's other warps read next.
+template <int HINT>
+__device__ __forceinline__ uint4 ldWeight(const bf16* p) {
+    uint4 v;
+    if (HINT == 0) {
+        v = __ldg(reinterpret_cast<const uint4*>(p));
+    } else {
+        asm volatile("ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+                     : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+    }
+    return v;
+}
+
+template <int MODE, int RG, int SUB = GEMM_SUB, int HINT = 0>
 __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
                                          long long expertStride, int N, int K, float* Y, int ldy, const int* tiles,
                                          const int* numTiles, int numRows) {
     // RG groups of 16 weight rows per block: more rows share each activation load (less activation traffic for
     // big tiles) without touching the reduction order, which only the K split decides.
-    constexpr int NACC = (MODE == 2 ? 2 : 1) * GEMM_SUB * 4;
+    constexpr int NACC = (MODE == 2 ? 2 : 1) * SUB * 4;
     __shared__ float red[GEMM_WARPS - 1][NACC][32];
     int tileIdx = blockIdx.x;
     int e = 0, start, count;
@@ -700,8 +715,8 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
         start = tiles[3 * tileIdx + 1];
         count = tiles[3 * tileIdx + 2];
     } else {
-        start = tileIdx * GEMM_TILE;
-        count = min(GEMM_TILE, numRows - start);
+        start = tileIdx * (8 * SUB);
+        count = min((8 * SUB), numRows - start);
         if (count <= 0) return;
     }
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -721,10 +736,10 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
         wa2[r] = MODE == 2 ? We2 + (size_t)rA * K : nullptr;
         wb2[r] = MODE == 2 ? We2 + (size_t)rB * K : nullptr;
     }
-    const float* xrow[GEMM_SUB];
-    bool xok[GEMM_SUB];
+    const float* xrow[SUB];
+    bool xok[SUB];
 #pragma unroll
-    for (int j = 0; j < GEMM_SUB; j++) {
+    for (int j = 0; j < SUB; j++) {
         int i = j * 8 + g;
         xok[j] = i < count;
         int rr = start + min(i, count - 1);
@@ -747,16 +762,16 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
         for (int r = 0; r < RG; r++) {
             A[r] = make_uint4(0, 0, 0, 0); B[r] = A[r]; A2[r] = A[r]; B2[r] = A[r];
             if (kok) {
-                A[r] = __ldg(reinterpret_cast<const uint4*>(wa[r] + k));
-                B[r] = __ldg(reinterpret_cast<const uint4*>(wb[r] + k));
+                A[r] = ldWeight<HINT>(wa[r] + k);
+                B[r] = ldWeight<HINT>(wb[r] + k);
                 if (MODE == 2) {
-                    A2[r] = __ldg(reinterpret_cast<const uint4*>(wa2[r] + k));
-                    B2[r] = __ldg(reinterpret_cast<const uint4*>(wb2[r] + k));
+                    A2[r] = ldWeight<HINT>(wa2[r] + k);
+                    B2[r] = ldWeight<HINT>(wb2[r] + k);
                 }
             }
         }
 #pragma unroll
-        for (int j = 0; j < GEMM_SUB; j++) {
+        for (int j = 0; j < SUB; j++) {
             float4 x0 = make_float4(0.f, 0.f, 0.f, 0.f), x1 = x0;
             if (kok && xok[j]) {
                 x0 = *reinterpret_cast<const float4*>(xrow[j] + k);
@@ -779,7 +794,7 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
                 mma16816(c, A[r].z, B[r].z, A[r].w, B[r].w, h[2], h[3]);
                 mma16816(c, A[r].z, B[r].z, A[r].w, B[r].w, l[2], l[3]);
                 if (MODE == 2) {
-                    float* c2 = acc[r] + GEMM_SUB * 4 + j * 4;
+                    float* c2 = acc[r] + SUB * 4 + j * 4;
                     mma16816(c2, A2[r].x, B2[r].x, A2[r].y, B2[r].y, h[0], h[1]);
                     mma16816(c2, A2[r].x, B2[r].x, A2[r].y, B2[r].y, l[0], l[1]);
                     mma16816(c2, A2[r].z, B2[r].z, A2[r].w, B2[r].w, h[2], h[3]);
@@ -803,7 +818,7 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
                 for (int i = 0; i < NACC; i++) acc[r][i] += red[w][i][lane];
             // epilogue: c0,c1 -> weight row g, tile rows 2tq, 2tq+1 of the sub-tile; c2,c3 -> weight row g+8
 #pragma unroll
-            for (int j = 0; j < GEMM_SUB; j++) {
+            for (int j = 0; j < SUB; j++) {
 #pragma unroll
                 for (int i = 0; i < 4; i++) {
                     int n = nBase + r * 16 + g + (i >= 2 ? 8 : 0);
@@ -814,7 +829,7 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
                         if (MODE == 0) *y = v;
                         else if (MODE == 1) *y = *y + v;
                         else {
-                            float gt = v, up = acc[r][GEMM_SUB * 4 + j * 4 + i];
+                            float gt = v, up = acc[r][SUB * 4 + j * 4 + i];
                             *y = (gt / (1.0f + expf(-gt))) * up;
                         }
                     }
@@ -838,8 +853,11 @@ extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual_wide
 #define SWIGLU_ARGS const float* X, int ldx, const int* inRow, const bf16* Wg, const bf16* Wu, long long expertStride, \
     int N, int K, float* Y, int ldy, const int* tiles, const int* numTiles, int numRows
 #define SWIGLU_PASS X, ldx, inRow, Wg, Wu, expertStride, N, K, Y, ldy, tiles, numTiles, numRows
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu(SWIGLU_ARGS) { gemmBody<2, 1>(SWIGLU_PASS); }
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu_wide(SWIGLU_ARGS) { gemmBody<2, 2>(SWIGLU_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu(SWIGLU_ARGS) { gemmBody<2, 1, GEMM_SUB, 1>(SWIGLU_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu_wide(SWIGLU_ARGS) { gemmBody<2, 2, GEMM_SUB, 1>(SWIGLU_PASS); }
+
+// the variants with weights staged in shared memory (same results, bit for bit)
+#include "gemm_staged.cuh"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Weighted combine + residual: x[t] += sum_k w[t,k] * y[pairSlot[t*K+k]] (k in order: fixed reduction order).

@@ -174,11 +174,34 @@ public final class CudaBenchmark {
             for (int q = 0; q < B; q++) {
                 chunks.add(new SeqChunk(new int[]{next[q]}, prompt + output - 1, tables[q], true, greedy, 0L, 1));
             }
-            boolean same = r.attentionVersionsAgree(new ForwardBatch(chunks));
-            System.out.printf(Locale.ROOT, "attention staged vs block, batch %d: %s%n", B,
-                    same ? "bit-identical tokens, logprobs, routing" : "DIFFERENT");
+            boolean[] same = r.referenceKernelsAgree(new ForwardBatch(chunks));
+            System.out.printf(Locale.ROOT, "batch %d: attention staged vs block %s; expert GEMMs persistent vs K-split %s%n", B,
+                    same[0] ? "bit-identical" : "DIFFERENT", same[1] ? "bit-identical" : "DIFFERENT");
             rows.add(String.format(Locale.ROOT, "%-28s %8d %12s", "attention staged = block", B,
-                    same ? "identical" : "DIFFERENT"));
+                    same[0] ? "identical" : "DIFFERENT"));
+            rows.add(String.format(Locale.ROOT, "%-28s %8d %12s", "experts persistent = K-split", B,
+                    same[1] ? "identical" : "DIFFERENT"));
+        }
+        {
+            // persistent vs K-split expert GEMMs, graph-replayed, interleaved blocks of 8 steps (same call and context)
+            List<Double> persistent = new ArrayList<>(), kSplit = new ArrayList<>();
+            int pos = prompt + output - 1;
+            for (int rep = 0; rep < 3; rep++) {
+                for (boolean k : new boolean[]{false, true}) {
+                    r.useKSplitGemm(k);
+                    for (int q = 0; q < 8; q++) {
+                        decodeStep(r, B, pos++, next, tables, greedy, pos);
+                        (k ? kSplit : persistent).add(lastStepMs);
+                    }
+                }
+            }
+            r.useKSplitGemm(false);
+            rows.add(String.format(Locale.ROOT, "%-28s %8d %12s", "experts persist/K-split ms", B,
+                    String.format(Locale.ROOT, "%.2f/%.2f", median(persistent), median(kSplit))));
+            System.out.print("[K-split expert GEMMs] ");
+            r.useKSplitGemm(true);
+            printProfile(r, B, pos, next, tables, greedy);
+            r.useKSplitGemm(false);
         }
         if (captureAb) {
             // routing capture on vs off, interleaved blocks of 8 steps so context growth cancels out

@@ -87,16 +87,26 @@ final class CudaDevice implements AutoCloseable {
             cuModuleGetFunction(f, module, k);
             // kernels that live on shared memory (the staged attention: ~41 KB per 128-thread block) need the
             // largest carveout to keep several blocks per multiprocessor; the driver may otherwise pick a small one
+            boolean persistent = PersistentGemm.isPersistent(k);
             cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
-                    k.startsWith("attention_staged") ? 100 : -1);
+                    k.startsWith("attention_staged") || persistent ? 100 : -1);
+            if (persistent) { // their cp.async ring lives in dynamic shared memory, beyond the default 48 KB
+                cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                        PersistentGemm.MAX_SHARED_BYTES);
+            }
             return f;
         });
     }
 
     /** Resident blocks per multiprocessor of {@code f} at {@code block} threads (registers, shared memory, carveout). */
     int blocksPerMultiprocessor(String f, int block) {
+        return blocksPerMultiprocessor(f, block, 0);
+    }
+
+    /** As {@link #blocksPerMultiprocessor(String, int)} with {@code sharedBytes} of dynamic shared memory. */
+    int blocksPerMultiprocessor(String f, int block, int sharedBytes) {
         int[] n = new int[1];
-        cuOccupancyMaxActiveBlocksPerMultiprocessor(n, fn(f), block, 0);
+        cuOccupancyMaxActiveBlocksPerMultiprocessor(n, fn(f), block, sharedBytes);
         return n[0];
     }
 
@@ -132,10 +142,15 @@ final class CudaDevice implements AutoCloseable {
      * (a 64-bit integer), Float.
      */
     void launch(String f, int gx, int gy, int block, Object... args) {
-        launch3(f, gx, gy, 1, block, args);
+        launchShared(f, gx, gy, 1, block, 0, args);
     }
 
     void launch3(String f, int gx, int gy, int gz, int block, Object... args) {
+        launchShared(f, gx, gy, gz, block, 0, args);
+    }
+
+    /** As {@link #launch3} with {@code sharedBytes} of dynamic shared memory per block. */
+    void launchShared(String f, int gx, int gy, int gz, int block, int sharedBytes, Object... args) {
         Pointer[] ps = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
@@ -154,14 +169,14 @@ final class CudaDevice implements AutoCloseable {
             }
         }
         if (profiled == null) {
-            cuLaunchKernel(fn(f), gx, gy, gz, block, 1, 1, 0, stream, Pointer.to(ps), null);
+            cuLaunchKernel(fn(f), gx, gy, gz, block, 1, 1, sharedBytes, stream, Pointer.to(ps), null);
             return;
         }
         CUevent e0 = new CUevent(), e1 = new CUevent();
         cuEventCreate(e0, 0);
         cuEventCreate(e1, 0);
         cuEventRecord(e0, stream);
-        cuLaunchKernel(fn(f), gx, gy, gz, block, 1, 1, 0, stream, Pointer.to(ps), null);
+        cuLaunchKernel(fn(f), gx, gy, gz, block, 1, 1, sharedBytes, stream, Pointer.to(ps), null);
         cuEventRecord(e1, stream);
         profiled.add(new Object[]{f, e0, e1});
     }

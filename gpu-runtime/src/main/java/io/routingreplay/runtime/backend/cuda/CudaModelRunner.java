@@ -184,25 +184,41 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     /**
-     * Runs the same step eagerly with the staged and with the block attention kernel and says whether the sampled
-     * tokens, logprobs and routing records are bit-identical (true where the staged kernel does not apply). Running
-     * a step twice is harmless: the second run rewrites the same K/V values into the same slots.
+     * Runs the same step eagerly with the default kernels, then with the block attention kernel instead of the
+     * staged one, then with the K-split expert GEMMs instead of the persistent ones, and says for each
+     * alternative whether the sampled tokens, logprobs and routing records are bit-identical to the default's
+     * ({attention, gemm}; true where the alternative is what runs anyway). Running a step again is harmless: it
+     * rewrites the same K/V values into the same slots.
      */
-    public boolean attentionVersionsAgree(ForwardBatch batch) {
+    public boolean[] referenceKernelsAgree(ForwardBatch batch) {
         forceEager = true;
         try {
             pass.blockAttention = false;
-            StepOutput a = forward(batch);
+            pass.kSplitGemm = false;
+            StepOutput fast = forward(batch);
             pass.blockAttention = true;
-            StepOutput b = forward(batch);
-            return java.util.Arrays.equals(a.sampledTokens(), b.sampledTokens())
-                    && java.util.Arrays.equals(a.logprobs(), b.logprobs())
-                    && java.util.Arrays.deepEquals(a.routingIds(), b.routingIds())
-                    && java.util.Arrays.deepEquals(a.routingWeights(), b.routingWeights());
+            StepOutput blockAttention = forward(batch);
+            pass.blockAttention = false;
+            pass.kSplitGemm = true;
+            StepOutput kSplit = forward(batch);
+            return new boolean[]{sameOutput(fast, blockAttention), sameOutput(fast, kSplit)};
         } finally {
             pass.blockAttention = "block".equals(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
+            pass.kSplitGemm = "ksplit".equals(System.getProperty(ForwardPass.GEMM_PROPERTY));
             forceEager = false;
         }
+    }
+
+    private static boolean sameOutput(StepOutput a, StepOutput b) {
+        return java.util.Arrays.equals(a.sampledTokens(), b.sampledTokens())
+                && java.util.Arrays.equals(a.logprobs(), b.logprobs())
+                && java.util.Arrays.deepEquals(a.routingIds(), b.routingIds())
+                && java.util.Arrays.deepEquals(a.routingWeights(), b.routingWeights());
+    }
+
+    /** Selects the K-split expert GEMMs only (true) or the persistent ones where they apply (false), for A/Bs. */
+    public void useKSplitGemm(boolean kSplit) {
+        pass.kSplitGemm = kSplit;
     }
 
     public long graphLaunches() {
@@ -333,7 +349,7 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     private void launchGraph(int rows) {
-        int key = rows * 2 + (captureRouting ? 1 : 0);
+        int key = rows * 4 + (captureRouting ? 1 : 0) + (pass.kSplitGemm ? 2 : 0);
         CUgraphExec exec = graphs.get(key);
         if (exec == null) {
             CUgraph graph = new CUgraph();

@@ -33,6 +33,12 @@ final class ForwardPass {
      *  -D{@value #ATTENTION_PROPERTY}=block). */
     boolean blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
     static final String ATTENTION_PROPERTY = "routingreplay.cuda.attention";
+    /** Use only the K-split expert GEMMs, never the persistent ones (bitwise A/B; also
+     *  -D{@value #GEMM_PROPERTY}=ksplit). */
+    boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
+    static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
+    /** Blocks of the persistent expert GEMMs' grids (as many as stay resident). */
+    private final int gateUpBlocks, downBlocks;
 
     ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
                 CUdeviceptr[] vCache, int blockSize, boolean bf16Cache) {
@@ -45,6 +51,11 @@ final class ForwardPass {
         this.blockSize = blockSize;
         this.kvSuffix = bf16Cache ? "_bf16" : "";
         int d = c.headDim, g = c.numHeads / c.numKvHeads;
+        int sms = dev.attribute(jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+        this.gateUpBlocks = sms * Math.max(1, dev.blocksPerMultiprocessor(PersistentGemm.GATE_UP.name(), 256,
+                PersistentGemm.GATE_UP.sharedBytes()));
+        this.downBlocks = sms * Math.max(1, dev.blocksPerMultiprocessor(PersistentGemm.DOWN.name(), 256,
+                PersistentGemm.DOWN.sharedBytes()));
         this.stagedAttention = !bf16Cache && g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
                 ? "attention_staged_d" + d : null;
     }
@@ -60,8 +71,6 @@ final class ForwardPass {
         float eps = c.rmsNormEps;
         int qkMode = c.qkNorm == QkNorm.NONE ? 0 : c.qkNorm == QkNorm.PER_HEAD ? 1 : 2;
         float scale = (float) (1.0 / Math.sqrt(c.headDim));
-        int tokTiles = ceil(T, Workspace.GEMM_TILE);
-        boolean wide = T >= WIDE_FROM_ROWS;
         boolean wideMoe = (long) T * K >= (long) WIDE_FROM_TOKENS_PER_EXPERT * E;
         CUdeviceptr tokens = ws.inAt(ws.offTokens), positions = ws.inAt(ws.offPositions), slots = ws.inAt(ws.offSlots);
         CUdeviceptr tokSeq = ws.inAt(ws.offTokSeq), meta = ws.inAt(ws.offMeta), bt = ws.inAt(ws.offBlockTables);
@@ -72,8 +81,7 @@ final class ForwardPass {
         for (int l = 0; l < c.numLayers; l++) {
             DeviceWeights.Layer lw = w.layers[l];
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, ws.xn, H, eps);
-            dev.launch(dense("gemm_store", T), tokTiles, ceil(qkvDim, denseRows(T)), 256,
-                    ws.xn, H, null, lw.wqkv, zero, qkvDim, H, ws.qkv, qkvDim, null, null, T);
+            dense("gemm_store", T, qkvDim, ws.xn, H, null, lw.wqkv, zero, qkvDim, H, ws.qkv, qkvDim, null, null, T);
             dev.launch("qk_norm_rope_kv" + kvSuffix, T, 1, 128, ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
                     ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
             boolean staged = stagedAttention != null && !blockAttention;
@@ -81,50 +89,69 @@ final class ForwardPass {
                     staged ? T : c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
                     positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
             dev.launch("attention_combine", T, c.numHeads, 128, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
-            dev.launch(dense("gemm_residual", T), tokTiles, ceil(H, denseRows(T)), 256,
+            dense("gemm_residual", T, H,
                     ws.attn, c.qDim(), null, lw.wo, zero, H, c.qDim(), ws.x, H, null, null, T);
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, H, eps);
             if (lw.moe) {
                 int I = c.moeIntermediateSize;
+                // persistent kernels need whole 32-wide k chunks; else (and for the A/B) the K-split ones
+                boolean persistent = !kSplitGemm && H % 32 == 0 && I % 32 == 0;
+                // gate/up at >= 12 pairs per expert: the K-split wide kernel measured 2-3 % faster
+                boolean wideGateUp = (long) T * K >= 12L * E;
                 int maxTiles = Workspace.maxTiles(c, T);
                 dev.launch("router_topk", T, 1, 1024, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
                         c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
                 dev.launch("group_by_expert", 1, 1, 1024, ws.topIds, T * K, K, E, Workspace.GEMM_TILE, ws.rankTmp,
                         ws.sortedTok, ws.pairSlot, ws.tiles, ws.numTiles);
-                dev.launch(name("gemm_swiglu", wideMoe), maxTiles, ceil(I, rows(wideMoe, true)), 256,
-                        ws.xn, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
-                dev.launch(name("gemm_store", wideMoe), maxTiles, ceil(H, rows(wideMoe, false)), 256,
-                        ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H, ws.tiles, ws.numTiles, 0);
+                if (persistent && !wideGateUp) {
+                    persistent(PersistentGemm.GATE_UP, gateUpBlocks,
+                            ws.xn, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
+                } else {
+                    dev.launch(name("gemm_swiglu", wideMoe), maxTiles, ceil(I, rows(wideMoe, true)), 256,
+                            ws.xn, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
+                }
+                if (persistent) {
+                    persistent(PersistentGemm.DOWN, downBlocks,
+                            ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H, ws.tiles, ws.numTiles, 0);
+                } else {
+                    dev.launch(name("gemm_store", wideMoe), maxTiles, ceil(H, rows(wideMoe, false)), 256,
+                            ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H, ws.tiles, ws.numTiles, 0);
+                }
                 dev.launch("moe_combine", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H);
             } else {
                 int I = c.denseIntermediateSize;
-                dev.launch(name("gemm_swiglu", wide), tokTiles, ceil(I, rows(wide, true)), 256,
-                        ws.xn, H, null, lw.gate, lw.up, zero, I, H, ws.act, I, null, null, T);
-                dev.launch(dense("gemm_residual", T), tokTiles, ceil(H, denseRows(T)), 256,
-                        ws.act, I, null, lw.down, zero, H, I, ws.x, H, null, null, T);
+                dense("gemm_swiglu", T, I, ws.xn, H, null, lw.gate, lw.up, zero, I, H, ws.act, I, null, null, T);
+                dense("gemm_residual", T, H, ws.act, I, null, lw.down, zero, H, I, ws.x, H, null, null, T);
             }
         }
         if (S > 0) {
             dev.launch("rmsnorm", S, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, ws.finalX, H, eps);
-            dev.launch(dense("gemm_store", S), ceil(S, Workspace.GEMM_TILE), ceil(c.vocabSize, denseRows(S)), 256,
+            dense("gemm_store", S, c.vocabSize,
                     ws.finalX, H, null, w.lmHead, zero, c.vocabSize, H, ws.logits, c.vocabSize, null, null, S);
             dev.launch("sample_tokens", S, 1, 1024, ws.logits, c.vocabSize, ws.inAt(ws.offSampleParams),
                     ws.outAt(0), ws.outAt(ws.maxSeqs));
         }
     }
 
-    /** The wide variants give bit-identical results (same K split and order), so choosing by size keeps outputs
-     *  independent of the batch. */
+    /**
+     * A dense product over {@code t} activation rows, {@code n} outputs: the narrow or wide K-split kernel. Both
+     * give bit-identical results (same reduction order per output), so choosing by size keeps outputs independent
+     * of the batch.
+     */
+    private void dense(String kernel, int t, int n, Object... args) {
+        boolean wide = t >= WIDE_FROM_ROWS;
+        dev.launch(name(kernel, wide), ceil(t, Workspace.GEMM_TILE), ceil(n, rows(wide, kernel.equals("gemm_swiglu"))),
+                256, args);
+    }
+
+    /** A persistent expert GEMM over the step's tile list: {@code blocks} resident blocks walk its work items. */
+    private void persistent(PersistentGemm g, int blocks, Object... args) {
+        dev.launchShared(g.name(), blocks, 1, 1, 256, g.sharedBytes(), args);
+    }
+
+    /** The wide K-split variants give bit-identical results to the narrow ones (same K split and order). */
     private static String name(String kernel, boolean wide) {
         return wide ? kernel + "_wide" : kernel;
-    }
-
-    private static String dense(String kernel, int rows) {
-        return name(kernel, rows >= WIDE_FROM_ROWS);
-    }
-
-    private static int denseRows(int rows) {
-        return rows(rows >= WIDE_FROM_ROWS, false);
     }
 
     private static int rows(boolean wide, boolean swiglu) {

@@ -127,14 +127,24 @@ public final class CudaChecks {
         List<GenerationRequest> reqs = referenceRequests(fixture);
         List<GenerationResult> together = run(cuda(fixture).build(), reqs);
         List<GenerationResult> chunked = run(cuda(fixture).maxNumSeqs(7).maxBatchTokens(7).build(), reqs);
+        // the same batch with the K-split expert GEMMs only (the persistent ones run wherever H and the expert
+        // intermediate size are multiples of 32: mixtral-tiny)
+        List<GenerationResult> kSplit;
+        System.setProperty(ForwardPass.GEMM_PROPERTY, "ksplit");
+        try {
+            kSplit = run(cuda(fixture).build(), reqs);
+        } finally {
+            System.clearProperty(ForwardPass.GEMM_PROPERTY);
+        }
         try (LLMEngine e = LLMEngine.create(cuda(fixture).build())) {
             for (int i = 0; i < reqs.size(); i++) {
                 GenerationResult alone = e.generate(List.of(reqs.get(i))).get(0);
                 same(fixture + " case " + i + " alone vs batch", alone, together.get(i), fails);
                 same(fixture + " case " + i + " 7-token chunks vs batch", chunked.get(i), together.get(i), fails);
+                same(fixture + " case " + i + " K-split expert GEMMs vs persistent", kSplit.get(i), together.get(i), fails);
             }
         }
-        System.out.printf("invariance  %-15s alone / batched / 7-token chunks bit-identical -> %s%n", fixture,
+        System.out.printf("invariance  %-15s alone / batched / 7-token chunks / K-split experts bit-identical -> %s%n", fixture,
                 fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
         return fails;
     }

@@ -1,0 +1,257 @@
+// Micro-benchmark of the GEMM kernels at the Qwen3-30B-A3B decode shapes (llm.c dev/cuda style): the backend's
+// K-split kernels are the reference; every variant is first checked bit for bit against it, then timed.
+// On the GPU machine (nvcc there), from the repository root:
+//   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/gemm_bench bench/cuda/gemm_bench.cu && /tmp/gemm_bench 256
+// Prints, per product and variant: bit-identical or not, median µs per launch, and the unique weight bytes it
+// had to stream over that time.
+#include "../../gpu-runtime/src/main/cuda/kernels.cu"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#define CK(x)                                                                                          \
+    do {                                                                                               \
+        cudaError_t e_ = (x);                                                                          \
+        if (e_ != cudaSuccess) {                                                                       \
+            printf("%s:%d %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));                          \
+            exit(1);                                                                                   \
+        }                                                                                              \
+    } while (0)
+
+// gemm_swiglu_wide before its weight loads took the L2::256B hint (HINT 0), for the comparison
+extern "C" __global__ void __launch_bounds__(256) x_swiglu_wide_nohint(SWIGLU_ARGS) { gemmBody<2, 2>(SWIGLU_PASS); }
+
+typedef void (*SwigluFn)(SWIGLU_ARGS);
+typedef void (*GemmFn)(GEMM_ARGS);
+
+static bf16* randomBf16(long long n, unsigned long long seed, float scale) {
+    bf16* p;
+    CK(cudaMalloc(&p, n * sizeof(bf16)));
+    fill_random_bf16<<<4096, 256>>>(p, n, seed, scale, 0.f);
+    CK(cudaGetLastError());
+    return p;
+}
+
+static float* randomF32(long long n, unsigned seed) {
+    std::vector<float> h(n);
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.f, 1.f);
+    for (auto& v : h) v = d(rng);
+    float* p;
+    CK(cudaMalloc(&p, n * 4));
+    CK(cudaMemcpy(p, h.data(), n * 4, cudaMemcpyHostToDevice));
+    return p;
+}
+
+template <typename T>
+static std::vector<T> toHost(const T* d, long long n) {
+    std::vector<T> h(n);
+    CK(cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
+    return h;
+}
+
+// median µs of `reps` launches
+template <typename F>
+static double timeIt(F launch, int reps = 15) {
+    cudaEvent_t a, b;
+    cudaEventCreate(&a);
+    cudaEventCreate(&b);
+    for (int i = 0; i < 3; i++) launch();
+    std::vector<float> ms;
+    for (int i = 0; i < reps; i++) {
+        cudaEventRecord(a);
+        launch();
+        cudaEventRecord(b);
+        cudaEventSynchronize(b);
+        float m;
+        cudaEventElapsedTime(&m, a, b);
+        ms.push_back(m);
+    }
+    CK(cudaGetLastError());
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2] * 1e3;
+}
+
+struct Grouping {
+    int tile;
+    int *sortedTok, *pairSlot, *tiles, *numTiles, *rankTmp;
+    int maxTiles, numTilesHost;
+};
+
+static Grouping group(const int* topIds, int pairs, int K, int E, int tile) {
+    Grouping g{};
+    g.tile = tile;
+    g.maxTiles = (pairs + tile - 1) / tile + E;
+    CK(cudaMalloc(&g.sortedTok, pairs * 4));
+    CK(cudaMalloc(&g.pairSlot, pairs * 4));
+    CK(cudaMalloc(&g.rankTmp, pairs * 4));
+    CK(cudaMalloc(&g.tiles, 12 * g.maxTiles));
+    CK(cudaMalloc(&g.numTiles, 4));
+    group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, g.rankTmp, g.sortedTok, g.pairSlot, g.tiles, g.numTiles);
+    CK(cudaDeviceSynchronize());
+    CK(cudaMemcpy(&g.numTilesHost, g.numTiles, 4, cudaMemcpyDeviceToHost));
+    return g;
+}
+
+// rows of `y` (slot order of `g`) equal to rows of `ref` (slot order of `r`), per (token, k) pair
+static bool samePairs(const float* y, const Grouping& g, const float* ref, const Grouping& r, int pairs, int width) {
+    auto hy = toHost(y, (long long)pairs * width), hr = toHost(ref, (long long)pairs * width);
+    auto sg = toHost(g.pairSlot, pairs), sr = toHost(r.pairSlot, pairs);
+    for (int p = 0; p < pairs; p++)
+        if (memcmp(&hy[(size_t)sg[p] * width], &hr[(size_t)sr[p] * width], width * 4) != 0) return false;
+    return true;
+}
+
+static bool sameAll(const float* a, const float* b, long long n) {
+    auto ha = toHost(a, n), hb = toHost(b, n);
+    return memcmp(ha.data(), hb.data(), n * 4) == 0;
+}
+
+static void report(const char* what, const char* variant, bool same, double us, double bytes) {
+    printf("%-22s %-22s %-10s %9.1f us  %6.2f TB/s\n", what, variant, same ? "identical" : "DIFFERENT", us,
+           bytes / (us * 1e-6) / 1e12);
+}
+
+int main(int argc, char** argv) {
+    int T = argc > 1 ? atoi(argv[1]) : 256;
+    const int E = 128, H = 2048, I = 768, K = 8, QKV = 5120, QD = 4096;
+    int pairs = T * K;
+    for (const void* f : {(const void*)gemm_swiglu_p2x2, (const void*)gemm_store_p4x2})
+        CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
+    cudaDeviceProp prop;
+    CK(cudaGetDeviceProperties(&prop, 0));
+    printf("%s, %d SMs, T=%d tokens, %d pairs%s\n", prop.name, prop.multiProcessorCount, T, pairs,
+           argc > 2 ? " (balanced routing)" : "");
+
+    bf16 *Wg = randomBf16((long long)E * I * H, 1, 0.05f), *Wu = randomBf16((long long)E * I * H, 2, 0.05f);
+    bf16* Wd = randomBf16((long long)E * H * I, 3, 0.05f);
+    bf16 *Wqkv = randomBf16((long long)QKV * H, 4, 0.05f), *Wo = randomBf16((long long)H * QD, 5, 0.05f);
+    float *xn = randomF32((long long)T * H, 6), *attn = randomF32((long long)T * QD, 7);
+    // routing: K distinct experts per token
+    std::vector<int> ids(pairs);
+    std::mt19937 rng(8);
+    bool balanced = argc > 2 && std::string(argv[2]) == "balanced";
+    for (int t = 0; t < T && balanced; t++)
+        for (int k = 0; k < K; k++) ids[t * K + k] = (t * K + k) % E;
+    for (int t = 0; t < T && !balanced; t++) {
+        std::vector<int> e(E);
+        for (int i = 0; i < E; i++) e[i] = i;
+        std::shuffle(e.begin(), e.end(), rng);
+        for (int k = 0; k < K; k++) ids[t * K + k] = e[k];
+    }
+    int* topIds;
+    CK(cudaMalloc(&topIds, pairs * 4));
+    CK(cudaMemcpy(topIds, ids.data(), pairs * 4, cudaMemcpyHostToDevice));
+    std::vector<bool> touched(E);
+    for (int v : ids) touched[v] = true;
+    int distinct = (int)std::count(touched.begin(), touched.end(), true);
+    Grouping g16 = group(topIds, pairs, K, E, 16);
+    printf("distinct experts %d, expert tiles of 16 pairs: %d\n", distinct, g16.numTilesHost);
+
+    float *actRef, *act, *yRef, *y;
+    CK(cudaMalloc(&actRef, (size_t)pairs * I * 4));
+    CK(cudaMalloc(&act, (size_t)pairs * I * 4));
+    CK(cudaMalloc(&yRef, (size_t)std::max(pairs * H, T * QKV) * 4));
+    CK(cudaMalloc(&y, (size_t)std::max(pairs * H, T * QKV) * 4));
+
+    // ---- expert gate/up (SwiGLU) ----
+    double upBytes = (double)distinct * 2 * I * H * 2;
+    int sms = prop.multiProcessorCount;
+    auto grid = [&](int x, int y, int perSm) { return perSm ? dim3(perSm * sms) : dim3(x, y); };
+    auto swiglu = [&](SwigluFn f, const Grouping& g, int rowsPerBlock, int smem, float* out, int threads = 256,
+                      int perSm = 0) {
+        f<<<grid(g.maxTiles, (I + rowsPerBlock - 1) / rowsPerBlock, perSm), threads, smem>>>(
+            xn, H, g.sortedTok, Wg, Wu, (long long)I * H, I, H, out, I, g.tiles, g.numTiles, 0);
+    };
+    swiglu(x_swiglu_wide_nohint, g16, 32, 0, actRef);
+    CK(cudaDeviceSynchronize());
+    report("gate/up", "wide, no hint (ref.)", true, timeIt([&] { swiglu(x_swiglu_wide_nohint, g16, 32, 0, actRef); }), upBytes);
+    struct SV { const char* name; SwigluFn f; const Grouping* g; int rows, smem, threads, perSm = 0; };
+    SV sv[] = {
+        {"narrow", gemm_swiglu, &g16, 16, 0, 256},
+        {"wide", gemm_swiglu_wide, &g16, 32, 0, 256},
+        {"persistent p2x2", gemm_swiglu_p2x2, &g16, 32, 3 * 2 * 32 * 512 + 7 * 16 * 128, 256, 2},
+    };
+    for (auto& v : sv) {
+        CK(cudaMemset(act, 0xff, (size_t)pairs * I * 4));
+        swiglu(v.f, *v.g, v.rows, v.smem, act, v.threads, v.perSm);
+        CK(cudaDeviceSynchronize());
+        bool same = samePairs(act, *v.g, actRef, g16, pairs, I);
+        report("gate/up", v.name, same, timeIt([&] { swiglu(v.f, *v.g, v.rows, v.smem, act, v.threads, v.perSm); }), upBytes);
+    }
+
+    // ---- expert down ----
+    double downBytes = (double)distinct * H * I * 2;
+    auto down = [&](GemmFn f, const Grouping& g, const float* in, int rowsPerBlock, int smem, float* out,
+                    int threads = 256, int perSm = 0) {
+        f<<<grid(g.maxTiles, (H + rowsPerBlock - 1) / rowsPerBlock, perSm), threads, smem>>>(
+            in, I, nullptr, Wd, (long long)H * I, H, I, out, H, g.tiles, g.numTiles, 0);
+    };
+    down(gemm_store_wide, g16, actRef, 64, 0, yRef);
+    CK(cudaDeviceSynchronize());
+    report("down", "wide (ref.)", true, timeIt([&] { down(gemm_store_wide, g16, actRef, 64, 0, yRef); }), downBytes);
+    struct DV { const char* name; GemmFn f; const Grouping* g; const float* in; int rows, smem, threads, perSm = 0; };
+    DV dv[] = {
+        {"narrow", gemm_store, &g16, actRef, 16, 0, 256},
+        {"persistent p4x2", gemm_store_p4x2, &g16, actRef, 64, 3 * 64 * 512 + 7 * 8 * 128, 256, 2},
+    };
+    for (auto& v : dv) {
+        CK(cudaMemset(y, 0xff, (size_t)pairs * H * 4));
+        down(v.f, *v.g, v.in, v.rows, v.smem, y, v.threads, v.perSm);
+        CK(cudaDeviceSynchronize());
+        bool same = samePairs(y, *v.g, yRef, g16, pairs, H);
+        report("down", v.name, same, timeIt([&] { down(v.f, *v.g, v.in, v.rows, v.smem, y, v.threads, v.perSm); }), downBytes);
+    }
+
+    // ---- dense QKV (store) ----
+    double qkvBytes = (double)QKV * H * 2;
+    auto dense = [&](GemmFn f, int tokRows, int rowsPerBlock, int smem, const float* in, int k, const bf16* w, int n,
+                     float* out, int threads = 256, int perSm = 0) {
+        f<<<grid((T + tokRows - 1) / tokRows, (n + rowsPerBlock - 1) / rowsPerBlock, perSm), threads, smem>>>(
+            in, k, nullptr, w, 0LL, n, k, out, n, nullptr, nullptr, T);
+    };
+    dense(gemm_store_wide, 16, 64, 0, xn, H, Wqkv, QKV, yRef);
+    CK(cudaDeviceSynchronize());
+    report("QKV", "wide (ref.)", true,
+           timeIt([&] { dense(gemm_store_wide, 16, 64, 0, xn, H, Wqkv, QKV, yRef); }), qkvBytes);
+    struct QV { const char* name; GemmFn f; int tok, rows, smem, threads, perSm = 0; };
+    QV qv[] = {
+        {"narrow", gemm_store, 16, 16, 0, 256},
+    };
+    for (auto& v : qv) {
+        CK(cudaMemset(y, 0xff, (size_t)T * QKV * 4));
+        dense(v.f, v.tok, v.rows, v.smem, xn, H, Wqkv, QKV, y, v.threads, v.perSm);
+        CK(cudaDeviceSynchronize());
+        bool same = sameAll(y, yRef, (long long)T * QKV);
+        report("QKV", v.name, same, timeIt([&] { dense(v.f, v.tok, v.rows, v.smem, xn, H, Wqkv, QKV, y, v.threads, v.perSm); }),
+               qkvBytes);
+    }
+
+    // ---- dense O (residual add: y += W·attn; each variant starts from the same y) ----
+    double oBytes = (double)H * QD * 2;
+    std::vector<float> base((size_t)T * H, 0.5f);
+    auto resetY = [&](float* p) { CK(cudaMemcpy(p, base.data(), (size_t)T * H * 4, cudaMemcpyHostToDevice)); };
+    resetY(yRef);
+    dense(gemm_residual_wide, 16, 64, 0, attn, QD, Wo, H, yRef);
+    CK(cudaDeviceSynchronize());
+    auto oRef = toHost(yRef, (long long)T * H);
+    report("O (+residual)", "wide (ref.)", true,
+           timeIt([&] { dense(gemm_residual_wide, 16, 64, 0, attn, QD, Wo, H, y); }), oBytes);
+    QV ov[] = {
+        {"narrow", gemm_residual, 16, 16, 0, 256},
+    };
+    for (auto& v : ov) {
+        resetY(y);
+        dense(v.f, v.tok, v.rows, v.smem, attn, QD, Wo, H, y, v.threads, v.perSm);
+        CK(cudaDeviceSynchronize());
+        bool same = sameAll(y, yRef, (long long)T * H);
+        report("O (+residual)", v.name, same,
+               timeIt([&] { dense(v.f, v.tok, v.rows, v.smem, attn, QD, Wo, H, y, v.threads, v.perSm); }), oBytes);
+    }
+    return 0;
+}

@@ -1,0 +1,207 @@
+// Persistent expert GEMM with the weights staged in shared memory (included by kernels.cu after gemmBody).
+//
+// Same work split and the same bits as gemmBody: warp w takes the 32-wide k chunks w, w + 8, ... with the same
+// four mma per chunk on the same fragments, and the warps' partial sums are added in warp order. Two things
+// differ. (1) The weights arrive by cp.async into a ring of shared-memory stages, a whole round at a time — the 8
+// chunks the 8 warps take next, 512 contiguous bytes of every weight row — instead of 16-byte loads into each
+// lane's registers. (2) The grid is persistent: about two blocks per multiprocessor walk the work items (expert
+// tile × block of weight rows) with the ring running on across items, so the next item's weights are in flight
+// while the current one reduces across warps and stores. bench/cuda/gemm_bench.cu measured it against gemmBody
+// on the Qwen3-30B-A3B expert shapes (H200, docs/cuda-notes.md v16): the down product 11–30 % faster at every
+// batch, gate/up 2–19 % faster up to 128 tokens (the gain was the per-block start and reduction that one-item
+// blocks could not overlap; deeper rings, one block per multiprocessor or 32-token tiles were all slower).
+//
+// Shared memory per stage: [mat][RG*16 rows][256 k] bf16; the 16-byte pieces of odd rows are XOR-ed by 4 so the
+// quarter-warp that reads rows 2i and 2i+1 at the same k touches 8 distinct bank groups. The activations come
+// straight from global memory (L2-resident), 32 bytes per lane and token group, as in gemmBody.
+
+#define SK_ROUND_K (GEMM_WARPS * 32)
+
+__device__ __forceinline__ void cpAsync16b(void* smem, const void* gmem) {
+    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16;\n" ::"r"(s), "l"(gmem) : "memory");
+}
+
+// Persistent form: a fixed grid (a few blocks per multiprocessor) walks the work items — (expert tile or token
+// tile, block of ROWS weight rows) — b, b + gridDim.x, ...; the cp.async ring runs on across items, so the next
+// item's first weights are already in flight while the current one reduces and stores (the per-block start and
+// reduction were what left the one-item-per-block kernels idle: measured by bench/cuda/gemm_bench.cu).
+template <int MODE, int RG, int SUB, int STAGES>
+__device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, const int* inRow, const bf16* W,
+                                                   const bf16* W2, long long expertStride, int N, int K, float* Y,
+                                                   int ldy, const int* tiles, const int* numTiles, int numRows) {
+    constexpr int NMAT = MODE == 2 ? 2 : 1;
+    constexpr int ROWS = RG * 16;
+    constexpr int THREADS = GEMM_WARPS * 32;
+    constexpr int TILE = 8 * SUB;
+    constexpr int STAGE_BYTES = NMAT * ROWS * SK_ROUND_K * 2;
+    constexpr int PIECES = NMAT * ROWS * (SK_ROUND_K / 8); // 16-byte pieces per stage
+    constexpr int PER = PIECES / THREADS;
+    constexpr int NACC = NMAT * SUB * 4;
+    static_assert(PIECES % THREADS == 0, "pieces per thread");
+    extern __shared__ __align__(16) unsigned char skSmem[];
+    float(*red)[NACC][32] = reinterpret_cast<float(*)[NACC][32]>(skSmem + STAGES * STAGE_BYTES);
+
+    const int nBlocksN = (N + ROWS - 1) / ROWS;
+    const int nTiles = tiles ? *numTiles : (numRows + TILE - 1) / TILE;
+    const int items = nTiles * nBlocksN; // item = nBlock * nTiles + tile: neighbours share weights
+    const int tid = threadIdx.x, lane = tid & 31, g = lane >> 2, tq = lane & 3, warp = tid >> 5;
+    const int nCh = K / 32, rounds = (nCh + GEMM_WARPS - 1) / GEMM_WARPS;
+    const int q = tid & 31;
+
+    // loader: the sequence of (item, round) of this block, one commit group per round
+    int ldItem = blockIdx.x, ldRound = 0, ldSlot = 0;
+    auto issue = [&]() {
+        if (ldItem < items) {
+            int tile = ldItem % nTiles, nb = ldItem / nTiles;
+            int e = tiles ? tiles[3 * tile] : 0;
+            int k0 = ldRound * SK_ROUND_K;
+            if (k0 + 8 * q < K) {
+                unsigned char* st = skSmem + ldSlot * STAGE_BYTES;
+                const bf16* m0 = W + (long long)e * expertStride;
+                const bf16* m1 = NMAT == 2 ? W2 + (long long)e * expertStride : nullptr;
+#pragma unroll
+                for (int i = 0; i < PER; i++) {
+                    int rowAll = (tid >> 5) + i * GEMM_WARPS; // mat * ROWS + row
+                    int mat = rowAll / ROWS, row = rowAll % ROWS;
+                    const bf16* src = (mat == 0 ? m0 : m1) + (size_t)min(nb * ROWS + row, N - 1) * K + k0 + 8 * q;
+                    cpAsync16b(st + rowAll * (SK_ROUND_K * 2) + ((q ^ ((row & 1) << 2)) << 4), src);
+                }
+            }
+            if (++ldRound == rounds) {
+                ldRound = 0;
+                ldItem += gridDim.x;
+            }
+        }
+        ldSlot = ldSlot + 1 == STAGES ? 0 : ldSlot + 1;
+        asm volatile("cp.async.commit_group;\n" ::: "memory");
+    };
+#pragma unroll
+    for (int s = 0; s < STAGES - 1; s++) issue();
+
+    int slot = 0;
+    for (int item = blockIdx.x; item < items; item += gridDim.x) {
+        int tile = item % nTiles, nb = item / nTiles;
+        int start, count;
+        if (tiles) {
+            start = tiles[3 * tile + 1];
+            count = tiles[3 * tile + 2];
+        } else {
+            start = tile * TILE;
+            count = min(TILE, numRows - start);
+        }
+        const int nBase = nb * ROWS;
+        const float* xrow[SUB];
+        bool xok[SUB];
+#pragma unroll
+        for (int j = 0; j < SUB; j++) {
+            int i = j * 8 + g;
+            xok[j] = i < count;
+            int rr = start + min(i, count - 1);
+            int srcRow = inRow ? inRow[rr] : rr;
+            xrow[j] = X + (size_t)srcRow * ldx;
+        }
+        float acc[RG][NACC];
+#pragma unroll
+        for (int r = 0; r < RG; r++)
+#pragma unroll
+            for (int i = 0; i < NACC; i++) acc[r][i] = 0.f;
+
+        for (int round = 0; round < rounds; round++) {
+            int chunk = round * GEMM_WARPS + warp;
+            bool active = chunk < nCh;
+            int k = chunk * 32 + 8 * tq;
+            // this warp's activations for the round, requested before waiting for the weights
+            float4 xa[SUB], xb[SUB];
+#pragma unroll
+            for (int j = 0; j < SUB; j++) {
+                xa[j] = make_float4(0.f, 0.f, 0.f, 0.f);
+                xb[j] = xa[j];
+                if (active && xok[j]) {
+                    xa[j] = *reinterpret_cast<const float4*>(xrow[j] + k);
+                    xb[j] = *reinterpret_cast<const float4*>(xrow[j] + k + 4);
+                }
+            }
+            asm volatile("cp.async.wait_group %0;\n" ::"n"(STAGES - 2) : "memory");
+            __syncthreads();
+            issue(); // every warp is past the previous round: its slot is free
+            if (active) {
+                const unsigned char* st = skSmem + slot * STAGE_BYTES;
+#pragma unroll
+                for (int j = 0; j < SUB; j++) {
+                    float xs[8] = {xa[j].x, xa[j].y, xa[j].z, xa[j].w, xb[j].x, xb[j].y, xb[j].z, xb[j].w};
+                    uint32_t h[4], l[4];
+#pragma unroll
+                    for (int i = 0; i < 4; i++) {
+                        h[i] = packBf16(xs[2 * i], xs[2 * i + 1]);
+                        float lo0 = xs[2 * i] - __bfloat162float(__float2bfloat16_rn(xs[2 * i]));
+                        float lo1 = xs[2 * i + 1] - __bfloat162float(__float2bfloat16_rn(xs[2 * i + 1]));
+                        l[i] = packBf16(lo0, lo1);
+                    }
+#pragma unroll
+                    for (int r = 0; r < RG; r++) {
+#pragma unroll
+                        for (int m = 0; m < NMAT; m++) {
+                            int rowA = m * ROWS + r * 16 + g; // rowA and rowA + 8 have g's parity
+                            int piece = (warp * 4 + tq) ^ ((g & 1) << 2);
+                            uint4 A = *reinterpret_cast<const uint4*>(st + rowA * (SK_ROUND_K * 2) + (piece << 4));
+                            uint4 B = *reinterpret_cast<const uint4*>(st + (rowA + 8) * (SK_ROUND_K * 2) + (piece << 4));
+                            float* c = acc[r] + m * SUB * 4 + j * 4;
+                            mma16816(c, A.x, B.x, A.y, B.y, h[0], h[1]);
+                            mma16816(c, A.x, B.x, A.y, B.y, l[0], l[1]);
+                            mma16816(c, A.z, B.z, A.w, B.w, h[2], h[3]);
+                            mma16816(c, A.z, B.z, A.w, B.w, l[2], l[3]);
+                        }
+                    }
+                }
+            }
+            slot = slot + 1 == STAGES ? 0 : slot + 1;
+        }
+
+        // fixed-order reduction over the K split (warp 0 + warp 1 + ... + warp 7), one row group at a time —
+        // gemmBody's order; the ring keeps loading the next item meanwhile
+#pragma unroll
+        for (int r = 0; r < RG; r++) {
+            if (warp > 0) {
+#pragma unroll
+                for (int i = 0; i < NACC; i++) red[warp - 1][i][lane] = acc[r][i];
+            }
+            __syncthreads();
+            if (warp == 0) {
+#pragma unroll
+                for (int w = 0; w < GEMM_WARPS - 1; w++)
+#pragma unroll
+                    for (int i = 0; i < NACC; i++) acc[r][i] += red[w][i][lane];
+#pragma unroll
+                for (int j = 0; j < SUB; j++) {
+#pragma unroll
+                    for (int i = 0; i < 4; i++) {
+                        int n = nBase + r * 16 + g + (i >= 2 ? 8 : 0);
+                        int ti = j * 8 + 2 * tq + (i & 1);
+                        if (n < N && ti < count) {
+                            float* y = Y + (size_t)(start + ti) * ldy + n;
+                            float v = acc[r][j * 4 + i];
+                            if (MODE == 0) *y = v;
+                            else if (MODE == 1) *y = *y + v;
+                            else {
+                                float up = acc[r][SUB * 4 + j * 4 + i];
+                                *y = (v / (1.0f + expf(-v))) * up;
+                            }
+                        }
+                    }
+                }
+            }
+            __syncthreads();
+        }
+    }
+    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+}
+
+// "_p<RG>x<SUB>": RG*16 weight rows (per matrix) × SUB*8 tokens per item; dynamic shared memory
+// STAGES * NMAT * RG*16 * 512 + 7 * NMAT*SUB*4 * 128 bytes. Launch about two blocks per multiprocessor.
+#define SK_VARIANT(name, mode, rg, sub, stages, args, pass)                                                  \
+    extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) name(args) {                                \
+        persistentGemmBody<mode, rg, sub, stages>(pass);                                                      \
+    }
+SK_VARIANT(gemm_swiglu_p2x2, 2, 2, 2, 3, SWIGLU_ARGS, SWIGLU_PASS)
+SK_VARIANT(gemm_store_p4x2, 0, 4, 2, 3, GEMM_ARGS, GEMM_PASS)

@@ -1,0 +1,31 @@
+package io.routingreplay.runtime.backend.cuda;
+
+/**
+ * A persistent expert GEMM of {@code gemm_staged.cuh}: its entry point and the dynamic shared memory its
+ * cp.async ring and reduction buffer take. It gives the same bits as the K-split kernels it replaces
+ * ({@code gemm_swiglu[_wide]} for gate/up, {@code gemm_store[_wide]} for down) over the same 16-pair tile list,
+ * so the choice between them may depend on the batch.
+ *
+ * @param name kernel entry point
+ * @param rows weight rows per work item (per matrix)
+ * @param mats weight matrices per item (2 for the gate/up pair)
+ * @param sub  8-token groups per item (tiles of 8 * sub pairs)
+ */
+record PersistentGemm(String name, int rows, int mats, int sub) {
+    /** SK_VARIANT's stages in gemm_staged.cuh; GEMM_WARPS in kernels.cu. */
+    static final int STAGES = 3, WARPS = 8;
+    /** The largest dynamic shared memory a persistent kernel asks for (set on the function before its first use). */
+    static final int MAX_SHARED_BYTES = 160 * 1024;
+
+    static final PersistentGemm GATE_UP = new PersistentGemm("gemm_swiglu_p2x2", 32, 2, 2);
+    static final PersistentGemm DOWN = new PersistentGemm("gemm_store_p4x2", 64, 1, 2);
+
+    /** Ring stages of 512 bytes per weight row, plus the fixed-order reduction's (WARPS - 1) partial tiles. */
+    int sharedBytes() {
+        return STAGES * mats * rows * 512 + (WARPS - 1) * mats * sub * 4 * 32 * 4;
+    }
+
+    static boolean isPersistent(String kernel) {
+        return kernel.equals(GATE_UP.name) || kernel.equals(DOWN.name);
+    }
+}
