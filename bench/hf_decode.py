@@ -19,12 +19,15 @@ def main():
     ap.add_argument("--prompt", type=int, default=512)
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--budget", type=float, default=240.0, help="seconds; later batch sizes are skipped past it")
+    ap.add_argument("--experts", default=None, help="experts backend (grouped_mm, eager, batched_mm); default: transformers' own")
     a = ap.parse_args()
     t_start = time.time()
     cfg = Qwen3MoeConfig(vocab_size=151936, hidden_size=2048, num_hidden_layers=a.layers, num_attention_heads=32,
                          num_key_value_heads=4, head_dim=128, intermediate_size=6144, moe_intermediate_size=768,
                          num_experts=128, num_experts_per_tok=8, norm_topk_prob=True, max_position_embeddings=40960,
                          tie_word_embeddings=False)
+    if a.experts:
+        cfg._experts_implementation = a.experts
     torch.set_default_dtype(torch.bfloat16)
     with torch.device("cuda"):
         model = Qwen3MoeForCausalLM(cfg)
