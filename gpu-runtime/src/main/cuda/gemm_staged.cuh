@@ -93,14 +93,7 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
         const int nBase = nb * ROWS;
         const float* xrow[SUB];
         bool xok[SUB];
-#pragma unroll
-        for (int j = 0; j < SUB; j++) {
-            int i = j * 8 + g;
-            xok[j] = i < count;
-            int rr = start + min(i, count - 1);
-            int srcRow = inRow ? inRow[rr] : rr;
-            xrow[j] = X + (size_t)srcRow * ldx;
-        }
+        tileRows<SUB>(X, ldx, inRow, start, count, xrow, xok);
         float acc[RG][NACC];
 #pragma unroll
         for (int r = 0; r < RG; r++)
@@ -131,13 +124,7 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
                 for (int j = 0; j < SUB; j++) {
                     float xs[8] = {xa[j].x, xa[j].y, xa[j].z, xa[j].w, xb[j].x, xb[j].y, xb[j].z, xb[j].w};
                     uint32_t h[4], l[4];
-#pragma unroll
-                    for (int i = 0; i < 4; i++) {
-                        h[i] = packBf16(xs[2 * i], xs[2 * i + 1]);
-                        float lo0 = xs[2 * i] - __bfloat162float(__float2bfloat16_rn(xs[2 * i]));
-                        float lo1 = xs[2 * i + 1] - __bfloat162float(__float2bfloat16_rn(xs[2 * i + 1]));
-                        l[i] = packBf16(lo0, lo1);
-                    }
+                    splitHiLo(xs, h, l);
 #pragma unroll
                     for (int r = 0; r < RG; r++) {
 #pragma unroll
@@ -146,11 +133,7 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
                             int piece = (warp * 4 + tq) ^ ((g & 1) << 2);
                             uint4 A = *reinterpret_cast<const uint4*>(st + rowA * (SK_ROUND_K * 2) + (piece << 4));
                             uint4 B = *reinterpret_cast<const uint4*>(st + (rowA + 8) * (SK_ROUND_K * 2) + (piece << 4));
-                            float* c = acc[r] + m * SUB * 4 + j * 4;
-                            mma16816(c, A.x, B.x, A.y, B.y, h[0], h[1]);
-                            mma16816(c, A.x, B.x, A.y, B.y, l[0], l[1]);
-                            mma16816(c, A.z, B.z, A.w, B.w, h[2], h[3]);
-                            mma16816(c, A.z, B.z, A.w, B.w, l[2], l[3]);
+                            mmaChunk(acc[r] + m * SUB * 4 + j * 4, A, B, h, l);
                         }
                     }
                 }
@@ -158,41 +141,9 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
             slot = slot + 1 == STAGES ? 0 : slot + 1;
         }
 
-        // fixed-order reduction over the K split (warp 0 + warp 1 + ... + warp 7), one row group at a time —
-        // gemmBody's order; the ring keeps loading the next item meanwhile
+        // gemmBody's fixed-order reduction and epilogue; the ring keeps loading the next item meanwhile
 #pragma unroll
-        for (int r = 0; r < RG; r++) {
-            if (warp > 0) {
-#pragma unroll
-                for (int i = 0; i < NACC; i++) red[warp - 1][i][lane] = acc[r][i];
-            }
-            __syncthreads();
-            if (warp == 0) {
-#pragma unroll
-                for (int w = 0; w < GEMM_WARPS - 1; w++)
-#pragma unroll
-                    for (int i = 0; i < NACC; i++) acc[r][i] += red[w][i][lane];
-#pragma unroll
-                for (int j = 0; j < SUB; j++) {
-#pragma unroll
-                    for (int i = 0; i < 4; i++) {
-                        int n = nBase + r * 16 + g + (i >= 2 ? 8 : 0);
-                        int ti = j * 8 + 2 * tq + (i & 1);
-                        if (n < N && ti < count) {
-                            float* y = Y + (size_t)(start + ti) * ldy + n;
-                            float v = acc[r][j * 4 + i];
-                            if (MODE == 0) *y = v;
-                            else if (MODE == 1) *y = *y + v;
-                            else {
-                                float up = acc[r][SUB * 4 + j * 4 + i];
-                                *y = (v / (1.0f + expf(-v))) * up;
-                            }
-                        }
-                    }
-                }
-            }
-            __syncthreads();
-        }
+        for (int r = 0; r < RG; r++) reduceAndStore<MODE, SUB, NACC>(acc[r], red, nBase + r * 16, N, start, count, Y, ldy);
     }
     asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 }

@@ -687,6 +687,83 @@ __device__ __forceinline__ void mma16816(float* c, uint32_t a0, uint32_t a1, uin
 // Weight loads. HINT 1 (the gate/up kernels: -7 % at 32–256 tokens in bench/cuda/gemm_bench.cu, no gain for the
 // dense products) skips L1 (the weights are streamed once; L1 stays for the re-read activations) and asks L2 to
 // fetch 256 bytes around each 64-byte row piece, which the block's other warps read next.
+// This lane's activation rows: token group j holds tile rows j*8 + g (g = lane / 4), gathered through inRow
+// (expert tiles) or taken in order (dense). Rows past the tile's count point at its last row: loaded nowhere
+// (xok false) and never stored.
+template <int SUB>
+__device__ __forceinline__ void tileRows(const float* X, int ldx, const int* inRow, int start, int count,
+                                         const float** xrow, bool* xok) {
+    int g = (threadIdx.x & 31) >> 2;
+#pragma unroll
+    for (int j = 0; j < SUB; j++) {
+        int i = j * 8 + g;
+        xok[j] = i < count;
+        int rr = start + min(i, count - 1);
+        int src = inRow ? inRow[rr] : rr;
+        xrow[j] = X + (size_t)src * ldx;
+    }
+}
+
+// The fp32 activations x[0..8) of one lane (physical k 8t..8t+7 of a 32-wide chunk) as bf16 hi + lo halves.
+__device__ __forceinline__ void splitHiLo(const float* xs, uint32_t* h, uint32_t* l) {
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        h[i] = packBf16(xs[2 * i], xs[2 * i + 1]);
+        float lo0 = xs[2 * i] - __bfloat162float(__float2bfloat16_rn(xs[2 * i]));
+        float lo1 = xs[2 * i + 1] - __bfloat162float(__float2bfloat16_rn(xs[2 * i + 1]));
+        l[i] = packBf16(lo0, lo1);
+    }
+}
+
+// One 32-wide chunk into accumulator c: the four mma (hi, lo of the first 16 k, then of the second), in the order
+// every GEMM variant must share for bit-identical results. A, B: weight rows g and g + 8, 16 bytes each.
+__device__ __forceinline__ void mmaChunk(float* c, uint4 A, uint4 B, const uint32_t* h, const uint32_t* l) {
+    mma16816(c, A.x, B.x, A.y, B.y, h[0], h[1]);
+    mma16816(c, A.x, B.x, A.y, B.y, l[0], l[1]);
+    mma16816(c, A.z, B.z, A.w, B.w, h[2], h[3]);
+    mma16816(c, A.z, B.z, A.w, B.w, l[2], l[3]);
+}
+
+// The fixed-order reduction over the K split (warp 0 + warp 1 + ... + warp 7) of one 16-row group's accumulators
+// acc (NACC = mats * SUB * 4 per lane), and its epilogue: c0,c1 -> weight row g, tile rows 2tq, 2tq+1 of the
+// 8-token group; c2,c3 -> weight row g+8. MODE 0: store; 1: Y += (residual add); 2: Y = silu(gate) * up. Every
+// thread of the block calls it (two barriers); red holds (GEMM_WARPS - 1) partial tiles.
+template <int MODE, int SUB, int NACC>
+__device__ __forceinline__ void reduceAndStore(float* acc, float (*red)[NACC][32], int n0, int N, int start,
+                                               int count, float* Y, int ldy) {
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
+    if (warp > 0) {
+#pragma unroll
+        for (int i = 0; i < NACC; i++) red[warp - 1][i][lane] = acc[i];
+    }
+    __syncthreads();
+    if (warp == 0) {
+#pragma unroll
+        for (int w = 0; w < GEMM_WARPS - 1; w++)
+#pragma unroll
+            for (int i = 0; i < NACC; i++) acc[i] += red[w][i][lane];
+#pragma unroll
+        for (int j = 0; j < SUB; j++) {
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                int n = n0 + g + (i >= 2 ? 8 : 0);
+                int ti = j * 8 + 2 * tq + (i & 1);
+                if (n < N && ti < count) {
+                    float* y = Y + (size_t)(start + ti) * ldy + n;
+                    float v = acc[j * 4 + i];
+                    if (MODE == 0) *y = v;
+                    else if (MODE == 1) *y = *y + v;
+                    else {
+                        float up = acc[SUB * 4 + j * 4 + i];
+                        *y = (v / (1.0f + expf(-v))) * up;
+                    }
+                }
+            }
+        }
+    }
+    __syncthreads();
+}
+
 template <int HINT>
 __device__ __forceinline__ uint4 ldWeight(const bf16* p) {
     uint4 v;
@@ -738,14 +815,7 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
     }
     const float* xrow[SUB];
     bool xok[SUB];
-#pragma unroll
-    for (int j = 0; j < SUB; j++) {
-        int i = j * 8 + g;
-        xok[j] = i < count;
-        int rr = start + min(i, count - 1);
-        int src = inRow ? inRow[rr] : rr;
-        xrow[j] = X + (size_t)src * ldx;
-    }
+    tileRows<SUB>(X, ldx, inRow, start, count, xrow, xok);
     float acc[RG][NACC];
 #pragma unroll
     for (int r = 0; r < RG; r++)
@@ -779,65 +849,17 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
             }
             float xs[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
             uint32_t h[4], l[4];
-#pragma unroll
-            for (int i = 0; i < 4; i++) {
-                h[i] = packBf16(xs[2 * i], xs[2 * i + 1]);
-                float lo0 = xs[2 * i] - __bfloat162float(__float2bfloat16_rn(xs[2 * i]));
-                float lo1 = xs[2 * i + 1] - __bfloat162float(__float2bfloat16_rn(xs[2 * i + 1]));
-                l[i] = packBf16(lo0, lo1);
-            }
+            splitHiLo(xs, h, l);
 #pragma unroll
             for (int r = 0; r < RG; r++) {
-                float* c = acc[r] + j * 4;
-                mma16816(c, A[r].x, B[r].x, A[r].y, B[r].y, h[0], h[1]);
-                mma16816(c, A[r].x, B[r].x, A[r].y, B[r].y, l[0], l[1]);
-                mma16816(c, A[r].z, B[r].z, A[r].w, B[r].w, h[2], h[3]);
-                mma16816(c, A[r].z, B[r].z, A[r].w, B[r].w, l[2], l[3]);
-                if (MODE == 2) {
-                    float* c2 = acc[r] + SUB * 4 + j * 4;
-                    mma16816(c2, A2[r].x, B2[r].x, A2[r].y, B2[r].y, h[0], h[1]);
-                    mma16816(c2, A2[r].x, B2[r].x, A2[r].y, B2[r].y, l[0], l[1]);
-                    mma16816(c2, A2[r].z, B2[r].z, A2[r].w, B2[r].w, h[2], h[3]);
-                    mma16816(c2, A2[r].z, B2[r].z, A2[r].w, B2[r].w, l[2], l[3]);
-                }
+                mmaChunk(acc[r] + j * 4, A[r], B[r], h, l);
+                if (MODE == 2) mmaChunk(acc[r] + SUB * 4 + j * 4, A2[r], B2[r], h, l);
             }
         }
     }
-    // fixed-order reduction over the K split (warp 0 + warp 1 + ... + warp 7), one row group at a time
+    // fixed-order reduction over the K split, one row group at a time
 #pragma unroll
-    for (int r = 0; r < RG; r++) {
-        if (warp > 0) {
-#pragma unroll
-            for (int i = 0; i < NACC; i++) red[warp - 1][i][lane] = acc[r][i];
-        }
-        __syncthreads();
-        if (warp == 0) {
-#pragma unroll
-            for (int w = 0; w < GEMM_WARPS - 1; w++)
-#pragma unroll
-                for (int i = 0; i < NACC; i++) acc[r][i] += red[w][i][lane];
-            // epilogue: c0,c1 -> weight row g, tile rows 2tq, 2tq+1 of the sub-tile; c2,c3 -> weight row g+8
-#pragma unroll
-            for (int j = 0; j < SUB; j++) {
-#pragma unroll
-                for (int i = 0; i < 4; i++) {
-                    int n = nBase + r * 16 + g + (i >= 2 ? 8 : 0);
-                    int ti = j * 8 + 2 * tq + (i & 1);
-                    if (n < N && ti < count) {
-                        float* y = Y + (size_t)(start + ti) * ldy + n;
-                        float v = acc[r][j * 4 + i];
-                        if (MODE == 0) *y = v;
-                        else if (MODE == 1) *y = *y + v;
-                        else {
-                            float gt = v, up = acc[r][SUB * 4 + j * 4 + i];
-                            *y = (gt / (1.0f + expf(-gt))) * up;
-                        }
-                    }
-                }
-            }
-        }
-        __syncthreads();
-    }
+    for (int r = 0; r < RG; r++) reduceAndStore<MODE, SUB, NACC>(acc[r], red, nBase + r * 16, N, start, count, Y, ldy);
 }
 
 // "_wide" variants (64 weight rows per block for store/residual, 32 for the gate/up pair) are picked by the host

@@ -183,45 +183,45 @@ public final class CudaBenchmark {
                     same[1] ? "identical" : "DIFFERENT"));
         }
         {
-            // persistent vs K-split expert GEMMs, graph-replayed, interleaved blocks of 8 steps (same call and context)
-            List<Double> persistent = new ArrayList<>(), kSplit = new ArrayList<>();
-            int pos = prompt + output - 1;
-            for (int rep = 0; rep < 3; rep++) {
-                for (boolean k : new boolean[]{false, true}) {
-                    r.useKSplitGemm(k);
-                    for (int q = 0; q < 8; q++) {
-                        decodeStep(r, B, pos++, next, tables, greedy, pos);
-                        (k ? kSplit : persistent).add(lastStepMs);
-                    }
-                }
-            }
+            // persistent vs K-split expert GEMMs, graph-replayed (same call and context)
+            double[] ab = interleaved(r, B, prompt + output - 1, next, tables, greedy, 3, r::useKSplitGemm);
             r.useKSplitGemm(false);
             rows.add(String.format(Locale.ROOT, "%-28s %8d %12s", "experts persist/K-split ms", B,
-                    String.format(Locale.ROOT, "%.2f/%.2f", median(persistent), median(kSplit))));
+                    String.format(Locale.ROOT, "%.2f/%.2f", ab[0], ab[1])));
             System.out.print("[K-split expert GEMMs] ");
             r.useKSplitGemm(true);
-            printProfile(r, B, pos, next, tables, greedy);
+            printProfile(r, B, prompt + output - 1 + 48, next, tables, greedy);
             r.useKSplitGemm(false);
         }
         if (captureAb) {
-            // routing capture on vs off, interleaved blocks of 8 steps so context growth cancels out
-            List<Double> on = new ArrayList<>(), off2 = new ArrayList<>();
-            int pos = prompt + output - 1;
-            for (int rep = 0; rep < 4; rep++) {
-                for (boolean capture : new boolean[]{true, false}) {
-                    r.setCaptureRouting(capture);
-                    for (int k = 0; k < 8; k++) {
-                        decodeStep(r, B, pos++, next, tables, greedy, pos);
-                        (capture ? on : off2).add(lastStepMs);
-                    }
-                }
-            }
+            // routing capture off vs on
+            double[] ab = interleaved(r, B, prompt + output - 1, next, tables, greedy, 4,
+                    captureOff -> r.setCaptureRouting(!captureOff));
             r.setCaptureRouting(true);
-            double mOn = median(on), mOff = median(off2);
+            double mOn = ab[0], mOff = ab[1];
             rows.add(String.format(Locale.ROOT, "%-28s %8d %12s %12s %12s %10s", "routing capture on/off ms", B,
                     String.format(Locale.ROOT, "%.3f/%.3f", mOn, mOff), String.format(Locale.ROOT, "%+.2f%%",
                             100 * (mOn - mOff) / mOff), "", ""));
         }
+    }
+
+    /**
+     * Median graph-replayed decode step with {@code set(false)} and with {@code set(true)}, measured in interleaved
+     * blocks of 8 steps ({@code reps} of each) from position {@code pos} on, so context growth cancels out.
+     */
+    private static double[] interleaved(CudaModelRunner r, int B, int pos, int[] next, int[][] tables,
+                                        SamplingParams p, int reps, java.util.function.Consumer<Boolean> set) {
+        List<Double> a = new ArrayList<>(), b = new ArrayList<>();
+        for (int rep = 0; rep < reps; rep++) {
+            for (boolean alt : new boolean[]{false, true}) {
+                set.accept(alt);
+                for (int k = 0; k < 8; k++) {
+                    decodeStep(r, B, pos++, next, tables, p, pos);
+                    (alt ? b : a).add(lastStepMs);
+                }
+            }
+        }
+        return new double[]{median(a), median(b)};
     }
 
     /** One eager decode step with per-kernel timing, printed to the log (not the table). */
