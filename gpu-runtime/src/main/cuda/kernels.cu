@@ -220,6 +220,34 @@ extern "C" __global__ void qk_norm_rope_kv_bf16(QK_ARGS, bf16* kCache, bf16* vCa
 #define ATT_MAXD 256
 #define ATT_SPLITS 16
 
+// One partition's online-softmax step for query head g, by one warp: the partition's n scaled scores (score(j))
+// become probabilities e^(s - mNew) in pT[j][g] (in place when score reads pT), the running max and sum (mS, lS)
+// move on, and corrS[g] = e^(mOld - mNew) rescales the head's accumulator. The block and the staged attention
+// kernels both call it, which is what keeps their partials bit-identical.
+template <typename Score>
+__device__ __forceinline__ void softmaxStep(Score score, float (*pT)[ATT_MAXG], int n, int g, float* mS, float* lS,
+                                            float* corrS) {
+    int lane = threadIdx.x & 31;
+    float m = -INFINITY;
+    for (int j = lane; j < n; j += 32) m = fmaxf(m, score(j));
+    m = warpMax(m);
+    float mOld = mS[g];
+    float mNew = fmaxf(mOld, m);
+    float sum = 0.f;
+    for (int j = lane; j < n; j += 32) {
+        float e = expf(score(j) - mNew);
+        pT[j][g] = e;
+        sum += e;
+    }
+    sum = warpSum(sum);
+    if (lane == 0) {
+        float corr = expf(mOld - mNew); // exp(-inf) = 0 on the first partition
+        corrS[g] = corr;
+        lS[g] = lS[g] * corr + sum;
+        mS[g] = mNew;
+    }
+}
+
 template <typename KVT>
 __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache, const KVT* vCache, const int* tokSeq,
                                               const int* positions, const int* blockTables, const int* meta,
@@ -243,7 +271,7 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
 #pragma unroll
     for (int g = 0; g < ATT_MAXG; g++) { acc[g][0] = 0.f; acc[g][1] = 0.f; }
     __syncthreads();
-    int lane = tid & 31, warp = tid >> 5;
+    int warp = tid >> 5;
     for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
         int n = min(ATT_CHUNK, ctx - c0);
         // scores: thread j owns position c0 + j
@@ -275,26 +303,8 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
         }
         __syncthreads();
         // softmax bookkeeping: one warp per query head
-        for (int g = warp; g < G; g += ATT_THREADS / 32) {
-            float m = -INFINITY;
-            for (int j = lane; j < n; j += 32) m = fmaxf(m, sc[g][j]);
-            m = warpMax(m);
-            float mOld = mS[g];
-            float mNew = fmaxf(mOld, m);
-            float sum = 0.f;
-            for (int j = lane; j < n; j += 32) {
-                float e = expf(sc[g][j] - mNew);
-                pT[j][g] = e;
-                sum += e;
-            }
-            sum = warpSum(sum);
-            if (lane == 0) {
-                float corr = expf(mOld - mNew); // exp(-inf) = 0 on the first chunk
-                corrS[g] = corr;
-                lS[g] = lS[g] * corr + sum;
-                mS[g] = mNew;
-            }
-        }
+        for (int g = warp; g < G; g += ATT_THREADS / 32)
+            softmaxStep([&](int j) { return sc[g][j]; }, pT, n, g, mS, lS, corrS);
         __syncthreads();
         // P @ V: thread owns dims tid and tid + 128
 #pragma unroll
@@ -402,7 +412,7 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
     // grid (kv heads, tokens, z): the kv heads of one token — neighbours in every cache row — are dispatched together
     int t = blockIdx.y, kvh = blockIdx.x, z = blockIdx.z;
     int tid = threadIdx.x;
-    int lane = tid & 31, warp = tid >> 5;
+    int warp = tid >> 5;
     int G = nH / nKV;
     const int* bt = blockTables + (size_t)tokSeq[t] * meta[0];
     int ctx = positions[t] + 1;
@@ -477,26 +487,8 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
                         for (int g = 0; g < ATT_MAXG; g++) if (g < G) pT[tid][g] = sv[g] * scale;
                     }
                     __syncthreads();
-                    for (int g = warp; g < G; g += SATT_THREADS / 32) {
-                        float m = -INFINITY;
-                        for (int j = lane; j < n; j += 32) m = fmaxf(m, pT[j][g]);
-                        m = warpMax(m);
-                        float mOld = mS[g];
-                        float mNew = fmaxf(mOld, m);
-                        float sum = 0.f;
-                        for (int j = lane; j < n; j += 32) {
-                            float e = expf(pT[j][g] - mNew);
-                            pT[j][g] = e;
-                            sum += e;
-                        }
-                        sum = warpSum(sum);
-                        if (lane == 0) {
-                            float corr = expf(mOld - mNew);
-                            corrS[g] = corr;
-                            lS[g] = lS[g] * corr + sum;
-                            mS[g] = mNew;
-                        }
-                    }
+                    for (int g = warp; g < G; g += SATT_THREADS / 32)
+                        softmaxStep([&](int j) { return pT[j][g]; }, pT, n, g, mS, lS, corrS);
                     __syncthreads();
 #pragma unroll
                     for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g] *= corrS[g];
