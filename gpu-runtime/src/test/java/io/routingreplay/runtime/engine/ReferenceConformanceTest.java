@@ -1,11 +1,9 @@
 package io.routingreplay.runtime.engine;
 
-import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -22,12 +20,7 @@ class ReferenceConformanceTest {
     @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny"})
     void reproducesTransformers(String fixture) {
         List<Fixtures.Case> cases = Fixtures.cases(fixture);
-        List<GenerationRequest> reqs = new ArrayList<>();
-        for (int i = 0; i < cases.size(); i++) {
-            Fixtures.Case c = cases.get(i);
-            reqs.add(new GenerationRequest("case-" + i, c.promptIds(), new SamplingParams(c.outputIds().length, 0f, 1f,
-                    0, null, List.of(), true, true)));
-        }
+        List<GenerationRequest> reqs = Fixtures.greedyRequests(fixture);
         try (LLMEngine engine = LLMEngine.create(EngineConfig.builder(Fixtures.model(fixture)).threads(2).build())) {
             List<GenerationResult> results = engine.generate(reqs);
             int compared = 0;

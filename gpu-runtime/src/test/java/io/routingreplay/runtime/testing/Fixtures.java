@@ -2,6 +2,8 @@ package io.routingreplay.runtime.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.routingreplay.runtime.engine.GenerationRequest;
+import io.routingreplay.runtime.sampler.SamplingParams;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -48,6 +50,18 @@ public final class Fixtures {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** One greedy request per reference case ("case-i"), as long as its reference output, EOS ignored. */
+    public static List<GenerationRequest> greedyRequests(String name) {
+        List<Case> cases = cases(name);
+        List<GenerationRequest> reqs = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            Case c = cases.get(i);
+            reqs.add(new GenerationRequest("case-" + i, c.promptIds(), new SamplingParams(c.outputIds().length, 0f, 1f,
+                    0, null, List.of(), true, true)));
+        }
+        return reqs;
     }
 
     private static int[] ints(JsonNode a) {

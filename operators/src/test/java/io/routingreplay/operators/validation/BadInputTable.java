@@ -42,6 +42,11 @@ final class BadInputTable {
         return p;
     }
 
+    /** The job's validator for the table's model with the default limits (close it after the tests). */
+    static PromptValidator validator() {
+        return PromptValidator.forModel(modelDir(), MODEL_NAME, ValidationLimits.defaults());
+    }
+
     static Path modelDir() {
         return repoRoot().resolve("fixtures/qwen3-moe-tiny");
     }

@@ -29,8 +29,7 @@ class BadInputTableTest {
 
     @BeforeAll
     static void load() {
-        validator = PromptValidator.forModel(BadInputTable.modelDir(), BadInputTable.MODEL_NAME,
-                ValidationLimits.defaults());
+        validator = BadInputTable.validator();
     }
 
     @AfterAll

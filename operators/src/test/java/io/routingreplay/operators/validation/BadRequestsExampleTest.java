@@ -27,8 +27,7 @@ class BadRequestsExampleTest {
 
     @BeforeAll
     static void load() {
-        validator = PromptValidator.forModel(BadInputTable.modelDir(), BadInputTable.MODEL_NAME,
-                ValidationLimits.defaults());
+        validator = BadInputTable.validator();
     }
 
     @AfterAll

@@ -26,8 +26,7 @@ class PromptValidatorTest {
 
     @BeforeAll
     static void load() {
-        validator = PromptValidator.forModel(BadInputTable.modelDir(), BadInputTable.MODEL_NAME,
-                ValidationLimits.defaults());
+        validator = BadInputTable.validator();
     }
 
     @AfterAll

@@ -190,7 +190,7 @@ public final class CudaBenchmark {
                     String.format(Locale.ROOT, "%.2f/%.2f", ab[0], ab[1])));
             System.out.print("[K-split expert GEMMs] ");
             r.useKSplitGemm(true);
-            printProfile(r, B, prompt + output - 1 + 48, next, tables, greedy);
+            printProfile(r, B, prompt + output - 1, next, tables, greedy);
             r.useKSplitGemm(false);
         }
         if (captureAb) {

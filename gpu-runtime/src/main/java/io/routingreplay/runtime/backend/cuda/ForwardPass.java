@@ -52,10 +52,8 @@ final class ForwardPass {
         this.kvSuffix = bf16Cache ? "_bf16" : "";
         int d = c.headDim, g = c.numHeads / c.numKvHeads;
         int sms = dev.attribute(jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
-        this.gateUpBlocks = sms * Math.max(1, dev.blocksPerMultiprocessor(PersistentGemm.GATE_UP.name(), 256,
-                PersistentGemm.GATE_UP.sharedBytes()));
-        this.downBlocks = sms * Math.max(1, dev.blocksPerMultiprocessor(PersistentGemm.DOWN.name(), 256,
-                PersistentGemm.DOWN.sharedBytes()));
+        this.gateUpBlocks = PersistentGemm.GATE_UP.residentBlocks(dev, sms);
+        this.downBlocks = PersistentGemm.DOWN.residentBlocks(dev, sms);
         this.stagedAttention = !bf16Cache && g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
                 ? "attention_staged_d" + d : null;
     }

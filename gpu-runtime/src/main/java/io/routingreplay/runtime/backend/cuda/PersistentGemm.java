@@ -25,6 +25,11 @@ record PersistentGemm(String name, int rows, int mats, int sub) {
         return STAGES * mats * rows * 512 + (WARPS - 1) * mats * sub * 4 * 32 * 4;
     }
 
+    /** Its grid: as many blocks as stay resident on the device at once (registers, shared memory). */
+    int residentBlocks(CudaDevice dev, int multiprocessors) {
+        return multiprocessors * Math.max(1, dev.blocksPerMultiprocessor(name, 256, sharedBytes()));
+    }
+
     static boolean isPersistent(String kernel) {
         return kernel.equals(GATE_UP.name) || kernel.equals(DOWN.name);
     }

@@ -59,21 +59,10 @@ public final class CudaChecks {
         }
     }
 
-    static List<GenerationRequest> referenceRequests(String fixture) {
-        List<Fixtures.Case> cases = Fixtures.cases(fixture);
-        List<GenerationRequest> reqs = new ArrayList<>();
-        for (int i = 0; i < cases.size(); i++) {
-            Fixtures.Case c = cases.get(i);
-            reqs.add(new GenerationRequest("case-" + i, c.promptIds(), new SamplingParams(c.outputIds().length, 0f, 1f,
-                    0, null, List.of(), true, true)));
-        }
-        return reqs;
-    }
-
     public static List<String> conformance(String fixture) {
         List<String> fails = new ArrayList<>();
         List<Fixtures.Case> cases = Fixtures.cases(fixture);
-        List<GenerationResult> results = run(cuda(fixture).build(), referenceRequests(fixture));
+        List<GenerationResult> results = run(cuda(fixture).build(), Fixtures.greedyRequests(fixture));
         int compared = 0, skipped = 0;
         double worstLogprob = 0;
         for (int i = 0; i < cases.size(); i++) {
@@ -124,7 +113,7 @@ public final class CudaChecks {
 
     public static List<String> invariance(String fixture) {
         List<String> fails = new ArrayList<>();
-        List<GenerationRequest> reqs = referenceRequests(fixture);
+        List<GenerationRequest> reqs = Fixtures.greedyRequests(fixture);
         List<GenerationResult> together = run(cuda(fixture).build(), reqs);
         List<GenerationResult> chunked = run(cuda(fixture).maxNumSeqs(7).maxBatchTokens(7).build(), reqs);
         // the same batch with the K-split expert GEMMs only (the persistent ones run wherever H and the expert
@@ -230,7 +219,7 @@ public final class CudaChecks {
         EngineConfig cfg = EngineConfig.builder(Fixtures.model(fixture)).backend("cuda").build();
         try (CudaModelRunner r = (CudaModelRunner) io.routingreplay.runtime.backend.ModelRunners.create(cfg)) {
             long tokens = (long) r.numKvBlocks() * r.kvBlockSize();
-            List<GenerationRequest> one = List.of(referenceRequests(fixture).get(0));
+            List<GenerationRequest> one = List.of(Fixtures.greedyRequests(fixture).get(0));
             GenerationResult g = LLMEngine.create(cfg, r).generate(one).get(0);
             if (!Arrays.equals(g.outputTokenIds(), Fixtures.cases(fixture).get(0).outputIds())) {
                 fails.add(fixture + " with a memory-sized cache: tokens differ from the reference");
