@@ -26,6 +26,13 @@
 // gemm_swiglu_wide before its weight loads took the L2::256B hint (HINT 0), for the comparison
 extern "C" __global__ void __launch_bounds__(256) x_swiglu_wide_nohint(SWIGLU_ARGS) { gemmBody<2, 2>(SWIGLU_PASS); }
 
+// the persistent kernel's residual form, for the dense O product
+SK_VARIANT(x_residual_p4x2, 1, 4, 2, 3, GEMM_ARGS, GEMM_PASS)
+// the persistent gate/up kernel with its activations loaded in the round that uses them (PREFETCH 0, as before
+// 07:40), and the down kernel with them a round ahead (PREFETCH 1: slower for down)
+SK_VARIANT(x_swiglu_p2x2_nopf, 2, 2, 2, 3, SWIGLU_ARGS, SWIGLU_PASS, 0)
+SK_VARIANT(x_store_p4x2_pf, 0, 4, 2, 3, GEMM_ARGS, GEMM_PASS, 1)
+
 typedef void (*SwigluFn)(SWIGLU_ARGS);
 typedef void (*GemmFn)(GEMM_ARGS);
 
@@ -121,7 +128,8 @@ int main(int argc, char** argv) {
     int T = argc > 1 ? atoi(argv[1]) : 256;
     const int E = 128, H = 2048, I = 768, K = 8, QKV = 5120, QD = 4096;
     int pairs = T * K;
-    for (const void* f : {(const void*)gemm_swiglu_p2x2, (const void*)gemm_store_p4x2})
+    for (const void* f : {(const void*)gemm_swiglu_p2x2, (const void*)gemm_store_p4x2, (const void*)x_residual_p4x2,
+                          (const void*)x_swiglu_p2x2_nopf, (const void*)x_store_p4x2_pf})
         CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
@@ -176,6 +184,7 @@ int main(int argc, char** argv) {
         {"narrow", gemm_swiglu, &g16, 16, 0, 256},
         {"wide", gemm_swiglu_wide, &g16, 32, 0, 256},
         {"persistent p2x2", gemm_swiglu_p2x2, &g16, 32, 3 * 2 * 32 * 512 + 7 * 16 * 128, 256, 2},
+        {"persistent p2x2 no pf", x_swiglu_p2x2_nopf, &g16, 32, 3 * 2 * 32 * 512 + 7 * 16 * 128, 256, 2},
     };
     for (auto& v : sv) {
         CK(cudaMemset(act, 0xff, (size_t)pairs * I * 4));
@@ -199,6 +208,7 @@ int main(int argc, char** argv) {
     DV dv[] = {
         {"narrow", gemm_store, &g16, actRef, 16, 0, 256},
         {"persistent p4x2", gemm_store_p4x2, &g16, actRef, 64, 3 * 64 * 512 + 7 * 8 * 128, 256, 2},
+        {"persistent p4x2 pf", x_store_p4x2_pf, &g16, actRef, 64, 3 * 64 * 512 + 7 * 8 * 128, 256, 2},
     };
     for (auto& v : dv) {
         CK(cudaMemset(y, 0xff, (size_t)pairs * H * 4));
@@ -208,50 +218,43 @@ int main(int argc, char** argv) {
         report("down", v.name, same, timeIt([&] { down(v.f, *v.g, v.in, v.rows, v.smem, y, v.threads, v.perSm); }), downBytes);
     }
 
-    // ---- dense QKV (store) ----
-    double qkvBytes = (double)QKV * H * 2;
-    auto dense = [&](GemmFn f, int tokRows, int rowsPerBlock, int smem, const float* in, int k, const bf16* w, int n,
-                     float* out, int threads = 256, int perSm = 0) {
-        f<<<grid((T + tokRows - 1) / tokRows, (n + rowsPerBlock - 1) / rowsPerBlock, perSm), threads, smem>>>(
-            in, k, nullptr, w, 0LL, n, k, out, n, nullptr, nullptr, T);
+    // ---- dense products: K-split wide (reference), narrow, persistent ----
+    const int V = 151936;
+    bf16* Wlm = randomBf16((long long)V * H, 9, 0.05f);
+    float *yBig, *yBigRef;
+    CK(cudaMalloc(&yBig, (size_t)T * V * 4));
+    CK(cudaMalloc(&yBigRef, (size_t)T * V * 4));
+    const int pSmem = 3 * 64 * 512 + 7 * 8 * 128;
+    auto dense = [&](GemmFn f, dim3 grid, int smem, const float* in, int k, const bf16* w, int n, float* out) {
+        f<<<grid, 256, smem>>>(in, k, nullptr, w, 0LL, n, k, out, n, nullptr, nullptr, T);
     };
-    dense(gemm_store_wide, 16, 64, 0, xn, H, Wqkv, QKV, yRef);
-    CK(cudaDeviceSynchronize());
-    report("QKV", "wide (ref.)", true,
-           timeIt([&] { dense(gemm_store_wide, 16, 64, 0, xn, H, Wqkv, QKV, yRef); }), qkvBytes);
-    struct QV { const char* name; GemmFn f; int tok, rows, smem, threads, perSm = 0; };
-    QV qv[] = {
-        {"narrow", gemm_store, 16, 16, 0, 256},
+    struct DenseCase { const char* what; GemmFn ref, pers; const float* in; int k; const bf16* w; int n; float *out, *outRef; bool residual; };
+    DenseCase cases[] = {
+        {"QKV", gemm_store_wide, gemm_store_p4x2, xn, H, Wqkv, QKV, y, yRef, false},
+        {"O (+residual)", gemm_residual_wide, x_residual_p4x2, attn, QD, Wo, H, y, yRef, true},
+        {"lm_head", gemm_store_wide, gemm_store_p4x2, xn, H, Wlm, V, yBig, yBigRef, false},
     };
-    for (auto& v : qv) {
-        CK(cudaMemset(y, 0xff, (size_t)T * QKV * 4));
-        dense(v.f, v.tok, v.rows, v.smem, xn, H, Wqkv, QKV, y, v.threads, v.perSm);
+    std::vector<float> base((size_t)T * std::max(QKV, H), 0.5f);
+    for (auto& dc : cases) {
+        long long outN = (long long)T * dc.n;
+        auto reset = [&](float* p) { CK(cudaMemcpy(p, base.data(), (size_t)T * H * 4, cudaMemcpyHostToDevice)); };
+        double bytes = (double)dc.n * dc.k * 2;
+        dim3 refGrid((T + 15) / 16, (dc.n + 63) / 64);
+        if (dc.residual) reset(dc.outRef);
+        dense(dc.ref, refGrid, 0, dc.in, dc.k, dc.w, dc.n, dc.outRef);
         CK(cudaDeviceSynchronize());
-        bool same = sameAll(y, yRef, (long long)T * QKV);
-        report("QKV", v.name, same, timeIt([&] { dense(v.f, v.tok, v.rows, v.smem, xn, H, Wqkv, QKV, y, v.threads, v.perSm); }),
-               qkvBytes);
-    }
-
-    // ---- dense O (residual add: y += W·attn; each variant starts from the same y) ----
-    double oBytes = (double)H * QD * 2;
-    std::vector<float> base((size_t)T * H, 0.5f);
-    auto resetY = [&](float* p) { CK(cudaMemcpy(p, base.data(), (size_t)T * H * 4, cudaMemcpyHostToDevice)); };
-    resetY(yRef);
-    dense(gemm_residual_wide, 16, 64, 0, attn, QD, Wo, H, yRef);
-    CK(cudaDeviceSynchronize());
-    auto oRef = toHost(yRef, (long long)T * H);
-    report("O (+residual)", "wide (ref.)", true,
-           timeIt([&] { dense(gemm_residual_wide, 16, 64, 0, attn, QD, Wo, H, y); }), oBytes);
-    QV ov[] = {
-        {"narrow", gemm_residual, 16, 16, 0, 256},
-    };
-    for (auto& v : ov) {
-        resetY(y);
-        dense(v.f, v.tok, v.rows, v.smem, attn, QD, Wo, H, y, v.threads, v.perSm);
-        CK(cudaDeviceSynchronize());
-        bool same = sameAll(y, yRef, (long long)T * H);
-        report("O (+residual)", v.name, same,
-               timeIt([&] { dense(v.f, v.tok, v.rows, v.smem, attn, QD, Wo, H, y, v.threads, v.perSm); }), oBytes);
+        report(dc.what, "wide (ref.)", true, timeIt([&] { dense(dc.ref, refGrid, 0, dc.in, dc.k, dc.w, dc.n, dc.out); }), bytes);
+        struct DV2 { std::string name; GemmFn f; dim3 grid; int smem; };
+        std::vector<DV2> vs = {{"narrow", dc.residual ? gemm_residual : gemm_store, dim3((T + 15) / 16, (dc.n + 15) / 16), 0},
+                               {"persistent p4x2", dc.pers, dim3(2 * sms), pSmem}};
+        for (auto& v : vs) {
+            if (dc.residual) reset(dc.out);
+            else CK(cudaMemset(dc.out, 0xff, outN * 4));
+            dense(v.f, v.grid, v.smem, dc.in, dc.k, dc.w, dc.n, dc.out);
+            CK(cudaDeviceSynchronize());
+            bool same = sameAll(dc.out, dc.outRef, outN);
+            report(dc.what, v.name.c_str(), same, timeIt([&] { dense(v.f, v.grid, v.smem, dc.in, dc.k, dc.w, dc.n, dc.out); }), bytes);
+        }
     }
     return 0;
 }

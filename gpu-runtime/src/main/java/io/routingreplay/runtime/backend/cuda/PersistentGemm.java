@@ -1,9 +1,9 @@
 package io.routingreplay.runtime.backend.cuda;
 
 /**
- * A persistent expert GEMM of {@code gemm_staged.cuh}: its entry point and the dynamic shared memory its
- * cp.async ring and reduction buffer take. It gives the same bits as the K-split kernels it replaces
- * ({@code gemm_swiglu[_wide]} for gate/up, {@code gemm_store[_wide]} for down) over the same 16-pair tile list,
+ * A persistent GEMM of {@code gemm_staged.cuh}: its entry point and the dynamic shared memory its cp.async ring and
+ * reduction buffer take. It gives the same bits as the K-split kernels it replaces ({@code gemm_swiglu[_wide]} for
+ * the expert gate/up, {@code gemm_store[_wide]} for the expert down product and for lm_head, over the same tiles),
  * so the choice between them may depend on the batch.
  *
  * @param name kernel entry point
@@ -18,7 +18,8 @@ record PersistentGemm(String name, int rows, int mats, int sub) {
     static final int MAX_SHARED_BYTES = 160 * 1024;
 
     static final PersistentGemm GATE_UP = new PersistentGemm("gemm_swiglu_p2x2", 32, 2, 2);
-    static final PersistentGemm DOWN = new PersistentGemm("gemm_store_p4x2", 64, 1, 2);
+    /** The expert down product and lm_head: 64 weight rows × 16 tokens per item. */
+    static final PersistentGemm STORE = new PersistentGemm("gemm_store_p4x2", 64, 1, 2);
 
     /** Ring stages of 512 bytes per weight row, plus the fixed-order reduction's (WARPS - 1) partial tiles. */
     int sharedBytes() {
@@ -31,6 +32,6 @@ record PersistentGemm(String name, int rows, int mats, int sub) {
     }
 
     static boolean isPersistent(String kernel) {
-        return kernel.equals(GATE_UP.name) || kernel.equals(DOWN.name);
+        return kernel.equals(GATE_UP.name) || kernel.equals(STORE.name);
     }
 }
