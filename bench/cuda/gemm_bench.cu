@@ -32,6 +32,16 @@ SK_VARIANT(x_residual_p4x2, 1, 4, 2, 3, GEMM_ARGS, GEMM_PASS)
 // 07:40), and the down kernel with them a round ahead (PREFETCH 1: slower for down)
 SK_VARIANT(x_swiglu_p2x2_nopf, 2, 2, 2, 3, SWIGLU_ARGS, SWIGLU_PASS, 0)
 SK_VARIANT(x_store_p4x2_pf, 0, 4, 2, 3, GEMM_ARGS, GEMM_PASS, 1)
+// 24- and 32-pair tiles (SUB 3, 4): one tile for most experts at 256 tokens (16 pairs per expert on average)
+SK_VARIANT(x_swiglu_p2x3, 2, 2, 3, 3, SWIGLU_ARGS, SWIGLU_PASS, 0)
+SK_VARIANT(x_swiglu_p1x3_pf, 2, 1, 3, 3, SWIGLU_ARGS, SWIGLU_PASS, 1)
+SK_VARIANT(x_swiglu_p1x4_pf, 2, 1, 4, 3, SWIGLU_ARGS, SWIGLU_PASS, 1)
+SK_VARIANT(x_store_p2x3, 0, 2, 3, 3, GEMM_ARGS, GEMM_PASS, 0)
+SK_VARIANT(x_store_p2x4, 0, 2, 4, 3, GEMM_ARGS, GEMM_PASS, 0)
+SK_VARIANT(x_residual_p4x3, 1, 4, 3, 3, GEMM_ARGS, GEMM_PASS, 0)
+
+// dynamic shared memory of a persistent variant: 3 ring stages + the reduction's 7 partial tiles
+static int pSmemOf(int mats, int rg, int sub) { return 3 * mats * rg * 16 * 512 + 7 * mats * sub * 4 * 128; }
 
 typedef void (*SwigluFn)(SWIGLU_ARGS);
 typedef void (*GemmFn)(GEMM_ARGS);
@@ -129,7 +139,9 @@ int main(int argc, char** argv) {
     const int E = 128, H = 2048, I = 768, K = 8, QKV = 5120, QD = 4096;
     int pairs = T * K;
     for (const void* f : {(const void*)gemm_swiglu_p2x2, (const void*)gemm_store_p4x2, (const void*)x_residual_p4x2,
-                          (const void*)x_swiglu_p2x2_nopf, (const void*)x_store_p4x2_pf})
+                          (const void*)x_swiglu_p2x2_nopf, (const void*)x_store_p4x2_pf, (const void*)x_swiglu_p2x3,
+                          (const void*)x_swiglu_p1x3_pf, (const void*)x_swiglu_p1x4_pf, (const void*)gemm_store_p4x3,
+                          (const void*)x_store_p2x3, (const void*)x_store_p2x4, (const void*)x_residual_p4x3})
         CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
@@ -158,8 +170,9 @@ int main(int argc, char** argv) {
     std::vector<bool> touched(E);
     for (int v : ids) touched[v] = true;
     int distinct = (int)std::count(touched.begin(), touched.end(), true);
-    Grouping g16 = group(topIds, pairs, K, E, 16);
-    printf("distinct experts %d, expert tiles of 16 pairs: %d\n", distinct, g16.numTilesHost);
+    Grouping g16 = group(topIds, pairs, K, E, 16), g24 = group(topIds, pairs, K, E, 24), g32 = group(topIds, pairs, K, E, 32);
+    printf("distinct experts %d, expert tiles of 16 / 24 / 32 pairs: %d / %d / %d\n", distinct, g16.numTilesHost,
+           g24.numTilesHost, g32.numTilesHost);
 
     float *actRef, *act, *yRef, *y;
     CK(cudaMalloc(&actRef, (size_t)pairs * I * 4));
@@ -185,6 +198,9 @@ int main(int argc, char** argv) {
         {"wide", gemm_swiglu_wide, &g16, 32, 0, 256},
         {"persistent p2x2", gemm_swiglu_p2x2, &g16, 32, 3 * 2 * 32 * 512 + 7 * 16 * 128, 256, 2},
         {"persistent p2x2 no pf", x_swiglu_p2x2_nopf, &g16, 32, 3 * 2 * 32 * 512 + 7 * 16 * 128, 256, 2},
+        {"24-tiles p2x3", x_swiglu_p2x3, &g24, 32, pSmemOf(2, 2, 3), 256, 2},
+        {"24-tiles p1x3 pf", x_swiglu_p1x3_pf, &g24, 16, pSmemOf(2, 1, 3), 256, 2},
+        {"32-tiles p1x4 pf", x_swiglu_p1x4_pf, &g32, 16, pSmemOf(2, 1, 4), 256, 2},
     };
     for (auto& v : sv) {
         CK(cudaMemset(act, 0xff, (size_t)pairs * I * 4));
@@ -193,6 +209,14 @@ int main(int argc, char** argv) {
         bool same = samePairs(act, *v.g, actRef, g16, pairs, I);
         report("gate/up", v.name, same, timeIt([&] { swiglu(v.f, *v.g, v.rows, v.smem, act, v.threads, v.perSm); }), upBytes);
     }
+
+    // gate/up outputs in the 24- and 32-pair tiles' slot order, for their down products
+    float *act24, *act32;
+    CK(cudaMalloc(&act24, (size_t)pairs * I * 4));
+    CK(cudaMalloc(&act32, (size_t)pairs * I * 4));
+    swiglu(x_swiglu_p1x3_pf, g24, 16, pSmemOf(2, 1, 3), act24, 256, 2);
+    swiglu(x_swiglu_p1x4_pf, g32, 16, pSmemOf(2, 1, 4), act32, 256, 2);
+    CK(cudaDeviceSynchronize());
 
     // ---- expert down ----
     double downBytes = (double)distinct * H * I * 2;
@@ -209,6 +233,9 @@ int main(int argc, char** argv) {
         {"narrow", gemm_store, &g16, actRef, 16, 0, 256},
         {"persistent p4x2", gemm_store_p4x2, &g16, actRef, 64, 3 * 64 * 512 + 7 * 8 * 128, 256, 2},
         {"persistent p4x2 pf", x_store_p4x2_pf, &g16, actRef, 64, 3 * 64 * 512 + 7 * 8 * 128, 256, 2},
+        {"24-tiles p4x3", gemm_store_p4x3, &g24, act24, 64, pSmemOf(1, 4, 3), 256, 2},
+        {"24-tiles p2x3", x_store_p2x3, &g24, act24, 32, pSmemOf(1, 2, 3), 256, 2},
+        {"32-tiles p2x4", x_store_p2x4, &g32, act32, 32, pSmemOf(1, 2, 4), 256, 2},
     };
     for (auto& v : dv) {
         CK(cudaMemset(y, 0xff, (size_t)pairs * H * 4));
@@ -228,11 +255,11 @@ int main(int argc, char** argv) {
     auto dense = [&](GemmFn f, dim3 grid, int smem, const float* in, int k, const bf16* w, int n, float* out) {
         f<<<grid, 256, smem>>>(in, k, nullptr, w, 0LL, n, k, out, n, nullptr, nullptr, T);
     };
-    struct DenseCase { const char* what; GemmFn ref, pers; const float* in; int k; const bf16* w; int n; float *out, *outRef; bool residual; };
+    struct DenseCase { const char* what; GemmFn ref, pers, pers3; const float* in; int k; const bf16* w; int n; float *out, *outRef; bool residual; };
     DenseCase cases[] = {
-        {"QKV", gemm_store_wide, gemm_store_p4x2, xn, H, Wqkv, QKV, y, yRef, false},
-        {"O (+residual)", gemm_residual_wide, x_residual_p4x2, attn, QD, Wo, H, y, yRef, true},
-        {"lm_head", gemm_store_wide, gemm_store_p4x2, xn, H, Wlm, V, yBig, yBigRef, false},
+        {"QKV", gemm_store_wide, gemm_store_p4x2, gemm_store_p4x3, xn, H, Wqkv, QKV, y, yRef, false},
+        {"O (+residual)", gemm_residual_wide, x_residual_p4x2, x_residual_p4x3, attn, QD, Wo, H, y, yRef, true},
+        {"lm_head", gemm_store_wide, gemm_store_p4x2, gemm_store_p4x3, xn, H, Wlm, V, yBig, yBigRef, false},
     };
     std::vector<float> base((size_t)T * std::max(QKV, H), 0.5f);
     for (auto& dc : cases) {
@@ -246,7 +273,8 @@ int main(int argc, char** argv) {
         report(dc.what, "wide (ref.)", true, timeIt([&] { dense(dc.ref, refGrid, 0, dc.in, dc.k, dc.w, dc.n, dc.out); }), bytes);
         struct DV2 { std::string name; GemmFn f; dim3 grid; int smem; };
         std::vector<DV2> vs = {{"narrow", dc.residual ? gemm_residual : gemm_store, dim3((T + 15) / 16, (dc.n + 15) / 16), 0},
-                               {"persistent p4x2", dc.pers, dim3(2 * sms), pSmem}};
+                               {"persistent p4x2", dc.pers, dim3(2 * sms), pSmem},
+                               {"persistent p4x3 (24 tokens)", dc.pers3, dim3(2 * sms), pSmemOf(1, 4, 3)}};
         for (auto& v : vs) {
             if (dc.residual) reset(dc.out);
             else CK(cudaMemset(dc.out, 0xff, outN * 4));

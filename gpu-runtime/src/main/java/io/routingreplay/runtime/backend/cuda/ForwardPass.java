@@ -18,6 +18,8 @@ final class ForwardPass {
     /** Activation rows from which the wide variants (each activation load feeds more weight rows, so less L2
      *  traffic: ncu showed the batch-256 projections L2-bound) pay off. 128 rows per block measured slower. */
     private static final int WIDE_FROM_ROWS = 64, WIDE_FROM_TOKENS_PER_EXPERT = 8;
+    /** Rows from which the dense QKV / lm_head products run on 24-row tiles (measured at 128 and 256). */
+    private static final int PERSISTENT_24_FROM_ROWS = 128;
 
     private final CudaDevice dev;
     private final ModelConfig c;
@@ -38,7 +40,7 @@ final class ForwardPass {
     boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
     /** Blocks of the persistent GEMMs' grids (as many as stay resident). */
-    private final int gateUpBlocks, storeBlocks;
+    private final int gateUpBlocks, storeBlocks, store24Blocks;
 
     ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
                 CUdeviceptr[] vCache, int blockSize, boolean bf16Cache) {
@@ -54,6 +56,7 @@ final class ForwardPass {
         int sms = dev.attribute(jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
         this.gateUpBlocks = PersistentGemm.GATE_UP.residentBlocks(dev, sms);
         this.storeBlocks = PersistentGemm.STORE.residentBlocks(dev, sms);
+        this.store24Blocks = PersistentGemm.STORE_24.residentBlocks(dev, sms);
         this.stagedAttention = !bf16Cache && g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
                 ? "attention_staged_d" + d : null;
     }
@@ -79,7 +82,7 @@ final class ForwardPass {
         for (int l = 0; l < c.numLayers; l++) {
             DeviceWeights.Layer lw = w.layers[l];
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, ws.xn, H, eps);
-            dense("gemm_store", T, qkvDim, ws.xn, H, null, lw.wqkv, zero, qkvDim, H, ws.qkv, qkvDim, null, null, T);
+            denseStore(T, qkvDim, ws.xn, H, lw.wqkv, ws.qkv, false);
             dev.launch("qk_norm_rope_kv" + kvSuffix, T, 1, 128, ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
                     ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
             boolean staged = stagedAttention != null && !blockAttention;
@@ -122,13 +125,7 @@ final class ForwardPass {
         }
         if (S > 0) {
             dev.launch("rmsnorm", S, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, ws.finalX, H, eps);
-            if (!kSplitGemm && H % 32 == 0) { // the persistent kernel: 3-18 % faster on lm_head at every batch
-                persistent(PersistentGemm.STORE, storeBlocks, ws.finalX, H, null, w.lmHead, zero, c.vocabSize, H,
-                        ws.logits, c.vocabSize, null, null, S);
-            } else {
-                dense("gemm_store", S, c.vocabSize,
-                        ws.finalX, H, null, w.lmHead, zero, c.vocabSize, H, ws.logits, c.vocabSize, null, null, S);
-            }
+            denseStore(S, c.vocabSize, ws.finalX, H, w.lmHead, ws.logits, true);
             dev.launch("sample_tokens", S, 1, 1024, ws.logits, c.vocabSize, ws.inAt(ws.offSampleParams),
                     ws.outAt(0), ws.outAt(ws.maxSeqs));
         }
@@ -145,7 +142,24 @@ final class ForwardPass {
                 256, args);
     }
 
-    /** A persistent expert GEMM over the step's tile list: {@code blocks} resident blocks walk its work items. */
+    /**
+     * Y[t][n] = W[n] · X[t] over {@code t} rows (QKV, lm_head). The persistent kernels where they measured faster in
+     * bench/cuda/gemm_bench.cu (H200): 24-row tiles from {@value #PERSISTENT_24_FROM_ROWS} rows (QKV -12 to -16 %,
+     * lm_head -12 to -17 %) and, where {@code persistentBelow}, 16-row tiles below (lm_head -3 to -15 %; QKV
+     * measured equal there and stays on the K-split kernel); all give the same bits.
+     */
+    private void denseStore(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y, boolean persistentBelow) {
+        boolean persistentOk = !kSplitGemm && k % 32 == 0;
+        if (persistentOk && t >= PERSISTENT_24_FROM_ROWS) {
+            persistent(PersistentGemm.STORE_24, store24Blocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
+        } else if (persistentOk && persistentBelow) {
+            persistent(PersistentGemm.STORE, storeBlocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
+        } else {
+            dense("gemm_store", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
+        }
+    }
+
+    /** A persistent GEMM (experts over the step's tile list, or dense rows): {@code blocks} resident blocks walk its items. */
     private void persistent(PersistentGemm g, int blocks, Object... args) {
         dev.launchShared(g.name(), blocks, 1, 1, 256, g.sharedBytes(), args);
     }

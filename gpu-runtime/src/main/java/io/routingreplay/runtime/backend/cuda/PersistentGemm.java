@@ -20,6 +20,9 @@ record PersistentGemm(String name, int rows, int mats, int sub) {
     static final PersistentGemm GATE_UP = new PersistentGemm("gemm_swiglu_p2x2", 32, 2, 2);
     /** The expert down product and lm_head: 64 weight rows × 16 tokens per item. */
     static final PersistentGemm STORE = new PersistentGemm("gemm_store_p4x2", 64, 1, 2);
+    /** 64 weight rows × 24 tokens: the dense QKV and lm_head products at >= 128 rows (each weight round serves 24
+     *  rows instead of 16), the expert down product over 24-pair tiles. */
+    static final PersistentGemm STORE_24 = new PersistentGemm("gemm_store_p4x3", 64, 1, 3);
 
     /** Ring stages of 512 bytes per weight row, plus the fixed-order reduction's (WARPS - 1) partial tiles. */
     int sharedBytes() {
@@ -32,6 +35,6 @@ record PersistentGemm(String name, int rows, int mats, int sub) {
     }
 
     static boolean isPersistent(String kernel) {
-        return kernel.equals(GATE_UP.name) || kernel.equals(STORE.name);
+        return kernel.equals(GATE_UP.name) || kernel.equals(STORE.name) || kernel.equals(STORE_24.name);
     }
 }
