@@ -3,7 +3,7 @@
 // against a verbatim copy of the kernel it replaced (x_*_ref below, as on main at fcca0b8), then both are timed.
 // On the GPU machine (nvcc there), from the repository root:
 //   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/small_bench bench/cuda/small_bench.cu && /tmp/small_bench 256
-// Prints, per kernel: identical or DIFFERENT, median µs per launch of the reference and of the backend kernel.
+// Prints, per kernel: identical or DIFFERENT, µs per launch (back to back) of the reference and of the backend kernel.
 // Exits 1 if any output differs.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
 
@@ -223,9 +223,9 @@ static bool sameBits(const T* a, const T* b, size_t n) {
     return memcmp(ha.data(), hb.data(), n * sizeof(T)) == 0;
 }
 
-// median µs of `reps` launches
+// median over `reps` samples of the µs per launch of `batch` back-to-back launches (as in the decode graph)
 template <typename F>
-static double timeIt(F launch, int reps = 51) {
+static double timeIt(F launch, int reps = 21, int batch = 20) {
     cudaEvent_t a, b;
     cudaEventCreate(&a);
     cudaEventCreate(&b);
@@ -233,7 +233,7 @@ static double timeIt(F launch, int reps = 51) {
     std::vector<float> ms;
     for (int i = 0; i < reps; i++) {
         cudaEventRecord(a);
-        launch();
+        for (int j = 0; j < batch; j++) launch();
         cudaEventRecord(b);
         cudaEventSynchronize(b);
         float m;
@@ -242,7 +242,7 @@ static double timeIt(F launch, int reps = 51) {
     }
     CK(cudaGetLastError());
     std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2] * 1e3;
+    return ms[ms.size() / 2] * 1e3 / batch;
 }
 
 static bool allSame = true;

@@ -429,6 +429,7 @@ extern "C" __global__ void attention_combine(const float* part, const int* posit
     float L = 0.f;
     for (int z = 0; z < nz; z++) L += ez[z] * __shfl_sync(0xffffffffu, l, z);
     float* o = out + ((size_t)t * nH + h) * D;
+#pragma unroll 2
     for (int d = 2 * lane; d < D; d += 64) {
         float a0 = 0.f, a1 = 0.f;
 #pragma unroll
