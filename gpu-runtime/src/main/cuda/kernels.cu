@@ -99,109 +99,175 @@ extern "C" __global__ void fill_random_bf16(bf16* out, long long n, unsigned lon
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// embedding: x[t] = emb[tokens[t]] (bf16 -> fp32)
+// embedding: x[t] = emb[tokens[t]] (bf16 -> fp32, exact)
 // ---------------------------------------------------------------------------------------------------------------
 extern "C" __global__ void embed(const int* tokens, const bf16* emb, float* x, int H) {
     int t = blockIdx.x;
     const bf16* row = emb + (size_t)tokens[t] * H;
-    for (int i = threadIdx.x; i < H; i += blockDim.x) x[(size_t)t * H + i] = __bfloat162float(row[i]);
+    float* xr = x + (size_t)t * H;
+    if ((H & 3) == 0) {
+        for (int i = 4 * threadIdx.x; i < H; i += 4 * blockDim.x) {
+            float f[4];
+            kvLoad4(row + i, f);
+            *reinterpret_cast<float4*>(xr + i) = make_float4(f[0], f[1], f[2], f[3]);
+        }
+    } else {
+        for (int i = threadIdx.x; i < H; i += blockDim.x) xr[i] = __bfloat162float(row[i]);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // RMSNorm of row rowIdx[r] (or r) into out[r]: x / sqrt(mean(x^2) + eps) * w, as torch computes it in fp32.
+// Thread tid sums squares over i = tid, tid + blockDim, ... (the fixed order), then blockSum. Rows of up to
+// RMS_CACHE * blockDim elements stay in registers for the output pass, with the weights loaded before the sum.
 // ---------------------------------------------------------------------------------------------------------------
+#define RMS_CACHE 8
 extern "C" __global__ void rmsnorm(const float* x, const int* rowIdx, const bf16* w, float* out, int H, float eps) {
     __shared__ float scratch[32];
-    int r = blockIdx.x;
+    int r = blockIdx.x, tid = threadIdx.x, nt = blockDim.x;
     int src = rowIdx ? rowIdx[r] : r;
     const float* xr = x + (size_t)src * H;
+    float* o = out + (size_t)r * H;
     float ss = 0.f;
-    for (int i = threadIdx.x; i < H; i += blockDim.x) ss += xr[i] * xr[i];
+    if (H <= RMS_CACHE * nt) {
+        float v[RMS_CACHE], wv[RMS_CACHE];
+#pragma unroll
+        for (int j = 0; j < RMS_CACHE; j++) {
+            int i = tid + j * nt;
+            v[j] = i < H ? xr[i] : 0.f;
+            wv[j] = i < H ? __bfloat162float(w[i]) : 0.f;
+        }
+#pragma unroll
+        for (int j = 0; j < RMS_CACHE; j++)
+            if (tid + j * nt < H) ss += v[j] * v[j];
+        ss = blockSum(ss, scratch);
+        float inv = 1.0f / sqrtf(ss / (float)H + eps);
+#pragma unroll
+        for (int j = 0; j < RMS_CACHE; j++)
+            if (tid + j * nt < H) o[tid + j * nt] = wv[j] * (v[j] * inv);
+        return;
+    }
+    for (int i = tid; i < H; i += nt) ss += xr[i] * xr[i];
     ss = blockSum(ss, scratch);
     float inv = 1.0f / sqrtf(ss / (float)H + eps);
-    for (int i = threadIdx.x; i < H; i += blockDim.x)
-        out[(size_t)r * H + i] = __bfloat162float(w[i]) * (xr[i] * inv);
+    for (int i = tid; i < H; i += nt) o[i] = __bfloat162float(w[i]) * (xr[i] * inv);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // q/k norm (none, per head, or full width) + RoPE (rotate-half, HF convention) + K/V write into the paged cache.
-// One block per token. qkv row: [q (nH*D) | k (nKV*D) | v (nKV*D)]. q goes to qOut, k/v to cache slot slots[t]
-// (cache layout [slot][kvHead][D], fp32).
-// qkMode: 0 none, 1 per head (weight [D]), 2 full width (weights [nH*D], [nKV*D]).
+// qkv row: [q (nH*D) | k (nKV*D) | v (nKV*D)]; q goes to qOut, k/v to cache slot slots[t] (cache layout
+// [slot][kvHead][D]). qkMode: 0 none, 1 per head (weight [D]), 2 full width (weights [nH*D], [nKV*D]).
+// D <= QKR_MAXD. Grid (tokens, ceil((nH + 2 nKV) / 8)), QKR_THREADS threads: each warp takes one head span (q, k or v) through
+// shared memory; the block computes the token's cos/sin table once. Every element gets the arithmetic of the
+// one-block-per-token, 128-thread kernel this replaced: per-head sums over i = lane, lane + 32, ... then warpSum;
+// full-width sums as that 128-thread block formed them (fullWidthSum).
 // ---------------------------------------------------------------------------------------------------------------
-__device__ void normSpan(float* v, int n, int groups, const bf16* w, int perGroupWeight, float eps, float* scratch) {
-    // groups contiguous spans of n elements each; one warp per span (perGroupWeight: weight indexed within span)
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    for (int g = warp; g < groups; g += nw) {
-        float* s = v + g * n;
-        float ss = 0.f;
-        for (int i = lane; i < n; i += 32) ss += s[i] * s[i];
-        ss = warpSum(ss);
-        float inv = 1.0f / sqrtf(ss / (float)n + eps);
-        for (int i = lane; i < n; i += 32) s[i] = __bfloat162float(w[perGroupWeight ? i : g * n + i]) * (s[i] * inv);
-    }
+#define QKR_THREADS 256
+#define QKR_MAXD 256
+#define QKR_SUM_THREADS 128
+
+__device__ __forceinline__ void kvStore4(float* p, const float* v) {
+    *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+}
+__device__ __forceinline__ void kvStore4(bf16* p, const float* v) {
+    *reinterpret_cast<uint2*>(p) = make_uint2(packBf16(v[0], v[1]), packBf16(v[2], v[3]));
+}
+
+// sum of v[i]^2 over n elements: QKR_SUM_THREADS strided partials, warpSum each, warps added in order (= blockSum
+// at QKR_SUM_THREADS threads). Called by threads 0..QKR_SUM_THREADS-1; lane 0 of each warp writes part[warp].
+__device__ __forceinline__ void fullWidthSum(const float* v, int n, float* part) {
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < n; i += QKR_SUM_THREADS) ss += v[i] * v[i];
+    ss = warpSum(ss);
+    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = ss;
 }
 
 template <typename KVT>
-__device__ void qkNormRopeKv(float* qkv, const int* positions, const int* slots, const bf16* qNorm,
-                             const bf16* kNorm, int qkMode, float eps, const float* invFreq,
-                             float* qOut, KVT* kCache, KVT* vCache, int nH, int nKV, int D) {
-    __shared__ float scratch[32];
-    int t = blockIdx.x;
-    int qDim = nH * D, kvDim = nKV * D;
-    float* row = qkv + (size_t)t * (qDim + 2 * kvDim);
-    float* q = row;
-    float* k = row + qDim;
-    float* v = row + qDim + kvDim;
-    if (qkMode == 1) {
-        normSpan(q, D, nH, qNorm, 1, eps, scratch);
-        normSpan(k, D, nKV, kNorm, 1, eps, scratch);
-    } else if (qkMode == 2) {
-        float ss = 0.f;
-        for (int i = threadIdx.x; i < qDim; i += blockDim.x) ss += q[i] * q[i];
-        ss = blockSum(ss, scratch);
-        float inv = 1.0f / sqrtf(ss / (float)qDim + eps);
-        float ssk = 0.f;
-        for (int i = threadIdx.x; i < kvDim; i += blockDim.x) ssk += k[i] * k[i];
-        ssk = blockSum(ssk, scratch);
-        float invk = 1.0f / sqrtf(ssk / (float)kvDim + eps);
-        __syncthreads();
-        for (int i = threadIdx.x; i < qDim; i += blockDim.x) q[i] = __bfloat162float(qNorm[i]) * (q[i] * inv);
-        for (int i = threadIdx.x; i < kvDim; i += blockDim.x) k[i] = __bfloat162float(kNorm[i]) * (k[i] * invk);
-    }
-    __syncthreads();
+__device__ __forceinline__ void qkNormRopeKv(const float* qkv, const int* positions, const int* slots,
+                                             const bf16* qNorm, const bf16* kNorm, int qkMode, float eps,
+                                             const float* invFreq, float* qOut, KVT* kCache, KVT* vCache, int nH,
+                                             int nKV, int D) {
+    __shared__ float cosS[QKR_MAXD / 2], sinS[QKR_MAXD / 2];
+    __shared__ __align__(16) float spanS[QKR_THREADS / 32][QKR_MAXD];
+    __shared__ float partS[2][QKR_SUM_THREADS / 32];
+    int t = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int qDim = nH * D, kvDim = nKV * D, half = D / 2;
+    const float* row = qkv + (size_t)t * (qDim + 2 * kvDim);
     float pos = (float)positions[t];
-    int half = D / 2;
-    size_t slot = (size_t)slots[t];
-    for (int idx = threadIdx.x; idx < (nH + nKV) * half; idx += blockDim.x) {
-        int h = idx / half, i = idx % half;
+    for (int i = threadIdx.x; i < half; i += blockDim.x) {
         float ang = pos * invFreq[i];
         float c = cosf(ang), s = sinf(ang);
-        if (h < nH) {
-            float a = q[h * D + i], b = q[h * D + i + half];
-            float* o = qOut + (size_t)t * qDim + h * D;
-            o[i] = __fadd_rn(__fmul_rn(a, c), __fmul_rn(-b, s));
-            o[i + half] = __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s));
-        } else {
-            int kh = h - nH;
-            float a = k[kh * D + i], b = k[kh * D + i + half];
-            KVT* o = kCache + (slot * nKV + kh) * D;
-            kvStore(o + i, __fadd_rn(__fmul_rn(a, c), __fmul_rn(-b, s)));
-            kvStore(o + i + half, __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s)));
-        }
+        cosS[i] = c;
+        sinS[i] = s;
     }
-    for (int i = threadIdx.x; i < kvDim; i += blockDim.x) {
-        int kh = i / D, d = i % D;
-        kvStore(vCache + (slot * nKV + kh) * D + d, v[i]);
+    if (qkMode == 2 && threadIdx.x < QKR_SUM_THREADS) {
+        fullWidthSum(row, qDim, partS[0]);
+        fullWidthSum(row + qDim, kvDim, partS[1]);
+    }
+    __syncthreads();
+    int task = blockIdx.y * (blockDim.x >> 5) + warp; // q heads, then k heads, then v heads
+    if (task >= nH + 2 * nKV) return;
+    const float* src = row + (size_t)task * D;
+    float* s = spanS[warp];
+    bool vec = (D & 3) == 0;
+    if (vec) {
+        for (int i = 4 * lane; i < D; i += 128) *reinterpret_cast<float4*>(s + i) = *reinterpret_cast<const float4*>(src + i);
+    } else {
+        for (int i = lane; i < D; i += 32) s[i] = src[i];
+    }
+    __syncwarp();
+    size_t slot = (size_t)slots[t];
+    bool isQ = task < nH;
+    int hh = isQ ? task : task < nH + nKV ? task - nH : task - nH - nKV;
+    if (task < nH + nKV) {
+        if (qkMode == 1) {
+            float ss = 0.f;
+            for (int i = lane; i < D; i += 32) ss += s[i] * s[i];
+            ss = warpSum(ss);
+            float inv = 1.0f / sqrtf(ss / (float)D + eps);
+            const bf16* w = isQ ? qNorm : kNorm;
+            for (int i = lane; i < D; i += 32) s[i] = __bfloat162float(w[i]) * (s[i] * inv);
+        } else if (qkMode == 2) {
+            const float* part = partS[isQ ? 0 : 1];
+            float ss = 0.f;
+            for (int w = 0; w < QKR_SUM_THREADS / 32; w++) ss += part[w];
+            float inv = 1.0f / sqrtf(ss / (float)(isQ ? qDim : kvDim) + eps);
+            const bf16* w = (isQ ? qNorm : kNorm) + (size_t)hh * D;
+            for (int i = lane; i < D; i += 32) s[i] = __bfloat162float(w[i]) * (s[i] * inv);
+        }
+        // RoPE in place: this lane owns the pairs (i, i + half) it writes
+        for (int i = lane; i < half; i += 32) {
+            float a = s[i], b = s[i + half], c = cosS[i], sn = sinS[i];
+            s[i] = __fadd_rn(__fmul_rn(a, c), __fmul_rn(-b, sn));
+            s[i + half] = __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, sn));
+        }
+        __syncwarp();
+    }
+    if (isQ) {
+        float* o = qOut + (size_t)t * qDim + (size_t)hh * D;
+        if (vec) {
+            for (int i = 4 * lane; i < D; i += 128) *reinterpret_cast<float4*>(o + i) = *reinterpret_cast<const float4*>(s + i);
+        } else {
+            for (int i = lane; i < D; i += 32) o[i] = s[i];
+        }
+        return;
+    }
+    KVT* o = (task < nH + nKV ? kCache : vCache) + (slot * nKV + hh) * D;
+    if (vec) {
+        for (int i = 4 * lane; i < D; i += 128) kvStore4(o + i, s + i);
+    } else {
+        for (int i = lane; i < D; i += 32) kvStore(o + i, s[i]);
     }
 }
 
-#define QK_ARGS float* qkv, const int* positions, const int* slots, const bf16* qNorm, const bf16* kNorm, int qkMode, \
-    float eps, const float* invFreq, float* qOut
-extern "C" __global__ void qk_norm_rope_kv(QK_ARGS, float* kCache, float* vCache, int nH, int nKV, int D) {
+#define QK_ARGS const float* qkv, const int* positions, const int* slots, const bf16* qNorm, const bf16* kNorm, \
+    int qkMode, float eps, const float* invFreq, float* qOut
+extern "C" __global__ void __launch_bounds__(QKR_THREADS)
+qk_norm_rope_kv(QK_ARGS, float* kCache, float* vCache, int nH, int nKV, int D) {
     qkNormRopeKv<float>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
 }
-extern "C" __global__ void qk_norm_rope_kv_bf16(QK_ARGS, bf16* kCache, bf16* vCache, int nH, int nKV, int D) {
+extern "C" __global__ void __launch_bounds__(QKR_THREADS)
+qk_norm_rope_kv_bf16(QK_ARGS, bf16* kCache, bf16* vCache, int nH, int nKV, int D) {
     qkNormRopeKv<bf16>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
 }
 
@@ -344,19 +410,37 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
 }
 
 // Merges the attention partials of (token, head) in z order: out = sum_z e^(m_z - M) acc_z / sum_z e^(m_z - M) l_z.
+// One warp per (token, head), grid (tokens, ceil(nH / warps per block)); D even. Lane z computes e^(m_z - M) once;
+// M (fmaxf over z in order), L and each output are then formed in z order as the one-block-per-head kernel did.
 extern "C" __global__ void attention_combine(const float* part, const int* positions, int nH, int D, float* out) {
-    int t = blockIdx.x, h = blockIdx.y;
+    int t = blockIdx.x, h = blockIdx.y * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (h >= nH) return;
     int ctx = positions[t] + 1;
     int nz = min(ATT_SPLITS, (ctx + ATT_CHUNK - 1) / ATT_CHUNK);
     const float* p = part + ((size_t)t * nH + h) * ATT_SPLITS * (D + 2);
+    float m = lane < nz ? p[lane * (D + 2) + D] : 0.f;
+    float l = lane < nz ? p[lane * (D + 2) + D + 1] : 0.f;
     float M = -INFINITY;
-    for (int z = 0; z < nz; z++) M = fmaxf(M, p[z * (D + 2) + D]);
+    for (int z = 0; z < nz; z++) M = fmaxf(M, __shfl_sync(0xffffffffu, m, z));
+    float e = expf(m - M);
+    float ez[ATT_SPLITS];
+#pragma unroll
+    for (int z = 0; z < ATT_SPLITS; z++) ez[z] = __shfl_sync(0xffffffffu, e, z);
     float L = 0.f;
-    for (int z = 0; z < nz; z++) L += expf(p[z * (D + 2) + D] - M) * p[z * (D + 2) + D + 1];
-    for (int d = threadIdx.x; d < D; d += blockDim.x) {
-        float a = 0.f;
-        for (int z = 0; z < nz; z++) a += expf(p[z * (D + 2) + D] - M) * p[z * (D + 2) + d];
-        out[(size_t)t * nH * D + h * D + d] = a / L;
+    for (int z = 0; z < nz; z++) L += ez[z] * __shfl_sync(0xffffffffu, l, z);
+    float* o = out + ((size_t)t * nH + h) * D;
+#pragma unroll 2
+    for (int d = 2 * lane; d < D; d += 64) {
+        float a0 = 0.f, a1 = 0.f;
+#pragma unroll
+        for (int z = 0; z < ATT_SPLITS; z++) {
+            if (z < nz) {
+                float2 v = *reinterpret_cast<const float2*>(p + z * (D + 2) + d);
+                a0 += ez[z] * v.x;
+                a1 += ez[z] * v.y;
+            }
+        }
+        *reinterpret_cast<float2*>(o + d) = make_float2(a0 / L, a1 / L);
     }
 }
 
@@ -614,36 +698,70 @@ extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, i
 // an expert is not deterministic, and need not be: each row of an expert GEMM is computed independently.
 // ---------------------------------------------------------------------------------------------------------------
 #define GROUP_MAXE 1024
+#define GROUP_REG 4 // pairs per thread whose expert and rank stay in registers; rankTmp holds the rest
 extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int K, int E, int tile, int* rankTmp,
                                            int* sortedTok, int* pairSlot, int* tiles, int* numTiles) {
     __shared__ int cnt[GROUP_MAXE];
     __shared__ int off[GROUP_MAXE];
     __shared__ int toff[GROUP_MAXE];
-    for (int e = threadIdx.x; e < E; e += blockDim.x) cnt[e] = 0;
+    __shared__ int warpC[32], warpT[32];
+    int tid = threadIdx.x, nt = blockDim.x, lane = tid & 31, warp = tid >> 5, nw = nt >> 5;
+    for (int e = tid; e < E; e += nt) cnt[e] = 0;
     __syncthreads();
-    for (int p = threadIdx.x; p < numPairs; p += blockDim.x) rankTmp[p] = atomicAdd(&cnt[topIds[p]], 1);
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        int o = 0, to = 0;
-        for (int e = 0; e < E; e++) {
-            off[e] = o;
-            toff[e] = to;
-            o += cnt[e];
-            to += (cnt[e] + tile - 1) / tile;
+    int myE[GROUP_REG], myR[GROUP_REG];
+#pragma unroll
+    for (int j = 0; j < GROUP_REG; j++) {
+        int p = tid + j * nt;
+        if (p < numPairs) {
+            myE[j] = topIds[p];
+            myR[j] = atomicAdd(&cnt[myE[j]], 1);
         }
-        *numTiles = to;
     }
+    for (int p = tid + GROUP_REG * nt; p < numPairs; p += nt) rankTmp[p] = atomicAdd(&cnt[topIds[p]], 1);
     __syncthreads();
-    for (int e = threadIdx.x; e < E; e += blockDim.x) {
-        int nt = (cnt[e] + tile - 1) / tile;
-        for (int i = 0; i < nt; i++) {
+    // exclusive scans of the pair and tile counts over experts, nt experts per round (integer sums: exact)
+    int baseC = 0, baseT = 0;
+    for (int e0 = 0; e0 < E; e0 += nt) {
+        int e = e0 + tid;
+        int c = e < E ? cnt[e] : 0;
+        int ntl = (c + tile - 1) / tile;
+        int ic = c, it = ntl;
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            int uc = __shfl_up_sync(0xffffffffu, ic, o), ut = __shfl_up_sync(0xffffffffu, it, o);
+            if (lane >= o) { ic += uc; it += ut; }
+        }
+        if (lane == 31) { warpC[warp] = ic; warpT[warp] = it; }
+        __syncthreads();
+        int pc = baseC, pt = baseT;
+        for (int w = 0; w < warp; w++) { pc += warpC[w]; pt += warpT[w]; }
+        if (e < E) {
+            off[e] = pc + ic - c;
+            toff[e] = pt + it - ntl;
+        }
+        for (int w = 0; w < nw; w++) { baseC += warpC[w]; baseT += warpT[w]; }
+        __syncthreads();
+    }
+    if (tid == 0) *numTiles = baseT;
+    for (int e = tid; e < E; e += nt) {
+        int ntl = (cnt[e] + tile - 1) / tile;
+        for (int i = 0; i < ntl; i++) {
             int* tl = tiles + 3 * (toff[e] + i);
             tl[0] = e;
             tl[1] = off[e] + i * tile;
             tl[2] = min(tile, cnt[e] - i * tile);
         }
     }
-    for (int p = threadIdx.x; p < numPairs; p += blockDim.x) {
+#pragma unroll
+    for (int j = 0; j < GROUP_REG; j++) {
+        int p = tid + j * nt;
+        if (p < numPairs) {
+            int slot = off[myE[j]] + myR[j];
+            sortedTok[slot] = p / K;
+            pairSlot[p] = slot;
+        }
+    }
+    for (int p = tid + GROUP_REG * nt; p < numPairs; p += nt) {
         int slot = off[topIds[p]] + rankTmp[p];
         sortedTok[slot] = p / K;
         pairSlot[p] = slot;
@@ -875,14 +993,45 @@ extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu_wide(S
 
 // ---------------------------------------------------------------------------------------------------------------
 // Weighted combine + residual: x[t] += sum_k w[t,k] * y[pairSlot[t*K+k]] (k in order: fixed reduction order).
+// Weights and row pointers are read once per block; 4 consecutive elements per thread (float4) when H % 4 == 0.
 // ---------------------------------------------------------------------------------------------------------------
+#define MOE_MAXK 32
 extern "C" __global__ void moe_combine(float* x, const float* ySorted, const int* pairSlot, const float* topW, int K,
                                        int H) {
+    __shared__ float wS[MOE_MAXK];
+    __shared__ const float* yS[MOE_MAXK];
     int t = blockIdx.x;
-    for (int i = threadIdx.x; i < H; i += blockDim.x) {
-        float s = 0.f;
-        for (int k = 0; k < K; k++) s += topW[t * K + k] * ySorted[(size_t)pairSlot[t * K + k] * H + i];
-        x[(size_t)t * H + i] += s;
+    for (int k = threadIdx.x; k < K; k += blockDim.x) {
+        wS[k] = topW[t * K + k];
+        yS[k] = ySorted + (size_t)pairSlot[t * K + k] * H;
+    }
+    __syncthreads();
+    float* xr = x + (size_t)t * H;
+    if ((H & 3) == 0) {
+        for (int i = 4 * threadIdx.x; i < H; i += 4 * blockDim.x) {
+            float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+#pragma unroll 8
+            for (int k = 0; k < K; k++) {
+                float w = wS[k];
+                float4 y = *reinterpret_cast<const float4*>(yS[k] + i);
+                s0 += w * y.x;
+                s1 += w * y.y;
+                s2 += w * y.z;
+                s3 += w * y.w;
+            }
+            float4 xv = *reinterpret_cast<float4*>(xr + i);
+            xv.x += s0;
+            xv.y += s1;
+            xv.z += s2;
+            xv.w += s3;
+            *reinterpret_cast<float4*>(xr + i) = xv;
+        }
+    } else {
+        for (int i = threadIdx.x; i < H; i += blockDim.x) {
+            float s = 0.f;
+            for (int k = 0; k < K; k++) s += wS[k] * yS[k][i];
+            xr[i] += s;
+        }
     }
 }
 

@@ -1,0 +1,454 @@
+// Micro-benchmark of the small per-layer kernels (embed, rmsnorm, qk_norm_rope_kv, attention_combine,
+// group_by_expert, moe_combine) at the Qwen3-30B-A3B decode shapes: each backend kernel is checked bit for bit
+// against a verbatim copy of the kernel it replaced (x_*_ref below, as on main at fcca0b8), then both are timed.
+// On the GPU machine (nvcc there), from the repository root:
+//   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/small_bench bench/cuda/small_bench.cu && /tmp/small_bench 256
+// Prints, per kernel: identical or DIFFERENT, µs per launch (back to back) of the reference and of the backend kernel.
+// Exits 1 if any output differs.
+#include "../../gpu-runtime/src/main/cuda/kernels.cu"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#define CK(x)                                                                                          \
+    do {                                                                                               \
+        cudaError_t e_ = (x);                                                                          \
+        if (e_ != cudaSuccess) {                                                                       \
+            printf("%s:%d %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));                          \
+            exit(1);                                                                                   \
+        }                                                                                              \
+    } while (0)
+
+// ---- the original kernels (verbatim but for the x_..._ref names) ----
+extern "C" __global__ void x_embed_ref(const int* tokens, const bf16* emb, float* x, int H) {
+    int t = blockIdx.x;
+    const bf16* row = emb + (size_t)tokens[t] * H;
+    for (int i = threadIdx.x; i < H; i += blockDim.x) x[(size_t)t * H + i] = __bfloat162float(row[i]);
+}
+
+extern "C" __global__ void x_rmsnorm_ref(const float* x, const int* rowIdx, const bf16* w, float* out, int H, float eps) {
+    __shared__ float scratch[32];
+    int r = blockIdx.x;
+    int src = rowIdx ? rowIdx[r] : r;
+    const float* xr = x + (size_t)src * H;
+    float ss = 0.f;
+    for (int i = threadIdx.x; i < H; i += blockDim.x) ss += xr[i] * xr[i];
+    ss = blockSum(ss, scratch);
+    float inv = 1.0f / sqrtf(ss / (float)H + eps);
+    for (int i = threadIdx.x; i < H; i += blockDim.x)
+        out[(size_t)r * H + i] = __bfloat162float(w[i]) * (xr[i] * inv);
+}
+
+__device__ void x_normSpan_ref(float* v, int n, int groups, const bf16* w, int perGroupWeight, float eps, float* scratch) {
+    // groups contiguous spans of n elements each; one warp per span (perGroupWeight: weight indexed within span)
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    for (int g = warp; g < groups; g += nw) {
+        float* s = v + g * n;
+        float ss = 0.f;
+        for (int i = lane; i < n; i += 32) ss += s[i] * s[i];
+        ss = warpSum(ss);
+        float inv = 1.0f / sqrtf(ss / (float)n + eps);
+        for (int i = lane; i < n; i += 32) s[i] = __bfloat162float(w[perGroupWeight ? i : g * n + i]) * (s[i] * inv);
+    }
+}
+
+template <typename KVT>
+__device__ void x_qkNormRopeKv_ref(float* qkv, const int* positions, const int* slots, const bf16* qNorm,
+                             const bf16* kNorm, int qkMode, float eps, const float* invFreq,
+                             float* qOut, KVT* kCache, KVT* vCache, int nH, int nKV, int D) {
+    __shared__ float scratch[32];
+    int t = blockIdx.x;
+    int qDim = nH * D, kvDim = nKV * D;
+    float* row = qkv + (size_t)t * (qDim + 2 * kvDim);
+    float* q = row;
+    float* k = row + qDim;
+    float* v = row + qDim + kvDim;
+    if (qkMode == 1) {
+        x_normSpan_ref(q, D, nH, qNorm, 1, eps, scratch);
+        x_normSpan_ref(k, D, nKV, kNorm, 1, eps, scratch);
+    } else if (qkMode == 2) {
+        float ss = 0.f;
+        for (int i = threadIdx.x; i < qDim; i += blockDim.x) ss += q[i] * q[i];
+        ss = blockSum(ss, scratch);
+        float inv = 1.0f / sqrtf(ss / (float)qDim + eps);
+        float ssk = 0.f;
+        for (int i = threadIdx.x; i < kvDim; i += blockDim.x) ssk += k[i] * k[i];
+        ssk = blockSum(ssk, scratch);
+        float invk = 1.0f / sqrtf(ssk / (float)kvDim + eps);
+        __syncthreads();
+        for (int i = threadIdx.x; i < qDim; i += blockDim.x) q[i] = __bfloat162float(qNorm[i]) * (q[i] * inv);
+        for (int i = threadIdx.x; i < kvDim; i += blockDim.x) k[i] = __bfloat162float(kNorm[i]) * (k[i] * invk);
+    }
+    __syncthreads();
+    float pos = (float)positions[t];
+    int half = D / 2;
+    size_t slot = (size_t)slots[t];
+    for (int idx = threadIdx.x; idx < (nH + nKV) * half; idx += blockDim.x) {
+        int h = idx / half, i = idx % half;
+        float ang = pos * invFreq[i];
+        float c = cosf(ang), s = sinf(ang);
+        if (h < nH) {
+            float a = q[h * D + i], b = q[h * D + i + half];
+            float* o = qOut + (size_t)t * qDim + h * D;
+            o[i] = __fadd_rn(__fmul_rn(a, c), __fmul_rn(-b, s));
+            o[i + half] = __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s));
+        } else {
+            int kh = h - nH;
+            float a = k[kh * D + i], b = k[kh * D + i + half];
+            KVT* o = kCache + (slot * nKV + kh) * D;
+            kvStore(o + i, __fadd_rn(__fmul_rn(a, c), __fmul_rn(-b, s)));
+            kvStore(o + i + half, __fadd_rn(__fmul_rn(b, c), __fmul_rn(a, s)));
+        }
+    }
+    for (int i = threadIdx.x; i < kvDim; i += blockDim.x) {
+        int kh = i / D, d = i % D;
+        kvStore(vCache + (slot * nKV + kh) * D + d, v[i]);
+    }
+}
+
+extern "C" __global__ void x_attention_combine_ref(const float* part, const int* positions, int nH, int D, float* out) {
+    int t = blockIdx.x, h = blockIdx.y;
+    int ctx = positions[t] + 1;
+    int nz = min(ATT_SPLITS, (ctx + ATT_CHUNK - 1) / ATT_CHUNK);
+    const float* p = part + ((size_t)t * nH + h) * ATT_SPLITS * (D + 2);
+    float M = -INFINITY;
+    for (int z = 0; z < nz; z++) M = fmaxf(M, p[z * (D + 2) + D]);
+    float L = 0.f;
+    for (int z = 0; z < nz; z++) L += expf(p[z * (D + 2) + D] - M) * p[z * (D + 2) + D + 1];
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float a = 0.f;
+        for (int z = 0; z < nz; z++) a += expf(p[z * (D + 2) + D] - M) * p[z * (D + 2) + d];
+        out[(size_t)t * nH * D + h * D + d] = a / L;
+    }
+}
+
+extern "C" __global__ void x_group_by_expert_ref(const int* topIds, int numPairs, int K, int E, int tile, int* rankTmp,
+                                           int* sortedTok, int* pairSlot, int* tiles, int* numTiles) {
+    __shared__ int cnt[GROUP_MAXE];
+    __shared__ int off[GROUP_MAXE];
+    __shared__ int toff[GROUP_MAXE];
+    for (int e = threadIdx.x; e < E; e += blockDim.x) cnt[e] = 0;
+    __syncthreads();
+    for (int p = threadIdx.x; p < numPairs; p += blockDim.x) rankTmp[p] = atomicAdd(&cnt[topIds[p]], 1);
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int o = 0, to = 0;
+        for (int e = 0; e < E; e++) {
+            off[e] = o;
+            toff[e] = to;
+            o += cnt[e];
+            to += (cnt[e] + tile - 1) / tile;
+        }
+        *numTiles = to;
+    }
+    __syncthreads();
+    for (int e = threadIdx.x; e < E; e += blockDim.x) {
+        int nt = (cnt[e] + tile - 1) / tile;
+        for (int i = 0; i < nt; i++) {
+            int* tl = tiles + 3 * (toff[e] + i);
+            tl[0] = e;
+            tl[1] = off[e] + i * tile;
+            tl[2] = min(tile, cnt[e] - i * tile);
+        }
+    }
+    for (int p = threadIdx.x; p < numPairs; p += blockDim.x) {
+        int slot = off[topIds[p]] + rankTmp[p];
+        sortedTok[slot] = p / K;
+        pairSlot[p] = slot;
+    }
+}
+
+extern "C" __global__ void x_moe_combine_ref(float* x, const float* ySorted, const int* pairSlot, const float* topW, int K,
+                                       int H) {
+    int t = blockIdx.x;
+    for (int i = threadIdx.x; i < H; i += blockDim.x) {
+        float s = 0.f;
+        for (int k = 0; k < K; k++) s += topW[t * K + k] * ySorted[(size_t)pairSlot[t * K + k] * H + i];
+        x[(size_t)t * H + i] += s;
+    }
+}
+#define X_QK_ARGS float* qkv, const int* positions, const int* slots, const bf16* qNorm, const bf16* kNorm, \
+    int qkMode, float eps, const float* invFreq, float* qOut
+extern "C" __global__ void x_qk_norm_rope_kv_ref(X_QK_ARGS, float* kCache, float* vCache, int nH, int nKV, int D) {
+    x_qkNormRopeKv_ref<float>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
+}
+extern "C" __global__ void x_qk_norm_rope_kv_bf16_ref(X_QK_ARGS, bf16* kCache, bf16* vCache, int nH, int nKV, int D) {
+    x_qkNormRopeKv_ref<bf16>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
+}
+
+// ---- harness ----
+template <typename T>
+static T* dev(const std::vector<T>& h) {
+    T* p;
+    CK(cudaMalloc(&p, h.size() * sizeof(T)));
+    CK(cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+    return p;
+}
+
+template <typename T>
+static std::vector<T> toHost(const T* d, size_t n) {
+    std::vector<T> h(n);
+    CK(cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
+    return h;
+}
+
+template <typename T>
+static void put(T* d, const std::vector<T>& h) {
+    CK(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+}
+
+static std::vector<float> normal(size_t n, unsigned seed, float mean = 0.f, float sd = 1.f) {
+    std::vector<float> h(n);
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(mean, sd);
+    for (auto& v : h) v = d(rng);
+    return h;
+}
+
+static std::vector<bf16> bf16s(size_t n, unsigned seed, float mean, float sd) {
+    auto f = normal(n, seed, mean, sd);
+    std::vector<bf16> h(n);
+    for (size_t i = 0; i < n; i++) h[i] = __float2bfloat16_rn(f[i]);
+    return h;
+}
+
+template <typename T>
+static bool sameBits(const T* a, const T* b, size_t n) {
+    auto ha = toHost(a, n), hb = toHost(b, n);
+    return memcmp(ha.data(), hb.data(), n * sizeof(T)) == 0;
+}
+
+// median over `reps` samples of the µs per launch of `batch` back-to-back launches (as in the decode graph)
+template <typename F>
+static double timeIt(F launch, int reps = 21, int batch = 20) {
+    cudaEvent_t a, b;
+    cudaEventCreate(&a);
+    cudaEventCreate(&b);
+    for (int i = 0; i < 5; i++) launch();
+    std::vector<float> ms;
+    for (int i = 0; i < reps; i++) {
+        cudaEventRecord(a);
+        for (int j = 0; j < batch; j++) launch();
+        cudaEventRecord(b);
+        cudaEventSynchronize(b);
+        float m;
+        cudaEventElapsedTime(&m, a, b);
+        ms.push_back(m);
+    }
+    CK(cudaGetLastError());
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2] * 1e3 / batch;
+}
+
+static bool allSame = true;
+
+template <typename R, typename N>
+static void report(const char* what, bool same, R ref, N neu) {
+    double tr = timeIt(ref), tn = timeIt(neu);
+    allSame &= same;
+    printf("%-34s %-10s ref %8.2f us   new %8.2f us   (%.2fx)\n", what, same ? "identical" : "DIFFERENT", tr, tn, tr / tn);
+}
+
+static int cdiv(int a, int b) { return (a + b - 1) / b; }
+
+int main(int argc, char** argv) {
+    int T = argc > 1 ? atoi(argv[1]) : 256;
+    const int H = 2048, nH = 32, nKV = 4, D = 128, E = 128, K = 8, V = 151936;
+    const int qDim = nH * D, kvDim = nKV * D, qkvDim = qDim + 2 * kvDim, pairs = T * K;
+    const float eps = 1e-6f;
+    cudaDeviceProp prop;
+    CK(cudaGetDeviceProperties(&prop, 0));
+    printf("%s, %d SMs, T=%d tokens\n", prop.name, prop.multiProcessorCount, T);
+
+    // positions 512.. (decode with a 512-token prompt), one sequence per token
+    std::vector<int> pos(T), slotsH(T);
+    for (int t = 0; t < T; t++) pos[t] = 512 + t % 256;
+    const int numSlots = 4096;
+    std::vector<int> perm(numSlots);
+    for (int i = 0; i < numSlots; i++) perm[i] = i;
+    std::mt19937 rng(1);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    for (int t = 0; t < T; t++) slotsH[t] = perm[t];
+    int *positions = dev(pos), *slots = dev(slotsH);
+
+    // ---- embed ----
+    {
+        std::vector<int> tok(T);
+        for (int t = 0; t < T; t++) tok[t] = (int)(rng() % V);
+        int* tokens = dev(tok);
+        bf16* emb;
+        CK(cudaMalloc(&emb, (size_t)V * H * 2));
+        fill_random_bf16<<<4096, 256>>>(emb, (long long)V * H, 11, 0.05f, 0.f);
+        float *xr, *xn;
+        CK(cudaMalloc(&xr, (size_t)T * H * 4));
+        CK(cudaMalloc(&xn, (size_t)T * H * 4));
+        auto ref = [&] { x_embed_ref<<<T, 256>>>(tokens, emb, xr, H); };
+        auto neu = [&] { embed<<<T, 256>>>(tokens, emb, xn, H); };
+        ref();
+        neu();
+        CK(cudaDeviceSynchronize());
+        report("embed", sameBits(xr, xn, (size_t)T * H), ref, neu);
+    }
+
+    // ---- rmsnorm (all rows, and gathered rows as for the final norm) ----
+    {
+        float* x = dev(normal((size_t)T * H, 2));
+        bf16* w = dev(bf16s(H, 3, 1.f, 0.2f));
+        std::vector<int> rows(T);
+        for (int r = 0; r < T; r++) rows[r] = T - 1 - r;
+        int* rowIdx = dev(rows);
+        float *outR, *outN;
+        CK(cudaMalloc(&outR, (size_t)T * H * 4));
+        CK(cudaMalloc(&outN, (size_t)T * H * 4));
+        for (const int* ri : {(const int*)nullptr, (const int*)rowIdx}) {
+            auto ref = [&] { x_rmsnorm_ref<<<T, 256>>>(x, ri, w, outR, H, eps); };
+            auto neu = [&] { rmsnorm<<<T, 256>>>(x, ri, w, outN, H, eps); };
+            ref();
+            neu();
+            CK(cudaDeviceSynchronize());
+            report(ri ? "rmsnorm (gathered rows)" : "rmsnorm", sameBits(outR, outN, (size_t)T * H), ref, neu);
+        }
+    }
+
+    // ---- qk_norm_rope_kv: per-head norm (Qwen3), none and full width; fp32 and bf16 cache ----
+    {
+        auto qkvH = normal((size_t)T * qkvDim, 4, 0.f, 2.f);
+        float* qkv = dev(qkvH);
+        bf16 *qNorm1 = dev(bf16s(D, 5, 1.f, 0.3f)), *kNorm1 = dev(bf16s(D, 6, 1.f, 0.3f));
+        bf16 *qNorm2 = dev(bf16s(qDim, 7, 1.f, 0.3f)), *kNorm2 = dev(bf16s(kvDim, 8, 1.f, 0.3f));
+        std::vector<float> inv(D / 2);
+        for (int i = 0; i < D / 2; i++) inv[i] = (float)(1.0 / std::pow(1e6, 2.0 * i / D)); // rope_theta 1e6
+        float* invFreq = dev(inv);
+        size_t cacheN = (size_t)numSlots * kvDim, qN = (size_t)T * qDim;
+        float *qR, *qN_, *kR, *kN, *vR, *vN;
+        for (float** p : {&qR, &qN_}) CK(cudaMalloc(p, qN * 4));
+        for (float** p : {&kR, &kN, &vR, &vN}) CK(cudaMalloc(p, cacheN * 4));
+        int gy = cdiv(nH + 2 * nKV, QKR_THREADS / 32);
+        const char* names[] = {"qk_norm_rope_kv (none)", "qk_norm_rope_kv (per head)", "qk_norm_rope_kv (full width)"};
+        for (int mode : {1, 0, 2}) {
+            const bf16* qn = mode == 2 ? qNorm2 : qNorm1;
+            const bf16* kn = mode == 2 ? kNorm2 : kNorm1;
+            for (float* p : {qR, qN_}) CK(cudaMemset(p, 0, qN * 4));
+            for (float* p : {kR, kN, vR, vN}) CK(cudaMemset(p, 0, cacheN * 4));
+            auto ref = [&] { x_qk_norm_rope_kv_ref<<<T, 128>>>(qkv, positions, slots, qn, kn, mode, eps, invFreq, qR, kR, vR, nH, nKV, D); };
+            auto neu = [&] { qk_norm_rope_kv<<<dim3(T, gy), QKR_THREADS>>>(qkv, positions, slots, qn, kn, mode, eps, invFreq, qN_, kN, vN, nH, nKV, D); };
+            put(qkv, qkvH); // the reference normalises q/k in place
+            ref();
+            put(qkv, qkvH);
+            neu();
+            CK(cudaDeviceSynchronize());
+            bool same = sameBits(qR, qN_, qN) && sameBits(kR, kN, cacheN) && sameBits(vR, vN, cacheN);
+            report(names[mode], same, ref, neu);
+        }
+        bf16 *kRb = (bf16*)kR, *kNb = (bf16*)kN, *vRb = (bf16*)vR, *vNb = (bf16*)vN;
+        for (float* p : {qR, qN_}) CK(cudaMemset(p, 0, qN * 4));
+        for (float* p : {kR, kN, vR, vN}) CK(cudaMemset(p, 0, cacheN * 4));
+        auto ref = [&] { x_qk_norm_rope_kv_bf16_ref<<<T, 128>>>(qkv, positions, slots, qNorm1, kNorm1, 1, eps, invFreq, qR, kRb, vRb, nH, nKV, D); };
+        auto neu = [&] { qk_norm_rope_kv_bf16<<<dim3(T, gy), QKR_THREADS>>>(qkv, positions, slots, qNorm1, kNorm1, 1, eps, invFreq, qN_, kNb, vNb, nH, nKV, D); };
+        put(qkv, qkvH);
+        ref();
+        put(qkv, qkvH);
+        neu();
+        CK(cudaDeviceSynchronize());
+        bool same = sameBits(qR, qN_, qN) && sameBits(kRb, kNb, cacheN) && sameBits(vRb, vNb, cacheN);
+        report("qk_norm_rope_kv_bf16 (per head)", same, ref, neu);
+    }
+
+    // ---- attention_combine: ceil(ctx / ATT_CHUNK) valid partials of ATT_SPLITS, the rest NaN (never read) ----
+    {
+        size_t n = (size_t)T * nH * ATT_SPLITS * (D + 2);
+        std::vector<float> ph(n, NAN);
+        std::mt19937 r2(9);
+        std::normal_distribution<float> nd(0.f, 1.f);
+        std::uniform_real_distribution<float> ud(1.f, 100.f);
+        for (int t = 0; t < T; t++) {
+            int nz = std::min(ATT_SPLITS, (pos[t] + 1 + ATT_CHUNK - 1) / ATT_CHUNK);
+            for (int h = 0; h < nH; h++)
+                for (int z = 0; z < nz; z++) {
+                    float* p = &ph[(((size_t)t * nH + h) * ATT_SPLITS + z) * (D + 2)];
+                    float l = ud(r2);
+                    for (int d = 0; d < D; d++) p[d] = nd(r2) * l * 0.1f;
+                    p[D] = 3.f * nd(r2);
+                    p[D + 1] = l;
+                }
+        }
+        float* part = dev(ph);
+        float *oR, *oN;
+        CK(cudaMalloc(&oR, (size_t)T * qDim * 4));
+        CK(cudaMalloc(&oN, (size_t)T * qDim * 4));
+        auto ref = [&] { x_attention_combine_ref<<<dim3(T, nH), 128>>>(part, positions, nH, D, oR); };
+        auto neu = [&] { attention_combine<<<dim3(T, cdiv(nH, 8)), 256>>>(part, positions, nH, D, oN); };
+        ref();
+        neu();
+        CK(cudaDeviceSynchronize());
+        report("attention_combine", sameBits(oR, oN, (size_t)T * qDim), ref, neu);
+    }
+
+    // ---- group_by_expert: K distinct random experts per token ----
+    std::vector<int> ids(pairs);
+    for (int t = 0; t < T; t++) {
+        std::vector<int> e(E);
+        for (int i = 0; i < E; i++) e[i] = i;
+        std::shuffle(e.begin(), e.end(), rng);
+        for (int k = 0; k < K; k++) ids[t * K + k] = e[k];
+    }
+    int* topIds = dev(ids);
+    int* pairSlot;
+    {
+        const int tile = 16, maxTiles = cdiv(pairs, tile) + E;
+        int *rank[2], *sorted[2], *slot[2], *tiles[2], *numTiles[2];
+        for (int v = 0; v < 2; v++) {
+            for (int** p : {&rank[v], &sorted[v], &slot[v]}) CK(cudaMalloc(p, pairs * 4));
+            CK(cudaMalloc(&tiles[v], maxTiles * 12));
+            CK(cudaMalloc(&numTiles[v], 4));
+            CK(cudaMemset(tiles[v], 0, maxTiles * 12));
+        }
+        auto ref = [&] { x_group_by_expert_ref<<<1, 1024>>>(topIds, pairs, K, E, tile, rank[0], sorted[0], slot[0], tiles[0], numTiles[0]); };
+        auto neu = [&] { group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, rank[1], sorted[1], slot[1], tiles[1], numTiles[1]); };
+        ref();
+        neu();
+        CK(cudaDeviceSynchronize());
+        // same tiles, and each pair's slot lies in its expert's range (the order inside an expert is free)
+        bool same = sameBits(numTiles[0], numTiles[1], 1) && sameBits(tiles[0], tiles[1], maxTiles * 3);
+        auto sr = toHost(slot[0], pairs), sn = toHost(slot[1], pairs), tn = toHost(sorted[1], pairs);
+        std::vector<int> lo(E, pairs), hi(E, -1), seen(pairs, 0);
+        for (int p = 0; p < pairs; p++) {
+            lo[ids[p]] = std::min(lo[ids[p]], sr[p]);
+            hi[ids[p]] = std::max(hi[ids[p]], sr[p]);
+        }
+        for (int p = 0; p < pairs; p++) {
+            int s = sn[p];
+            same &= s >= lo[ids[p]] && s <= hi[ids[p]] && tn[s] == p / K && seen[s]++ == 0;
+        }
+        report("group_by_expert (1024 threads)", same, ref, neu);
+        pairSlot = slot[1];
+    }
+
+    // ---- moe_combine: x += sum_k w_k y[pairSlot], normalised random weights ----
+    {
+        auto xh = normal((size_t)T * H, 10);
+        float *xR = dev(xh), *xN = dev(xh);
+        float* y = dev(normal((size_t)pairs * H, 12, 0.f, 0.5f));
+        std::vector<float> wh(pairs);
+        std::uniform_real_distribution<float> ud(0.01f, 1.f);
+        for (int t = 0; t < T; t++) {
+            float s = 0.f;
+            for (int k = 0; k < K; k++) s += (wh[t * K + k] = ud(rng));
+            for (int k = 0; k < K; k++) wh[t * K + k] /= s;
+        }
+        float* topW = dev(wh);
+        auto ref = [&] { x_moe_combine_ref<<<T, 256>>>(xR, y, pairSlot, topW, K, H); };
+        auto neu = [&] { moe_combine<<<T, 256>>>(xN, y, pairSlot, topW, K, H); };
+        ref();
+        neu();
+        CK(cudaDeviceSynchronize());
+        report("moe_combine", sameBits(xR, xN, (size_t)T * H), ref, neu);
+    }
+    printf(allSame ? "all identical\n" : "SOME OUTPUTS DIFFER\n");
+    return allSame ? 0 : 1;
+}
