@@ -32,12 +32,8 @@ SK_VARIANT(x_residual_p4x2, 1, 4, 2, 3, GEMM_ARGS, GEMM_PASS)
 // 07:40), and the down kernel with them a round ahead (PREFETCH 1: slower for down)
 SK_VARIANT(x_swiglu_p2x2_nopf, 2, 2, 2, 3, SWIGLU_ARGS, SWIGLU_PASS, 0)
 SK_VARIANT(x_store_p4x2_pf, 0, 4, 2, 3, GEMM_ARGS, GEMM_PASS, 1)
-// 24- and 32-pair tiles (SUB 3, 4): one tile for most experts at 256 tokens (16 pairs per expert on average)
-SK_VARIANT(x_swiglu_p2x3, 2, 2, 3, 3, SWIGLU_ARGS, SWIGLU_PASS, 0)
-SK_VARIANT(x_swiglu_p1x3_pf, 2, 1, 3, 3, SWIGLU_ARGS, SWIGLU_PASS, 1)
-SK_VARIANT(x_swiglu_p1x4_pf, 2, 1, 4, 3, SWIGLU_ARGS, SWIGLU_PASS, 1)
+// the down product over 24-pair tiles with 32 weight rows per item (slower than gemm_store_p4x3's 64)
 SK_VARIANT(x_store_p2x3, 0, 2, 3, 3, GEMM_ARGS, GEMM_PASS, 0)
-SK_VARIANT(x_store_p2x4, 0, 2, 4, 3, GEMM_ARGS, GEMM_PASS, 0)
 SK_VARIANT(x_residual_p4x3, 1, 4, 3, 3, GEMM_ARGS, GEMM_PASS, 0)
 
 // dynamic shared memory of a persistent variant: 3 ring stages + the reduction's 7 partial tiles
@@ -100,7 +96,9 @@ struct Grouping {
     int maxTiles, numTilesHost;
 };
 
-static Grouping group(const int* topIds, int pairs, int K, int E, int tile) {
+// the pairs grouped by expert with tiles of `tile` pairs, and (tile2 > 0) the same slots cut into tiles of tile2
+// pairs, returned in *second (what the backend's down product uses at large batches)
+static Grouping group(const int* topIds, int pairs, int K, int E, int tile, int tile2 = 0, Grouping* second = nullptr) {
     Grouping g{};
     g.tile = tile;
     g.maxTiles = (pairs + tile - 1) / tile + E;
@@ -109,9 +107,20 @@ static Grouping group(const int* topIds, int pairs, int K, int E, int tile) {
     CK(cudaMalloc(&g.rankTmp, pairs * 4));
     CK(cudaMalloc(&g.tiles, 12 * g.maxTiles));
     CK(cudaMalloc(&g.numTiles, 4));
-    group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, g.rankTmp, g.sortedTok, g.pairSlot, g.tiles, g.numTiles);
+    Grouping g2 = g;
+    if (tile2 > 0) {
+        g2.tile = tile2;
+        CK(cudaMalloc(&g2.tiles, 12 * g.maxTiles));
+        CK(cudaMalloc(&g2.numTiles, 4));
+    }
+    group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, tile2, g.rankTmp, g.sortedTok, g.pairSlot, g.tiles,
+                                 g.numTiles, g2.tiles, g2.numTiles);
     CK(cudaDeviceSynchronize());
     CK(cudaMemcpy(&g.numTilesHost, g.numTiles, 4, cudaMemcpyDeviceToHost));
+    if (tile2 > 0) {
+        CK(cudaMemcpy(&g2.numTilesHost, g2.numTiles, 4, cudaMemcpyDeviceToHost));
+        *second = g2;
+    }
     return g;
 }
 
@@ -139,9 +148,8 @@ int main(int argc, char** argv) {
     const int E = 128, H = 2048, I = 768, K = 8, QKV = 5120, QD = 4096;
     int pairs = T * K;
     for (const void* f : {(const void*)gemm_swiglu_p2x2, (const void*)gemm_store_p4x2, (const void*)x_residual_p4x2,
-                          (const void*)x_swiglu_p2x2_nopf, (const void*)x_store_p4x2_pf, (const void*)x_swiglu_p2x3,
-                          (const void*)x_swiglu_p1x3_pf, (const void*)x_swiglu_p1x4_pf, (const void*)gemm_store_p4x3,
-                          (const void*)x_store_p2x3, (const void*)x_store_p2x4, (const void*)x_residual_p4x3})
+                          (const void*)x_swiglu_p2x2_nopf, (const void*)x_store_p4x2_pf, (const void*)gemm_store_p4x3,
+                          (const void*)x_store_p2x3, (const void*)x_residual_p4x3})
         CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
@@ -170,9 +178,9 @@ int main(int argc, char** argv) {
     std::vector<bool> touched(E);
     for (int v : ids) touched[v] = true;
     int distinct = (int)std::count(touched.begin(), touched.end(), true);
-    Grouping g16 = group(topIds, pairs, K, E, 16), g24 = group(topIds, pairs, K, E, 24), g32 = group(topIds, pairs, K, E, 32);
-    printf("distinct experts %d, expert tiles of 16 / 24 / 32 pairs: %d / %d / %d\n", distinct, g16.numTilesHost,
-           g24.numTilesHost, g32.numTilesHost);
+    Grouping g24;
+    Grouping g16 = group(topIds, pairs, K, E, 16, 24, &g24);
+    printf("distinct experts %d, expert tiles of 16 / 24 pairs: %d / %d\n", distinct, g16.numTilesHost, g24.numTilesHost);
 
     float *actRef, *act, *yRef, *y;
     CK(cudaMalloc(&actRef, (size_t)pairs * I * 4));
@@ -198,9 +206,6 @@ int main(int argc, char** argv) {
         {"wide", gemm_swiglu_wide, &g16, 32, 0, 256},
         {"persistent p2x2", gemm_swiglu_p2x2, &g16, 32, 3 * 2 * 32 * 512 + 7 * 16 * 128, 256, 2},
         {"persistent p2x2 no pf", x_swiglu_p2x2_nopf, &g16, 32, 3 * 2 * 32 * 512 + 7 * 16 * 128, 256, 2},
-        {"24-tiles p2x3", x_swiglu_p2x3, &g24, 32, pSmemOf(2, 2, 3), 256, 2},
-        {"24-tiles p1x3 pf", x_swiglu_p1x3_pf, &g24, 16, pSmemOf(2, 1, 3), 256, 2},
-        {"32-tiles p1x4 pf", x_swiglu_p1x4_pf, &g32, 16, pSmemOf(2, 1, 4), 256, 2},
     };
     for (auto& v : sv) {
         CK(cudaMemset(act, 0xff, (size_t)pairs * I * 4));
@@ -209,14 +214,6 @@ int main(int argc, char** argv) {
         bool same = samePairs(act, *v.g, actRef, g16, pairs, I);
         report("gate/up", v.name, same, timeIt([&] { swiglu(v.f, *v.g, v.rows, v.smem, act, v.threads, v.perSm); }), upBytes);
     }
-
-    // gate/up outputs in the 24- and 32-pair tiles' slot order, for their down products
-    float *act24, *act32;
-    CK(cudaMalloc(&act24, (size_t)pairs * I * 4));
-    CK(cudaMalloc(&act32, (size_t)pairs * I * 4));
-    swiglu(x_swiglu_p1x3_pf, g24, 16, pSmemOf(2, 1, 3), act24, 256, 2);
-    swiglu(x_swiglu_p1x4_pf, g32, 16, pSmemOf(2, 1, 4), act32, 256, 2);
-    CK(cudaDeviceSynchronize());
 
     // ---- expert down ----
     double downBytes = (double)distinct * H * I * 2;
@@ -233,9 +230,8 @@ int main(int argc, char** argv) {
         {"narrow", gemm_store, &g16, actRef, 16, 0, 256},
         {"persistent p4x2", gemm_store_p4x2, &g16, actRef, 64, 3 * 64 * 512 + 7 * 8 * 128, 256, 2},
         {"persistent p4x2 pf", x_store_p4x2_pf, &g16, actRef, 64, 3 * 64 * 512 + 7 * 8 * 128, 256, 2},
-        {"24-tiles p4x3", gemm_store_p4x3, &g24, act24, 64, pSmemOf(1, 4, 3), 256, 2},
-        {"24-tiles p2x3", x_store_p2x3, &g24, act24, 32, pSmemOf(1, 2, 3), 256, 2},
-        {"32-tiles p2x4", x_store_p2x4, &g32, act32, 32, pSmemOf(1, 2, 4), 256, 2},
+        {"24-tiles p4x3", gemm_store_p4x3, &g24, actRef, 64, pSmemOf(1, 4, 3), 256, 2},
+        {"24-tiles p2x3", x_store_p2x3, &g24, actRef, 32, pSmemOf(1, 2, 3), 256, 2},
     };
     for (auto& v : dv) {
         CK(cudaMemset(y, 0xff, (size_t)pairs * H * 4));

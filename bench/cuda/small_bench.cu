@@ -409,7 +409,7 @@ int main(int argc, char** argv) {
             CK(cudaMemset(tiles[v], 0, maxTiles * 12));
         }
         auto ref = [&] { x_group_by_expert_ref<<<1, 1024>>>(topIds, pairs, K, E, tile, rank[0], sorted[0], slot[0], tiles[0], numTiles[0]); };
-        auto neu = [&] { group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, rank[1], sorted[1], slot[1], tiles[1], numTiles[1]); };
+        auto neu = [&] { group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, 0, rank[1], sorted[1], slot[1], tiles[1], numTiles[1], nullptr, nullptr); };
         ref();
         neu();
         CK(cudaDeviceSynchronize());
@@ -426,6 +426,21 @@ int main(int argc, char** argv) {
             same &= s >= lo[ids[p]] && s <= hi[ids[p]] && tn[s] == p / K && seen[s]++ == 0;
         }
         report("group_by_expert (1024 threads)", same, ref, neu);
+        // the second tile list (24 pairs) equals the reference's list for tile = 24, the first one is unchanged
+        int *tiles24, *num24, *tiles24Ref, *num24Ref;
+        for (int** p : {&tiles24, &tiles24Ref}) {
+            CK(cudaMalloc(p, maxTiles * 12));
+            CK(cudaMemset(*p, 0, maxTiles * 12));
+        }
+        for (int** p : {&num24, &num24Ref}) CK(cudaMalloc(p, 4));
+        x_group_by_expert_ref<<<1, 1024>>>(topIds, pairs, K, E, 24, rank[0], sorted[0], slot[0], tiles24Ref, num24Ref);
+        CK(cudaMemset(tiles[1], 0, maxTiles * 12));
+        auto neu2 = [&] { group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, 24, rank[1], sorted[1], slot[1], tiles[1], numTiles[1], tiles24, num24); };
+        neu2();
+        CK(cudaDeviceSynchronize());
+        bool same2 = sameBits(num24, num24Ref, 1) && sameBits(tiles24, tiles24Ref, maxTiles * 3)
+                     && sameBits(numTiles[0], numTiles[1], 1) && sameBits(tiles[0], tiles[1], maxTiles * 3);
+        report("group_by_expert, 2nd list of 24", same2, ref, neu2);
         pairSlot = slot[1];
     }
 

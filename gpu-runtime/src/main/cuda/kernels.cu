@@ -694,17 +694,20 @@ extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, i
 
 // ---------------------------------------------------------------------------------------------------------------
 // Groups the T*K (token, k) pairs by expert: sortedTok[slot] = token, pairSlot[t*K+k] = slot, and a list of
-// work tiles (expert, first slot, count <= tile) for the expert GEMMs. Single block. The order of pairs inside
+// work tiles (expert, first slot, count <= tile) for the expert GEMMs; with tile2 > 0 a second list over the same
+// slots with tiles of <= tile2 pairs (the down product's 24-pair tiles). Single block. The order of pairs inside
 // an expert is not deterministic, and need not be: each row of an expert GEMM is computed independently.
 // ---------------------------------------------------------------------------------------------------------------
 #define GROUP_MAXE 1024
 #define GROUP_REG 4 // pairs per thread whose expert and rank stay in registers; rankTmp holds the rest
-extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int K, int E, int tile, int* rankTmp,
-                                           int* sortedTok, int* pairSlot, int* tiles, int* numTiles) {
+extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int K, int E, int tile, int tile2,
+                                           int* rankTmp, int* sortedTok, int* pairSlot, int* tiles, int* numTiles,
+                                           int* tiles2, int* numTiles2) {
     __shared__ int cnt[GROUP_MAXE];
     __shared__ int off[GROUP_MAXE];
     __shared__ int toff[GROUP_MAXE];
-    __shared__ int warpC[32], warpT[32];
+    __shared__ int toff2[GROUP_MAXE];
+    __shared__ int warpC[32], warpT[32], warpT2[32];
     int tid = threadIdx.x, nt = blockDim.x, lane = tid & 31, warp = tid >> 5, nw = nt >> 5;
     for (int e = tid; e < E; e += nt) cnt[e] = 0;
     __syncthreads();
@@ -720,29 +723,35 @@ extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int 
     for (int p = tid + GROUP_REG * nt; p < numPairs; p += nt) rankTmp[p] = atomicAdd(&cnt[topIds[p]], 1);
     __syncthreads();
     // exclusive scans of the pair and tile counts over experts, nt experts per round (integer sums: exact)
-    int baseC = 0, baseT = 0;
+    int baseC = 0, baseT = 0, baseT2 = 0;
     for (int e0 = 0; e0 < E; e0 += nt) {
         int e = e0 + tid;
         int c = e < E ? cnt[e] : 0;
         int ntl = (c + tile - 1) / tile;
-        int ic = c, it = ntl;
+        int ntl2 = tile2 > 0 ? (c + tile2 - 1) / tile2 : 0;
+        int ic = c, it = ntl, it2 = ntl2;
 #pragma unroll
         for (int o = 1; o < 32; o <<= 1) {
             int uc = __shfl_up_sync(0xffffffffu, ic, o), ut = __shfl_up_sync(0xffffffffu, it, o);
-            if (lane >= o) { ic += uc; it += ut; }
+            int ut2 = __shfl_up_sync(0xffffffffu, it2, o);
+            if (lane >= o) { ic += uc; it += ut; it2 += ut2; }
         }
-        if (lane == 31) { warpC[warp] = ic; warpT[warp] = it; }
+        if (lane == 31) { warpC[warp] = ic; warpT[warp] = it; warpT2[warp] = it2; }
         __syncthreads();
-        int pc = baseC, pt = baseT;
-        for (int w = 0; w < warp; w++) { pc += warpC[w]; pt += warpT[w]; }
+        int pc = baseC, pt = baseT, pt2 = baseT2;
+        for (int w = 0; w < warp; w++) { pc += warpC[w]; pt += warpT[w]; pt2 += warpT2[w]; }
         if (e < E) {
             off[e] = pc + ic - c;
             toff[e] = pt + it - ntl;
+            toff2[e] = pt2 + it2 - ntl2;
         }
-        for (int w = 0; w < nw; w++) { baseC += warpC[w]; baseT += warpT[w]; }
+        for (int w = 0; w < nw; w++) { baseC += warpC[w]; baseT += warpT[w]; baseT2 += warpT2[w]; }
         __syncthreads();
     }
-    if (tid == 0) *numTiles = baseT;
+    if (tid == 0) {
+        *numTiles = baseT;
+        if (tile2 > 0) *numTiles2 = baseT2;
+    }
     for (int e = tid; e < E; e += nt) {
         int ntl = (cnt[e] + tile - 1) / tile;
         for (int i = 0; i < ntl; i++) {
@@ -750,6 +759,13 @@ extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int 
             tl[0] = e;
             tl[1] = off[e] + i * tile;
             tl[2] = min(tile, cnt[e] - i * tile);
+        }
+        int ntl2 = tile2 > 0 ? (cnt[e] + tile2 - 1) / tile2 : 0;
+        for (int i = 0; i < ntl2; i++) {
+            int* tl = tiles2 + 3 * (toff2[e] + i);
+            tl[0] = e;
+            tl[1] = off[e] + i * tile2;
+            tl[2] = min(tile2, cnt[e] - i * tile2);
         }
     }
 #pragma unroll

@@ -20,6 +20,9 @@ final class ForwardPass {
     private static final int WIDE_FROM_ROWS = 64, WIDE_FROM_TOKENS_PER_EXPERT = 8;
     /** Rows from which the dense QKV / lm_head products run on 24-row tiles (measured at 128 and 256). */
     private static final int PERSISTENT_24_FROM_ROWS = 128;
+    /** Pairs per expert (on average) from which the expert down product runs over 24-pair tiles: at 16 (batch 256)
+     *  -11 % in bench/cuda/gemm_bench.cu, at 8 (batch 128) +14 %. */
+    private static final int DOWN_WIDE_FROM_TOKENS_PER_EXPERT = 12;
 
     private final CudaDevice dev;
     private final ModelConfig c;
@@ -102,8 +105,11 @@ final class ForwardPass {
                 int maxTiles = Workspace.maxTiles(c, T);
                 dev.launch("router_topk", T, 1, 1024, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
                         c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
-                dev.launch("group_by_expert", 1, 1, 1024, ws.topIds, T * K, K, E, Workspace.GEMM_TILE, ws.rankTmp,
-                        ws.sortedTok, ws.pairSlot, ws.tiles, ws.numTiles);
+                // most experts above 16 pairs: the down product over 24-pair tiles (one where 16-pair tiles take two)
+                boolean downWide = persistent && (long) T * K >= (long) DOWN_WIDE_FROM_TOKENS_PER_EXPERT * E;
+                dev.launch("group_by_expert", 1, 1, 1024, ws.topIds, T * K, K, E, Workspace.GEMM_TILE,
+                        downWide ? Workspace.GEMM_TILE_DOWN_WIDE : 0, ws.rankTmp, ws.sortedTok, ws.pairSlot, ws.tiles,
+                        ws.numTiles, ws.tilesWide, ws.numTilesWide);
                 if (persistent) {
                     persistent(PersistentGemm.GATE_UP, gateUpBlocks,
                             ws.xn, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
@@ -111,7 +117,10 @@ final class ForwardPass {
                     dev.launch(name("gemm_swiglu", wideMoe), maxTiles, ceil(I, rows(wideMoe, true)), 256,
                             ws.xn, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
                 }
-                if (persistent) {
+                if (downWide) {
+                    persistent(PersistentGemm.STORE_24, store24Blocks, ws.act, I, null, lw.down, (long) H * I, H, I,
+                            ws.ySorted, H, ws.tilesWide, ws.numTilesWide, 0);
+                } else if (persistent) {
                     persistent(PersistentGemm.STORE, storeBlocks,
                             ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H, ws.tiles, ws.numTiles, 0);
                 } else {

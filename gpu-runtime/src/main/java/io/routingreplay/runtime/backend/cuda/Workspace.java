@@ -19,12 +19,15 @@ import java.nio.IntBuffer;
  */
 final class Workspace {
     static final int GEMM_TILE = 16;
+    /** Pairs per tile of the second tile list (the expert down product at large batches). */
+    static final int GEMM_TILE_DOWN_WIDE = 24;
     static final int SAMPLE_PARAMS = 6;
     /** Context partitions per (token, kv head) in attention (kernels.cu ATT_SPLITS). */
     static final int ATT_SPLITS = 16;
 
     final int maxTokens, maxSeqs, maxBlocksPerSeq, routingWordsPerToken;
-    final CUdeviceptr x, xn, qkv, q, attn, attnPart, topIds, topW, rankTmp, sortedTok, pairSlot, tiles, numTiles, act, ySorted,
+    final CUdeviceptr x, xn, qkv, q, attn, attnPart, topIds, topW, rankTmp, sortedTok, pairSlot, tiles, numTiles,
+            tilesWide, numTilesWide, act, ySorted,
             finalX, logits, invFreq, in, out;
     // word offsets inside `in`
     final int offTokens, offPositions, offSlots, offTokSeq, offSampleRows, offSampleParams, offMeta, offBlockTables;
@@ -51,6 +54,8 @@ final class Workspace {
         pairSlot = dev.alloc(4L * pairs);
         tiles = dev.alloc(12L * maxTiles(c, maxTokens));
         numTiles = dev.alloc(4);
+        tilesWide = dev.alloc(12L * maxTiles(c, maxTokens)); // 24-pair tiles: never more than 16-pair ones
+        numTilesWide = dev.alloc(4);
         long actRows = Math.max(pairs * c.moeIntermediateSize, (long) maxTokens * c.denseIntermediateSize);
         act = dev.alloc(4L * actRows);
         ySorted = dev.alloc(4L * pairs * H);
@@ -85,7 +90,7 @@ final class Workspace {
         long H = c.hiddenSize, pairs = (long) maxTokens * c.topK;
         long f = maxTokens * H * 2 + maxTokens * (c.qDim() + 2L * c.kvDim()) + 2L * maxTokens * c.qDim()
                 + (long) maxTokens * c.numHeads * ATT_SPLITS * (c.headDim + 2)
-                + pairs * 5 + 3L * maxTiles(c, maxTokens)
+                + pairs * 5 + 6L * maxTiles(c, maxTokens) + 2
                 + Math.max(pairs * c.moeIntermediateSize, (long) maxTokens * c.denseIntermediateSize)
                 + pairs * H + maxSeqs * H + (long) maxSeqs * c.vocabSize
                 + 4L * maxTokens + 7L * maxSeqs + (long) maxSeqs * maxBlocksPerSeq
