@@ -35,6 +35,8 @@ SK_VARIANT(x_store_p4x2_pf, 0, 4, 2, 3, GEMM_ARGS, GEMM_PASS, 1)
 // the down product over 24-pair tiles with 32 weight rows per item (slower than gemm_store_p4x3's 64)
 SK_VARIANT(x_store_p2x3, 0, 2, 3, 3, GEMM_ARGS, GEMM_PASS, 0)
 SK_VARIANT(x_residual_p4x3, 1, 4, 3, 3, GEMM_ARGS, GEMM_PASS, 0)
+// gemm_swiglu_p2x3 with its activations a round ahead (spills: slower)
+SK_VARIANT(x_swiglu_p2x3_pf, 2, 2, 3, 3, SWIGLU_ARGS, SWIGLU_PASS, 1, 1)
 
 // dynamic shared memory of a persistent variant: 3 ring stages + the reduction's 7 partial tiles
 static int pSmemOf(int mats, int rg, int sub) { return 3 * mats * rg * 16 * 512 + 7 * mats * sub * 4 * 128; }
@@ -149,7 +151,8 @@ int main(int argc, char** argv) {
     int pairs = T * K;
     for (const void* f : {(const void*)gemm_swiglu_p2x2, (const void*)gemm_store_p4x2, (const void*)x_residual_p4x2,
                           (const void*)x_swiglu_p2x2_nopf, (const void*)x_store_p4x2_pf, (const void*)gemm_store_p4x3,
-                          (const void*)x_store_p2x3, (const void*)x_residual_p4x3})
+                          (const void*)x_store_p2x3, (const void*)x_residual_p4x3, (const void*)gemm_swiglu_p2x3,
+                          (const void*)x_swiglu_p2x3_pf})
         CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
@@ -206,6 +209,8 @@ int main(int argc, char** argv) {
         {"wide", gemm_swiglu_wide, &g16, 32, 0, 256},
         {"persistent p2x2", gemm_swiglu_p2x2, &g16, 32, 3 * 2 * 32 * 512 + 7 * 16 * 128, 256, 2},
         {"persistent p2x2 no pf", x_swiglu_p2x2_nopf, &g16, 32, 3 * 2 * 32 * 512 + 7 * 16 * 128, 256, 2},
+        {"24-tiles p2x3", gemm_swiglu_p2x3, &g24, 32, 3 * 2 * 32 * 512 + 7 * 8 * 128, 256, 2},
+        {"24-tiles p2x3 pf", x_swiglu_p2x3_pf, &g24, 32, 3 * 2 * 32 * 512 + 7 * 8 * 128, 256, 2},
     };
     for (auto& v : sv) {
         CK(cudaMemset(act, 0xff, (size_t)pairs * I * 4));

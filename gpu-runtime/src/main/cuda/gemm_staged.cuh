@@ -29,7 +29,7 @@ __device__ __forceinline__ void cpAsync16b(void* smem, const void* gmem) {
 // tile, block of ROWS weight rows) — b, b + gridDim.x, ...; the cp.async ring runs on across items, so the next
 // item's first weights are already in flight while the current one reduces and stores (the per-block start and
 // reduction were what left the one-item-per-block kernels idle: measured by bench/cuda/gemm_bench.cu).
-template <int MODE, int RG, int SUB, int STAGES, int PREFETCH = 0>
+template <int MODE, int RG, int SUB, int STAGES, int PREFETCH = 0, int JPASS = SUB>
 __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, const int* inRow, const bf16* W,
                                                    const bf16* W2, long long expertStride, int N, int K, float* Y,
                                                    int ldy, const int* tiles, const int* numTiles, int numRows) {
@@ -43,7 +43,9 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
     constexpr int NACC = NMAT * SUB * 4;
     static_assert(PIECES % THREADS == 0, "pieces per thread");
     extern __shared__ __align__(16) unsigned char skSmem[];
-    float(*red)[NACC][32] = reinterpret_cast<float(*)[NACC][32]>(skSmem + STAGES * STAGE_BYTES);
+    // the reduction's partial tiles; JPASS < SUB: that many token groups per pass (less shared memory)
+    constexpr int NRED = NACC / SUB * JPASS;
+    float(*red)[NRED][32] = reinterpret_cast<float(*)[NRED][32]>(skSmem + STAGES * STAGE_BYTES);
 
     const int nBlocksN = (N + ROWS - 1) / ROWS;
     const int nTiles = tiles ? *numTiles : (numRows + TILE - 1) / TILE;
@@ -158,7 +160,7 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
 
         // gemmBody's fixed-order reduction and epilogue; the ring keeps loading the next item meanwhile
 #pragma unroll
-        for (int r = 0; r < RG; r++) reduceAndStore<MODE, SUB, NACC>(acc[r], red, nBase + r * 16, N, start, count, Y, ldy);
+        for (int r = 0; r < RG; r++) reduceAndStore<MODE, SUB, NACC, JPASS>(acc[r], red, nBase + r * 16, N, start, count, Y, ldy);
     }
     asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 }
@@ -175,3 +177,6 @@ SK_VARIANT(gemm_store_p4x2, 0, 4, 2, 3, GEMM_ARGS, GEMM_PASS)
 // -12 to -17 % at 128-256 tokens), and the expert down product when most experts hold 12-24 pairs (one tile where
 // 16-pair tiles would need two: -11 % at 256 tokens)
 SK_VARIANT(gemm_store_p4x3, 0, 4, 3, 3, GEMM_ARGS, GEMM_PASS)
+// gate/up over the same 24-pair tiles: -7 % at 256 tokens (random routing; +12 % at 128, so only for large batches).
+// One token group per reduction pass keeps its shared memory at two blocks per multiprocessor.
+SK_VARIANT(gemm_swiglu_p2x3, 2, 2, 3, 3, SWIGLU_ARGS, SWIGLU_PASS, 0, 1)

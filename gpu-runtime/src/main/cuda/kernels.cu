@@ -695,7 +695,7 @@ extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, i
 // ---------------------------------------------------------------------------------------------------------------
 // Groups the T*K (token, k) pairs by expert: sortedTok[slot] = token, pairSlot[t*K+k] = slot, and a list of
 // work tiles (expert, first slot, count <= tile) for the expert GEMMs; with tile2 > 0 a second list over the same
-// slots with tiles of <= tile2 pairs (the down product's 24-pair tiles). Single block. The order of pairs inside
+// slots with tiles of <= tile2 pairs (the expert products' 24-pair tiles at large batches). Single block. The order of pairs inside
 // an expert is not deterministic, and need not be: each row of an expert GEMM is computed independently.
 // ---------------------------------------------------------------------------------------------------------------
 #define GROUP_MAXE 1024
@@ -853,41 +853,56 @@ __device__ __forceinline__ void mmaChunk(float* c, uint4 A, uint4 B, const uint3
 // The fixed-order reduction over the K split (warp 0 + warp 1 + ... + warp 7) of one 16-row group's accumulators
 // acc (NACC = mats * SUB * 4 per lane), and its epilogue: c0,c1 -> weight row g, tile rows 2tq, 2tq+1 of the
 // 8-token group; c2,c3 -> weight row g+8. MODE 0: store; 1: Y += (residual add); 2: Y = silu(gate) * up. Every
-// thread of the block calls it (two barriers); red holds (GEMM_WARPS - 1) partial tiles.
-template <int MODE, int SUB, int NACC>
-__device__ __forceinline__ void reduceAndStore(float* acc, float (*red)[NACC][32], int n0, int N, int start,
-                                               int count, float* Y, int ldy) {
+// thread of the block calls it (two barriers per pass); red holds (GEMM_WARPS - 1) partial tiles.
+template <int MODE, int SUB, int NACC, int JPASS = SUB>
+__device__ __forceinline__ void reduceAndStore(float* acc, float (*red)[NACC / SUB * JPASS][32], int n0, int N,
+                                               int start, int count, float* Y, int ldy) {
+    // JPASS < SUB: JPASS token groups per pass through red (a smaller buffer, more barriers); each sum is the same
+    constexpr int NMAT = NACC / (SUB * 4);
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
-    if (warp > 0) {
 #pragma unroll
-        for (int i = 0; i < NACC; i++) red[warp - 1][i][lane] = acc[i];
-    }
-    __syncthreads();
-    if (warp == 0) {
+    for (int j0 = 0; j0 < SUB; j0 += JPASS) {
+        if (warp > 0) {
 #pragma unroll
-        for (int w = 0; w < GEMM_WARPS - 1; w++)
+            for (int m = 0; m < NMAT; m++)
 #pragma unroll
-            for (int i = 0; i < NACC; i++) acc[i] += red[w][i][lane];
+                for (int jj = 0; jj < JPASS; jj++)
 #pragma unroll
-        for (int j = 0; j < SUB; j++) {
+                    for (int i = 0; i < 4; i++)
+                        red[warp - 1][(m * JPASS + jj) * 4 + i][lane] = acc[m * SUB * 4 + (j0 + jj) * 4 + i];
+        }
+        __syncthreads();
+        if (warp == 0) {
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
-                int n = n0 + g + (i >= 2 ? 8 : 0);
-                int ti = j * 8 + 2 * tq + (i & 1);
-                if (n < N && ti < count) {
-                    float* y = Y + (size_t)(start + ti) * ldy + n;
-                    float v = acc[j * 4 + i];
-                    if (MODE == 0) *y = v;
-                    else if (MODE == 1) *y = *y + v;
-                    else {
-                        float up = acc[SUB * 4 + j * 4 + i];
-                        *y = (v / (1.0f + expf(-v))) * up;
+            for (int w = 0; w < GEMM_WARPS - 1; w++)
+#pragma unroll
+                for (int m = 0; m < NMAT; m++)
+#pragma unroll
+                    for (int jj = 0; jj < JPASS; jj++)
+#pragma unroll
+                        for (int i = 0; i < 4; i++)
+                            acc[m * SUB * 4 + (j0 + jj) * 4 + i] += red[w][(m * JPASS + jj) * 4 + i][lane];
+#pragma unroll
+            for (int j = j0; j < j0 + JPASS; j++) {
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    int n = n0 + g + (i >= 2 ? 8 : 0);
+                    int ti = j * 8 + 2 * tq + (i & 1);
+                    if (n < N && ti < count) {
+                        float* y = Y + (size_t)(start + ti) * ldy + n;
+                        float v = acc[j * 4 + i];
+                        if (MODE == 0) *y = v;
+                        else if (MODE == 1) *y = *y + v;
+                        else {
+                            float up = acc[SUB * 4 + j * 4 + i];
+                            *y = (v / (1.0f + expf(-v))) * up;
+                        }
                     }
                 }
             }
         }
+        __syncthreads();
     }
-    __syncthreads();
 }
 
 template <int HINT>

@@ -20,9 +20,9 @@ final class ForwardPass {
     private static final int WIDE_FROM_ROWS = 64, WIDE_FROM_TOKENS_PER_EXPERT = 8;
     /** Rows from which the dense QKV / lm_head products run on 24-row tiles (measured at 128 and 256). */
     private static final int PERSISTENT_24_FROM_ROWS = 128;
-    /** Pairs per expert (on average) from which the expert down product runs over 24-pair tiles: at 16 (batch 256)
-     *  -11 % in bench/cuda/gemm_bench.cu, at 8 (batch 128) +14 %. */
-    private static final int DOWN_WIDE_FROM_TOKENS_PER_EXPERT = 12;
+    /** Pairs per expert (on average) from which the expert products run over 24-pair tiles: at 16 (batch 256)
+     *  gate/up -7 %, down -11 % in bench/cuda/gemm_bench.cu (random routing); at 8 (batch 128) +12 % / +14 %. */
+    private static final int WIDE_TILES_FROM_PAIRS_PER_EXPERT = 12;
 
     private final CudaDevice dev;
     private final ModelConfig c;
@@ -43,7 +43,7 @@ final class ForwardPass {
     boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
     /** Blocks of the persistent GEMMs' grids (as many as stay resident). */
-    private final int gateUpBlocks, storeBlocks, store24Blocks;
+    private final int gateUpBlocks, gateUp24Blocks, storeBlocks, store24Blocks;
 
     ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
                 CUdeviceptr[] vCache, int blockSize, boolean bf16Cache) {
@@ -58,6 +58,7 @@ final class ForwardPass {
         int d = c.headDim, g = c.numHeads / c.numKvHeads;
         int sms = dev.attribute(jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
         this.gateUpBlocks = PersistentGemm.GATE_UP.residentBlocks(dev, sms);
+        this.gateUp24Blocks = PersistentGemm.GATE_UP_24.residentBlocks(dev, sms);
         this.storeBlocks = PersistentGemm.STORE.residentBlocks(dev, sms);
         this.store24Blocks = PersistentGemm.STORE_24.residentBlocks(dev, sms);
         this.stagedAttention = !bf16Cache && g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
@@ -105,19 +106,22 @@ final class ForwardPass {
                 int maxTiles = Workspace.maxTiles(c, T);
                 dev.launch("router_topk", T, 1, 1024, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
                         c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
-                // most experts above 16 pairs: the down product over 24-pair tiles (one where 16-pair tiles take two)
-                boolean downWide = persistent && (long) T * K >= (long) DOWN_WIDE_FROM_TOKENS_PER_EXPERT * E;
+                // most experts above 16 pairs: the expert products over 24-pair tiles (one where 16-pair tiles take two)
+                boolean wideTiles = persistent && (long) T * K >= (long) WIDE_TILES_FROM_PAIRS_PER_EXPERT * E;
                 dev.launch("group_by_expert", 1, 1, 1024, ws.topIds, T * K, K, E, Workspace.GEMM_TILE,
-                        downWide ? Workspace.GEMM_TILE_DOWN_WIDE : 0, ws.rankTmp, ws.sortedTok, ws.pairSlot, ws.tiles,
+                        wideTiles ? Workspace.GEMM_TILE_WIDE : 0, ws.rankTmp, ws.sortedTok, ws.pairSlot, ws.tiles,
                         ws.numTiles, ws.tilesWide, ws.numTilesWide);
-                if (persistent) {
+                if (wideTiles) {
+                    persistent(PersistentGemm.GATE_UP_24, gateUp24Blocks, ws.xn, H, ws.sortedTok, lw.gate, lw.up,
+                            (long) I * H, I, H, ws.act, I, ws.tilesWide, ws.numTilesWide, 0);
+                } else if (persistent) {
                     persistent(PersistentGemm.GATE_UP, gateUpBlocks,
                             ws.xn, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
                 } else {
                     dev.launch(name("gemm_swiglu", wideMoe), maxTiles, ceil(I, rows(wideMoe, true)), 256,
                             ws.xn, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
                 }
-                if (downWide) {
+                if (wideTiles) {
                     persistent(PersistentGemm.STORE_24, store24Blocks, ws.act, I, null, lw.down, (long) H * I, H, I,
                             ws.ySorted, H, ws.tilesWide, ws.numTilesWide, 0);
                 } else if (persistent) {

@@ -19,8 +19,8 @@ import java.nio.IntBuffer;
  */
 final class Workspace {
     static final int GEMM_TILE = 16;
-    /** Pairs per tile of the second tile list (the expert down product at large batches). */
-    static final int GEMM_TILE_DOWN_WIDE = 24;
+    /** Pairs per tile of the second tile list (the expert products at large batches). */
+    static final int GEMM_TILE_WIDE = 24;
     static final int SAMPLE_PARAMS = 6;
     /** Context partitions per (token, kv head) in attention (kernels.cu ATT_SPLITS). */
     static final int ATT_SPLITS = 16;
