@@ -35,6 +35,9 @@ SK_VARIANT(x_store_p4x2_pf, 0, 4, 2, 3, GEMM_ARGS, GEMM_PASS, 1)
 // the down product over 24-pair tiles with 32 weight rows per item (slower than gemm_store_p4x3's 64)
 SK_VARIANT(x_store_p2x3, 0, 2, 3, 3, GEMM_ARGS, GEMM_PASS, 0)
 SK_VARIANT(x_residual_p4x3, 1, 4, 3, 3, GEMM_ARGS, GEMM_PASS, 0)
+// 32 weight rows per item: twice the items (better balance over the resident blocks for the 2048-row O product)
+SK_VARIANT(x_residual_p2x2, 1, 2, 2, 3, GEMM_ARGS, GEMM_PASS, 0)
+SK_VARIANT(x_residual_p2x3, 1, 2, 3, 3, GEMM_ARGS, GEMM_PASS, 0)
 // gemm_swiglu_p2x3 with its activations a round ahead (spills: slower)
 SK_VARIANT(x_swiglu_p2x3_pf, 2, 2, 3, 3, SWIGLU_ARGS, SWIGLU_PASS, 1, 1)
 
@@ -152,7 +155,7 @@ int main(int argc, char** argv) {
     for (const void* f : {(const void*)gemm_swiglu_p2x2, (const void*)gemm_store_p4x2, (const void*)x_residual_p4x2,
                           (const void*)x_swiglu_p2x2_nopf, (const void*)x_store_p4x2_pf, (const void*)gemm_store_p4x3,
                           (const void*)x_store_p2x3, (const void*)x_residual_p4x3, (const void*)gemm_swiglu_p2x3,
-                          (const void*)x_swiglu_p2x3_pf})
+                          (const void*)x_swiglu_p2x3_pf, (const void*)x_residual_p2x2, (const void*)x_residual_p2x3})
         CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
@@ -256,11 +259,11 @@ int main(int argc, char** argv) {
     auto dense = [&](GemmFn f, dim3 grid, int smem, const float* in, int k, const bf16* w, int n, float* out) {
         f<<<grid, 256, smem>>>(in, k, nullptr, w, 0LL, n, k, out, n, nullptr, nullptr, T);
     };
-    struct DenseCase { const char* what; GemmFn ref, pers, pers3; const float* in; int k; const bf16* w; int n; float *out, *outRef; bool residual; };
+    struct DenseCase { const char* what; GemmFn ref, pers, pers3, half2, half3; const float* in; int k; const bf16* w; int n; float *out, *outRef; bool residual; };
     DenseCase cases[] = {
-        {"QKV", gemm_store_wide, gemm_store_p4x2, gemm_store_p4x3, xn, H, Wqkv, QKV, y, yRef, false},
-        {"O (+residual)", gemm_residual_wide, x_residual_p4x2, x_residual_p4x3, attn, QD, Wo, H, y, yRef, true},
-        {"lm_head", gemm_store_wide, gemm_store_p4x2, gemm_store_p4x3, xn, H, Wlm, V, yBig, yBigRef, false},
+        {"QKV", gemm_store_wide, gemm_store_p4x2, gemm_store_p4x3, nullptr, x_store_p2x3, xn, H, Wqkv, QKV, y, yRef, false},
+        {"O (+residual)", gemm_residual_wide, x_residual_p4x2, x_residual_p4x3, x_residual_p2x2, x_residual_p2x3, attn, QD, Wo, H, y, yRef, true},
+        {"lm_head", gemm_store_wide, gemm_store_p4x2, gemm_store_p4x3, nullptr, nullptr, xn, H, Wlm, V, yBig, yBigRef, false},
     };
     std::vector<float> base((size_t)T * std::max(QKV, H), 0.5f);
     for (auto& dc : cases) {
@@ -276,6 +279,8 @@ int main(int argc, char** argv) {
         std::vector<DV2> vs = {{"narrow", dc.residual ? gemm_residual : gemm_store, dim3((T + 15) / 16, (dc.n + 15) / 16), 0},
                                {"persistent p4x2", dc.pers, dim3(2 * sms), pSmem},
                                {"persistent p4x3 (24 tokens)", dc.pers3, dim3(2 * sms), pSmemOf(1, 4, 3)}};
+        if (dc.half2) vs.push_back({"persistent p2x2", dc.half2, dim3(2 * sms), pSmemOf(1, 2, 2)});
+        if (dc.half3) vs.push_back({"persistent p2x3 (24 tokens)", dc.half3, dim3(2 * sms), pSmemOf(1, 2, 3)});
         for (auto& v : vs) {
             if (dc.residual) reset(dc.out);
             else CK(cudaMemset(dc.out, 0xff, outN * 4));
