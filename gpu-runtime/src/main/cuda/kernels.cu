@@ -410,14 +410,16 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
 }
 
 // Merges the attention partials of (token, head) in z order: out = sum_z e^(m_z - M) acc_z / sum_z e^(m_z - M) l_z.
-// One warp per (token, head); D even. Lane z computes e^(m_z - M) once; M (fmaxf over z in order), L and each output
-// are then formed in z order as the one-block-per-head kernel did. The partials are read through L2 (ld.global.cg):
-// the staged attention's last block of a (token, kv head) merges partials other blocks wrote in the same launch.
-__device__ __forceinline__ void combineHead(const float* part, int t, int h, int nH, int D, int nz, float* out) {
-    int lane = threadIdx.x & 31;
+// One warp per (token, head), grid (tokens, ceil(nH / warps per block)); D even. Lane z computes e^(m_z - M) once;
+// M (fmaxf over z in order), L and each output are then formed in z order as the one-block-per-head kernel did.
+extern "C" __global__ void attention_combine(const float* part, const int* positions, int nH, int D, float* out) {
+    int t = blockIdx.x, h = blockIdx.y * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (h >= nH) return;
+    int ctx = positions[t] + 1;
+    int nz = min(ATT_SPLITS, (ctx + ATT_CHUNK - 1) / ATT_CHUNK);
     const float* p = part + ((size_t)t * nH + h) * ATT_SPLITS * (D + 2);
-    float m = lane < nz ? __ldcg(p + lane * (D + 2) + D) : 0.f;
-    float l = lane < nz ? __ldcg(p + lane * (D + 2) + D + 1) : 0.f;
+    float m = lane < nz ? p[lane * (D + 2) + D] : 0.f;
+    float l = lane < nz ? p[lane * (D + 2) + D + 1] : 0.f;
     float M = -INFINITY;
     for (int z = 0; z < nz; z++) M = fmaxf(M, __shfl_sync(0xffffffffu, m, z));
     float e = expf(m - M);
@@ -433,22 +435,13 @@ __device__ __forceinline__ void combineHead(const float* part, int t, int h, int
 #pragma unroll
         for (int z = 0; z < ATT_SPLITS; z++) {
             if (z < nz) {
-                float2 v = __ldcg(reinterpret_cast<const float2*>(p + z * (D + 2) + d));
+                float2 v = *reinterpret_cast<const float2*>(p + z * (D + 2) + d);
                 a0 += ez[z] * v.x;
                 a1 += ez[z] * v.y;
             }
         }
         *reinterpret_cast<float2*>(o + d) = make_float2(a0 / L, a1 / L);
     }
-}
-
-__device__ __forceinline__ int liveSplits(int ctx) { return min(ATT_SPLITS, (ctx + ATT_CHUNK - 1) / ATT_CHUNK); }
-
-// The block attention's merge: one warp per (token, head), grid (tokens, ceil(nH / warps per block)).
-extern "C" __global__ void attention_combine(const float* part, const int* positions, int nH, int D, float* out) {
-    int t = blockIdx.x, h = blockIdx.y * (blockDim.x >> 5) + (threadIdx.x >> 5);
-    if (h >= nH) return;
-    combineHead(part, t, h, nH, D, liveSplits(positions[t] + 1), out);
 }
 
 #define ATT_ARGS const int* tokSeq, const int* positions, const int* blockTables, const int* meta, int blockSize, \
@@ -491,7 +484,7 @@ template <int D>
 __device__ __forceinline__ void stagedAttentionBody(const float* q, const float* kCache, const float* vCache,
                                                      const int* tokSeq, const int* positions, const int* blockTables,
                                                      const int* meta, int blockSize, int nH, int nKV, float scale,
-                                                     float* part, int* arrivals, float* out) {
+                                                     float* part) {
     constexpr int KST = D / 16;
     constexpr int DP = D / 4;
     static_assert(D % 16 == 0 && D <= 128 && ATT_CHUNK == SATT_THREADS, "staged attention: D multiple of 16, <= 128");
@@ -610,25 +603,11 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
         pp[D] = mS[tid];
         pp[D + 1] = lS[tid];
     }
-    // the last of the (token, kv head)'s live blocks to finish merges the group's partials (what attention_combine
-    // does, by the same function: the same bits) and resets the arrival count for the next launch
-    __shared__ int lastS;
-    __threadfence();
-    __syncthreads();
-    int nz = liveSplits(ctx);
-    if (tid == 0) lastS = atomicAdd(arrivals + t * nKV + kvh, 1) == nz - 1;
-    __syncthreads();
-    if (lastS) {
-        __threadfence();
-        for (int g = warp; g < G; g += SATT_THREADS / 32) combineHead(part, t, kvh * G + g, nH, D, nz, out);
-        if (tid == 0) arrivals[t * nKV + kvh] = 0;
-    }
 }
 
 #define SATT_ARGS const float* q, const float* kCache, const float* vCache, const int* tokSeq, const int* positions, \
-    const int* blockTables, const int* meta, int blockSize, int nH, int nKV, int D, float scale, float* part, \
-    int* arrivals, float* out
-#define SATT_PASS q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, scale, part, arrivals, out
+    const int* blockTables, const int* meta, int blockSize, int nH, int nKV, int D, float scale, float* part
+#define SATT_PASS q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, scale, part
 extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d16(SATT_ARGS) { stagedAttentionBody<16>(SATT_PASS); }
 extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d32(SATT_ARGS) { stagedAttentionBody<32>(SATT_PASS); }
 extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d64(SATT_ARGS) { stagedAttentionBody<64>(SATT_PASS); }
@@ -638,8 +617,9 @@ extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d
 // Router: logits = xn . Wr^T (fp32 FMA, fixed order), softmax, top-k (ties: lower expert id), optional
 // renormalisation. Writes the layer's ids/weights for the MoE block and, in the same kernel, the routing record
 // into the step's output buffer: per token [ids numMoe*K | weights numMoe*K] (int32 / fp32 words).
-// One block per token (ForwardPass launches 512 threads; with E <= 512 each thread holds at most one logit, so the
-// block sums are the same for any larger block).
+// One block per token (ForwardPass launches 512 or 1,024 threads; with E <= 512 each thread holds at most one logit,
+// so the block sums are the same). Each warp computes four experts' dot products at a time (independent loads in
+// flight), each in the same fixed order.
 // ---------------------------------------------------------------------------------------------------------------
 #define ROUTER_MAXE 1024
 extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, int H, int K, int normTopk,
@@ -649,19 +629,33 @@ extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, i
     int t = blockIdx.x;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
     const float* xr = xn + (size_t)t * H;
-    for (int e = warp; e < E; e += nw) {
-        const bf16* wr = Wr + (size_t)e * H;
-        float s = 0.f;
+    constexpr int EPW = 4; // experts per warp and pass
+    for (int e0 = warp; e0 < E; e0 += EPW * nw) {
+        float s[EPW];
+        const bf16* wr[EPW];
+#pragma unroll
+        for (int i = 0; i < EPW; i++) {
+            s[i] = 0.f;
+            wr[i] = Wr + (size_t)min(e0 + i * nw, E - 1) * H;
+        }
         for (int k = lane * 8; k < H; k += 256) {
-            float w[8];
-            bf16x8ToFloat(*reinterpret_cast<const uint4*>(wr + k), w);
             float4 a = *reinterpret_cast<const float4*>(xr + k);
             float4 b = *reinterpret_cast<const float4*>(xr + k + 4);
-            s = fmaf(w[0], a.x, s); s = fmaf(w[1], a.y, s); s = fmaf(w[2], a.z, s); s = fmaf(w[3], a.w, s);
-            s = fmaf(w[4], b.x, s); s = fmaf(w[5], b.y, s); s = fmaf(w[6], b.z, s); s = fmaf(w[7], b.w, s);
+#pragma unroll
+            for (int i = 0; i < EPW; i++) {
+                float w[8];
+                bf16x8ToFloat(*reinterpret_cast<const uint4*>(wr[i] + k), w);
+                s[i] = fmaf(w[0], a.x, s[i]); s[i] = fmaf(w[1], a.y, s[i]);
+                s[i] = fmaf(w[2], a.z, s[i]); s[i] = fmaf(w[3], a.w, s[i]);
+                s[i] = fmaf(w[4], b.x, s[i]); s[i] = fmaf(w[5], b.y, s[i]);
+                s[i] = fmaf(w[6], b.z, s[i]); s[i] = fmaf(w[7], b.w, s[i]);
+            }
         }
-        s = warpSum(s);
-        if (lane == 0) probs[e] = s;
+#pragma unroll
+        for (int i = 0; i < EPW; i++) {
+            float v = warpSum(s[i]);
+            if (lane == 0 && e0 + i * nw < E) probs[e0 + i * nw] = v;
+        }
     }
     __syncthreads();
     float m = -INFINITY;

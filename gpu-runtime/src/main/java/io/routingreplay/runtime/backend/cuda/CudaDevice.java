@@ -117,13 +117,6 @@ final class CudaDevice implements AutoCloseable {
         return p;
     }
 
-    /** As {@link #alloc}, filled with zero bytes. */
-    CUdeviceptr allocZeroed(long bytes) {
-        CUdeviceptr p = alloc(bytes);
-        cuMemsetD8(p, (byte) 0, Math.max(bytes, 16));
-        return p;
-    }
-
     /** Page-locked host memory (needed for asynchronous copies that a graph-launched step overlaps). */
     Pointer allocHost(long bytes) {
         Pointer p = new Pointer();

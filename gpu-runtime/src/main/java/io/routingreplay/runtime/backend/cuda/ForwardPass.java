@@ -44,6 +44,8 @@ final class ForwardPass {
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
     /** Blocks of the persistent GEMMs' grids (as many as stay resident). */
     private final int gateUpBlocks, gateUp24Blocks, storeBlocks, store24Blocks;
+    /** Multiprocessors of the device. */
+    private final int sms;
 
     ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
                 CUdeviceptr[] vCache, int blockSize, boolean bf16Cache) {
@@ -56,7 +58,7 @@ final class ForwardPass {
         this.blockSize = blockSize;
         this.kvSuffix = bf16Cache ? "_bf16" : "";
         int d = c.headDim, g = c.numHeads / c.numKvHeads;
-        int sms = dev.attribute(jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+        this.sms = dev.attribute(jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
         this.gateUpBlocks = PersistentGemm.GATE_UP.residentBlocks(dev, sms);
         this.gateUp24Blocks = PersistentGemm.GATE_UP_24.residentBlocks(dev, sms);
         this.storeBlocks = PersistentGemm.STORE.residentBlocks(dev, sms);
@@ -91,17 +93,11 @@ final class ForwardPass {
             dev.launch("qk_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256, ws.qkv,
                     positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
                     ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
-            if (stagedAttention != null && !blockAttention) { // merges its own partials (its last block per kv head)
-                dev.launch3(stagedAttention, c.numKvHeads, T, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l],
-                        tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale,
-                        ws.attnPart, ws.attnArrivals, ws.attn);
-            } else {
-                dev.launch3("attention" + kvSuffix, T, c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l],
-                        vCache[l], tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale,
-                        ws.attnPart);
-                dev.launch("attention_combine", T, ceil(c.numHeads, 8), 256, ws.attnPart, positions, c.numHeads,
-                        c.headDim, ws.attn);
-            }
+            boolean staged = stagedAttention != null && !blockAttention;
+            dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, staged ? c.numKvHeads : T,
+                    staged ? T : c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
+                    positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
+            dev.launch("attention_combine", T, ceil(c.numHeads, 8), 256, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
             dense("gemm_residual", T, H,
                     ws.attn, c.qDim(), null, lw.wo, zero, H, c.qDim(), ws.x, H, null, null, T);
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, H, eps);
@@ -110,8 +106,9 @@ final class ForwardPass {
                 // persistent kernels need whole 32-wide k chunks; else (and for the A/B) the K-split ones
                 boolean persistent = !kSplitGemm && H % 32 == 0 && I % 32 == 0;
                 int maxTiles = Workspace.maxTiles(c, T);
-                // 512 threads: two blocks per multiprocessor (46 registers); 1,024 took two waves at 256 tokens
-                dev.launch("router_topk", T, 1, 512, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
+                // 1,024 threads take one block per multiprocessor (46 registers): 512 once the tokens outnumber
+                // the multiprocessors (at 256 tokens 1,024 took two waves); same sums either way
+                dev.launch("router_topk", T, 1, T > sms ? 512 : 1024, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
                         c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
                 // most experts above 16 pairs: the expert products over 24-pair tiles (one where 16-pair tiles take two)
                 boolean wideTiles = persistent && (long) T * K >= (long) WIDE_TILES_FROM_PAIRS_PER_EXPERT * E;

@@ -26,7 +26,7 @@ final class Workspace {
     static final int ATT_SPLITS = 16;
 
     final int maxTokens, maxSeqs, maxBlocksPerSeq, routingWordsPerToken;
-    final CUdeviceptr x, xn, qkv, q, attn, attnPart, attnArrivals, topIds, topW, rankTmp, sortedTok, pairSlot, tiles, numTiles,
+    final CUdeviceptr x, xn, qkv, q, attn, attnPart, topIds, topW, rankTmp, sortedTok, pairSlot, tiles, numTiles,
             tilesWide, numTilesWide, act, ySorted,
             finalX, logits, invFreq, in, out;
     // word offsets inside `in`
@@ -47,8 +47,6 @@ final class Workspace {
         q = dev.alloc(4L * maxTokens * c.qDim());
         attn = dev.alloc(4L * maxTokens * c.qDim());
         attnPart = dev.alloc(4L * maxTokens * c.numHeads * ATT_SPLITS * (c.headDim + 2));
-        // per (token, kv head): partials written so far in the step's staged attention; its last block resets it
-        attnArrivals = dev.allocZeroed(4L * maxTokens * c.numKvHeads);
         topIds = dev.alloc(4L * pairs);
         topW = dev.alloc(4L * pairs);
         rankTmp = dev.alloc(4L * pairs);
@@ -91,7 +89,7 @@ final class Workspace {
     static long bytes(ModelConfig c, int maxTokens, int maxSeqs, int maxBlocksPerSeq) {
         long H = c.hiddenSize, pairs = (long) maxTokens * c.topK;
         long f = maxTokens * H * 2 + maxTokens * (c.qDim() + 2L * c.kvDim()) + 2L * maxTokens * c.qDim()
-                + (long) maxTokens * c.numHeads * ATT_SPLITS * (c.headDim + 2) + (long) maxTokens * c.numKvHeads
+                + (long) maxTokens * c.numHeads * ATT_SPLITS * (c.headDim + 2)
                 + pairs * 5 + 6L * maxTiles(c, maxTokens) + 2
                 + Math.max(pairs * c.moeIntermediateSize, (long) maxTokens * c.denseIntermediateSize)
                 + pairs * H + maxSeqs * H + (long) maxSeqs * c.vocabSize
