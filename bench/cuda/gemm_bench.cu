@@ -102,7 +102,7 @@ struct Grouping {
 };
 
 // the pairs grouped by expert with tiles of `tile` pairs, and (tile2 > 0) the same slots cut into tiles of tile2
-// pairs, returned in *second (what the backend's down product uses at large batches)
+// pairs, returned in *second (what the backend's expert products use at large batches)
 static Grouping group(const int* topIds, int pairs, int K, int E, int tile, int tile2 = 0, Grouping* second = nullptr) {
     Grouping g{};
     g.tile = tile;

@@ -1,5 +1,5 @@
 // Persistent GEMM with the weights staged in shared memory (included by kernels.cu after gemmBody): the expert
-// products and lm_head.
+// products, lm_head and (from 128 rows) QKV.
 //
 // Same work split and the same bits as gemmBody: warp w takes the 32-wide k chunks w, w + 8, ... with the same
 // four mma per chunk on the same fragments, and the warps' partial sums are added in warp order. Two things
@@ -12,7 +12,7 @@
 // batch, gate/up 2–19 % faster up to 128 tokens (the gain was the per-block start and reduction that one-item
 // blocks could not overlap; deeper rings, one block per multiprocessor or 32-token tiles were all slower). With its
 // activations loaded a round ahead (PREFETCH) gate/up gained another 3–7 % and now matches the K-split kernel at
-// 256 tokens too; lm_head (dense) is 3–18 % faster than with the K-split kernel (v21).
+// 256 tokens too; lm_head and QKV (dense) are 3–18 % faster than with the K-split kernel (v22–v23).
 //
 // Shared memory per stage: [mat][RG*16 rows][256 k] bf16; the 16-byte pieces of odd rows are XOR-ed by 4 so the
 // quarter-warp that reads rows 2i and 2i+1 at the same k touches 8 distinct bank groups. The activations come
@@ -165,8 +165,10 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
     asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 }
 
-// "_p<RG>x<SUB>": RG*16 weight rows (per matrix) × SUB*8 tokens per item; dynamic shared memory
-// STAGES * NMAT * RG*16 * 512 + 7 * NMAT*SUB*4 * 128 bytes. Launch about two blocks per multiprocessor.
+// "_p<RG>x<SUB>": RG*16 weight rows (per matrix) × SUB*8 tokens per item; optional PREFETCH (activations a round
+// ahead) and JPASS (token groups per reduction pass, default SUB); dynamic shared memory
+// STAGES * NMAT * RG*16 * 512 + 7 * NMAT*JPASS*4 * 128 bytes (PersistentGemm.sharedBytes). Launch about two blocks
+// per multiprocessor.
 #define SK_VARIANT(name, mode, rg, sub, stages, args, pass, ...)                                             \
     extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32, 2) name(args) {                             \
         persistentGemmBody<mode, rg, sub, stages, ##__VA_ARGS__>(pass);                                       \

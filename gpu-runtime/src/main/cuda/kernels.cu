@@ -711,8 +711,9 @@ extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, i
 // ---------------------------------------------------------------------------------------------------------------
 // Groups the T*K (token, k) pairs by expert: sortedTok[slot] = token, pairSlot[t*K+k] = slot, and a list of
 // work tiles (expert, first slot, count <= tile) for the expert GEMMs; with tile2 > 0 a second list over the same
-// slots with tiles of <= tile2 pairs (the expert products' 24-pair tiles at large batches). Single block. The order of pairs inside
-// an expert is not deterministic, and need not be: each row of an expert GEMM is computed independently.
+// slots with tiles of <= tile2 pairs (the expert products' 24-pair tiles at large batches). Single block. The order
+// of pairs inside an expert is not deterministic, and need not be: each row of an expert GEMM is computed
+// independently.
 // ---------------------------------------------------------------------------------------------------------------
 #define GROUP_MAXE 1024
 #define GROUP_REG 4 // pairs per thread whose expert and rank stay in registers; rankTmp holds the rest

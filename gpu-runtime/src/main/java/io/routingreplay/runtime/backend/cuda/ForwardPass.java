@@ -106,9 +106,11 @@ final class ForwardPass {
                 // persistent kernels need whole 32-wide k chunks; else (and for the A/B) the K-split ones
                 boolean persistent = !kSplitGemm && H % 32 == 0 && I % 32 == 0;
                 int maxTiles = Workspace.maxTiles(c, T);
-                // 1,024 threads take one block per multiprocessor (46 registers): 512 once the tokens outnumber
-                // the multiprocessors (at 256 tokens 1,024 took two waves); same sums either way
-                dev.launch("router_topk", T, 1, T > sms ? 512 : 1024, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
+                // 1,024 threads take one block per multiprocessor (54 registers): 512 once the tokens outnumber
+                // the multiprocessors (at 256 tokens 1,024 took two waves). The block sums are the same for both
+                // only while every thread holds at most one logit, hence E <= 512 (batch invariance)
+                int routerThreads = T > sms && E <= 512 ? 512 : 1024;
+                dev.launch("router_topk", T, 1, routerThreads, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
                         c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
                 // most experts above 16 pairs: the expert products over 24-pair tiles (one where 16-pair tiles take two)
                 boolean wideTiles = persistent && (long) T * K >= (long) WIDE_TILES_FROM_PAIRS_PER_EXPERT * E;
