@@ -5,6 +5,7 @@
 // Prints, per product and variant: bit-identical or not, median µs per launch, and the unique weight bytes it
 // had to stream over that time.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
+#include "bench_util.cuh"
 
 #include <algorithm>
 #include <cstdio>
@@ -14,14 +15,6 @@
 #include <string>
 #include <vector>
 
-#define CK(x)                                                                                          \
-    do {                                                                                               \
-        cudaError_t e_ = (x);                                                                          \
-        if (e_ != cudaSuccess) {                                                                       \
-            printf("%s:%d %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));                          \
-            exit(1);                                                                                   \
-        }                                                                                              \
-    } while (0)
 
 // gemm_swiglu_wide before its weight loads took the L2::256B hint (HINT 0), for the comparison
 extern "C" __global__ void __launch_bounds__(256) x_swiglu_wide_nohint(SWIGLU_ARGS) { gemmBody<2, 2>(SWIGLU_PASS); }
@@ -66,34 +59,6 @@ static float* randomF32(long long n, unsigned seed) {
     return p;
 }
 
-template <typename T>
-static std::vector<T> toHost(const T* d, long long n) {
-    std::vector<T> h(n);
-    CK(cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
-    return h;
-}
-
-// median µs of `reps` launches
-template <typename F>
-static double timeIt(F launch, int reps = 15) {
-    cudaEvent_t a, b;
-    cudaEventCreate(&a);
-    cudaEventCreate(&b);
-    for (int i = 0; i < 3; i++) launch();
-    std::vector<float> ms;
-    for (int i = 0; i < reps; i++) {
-        cudaEventRecord(a);
-        launch();
-        cudaEventRecord(b);
-        cudaEventSynchronize(b);
-        float m;
-        cudaEventElapsedTime(&m, a, b);
-        ms.push_back(m);
-    }
-    CK(cudaGetLastError());
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2] * 1e3;
-}
 
 struct Grouping {
     int tile;
@@ -205,7 +170,7 @@ int main(int argc, char** argv) {
     };
     swiglu(x_swiglu_wide_nohint, g16, 32, 0, actRef);
     CK(cudaDeviceSynchronize());
-    report("gate/up", "wide, no hint (ref.)", true, timeIt([&] { swiglu(x_swiglu_wide_nohint, g16, 32, 0, actRef); }), upBytes);
+    report("gate/up", "wide, no hint (ref.)", true, timeIt([&] { swiglu(x_swiglu_wide_nohint, g16, 32, 0, actRef); }, 15, 1), upBytes);
     struct SV { const char* name; SwigluFn f; const Grouping* g; int rows, smem, threads, perSm = 0; };
     SV sv[] = {
         {"narrow", gemm_swiglu, &g16, 16, 0, 256},
@@ -220,7 +185,7 @@ int main(int argc, char** argv) {
         swiglu(v.f, *v.g, v.rows, v.smem, act, v.threads, v.perSm);
         CK(cudaDeviceSynchronize());
         bool same = samePairs(act, *v.g, actRef, g16, pairs, I);
-        report("gate/up", v.name, same, timeIt([&] { swiglu(v.f, *v.g, v.rows, v.smem, act, v.threads, v.perSm); }), upBytes);
+        report("gate/up", v.name, same, timeIt([&] { swiglu(v.f, *v.g, v.rows, v.smem, act, v.threads, v.perSm); }, 15, 1), upBytes);
     }
 
     // ---- expert down ----
@@ -232,7 +197,7 @@ int main(int argc, char** argv) {
     };
     down(gemm_store_wide, g16, actRef, 64, 0, yRef);
     CK(cudaDeviceSynchronize());
-    report("down", "wide (ref.)", true, timeIt([&] { down(gemm_store_wide, g16, actRef, 64, 0, yRef); }), downBytes);
+    report("down", "wide (ref.)", true, timeIt([&] { down(gemm_store_wide, g16, actRef, 64, 0, yRef); }, 15, 1), downBytes);
     struct DV { const char* name; GemmFn f; const Grouping* g; const float* in; int rows, smem, threads, perSm = 0; };
     DV dv[] = {
         {"narrow", gemm_store, &g16, actRef, 16, 0, 256},
@@ -246,7 +211,7 @@ int main(int argc, char** argv) {
         down(v.f, *v.g, v.in, v.rows, v.smem, y, v.threads, v.perSm);
         CK(cudaDeviceSynchronize());
         bool same = samePairs(y, *v.g, yRef, g16, pairs, H);
-        report("down", v.name, same, timeIt([&] { down(v.f, *v.g, v.in, v.rows, v.smem, y, v.threads, v.perSm); }), downBytes);
+        report("down", v.name, same, timeIt([&] { down(v.f, *v.g, v.in, v.rows, v.smem, y, v.threads, v.perSm); }, 15, 1), downBytes);
     }
 
     // ---- dense products: K-split wide (reference), narrow, persistent ----
@@ -274,7 +239,7 @@ int main(int argc, char** argv) {
         if (dc.residual) reset(dc.outRef);
         dense(dc.ref, refGrid, 0, dc.in, dc.k, dc.w, dc.n, dc.outRef);
         CK(cudaDeviceSynchronize());
-        report(dc.what, "wide (ref.)", true, timeIt([&] { dense(dc.ref, refGrid, 0, dc.in, dc.k, dc.w, dc.n, dc.out); }), bytes);
+        report(dc.what, "wide (ref.)", true, timeIt([&] { dense(dc.ref, refGrid, 0, dc.in, dc.k, dc.w, dc.n, dc.out); }, 15, 1), bytes);
         struct DV2 { std::string name; GemmFn f; dim3 grid; int smem; };
         std::vector<DV2> vs = {{"narrow", dc.residual ? gemm_residual : gemm_store, dim3((T + 15) / 16, (dc.n + 15) / 16), 0},
                                {"persistent p4x2", dc.pers, dim3(2 * sms), pSmem},
@@ -287,7 +252,7 @@ int main(int argc, char** argv) {
             dense(v.f, v.grid, v.smem, dc.in, dc.k, dc.w, dc.n, dc.out);
             CK(cudaDeviceSynchronize());
             bool same = sameAll(dc.out, dc.outRef, outN);
-            report(dc.what, v.name.c_str(), same, timeIt([&] { dense(v.f, v.grid, v.smem, dc.in, dc.k, dc.w, dc.n, dc.out); }), bytes);
+            report(dc.what, v.name.c_str(), same, timeIt([&] { dense(v.f, v.grid, v.smem, dc.in, dc.k, dc.w, dc.n, dc.out); }, 15, 1), bytes);
         }
     }
     return 0;

@@ -6,6 +6,7 @@
 // Prints, per kernel: identical or DIFFERENT, µs per launch (back to back) of the reference and of the backend kernel.
 // Exits 1 if any output differs.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
+#include "bench_util.cuh"
 
 #include <algorithm>
 #include <cmath>
@@ -15,14 +16,6 @@
 #include <random>
 #include <vector>
 
-#define CK(x)                                                                                          \
-    do {                                                                                               \
-        cudaError_t e_ = (x);                                                                          \
-        if (e_ != cudaSuccess) {                                                                       \
-            printf("%s:%d %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));                          \
-            exit(1);                                                                                   \
-        }                                                                                              \
-    } while (0)
 
 // ---- the original kernels (verbatim but for the x_..._ref names) ----
 extern "C" __global__ void x_embed_ref(const int* tokens, const bf16* emb, float* x, int H) {
@@ -191,13 +184,6 @@ static T* dev(const std::vector<T>& h) {
 }
 
 template <typename T>
-static std::vector<T> toHost(const T* d, size_t n) {
-    std::vector<T> h(n);
-    CK(cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
-    return h;
-}
-
-template <typename T>
 static void put(T* d, const std::vector<T>& h) {
     CK(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
 }
@@ -223,33 +209,12 @@ static bool sameBits(const T* a, const T* b, size_t n) {
     return memcmp(ha.data(), hb.data(), n * sizeof(T)) == 0;
 }
 
-// median over `reps` samples of the µs per launch of `batch` back-to-back launches (as in the decode graph)
-template <typename F>
-static double timeIt(F launch, int reps = 21, int batch = 20) {
-    cudaEvent_t a, b;
-    cudaEventCreate(&a);
-    cudaEventCreate(&b);
-    for (int i = 0; i < 5; i++) launch();
-    std::vector<float> ms;
-    for (int i = 0; i < reps; i++) {
-        cudaEventRecord(a);
-        for (int j = 0; j < batch; j++) launch();
-        cudaEventRecord(b);
-        cudaEventSynchronize(b);
-        float m;
-        cudaEventElapsedTime(&m, a, b);
-        ms.push_back(m);
-    }
-    CK(cudaGetLastError());
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2] * 1e3 / batch;
-}
 
 static bool allSame = true;
 
 template <typename R, typename N>
 static void report(const char* what, bool same, R ref, N neu) {
-    double tr = timeIt(ref), tn = timeIt(neu);
+    double tr = timeIt(ref, 21, 20), tn = timeIt(neu, 21, 20);
     allSame &= same;
     printf("%-34s %-10s ref %8.2f us   new %8.2f us   (%.2fx)\n", what, same ? "identical" : "DIFFERENT", tr, tn, tr / tn);
 }

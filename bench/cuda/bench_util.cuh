@@ -1,0 +1,48 @@
+// Host helpers shared by the CUDA micro-benchmarks (gemm_bench.cu, small_bench.cu).
+#pragma once
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+// every runtime call checked: print where and exit
+#define CK(x)                                                                                          \
+    do {                                                                                               \
+        cudaError_t e_ = (x);                                                                          \
+        if (e_ != cudaSuccess) {                                                                       \
+            printf("%s:%d %s\n", __FILE__, __LINE__, cudaGetErrorString(e_));                          \
+            exit(1);                                                                                   \
+        }                                                                                              \
+    } while (0)
+
+template <typename T>
+static std::vector<T> toHost(const T* d, size_t n) {
+    std::vector<T> h(n);
+    CK(cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
+    return h;
+}
+
+// median over `reps` samples of the µs per launch of `batch` back-to-back launches (batch > 1: launches queued as
+// in the decode graph, so a kernel's start overlaps the previous one's tail)
+template <typename F>
+static double timeIt(F launch, int reps, int batch) {
+    cudaEvent_t a, b;
+    CK(cudaEventCreate(&a));
+    CK(cudaEventCreate(&b));
+    for (int i = 0; i < 3; i++) launch();
+    std::vector<float> ms;
+    for (int i = 0; i < reps; i++) {
+        cudaEventRecord(a);
+        for (int j = 0; j < batch; j++) launch();
+        cudaEventRecord(b);
+        cudaEventSynchronize(b);
+        float m;
+        cudaEventElapsedTime(&m, a, b);
+        ms.push_back(m);
+    }
+    CK(cudaGetLastError());
+    CK(cudaEventDestroy(a));
+    CK(cudaEventDestroy(b));
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2] * 1e3 / batch;
+}
