@@ -38,7 +38,7 @@ final class ForwardPass {
      *  -D{@value #ATTENTION_PROPERTY}=block). */
     boolean blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
     static final String ATTENTION_PROPERTY = "routingreplay.cuda.attention";
-    /** Use only the K-split GEMMs, never the persistent ones (experts, lm_head; bitwise A/B; also
+    /** Use only the K-split GEMMs, never the persistent ones (experts, QKV, lm_head; bitwise A/B; also
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
     boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";

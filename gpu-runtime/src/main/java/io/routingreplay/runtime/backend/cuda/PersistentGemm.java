@@ -3,7 +3,7 @@ package io.routingreplay.runtime.backend.cuda;
 /**
  * A persistent GEMM of {@code gemm_staged.cuh}: its entry point and the dynamic shared memory its cp.async ring and
  * reduction buffer take. It gives the same bits as the K-split kernels it replaces ({@code gemm_swiglu[_wide]} for
- * the expert gate/up, {@code gemm_store[_wide]} for the expert down product and for lm_head, over the same tiles),
+ * the expert gate/up, {@code gemm_store[_wide]} for the expert down product, QKV and lm_head, over the same tiles),
  * so the choice between them may depend on the batch.
  *
  * @param name kernel entry point
