@@ -166,11 +166,22 @@ extern "C" __global__ void rmsnorm(const float* x, const int* rowIdx, const bf16
 #define QKR_MAXD 256
 #define QKR_SUM_THREADS 128
 
-__device__ __forceinline__ void kvStore4(float* p, const float* v) {
-    *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+__device__ __forceinline__ void kvStore4(float* p, const float* v) { // v: 16-byte aligned
+    *reinterpret_cast<float4*>(p) = *reinterpret_cast<const float4*>(v);
 }
 __device__ __forceinline__ void kvStore4(bf16* p, const float* v) {
     *reinterpret_cast<uint2*>(p) = make_uint2(packBf16(v[0], v[1]), packBf16(v[2], v[3]));
+}
+
+// d[0..D) = s[0..D) by one warp (fp32 or bf16 destination), 16 source bytes per lane when vec (D % 4 == 0)
+template <typename T>
+__device__ __forceinline__ void copySpan(T* d, const float* s, int D, bool vec) {
+    int lane = threadIdx.x & 31;
+    if (vec) {
+        for (int i = 4 * lane; i < D; i += 128) kvStore4(d + i, s + i);
+    } else {
+        for (int i = lane; i < D; i += 32) kvStore(d + i, s[i]);
+    }
 }
 
 // sum of v[i]^2 over n elements: QKR_SUM_THREADS strided partials, warpSum each, warps added in order (= blockSum
@@ -210,11 +221,7 @@ __device__ __forceinline__ void qkNormRopeKv(const float* qkv, const int* positi
     const float* src = row + (size_t)task * D;
     float* s = spanS[warp];
     bool vec = (D & 3) == 0;
-    if (vec) {
-        for (int i = 4 * lane; i < D; i += 128) *reinterpret_cast<float4*>(s + i) = *reinterpret_cast<const float4*>(src + i);
-    } else {
-        for (int i = lane; i < D; i += 32) s[i] = src[i];
-    }
+    copySpan(s, src, D, vec);
     __syncwarp();
     size_t slot = (size_t)slots[t];
     bool isQ = task < nH;
@@ -243,21 +250,8 @@ __device__ __forceinline__ void qkNormRopeKv(const float* qkv, const int* positi
         }
         __syncwarp();
     }
-    if (isQ) {
-        float* o = qOut + (size_t)t * qDim + (size_t)hh * D;
-        if (vec) {
-            for (int i = 4 * lane; i < D; i += 128) *reinterpret_cast<float4*>(o + i) = *reinterpret_cast<const float4*>(s + i);
-        } else {
-            for (int i = lane; i < D; i += 32) o[i] = s[i];
-        }
-        return;
-    }
-    KVT* o = (task < nH + nKV ? kCache : vCache) + (slot * nKV + hh) * D;
-    if (vec) {
-        for (int i = 4 * lane; i < D; i += 128) kvStore4(o + i, s + i);
-    } else {
-        for (int i = lane; i < D; i += 32) kvStore(o + i, s[i]);
-    }
+    if (isQ) copySpan(qOut + (size_t)t * qDim + (size_t)hh * D, s, D, vec);
+    else copySpan((task < nH + nKV ? kCache : vCache) + (slot * nKV + hh) * D, s, D, vec);
 }
 
 #define QK_ARGS const float* qkv, const int* positions, const int* slots, const bf16* qNorm, const bf16* kNorm, \
@@ -716,6 +710,14 @@ extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, i
 // independently.
 // ---------------------------------------------------------------------------------------------------------------
 #define GROUP_MAXE 1024
+// expert e's pairs (slots first .. first + count - 1) cut into tiles (expert, first slot, count <= tile) at tl
+__device__ __forceinline__ void expertTiles(int* tl, int e, int first, int count, int tile) {
+    for (int i = 0; i * tile < count; i++, tl += 3) {
+        tl[0] = e;
+        tl[1] = first + i * tile;
+        tl[2] = min(tile, count - i * tile);
+    }
+}
 #define GROUP_REG 4 // pairs per thread whose expert and rank stay in registers; rankTmp holds the rest
 extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int K, int E, int tile, int tile2,
                                            int* rankTmp, int* sortedTok, int* pairSlot, int* tiles, int* numTiles,
@@ -770,20 +772,8 @@ extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int 
         if (tile2 > 0) *numTiles2 = baseT2;
     }
     for (int e = tid; e < E; e += nt) {
-        int ntl = (cnt[e] + tile - 1) / tile;
-        for (int i = 0; i < ntl; i++) {
-            int* tl = tiles + 3 * (toff[e] + i);
-            tl[0] = e;
-            tl[1] = off[e] + i * tile;
-            tl[2] = min(tile, cnt[e] - i * tile);
-        }
-        int ntl2 = tile2 > 0 ? (cnt[e] + tile2 - 1) / tile2 : 0;
-        for (int i = 0; i < ntl2; i++) {
-            int* tl = tiles2 + 3 * (toff2[e] + i);
-            tl[0] = e;
-            tl[1] = off[e] + i * tile2;
-            tl[2] = min(tile2, cnt[e] - i * tile2);
-        }
+        expertTiles(tiles + 3 * toff[e], e, off[e], cnt[e], tile);
+        if (tile2 > 0) expertTiles(tiles2 + 3 * toff2[e], e, off[e], cnt[e], tile2);
     }
 #pragma unroll
     for (int j = 0; j < GROUP_REG; j++) {
