@@ -34,8 +34,9 @@ SK_VARIANT(x_residual_p2x3, 1, 2, 3, 3, GEMM_ARGS, GEMM_PASS, 0)
 // gemm_swiglu_p2x3 with its activations a round ahead (spills: slower)
 SK_VARIANT(x_swiglu_p2x3_pf, 2, 2, 3, 3, SWIGLU_ARGS, SWIGLU_PASS, 1, 1)
 
-// dynamic shared memory of a persistent variant: 3 ring stages + the reduction's 7 partial tiles
-static int pSmemOf(int mats, int rg, int sub) { return 3 * mats * rg * 16 * 512 + 7 * mats * sub * 4 * 128; }
+// dynamic shared memory of a persistent variant: 3 ring stages + the reduction's 7 partial tiles of one pass of
+// `pass` token groups (PersistentGemm.sharedBytes)
+static int pSmemOf(int mats, int rg, int pass) { return 3 * mats * rg * 16 * 512 + 7 * mats * pass * 4 * 128; }
 
 typedef void (*SwigluFn)(SWIGLU_ARGS);
 typedef void (*GemmFn)(GEMM_ARGS);
@@ -175,10 +176,10 @@ int main(int argc, char** argv) {
     SV sv[] = {
         {"narrow", gemm_swiglu, &g16, 16, 0, 256},
         {"wide", gemm_swiglu_wide, &g16, 32, 0, 256},
-        {"persistent p2x2", gemm_swiglu_p2x2, &g16, 32, 3 * 2 * 32 * 512 + 7 * 16 * 128, 256, 2},
-        {"persistent p2x2 no pf", x_swiglu_p2x2_nopf, &g16, 32, 3 * 2 * 32 * 512 + 7 * 16 * 128, 256, 2},
-        {"24-tiles p2x3", gemm_swiglu_p2x3, &g24, 32, 3 * 2 * 32 * 512 + 7 * 8 * 128, 256, 2},
-        {"24-tiles p2x3 pf", x_swiglu_p2x3_pf, &g24, 32, 3 * 2 * 32 * 512 + 7 * 8 * 128, 256, 2},
+        {"persistent p2x2", gemm_swiglu_p2x2, &g16, 32, pSmemOf(2, 2, 2), 256, 2},
+        {"persistent p2x2 no pf", x_swiglu_p2x2_nopf, &g16, 32, pSmemOf(2, 2, 2), 256, 2},
+        {"24-tiles p2x3", gemm_swiglu_p2x3, &g24, 32, pSmemOf(2, 2, 1), 256, 2},
+        {"24-tiles p2x3 pf", x_swiglu_p2x3_pf, &g24, 32, pSmemOf(2, 2, 1), 256, 2},
     };
     for (auto& v : sv) {
         CK(cudaMemset(act, 0xff, (size_t)pairs * I * 4));
@@ -201,8 +202,8 @@ int main(int argc, char** argv) {
     struct DV { const char* name; GemmFn f; const Grouping* g; const float* in; int rows, smem, threads, perSm = 0; };
     DV dv[] = {
         {"narrow", gemm_store, &g16, actRef, 16, 0, 256},
-        {"persistent p4x2", gemm_store_p4x2, &g16, actRef, 64, 3 * 64 * 512 + 7 * 8 * 128, 256, 2},
-        {"persistent p4x2 pf", x_store_p4x2_pf, &g16, actRef, 64, 3 * 64 * 512 + 7 * 8 * 128, 256, 2},
+        {"persistent p4x2", gemm_store_p4x2, &g16, actRef, 64, pSmemOf(1, 4, 2), 256, 2},
+        {"persistent p4x2 pf", x_store_p4x2_pf, &g16, actRef, 64, pSmemOf(1, 4, 2), 256, 2},
         {"24-tiles p4x3", gemm_store_p4x3, &g24, actRef, 64, pSmemOf(1, 4, 3), 256, 2},
         {"24-tiles p2x3", x_store_p2x3, &g24, actRef, 32, pSmemOf(1, 2, 3), 256, 2},
     };
@@ -220,7 +221,6 @@ int main(int argc, char** argv) {
     float *yBig, *yBigRef;
     CK(cudaMalloc(&yBig, (size_t)T * V * 4));
     CK(cudaMalloc(&yBigRef, (size_t)T * V * 4));
-    const int pSmem = 3 * 64 * 512 + 7 * 8 * 128;
     auto dense = [&](GemmFn f, dim3 grid, int smem, const float* in, int k, const bf16* w, int n, float* out) {
         f<<<grid, 256, smem>>>(in, k, nullptr, w, 0LL, n, k, out, n, nullptr, nullptr, T);
     };
@@ -242,7 +242,7 @@ int main(int argc, char** argv) {
         report(dc.what, "wide (ref.)", true, timeIt([&] { dense(dc.ref, refGrid, 0, dc.in, dc.k, dc.w, dc.n, dc.out); }, 15, 1), bytes);
         struct DV2 { std::string name; GemmFn f; dim3 grid; int smem; };
         std::vector<DV2> vs = {{"narrow", dc.residual ? gemm_residual : gemm_store, dim3((T + 15) / 16, (dc.n + 15) / 16), 0},
-                               {"persistent p4x2", dc.pers, dim3(2 * sms), pSmem},
+                               {"persistent p4x2", dc.pers, dim3(2 * sms), pSmemOf(1, 4, 2)},
                                {"persistent p4x3 (24 tokens)", dc.pers3, dim3(2 * sms), pSmemOf(1, 4, 3)}};
         if (dc.half2) vs.push_back({"persistent p2x2", dc.half2, dim3(2 * sms), pSmemOf(1, 2, 2)});
         if (dc.half3) vs.push_back({"persistent p2x3 (24 tokens)", dc.half3, dim3(2 * sms), pSmemOf(1, 2, 3)});
