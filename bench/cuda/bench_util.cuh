@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <vector>
 
 // every runtime call checked: print where and exit
@@ -46,3 +47,23 @@ static double timeIt(F launch, int reps, int batch) {
     std::sort(ms.begin(), ms.end());
     return ms[ms.size() / 2] * 1e3 / batch;
 }
+
+// a device copy of h (never freed: the benchmarks are one-shot processes)
+template <typename T>
+static T* dev(const std::vector<T>& h) {
+    T* p;
+    CK(cudaMalloc(&p, h.size() * sizeof(T)));
+    CK(cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+    return p;
+}
+
+// n floats ~ N(mean, sd), reproducible from seed
+static std::vector<float> normal(size_t n, unsigned seed, float mean = 0.f, float sd = 1.f) {
+    std::vector<float> h(n);
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(mean, sd);
+    for (auto& v : h) v = d(rng);
+    return h;
+}
+
+static int cdiv(int a, int b) { return (a + b - 1) / b; }

@@ -176,24 +176,8 @@ extern "C" __global__ void x_qk_norm_rope_kv_bf16_ref(X_QK_ARGS, bf16* kCache, b
 
 // ---- harness ----
 template <typename T>
-static T* dev(const std::vector<T>& h) {
-    T* p;
-    CK(cudaMalloc(&p, h.size() * sizeof(T)));
-    CK(cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
-    return p;
-}
-
-template <typename T>
 static void put(T* d, const std::vector<T>& h) {
     CK(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
-}
-
-static std::vector<float> normal(size_t n, unsigned seed, float mean = 0.f, float sd = 1.f) {
-    std::vector<float> h(n);
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> d(mean, sd);
-    for (auto& v : h) v = d(rng);
-    return h;
 }
 
 static std::vector<bf16> bf16s(size_t n, unsigned seed, float mean, float sd) {
@@ -219,7 +203,6 @@ static void report(const char* what, bool same, R ref, N neu) {
     printf("%-34s %-10s ref %8.2f us   new %8.2f us   (%.2fx)\n", what, same ? "identical" : "DIFFERENT", tr, tn, tr / tn);
 }
 
-static int cdiv(int a, int b) { return (a + b - 1) / b; }
 
 int main(int argc, char** argv) {
     int T = argc > 1 ? atoi(argv[1]) : 256;

@@ -469,12 +469,13 @@ __device__ __forceinline__ void cpAsync16(float* smem, const float* gmem, bool v
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(n) : "memory");
 }
 __device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-__device__ __forceinline__ void cpAsyncWait() {
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(SATT_STAGES - 2) : "memory");
+template <int N> // waits until at most N of this thread's cp.async groups are pending
+__device__ __forceinline__ void cpAsyncWaitN() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 
 #define SATT_THREADS 128
-template <int D>
+template <int D, int STAGES> // STAGES: the ring's depth (SATT_STAGES here; attention_bench.cu times others)
 __device__ __forceinline__ void stagedAttentionBody(const float* q, const float* kCache, const float* vCache,
                                                      const int* tokSeq, const int* positions, const int* blockTables,
                                                      const int* meta, int blockSize, int nH, int nKV, float scale,
@@ -482,7 +483,7 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
     constexpr int KST = D / 16;
     constexpr int DP = D / 4;
     static_assert(D % 16 == 0 && D <= 128 && ATT_CHUNK == SATT_THREADS, "staged attention: D multiple of 16, <= 128");
-    __shared__ __align__(16) float ring[SATT_STAGES][SATT_STAGE_FLOATS];
+    __shared__ __align__(16) float ring[STAGES][SATT_STAGE_FLOATS];
     __shared__ __align__(16) float qs[ATT_MAXG][D];
     __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // scaled scores, then (in place) probabilities
     __shared__ int slotS[ATT_CHUNK];
@@ -516,7 +517,7 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
         }
         auto issue = [&](int s) {
             if (s < total) {
-                float* buf = ring[s % SATT_STAGES];
+                float* buf = ring[s % STAGES];
                 if (s < KST) {
 #pragma unroll
                     for (int i = tid; i < ATT_CHUNK * 4; i += SATT_THREADS) {
@@ -537,15 +538,15 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
             cpAsyncCommit();
         };
 #pragma unroll
-        for (int s = 0; s < SATT_STAGES - 1; s++) issue(s);
+        for (int s = 0; s < STAGES - 1; s++) issue(s);
         float sv[ATT_MAXG];
 #pragma unroll
         for (int g = 0; g < ATT_MAXG; g++) sv[g] = 0.f;
         for (int s = 0; s < total; s++) {
-            cpAsyncWait();
+            cpAsyncWaitN<STAGES - 2>();
             __syncthreads();
-            issue(s + SATT_STAGES - 1);
-            const float* buf = ring[s % SATT_STAGES];
+            issue(s + STAGES - 1);
+            const float* buf = ring[s % STAGES];
             if (s < KST) {
 #pragma unroll
                 for (int dd = 0; dd < 4; dd++) {
@@ -602,10 +603,10 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
 #define SATT_ARGS const float* q, const float* kCache, const float* vCache, const int* tokSeq, const int* positions, \
     const int* blockTables, const int* meta, int blockSize, int nH, int nKV, int D, float scale, float* part
 #define SATT_PASS q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, scale, part
-extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d16(SATT_ARGS) { stagedAttentionBody<16>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d32(SATT_ARGS) { stagedAttentionBody<32>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d64(SATT_ARGS) { stagedAttentionBody<64>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d128(SATT_ARGS) { stagedAttentionBody<128>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d16(SATT_ARGS) { stagedAttentionBody<16, SATT_STAGES>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d32(SATT_ARGS) { stagedAttentionBody<32, SATT_STAGES>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d64(SATT_ARGS) { stagedAttentionBody<64, SATT_STAGES>(SATT_PASS); }
+extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d128(SATT_ARGS) { stagedAttentionBody<128, SATT_STAGES>(SATT_PASS); }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Router: logits = xn . Wr^T (fp32 FMA, fixed order), softmax, top-k (ties: lower expert id), optional

@@ -1,0 +1,253 @@
+// Micro-benchmark of the paged-attention kernels (each followed by attention_combine) over a random paged fp32
+// K/V cache, every one checked before it is timed:
+//   block    `attention`, the reference (also checked against a double-precision CPU sum within TOL);
+//   staged   `attention_staged_d*` (K/V through a cp.async ring): must be bit-identical to block;
+// and, at D = 128, the staged kernel at other ring depths (S stages) and blocks per SM (B), plus copy-only probes of
+// three access patterns (no arithmetic: what the memory system gives each). Cases: the Qwen3-30B-A3B decode shape (32 query /
+// 4 KV heads, D 128) at positions ctx - 32 .. ctx + 31; the same shape at random positions 0 .. 2,599 (partial
+// chunks, partitions with two chunks); the tiny fixtures' shape (4 / 2 heads, D 16). On the GPU machine:
+//   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/attention_bench bench/cuda/attention_bench.cu && /tmp/attention_bench 256 770
+// Prints per case and kernel: max |error| against the CPU sum, µs per launch pair, K/V GB/s. Exits 1 on a failed check.
+#include "../../gpu-runtime/src/main/cuda/kernels.cu"
+#include "bench_util.cuh"
+
+#include <cmath>
+#include <cstring>
+
+// D = 128 staged kernel at other ring depths (S stages) and blocks per multiprocessor (B, the launch bounds)
+template <int S, int B>
+__global__ void __launch_bounds__(SATT_THREADS, B) x_staged128(SATT_ARGS) { stagedAttentionBody<128, S>(SATT_PASS); }
+
+static const double TOL = 2e-5; // max |output - CPU double sum|; outputs are convex combinations of N(0,1) values
+
+struct Case {
+    const char* name;
+    int nH, nKV, D;
+    std::vector<int> pos;
+};
+
+// Copy-only probes of the access pattern (D = 128): the staged kernels' grid, prologue and cp.async ring of 8 KB
+// stages, no arithmetic. Each stage takes W floats of each of 2048 / W rows: W = 16 reads 64-byte pieces of every
+// row (the sliced kernel's K stages), W = 32 128-byte pieces (the staged kernel's K stages), W = 128 whole rows.
+// part gets one float per block so nothing is dead.
+template <int W, int STAGES>
+__global__ void __launch_bounds__(128, 4) x_copy_probe(SATT_ARGS) {
+    extern __shared__ float4 dynSmem[];
+    float* ring = reinterpret_cast<float*>(dynSmem);
+    __shared__ int slotS[ATT_CHUNK];
+    constexpr int ROWS = 2048 / W, BLOCKS = ATT_CHUNK / ROWS; // rows per stage, row blocks per d-slice
+    int t = blockIdx.y, kvh = blockIdx.x, z = blockIdx.z, tid = threadIdx.x;
+    const int* bt = blockTables + (size_t)tokSeq[t] * meta[0];
+    int ctx = positions[t] + 1;
+    if (z * ATT_CHUNK >= ctx) return;
+    float keep = 0.f;
+    for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
+        int n = min(ATT_CHUNK, ctx - c0);
+        __syncthreads();
+        int p = c0 + min(tid, n - 1);
+        slotS[tid] = bt[p / blockSize] * blockSize + (p % blockSize);
+        __syncthreads();
+        const int total = 16; // 8 K + 8 V stages of 2,048 floats
+        auto issue = [&](int s) {
+            if (s < total) {
+                float* buf = ring + (s % STAGES) * 2048;
+                const float* cache = s < 8 ? kCache : vCache;
+                int st = s % 8, slice = st / BLOCKS, r0 = (st % BLOCKS) * ROWS;
+#pragma unroll
+                for (int i = tid; i < 512; i += 128) {
+                    int j = r0 + i / (W / 4), c = slice * (W / 4) + i % (W / 4);
+                    cpAsync16(buf + i * 4, cache + ((size_t)slotS[j] * nKV + kvh) * 128 + c * 4, j < n);
+                }
+            }
+            cpAsyncCommit();
+        };
+        for (int s = 0; s < STAGES - 1; s++) issue(s);
+        for (int s = 0; s < total; s++) {
+            cpAsyncWaitN<STAGES - 2>();
+            __syncthreads();
+            issue(s + STAGES - 1);
+            keep += ring[(s % STAGES) * 2048 + tid * 16];
+        }
+    }
+    part[((size_t)t * nKV + kvh) * ATT_SPLITS + z] = keep;
+}
+
+typedef void (*AttKernel)(SATT_ARGS);
+
+struct Variant {
+    const char* name;
+    AttKernel kernel;
+    int threads, sharedBytes; // dynamic shared memory: the cp.async ring
+    bool copyOnly;            // a copy probe: timed, not checked
+};
+
+static Variant v(const char* name, AttKernel k, int threads, int sharedBytes, bool copyOnly) {
+    CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, sharedBytes));
+    CK(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+    return {name, k, threads, sharedBytes, copyOnly};
+}
+
+static std::vector<Variant> variantsFor(int D) {
+    std::vector<Variant> r;
+    AttKernel staged = D == 16 ? attention_staged_d16 : D == 32 ? attention_staged_d32 : D == 64 ? attention_staged_d64
+                                                                                                : attention_staged_d128;
+    r.push_back(v("staged", staged, SATT_THREADS, 0, false));
+    if (D == 128) {
+        r.push_back(v("staged S3B5", x_staged128<3, 5>, SATT_THREADS, 0, false));
+        r.push_back(v("staged S4B5", x_staged128<4, 5>, SATT_THREADS, 0, false));
+    }
+    if (D == 128) {
+        r.push_back(v("copy 64B", x_copy_probe<16, 4>, 128, 4 * 2048 * 4, true));
+        r.push_back(v("copy 128B", x_copy_probe<32, 4>, 128, 4 * 2048 * 4, true));
+        r.push_back(v("copy rows", x_copy_probe<128, 4>, 128, 4 * 2048 * 4, true));
+    }
+    return r;
+}
+
+static bool ok = true;
+
+static void runCase(const Case& c, unsigned seed) {
+    const int T = (int)c.pos.size(), nH = c.nH, nKV = c.nKV, D = c.D, G = nH / nKV, blockSize = 16;
+    const float scale = 1.f / std::sqrt((float)D);
+    // block tables: sequence t owns ceil((pos + 1) / 16) physical blocks, all of them shuffled
+    int btStride = 0, numBlocks = 0;
+    for (int p : c.pos) {
+        btStride = std::max(btStride, cdiv(p + 1, blockSize));
+        numBlocks += cdiv(p + 1, blockSize);
+    }
+    std::vector<int> phys(numBlocks), bt((size_t)T * btStride, 0), tokSeq(T);
+    for (int i = 0; i < numBlocks; i++) phys[i] = i;
+    std::mt19937 rng(seed);
+    std::shuffle(phys.begin(), phys.end(), rng);
+    for (int t = 0, next = 0; t < T; t++) {
+        tokSeq[t] = t;
+        for (int b = 0; b < cdiv(c.pos[t] + 1, blockSize); b++) bt[(size_t)t * btStride + b] = phys[next++];
+    }
+    size_t cacheN = (size_t)numBlocks * blockSize * nKV * D;
+    auto kH = normal(cacheN, seed + 1), vH = normal(cacheN, seed + 2), qH = normal((size_t)T * nH * D, seed + 3);
+    float *k = dev(kH), *v = dev(vH), *q = dev(qH);
+    int *tokSeqD = dev(tokSeq), *posD = dev(c.pos), *btD = dev(bt), *meta = dev(std::vector<int>{btStride});
+    size_t partN = (size_t)T * nH * ATT_SPLITS * (D + 2), outN = (size_t)T * nH * D;
+    float *part, *out;
+    CK(cudaMalloc(&part, partN * 4));
+    CK(cudaMalloc(&out, outN * 4));
+
+    // CPU reference in double for up to 32 tokens spread over the batch
+    std::vector<int> probe;
+    for (int i = 0; i < std::min(T, 32); i++) probe.push_back((int)((long long)i * T / std::min(T, 32)));
+    std::vector<double> ref(probe.size() * nH * D);
+    for (size_t pi = 0; pi < probe.size(); pi++) {
+        int t = probe[pi], ctx = c.pos[t] + 1;
+        for (int h = 0; h < nH; h++) {
+            int kvh = h / G;
+            std::vector<double> s(ctx);
+            double m = -1e300;
+            for (int p = 0; p < ctx; p++) {
+                size_t row = ((size_t)(bt[(size_t)t * btStride + p / blockSize] * blockSize + p % blockSize) * nKV + kvh) * D;
+                double dot = 0;
+                for (int d = 0; d < D; d++) dot += (double)qH[((size_t)t * nH + h) * D + d] * kH[row + d];
+                s[p] = dot * scale;
+                m = std::max(m, s[p]);
+            }
+            double l = 0;
+            std::vector<double> o(D, 0.0);
+            for (int p = 0; p < ctx; p++) {
+                size_t row = ((size_t)(bt[(size_t)t * btStride + p / blockSize] * blockSize + p % blockSize) * nKV + kvh) * D;
+                double e = std::exp(s[p] - m);
+                l += e;
+                for (int d = 0; d < D; d++) o[d] += e * vH[row + d];
+            }
+            for (int d = 0; d < D; d++) ref[(pi * nH + h) * D + d] = o[d] / l;
+        }
+    }
+    auto maxErr = [&](const std::vector<float>& got) {
+        double e = 0;
+        for (size_t pi = 0; pi < probe.size(); pi++)
+            for (int i = 0; i < nH * D; i++)
+                e = std::max(e, std::fabs(got[(size_t)probe[pi] * nH * D + i] - ref[pi * nH * D + i]));
+        return e;
+    };
+
+    double kvBytes = 0;
+    for (int p : c.pos) kvBytes += 2.0 * (p + 1) * nKV * D * 4;
+    auto combine = [&](float* o, int n, const int* positions, const float* pt) {
+        attention_combine<<<dim3(n, cdiv(nH, 8)), 256>>>(pt, positions, nH, D, o);
+    };
+    auto block = [&] {
+        attention<<<dim3(T, nKV, ATT_SPLITS), ATT_THREADS>>>(q, k, v, tokSeqD, posD, btD, meta, blockSize, nH, nKV, D,
+                                                            scale, part);
+        combine(out, T, posD, part);
+    };
+    auto launcher = [&](const Variant& w) {
+        return [=] {
+            w.kernel<<<dim3(nKV, T, ATT_SPLITS), w.threads, w.sharedBytes>>>(q, k, v, tokSeqD, posD, btD, meta,
+                                                                            blockSize, nH, nKV, D, scale, part);
+            combine(out, T, posD, part);
+        };
+    };
+    block();
+    CK(cudaDeviceSynchronize());
+    auto blockOut = toHost(out, outN);
+    printf("%-44s T=%d  K/V %.1f MB\n", c.name, T, kvBytes / 1e6);
+    auto line = [&](const char* kernel, double err, const char* verdict, double us) {
+        printf("  %-10s max|err| %.2e  %-28s %9.2f us  %7.0f GB/s\n", kernel, err, verdict, us, kvBytes / us / 1e3);
+    };
+    double errBlock = maxErr(blockOut);
+    ok &= errBlock <= TOL;
+    line("block", errBlock, errBlock <= TOL ? "ok (reference)" : "FAIL: over tolerance", timeIt(block, 11, 5));
+
+    if (G <= 8 && D % 16 == 0 && D <= 128) {
+        for (const Variant& w : variantsFor(D)) {
+            auto run = launcher(w);
+            run();
+            CK(cudaDeviceSynchronize());
+            auto got = toHost(out, outN);
+            double err = maxErr(got);
+            if (w.copyOnly) {
+                line(w.name, 0, "(copy only)", timeIt(run, 11, 5));
+                continue;
+            }
+            bool same = memcmp(got.data(), blockOut.data(), outN * 4) == 0;
+            // the same kernel on single tokens, each alone in its launch: bit-identical to the batched rows
+            bool invariant = true;
+            float *part1, *out1;
+            CK(cudaMalloc(&part1, (size_t)nH * ATT_SPLITS * (D + 2) * 4));
+            CK(cudaMalloc(&out1, (size_t)nH * D * 4));
+            for (int t : {0, T / 2, T - 1}) {
+                w.kernel<<<dim3(nKV, 1, ATT_SPLITS), w.threads, w.sharedBytes>>>(
+                    q + (size_t)t * nH * D, k, v, tokSeqD + t, posD + t, btD, meta, blockSize, nH, nKV, D, scale, part1);
+                combine(out1, 1, posD + t, part1);
+                auto alone = toHost(out1, (size_t)nH * D);
+                invariant &= memcmp(alone.data(), got.data() + (size_t)t * nH * D, (size_t)nH * D * 4) == 0;
+            }
+            CK(cudaFree(part1));
+            CK(cudaFree(out1));
+            ok &= same && invariant;
+            line(w.name, err, !same ? "FAIL: differs from block" : !invariant ? "FAIL: alone != batched"
+                                                                           : "= block, alone = batched",
+                 timeIt(run, 11, 5));
+        }
+    }
+    for (float* p : {k, v, q, part, out}) CK(cudaFree(p));
+    for (int* p : {tokSeqD, posD, btD, meta}) CK(cudaFree(p));
+}
+
+int main(int argc, char** argv) {
+    int T = argc > 1 ? atoi(argv[1]) : 256;
+    int ctx = argc > 2 ? atoi(argv[2]) : 770;
+    cudaDeviceProp prop;
+    CK(cudaGetDeviceProperties(&prop, 0));
+    printf("%s, %d SMs; tolerance %.0e against the CPU sum\n", prop.name, prop.multiProcessorCount, TOL);
+    std::vector<int> decode(T), mixed(T), fixture(T);
+    std::mt19937 rng(5);
+    for (int t = 0; t < T; t++) {
+        decode[t] = std::max(0, ctx - 32 + t % 64);
+        mixed[t] = (int)(rng() % 2600);
+        fixture[t] = (int)(rng() % 300);
+    }
+    runCase({"Qwen3-30B-A3B decode (32/4 heads, D 128)", 32, 4, 128, decode}, 10);
+    runCase({"same shape, positions 0..2599", 32, 4, 128, mixed}, 20);
+    runCase({"tiny fixtures (4/2 heads, D 16)", 4, 2, 16, fixture}, 30);
+    printf(ok ? "all checks passed\n" : "CHECKS FAILED\n");
+    return ok ? 0 : 1;
+}
