@@ -2,10 +2,11 @@
 // K/V cache, every one checked before it is timed:
 //   block    `attention`, the reference (also checked against a double-precision CPU sum within TOL);
 //   staged   `attention_staged_d*` (K/V through a cp.async ring): must be bit-identical to block;
-// and, at D = 128, the staged kernel at other ring depths (S stages) and blocks per SM (B), plus copy-only probes of
-// three access patterns (no arithmetic: what the memory system gives each). Cases: the Qwen3-30B-A3B decode shape (32 query /
-// 4 KV heads, D 128) at positions ctx - 32 .. ctx + 31; the same shape at random positions 0 .. 2,599 (partial
-// chunks, partitions with two chunks); the tiny fixtures' shape (4 / 2 heads, D 16). On the GPU machine:
+// and, at D = 128, the staged kernel at other ring depths (S stages) and blocks per SM (B), plus copy-only probes
+// of three access patterns (no arithmetic: what the memory system gives each). Cases: the Qwen3-30B-A3B decode
+// shape (32 query / 4 KV heads, D 128) at positions ctx - 32 .. ctx + 31; the same shape at random positions
+// 0 .. 2,599 (partial chunks, partitions with two chunks); the tiny fixtures' shape (4 / 2 heads, D 16).
+// docs/cuda-notes.md v27–v29 has what these numbers decided. On the GPU machine:
 //   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/attention_bench bench/cuda/attention_bench.cu && /tmp/attention_bench 256 770
 // Prints per case and kernel: max |error| against the CPU sum, µs per launch pair, K/V GB/s. Exits 1 on a failed check.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
@@ -26,9 +27,9 @@ struct Case {
     std::vector<int> pos;
 };
 
-// Copy-only probes of the access pattern (D = 128): the staged kernels' grid, prologue and cp.async ring of 8 KB
+// Copy-only probes of the access pattern (D = 128): the staged kernel's grid, prologue and cp.async ring of 8 KB
 // stages, no arithmetic. Each stage takes W floats of each of 2048 / W rows: W = 16 reads 64-byte pieces of every
-// row (the sliced kernel's K stages), W = 32 128-byte pieces (the staged kernel's K stages), W = 128 whole rows.
+// row (as the staged kernel's K stages do), W = 32 128-byte pieces, W = 128 whole rows (as its V stages do).
 // part gets one float per block so nothing is dead.
 template <int W, int STAGES>
 __global__ void __launch_bounds__(128, 4) x_copy_probe(SATT_ARGS) {
@@ -95,8 +96,6 @@ static std::vector<Variant> variantsFor(int D) {
     if (D == 128) {
         r.push_back(v("staged S3B5", x_staged128<3, 5>, SATT_THREADS, 0, false));
         r.push_back(v("staged S4B5", x_staged128<4, 5>, SATT_THREADS, 0, false));
-    }
-    if (D == 128) {
         r.push_back(v("copy 64B", x_copy_probe<16, 4>, 128, 4 * 2048 * 4, true));
         r.push_back(v("copy 128B", x_copy_probe<32, 4>, 128, 4 * 2048 * 4, true));
         r.push_back(v("copy rows", x_copy_probe<128, 4>, 128, 4 * 2048 * 4, true));
@@ -136,6 +135,9 @@ static void runCase(const Case& c, unsigned seed) {
     std::vector<int> probe;
     for (int i = 0; i < std::min(T, 32); i++) probe.push_back((int)((long long)i * T / std::min(T, 32)));
     std::vector<double> ref(probe.size() * nH * D);
+    auto rowOf = [&](int t, int p, int kvh) { // first float of position p's cache row for kv head kvh
+        return ((size_t)(bt[(size_t)t * btStride + p / blockSize] * blockSize + p % blockSize) * nKV + kvh) * D;
+    };
     for (size_t pi = 0; pi < probe.size(); pi++) {
         int t = probe[pi], ctx = c.pos[t] + 1;
         for (int h = 0; h < nH; h++) {
@@ -143,7 +145,7 @@ static void runCase(const Case& c, unsigned seed) {
             std::vector<double> s(ctx);
             double m = -1e300;
             for (int p = 0; p < ctx; p++) {
-                size_t row = ((size_t)(bt[(size_t)t * btStride + p / blockSize] * blockSize + p % blockSize) * nKV + kvh) * D;
+                size_t row = rowOf(t, p, kvh);
                 double dot = 0;
                 for (int d = 0; d < D; d++) dot += (double)qH[((size_t)t * nH + h) * D + d] * kH[row + d];
                 s[p] = dot * scale;
@@ -152,7 +154,7 @@ static void runCase(const Case& c, unsigned seed) {
             double l = 0;
             std::vector<double> o(D, 0.0);
             for (int p = 0; p < ctx; p++) {
-                size_t row = ((size_t)(bt[(size_t)t * btStride + p / blockSize] * blockSize + p % blockSize) * nKV + kvh) * D;
+                size_t row = rowOf(t, p, kvh);
                 double e = std::exp(s[p] - m);
                 l += e;
                 for (int d = 0; d < D; d++) o[d] += e * vH[row + d];
