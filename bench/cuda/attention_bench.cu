@@ -1,4 +1,4 @@
-// Micro-benchmark of the paged-attention kernels (each followed by attention_combine) over a random paged fp32
+// Micro-benchmark of the paged-attention kernels (each followed by a merge of the partials) over a random paged fp32
 // K/V cache, every one checked before it is timed:
 //   block    `attention`, the reference (also checked against a double-precision CPU sum within TOL);
 //   staged   `attention_staged_d*` (K/V through a cp.async ring): must be bit-identical to block;
@@ -172,8 +172,10 @@ static void runCase(const Case& c, unsigned seed) {
 
     double kvBytes = 0;
     for (int p : c.pos) kvBytes += 2.0 * (p + 1) * nKV * D * 4;
+    // fp32 rows for the comparisons (the backend's attention_combine writes the O projection's split rows; it is
+    // bit-identical to this one split, per small_bench)
     auto combine = [&](float* o, int n, const int* positions, const float* pt) {
-        attention_combine<<<dim3(n, cdiv(nH, 8)), 256>>>(pt, positions, nH, D, o);
+        x_attention_combine_ref<<<dim3(n, nH), 128>>>(pt, positions, nH, D, o);
     };
     auto block = [&] {
         attention<<<dim3(T, nKV, ATT_SPLITS), ATT_THREADS>>>(q, k, v, tokSeqD, posD, btD, meta, blockSize, nH, nKV, D,

@@ -67,3 +67,35 @@ static std::vector<float> normal(size_t n, unsigned seed, float mean = 0.f, floa
 }
 
 static int cdiv(int a, int b) { return (a + b - 1) / b; }
+
+// fp32 rows (rows × K, K % 8 == 0) as the split rows the backend's GEMMs read (kernels.cu storeSplit), in a new
+// device buffer: what a producer kernel writes, for the benchmarks that start from fp32 activations
+__global__ void x_presplit(const float* x, long long n, float* out) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        storeSplit(out + (i & ~7LL), (int)(i & 7), x[i]);
+}
+static float* presplit(const float* x, long long rows, int K) {
+    float* p;
+    CK(cudaMalloc(&p, rows * K * 4));
+    x_presplit<<<528, 256>>>(x, rows * K, p);
+    CK(cudaDeviceSynchronize());
+    return p;
+}
+
+// attention_combine as it was at fcca0b8 (one block per (token, head), fp32 output rows): small_bench's reference
+// for the backend's merge (which now writes split rows), attention_bench's merge before its CPU comparison
+extern "C" __global__ void x_attention_combine_ref(const float* part, const int* positions, int nH, int D, float* out) {
+    int t = blockIdx.x, h = blockIdx.y;
+    int ctx = positions[t] + 1;
+    int nz = min(ATT_SPLITS, (ctx + ATT_CHUNK - 1) / ATT_CHUNK);
+    const float* p = part + ((size_t)t * nH + h) * ATT_SPLITS * (D + 2);
+    float M = -INFINITY;
+    for (int z = 0; z < nz; z++) M = fmaxf(M, p[z * (D + 2) + D]);
+    float L = 0.f;
+    for (int z = 0; z < nz; z++) L += expf(p[z * (D + 2) + D] - M) * p[z * (D + 2) + D + 1];
+    for (int d = threadIdx.x; d < D; d += blockDim.x) {
+        float a = 0.f;
+        for (int z = 0; z < nz; z++) a += expf(p[z * (D + 2) + D] - M) * p[z * (D + 2) + d];
+        out[(size_t)t * nH * D + h * D + d] = a / L;
+    }
+}

@@ -1,5 +1,7 @@
 // Micro-benchmark of the GEMM kernels at the Qwen3-30B-A3B decode shapes (llm.c dev/cuda style): the backend's
-// K-split kernels are the reference; every variant is first checked bit for bit against it, then timed.
+// K-split kernels are the reference; every variant is first checked bit for bit against it, then timed. Inputs are
+// random fp32 activations turned into the split rows the kernels read (bench_util's presplit); the "fp32 in"
+// variants split them in every block instead, as the kernels did before their producers wrote split rows.
 // On the GPU machine (nvcc there), from the repository root:
 //   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/gemm_bench bench/cuda/gemm_bench.cu && /tmp/gemm_bench 256
 // Prints, per product and variant: bit-identical or not, median µs per launch, and the unique weight bytes it
@@ -33,6 +35,15 @@ SK_VARIANT(x_residual_p2x2, 1, 2, 2, 3, GEMM_ARGS, GEMM_PASS, 0)
 SK_VARIANT(x_residual_p2x3, 1, 2, 3, 3, GEMM_ARGS, GEMM_PASS, 0)
 // gemm_swiglu_p2x3 with its activations a round ahead (spills: slower)
 SK_VARIANT(x_swiglu_p2x3_pf, 2, 2, 3, 3, SWIGLU_ARGS, SWIGLU_PASS, 1, 1)
+
+// the backend's GEMMs read split rows (kernels.cu storeSplit; the inputs here are split by bench_util's presplit);
+// these are the same kernels splitting fp32 activations in every block (PS 0), as before the producers wrote split
+// rows: bit-identical, slower
+SK_VARIANT(x_swiglu_p2x2_fp32, 2, 2, 2, 3, SWIGLU_ARGS, SWIGLU_PASS, 1, 2, 0)
+SK_VARIANT(x_swiglu_p2x3_fp32, 2, 2, 3, 3, SWIGLU_ARGS, SWIGLU_PASS, 0, 1, 0)
+SK_VARIANT(x_store_p4x3_fp32, 0, 4, 3, 3, GEMM_ARGS, GEMM_PASS, 0, 3, 0)
+extern "C" __global__ void __launch_bounds__(256) x_store_wide_fp32(GEMM_ARGS) { gemmBody<0, 4, GEMM_SUB, 0, 0>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(256) x_residual_wide_fp32(GEMM_ARGS) { gemmBody<1, 4, GEMM_SUB, 0, 0>(GEMM_PASS); }
 
 // dynamic shared memory of a persistent variant: 3 ring stages + the reduction's 7 partial tiles of one pass of
 // `pass` token groups (PersistentGemm.sharedBytes)
@@ -121,7 +132,8 @@ int main(int argc, char** argv) {
     for (const void* f : {(const void*)gemm_swiglu_p2x2, (const void*)gemm_store_p4x2, (const void*)x_residual_p4x2,
                           (const void*)x_swiglu_p2x2_nopf, (const void*)x_store_p4x2_pf, (const void*)gemm_store_p4x3,
                           (const void*)x_store_p2x3, (const void*)x_residual_p4x3, (const void*)gemm_swiglu_p2x3,
-                          (const void*)x_swiglu_p2x3_pf, (const void*)x_residual_p2x2, (const void*)x_residual_p2x3})
+                          (const void*)x_swiglu_p2x3_pf, (const void*)x_residual_p2x2, (const void*)x_residual_p2x3,
+                          (const void*)x_swiglu_p2x2_fp32, (const void*)x_swiglu_p2x3_fp32, (const void*)x_store_p4x3_fp32})
         CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
@@ -164,10 +176,12 @@ int main(int argc, char** argv) {
     double upBytes = (double)distinct * 2 * I * H * 2;
     int sms = prop.multiProcessorCount;
     auto grid = [&](int x, int y, int perSm) { return perSm ? dim3(perSm * sms) : dim3(x, y); };
+    float* xnPs = presplit(xn, T, H);
+    const float* swigluIn = xnPs;
     auto swiglu = [&](SwigluFn f, const Grouping& g, int rowsPerBlock, int smem, float* out, int threads = 256,
                       int perSm = 0) {
         f<<<grid(g.maxTiles, (I + rowsPerBlock - 1) / rowsPerBlock, perSm), threads, smem>>>(
-            xn, H, g.sortedTok, Wg, Wu, (long long)I * H, I, H, out, I, g.tiles, g.numTiles, 0);
+            swigluIn, H, g.sortedTok, Wg, Wu, (long long)I * H, I, H, out, I, g.tiles, g.numTiles, 0);
     };
     swiglu(x_swiglu_wide_nohint, g16, 32, 0, actRef);
     CK(cudaDeviceSynchronize());
@@ -180,8 +194,11 @@ int main(int argc, char** argv) {
         {"persistent p2x2 no pf", x_swiglu_p2x2_nopf, &g16, 32, pSmemOf(2, 2, 2), 256, 2},
         {"24-tiles p2x3", gemm_swiglu_p2x3, &g24, 32, pSmemOf(2, 2, 1), 256, 2},
         {"24-tiles p2x3 pf", x_swiglu_p2x3_pf, &g24, 32, pSmemOf(2, 2, 1), 256, 2},
+        {"p2x2 fp32 in", x_swiglu_p2x2_fp32, &g16, 32, pSmemOf(2, 2, 2), 256, 2},
+        {"24-tiles p2x3 fp32 in", x_swiglu_p2x3_fp32, &g24, 32, pSmemOf(2, 2, 1), 256, 2},
     };
     for (auto& v : sv) {
+        swigluIn = strstr(v.name, "fp32") ? xn : xnPs;
         CK(cudaMemset(act, 0xff, (size_t)pairs * I * 4));
         swiglu(v.f, *v.g, v.rows, v.smem, act, v.threads, v.perSm);
         CK(cudaDeviceSynchronize());
@@ -235,24 +252,28 @@ int main(int argc, char** argv) {
         long long outN = (long long)T * dc.n;
         auto reset = [&](float* p) { CK(cudaMemcpy(p, base.data(), (size_t)T * H * 4, cudaMemcpyHostToDevice)); };
         double bytes = (double)dc.n * dc.k * 2;
+        const float* inPs = presplit(dc.in, T, dc.k);
         dim3 refGrid((T + 15) / 16, (dc.n + 63) / 64);
         if (dc.residual) reset(dc.outRef);
-        dense(dc.ref, refGrid, 0, dc.in, dc.k, dc.w, dc.n, dc.outRef);
+        dense(dc.ref, refGrid, 0, inPs, dc.k, dc.w, dc.n, dc.outRef);
         CK(cudaDeviceSynchronize());
-        report(dc.what, "wide (ref.)", true, timeIt([&] { dense(dc.ref, refGrid, 0, dc.in, dc.k, dc.w, dc.n, dc.out); }, 15, 1), bytes);
+        report(dc.what, "wide (ref.)", true, timeIt([&] { dense(dc.ref, refGrid, 0, inPs, dc.k, dc.w, dc.n, dc.out); }, 15, 1), bytes);
         struct DV2 { std::string name; GemmFn f; dim3 grid; int smem; };
         std::vector<DV2> vs = {{"narrow", dc.residual ? gemm_residual : gemm_store, dim3((T + 15) / 16, (dc.n + 15) / 16), 0},
                                {"persistent p4x2", dc.pers, dim3(2 * sms), pSmemOf(1, 4, 2)},
                                {"persistent p4x3 (24 tokens)", dc.pers3, dim3(2 * sms), pSmemOf(1, 4, 3)}};
         if (dc.half2) vs.push_back({"persistent p2x2", dc.half2, dim3(2 * sms), pSmemOf(1, 2, 2)});
         if (dc.half3) vs.push_back({"persistent p2x3 (24 tokens)", dc.half3, dim3(2 * sms), pSmemOf(1, 2, 3)});
+        vs.push_back({"wide fp32 in", dc.residual ? x_residual_wide_fp32 : x_store_wide_fp32, refGrid, 0});
+        if (!dc.residual) vs.push_back({"p4x3 fp32 in", x_store_p4x3_fp32, dim3(2 * sms), pSmemOf(1, 4, 3)});
         for (auto& v : vs) {
+            const float* in = v.name.find("fp32") != std::string::npos ? dc.in : inPs;
             if (dc.residual) reset(dc.out);
             else CK(cudaMemset(dc.out, 0xff, outN * 4));
-            dense(v.f, v.grid, v.smem, dc.in, dc.k, dc.w, dc.n, dc.out);
+            dense(v.f, v.grid, v.smem, in, dc.k, dc.w, dc.n, dc.out);
             CK(cudaDeviceSynchronize());
             bool same = sameAll(dc.out, dc.outRef, outN);
-            report(dc.what, v.name.c_str(), same, timeIt([&] { dense(v.f, v.grid, v.smem, dc.in, dc.k, dc.w, dc.n, dc.out); }, 15, 1), bytes);
+            report(dc.what, v.name.c_str(), same, timeIt([&] { dense(v.f, v.grid, v.smem, in, dc.k, dc.w, dc.n, dc.out); }, 15, 1), bytes);
         }
     }
     return 0;

@@ -104,22 +104,6 @@ __device__ void x_qkNormRopeKv_ref(float* qkv, const int* positions, const int* 
     }
 }
 
-extern "C" __global__ void x_attention_combine_ref(const float* part, const int* positions, int nH, int D, float* out) {
-    int t = blockIdx.x, h = blockIdx.y;
-    int ctx = positions[t] + 1;
-    int nz = min(ATT_SPLITS, (ctx + ATT_CHUNK - 1) / ATT_CHUNK);
-    const float* p = part + ((size_t)t * nH + h) * ATT_SPLITS * (D + 2);
-    float M = -INFINITY;
-    for (int z = 0; z < nz; z++) M = fmaxf(M, p[z * (D + 2) + D]);
-    float L = 0.f;
-    for (int z = 0; z < nz; z++) L += expf(p[z * (D + 2) + D] - M) * p[z * (D + 2) + D + 1];
-    for (int d = threadIdx.x; d < D; d += blockDim.x) {
-        float a = 0.f;
-        for (int z = 0; z < nz; z++) a += expf(p[z * (D + 2) + D] - M) * p[z * (D + 2) + d];
-        out[(size_t)t * nH * D + h * D + d] = a / L;
-    }
-}
-
 extern "C" __global__ void x_group_by_expert_ref(const int* topIds, int numPairs, int K, int E, int tile, int* rankTmp,
                                            int* sortedTok, int* pairSlot, int* tiles, int* numTiles) {
     __shared__ int cnt[GROUP_MAXE];
@@ -250,16 +234,19 @@ int main(int argc, char** argv) {
         std::vector<int> rows(T);
         for (int r = 0; r < T; r++) rows[r] = T - 1 - r;
         int* rowIdx = dev(rows);
-        float *outR, *outN;
+        float *outR, *outN, *outS;
         CK(cudaMalloc(&outR, (size_t)T * H * 4));
         CK(cudaMalloc(&outN, (size_t)T * H * 4));
+        CK(cudaMalloc(&outS, (size_t)T * H * 4));
         for (const int* ri : {(const int*)nullptr, (const int*)rowIdx}) {
             auto ref = [&] { x_rmsnorm_ref<<<T, 256>>>(x, ri, w, outR, H, eps); };
-            auto neu = [&] { rmsnorm<<<T, 256>>>(x, ri, w, outN, H, eps); };
+            auto neu = [&] { rmsnorm<<<T, 256>>>(x, ri, w, outN, outS, H, eps); };
             ref();
             neu();
             CK(cudaDeviceSynchronize());
-            report(ri ? "rmsnorm (gathered rows)" : "rmsnorm", sameBits(outR, outN, (size_t)T * H), ref, neu);
+            // fp32 rows as before, and split rows equal to splitting them (the form the GEMMs read)
+            bool same = sameBits(outR, outN, (size_t)T * H) && sameBits(presplit(outR, T, H), outS, (size_t)T * H);
+            report(ri ? "rmsnorm + split (gathered rows)" : "rmsnorm + split", same, ref, neu);
         }
     }
 
@@ -334,7 +321,8 @@ int main(int argc, char** argv) {
         ref();
         neu();
         CK(cudaDeviceSynchronize());
-        report("attention_combine", sameBits(oR, oN, (size_t)T * qDim), ref, neu);
+        // the merge now writes split rows (the O projection's input): the old fp32 output, split, bit for bit
+        report("attention_combine (split rows)", sameBits(presplit(oR, T, qDim), oN, (size_t)T * qDim), ref, neu);
     }
 
     // ---- group_by_expert: K distinct random experts per token ----

@@ -15,8 +15,8 @@
 // 256 tokens too; lm_head and QKV (dense) are 3–18 % faster than with the K-split kernel (v22–v23).
 //
 // Shared memory per stage: [mat][RG*16 rows][256 k] bf16; the 16-byte pieces of odd rows are XOR-ed by 4 so the
-// quarter-warp that reads rows 2i and 2i+1 at the same k touches 8 distinct bank groups. The activations come
-// straight from global memory (L2-resident), 32 bytes per lane and token group, as in gemmBody.
+// quarter-warp that reads rows 2i and 2i+1 at the same k touches 8 distinct bank groups. The activations (split rows,
+// PS 1) come straight from global memory (L2-resident), 32 bytes per lane and token group, as in gemmBody.
 
 #define SK_ROUND_K (GEMM_WARPS * 32)
 
@@ -29,7 +29,7 @@ __device__ __forceinline__ void cpAsync16b(void* smem, const void* gmem) {
 // tile, block of ROWS weight rows) — b, b + gridDim.x, ...; the cp.async ring runs on across items, so the next
 // item's first weights are already in flight while the current one reduces and stores (the per-block start and
 // reduction were what left the one-item-per-block kernels idle: measured by bench/cuda/gemm_bench.cu).
-template <int MODE, int RG, int SUB, int STAGES, int PREFETCH = 0, int JPASS = SUB>
+template <int MODE, int RG, int SUB, int STAGES, int PREFETCH = 0, int JPASS = SUB, int PS = 1>
 __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, const int* inRow, const bf16* W,
                                                    const bf16* W2, long long expertStride, int N, int K, float* Y,
                                                    int ldy, const int* tiles, const int* numTiles, int numRows) {
@@ -135,9 +135,8 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
                 const unsigned char* st = skSmem + slot * STAGE_BYTES;
 #pragma unroll
                 for (int j = 0; j < SUB; j++) {
-                    float xs[8] = {xa[j].x, xa[j].y, xa[j].z, xa[j].w, xb[j].x, xb[j].y, xb[j].z, xb[j].w};
                     uint32_t h[4], l[4];
-                    splitHiLo(xs, h, l);
+                    laneHiLo<PS>(xa[j], xb[j], h, l);
 #pragma unroll
                     for (int r = 0; r < RG; r++) {
 #pragma unroll
@@ -166,7 +165,7 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
 }
 
 // "_p<RG>x<SUB>": RG*16 weight rows (per matrix) × SUB*8 tokens per item; optional PREFETCH (activations a round
-// ahead) and JPASS (token groups per reduction pass, default SUB); dynamic shared memory
+// ahead), JPASS (token groups per reduction pass, default SUB) and PS (0: fp32 activations); dynamic shared memory
 // STAGES * NMAT * RG*16 * 512 + 7 * NMAT*JPASS*4 * 128 bytes (PersistentGemm.sharedBytes). Launch about two blocks
 // per multiprocessor.
 #define SK_VARIANT(name, mode, rg, sub, stages, args, pass, ...)                                             \

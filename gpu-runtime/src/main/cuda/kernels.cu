@@ -64,6 +64,19 @@ __device__ __forceinline__ uint32_t packBf16(float lo, float hi) {
     return *reinterpret_cast<uint32_t*>(&v);
 }
 
+// The GEMMs' activation layout ("split rows"): each fp32 activation x as bf16 hi = bf16(x) and lo = bf16(x - hi)
+// (the tensor-core products multiply both: ~16 mantissa bits of x), written once by the producer — RMSNorm, the
+// attention merge, the SwiGLU epilogue — instead of re-split by every GEMM block that loads it. Element k of a row
+// lives in the row's 8-element group k / 8: hi at bf16 index 16 (k / 8) + k % 8, lo 8 further. A split row takes
+// the bytes its fp32 values would, and a lane's 32 bytes at float offset k .. k + 8 are exactly the mma's hi and lo
+// fragments for physical k .. k + 7 (laneHiLo).
+__device__ __forceinline__ void storeSplit(float* row, int k, float v) {
+    bf16* b = reinterpret_cast<bf16*>(row) + 16 * (k >> 3) + (k & 7);
+    bf16 h = __float2bfloat16_rn(v);
+    b[0] = h;
+    b[8] = __float2bfloat16_rn(v - __bfloat162float(h));
+}
+
 // K/V cache elements: fp32 (exact, the default) or bf16 (half the bytes; opt-in)
 __device__ __forceinline__ void kvLoad4(const float* p, float* o) {
     float4 v = *reinterpret_cast<const float4*>(p);
@@ -117,17 +130,24 @@ extern "C" __global__ void embed(const int* tokens, const bf16* emb, float* x, i
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// RMSNorm of row rowIdx[r] (or r) into out[r]: x / sqrt(mean(x^2) + eps) * w, as torch computes it in fp32.
+// RMSNorm of row rowIdx[r] (or r) into out[r] (fp32, when out is given) and/or outSplit[r] (split row, for a GEMM):
+// x / sqrt(mean(x^2) + eps) * w, as torch computes it in fp32.
 // Thread tid sums squares over i = tid, tid + blockDim, ... (the fixed order), then blockSum. Rows of up to
 // RMS_CACHE * blockDim elements stay in registers for the output pass, with the weights loaded before the sum.
 // ---------------------------------------------------------------------------------------------------------------
 #define RMS_CACHE 8
-extern "C" __global__ void rmsnorm(const float* x, const int* rowIdx, const bf16* w, float* out, int H, float eps) {
+extern "C" __global__ void rmsnorm(const float* x, const int* rowIdx, const bf16* w, float* out, float* outSplit,
+                                   int H, float eps) {
     __shared__ float scratch[32];
     int r = blockIdx.x, tid = threadIdx.x, nt = blockDim.x;
     int src = rowIdx ? rowIdx[r] : r;
     const float* xr = x + (size_t)src * H;
-    float* o = out + (size_t)r * H;
+    float* o = out ? out + (size_t)r * H : nullptr;
+    float* os = outSplit ? outSplit + (size_t)r * H : nullptr;
+    auto put = [&](int i, float v) {
+        if (o) o[i] = v;
+        if (os) storeSplit(os, i, v);
+    };
     float ss = 0.f;
     if (H <= RMS_CACHE * nt) {
         float v[RMS_CACHE], wv[RMS_CACHE];
@@ -144,13 +164,13 @@ extern "C" __global__ void rmsnorm(const float* x, const int* rowIdx, const bf16
         float inv = 1.0f / sqrtf(ss / (float)H + eps);
 #pragma unroll
         for (int j = 0; j < RMS_CACHE; j++)
-            if (tid + j * nt < H) o[tid + j * nt] = wv[j] * (v[j] * inv);
+            if (tid + j * nt < H) put(tid + j * nt, wv[j] * (v[j] * inv));
         return;
     }
     for (int i = tid; i < H; i += nt) ss += xr[i] * xr[i];
     ss = blockSum(ss, scratch);
     float inv = 1.0f / sqrtf(ss / (float)H + eps);
-    for (int i = tid; i < H; i += nt) o[i] = __bfloat162float(w[i]) * (xr[i] * inv);
+    for (int i = tid; i < H; i += nt) put(i, __bfloat162float(w[i]) * (xr[i] * inv));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -403,7 +423,8 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
     }
 }
 
-// Merges the attention partials of (token, head) in z order: out = sum_z e^(m_z - M) acc_z / sum_z e^(m_z - M) l_z.
+// Merges the attention partials of (token, head) in z order: out = sum_z e^(m_z - M) acc_z / sum_z e^(m_z - M) l_z,
+// written as a split row (storeSplit): out is only ever the O projection's input.
 // One warp per (token, head), grid (tokens, ceil(nH / warps per block)); D even. Lane z computes e^(m_z - M) once;
 // M (fmaxf over z in order), L and each output are then formed in z order as the one-block-per-head kernel did.
 extern "C" __global__ void attention_combine(const float* part, const int* positions, int nH, int D, float* out) {
@@ -422,19 +443,21 @@ extern "C" __global__ void attention_combine(const float* part, const int* posit
     for (int z = 0; z < ATT_SPLITS; z++) ez[z] = __shfl_sync(0xffffffffu, e, z);
     float L = 0.f;
     for (int z = 0; z < nz; z++) L += ez[z] * __shfl_sync(0xffffffffu, l, z);
-    float* o = out + ((size_t)t * nH + h) * D;
+    float* orow = out + (size_t)t * nH * D; // the token's split row (the O projection's input); head h at h * D
 #pragma unroll 2
-    for (int d = 2 * lane; d < D; d += 64) {
+    for (int dd = 2 * lane; dd < D; dd += 64) {
+        int d = h * D + dd;
         float a0 = 0.f, a1 = 0.f;
 #pragma unroll
         for (int z = 0; z < ATT_SPLITS; z++) {
             if (z < nz) {
-                float2 v = *reinterpret_cast<const float2*>(p + z * (D + 2) + d);
+                float2 v = *reinterpret_cast<const float2*>(p + z * (D + 2) + dd);
                 a0 += ez[z] * v.x;
                 a1 += ez[z] * v.y;
             }
         }
-        *reinterpret_cast<float2*>(o + d) = make_float2(a0 / L, a1 / L);
+        storeSplit(orow, d, a0 / L);
+        storeSplit(orow, d + 1, a1 / L);
     }
 }
 
@@ -849,6 +872,20 @@ __device__ __forceinline__ void splitHiLo(const float* xs, uint32_t* h, uint32_t
     }
 }
 
+// The lane's 8 activations as bf16 hi / lo halves from its two 16-byte loads at float offset k: PS 1 (the backend)
+// — a split row (storeSplit), taken as it is; PS 0 — fp32 x[k .. k+8), split here, as every block did before the
+// producers wrote split rows (bench/cuda/gemm_bench.cu keeps it for the comparison). Both give the same bits.
+template <int PS>
+__device__ __forceinline__ void laneHiLo(float4 a, float4 b, uint32_t* h, uint32_t* l) {
+    if (PS) {
+        h[0] = __float_as_uint(a.x); h[1] = __float_as_uint(a.y); h[2] = __float_as_uint(a.z); h[3] = __float_as_uint(a.w);
+        l[0] = __float_as_uint(b.x); l[1] = __float_as_uint(b.y); l[2] = __float_as_uint(b.z); l[3] = __float_as_uint(b.w);
+    } else {
+        float xs[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+        splitHiLo(xs, h, l);
+    }
+}
+
 // One 32-wide chunk into accumulator c: the four mma (hi, lo of the first 16 k, then of the second), in the order
 // every GEMM variant must share for bit-identical results. A, B: weight rows g and g + 8, 16 bytes each.
 __device__ __forceinline__ void mmaChunk(float* c, uint4 A, uint4 B, const uint32_t* h, const uint32_t* l) {
@@ -860,7 +897,8 @@ __device__ __forceinline__ void mmaChunk(float* c, uint4 A, uint4 B, const uint3
 
 // The fixed-order reduction over the K split (warp 0 + warp 1 + ... + warp 7) of one 16-row group's accumulators
 // acc (NACC = mats * SUB * 4 per lane), and its epilogue: c0,c1 -> weight row g, tile rows 2tq, 2tq+1 of the
-// 8-token group; c2,c3 -> weight row g+8. MODE 0: store; 1: Y += (residual add); 2: Y = silu(gate) * up. Every
+// 8-token group; c2,c3 -> weight row g+8. MODE 0: store; 1: Y += (residual add); 2: Y = silu(gate) * up, as a
+// split row (the down product's input). Every
 // thread of the block calls it (two barriers per pass); red holds (GEMM_WARPS - 1) partial tiles.
 template <int MODE, int SUB, int NACC, int JPASS = SUB>
 __device__ __forceinline__ void reduceAndStore(float* acc, float (*red)[NACC / SUB * JPASS][32], int n0, int N,
@@ -897,14 +935,11 @@ __device__ __forceinline__ void reduceAndStore(float* acc, float (*red)[NACC / S
                     int n = n0 + g + (i >= 2 ? 8 : 0);
                     int ti = j * 8 + 2 * tq + (i & 1);
                     if (n < N && ti < count) {
-                        float* y = Y + (size_t)(start + ti) * ldy + n;
+                        float* yrow = Y + (size_t)(start + ti) * ldy;
                         float v = acc[j * 4 + i];
-                        if (MODE == 0) *y = v;
-                        else if (MODE == 1) *y = *y + v;
-                        else {
-                            float up = acc[SUB * 4 + j * 4 + i];
-                            *y = (v / (1.0f + expf(-v))) * up;
-                        }
+                        if (MODE == 0) yrow[n] = v;
+                        else if (MODE == 1) yrow[n] = yrow[n] + v;
+                        else storeSplit(yrow, n, (v / (1.0f + expf(-v))) * acc[SUB * 4 + j * 4 + i]); // the down input
                     }
                 }
             }
@@ -925,7 +960,7 @@ __device__ __forceinline__ uint4 ldWeight(const bf16* p) {
     return v;
 }
 
-template <int MODE, int RG, int SUB = GEMM_SUB, int HINT = 0>
+template <int MODE, int RG, int SUB = GEMM_SUB, int HINT = 0, int PS = 1>
 __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
                                          long long expertStride, int N, int K, float* Y, int ldy, const int* tiles,
                                          const int* numTiles, int numRows) {
@@ -996,9 +1031,8 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
                 x0 = *reinterpret_cast<const float4*>(xrow[j] + k);
                 x1 = *reinterpret_cast<const float4*>(xrow[j] + k + 4);
             }
-            float xs[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
             uint32_t h[4], l[4];
-            splitHiLo(xs, h, l);
+            laneHiLo<PS>(x0, x1, h, l);
 #pragma unroll
             for (int r = 0; r < RG; r++) {
                 mmaChunk(acc[r] + j * 4, A[r], B[r], h, l);

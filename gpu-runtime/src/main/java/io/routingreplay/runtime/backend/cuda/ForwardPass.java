@@ -87,8 +87,9 @@ final class ForwardPass {
         dev.launch("embed", T, 1, 256, tokens, w.embedding, ws.x, H);
         for (int l = 0; l < c.numLayers; l++) {
             DeviceWeights.Layer lw = w.layers[l];
-            dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, ws.xn, H, eps);
-            denseStore(T, qkvDim, ws.xn, H, lw.wqkv, ws.qkv, false);
+            // the GEMMs read split rows (kernels.cu storeSplit), written once here rather than in every GEMM block
+            dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, null, ws.xnSplit, H, eps);
+            denseStore(T, qkvDim, ws.xnSplit, H, lw.wqkv, ws.qkv, false);
             // one warp per q, k or v head (kernels.cu QKR_THREADS = 256 threads)
             dev.launch("qk_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256, ws.qkv,
                     positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
@@ -100,7 +101,8 @@ final class ForwardPass {
             dev.launch("attention_combine", T, ceil(c.numHeads, 8), 256, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
             dense("gemm_residual", T, H,
                     ws.attn, c.qDim(), null, lw.wo, zero, H, c.qDim(), ws.x, H, null, null, T);
-            dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, H, eps);
+            // fp32 for the router, split rows for the expert (or dense) gate/up product
+            dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, ws.xnSplit, H, eps);
             if (lw.moe) {
                 int I = c.moeIntermediateSize;
                 // persistent kernels need whole 32-wide k chunks; else (and for the A/B) the K-split ones
@@ -118,14 +120,14 @@ final class ForwardPass {
                         wideTiles ? Workspace.GEMM_TILE_WIDE : 0, ws.rankTmp, ws.sortedTok, ws.pairSlot, ws.tiles,
                         ws.numTiles, ws.tilesWide, ws.numTilesWide);
                 if (wideTiles) {
-                    persistent(PersistentGemm.GATE_UP_24, gateUp24Blocks, ws.xn, H, ws.sortedTok, lw.gate, lw.up,
+                    persistent(PersistentGemm.GATE_UP_24, gateUp24Blocks, ws.xnSplit, H, ws.sortedTok, lw.gate, lw.up,
                             (long) I * H, I, H, ws.act, I, ws.tilesWide, ws.numTilesWide, 0);
                 } else if (persistent) {
                     persistent(PersistentGemm.GATE_UP, gateUpBlocks,
-                            ws.xn, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
+                            ws.xnSplit, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
                 } else {
                     dev.launch(name("gemm_swiglu", wideMoe), maxTiles, ceil(I, rows(wideMoe, true)), 256,
-                            ws.xn, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
+                            ws.xnSplit, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
                 }
                 if (wideTiles) {
                     persistent(PersistentGemm.STORE_24, store24Blocks, ws.act, I, null, lw.down, (long) H * I, H, I,
@@ -140,12 +142,12 @@ final class ForwardPass {
                 dev.launch("moe_combine", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H);
             } else {
                 int I = c.denseIntermediateSize;
-                dense("gemm_swiglu", T, I, ws.xn, H, null, lw.gate, lw.up, zero, I, H, ws.act, I, null, null, T);
+                dense("gemm_swiglu", T, I, ws.xnSplit, H, null, lw.gate, lw.up, zero, I, H, ws.act, I, null, null, T);
                 dense("gemm_residual", T, H, ws.act, I, null, lw.down, zero, H, I, ws.x, H, null, null, T);
             }
         }
         if (S > 0) {
-            dev.launch("rmsnorm", S, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, ws.finalX, H, eps);
+            dev.launch("rmsnorm", S, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, null, ws.finalX, H, eps);
             denseStore(S, c.vocabSize, ws.finalX, H, w.lmHead, ws.logits, true);
             dev.launch("sample_tokens", S, 1, 1024, ws.logits, c.vocabSize, ws.inAt(ws.offSampleParams),
                     ws.outAt(0), ws.outAt(ws.maxSeqs));

@@ -16,6 +16,10 @@ import java.nio.IntBuffer;
  * (tokens, positions, cache slots, sequence of each token, rows to sample, sampling params, meta, block tables).
  * Results come back in one device→host copy of the prefix of {@link #out}: sampled tokens, their logprobs, then per
  * token [routing ids (num_moe_layers × k) | routing weights (same, fp32 bits)].
+ *
+ * <p>The GEMM inputs {@code xnSplit}, {@code attn}, {@code act} and {@code finalX} hold split rows (kernels.cu
+ * {@code storeSplit}: each activation as bf16 hi + lo, in the bytes its fp32 value would take), written by their
+ * producers; {@code xn} is the fp32 normed row the router reads.
  */
 final class Workspace {
     static final int GEMM_TILE = 16;
@@ -26,7 +30,7 @@ final class Workspace {
     static final int ATT_SPLITS = 16;
 
     final int maxTokens, maxSeqs, maxBlocksPerSeq, routingWordsPerToken;
-    final CUdeviceptr x, xn, qkv, q, attn, attnPart, topIds, topW, rankTmp, sortedTok, pairSlot, tiles, numTiles,
+    final CUdeviceptr x, xn, xnSplit, qkv, q, attn, attnPart, topIds, topW, rankTmp, sortedTok, pairSlot, tiles, numTiles,
             tilesWide, numTilesWide, act, ySorted,
             finalX, logits, invFreq, in, out;
     // word offsets inside `in`
@@ -43,6 +47,7 @@ final class Workspace {
         long qkvDim = c.qDim() + 2L * c.kvDim();
         x = dev.alloc(4L * maxTokens * H);
         xn = dev.alloc(4L * maxTokens * H);
+        xnSplit = dev.alloc(4L * maxTokens * H); // the normed rows as the GEMMs read them (kernels.cu storeSplit)
         qkv = dev.alloc(4L * maxTokens * qkvDim);
         q = dev.alloc(4L * maxTokens * c.qDim());
         attn = dev.alloc(4L * maxTokens * c.qDim());
