@@ -3,7 +3,8 @@
 //
 // Numerics: weights bf16, activations and accumulation fp32. The large matrix products run on the tensor cores with
 // the fp32 activation split into two bf16 halves (hi + lo): the weights are exactly bf16, so W*hi + W*lo keeps about
-// 16 mantissa bits of the activation — close to fp32, far inside the 1e-3 logprob tolerance.
+// 16 mantissa bits of the activation — close to fp32, far inside the 1e-3 logprob tolerance. The split is done once,
+// by the kernel that produces the activation ("split rows", storeSplit), not by every GEMM block that reads it.
 // Batch invariance: every output element is a reduction whose order depends only on K (never on how many tokens
 // share the launch or which tile a token lands in), so a request gets bit-identical results alone or in any batch.
 #include <cuda_bf16.h>
