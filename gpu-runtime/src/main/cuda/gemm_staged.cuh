@@ -79,7 +79,7 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
             }
         }
         ldSlot = ldSlot + 1 == STAGES ? 0 : ldSlot + 1;
-        asm volatile("cp.async.commit_group;\n" ::: "memory");
+        cpAsyncCommit();
     };
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) issue();
@@ -128,7 +128,7 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
             float4 na[SUB], nb[SUB];
             if (!PREFETCH) loadX(round, xa, xb);
             else if (round + 1 < rounds) loadX(round + 1, na, nb);
-            asm volatile("cp.async.wait_group %0;\n" ::"n"(STAGES - 2) : "memory");
+            cpAsyncWaitN<STAGES - 2>();
             __syncthreads();
             issue(); // every warp is past the previous round: its slot is free
             if (active) {
@@ -161,7 +161,7 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
 #pragma unroll
         for (int r = 0; r < RG; r++) reduceAndStore<MODE, SUB, NACC, JPASS>(acc[r], red, nBase + r * 16, N, start, count, Y, ldy);
     }
-    asm volatile("cp.async.wait_group 0;\n" ::: "memory");
+    cpAsyncWaitN<0>();
 }
 
 // "_p<RG>x<SUB>": RG*16 weight rows (per matrix) × SUB*8 tokens per item; optional PREFETCH (activations a round
