@@ -45,12 +45,32 @@ SK_VARIANT(x_store_p4x3_fp32, 0, 4, 3, 3, GEMM_ARGS, GEMM_PASS, 0, 3, 0)
 extern "C" __global__ void __launch_bounds__(256) x_store_wide_fp32(GEMM_ARGS) { gemmBody<0, 4, GEMM_SUB, 0, 0>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(256) x_residual_wide_fp32(GEMM_ARGS) { gemmBody<1, 4, GEMM_SUB, 0, 0>(GEMM_PASS); }
 
+
+// output-tiled dense GEMMs (gemm_tiled.cuh): name, mode, 16-row groups per warp, warps over rows, warps over tokens,
+// stages, blocks per SM hint
+#define TG_BOTH(n, mf, nwr, nwt, st, mb) TG_VARIANT(x_ts_##n, 0, mf, nwr, nwt, st, mb) TG_VARIANT(x_tr_##n, 1, mf, nwr, nwt, st, mb)
+TG_BOTH(t2x4x2s4, 2, 4, 2, 4, 1)
+TG_BOTH(t2x2x2s4, 2, 2, 2, 4, 3)
+TG_BOTH(t4x2x2s4, 4, 2, 2, 4, 2)
+TG_BOTH(t4x4x2s3, 4, 4, 2, 3, 1)
+TG_BOTH(t2x2x1s4, 2, 2, 1, 4, 6)
+typedef void (*SwigluFn)(SWIGLU_ARGS);
+typedef void (*GemmFn)(GEMM_ARGS);
+struct TiledShape { const char* name; GemmFn store, residual; int mf, nwr, nwt, stages; };
+static const TiledShape TILED[] = {
+    {"tiled 128x32 (backend)", gemm_store_t2x4x1, gemm_residual_t2x4x1, 2, 4, 1, 4},
+    {"tiled 128x64 8w", x_ts_t2x4x2s4, x_tr_t2x4x2s4, 2, 4, 2, 4},
+    {"tiled 64x64 4w", x_ts_t2x2x2s4, x_tr_t2x2x2s4, 2, 2, 2, 4},
+    {"tiled 128x64 4w mf4", x_ts_t4x2x2s4, x_tr_t4x2x2s4, 4, 2, 2, 4},
+    {"tiled 256x64 mf4", x_ts_t4x4x2s3, x_tr_t4x4x2s3, 4, 4, 2, 3},
+    {"tiled 64x32 2w", x_ts_t2x2x1s4, x_tr_t2x2x1s4, 2, 2, 1, 4},
+};
+static int tiledSmem(const TiledShape& s) { return s.stages * (16 * s.mf * s.nwr * 64 + 32 * s.nwt * 128); }
+
 // dynamic shared memory of a persistent variant: 3 ring stages + the reduction's 7 partial tiles of one pass of
 // `pass` token groups (PersistentGemm.sharedBytes)
 static int pSmemOf(int mats, int rg, int pass) { return 3 * mats * rg * 16 * 512 + 7 * mats * pass * 4 * 128; }
 
-typedef void (*SwigluFn)(SWIGLU_ARGS);
-typedef void (*GemmFn)(GEMM_ARGS);
 
 static bf16* randomBf16(long long n, unsigned long long seed, float scale) {
     bf16* p;
@@ -135,6 +155,9 @@ int main(int argc, char** argv) {
                           (const void*)x_swiglu_p2x3_pf, (const void*)x_residual_p2x2, (const void*)x_residual_p2x3,
                           (const void*)x_swiglu_p2x2_fp32, (const void*)x_swiglu_p2x3_fp32, (const void*)x_store_p4x3_fp32})
         CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, 160 * 1024));
+    for (const auto& ts : TILED)
+        for (GemmFn f : {ts.store, ts.residual})
+            CK(cudaFuncSetAttribute((const void*)f, cudaFuncAttributeMaxDynamicSharedMemorySize, tiledSmem(ts)));
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
     printf("%s, %d SMs, T=%d tokens, %d pairs%s\n", prop.name, prop.multiProcessorCount, T, pairs,
@@ -274,6 +297,20 @@ int main(int argc, char** argv) {
             CK(cudaDeviceSynchronize());
             bool same = sameAll(dc.out, dc.outRef, outN);
             report(dc.what, v.name.c_str(), same, timeIt([&] { dense(v.f, v.grid, v.smem, in, dc.k, dc.w, dc.n, dc.out); }, 15, 1), bytes);
+        }
+        for (const auto& ts : TILED) {
+            GemmFn f = dc.residual ? ts.residual : ts.store;
+            dim3 g(cdiv(T, 32 * ts.nwt), cdiv(dc.n, 16 * ts.mf * ts.nwr));
+            int threads = 32 * ts.nwr * ts.nwt, smem = tiledSmem(ts);
+            auto run = [&] { f<<<g, threads, smem>>>(inPs, dc.k, nullptr, dc.w, 0LL, dc.n, dc.k, dc.out, dc.n, nullptr, nullptr, T); };
+            if (dc.residual) reset(dc.out);
+            else CK(cudaMemset(dc.out, 0xff, outN * 4));
+            run();
+            CK(cudaDeviceSynchronize());
+            bool same = sameAll(dc.out, dc.outRef, outN);
+            double us = timeIt(run, 15, 1);
+            report(dc.what, ts.name, same, us, bytes);
+            printf("%-22s %-22s %38.1f TFLOP/s (hi+lo mma)\n", "", "", 4.0 * T * dc.n * dc.k / (us * 1e-6) / 1e12);
         }
     }
     return 0;

@@ -1064,6 +1064,8 @@ extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu_wide(S
 
 // the variants with weights staged in shared memory (same results, bit for bit)
 #include "gemm_staged.cuh"
+// the output-tiled dense GEMMs for many rows (same results, bit for bit)
+#include "gemm_tiled.cuh"
 
 // ---------------------------------------------------------------------------------------------------------------
 // Weighted combine + residual: x[t] += sum_k w[t,k] * y[pairSlot[t*K+k]] (k in order: fixed reduction order).

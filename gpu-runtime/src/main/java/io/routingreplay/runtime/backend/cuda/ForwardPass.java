@@ -20,6 +20,10 @@ final class ForwardPass {
     private static final int WIDE_FROM_ROWS = 64, WIDE_FROM_TOKENS_PER_EXPERT = 8;
     /** Rows from which the dense QKV / lm_head products run on 24-row tiles (measured at 128 and 256). */
     private static final int PERSISTENT_24_FROM_ROWS = 128;
+    /** Rows from which the dense products run on the output-tiled kernel (bench/cuda/gemm_bench.cu, H200): lm_head
+     *  from 64 (-27 % at 64, -30 % at 128, -25 % at 256 rows), QKV and O from 256 (-7 % / -9 % at 256, -19 % /
+     *  -39 % at 1,024; slower below 256, where too few blocks are left for the whole-K walk of each). */
+    private static final int TILED_LM_HEAD_FROM_ROWS = 64, TILED_FROM_ROWS = 256;
     /** Pairs per expert (on average) from which the expert products run over 24-pair tiles: at 16 (batch 256)
      *  gate/up -7 %, down -11 % in bench/cuda/gemm_bench.cu (random routing); at 8 (batch 128) +12 % / +14 %. */
     private static final int WIDE_TILES_FROM_PAIRS_PER_EXPERT = 12;
@@ -89,7 +93,7 @@ final class ForwardPass {
             DeviceWeights.Layer lw = w.layers[l];
             // the GEMMs read split rows (kernels.cu storeSplit), written once here rather than in every GEMM block
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, null, ws.xnSplit, H, eps);
-            denseStore(T, qkvDim, ws.xnSplit, H, lw.wqkv, ws.qkv, false);
+            denseStore(T, qkvDim, ws.xnSplit, H, lw.wqkv, ws.qkv, false, TILED_FROM_ROWS);
             // one warp per q, k or v head (kernels.cu QKR_THREADS = 256 threads)
             dev.launch("qk_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256, ws.qkv,
                     positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
@@ -99,8 +103,7 @@ final class ForwardPass {
                     staged ? T : c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
                     positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
             dev.launch("attention_combine", T, ceil(c.numHeads, 8), 256, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
-            dense("gemm_residual", T, H,
-                    ws.attn, c.qDim(), null, lw.wo, zero, H, c.qDim(), ws.x, H, null, null, T);
+            denseResidual(T, H, ws.attn, c.qDim(), lw.wo, ws.x);
             // fp32 for the router, split rows for the expert (or dense) gate/up product
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, ws.xnSplit, H, eps);
             if (lw.moe) {
@@ -143,12 +146,12 @@ final class ForwardPass {
             } else {
                 int I = c.denseIntermediateSize;
                 dense("gemm_swiglu", T, I, ws.xnSplit, H, null, lw.gate, lw.up, zero, I, H, ws.act, I, null, null, T);
-                dense("gemm_residual", T, H, ws.act, I, null, lw.down, zero, H, I, ws.x, H, null, null, T);
+                denseResidual(T, H, ws.act, I, lw.down, ws.x);
             }
         }
         if (S > 0) {
             dev.launch("rmsnorm", S, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, null, ws.finalX, H, eps);
-            denseStore(S, c.vocabSize, ws.finalX, H, w.lmHead, ws.logits, true);
+            denseStore(S, c.vocabSize, ws.finalX, H, w.lmHead, ws.logits, true, TILED_LM_HEAD_FROM_ROWS);
             dev.launch("sample_tokens", S, 1, 1024, ws.logits, c.vocabSize, ws.inAt(ws.offSampleParams),
                     ws.outAt(0), ws.outAt(ws.maxSeqs));
         }
@@ -169,17 +172,37 @@ final class ForwardPass {
      * Y[t][n] = W[n] · X[t] over {@code t} rows (QKV, lm_head). The persistent kernels where they measured faster in
      * bench/cuda/gemm_bench.cu (H200): 24-row tiles from {@value #PERSISTENT_24_FROM_ROWS} rows (QKV -12 to -16 %,
      * lm_head -12 to -17 %) and, where {@code persistentBelow}, 16-row tiles below (lm_head -3 to -15 %; QKV
-     * measured equal there and stays on the K-split kernel); all give the same bits.
+     * measured equal there and stays on the K-split kernel), and from {@code tiledFrom} rows the output-tiled
+     * kernel; all give the same bits.
      */
-    private void denseStore(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y, boolean persistentBelow) {
+    private void denseStore(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y, boolean persistentBelow,
+                            int tiledFrom) {
         boolean persistentOk = !kSplitGemm && k % 32 == 0;
-        if (persistentOk && t >= PERSISTENT_24_FROM_ROWS) {
+        if (!kSplitGemm && k % 8 == 0 && t >= tiledFrom) {
+            tiled(TiledGemm.STORE, t, n, x, k, wt, y);
+        } else if (persistentOk && t >= PERSISTENT_24_FROM_ROWS) {
             persistent(PersistentGemm.STORE_24, store24Blocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         } else if (persistentOk && persistentBelow) {
             persistent(PersistentGemm.STORE, storeBlocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         } else {
             dense("gemm_store", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
+    }
+
+    /** Y[t][n] += W[n] · X[t] (the O and dense down products, with the residual): K-split, or tiled from
+     *  {@value #TILED_FROM_ROWS} rows; the same bits. */
+    private void denseResidual(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
+        if (!kSplitGemm && k % 8 == 0 && t >= TILED_FROM_ROWS) {
+            tiled(TiledGemm.RESIDUAL, t, n, x, k, wt, y);
+        } else {
+            dense("gemm_residual", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
+        }
+    }
+
+    /** An output-tiled dense product over {@code t} rows of split-row activations x (row length k). */
+    private void tiled(TiledGemm g, int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
+        dev.launchShared(g.name(), ceil(t, g.tokens()), ceil(n, g.rows()), 1, g.threads(), g.sharedBytes(),
+                x, k, null, wt, 0L, n, k, y, n, null, null, t);
     }
 
     /** A persistent GEMM (experts over the step's tile list, or dense rows): {@code blocks} resident blocks walk its items. */
