@@ -48,12 +48,19 @@ extern "C" __global__ void __launch_bounds__(256) x_residual_wide_fp32(GEMM_ARGS
 
 // output-tiled dense GEMMs (gemm_tiled.cuh): name, mode, 16-row groups per warp, warps over rows, warps over tokens,
 // stages, blocks per SM hint
-#define TG_BOTH(n, mf, nwr, nwt, st, mb) TG_VARIANT(x_ts_##n, 0, mf, nwr, nwt, st, mb) TG_VARIANT(x_tr_##n, 1, mf, nwr, nwt, st, mb)
+#define TG_BOTH(n, mf, nwr, nwt, st, mb) TG_VARIANT(x_ts_##n, 0, mf, nwr, nwt, st, mb, GEMM_ARGS, GEMM_PASS) \
+    TG_VARIANT(x_tr_##n, 1, mf, nwr, nwt, st, mb, GEMM_ARGS, GEMM_PASS)
 TG_BOTH(t2x4x2s4, 2, 4, 2, 4, 1)
 TG_BOTH(t2x2x2s4, 2, 2, 2, 4, 3)
 TG_BOTH(t4x2x2s4, 4, 2, 2, 4, 2)
 TG_BOTH(t4x4x2s3, 4, 4, 2, 3, 1)
 TG_BOTH(t2x2x1s4, 2, 2, 1, 4, 6)
+// the expert gate/up pair over 32-pair tiles (gemm_tiled.cuh MODE 2): 128 rows of each matrix with 8 warps or
+// with 4 warps of two 16-row groups, 32 rows with 2 warps; the down product with 64 rows and 4 warps
+TG_VARIANT(x_sw_t1x8x1, 2, 1, 8, 1, 4, 1, SWIGLU_ARGS, SWIGLU_PASS)
+TG_VARIANT(x_sw_t2x4x1, 2, 2, 4, 1, 4, 1, SWIGLU_ARGS, SWIGLU_PASS)
+TG_VARIANT(x_sw_t1x2x1, 2, 1, 2, 1, 4, 6, SWIGLU_ARGS, SWIGLU_PASS)
+TG_VARIANT(x_ds_t1x4x1, 0, 1, 4, 1, 4, 4, GEMM_ARGS, GEMM_PASS)
 typedef void (*SwigluFn)(SWIGLU_ARGS);
 typedef void (*GemmFn)(GEMM_ARGS);
 struct TiledShape { const char* name; GemmFn store, residual; int mf, nwr, nwt, stages; };
@@ -65,7 +72,18 @@ static const TiledShape TILED[] = {
     {"tiled 256x64 mf4", x_ts_t4x4x2s3, x_tr_t4x4x2s3, 4, 4, 2, 3},
     {"tiled 64x32 2w", x_ts_t2x2x1s4, x_tr_t2x2x1s4, 2, 2, 1, 4},
 };
-static int tiledSmem(const TiledShape& s) { return s.stages * (16 * s.mf * s.nwr * 64 + 32 * s.nwt * 128); }
+static int tiledSmem(const TiledShape& s, int mats = 1) { return s.stages * (mats * 16 * s.mf * s.nwr * 64 + 32 * s.nwt * 128); }
+struct TiledExpert { const char* name; const void* f; int mats, mf, nwr; };
+static const TiledExpert TILED_EXPERT[] = {
+    {"tiled 64 rows 4w (backend)", (const void*)gemm_swiglu_t1x4x1, 2, 1, 4},
+    {"tiled 128 rows 8w", (const void*)x_sw_t1x8x1, 2, 1, 8},
+    {"tiled 128 rows 4w mf2", (const void*)x_sw_t2x4x1, 2, 2, 4},
+    {"tiled 32 rows 2w", (const void*)x_sw_t1x2x1, 2, 1, 2},
+    {"tiled 128 rows 4w (backend)", (const void*)gemm_store_t2x4x1, 1, 2, 4},
+    {"tiled 64 rows 4w", (const void*)x_ds_t1x4x1, 1, 1, 4},
+    {"tiled 64 rows 2w", (const void*)x_ts_t2x2x1s4, 1, 2, 2},
+};
+static int tiledExpertSmem(const TiledExpert& t) { return 4 * (t.mats * 16 * t.mf * t.nwr * 64 + 32 * 128); }
 
 // dynamic shared memory of a persistent variant: 3 ring stages + the reduction's 7 partial tiles of one pass of
 // `pass` token groups (PersistentGemm.sharedBytes)
@@ -158,6 +176,8 @@ int main(int argc, char** argv) {
     for (const auto& ts : TILED)
         for (GemmFn f : {ts.store, ts.residual})
             CK(cudaFuncSetAttribute((const void*)f, cudaFuncAttributeMaxDynamicSharedMemorySize, tiledSmem(ts)));
+    for (const auto& te : TILED_EXPERT)
+        CK(cudaFuncSetAttribute(te.f, cudaFuncAttributeMaxDynamicSharedMemorySize, tiledExpertSmem(te)));
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
     printf("%s, %d SMs, T=%d tokens, %d pairs%s\n", prop.name, prop.multiProcessorCount, T, pairs,
@@ -253,6 +273,38 @@ int main(int argc, char** argv) {
         CK(cudaDeviceSynchronize());
         bool same = samePairs(y, *v.g, yRef, g16, pairs, H);
         report("down", v.name, same, timeIt([&] { down(v.f, *v.g, v.in, v.rows, v.smem, y, v.threads, v.perSm); }, 15, 1), downBytes);
+    }
+
+    // ---- expert products over 32-pair tiles (tiled) against the K-split wide kernels over 16-pair tiles of the
+    // same slots ----
+    {
+        Grouping g32;
+        Grouping gX = group(topIds, pairs, K, E, 16, 32, &g32);
+        float* actX;
+        CK(cudaMalloc(&actX, (size_t)pairs * I * 4));
+        swigluIn = xnPs;
+        swiglu(x_swiglu_wide_nohint, gX, 32, 0, actX);
+        down(gemm_store_wide, gX, actX, 64, 0, yRef);
+        CK(cudaDeviceSynchronize());
+        printf("expert tiles of 32 pairs: %d\n", g32.numTilesHost);
+        for (const auto& te : TILED_EXPERT) {
+            int rows = 16 * te.mf * te.nwr, threads = 32 * te.nwr, smem = tiledExpertSmem(te);
+            bool up = te.mats == 2;
+            float* out = up ? act : y;
+            auto run = [&] {
+                if (up)
+                    ((SwigluFn)te.f)<<<dim3(g32.maxTiles, cdiv(I, rows)), threads, smem>>>(
+                        xnPs, H, g32.sortedTok, Wg, Wu, (long long)I * H, I, H, act, I, g32.tiles, g32.numTiles, 0);
+                else
+                    ((GemmFn)te.f)<<<dim3(g32.maxTiles, cdiv(H, rows)), threads, smem>>>(
+                        actX, I, nullptr, Wd, (long long)H * I, H, I, y, H, g32.tiles, g32.numTiles, 0);
+            };
+            CK(cudaMemset(out, 0xff, (size_t)pairs * (up ? I : H) * 4));
+            run();
+            CK(cudaDeviceSynchronize());
+            bool same = up ? samePairs(act, g32, actX, gX, pairs, I) : samePairs(y, g32, yRef, gX, pairs, H);
+            report(up ? "gate/up" : "down", te.name, same, timeIt(run, 15, 1), up ? upBytes : downBytes);
+        }
     }
 
     // ---- dense products: K-split wide (reference), narrow, persistent ----

@@ -1,57 +1,77 @@
-// Output-tiled dense GEMM (included by kernels.cu after gemmBody): Y[t][n] (=, or += for the residual form)
-// W[n] · X[t] for many activation rows, where the K-split kernels re-read every weight row per 16–24 tokens and every
-// activation row per 64 weight rows and so run at a fraction of the tensor cores' rate (QKV, O and lm_head from
-// 64 rows; docs/cuda-notes.md v32).
+// Output-tiled GEMM (included by kernels.cu after gemmBody and gemm_staged.cuh) for products over many activation
+// rows, where the K-split kernels re-read every weight row per 16–24 tokens and every activation row per 64 weight
+// rows and so run at a fraction of the tensor cores' rate: the dense QKV, O and lm_head (from 64–256 rows) and the
+// expert products of prefill-sized steps (docs/cuda-notes.md v32–v33). Modes as in gemmBody: 0 Y = W·X, 1 Y += W·X
+// (residual), 2 Y = silu(Wg·X) * (Wu·X) as a split row (the expert gate/up pair).
 //
 // The same bits as gemmBody. There, warp w of a block sums the 32-wide k chunks w, w + 8, w + 16, ... (its
 // "class") with the same four mma per chunk (mmaChunk) and the eight class sums are added in class order. Here a
-// block owns a BR × BT output tile and each of its warps a 16·MF × 32 part of it, for which the warp walks all of
-// K class by class — chunks 0, 8, 16, ..., then 1, 9, 17, ... — into `acc`, folding each finished class into
+// block owns a BR × 32·NWT output tile and each of its warps a 16·MF × 32 part of it, for which the warp walks all
+// of K class by class — chunks 0, 8, 16, ..., then 1, 9, 17, ... — into `acc`, folding each finished class into
 // `tot` (tot = acc for class 0, tot += acc after it; a class without chunks, when K < 256, adds +0 as an idle
 // warp's zero partial does). Every lane takes the same 16-byte weight and split-row pieces as in gemmBody, so the
 // mma fragments, and with them the products and their order, are the same: the result is independent of which
 // kernel, tile or batch computed it.
 //
 // The chunks of the walk arrive through a ring of STAGES shared-memory stages filled by cp.async, one chunk per
-// stage: [BR weight rows][64 B] then [BT tokens][128 B of split row]; in odd tokens the 16-byte pieces are swapped
-// in pairs (hi <-> lo), so the quarter-warp that reads tokens 2i and 2i + 1 at the same k touches all 32 banks.
-// Needs K % 8 == 0 (16-byte pieces); rows past N or numRows are computed from clamped / zero inputs and not stored.
-// Dense rows only (inRow, tiles and numTiles are not read).
+// stage: [NMAT][BR weight rows][64 B] then [BT tokens][128 B of split row]; in odd tokens the 16-byte pieces are
+// swapped in pairs (hi <-> lo), so the quarter-warp that reads tokens 2i and 2i + 1 at the same k touches all 32
+// banks. Needs K % 8 == 0 (16-byte pieces); rows past N or the tile's count are computed from clamped / zero
+// inputs and not stored.
+//
+// Rows: tiles == null — dense, block x takes rows 32·NWT·x .. of X and Y (numRows in all); else block x takes
+// tile x of the list (expert, start, count <= 32·NWT), its activation rows gathered through inRow (or slots start..
+// when inRow is null), its weights at W + expert · expertStride, its outputs in slot rows start .. start + count.
 
 template <int MODE, int MF, int NWR, int NWT, int STAGES>
-__device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const bf16* W, int N, int K, float* Y, int ldy,
-                                              int numRows) {
-    constexpr int WROWS = 16 * MF;  // weight rows per warp
-    constexpr int BR = WROWS * NWR; // weight rows per block
+__device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
+                                              long long expertStride, int N, int K, float* Y, int ldy,
+                                              const int* tiles, const int* numTiles, int numRows) {
+    constexpr int NMAT = MODE == 2 ? 2 : 1;
+    constexpr int WROWS = 16 * MF;  // weight rows per warp (per matrix)
+    constexpr int BR = WROWS * NWR; // weight rows per block (per matrix)
     constexpr int BT = 32 * NWT;    // tokens per block (32 per warp: four 8-token mma columns)
     constexpr int THREADS = 32 * NWR * NWT;
-    constexpr int W_BYTES = BR * 64;
+    constexpr int W_BYTES = NMAT * BR * 64;
     constexpr int STAGE_BYTES = W_BYTES + BT * 128;
     extern __shared__ __align__(16) unsigned char tgSmem[];
-    const int t0 = blockIdx.x * BT, r0 = blockIdx.y * BR;
+    int start, count;
+    const bf16 *We = W, *We2 = W2;
+    if (tiles) {
+        if (blockIdx.x >= *numTiles) return;
+        int e = tiles[3 * blockIdx.x];
+        start = tiles[3 * blockIdx.x + 1];
+        count = tiles[3 * blockIdx.x + 2];
+        We = W + e * expertStride;
+        if (NMAT == 2) We2 = W2 + e * expertStride;
+    } else {
+        start = blockIdx.x * BT;
+        count = min(BT, numRows - start);
+    }
+    const int r0 = blockIdx.y * BR;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, tq = lane & 3;
     const int wr = warp % NWR, wt = warp / NWR;
     const int nCh = (K + 31) / 32;
 
     // loader: the chunks in walk order, one commit group per chunk (an empty group once the walk is issued). Each
-    // thread copies the same W_PER weight and X_PER activation pieces of every chunk: their offsets, less the
+    // thread copies the same W_PER weight and X_PER activation pieces of every chunk: their sources, less the
     // chunk's k, are fixed
-    constexpr int W_PER = BR * 4 / THREADS, X_PER = BT * 8 / THREADS;
-    static_assert(BR * 4 % THREADS == 0 && BT * 8 % THREADS == 0, "pieces per thread");
-    const bf16* wTile = W + (size_t)r0 * K;          // this block's weight rows and
-    const float* xTile = X + (size_t)t0 * ldx;       // token rows: the pieces' offsets from them fit 32 bits
-    int wOff[W_PER], xOff[X_PER];
+    constexpr int W_PER = NMAT * BR * 4 / THREADS, X_PER = BT * 8 / THREADS;
+    static_assert(NMAT * BR * 4 % THREADS == 0 && BT * 8 % THREADS == 0, "pieces per thread");
+    const bf16* wSrc[W_PER];
+    const float* xSrc[X_PER];
     bool xOk[X_PER];
 #pragma unroll
     for (int i = 0; i < W_PER; i++) {
-        int p = tid + i * THREADS, row = p >> 2;
-        wOff[i] = (min(r0 + row, N - 1) - r0) * K + 8 * (p & 3);
+        int p = tid + i * THREADS, row = (p >> 2) % BR;
+        wSrc[i] = (p < BR * 4 ? We : We2) + (size_t)min(r0 + row, N - 1) * K + 8 * (p & 3);
     }
 #pragma unroll
     for (int i = 0; i < X_PER; i++) {
         int p = tid + i * THREADS, tok = p >> 3;
-        xOff[i] = (min(t0 + tok, numRows - 1) - t0) * ldx + 4 * (p & 7);
-        xOk[i] = t0 + tok < numRows;
+        int rr = start + min(tok, count - 1);
+        xSrc[i] = X + (size_t)(inRow ? inRow[rr] : rr) * ldx + 4 * (p & 7);
+        xOk[i] = tok < count;
     }
     int ldClass = 0, ldChunk = 0, ldIssued = 0, ldSlot = 0;
     auto issue = [&]() {
@@ -63,7 +83,7 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const bf1
                 int p = tid + i * THREADS;
                 bool ok = kBase + 8 * (p & 3) < K;
                 unsigned s = (unsigned)__cvta_generic_to_shared(st + (p << 4));
-                asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(wTile + wOff[i] + (ok ? kBase : 0)),
+                asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(wSrc[i] + (ok ? kBase : 0)),
                              "r"(ok ? 16 : 0) : "memory");
             }
 #pragma unroll
@@ -71,7 +91,7 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const bf1
                 int p = tid + i * THREADS, tok = p >> 3, q = p & 7;
                 bool ok = xOk[i] && kBase + 4 * q < K;
                 cpAsync16(reinterpret_cast<float*>(st + W_BYTES + tok * 128 + ((q ^ (tok & 1)) << 4)),
-                          xTile + xOff[i] + (ok ? kBase : 0), ok);
+                          xSrc[i] + (ok ? kBase : 0), ok);
             }
             ldIssued++;
             ldChunk += 8;
@@ -83,13 +103,15 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const bf1
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) issue();
 
-    float acc[MF][4][4], tot[MF][4][4]; // [16-row group][8-token group][mma accumulator]
+    float acc[NMAT][MF][4][4], tot[NMAT][MF][4][4]; // [matrix][16-row group][8-token group][mma accumulator]
 #pragma unroll
-    for (int m = 0; m < MF; m++)
+    for (int a = 0; a < NMAT; a++)
 #pragma unroll
-        for (int j = 0; j < 4; j++)
+        for (int m = 0; m < MF; m++)
 #pragma unroll
-            for (int i = 0; i < 4; i++) acc[m][j][i] = tot[m][j][i] = 0.f;
+            for (int j = 0; j < 4; j++)
+#pragma unroll
+                for (int i = 0; i < 4; i++) acc[a][m][j][i] = tot[a][m][j][i] = 0.f;
 
     int slot = 0;
     // class by class; a class without chunks (K < 256) folds in acc = +0, as an idle warp's partial in gemmBody
@@ -100,13 +122,16 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const bf1
             __syncthreads();
             issue(); // every warp is past the previous chunk: its slot is free
             const unsigned char* st = tgSmem + slot * STAGE_BYTES;
-            uint4 A[MF], B[MF]; // weight rows g and g + 8 of each 16-row group, this lane's 16 bytes (k 8tq .. 8tq + 7)
+            // weight rows g and g + 8 of each 16-row group, this lane's 16 bytes (k 8tq .. 8tq + 7)
+            uint4 A[NMAT][MF], B[NMAT][MF];
 #pragma unroll
-            for (int m = 0; m < MF; m++) {
-                int row = wr * WROWS + m * 16 + g;
-                A[m] = *reinterpret_cast<const uint4*>(st + row * 64 + tq * 16);
-                B[m] = *reinterpret_cast<const uint4*>(st + (row + 8) * 64 + tq * 16);
-            }
+            for (int a = 0; a < NMAT; a++)
+#pragma unroll
+                for (int m = 0; m < MF; m++) {
+                    int row = a * BR + wr * WROWS + m * 16 + g;
+                    A[a][m] = *reinterpret_cast<const uint4*>(st + row * 64 + tq * 16);
+                    B[a][m] = *reinterpret_cast<const uint4*>(st + (row + 8) * 64 + tq * 16);
+                }
 #pragma unroll
             for (int j = 0; j < 4; j++) {
                 const unsigned char* xr = st + W_BYTES + (wt * 32 + j * 8 + g) * 128; // token parity = g's
@@ -115,22 +140,27 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const bf1
                 uint32_t h[4], l[4];
                 laneHiLo<1>(hi, lo, h, l);
 #pragma unroll
-                for (int m = 0; m < MF; m++) mmaChunk(acc[m][j], A[m], B[m], h, l);
+                for (int a = 0; a < NMAT; a++)
+#pragma unroll
+                    for (int m = 0; m < MF; m++) mmaChunk(acc[a][m][j], A[a][m], B[a][m], h, l);
             }
             slot = slot + 1 == STAGES ? 0 : slot + 1;
         }
         // fold the finished class into the total, in class order
 #pragma unroll
-        for (int m = 0; m < MF; m++)
+        for (int a = 0; a < NMAT; a++)
 #pragma unroll
-            for (int j = 0; j < 4; j++)
+            for (int m = 0; m < MF; m++)
 #pragma unroll
-                for (int i = 0; i < 4; i++) {
-                    tot[m][j][i] = cls == 0 ? acc[m][j][i] : tot[m][j][i] + acc[m][j][i];
-                    acc[m][j][i] = 0.f;
-                }
+                for (int j = 0; j < 4; j++)
+#pragma unroll
+                    for (int i = 0; i < 4; i++) {
+                        tot[a][m][j][i] = cls == 0 ? acc[a][m][j][i] : tot[a][m][j][i] + acc[a][m][j][i];
+                        acc[a][m][j][i] = 0.f;
+                    }
     }
     cpAsyncWaitN<0>();
+    // gemmBody's epilogue (reduceAndStore): c0, c1 -> weight row g, tokens 2tq, 2tq + 1; c2, c3 -> row g + 8
 #pragma unroll
     for (int m = 0; m < MF; m++)
 #pragma unroll
@@ -138,21 +168,27 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const bf1
 #pragma unroll
             for (int i = 0; i < 4; i++) {
                 int n = r0 + wr * WROWS + m * 16 + g + (i >= 2 ? 8 : 0);
-                int t = t0 + wt * 32 + j * 8 + 2 * tq + (i & 1);
-                if (n < N && t < numRows) {
-                    float* y = Y + (size_t)t * ldy + n;
-                    *y = MODE == 0 ? tot[m][j][i] : *y + tot[m][j][i];
+                int t = wt * 32 + j * 8 + 2 * tq + (i & 1);
+                if (n < N && t < count) {
+                    float* yrow = Y + (size_t)(start + t) * ldy;
+                    float v = tot[0][m][j][i];
+                    if (MODE == 0) yrow[n] = v;
+                    else if (MODE == 1) yrow[n] = yrow[n] + v;
+                    else storeSplit(yrow, n, (v / (1.0f + expf(-v))) * tot[NMAT - 1][m][j][i]); // the down input
                 }
             }
 }
 
-// "_t<MF>x<NWR>x<NWT>": blocks of 16·MF·NWR weight rows × 32·NWT tokens, NWR·NWT warps; grid (token tiles, row
-// tiles); dynamic shared memory STAGES × (16·MF·NWR × 64 + 32·NWT × 128) bytes (TiledGemm.sharedBytes).
-#define TG_VARIANT(name, mode, mf, nwr, nwt, stages, minBlocks)                                                 \
-    extern "C" __global__ void __launch_bounds__(32 * nwr * nwt, minBlocks) name(GEMM_ARGS) {                 \
-        tiledGemmBody<mode, mf, nwr, nwt, stages>(X, ldx, W, N, K, Y, ldy, numRows);                           \
+// "_t<MF>x<NWR>x<NWT>": blocks of 16·MF·NWR weight rows (per matrix) × 32·NWT tokens, NWR·NWT warps; grid (token
+// tiles or the tile list, row blocks); dynamic shared memory STAGES × (NMAT · 16·MF·NWR × 64 + 32·NWT × 128) bytes
+// (TiledGemm.sharedBytes).
+#define TG_VARIANT(name, mode, mf, nwr, nwt, stages, minBlocks, args, pass)                                     \
+    extern "C" __global__ void __launch_bounds__(32 * nwr * nwt, minBlocks) name(args) {                       \
+        tiledGemmBody<mode, mf, nwr, nwt, stages>(pass);                                                       \
     }
 // 128 weight rows × 32 tokens, four warps, 4 stages (48 KB): the best of the shapes gemm_bench.cu measured for
 // lm_head at 64-256 rows and QKV / O at >= 256 (docs/cuda-notes.md v32)
-TG_VARIANT(gemm_store_t2x4x1, 0, 2, 4, 1, 4, 3)
-TG_VARIANT(gemm_residual_t2x4x1, 1, 2, 4, 1, 4, 3)
+TG_VARIANT(gemm_store_t2x4x1, 0, 2, 4, 1, 4, 3, GEMM_ARGS, GEMM_PASS)
+TG_VARIANT(gemm_residual_t2x4x1, 1, 2, 4, 1, 4, 3, GEMM_ARGS, GEMM_PASS)
+// the expert gate/up pair over 32-pair tiles: 64 rows of each matrix per block (v33)
+TG_VARIANT(gemm_swiglu_t1x4x1, 2, 1, 4, 1, 4, 3, SWIGLU_ARGS, SWIGLU_PASS)

@@ -24,6 +24,10 @@ final class ForwardPass {
      *  from 64 (-27 % at 64, -30 % at 128, -25 % at 256 rows), QKV and O from 256 (-7 % / -9 % at 256, -19 % /
      *  -39 % at 1,024; slower below 256, where too few blocks are left for the whole-K walk of each). */
     private static final int TILED_LM_HEAD_FROM_ROWS = 64, TILED_FROM_ROWS = 256;
+    /** Pairs per expert (on average) from which the expert products run on the output-tiled kernels over 32-pair
+     *  tiles (bench/cuda/gemm_bench.cu, H200: gate/up -21 % / -40 % / -36 %, down -16 % / -31 % / -41 % at 512 /
+     *  1,024 / 2,048 tokens against the persistent kernels over 24-pair tiles; slower at 256 tokens = 16 pairs). */
+    private static final int TILED_EXPERTS_FROM_PAIRS_PER_EXPERT = 32;
     /** Pairs per expert (on average) from which the expert products run over 24-pair tiles: at 16 (batch 256)
      *  gate/up -7 %, down -11 % in bench/cuda/gemm_bench.cu (random routing); at 8 (batch 128) +12 % / +14 %. */
     private static final int WIDE_TILES_FROM_PAIRS_PER_EXPERT = 12;
@@ -117,28 +121,35 @@ final class ForwardPass {
                 int routerThreads = T > sms && E <= 512 ? 512 : 1024;
                 dev.launch("router_topk", T, 1, routerThreads, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
                         c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
-                // most experts above 16 pairs: the expert products over 24-pair tiles (one where 16-pair tiles take two)
-                boolean wideTiles = persistent && (long) T * K >= (long) WIDE_TILES_FROM_PAIRS_PER_EXPERT * E;
+                // prefill-sized steps: output-tiled expert products over 32-pair tiles; else, with most experts
+                // above 16 pairs, the persistent ones over 24-pair tiles (one where 16-pair tiles take two)
+                boolean tiledExperts = !kSplitGemm && H % 8 == 0 && I % 8 == 0
+                        && (long) T * K >= (long) TILED_EXPERTS_FROM_PAIRS_PER_EXPERT * E;
+                boolean wideTiles = !tiledExperts && persistent
+                        && (long) T * K >= (long) WIDE_TILES_FROM_PAIRS_PER_EXPERT * E;
                 dev.launch("group_by_expert", 1, 1, 1024, ws.topIds, T * K, K, E, Workspace.GEMM_TILE,
-                        wideTiles ? Workspace.GEMM_TILE_WIDE : 0, ws.rankTmp, ws.sortedTok, ws.pairSlot, ws.tiles,
-                        ws.numTiles, ws.tilesWide, ws.numTilesWide);
-                if (wideTiles) {
+                        tiledExperts ? TiledGemm.SWIGLU.tokens() : wideTiles ? Workspace.GEMM_TILE_WIDE : 0,
+                        ws.rankTmp, ws.sortedTok, ws.pairSlot, ws.tiles, ws.numTiles, ws.tilesWide, ws.numTilesWide);
+                if (tiledExperts) {
+                    // at most one partial tile per expert beyond the full ones; blocks past the step's count return
+                    int tiles32 = ceil(T * K, TiledGemm.SWIGLU.tokens()) + E;
+                    tiled(TiledGemm.SWIGLU, tiles32, I, ws.xnSplit, H, ws.sortedTok, lw.gate, lw.up, (long) I * H,
+                            I, H, ws.act, I, ws.tilesWide, ws.numTilesWide, 0);
+                    tiled(TiledGemm.STORE, tiles32, H, ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H,
+                            ws.tilesWide, ws.numTilesWide, 0);
+                } else if (wideTiles) {
                     persistent(PersistentGemm.GATE_UP_24, gateUp24Blocks, ws.xnSplit, H, ws.sortedTok, lw.gate, lw.up,
                             (long) I * H, I, H, ws.act, I, ws.tilesWide, ws.numTilesWide, 0);
-                } else if (persistent) {
-                    persistent(PersistentGemm.GATE_UP, gateUpBlocks,
-                            ws.xnSplit, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
-                } else {
-                    dev.launch(name("gemm_swiglu", wideMoe), maxTiles, ceil(I, rows(wideMoe, true)), 256,
-                            ws.xnSplit, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
-                }
-                if (wideTiles) {
                     persistent(PersistentGemm.STORE_24, store24Blocks, ws.act, I, null, lw.down, (long) H * I, H, I,
                             ws.ySorted, H, ws.tilesWide, ws.numTilesWide, 0);
                 } else if (persistent) {
+                    persistent(PersistentGemm.GATE_UP, gateUpBlocks,
+                            ws.xnSplit, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
                     persistent(PersistentGemm.STORE, storeBlocks,
                             ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H, ws.tiles, ws.numTiles, 0);
                 } else {
+                    dev.launch(name("gemm_swiglu", wideMoe), maxTiles, ceil(I, rows(wideMoe, true)), 256,
+                            ws.xnSplit, H, ws.sortedTok, lw.gate, lw.up, (long) I * H, I, H, ws.act, I, ws.tiles, ws.numTiles, 0);
                     dev.launch(name("gemm_store", wideMoe), maxTiles, ceil(H, rows(wideMoe, false)), 256,
                             ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H, ws.tiles, ws.numTiles, 0);
                 }
@@ -179,7 +190,7 @@ final class ForwardPass {
                             int tiledFrom) {
         boolean persistentOk = !kSplitGemm && k % 32 == 0;
         if (!kSplitGemm && k % 8 == 0 && t >= tiledFrom) {
-            tiled(TiledGemm.STORE, t, n, x, k, wt, y);
+            tiled(TiledGemm.STORE, ceil(t, TiledGemm.STORE.tokens()), n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         } else if (persistentOk && t >= PERSISTENT_24_FROM_ROWS) {
             persistent(PersistentGemm.STORE_24, store24Blocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         } else if (persistentOk && persistentBelow) {
@@ -193,16 +204,16 @@ final class ForwardPass {
      *  {@value #TILED_FROM_ROWS} rows; the same bits. */
     private void denseResidual(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
         if (!kSplitGemm && k % 8 == 0 && t >= TILED_FROM_ROWS) {
-            tiled(TiledGemm.RESIDUAL, t, n, x, k, wt, y);
+            tiled(TiledGemm.RESIDUAL, ceil(t, TiledGemm.RESIDUAL.tokens()), n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         } else {
             dense("gemm_residual", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
     }
 
-    /** An output-tiled dense product over {@code t} rows of split-row activations x (row length k). */
-    private void tiled(TiledGemm g, int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
-        dev.launchShared(g.name(), ceil(t, g.tokens()), ceil(n, g.rows()), 1, g.threads(), g.sharedBytes(),
-                x, k, null, wt, 0L, n, k, y, n, null, null, t);
+    /** An output-tiled product of {@code n} outputs per row: {@code blocks} token tiles (dense) or tile-list
+     *  entries (experts; blocks past the step's tile count return at once), arguments as gemmBody's. */
+    private void tiled(TiledGemm g, int blocks, int n, Object... args) {
+        dev.launchShared(g.name(), blocks, ceil(n, g.rows()), 1, g.threads(), g.sharedBytes(), args);
     }
 
     /** A persistent GEMM (experts over the step's tile list, or dense rows): {@code blocks} resident blocks walk its items. */

@@ -23,7 +23,8 @@ import java.nio.IntBuffer;
  */
 final class Workspace {
     static final int GEMM_TILE = 16;
-    /** Pairs per tile of the second tile list (the expert products at large batches). */
+    /** Pairs per tile of the second tile list with the persistent expert products at large batches (the tiled ones
+     *  cut it into {@code TiledGemm.SWIGLU.tokens()}-pair tiles). */
     static final int GEMM_TILE_WIDE = 24;
     static final int SAMPLE_PARAMS = 6;
     /** Context partitions per (token, kv head) in attention (kernels.cu ATT_SPLITS). */
@@ -59,7 +60,7 @@ final class Workspace {
         pairSlot = dev.alloc(4L * pairs);
         tiles = dev.alloc(12L * maxTiles(c, maxTokens));
         numTiles = dev.alloc(4);
-        tilesWide = dev.alloc(12L * maxTiles(c, maxTokens)); // 24-pair tiles: never more than 16-pair ones
+        tilesWide = dev.alloc(12L * maxTiles(c, maxTokens)); // 24- or 32-pair tiles: never more than 16-pair ones
         numTilesWide = dev.alloc(4);
         long actRows = Math.max(pairs * c.moeIntermediateSize, (long) maxTokens * c.denseIntermediateSize);
         act = dev.alloc(4L * actRows);
