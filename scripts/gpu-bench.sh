@@ -7,6 +7,7 @@ set -uo pipefail
 bundle="${1:-.gpu/bundle}"
 layers="${2:-auto}"
 out="${OUT:-/tmp}"
+mkdir -p "$out"
 "$bundle/run" bench --layers "$layers" --csv "$out/cuda-bench.txt" 2>&1 | tee "$out/cuda-bench.log"
 used=$(sed -n 's/^layers=//p' "$out/cuda-bench.txt" 2>/dev/null || echo 8)
 PYTHONUNBUFFERED=1 python3 "$(dirname "$0")/../bench/hf_decode.py" --layers "${used:-8}" --batches "${HF_BATCHES:-1,32,128}" \
