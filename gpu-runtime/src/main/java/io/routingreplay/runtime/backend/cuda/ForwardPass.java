@@ -21,12 +21,12 @@ final class ForwardPass {
     /** Rows from which the dense QKV / lm_head products run on 24-row tiles (measured at 128 and 256). */
     private static final int PERSISTENT_24_FROM_ROWS = 128;
     /** Rows from which the dense products run on the output-tiled kernel (bench/cuda/gemm_bench.cu, H200): lm_head
-     *  from 64 (-27 % at 64, -30 % at 128, -25 % at 256 rows), QKV and O from 256 (-7 % / -9 % at 256, -19 % /
+     *  from 64 (-39 % at 64, -30 % at 128, -25 % at 256 rows), QKV and O from 256 (-7 % / -9 % at 256, -19 % /
      *  -39 % at 1,024; slower below 256, where too few blocks are left for the whole-K walk of each). */
     private static final int TILED_LM_HEAD_FROM_ROWS = 64, TILED_FROM_ROWS = 256;
     /** Pairs per expert (on average) from which the expert products run on the output-tiled kernels over 32-pair
      *  tiles (bench/cuda/gemm_bench.cu, H200: gate/up -21 % / -40 % / -36 %, down -16 % / -31 % / -41 % at 512 /
-     *  1,024 / 2,048 tokens against the persistent kernels over 24-pair tiles; slower at 256 tokens = 16 pairs). */
+     *  1,024 / 2,048 tokens against the persistent kernels; slower at 256 tokens = 16 pairs per expert). */
     private static final int TILED_EXPERTS_FROM_PAIRS_PER_EXPERT = 32;
     /** Pairs per expert (on average) from which the expert products run over 24-pair tiles: at 16 (batch 256)
      *  gate/up -7 %, down -11 % in bench/cuda/gemm_bench.cu (random routing); at 8 (batch 128) +12 % / +14 %. */
