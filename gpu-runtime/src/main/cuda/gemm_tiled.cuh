@@ -103,15 +103,12 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) issue();
 
-    float acc[NMAT][MF][4][4], tot[NMAT][MF][4][4]; // [matrix][16-row group][8-token group][mma accumulator]
+    // accumulators [matrix][16-row group][8-token group][4 of the mma]: the current class's sums and the total
+    constexpr int NACC = NMAT * MF * 4 * 4;
+    auto at = [](int a, int m, int j) { return ((a * MF + m) * 4 + j) * 4; };
+    float acc[NACC], tot[NACC];
 #pragma unroll
-    for (int a = 0; a < NMAT; a++)
-#pragma unroll
-        for (int m = 0; m < MF; m++)
-#pragma unroll
-            for (int j = 0; j < 4; j++)
-#pragma unroll
-                for (int i = 0; i < 4; i++) acc[a][m][j][i] = tot[a][m][j][i] = 0.f;
+    for (int i = 0; i < NACC; i++) acc[i] = tot[i] = 0.f;
 
     int slot = 0;
     // class by class; a class without chunks (K < 256) folds in acc = +0, as an idle warp's partial in gemmBody
@@ -142,22 +139,16 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
 #pragma unroll
                 for (int a = 0; a < NMAT; a++)
 #pragma unroll
-                    for (int m = 0; m < MF; m++) mmaChunk(acc[a][m][j], A[a][m], B[a][m], h, l);
+                    for (int m = 0; m < MF; m++) mmaChunk(acc + at(a, m, j), A[a][m], B[a][m], h, l);
             }
             slot = slot + 1 == STAGES ? 0 : slot + 1;
         }
         // fold the finished class into the total, in class order
 #pragma unroll
-        for (int a = 0; a < NMAT; a++)
-#pragma unroll
-            for (int m = 0; m < MF; m++)
-#pragma unroll
-                for (int j = 0; j < 4; j++)
-#pragma unroll
-                    for (int i = 0; i < 4; i++) {
-                        tot[a][m][j][i] = cls == 0 ? acc[a][m][j][i] : tot[a][m][j][i] + acc[a][m][j][i];
-                        acc[a][m][j][i] = 0.f;
-                    }
+        for (int i = 0; i < NACC; i++) {
+            tot[i] = cls == 0 ? acc[i] : tot[i] + acc[i];
+            acc[i] = 0.f;
+        }
     }
     cpAsyncWaitN<0>();
     // gemmBody's epilogue (reduceAndStore): c0, c1 -> weight row g, tokens 2tq, 2tq + 1; c2, c3 -> row g + 8
@@ -171,10 +162,10 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
                 int t = wt * 32 + j * 8 + 2 * tq + (i & 1);
                 if (n < N && t < count) {
                     float* yrow = Y + (size_t)(start + t) * ldy;
-                    float v = tot[0][m][j][i];
+                    float v = tot[at(0, m, j) + i];
                     if (MODE == 0) yrow[n] = v;
                     else if (MODE == 1) yrow[n] = yrow[n] + v;
-                    else storeSplit(yrow, n, (v / (1.0f + expf(-v))) * tot[NMAT - 1][m][j][i]); // the down input
+                    else storeSplit(yrow, n, (v / (1.0f + expf(-v))) * tot[at(NMAT - 1, m, j) + i]); // the down input
                 }
             }
 }
