@@ -1,5 +1,6 @@
 // Persistent GEMM with the weights staged in shared memory (included by kernels.cu after gemmBody): the expert
-// products, lm_head and (from 128 rows) QKV.
+// products below 32 pairs per expert, lm_head below 64 rows and QKV at 128-255 rows (larger products run on the
+// output-tiled kernels of gemm_tiled.cuh).
 //
 // Same work split and the same bits as gemmBody: warp w takes the 32-wide k chunks w, w + 8, ... with the same
 // four mma per chunk on the same fragments, and the warps' partial sums are added in warp order. Two things
@@ -174,9 +175,9 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
     }
 SK_VARIANT(gemm_swiglu_p2x2, 2, 2, 2, 3, SWIGLU_ARGS, SWIGLU_PASS, 1)
 SK_VARIANT(gemm_store_p4x2, 0, 4, 2, 3, GEMM_ARGS, GEMM_PASS)
-// 24-row tiles: the dense QKV and lm_head products at >= 128 tokens (weights re-read per 24 tokens instead of 16:
-// -12 to -17 % at 128-256 tokens), and the expert down product when most experts hold 12-24 pairs (one tile where
-// 16-pair tiles would need two: -11 % at 256 tokens)
+// 24-row tiles: the dense QKV product at 128-255 tokens (weights re-read per 24 tokens instead of 16: -12 to -16 %
+// at 128-256 tokens), and the expert down product when most experts hold 12-24 pairs (one tile where 16-pair tiles
+// would need two: -11 % at 256 tokens)
 SK_VARIANT(gemm_store_p4x3, 0, 4, 3, 3, GEMM_ARGS, GEMM_PASS)
 // gate/up over the same 24-pair tiles: -7 % at 256 tokens (random routing; +12 % at 128, so only for large batches).
 // One token group per reduction pass keeps its shared memory at two blocks per multiprocessor.

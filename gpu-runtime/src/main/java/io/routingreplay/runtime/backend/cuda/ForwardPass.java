@@ -46,7 +46,7 @@ final class ForwardPass {
      *  -D{@value #ATTENTION_PROPERTY}=block). */
     boolean blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
     static final String ATTENTION_PROPERTY = "routingreplay.cuda.attention";
-    /** Use only the K-split GEMMs, never the persistent ones (experts, QKV, lm_head; bitwise A/B; also
+    /** Use only the K-split GEMMs, never the persistent or tiled ones (bitwise A/B; also
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
     boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
@@ -180,11 +180,11 @@ final class ForwardPass {
     }
 
     /**
-     * Y[t][n] = W[n] · X[t] over {@code t} rows (QKV, lm_head). The persistent kernels where they measured faster in
-     * bench/cuda/gemm_bench.cu (H200): 24-row tiles from {@value #PERSISTENT_24_FROM_ROWS} rows (QKV -12 to -16 %,
-     * lm_head -12 to -17 %) and, where {@code persistentBelow}, 16-row tiles below (lm_head -3 to -15 %; QKV
-     * measured equal there and stays on the K-split kernel), and from {@code tiledFrom} rows the output-tiled
-     * kernel; all give the same bits.
+     * Y[t][n] = W[n] · X[t] over {@code t} rows (QKV, lm_head), on the kernel that measured fastest for the size in
+     * bench/cuda/gemm_bench.cu (H200): the output-tiled one from {@code tiledFrom} rows; below, the persistent one
+     * over 24-row tiles from {@value #PERSISTENT_24_FROM_ROWS} rows (QKV -12 to -16 %) and, where
+     * {@code persistentBelow}, over 16-row tiles (lm_head -3 to -15 %; QKV measured equal there and stays on the
+     * K-split kernel). All give the same bits.
      */
     private void denseStore(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y, boolean persistentBelow,
                             int tiledFrom) {

@@ -19,9 +19,9 @@ record PersistentGemm(String name, int rows, int mats, int sub, int pass) {
     static final int MAX_SHARED_BYTES = 160 * 1024;
 
     static final PersistentGemm GATE_UP = new PersistentGemm("gemm_swiglu_p2x2", 32, 2, 2, 2);
-    /** The expert down product and lm_head: 64 weight rows × 16 tokens per item. */
+    /** The expert down product and lm_head below 64 rows: 64 weight rows × 16 tokens per item. */
     static final PersistentGemm STORE = new PersistentGemm("gemm_store_p4x2", 64, 1, 2, 2);
-    /** 64 weight rows × 24 tokens: the dense QKV and lm_head products at >= 128 rows (each weight round serves 24
+    /** 64 weight rows × 24 tokens: the dense QKV product at 128-255 rows (each weight round serves 24
      *  rows instead of 16), the expert down product over 24-pair tiles. */
     static final PersistentGemm STORE_24 = new PersistentGemm("gemm_store_p4x3", 64, 1, 3, 3);
     /** The expert gate/up pair over 24-pair tiles (large batches). */
