@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -46,6 +47,12 @@ static double timeIt(F launch, int reps, int batch) {
     CK(cudaEventDestroy(b));
     std::sort(ms.begin(), ms.end());
     return ms[ms.size() / 2] * 1e3 / batch;
+}
+
+// the n floats at a and b bit for bit equal
+static bool sameAll(const float* a, const float* b, long long n) {
+    auto ha = toHost(a, n), hb = toHost(b, n);
+    return memcmp(ha.data(), hb.data(), n * 4) == 0;
 }
 
 // a device copy of h (never freed: the benchmarks are one-shot processes)

@@ -153,10 +153,6 @@ static bool samePairs(const float* y, const Grouping& g, const float* ref, const
     return true;
 }
 
-static bool sameAll(const float* a, const float* b, long long n) {
-    auto ha = toHost(a, n), hb = toHost(b, n);
-    return memcmp(ha.data(), hb.data(), n * 4) == 0;
-}
 
 static void report(const char* what, const char* variant, bool same, double us, double bytes) {
     printf("%-22s %-22s %-10s %9.1f us  %6.2f TB/s\n", what, variant, same ? "identical" : "DIFFERENT", us,
