@@ -85,12 +85,13 @@ __global__ void __launch_bounds__(128 * WG) x_wgmma_gemm(const float* X, int ldx
     const int nCh = (K + 31) / 32;
     const bf16* wTile = W + (size_t)r0 * K;
     const float* xTile = X + (size_t)t0 * ldx;
-    int wOff[W_PER], xOff[X_PER], xDst[X_PER];
+    const bf16* wSrc[W_PER];
+    int xOff[X_PER], xDst[X_PER];
     bool xOk[X_PER];
 #pragma unroll
     for (int i = 0; i < W_PER; i++) {
         int p = tid + i * THREADS;
-        wOff[i] = (min(r0 + (p >> 2), N - 1) - r0) * K + 8 * (p & 3);
+        wSrc[i] = wTile + (size_t)(min(r0 + (p >> 2), N - 1) - r0) * K + 8 * (p & 3);
     }
 #pragma unroll
     for (int i = 0; i < X_PER; i++) {
@@ -99,28 +100,20 @@ __global__ void __launch_bounds__(128 * WG) x_wgmma_gemm(const float* X, int ldx
         xOk[i] = t0 + tok < numRows;
         xDst[i] = W_BYTES + (((u >> 1) * NQ + (tok >> 3)) * 2 + (u & 1)) * 128 + (tok & 7) * 16;
     }
-    int ldClass = 0, ldChunk = 0, ldIssued = 0, ldSlot = 0;
+    ClassWalk walk; // gemm_tiled.cuh
+    int ldSlot = 0;
     auto issue = [&]() {
-        if (ldIssued < nCh) {
+        if (walk.more(nCh)) {
             unsigned char* st = wsm + ldSlot * STAGE_BYTES;
-            const int kBase = ldChunk * 32;
-#pragma unroll
-            for (int i = 0; i < W_PER; i++) {
-                int p = tid + i * THREADS;
-                bool ok = kBase + 8 * (p & 3) < K;
-                unsigned s = (unsigned)__cvta_generic_to_shared(st + (p << 4));
-                asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(wTile + wOff[i] + (ok ? kBase : 0)),
-                             "r"(ok ? 16 : 0) : "memory");
-            }
+            const int kBase = walk.chunk * 32;
+            issueWeightPieces<W_PER, THREADS>(st, wSrc, kBase, K); // gemm_tiled.cuh
 #pragma unroll
             for (int i = 0; i < X_PER; i++) {
                 int p = tid + i * THREADS;
                 bool ok = xOk[i] && kBase + 4 * (p & 7) < K;
                 cpAsync16(reinterpret_cast<float*>(st + xDst[i]), xTile + xOff[i] + (ok ? kBase : 0), ok);
             }
-            ldIssued++;
-            ldChunk += 8;
-            if (ldChunk >= nCh) ldChunk = ++ldClass;
+            walk.next(nCh);
         }
         ldSlot = ldSlot + 1 == STAGES ? 0 : ldSlot + 1;
         cpAsyncCommit();
@@ -158,11 +151,7 @@ __global__ void __launch_bounds__(128 * WG) x_wgmma_gemm(const float* X, int ldx
             asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
             slot = slot + 1 == STAGES ? 0 : slot + 1;
         }
-#pragma unroll
-        for (int i = 0; i < NACC; i++) {
-            tot[i] = cls == 0 ? acc[i] : tot[i] + acc[i];
-            acc[i] = 0.f;
-        }
+        foldClass<NACC>(tot, acc, cls); // gemm_tiled.cuh
     }
     cpAsyncWaitN<0>();
 #pragma unroll

@@ -23,6 +23,43 @@
 // tile x of the list (expert, start, count <= 32·NWT), its activation rows gathered through inRow (or slots start..
 // when inRow is null), its weights at W + expert · expertStride, its outputs in slot rows start .. start + count.
 
+// The loader's place in the class-by-class walk: chunk `chunk` of class `cls`, `issued` chunks so far (classes in
+// order, each class's chunks cls, cls + 8, ... below nCh).
+struct ClassWalk {
+    int cls = 0, chunk = 0, issued = 0;
+    __device__ __forceinline__ bool more(int nCh) const { return issued < nCh; }
+    __device__ __forceinline__ void next(int nCh) {
+        issued++;
+        chunk += 8;
+        if (chunk >= nCh) chunk = ++cls;
+    }
+};
+
+// This thread's W_PER 16-byte weight pieces of the chunk at k offset kBase into stage st (piece p = thread +
+// i * THREADS: weight row p / 4, k 8 (p % 4) .. of the chunk, at byte 16 p; zero-filled past K).
+template <int W_PER, int THREADS>
+__device__ __forceinline__ void issueWeightPieces(unsigned char* st, const bf16* const* wSrc, int kBase, int K) {
+#pragma unroll
+    for (int i = 0; i < W_PER; i++) {
+        int p = threadIdx.x + i * THREADS;
+        bool ok = kBase + 8 * (p & 3) < K;
+        unsigned s = (unsigned)__cvta_generic_to_shared(st + (p << 4));
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(wSrc[i] + (ok ? kBase : 0)),
+                     "r"(ok ? 16 : 0) : "memory");
+    }
+}
+
+// Class cls of the walk is complete: fold its sums into the total in class order (gemmBody's warp-order reduction:
+// the total starts as class 0's sums) and clear them for the next class.
+template <int N>
+__device__ __forceinline__ void foldClass(float* tot, float* acc, int cls) {
+#pragma unroll
+    for (int i = 0; i < N; i++) {
+        tot[i] = cls == 0 ? acc[i] : tot[i] + acc[i];
+        acc[i] = 0.f;
+    }
+}
+
 template <int MODE, int MF, int NWR, int NWT, int STAGES>
 __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
                                               long long expertStride, int N, int K, float* Y, int ldy,
@@ -73,19 +110,13 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
         xSrc[i] = X + (size_t)(inRow ? inRow[rr] : rr) * ldx + 4 * (p & 7);
         xOk[i] = tok < count;
     }
-    int ldClass = 0, ldChunk = 0, ldIssued = 0, ldSlot = 0;
+    ClassWalk walk;
+    int ldSlot = 0;
     auto issue = [&]() {
-        if (ldIssued < nCh) {
+        if (walk.more(nCh)) {
             unsigned char* st = tgSmem + ldSlot * STAGE_BYTES;
-            const int kBase = ldChunk * 32;
-#pragma unroll
-            for (int i = 0; i < W_PER; i++) {
-                int p = tid + i * THREADS;
-                bool ok = kBase + 8 * (p & 3) < K;
-                unsigned s = (unsigned)__cvta_generic_to_shared(st + (p << 4));
-                asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(wSrc[i] + (ok ? kBase : 0)),
-                             "r"(ok ? 16 : 0) : "memory");
-            }
+            const int kBase = walk.chunk * 32;
+            issueWeightPieces<W_PER, THREADS>(st, wSrc, kBase, K);
 #pragma unroll
             for (int i = 0; i < X_PER; i++) {
                 int p = tid + i * THREADS, tok = p >> 3, q = p & 7;
@@ -93,9 +124,7 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
                 cpAsync16(reinterpret_cast<float*>(st + W_BYTES + tok * 128 + ((q ^ (tok & 1)) << 4)),
                           xSrc[i] + (ok ? kBase : 0), ok);
             }
-            ldIssued++;
-            ldChunk += 8;
-            if (ldChunk >= nCh) ldChunk = ++ldClass;
+            walk.next(nCh);
         }
         ldSlot = ldSlot + 1 == STAGES ? 0 : ldSlot + 1;
         cpAsyncCommit();
@@ -143,12 +172,7 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
             }
             slot = slot + 1 == STAGES ? 0 : slot + 1;
         }
-        // fold the finished class into the total, in class order
-#pragma unroll
-        for (int i = 0; i < NACC; i++) {
-            tot[i] = cls == 0 ? acc[i] : tot[i] + acc[i];
-            acc[i] = 0.f;
-        }
+        foldClass<NACC>(tot, acc, cls);
     }
     cpAsyncWaitN<0>();
     // gemmBody's epilogue (reduceAndStore): c0, c1 -> weight row g, tokens 2tq, 2tq + 1; c2, c3 -> row g + 8

@@ -60,6 +60,16 @@ public final class CudaChecks {
         }
     }
 
+    /** As {@link #run}, with the K-split GEMMs only (never the persistent or tiled ones). */
+    static List<GenerationResult> runKSplitGemmsOnly(EngineConfig cfg, List<GenerationRequest> reqs) {
+        System.setProperty(ForwardPass.GEMM_PROPERTY, "ksplit");
+        try {
+            return run(cfg, reqs);
+        } finally {
+            System.clearProperty(ForwardPass.GEMM_PROPERTY);
+        }
+    }
+
     public static List<String> conformance(String fixture) {
         List<String> fails = new ArrayList<>();
         List<Fixtures.Case> cases = Fixtures.cases(fixture);
@@ -120,13 +130,7 @@ public final class CudaChecks {
         // the same batch with the K-split GEMMs only (the persistent ones run wherever H and the expert
         // intermediate size are multiples of 32: mixtral-tiny; the tiled ones for lm_head from 64 rows, QKV and O
         // from 256: the batched prefill)
-        List<GenerationResult> kSplit;
-        System.setProperty(ForwardPass.GEMM_PROPERTY, "ksplit");
-        try {
-            kSplit = run(cuda(fixture).build(), reqs);
-        } finally {
-            System.clearProperty(ForwardPass.GEMM_PROPERTY);
-        }
+        List<GenerationResult> kSplit = runKSplitGemmsOnly(cuda(fixture).build(), reqs);
         try (LLMEngine e = LLMEngine.create(cuda(fixture).build())) {
             for (int i = 0; i < reqs.size(); i++) {
                 GenerationResult alone = e.generate(List.of(reqs.get(i))).get(0);
@@ -172,13 +176,7 @@ public final class CudaChecks {
         // the same requests on the K-split GEMMs only: batches of up to 512 prefill tokens and 64 sampled rows run the
         // persistent and tiled GEMMs (lm_head from 64 rows, QKV/O from 256, experts from 32 pairs per expert), which
         // must give the K-split kernels' bits
-        List<GenerationResult> gpuKSplit;
-        System.setProperty(ForwardPass.GEMM_PROPERTY, "ksplit");
-        try {
-            gpuKSplit = run(cuda(fixture).build(), reqs);
-        } finally {
-            System.clearProperty(ForwardPass.GEMM_PROPERTY);
-        }
+        List<GenerationResult> gpuKSplit = runKSplitGemmsOnly(cuda(fixture).build(), reqs);
         int kSplitDiffs = 0;
         for (int i = 0; i < n; i++) {
             int before = fails.size();
