@@ -10,7 +10,7 @@ out="${OUT:-/tmp}"
 mkdir -p "$out"
 "$bundle/run" bench --layers "$layers" --csv "$out/cuda-bench.txt" 2>&1 | tee "$out/cuda-bench.log"
 used=$(sed -n 's/^layers=//p' "$out/cuda-bench.txt" 2>/dev/null || echo 8)
-PYTHONUNBUFFERED=1 python3 "$(dirname "$0")/../bench/hf_decode.py" --layers "${used:-8}" --batches "${HF_BATCHES:-1,32,128}" \
+PYTHONUNBUFFERED=1 python3 "$(dirname "$0")/../bench/hf_decode.py" --layers "${used:-8}" --batches "${HF_BATCHES:-1,32,128,256}" \
   --steps "${HF_STEPS:-12}" --budget "${HF_BUDGET:-200}" 2>&1 | tee "$out/hf-bench.log"
 echo
 echo "==== CUDA backend ===="; sed -n '/^CUDA backend, /,$p' "$out/cuda-bench.log"
