@@ -23,6 +23,7 @@ final class BenchCommand {
     static final String USAGE = """
             usage: routing-replay bench --model DIR [--backend cpu|cuda] [--prompt-len N] [--output-len N]
                                         [--batch 1,32] [--threads N] [--kv-cache-tokens N]
+                   routing-replay bench --synthetic-config config.json --backend cuda [same options]
               --prompt-len N           prompt tokens per request (default 128)
               --output-len N           generated tokens per request (default 32)
               --batch LIST             batch sizes, comma-separated (default 1,32)
@@ -36,7 +37,7 @@ final class BenchCommand {
 
     int run(List<String> argv) {
         Set<String> options = new HashSet<>(Set.of("model", "backend", "threads", "kv-cache-tokens",
-                "prompt-len", "output-len", "batch"));
+                "prompt-len", "output-len", "batch", "synthetic-config"));
         CliArgs args = new CliArgs("bench", argv, options, Set.of());
         int promptLen = args.positiveInt("prompt-len", 128);
         int outputLen = args.positiveInt("output-len", 32);
@@ -46,7 +47,8 @@ final class BenchCommand {
         int[] batches = args.positiveInts("batch", new int[]{1, 32});
         EngineConfig.Builder base = EngineOptions.builder(args);
         out.printf(Locale.ROOT, "model %s, backend %s, %d threads, prompt %d tokens, output %d tokens%n",
-                args.required("model"), args.string("backend", "cpu"), EngineOptions.build(base).threads(),
+                args.has("synthetic-config") ? "synthetic " + args.string("synthetic-config", "") : args.required("model"),
+                args.string("backend", "cpu"), EngineOptions.build(base).threads(),
                 promptLen, outputLen);
         out.println("| batch | prefill tokens/s | decode tokens/s | decode ms/step |");
         out.println("| ---: | ---: | ---: | ---: |");

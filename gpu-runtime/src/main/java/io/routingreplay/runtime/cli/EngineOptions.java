@@ -9,7 +9,7 @@ import java.util.Set;
 /** The engine options every model-running subcommand accepts, and how they become an {@link EngineConfig}. */
 final class EngineOptions {
     static final Set<String> NAMES = Set.of("model", "backend", "max-batch", "max-batch-tokens", "kv-cache-tokens",
-            "max-new-tokens-cap", "threads");
+            "max-new-tokens-cap", "threads", "synthetic-config");
 
     static final String USAGE = """
               --model DIR              Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)
@@ -19,17 +19,35 @@ final class EngineOptions {
               --kv-cache-tokens N      K/V cache capacity in positions (default: sized from memory)
               --max-new-tokens-cap N   largest max_new_tokens a request may ask for (default 32768)
               --threads N              CPU backend threads (default: all cores)
+              --synthetic-config FILE  instead of --model: random bf16 weights of this config.json, made on the GPU
+                                       (--backend cuda; real shapes without the download; token-id prompts only)
             """;
 
     private EngineOptions() {
     }
 
     static EngineConfig.Builder builder(CliArgs args) {
-        Path model = args.requiredPath("model");
-        if (!Files.isDirectory(model)) {
-            throw new UsageException("--model " + model + " is not a folder");
+        EngineConfig.Builder b;
+        if (args.has("synthetic-config")) {
+            if (args.has("model")) {
+                throw new UsageException("--synthetic-config replaces --model: give one of them");
+            }
+            if (!args.string("backend", "cpu").equals("cuda")) {
+                throw new UsageException("--synthetic-config needs --backend cuda (the random weights are made on the GPU)");
+            }
+            Path config = args.requiredPath("synthetic-config");
+            if (!Files.isRegularFile(config)) {
+                throw new UsageException("--synthetic-config " + config + " is not a file");
+            }
+            b = EngineConfig.builder(null).syntheticConfig(config);
+        } else {
+            Path model = args.requiredPath("model");
+            if (!Files.isDirectory(model)) {
+                throw new UsageException("--model " + model + " is not a folder");
+            }
+            b = EngineConfig.builder(model);
         }
-        EngineConfig.Builder b = EngineConfig.builder(model).backend(args.string("backend", "cpu"));
+        b.backend(args.string("backend", "cpu"));
         if (args.has("max-batch")) {
             b.maxNumSeqs(args.positiveInt("max-batch", 0));
         }

@@ -31,6 +31,7 @@ public final class GenerateCommand {
     public static final int EXIT_REJECTED = 3;
     static final String USAGE = """
             usage: routing-replay generate --model DIR --input requests.jsonl --output results.jsonl [options]
+                   routing-replay generate --synthetic-config config.json --backend cuda --input ... --output ...
               --input FILE             requests, one JSON object per line (rid, prompt_text | prompt_token_ids,
                                        max_new_tokens, temperature, top_p, top_k, seed, stop_token_ids,
                                        ignore_eos, return_routing_weights)
@@ -66,10 +67,10 @@ public final class GenerateCommand {
         if (npyDir != null) {
             Files.createDirectories(npyDir);
         }
-        TextTokenizer tokenizer = TextTokenizer.load(config.modelDir()).orElse(null);
+        TextTokenizer tokenizer = config.modelDir() == null ? null : TextTokenizer.load(config.modelDir()).orElse(null);
         if (tokenizer == null) {
-            err.println("note: " + config.modelDir() + " has no tokenizer.json: prompt_text is rejected and"
-                    + " output_text is null");
+            err.println("note: " + (config.modelDir() == null ? "synthetic weights have" : config.modelDir() + " has")
+                    + " no tokenizer.json: prompt_text is rejected and output_text is null");
         }
         try (LLMEngine engine = LLMEngine.create(config);
              RejectionLog rejections = new RejectionLog(err, rejectedOutput);

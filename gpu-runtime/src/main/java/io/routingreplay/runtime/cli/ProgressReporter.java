@@ -6,8 +6,9 @@ import java.io.PrintStream;
 import java.util.Locale;
 
 /**
- * Prints a progress line on stderr at most every {@code intervalNanos}: requests finished of the total, and
- * tokens per second (prompt tokens prefilled plus tokens generated) since the previous line.
+ * Prints a progress line on stderr at most every {@code intervalNanos}: requests finished of the total, tokens per
+ * second (prompt tokens prefilled plus tokens generated) since the previous line, and the scheduler's queues and
+ * preemptions (a sign that the K/V cache is the limit).
  */
 final class ProgressReporter {
     private final PrintStream err;
@@ -33,8 +34,8 @@ final class ProgressReporter {
         }
         long tokens = stats.prefillTokens() + stats.decodeTokens();
         double rate = (tokens - lastTokens) / ((now - lastNanos) / 1e9);
-        err.printf(Locale.ROOT, "progress: %d/%d requests done, %.1f tokens/s (%d running, %d waiting)%n",
-                done, total, rate, stats.running(), stats.waiting());
+        err.printf(Locale.ROOT, "progress: %d/%d requests done, %.1f tokens/s (%d running, %d waiting, %d preempted so far)%n",
+                done, total, rate, stats.running(), stats.waiting(), stats.preemptions());
         lastNanos = now;
         lastTokens = tokens;
     }
@@ -43,7 +44,8 @@ final class ProgressReporter {
     void finish(int done, int rejected, EngineStats stats) {
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         err.printf(Locale.ROOT, "done: %d requests generated, %d rejected; %d prompt + %d generated tokens in %.1f s"
-                        + " (%.1f tokens/s)%n", done, rejected, stats.prefillTokens(), stats.decodeTokens(), seconds,
-                (stats.prefillTokens() + stats.decodeTokens()) / Math.max(seconds, 1e-9));
+                        + " (%.1f tokens/s); %d preemptions for K/V space%n", done, rejected, stats.prefillTokens(),
+                stats.decodeTokens(), seconds, (stats.prefillTokens() + stats.decodeTokens()) / Math.max(seconds, 1e-9),
+                stats.preemptions());
     }
 }

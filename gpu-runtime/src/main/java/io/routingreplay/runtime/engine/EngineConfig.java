@@ -52,6 +52,8 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
                 require(Files.isRegularFile(syntheticConfig), "synthetic config " + syntheticConfig + " does not exist");
             }
             require(backend.equals("cpu") || backend.equals("cuda"), "backend must be 'cpu' or 'cuda', got '" + backend + "'");
+            require(syntheticConfig == null || backend.equals("cuda"),
+                    "synthetic weights are made on the GPU: use backend 'cuda' with a synthetic config");
             require(maxNumSeqs >= 1, "maxNumSeqs must be >= 1");
             require(maxBatchTokens >= maxNumSeqs, "maxBatchTokens (" + maxBatchTokens
                     + ") must be >= maxNumSeqs (" + maxNumSeqs + ") so every running sequence can decode each step");

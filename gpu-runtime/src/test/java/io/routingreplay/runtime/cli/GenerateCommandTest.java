@@ -19,6 +19,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -142,6 +143,30 @@ class GenerateCommandTest {
         assertEquals(Main.EXIT_USAGE, code);
         assertTrue(err.toString(StandardCharsets.UTF_8).contains("is the same file as"), err.toString());
         assertEquals("{\"rid\":\"a\",\"prompt_token_ids\":[1]}\n", Files.readString(input));
+    }
+
+    @Test
+    void syntheticConfigIsCheckedBeforeAnyWeightIsMade() throws IOException {
+        Path input = tmp.resolve("in.jsonl");
+        Files.writeString(input, "{\"rid\":\"a\",\"prompt_token_ids\":[1]}\n");
+        Path config = Fixtures.model("mixtral-tiny").resolve("config.json");
+        String model = Fixtures.model("mixtral-tiny").toString();
+        String[][] cases = {
+                {"--synthetic-config", config.toString()}, // backend cpu (the default)
+                {"--synthetic-config", config.toString(), "--backend", "cuda", "--model", model},
+                {"--synthetic-config", tmp.resolve("missing.json").toString(), "--backend", "cuda"}};
+        String[] expected = {"needs --backend cuda", "replaces --model", "is not a file"};
+        for (int i = 0; i < cases.length; i++) {
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            List<String> argv = new java.util.ArrayList<>(List.of("generate", "--input", input.toString(), "--output",
+                    tmp.resolve("out.jsonl").toString()));
+            argv.addAll(List.of(cases[i]));
+            int code = Main.run(argv.toArray(String[]::new), new PrintStream(new ByteArrayOutputStream()),
+                    new PrintStream(err, true, StandardCharsets.UTF_8));
+            assertEquals(Main.EXIT_USAGE, code, String.join(" ", argv));
+            assertTrue(err.toString(StandardCharsets.UTF_8).contains(expected[i]), err.toString(StandardCharsets.UTF_8));
+            assertFalse(Files.exists(tmp.resolve("out.jsonl")));
+        }
     }
 
     @Test
