@@ -111,7 +111,7 @@ __global__ void __launch_bounds__(128 * WG) x_wgmma_gemm(const float* X, int ldx
             for (int i = 0; i < X_PER; i++) {
                 int p = tid + i * THREADS;
                 bool ok = xOk[i] && kBase + 4 * (p & 7) < K;
-                cpAsync16(reinterpret_cast<float*>(st + xDst[i]), xTile + xOff[i] + (ok ? kBase : 0), ok);
+                cpAsync16(st + xDst[i], xTile + xOff[i] + (ok ? kBase : 0), ok);
             }
             walk.next(nCh);
         }

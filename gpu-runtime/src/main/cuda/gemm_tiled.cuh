@@ -43,9 +43,7 @@ __device__ __forceinline__ void issueWeightPieces(unsigned char* st, const bf16*
     for (int i = 0; i < W_PER; i++) {
         int p = threadIdx.x + i * THREADS;
         bool ok = kBase + 8 * (p & 3) < K;
-        unsigned s = (unsigned)__cvta_generic_to_shared(st + (p << 4));
-        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(wSrc[i] + (ok ? kBase : 0)),
-                     "r"(ok ? 16 : 0) : "memory");
+        cpAsync16(st + (p << 4), wSrc[i] + (ok ? kBase : 0), ok);
     }
 }
 
@@ -106,8 +104,7 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
 #pragma unroll
     for (int i = 0; i < X_PER; i++) {
         int p = tid + i * THREADS, tok = p >> 3;
-        int rr = start + min(tok, count - 1);
-        xSrc[i] = X + (size_t)(inRow ? inRow[rr] : rr) * ldx + 4 * (p & 7);
+        xSrc[i] = tileRow(X, ldx, inRow, start, count, tok) + 4 * (p & 7);
         xOk[i] = tok < count;
     }
     ClassWalk walk;
@@ -121,8 +118,7 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
             for (int i = 0; i < X_PER; i++) {
                 int p = tid + i * THREADS, tok = p >> 3, q = p & 7;
                 bool ok = xOk[i] && kBase + 4 * q < K;
-                cpAsync16(reinterpret_cast<float*>(st + W_BYTES + tok * 128 + ((q ^ (tok & 1)) << 4)),
-                          xSrc[i] + (ok ? kBase : 0), ok);
+                cpAsync16(st + W_BYTES + tok * 128 + ((q ^ (tok & 1)) << 4), xSrc[i] + (ok ? kBase : 0), ok);
             }
             walk.next(nCh);
         }

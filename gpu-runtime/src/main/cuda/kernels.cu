@@ -487,7 +487,7 @@ attention_bf16(const float* q, const bf16* kCache, const bf16* vCache, ATT_ARGS)
 #define SATT_STAGES 4
 #define SATT_STAGE_FLOATS 2048
 
-__device__ __forceinline__ void cpAsync16(float* smem, const float* gmem, bool valid) {
+__device__ __forceinline__ void cpAsync16(void* smem, const void* gmem, bool valid) {
     unsigned s = (unsigned)__cvta_generic_to_shared(smem);
     int n = valid ? 16 : 0; // 0: zero-fill, nothing read
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(n) : "memory");
@@ -842,23 +842,22 @@ __device__ __forceinline__ void mma16816(float* c, uint32_t a0, uint32_t a1, uin
                  : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-// Weight loads. HINT 1 (the gate/up kernels: -7 % at 32–256 tokens in bench/cuda/gemm_bench.cu, no gain for the
-// dense products) skips L1 (the weights are streamed once; L1 stays for the re-read activations) and asks L2 to
-// fetch 256 bytes around each 64-byte row piece, which the block's other warps read next.
-// This lane's activation rows: token group j holds tile rows j*8 + g (g = lane / 4), gathered through inRow
-// (expert tiles) or taken in order (dense). Rows past the tile's count point at its last row: loaded nowhere
-// (xok false) and never stored.
+// Activation row i of a tile (start, count): gathered through inRow (expert tiles) or taken in order (dense). Rows
+// past the tile's count give its last row: the callers load them nowhere and never store them.
+__device__ __forceinline__ const float* tileRow(const float* X, int ldx, const int* inRow, int start, int count, int i) {
+    int rr = start + min(i, count - 1);
+    return X + (size_t)(inRow ? inRow[rr] : rr) * ldx;
+}
+
+// This lane's activation rows: token group j holds tile rows j*8 + g (g = lane / 4); xok: the row is in the tile.
 template <int SUB>
 __device__ __forceinline__ void tileRows(const float* X, int ldx, const int* inRow, int start, int count,
                                          const float** xrow, bool* xok) {
     int g = (threadIdx.x & 31) >> 2;
 #pragma unroll
     for (int j = 0; j < SUB; j++) {
-        int i = j * 8 + g;
-        xok[j] = i < count;
-        int rr = start + min(i, count - 1);
-        int src = inRow ? inRow[rr] : rr;
-        xrow[j] = X + (size_t)src * ldx;
+        xok[j] = j * 8 + g < count;
+        xrow[j] = tileRow(X, ldx, inRow, start, count, j * 8 + g);
     }
 }
 
@@ -909,26 +908,20 @@ __device__ __forceinline__ void reduceAndStore(float* acc, float (*red)[NACC / S
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
 #pragma unroll
     for (int j0 = 0; j0 < SUB; j0 += JPASS) {
-        if (warp > 0) {
+        // f(slot in red, index in acc) for every accumulator of this pass's token groups, in a fixed order
+        auto forPass = [&](auto f) {
 #pragma unroll
             for (int m = 0; m < NMAT; m++)
 #pragma unroll
                 for (int jj = 0; jj < JPASS; jj++)
 #pragma unroll
-                    for (int i = 0; i < 4; i++)
-                        red[warp - 1][(m * JPASS + jj) * 4 + i][lane] = acc[m * SUB * 4 + (j0 + jj) * 4 + i];
-        }
+                    for (int i = 0; i < 4; i++) f((m * JPASS + jj) * 4 + i, m * SUB * 4 + (j0 + jj) * 4 + i);
+        };
+        if (warp > 0) forPass([&](int ri, int ai) { red[warp - 1][ri][lane] = acc[ai]; });
         __syncthreads();
         if (warp == 0) {
 #pragma unroll
-            for (int w = 0; w < GEMM_WARPS - 1; w++)
-#pragma unroll
-                for (int m = 0; m < NMAT; m++)
-#pragma unroll
-                    for (int jj = 0; jj < JPASS; jj++)
-#pragma unroll
-                        for (int i = 0; i < 4; i++)
-                            acc[m * SUB * 4 + (j0 + jj) * 4 + i] += red[w][(m * JPASS + jj) * 4 + i][lane];
+            for (int w = 0; w < GEMM_WARPS - 1; w++) forPass([&](int ri, int ai) { acc[ai] += red[w][ri][lane]; });
 #pragma unroll
             for (int j = j0; j < j0 + JPASS; j++) {
 #pragma unroll
@@ -949,6 +942,9 @@ __device__ __forceinline__ void reduceAndStore(float* acc, float (*red)[NACC / S
     }
 }
 
+// Weight loads. HINT 1 (the gate/up kernels: -7 % at 32–256 tokens in bench/cuda/gemm_bench.cu, no gain for the
+// dense products) skips L1 (the weights are streamed once; L1 stays for the re-read activations) and asks L2 to
+// fetch 256 bytes around each 64-byte row piece, which the block's other warps read next.
 template <int HINT>
 __device__ __forceinline__ uint4 ldWeight(const bf16* p) {
     uint4 v;

@@ -123,8 +123,7 @@ final class ForwardPass {
                         c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
                 // prefill-sized steps: output-tiled expert products over 32-pair tiles; else, with most experts
                 // above 16 pairs, the persistent ones over 24-pair tiles (one where 16-pair tiles take two)
-                boolean tiledExperts = !kSplitGemm && H % 8 == 0 && I % 8 == 0
-                        && (long) T * K >= (long) TILED_EXPERTS_FROM_PAIRS_PER_EXPERT * E;
+                boolean tiledExperts = !kSplitGemm && (long) T * K >= (long) TILED_EXPERTS_FROM_PAIRS_PER_EXPERT * E;
                 boolean wideTiles = !tiledExperts && persistent
                         && (long) T * K >= (long) WIDE_TILES_FROM_PAIRS_PER_EXPERT * E;
                 dev.launch("group_by_expert", 1, 1, 1024, ws.topIds, T * K, K, E, Workspace.GEMM_TILE,
@@ -189,8 +188,8 @@ final class ForwardPass {
     private void denseStore(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y, boolean persistentBelow,
                             int tiledFrom) {
         boolean persistentOk = !kSplitGemm && k % 32 == 0;
-        if (!kSplitGemm && k % 8 == 0 && t >= tiledFrom) {
-            tiled(TiledGemm.STORE, ceil(t, TiledGemm.STORE.tokens()), n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
+        if (!kSplitGemm && t >= tiledFrom) {
+            tiledDense(TiledGemm.STORE, t, n, x, k, wt, y);
         } else if (persistentOk && t >= PERSISTENT_24_FROM_ROWS) {
             persistent(PersistentGemm.STORE_24, store24Blocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         } else if (persistentOk && persistentBelow) {
@@ -203,11 +202,17 @@ final class ForwardPass {
     /** Y[t][n] += W[n] · X[t] (the O and dense down products, with the residual): K-split, or tiled from
      *  {@value #TILED_FROM_ROWS} rows; the same bits. */
     private void denseResidual(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
-        if (!kSplitGemm && k % 8 == 0 && t >= TILED_FROM_ROWS) {
-            tiled(TiledGemm.RESIDUAL, ceil(t, TiledGemm.RESIDUAL.tokens()), n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
+        if (!kSplitGemm && t >= TILED_FROM_ROWS) {
+            tiledDense(TiledGemm.RESIDUAL, t, n, x, k, wt, y);
         } else {
             dense("gemm_residual", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
+    }
+
+    /** An output-tiled dense product over {@code t} rows of x (row length k). The tiled kernels need k % 8 == 0,
+     *  which CudaModelRunner.checkSupported guarantees for every product of a supported model. */
+    private void tiledDense(TiledGemm g, int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
+        tiled(g, ceil(t, g.tokens()), n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
     }
 
     /** An output-tiled product of {@code n} outputs per row: {@code blocks} token tiles (dense) or tile-list
