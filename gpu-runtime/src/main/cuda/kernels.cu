@@ -8,9 +8,11 @@
 // Batch invariance: every output element is a reduction whose order depends only on K (never on how many tokens
 // share the launch or which tile a token lands in), so a request gets bit-identical results alone or in any batch.
 #include <cuda_bf16.h>
+#include <cuda_fp8.h>
 #include <stdint.h>
 
 typedef __nv_bfloat16 bf16;
+typedef __nv_fp8_storage_t fp8; // e4m3fn bits (KvCacheDtype.FP8): round to nearest even, saturating at +-448
 
 // ---------------------------------------------------------------------------------------------------------------
 // helpers
@@ -78,7 +80,8 @@ __device__ __forceinline__ void storeSplit(float* row, int k, float v) {
     b[8] = __float2bfloat16_rn(v - __bfloat162float(h));
 }
 
-// K/V cache elements: fp32 (exact, the default) or bf16 (half the bytes; opt-in)
+// K/V cache elements: fp32 (exact, the default), bf16 or fp8 e4m3 (half / a quarter of the bytes). A value is
+// rounded once, when it is written; every reader converts the stored value back to fp32 exactly.
 __device__ __forceinline__ void kvLoad4(const float* p, float* o) {
     float4 v = *reinterpret_cast<const float4*>(p);
     o[0] = v.x; o[1] = v.y; o[2] = v.z; o[3] = v.w;
@@ -88,10 +91,27 @@ __device__ __forceinline__ void kvLoad4(const bf16* p, float* o) {
     o[0] = __uint_as_float(u.x << 16); o[1] = __uint_as_float(u.x & 0xffff0000u);
     o[2] = __uint_as_float(u.y << 16); o[3] = __uint_as_float(u.y & 0xffff0000u);
 }
+__device__ __forceinline__ float fp8ToFloat(fp8 b) {
+    return __half2float(__half(__nv_cvt_fp8_to_halfraw(b, __NV_E4M3))); // every e4m3 value is exact in fp16
+}
+__device__ __forceinline__ void kvLoad4(const fp8* p, float* o) {
+    uint32_t u = *reinterpret_cast<const uint32_t*>(p);
+#pragma unroll
+    for (int i = 0; i < 4; i++) o[i] = fp8ToFloat((fp8)(u >> (8 * i)));
+}
 __device__ __forceinline__ float kvLoad(const float* p) { return *p; }
 __device__ __forceinline__ float kvLoad(const bf16* p) { return __bfloat162float(*p); }
+__device__ __forceinline__ float kvLoad(const fp8* p) { return fp8ToFloat(*p); }
 __device__ __forceinline__ void kvStore(float* p, float v) { *p = v; }
 __device__ __forceinline__ void kvStore(bf16* p, float v) { *p = __float2bfloat16_rn(v); }
+__device__ __forceinline__ void kvStore(fp8* p, float v) { *p = __nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3); }
+// 16 bytes of a staged K/V piece (16 / sizeof(T) elements) as fp32
+__device__ __forceinline__ void kvPiece(const float* p, float* o) { kvLoad4(p, o); }
+__device__ __forceinline__ void kvPiece(const bf16* p, float* o) { bf16x8ToFloat(*reinterpret_cast<const uint4*>(p), o); }
+__device__ __forceinline__ void kvPiece(const fp8* p, float* o) {
+#pragma unroll
+    for (int i = 0; i < 16; i += 4) kvLoad4(p + i, o + i);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // synthetic weights: uniform in [-scale, scale) (+ offset) from a counter hash, generated on the device
@@ -193,6 +213,12 @@ __device__ __forceinline__ void kvStore4(float* p, const float* v) { // v: 16-by
 __device__ __forceinline__ void kvStore4(bf16* p, const float* v) {
     *reinterpret_cast<uint2*>(p) = make_uint2(packBf16(v[0], v[1]), packBf16(v[2], v[3]));
 }
+__device__ __forceinline__ void kvStore4(fp8* p, const float* v) {
+    uint32_t u = 0;
+#pragma unroll
+    for (int i = 0; i < 4; i++) u |= (uint32_t)__nv_cvt_float_to_fp8(v[i], __NV_SATFINITE, __NV_E4M3) << (8 * i);
+    *reinterpret_cast<uint32_t*>(p) = u;
+}
 
 // d[0..D) = s[0..D) by one warp (fp32 or bf16 destination), 16 source bytes per lane when vec (D % 4 == 0)
 template <typename T>
@@ -284,6 +310,10 @@ qk_norm_rope_kv(QK_ARGS, float* kCache, float* vCache, int nH, int nKV, int D) {
 extern "C" __global__ void __launch_bounds__(QKR_THREADS)
 qk_norm_rope_kv_bf16(QK_ARGS, bf16* kCache, bf16* vCache, int nH, int nKV, int D) {
     qkNormRopeKv<bf16>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
+}
+extern "C" __global__ void __launch_bounds__(QKR_THREADS)
+qk_norm_rope_kv_fp8(QK_ARGS, fp8* kCache, fp8* vCache, int nH, int nKV, int D) {
+    qkNormRopeKv<fp8>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -472,17 +502,22 @@ extern "C" __global__ void __launch_bounds__(ATT_THREADS)
 attention_bf16(const float* q, const bf16* kCache, const bf16* vCache, ATT_ARGS) {
     attentionBody<bf16>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, part);
 }
+extern "C" __global__ void __launch_bounds__(ATT_THREADS)
+attention_fp8(const float* q, const fp8* kCache, const fp8* vCache, ATT_ARGS) {
+    attentionBody<fp8>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, part);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
-// Staged attention (fp32 K/V, D in {16, 32, 64, 128}, G <= 8), the one that runs where it applies: the same
-// partitions, arithmetic and order as `attention` above — bit-identical partials — with the K and V of a (token,
-// kv head, z) job streamed through a ring of shared-memory stages by cp.async (coalesced 16-byte copies,
-// SATT_STAGES - 1 stages in flight) instead of per-thread global loads:
-//   K stages: d-slices [128 positions][16 d], pieces XOR-swizzled so the 16-byte reads of 8 rows hit 8 bank groups;
-//   V stages: [16 positions][D].
-// Four warps per job; thread = position for the scores (sequential FMA over d = 0..D-1 per head), the block kernel's
-// softmax code, thread = dimension for P·V (positions in order). Grid (kv heads, tokens, z). docs/cuda-notes.md
-// v9–v12 has the one- and two-warp versions that came before and what each measured.
+// Staged attention (K/V fp32, bf16 or fp8; D in {16, 32, 64, 128}, G <= 8), the one that runs where it applies:
+// the same partitions, arithmetic and order as `attention` above — bit-identical partials — with the K and V of a
+// (token, kv head, z) job streamed through a ring of shared-memory stages by cp.async (coalesced 16-byte copies,
+// SATT_STAGES - 1 stages in flight) instead of per-thread global loads. A stage holds 8 KB whatever the element type:
+//   K stages: d-slices [128 positions][KD d] (64 bytes a position: 16 fp32, 32 bf16 or 64 fp8 dimensions), pieces
+//             XOR-swizzled so the 16-byte reads of 8 rows hit 8 bank groups;
+//   V stages: [VP positions][D] (16 fp32, 32 bf16 or 64 fp8 positions).
+// Four warps per job; thread = position for the scores (sequential FMA over d = 0..D-1 per head, converted from the
+// stored type as it is read), the block kernel's softmax code, thread = dimension for P·V (positions in order).
+// Grid (kv heads, tokens, z). docs/cuda-notes.md v9–v12 has the one- and two-warp versions that came before.
 // ---------------------------------------------------------------------------------------------------------------
 #define SATT_STAGES 4
 #define SATT_STAGE_FLOATS 2048
@@ -499,14 +534,21 @@ __device__ __forceinline__ void cpAsyncWaitN() {
 }
 
 #define SATT_THREADS 128
-template <int D, int STAGES> // STAGES: the ring's depth (SATT_STAGES here; attention_bench.cu times others)
-__device__ __forceinline__ void stagedAttentionBody(const float* q, const float* kCache, const float* vCache,
+// STAGES: the ring's depth (SATT_STAGES here; attention_bench.cu times others); KVT: the cache's element type
+template <int D, int STAGES, typename KVT = float>
+__device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* kCache, const KVT* vCache,
                                                      const int* tokSeq, const int* positions, const int* blockTables,
                                                      const int* meta, int blockSize, int nH, int nKV, float scale,
                                                      float* part) {
-    constexpr int KST = D / 16;
-    constexpr int DP = D / 4;
+    constexpr int EB = (int)sizeof(KVT);
+    constexpr int PE = 16 / EB;                             // elements in a 16-byte piece
+    constexpr int KD = (64 / EB) < D ? (64 / EB) : D;       // dimensions of a K stage
+    constexpr int KPIECES = KD / PE;                        // 16-byte pieces per position in a K stage
+    constexpr int KST = D / KD;                             // K stages per partition
+    constexpr int VP = 16 * 4 / EB;                         // positions of a V stage
+    constexpr int DPC = D / PE;                             // 16-byte pieces of a V row
     static_assert(D % 16 == 0 && D <= 128 && ATT_CHUNK == SATT_THREADS, "staged attention: D multiple of 16, <= 128");
+    static_assert(ATT_CHUNK * KD * EB <= SATT_STAGE_FLOATS * 4 && VP * D * EB <= SATT_STAGE_FLOATS * 4, "stage size");
     __shared__ __align__(16) float ring[STAGES][SATT_STAGE_FLOATS];
     __shared__ __align__(16) float qs[ATT_MAXG][D];
     __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // scaled scores, then (in place) probabilities
@@ -525,10 +567,10 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
     float acc[ATT_MAXG];
 #pragma unroll
     for (int g = 0; g < ATT_MAXG; g++) acc[g] = 0.f;
-    const int swz = (tid >> 1) & 3;
+    const int swz = (tid >> 1) & (KPIECES - 1);
     for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
         int n = min(ATT_CHUNK, ctx - c0);
-        int total = KST + (n + 15) / 16;
+        int total = KST + (n + VP - 1) / VP;
         __syncthreads();
         {
             int p = c0 + min(tid, n - 1);
@@ -541,21 +583,21 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
         }
         auto issue = [&](int s) {
             if (s < total) {
-                float* buf = ring[s % STAGES];
+                KVT* buf = reinterpret_cast<KVT*>(ring[s % STAGES]);
                 if (s < KST) {
 #pragma unroll
-                    for (int i = tid; i < ATT_CHUNK * 4; i += SATT_THREADS) {
-                        int j = i >> 2, c = i & 3;
-                        const float* src = kCache + ((size_t)slotS[j] * nKV + kvh) * D + s * 16 + c * 4;
-                        cpAsync16(buf + j * 16 + ((c ^ ((j >> 1) & 3)) << 2), src, j < n);
+                    for (int i = tid; i < ATT_CHUNK * KPIECES; i += SATT_THREADS) {
+                        int j = i / KPIECES, c = i % KPIECES;
+                        const KVT* src = kCache + ((size_t)slotS[j] * nKV + kvh) * D + s * KD + c * PE;
+                        cpAsync16(buf + j * KD + ((c ^ ((j >> 1) & (KPIECES - 1))) * PE), src, j < n);
                     }
                 } else {
-                    int v0 = (s - KST) * 16;
+                    int v0 = (s - KST) * VP;
 #pragma unroll
-                    for (int i = tid; i < 16 * DP; i += SATT_THREADS) {
-                        int j = i / DP, c = i % DP;
-                        const float* src = vCache + ((size_t)slotS[v0 + j] * nKV + kvh) * D + c * 4;
-                        cpAsync16(buf + j * D + c * 4, src, v0 + j < n);
+                    for (int i = tid; i < VP * DPC; i += SATT_THREADS) {
+                        int j = i / DPC, c = i % DPC;
+                        const KVT* src = vCache + ((size_t)slotS[v0 + j] * nKV + kvh) * D + c * PE;
+                        cpAsync16(buf + j * D + c * PE, src, v0 + j < n);
                     }
                 }
             }
@@ -570,18 +612,22 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
             cpAsyncWaitN<STAGES - 2>();
             __syncthreads();
             issue(s + STAGES - 1);
-            const float* buf = ring[s % STAGES];
+            const KVT* buf = reinterpret_cast<const KVT*>(ring[s % STAGES]);
             if (s < KST) {
 #pragma unroll
-                for (int dd = 0; dd < 4; dd++) {
-                    float4 kv = *reinterpret_cast<const float4*>(buf + tid * 16 + ((dd ^ swz) << 2));
+                for (int pc = 0; pc < KPIECES; pc++) {
+                    float kv[PE];
+                    kvPiece(buf + tid * KD + ((pc ^ swz) * PE), kv);
 #pragma unroll
-                    for (int g = 0; g < ATT_MAXG; g++) {
-                        float4 qg = *reinterpret_cast<const float4*>(&qs[g][s * 16 + dd * 4]);
-                        sv[g] = fmaf(qg.x, kv.x, sv[g]);
-                        sv[g] = fmaf(qg.y, kv.y, sv[g]);
-                        sv[g] = fmaf(qg.z, kv.z, sv[g]);
-                        sv[g] = fmaf(qg.w, kv.w, sv[g]);
+                    for (int e = 0; e < PE; e += 4) {
+#pragma unroll
+                        for (int g = 0; g < ATT_MAXG; g++) {
+                            float4 qg = *reinterpret_cast<const float4*>(&qs[g][s * KD + pc * PE + e]);
+                            sv[g] = fmaf(qg.x, kv[e], sv[g]);
+                            sv[g] = fmaf(qg.y, kv[e + 1], sv[g]);
+                            sv[g] = fmaf(qg.z, kv[e + 2], sv[g]);
+                            sv[g] = fmaf(qg.w, kv[e + 3], sv[g]);
+                        }
                     }
                 }
                 if (s == KST - 1) {
@@ -597,11 +643,11 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
                     for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g] *= corrS[g];
                 }
             } else if (tid < D) {
-                int v0 = (s - KST) * 16;
-                int cnt = min(16, n - v0);
+                int v0 = (s - KST) * VP;
+                int cnt = min(VP, n - v0);
 #pragma unroll 4
                 for (int jj = 0; jj < cnt; jj++) {
-                    float vv = buf[jj * D + tid];
+                    float vv = kvLoad(buf + jj * D + tid);
                     float4 p0 = *reinterpret_cast<const float4*>(&pT[v0 + jj][0]);
                     float4 p1 = *reinterpret_cast<const float4*>(&pT[v0 + jj][4]);
                     const float pj[8] = {p0.x, p0.y, p0.z, p0.w, p1.x, p1.y, p1.z, p1.w};
@@ -624,13 +670,25 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const float*
     }
 }
 
-#define SATT_ARGS const float* q, const float* kCache, const float* vCache, const int* tokSeq, const int* positions, \
-    const int* blockTables, const int* meta, int blockSize, int nH, int nKV, int D, float scale, float* part
+#define SATT_ARGS_T(KVT) const float* q, const KVT* kCache, const KVT* vCache, const int* tokSeq, \
+    const int* positions, const int* blockTables, const int* meta, int blockSize, int nH, int nKV, int D, float scale, \
+    float* part
+#define SATT_ARGS SATT_ARGS_T(float)
 #define SATT_PASS q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, scale, part
-extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d16(SATT_ARGS) { stagedAttentionBody<16, SATT_STAGES>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d32(SATT_ARGS) { stagedAttentionBody<32, SATT_STAGES>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d64(SATT_ARGS) { stagedAttentionBody<64, SATT_STAGES>(SATT_PASS); }
-extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) attention_staged_d128(SATT_ARGS) { stagedAttentionBody<128, SATT_STAGES>(SATT_PASS); }
+#define SATT_KERNEL(NAME, DD, KVT) extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) \
+    NAME(SATT_ARGS_T(KVT)) { stagedAttentionBody<DD, SATT_STAGES, KVT>(SATT_PASS); }
+SATT_KERNEL(attention_staged_d16, 16, float)
+SATT_KERNEL(attention_staged_d32, 32, float)
+SATT_KERNEL(attention_staged_d64, 64, float)
+SATT_KERNEL(attention_staged_d128, 128, float)
+SATT_KERNEL(attention_staged_d16_bf16, 16, bf16)
+SATT_KERNEL(attention_staged_d32_bf16, 32, bf16)
+SATT_KERNEL(attention_staged_d64_bf16, 64, bf16)
+SATT_KERNEL(attention_staged_d128_bf16, 128, bf16)
+SATT_KERNEL(attention_staged_d16_fp8, 16, fp8)
+SATT_KERNEL(attention_staged_d32_fp8, 32, fp8)
+SATT_KERNEL(attention_staged_d64_fp8, 64, fp8)
+SATT_KERNEL(attention_staged_d128_fp8, 128, fp8)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Router: logits = xn . Wr^T (fp32 FMA, fixed order), softmax, top-k (ties: lower expert id), optional

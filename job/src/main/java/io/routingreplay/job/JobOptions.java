@@ -76,6 +76,11 @@ public final class JobOptions {
             .intType().defaultValue(0)
             .withDescription("K/V cache capacity in positions per engine (0: sized by the backend).");
 
+    public static final ConfigOption<String> KV_CACHE_DTYPE = ConfigOptions.key("engine.kv-cache-dtype")
+            .stringType().defaultValue("fp32")
+            .withDescription("K/V cache element type: 'fp32' (exact, what conformance checks), 'bf16' (half the "
+                    + "bytes, twice the positions) or 'fp8' (e4m3, a quarter of the bytes).");
+
     public static final ConfigOption<Integer> ENGINE_THREADS = ConfigOptions.key("engine.threads")
             .intType().defaultValue(Runtime.getRuntime().availableProcessors())
             .withDescription("CPU backend worker threads per engine.");

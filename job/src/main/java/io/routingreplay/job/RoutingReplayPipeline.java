@@ -1,5 +1,6 @@
 package io.routingreplay.job;
 
+import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.operators.assembly.RoutingAssembler;
 import io.routingreplay.operators.assembly.TimeoutClock;
 import io.routingreplay.operators.inference.EngineSettings;
@@ -70,7 +71,8 @@ public final class RoutingReplayPipeline {
 
         EngineSettings engine = new EngineSettings(modelDir.toString(), conf.get(JobOptions.BACKEND),
                 conf.get(JobOptions.MAX_NUM_SEQS), conf.get(JobOptions.MAX_BATCH_TOKENS),
-                conf.get(JobOptions.KV_CACHE_TOKENS), limits.maxNewTokens(), conf.get(JobOptions.ENGINE_THREADS));
+                conf.get(JobOptions.KV_CACHE_TOKENS), kvCacheDtype(conf),
+                limits.maxNewTokens(), conf.get(JobOptions.ENGINE_THREADS));
         engine.toEngineConfig(); // fail at submission, with the setting to fix, not on the task managers
         SingleOutputStreamOperator<TokenRoutingEvent> events = batches
                 .forward()
@@ -115,5 +117,13 @@ public final class RoutingReplayPipeline {
 
     static String modelName(ReadableConfig conf) {
         return conf.getOptional(JobOptions.MODEL_NAME).orElse(modelDir(conf).getFileName().toString());
+    }
+
+    private static KvCacheDtype kvCacheDtype(ReadableConfig conf) {
+        try {
+            return KvCacheDtype.parse(conf.get(JobOptions.KV_CACHE_DTYPE));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(JobOptions.KV_CACHE_DTYPE.key() + ": " + e.getMessage(), e);
+        }
     }
 }

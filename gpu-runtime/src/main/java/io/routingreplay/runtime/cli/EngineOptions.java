@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.cli;
 
 import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.kvcache.KvCacheDtype;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,7 +10,7 @@ import java.util.Set;
 /** The engine options every model-running subcommand accepts, and how they become an {@link EngineConfig}. */
 final class EngineOptions {
     static final Set<String> NAMES = Set.of("model", "backend", "max-batch", "max-batch-tokens", "kv-cache-tokens",
-            "max-new-tokens-cap", "threads", "synthetic-config");
+            "kv-cache-dtype", "max-new-tokens-cap", "threads", "synthetic-config");
 
     static final String USAGE = """
               --model DIR              Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)
@@ -17,6 +18,7 @@ final class EngineOptions {
               --max-batch N            most sequences in one step (default 256)
               --max-batch-tokens N     most tokens in one step; longer prompts prefill in chunks (default 2048)
               --kv-cache-tokens N      K/V cache capacity in positions (default: sized from memory)
+              --kv-cache-dtype T       fp32 (default, exact), bf16 or fp8 (e4m3): K/V bytes per element 4 / 2 / 1
               --max-new-tokens-cap N   largest max_new_tokens a request may ask for (default 32768)
               --threads N              CPU backend threads (default: all cores)
               --synthetic-config FILE  instead of --model: random bf16 weights of this config.json, made on the GPU
@@ -56,6 +58,13 @@ final class EngineOptions {
         }
         if (args.has("kv-cache-tokens")) {
             b.kvCacheTokens(args.positiveInt("kv-cache-tokens", 0));
+        }
+        if (args.has("kv-cache-dtype")) {
+            try {
+                b.kvCacheDtype(KvCacheDtype.parse(args.string("kv-cache-dtype", "fp32")));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--kv-cache-dtype: " + e.getMessage());
+            }
         }
         if (args.has("max-new-tokens-cap")) {
             b.maxNewTokensCap(args.positiveInt("max-new-tokens-cap", 0));

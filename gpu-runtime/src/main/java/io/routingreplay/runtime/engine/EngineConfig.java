@@ -1,5 +1,7 @@
 package io.routingreplay.runtime.engine;
 
+import io.routingreplay.runtime.kvcache.KvCacheDtype;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -12,12 +14,13 @@ import java.nio.file.Path;
  * @param maxBatchTokens    most tokens in one step; longer prompts are prefilled in chunks of this size
  * @param kvBlockSize       positions per paged-KV block
  * @param kvCacheTokens     K/V capacity in positions across all sequences (0: the backend sizes it from memory)
+ * @param kvCacheDtype      element type of the K/V cache (fp32 exact; bf16 / fp8 fewer bytes, more positions)
  * @param maxNewTokensCap   the largest max_new_tokens a request may ask for
  * @param threads           CPU backend worker threads
  * @param syntheticConfig   when set (CUDA benchmarks), random weights of this config.json instead of modelDir
  */
 public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvBlockSize,
-                           int kvCacheTokens, int maxNewTokensCap, int threads, Path syntheticConfig) {
+                           int kvCacheTokens, KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, Path syntheticConfig) {
 
     public static Builder builder(Path modelDir) {
         return new Builder().modelDir(modelDir);
@@ -30,6 +33,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         private int maxBatchTokens = 2048;
         private int kvBlockSize = 16;
         private int kvCacheTokens = 0;
+        private KvCacheDtype kvCacheDtype = KvCacheDtype.FP32;
         private int maxNewTokensCap = 32768;
         private int threads = Runtime.getRuntime().availableProcessors();
         private Path syntheticConfig;
@@ -40,6 +44,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         public Builder maxBatchTokens(int v) { maxBatchTokens = v; return this; }
         public Builder kvBlockSize(int v) { kvBlockSize = v; return this; }
         public Builder kvCacheTokens(int v) { kvCacheTokens = v; return this; }
+        public Builder kvCacheDtype(KvCacheDtype v) { kvCacheDtype = v; return this; }
         public Builder maxNewTokensCap(int v) { maxNewTokensCap = v; return this; }
         public Builder threads(int v) { threads = v; return this; }
         public Builder syntheticConfig(Path v) { syntheticConfig = v; return this; }
@@ -59,10 +64,11 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
                     + ") must be >= maxNumSeqs (" + maxNumSeqs + ") so every running sequence can decode each step");
             require(kvBlockSize >= 1 && Integer.bitCount(kvBlockSize) == 1, "kvBlockSize must be a power of two");
             require(kvCacheTokens >= 0, "kvCacheTokens must be >= 0 (0 sizes it from memory)");
+            require(kvCacheDtype != null, "kvCacheDtype must be fp32, bf16 or fp8");
             require(maxNewTokensCap >= 1, "maxNewTokensCap must be >= 1");
             require(threads >= 1, "threads must be >= 1");
             return new EngineConfig(modelDir, backend, maxNumSeqs, maxBatchTokens, kvBlockSize, kvCacheTokens,
-                    maxNewTokensCap, threads, syntheticConfig);
+                    kvCacheDtype, maxNewTokensCap, threads, syntheticConfig);
         }
 
         private static void require(boolean ok, String message) {

@@ -1,6 +1,7 @@
 package io.routingreplay.operators.inference;
 
 import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import java.io.Serializable;
 import java.nio.file.Path;
 
@@ -9,7 +10,7 @@ import java.nio.file.Path;
  * not serializable). Each inference subtask builds its own engine from it in {@code open()}.
  */
 public record EngineSettings(String modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvCacheTokens,
-                             int maxNewTokensCap, int threads) implements Serializable {
+                             KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads) implements Serializable {
 
     /** Builds and checks the engine config; the exception says which setting to fix. */
     public EngineConfig toEngineConfig() {
@@ -18,6 +19,7 @@ public record EngineSettings(String modelDir, String backend, int maxNumSeqs, in
                 .maxNumSeqs(maxNumSeqs)
                 .maxBatchTokens(maxBatchTokens)
                 .kvCacheTokens(kvCacheTokens)
+                .kvCacheDtype(kvCacheDtype)
                 .maxNewTokensCap(maxNewTokensCap)
                 .threads(threads)
                 .build();

@@ -8,6 +8,7 @@ import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.config.QkNorm;
 import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.model.LayerWeights;
 import io.routingreplay.runtime.model.ModelWeights;
 import io.routingreplay.runtime.model.Rope;
@@ -31,6 +32,7 @@ public final class CpuModelRunner implements ModelRunner {
     private final Parallel par;
     private final int blockSize;
     private final int numBlocks;
+    private final KvCacheDtype kvDtype;  // values are rounded to it on write (stored as fp32: same numbers as the GPU)
     private final float[][][] kCache;   // [layer][block] -> [blockSize * kvDim], allocated on first write
     private final float[][][] vCache;   // same shape as kCache
     private final float[][] attnNorm;   // [layer][hidden]
@@ -40,8 +42,10 @@ public final class CpuModelRunner implements ModelRunner {
     private final float[] finalNorm;    // [hidden]
     private final float[] invFreq;      // [head_dim / 2], RoPE inverse frequencies
 
-    private CpuModelRunner(ModelConfig c, ModelWeights w, int threads, int blockSize, int kvTokens) {
+    private CpuModelRunner(ModelConfig c, ModelWeights w, int threads, int blockSize, int kvTokens,
+                           KvCacheDtype kvDtype) {
         this.c = c;
+        this.kvDtype = kvDtype;
         this.w = w;
         this.par = new Parallel(threads);
         this.blockSize = blockSize;
@@ -68,7 +72,8 @@ public final class CpuModelRunner implements ModelRunner {
     public static CpuModelRunner load(EngineConfig cfg) {
         ModelConfig mc = ModelConfigLoader.load(cfg.modelDir());
         ModelWeights weights = ModelWeights.load(mc, WeightStore.open(cfg.modelDir()));
-        return new CpuModelRunner(mc, weights, cfg.threads(), cfg.kvBlockSize(), cfg.kvCacheTokens());
+        return new CpuModelRunner(mc, weights, cfg.threads(), cfg.kvBlockSize(), cfg.kvCacheTokens(),
+                cfg.kvCacheDtype());
     }
 
     @Override
@@ -182,6 +187,8 @@ public final class CpuModelRunner implements ModelRunner {
             }
             System.arraycopy(k, t * kvd, kCache[l][block], slot, kvd);
             System.arraycopy(v, t * kvd, vCache[l][block], slot, kvd);
+            kvDtype.roundInPlace(kCache[l][block], slot, kvd);
+            kvDtype.roundInPlace(vCache[l][block], slot, kvd);
         }
         float[] attnOut = new float[T * qd];               // [T, heads*head_dim]
         int group = c.numHeads / c.numKvHeads;

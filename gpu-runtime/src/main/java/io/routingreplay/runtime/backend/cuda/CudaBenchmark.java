@@ -8,6 +8,7 @@ import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;
@@ -29,7 +30,7 @@ import static jcuda.driver.JCudaDriver.*;
  * Decode/prefill throughput of the CUDA backend on the Qwen3-30B-A3B shape with synthetic bf16 weights, driven
  * straight through {@link CudaModelRunner#forward} (no engine scheduling in the numbers), with the HBM roofline of
  * each decode step. Usage: {@code CudaBenchmark [--layers N|auto] [--batches 1,32,128,256] [--prompt 512]
- * [--output 256] [--csv FILE]}. Prints a table; the layer count is reduced to what fits the GPU when "auto".
+ * [--output 256] [--kv-cache-dtype fp32|bf16|fp8] [--csv FILE]}. Prints a table; the layer count is reduced to what fits the GPU when "auto".
  */
 public final class CudaBenchmark {
     public static void main(String[] args) throws IOException {
@@ -37,6 +38,7 @@ public final class CudaBenchmark {
         int[] batches = {1, 32, 128, 256};
         int prompt = 512, output = 256;
         Path csv = null;
+        KvCacheDtype kv = KvCacheDtype.FP32;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--layers" -> layersArg = args[++i];
@@ -44,6 +46,7 @@ public final class CudaBenchmark {
                 case "--prompt" -> prompt = Integer.parseInt(args[++i]);
                 case "--output" -> output = Integer.parseInt(args[++i]);
                 case "--csv" -> csv = Path.of(args[++i]);
+                case "--kv-cache-dtype" -> kv = KvCacheDtype.parse(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -65,7 +68,7 @@ public final class CudaBenchmark {
         int layers;
         if (layersArg.equals("auto")) {
             ModelConfig one = qwen3Shape(1);
-            int kvElem = "bf16".equals(System.getProperty(CudaModelRunner.KV_DTYPE_PROPERTY)) ? 2 : 4;
+            int kvElem = kv.bytes();
             long perLayer = layerBytes(one) + 2L * ctxPerSeq * maxBatch * one.kvDim() * kvElem;
             long fixed = 2L * one.vocabSize * one.hiddenSize * 2 + (3L << 30);
             layers = (int) Math.min(48, (free * 0.9 - fixed) / perLayer);
@@ -77,7 +80,7 @@ public final class CudaBenchmark {
         Files.writeString(cfgFile, qwen3Json(layers).toString());
         EngineConfig cfg = EngineConfig.builder(null).backend("cuda").syntheticConfig(cfgFile).maxNumSeqs(maxBatch)
                 .maxBatchTokens(Math.max(2048, maxBatch)).kvBlockSize(16)
-                .kvCacheTokens(maxBatch * (ctxPerSeq + 16)).build();
+                .kvCacheTokens(maxBatch * (ctxPerSeq + 16)).kvCacheDtype(kv).build();
         System.out.printf(Locale.ROOT, "card: %s, copy bandwidth %.0f GB/s (read+write), model %s%n", card, copyGBs, mc);
         long t0 = System.nanoTime();
         List<String> rows = new ArrayList<>();
@@ -93,7 +96,7 @@ public final class CudaBenchmark {
         System.out.println();
         System.out.printf(Locale.ROOT, "CUDA backend, Qwen3-30B-A3B shape with %d of 48 layers, synthetic bf16 weights, "
                 + "%s K/V, prompt %d / output %d, %s%n", layers,
-                System.getProperty(CudaModelRunner.KV_DTYPE_PROPERTY, "fp32"), prompt, output, card);
+                kv, prompt, output, card);
         for (String row : rows) {
             System.out.println(row);
         }

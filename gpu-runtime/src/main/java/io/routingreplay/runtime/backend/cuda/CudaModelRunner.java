@@ -5,6 +5,7 @@ import io.routingreplay.runtime.backend.ModelRunner;
 import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.model.Rope;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.model.ModelWeights;
@@ -24,7 +25,8 @@ import java.util.Map;
 import static jcuda.driver.JCudaDriver.*;
 
 /**
- * The CUDA backend: bf16 weights on the GPU, fp32 activations, a paged fp32 K/V cache sized from free GPU memory.
+ * The CUDA backend: bf16 weights on the GPU, fp32 activations, a paged K/V cache (fp32, bf16 or fp8 elements) sized
+ * from free GPU memory.
  * Each {@link #forward} is one host→device copy of the step's inputs, the kernel sequence of {@link ForwardPass}
  * (replayed from a CUDA graph for decode steps, one graph per power-of-two batch bucket), and one device→host
  * copy carrying sampled tokens, logprobs and the routing record.
@@ -33,8 +35,6 @@ public final class CudaModelRunner implements ModelRunner {
     /** Share of the free GPU memory (after weights and workspace) given to the K/V cache when not configured. */
     static final double KV_MEMORY_FRACTION = 0.90;
     static final long KV_MEMORY_RESERVE = 1L << 30;
-    /** K/V cache element type: "fp32" (default, what the conformance checks) or "bf16" (half the cache bytes). */
-    static final String KV_DTYPE_PROPERTY = "routingreplay.cuda.kvCache";
 
     private final CudaDevice dev;
     private final ModelConfig c;
@@ -73,11 +73,8 @@ public final class CudaModelRunner implements ModelRunner {
                 w = DeviceWeights.upload(dev, ModelWeights.load(mc, WeightStore.open(cfg.modelDir())));
             }
             int bs = cfg.kvBlockSize();
-            String kvType = System.getProperty(KV_DTYPE_PROPERTY, "fp32");
-            if (!kvType.equals("fp32") && !kvType.equals("bf16")) {
-                throw new IllegalArgumentException("-D" + KV_DTYPE_PROPERTY + " must be fp32 or bf16, got " + kvType);
-            }
-            int kvElem = kvType.equals("bf16") ? 2 : 4;
+            KvCacheDtype kvType = cfg.kvCacheDtype();
+            int kvElem = kvType.bytes();
             int maxTokens = cfg.maxBatchTokens(), maxSeqs = cfg.maxNumSeqs();
             long kvBytesPerBlock = 2L * mc.numLayers * bs * mc.kvDim() * kvElem;
             int maxBlocksPerSeq = (mc.maxPositionEmbeddings + bs - 1) / bs;
@@ -104,7 +101,7 @@ public final class CudaModelRunner implements ModelRunner {
             }
             uploadInvFreq(ws, mc);
             boolean graphs = !"false".equals(System.getProperty("routingreplay.cuda.graphs"));
-            return new CudaModelRunner(dev, mc, w, ws, new ForwardPass(dev, mc, w, ws, k, v, bs, kvElem == 2),
+            return new CudaModelRunner(dev, mc, w, ws, new ForwardPass(dev, mc, w, ws, k, v, bs, kvType),
                     bs, blocks, graphs, kvElem);
         } catch (RuntimeException e) {
             dev.close();
@@ -163,7 +160,7 @@ public final class CudaModelRunner implements ModelRunner {
         captureRouting = on;
     }
 
-    /** Bytes per K/V cache element (4: fp32, 2: bf16). */
+    /** Bytes per K/V cache element (4: fp32, 2: bf16, 1: fp8). */
     public int kvElementBytes() {
         return kvElemBytes;
     }

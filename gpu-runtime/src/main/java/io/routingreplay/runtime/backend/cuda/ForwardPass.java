@@ -2,6 +2,7 @@ package io.routingreplay.runtime.backend.cuda;
 
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.QkNorm;
+import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import jcuda.driver.CUdeviceptr;
 
 /**
@@ -39,7 +40,7 @@ final class ForwardPass {
     private final CUdeviceptr[] kCache, vCache;
     private final int blockSize;
     private final String kvSuffix;
-    /** The attention with cp.async-staged K/V (fp32 cache, head_dim 16/32/64/128, ≤ 8 query heads per KV head;
+    /** The attention with cp.async-staged K/V (any cache dtype, head_dim 16/32/64/128, ≤ 8 query heads per KV head;
      *  grid (kv heads, tokens, z)), or null where only the block version applies. Both give bit-identical partials. */
     private final String stagedAttention;
     /** Use the block version even where the staged one applies (the benchmark's bitwise A/B; also
@@ -56,7 +57,7 @@ final class ForwardPass {
     private final int sms;
 
     ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
-                CUdeviceptr[] vCache, int blockSize, boolean bf16Cache) {
+                CUdeviceptr[] vCache, int blockSize, KvCacheDtype kvType) {
         this.dev = dev;
         this.c = c;
         this.w = w;
@@ -64,15 +65,15 @@ final class ForwardPass {
         this.kCache = kCache;
         this.vCache = vCache;
         this.blockSize = blockSize;
-        this.kvSuffix = bf16Cache ? "_bf16" : "";
+        this.kvSuffix = kvType == KvCacheDtype.FP32 ? "" : "_" + kvType.flag();
         int d = c.headDim, g = c.numHeads / c.numKvHeads;
         this.sms = dev.attribute(jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
         this.gateUpBlocks = PersistentGemm.GATE_UP.residentBlocks(dev, sms);
         this.gateUp24Blocks = PersistentGemm.GATE_UP_24.residentBlocks(dev, sms);
         this.storeBlocks = PersistentGemm.STORE.residentBlocks(dev, sms);
         this.store24Blocks = PersistentGemm.STORE_24.residentBlocks(dev, sms);
-        this.stagedAttention = !bf16Cache && g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
-                ? "attention_staged_d" + d : null;
+        this.stagedAttention = g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
+                ? "attention_staged_d" + d + kvSuffix : null;
     }
 
     /**
