@@ -2,6 +2,8 @@ package io.routingreplay.runtime.backend;
 
 import io.routingreplay.runtime.config.ModelConfig;
 
+import java.util.OptionalDouble;
+
 /**
  * A backend: turns a batch into sampled tokens and routing. It owns the K/V storage
  * ({@link #numKvBlocks()} blocks of {@link #kvBlockSize()} positions); the engine's block manager decides which
@@ -18,6 +20,12 @@ public interface ModelRunner extends AutoCloseable {
     int numKvBlocks();
 
     StepOutput forward(ForwardBatch batch);
+
+    /** The device's measured copy bandwidth (bytes read + written per second, in GB/s), where the backend has a
+     *  device to measure; the lower bound of a run's time is its bytes over it. */
+    default OptionalDouble copyBandwidthGBs() {
+        return OptionalDouble.empty();
+    }
 
     @Override
     void close();

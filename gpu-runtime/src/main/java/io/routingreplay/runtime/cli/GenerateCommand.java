@@ -9,6 +9,7 @@ import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.engine.InvalidRequestException;
 import io.routingreplay.runtime.engine.LLMEngine;
 import io.routingreplay.runtime.engine.StepEvent;
+import io.routingreplay.runtime.roofline.LowerBoundMeter;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;
 
 import java.io.IOException;
@@ -39,6 +40,8 @@ public final class GenerateCommand {
               --npy-dir DIR            also write each request's expert ids as DIR/<rid>.npy
                                        (shape [num_tokens, num_moe_layers, top_k], uint8 or uint16)
               --rejected-output FILE   rejected lines as JSONL {line, rid, reason}
+              --lower-bound            (--backend cuda) also print the least time the run's own schedule could take:
+                                       each step's weight + K/V bytes over the GPU's measured copy bandwidth
             """ + EngineOptions.USAGE;
     private static final long PROGRESS_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(2);
 
@@ -52,7 +55,7 @@ public final class GenerateCommand {
     public int run(List<String> argv) throws IOException {
         Set<String> options = new HashSet<>(EngineOptions.NAMES);
         options.addAll(Set.of("input", "output", "npy-dir", "rejected-output"));
-        CliArgs args = new CliArgs("generate", argv, options, Set.of());
+        CliArgs args = new CliArgs("generate", argv, options, Set.of("lower-bound"));
         Path input = args.requiredPath("input");
         if (!Files.isRegularFile(input) || !Files.isReadable(input)) {
             throw new UsageException("--input " + input + " is not a readable file");
@@ -64,6 +67,10 @@ public final class GenerateCommand {
         requireDistinct(output, rejectedOutput, "--rejected-output");
         Path npyDir = args.path("npy-dir");
         EngineConfig config = EngineOptions.build(EngineOptions.builder(args));
+        boolean lowerBound = args.flag("lower-bound");
+        if (lowerBound && !config.backend().equals("cuda")) {
+            throw new UsageException("--lower-bound needs --backend cuda (the bound uses the GPU's measured copy bandwidth)");
+        }
         if (npyDir != null) {
             Files.createDirectories(npyDir);
         }
@@ -77,6 +84,12 @@ public final class GenerateCommand {
              OrderedResultWriter results = new OrderedResultWriter(engine.routingLayout(), tokenizer, output, npyDir)) {
             RequestLineParser parser = new RequestLineParser(new RequestValidator(
                     RequestLimits.of(engine.modelConfig(), config.maxNewTokensCap()), tokenizer));
+            LowerBoundMeter meter = null;
+            if (lowerBound) {
+                meter = new LowerBoundMeter(engine.modelConfig(), config.kvCacheDtype().bytes(),
+                        engine.copyBandwidthGBs().orElseThrow());
+                engine.observeSteps(meter);
+            }
             admitAll(input, parser, engine, results, rejections);
             ProgressReporter progress = new ProgressReporter(err, PROGRESS_INTERVAL_NANOS, results.numExpected());
             while (engine.hasUnfinished()) {
@@ -85,7 +98,10 @@ public final class GenerateCommand {
                 }
                 progress.maybeReport(results.numFinished(), engine.stats());
             }
-            progress.finish(results.numFinished(), rejections.count(), engine.stats());
+            double seconds = progress.finish(results.numFinished(), rejections.count(), engine.stats());
+            if (meter != null) {
+                err.println(meter.summary(seconds));
+            }
             return rejections.count() > 0 ? EXIT_REJECTED : 0;
         } finally {
             if (tokenizer != null) {

@@ -40,12 +40,14 @@ final class ProgressReporter {
         lastTokens = tokens;
     }
 
-    /** The closing summary line. */
-    void finish(int done, int rejected, EngineStats stats) {
+    /** The closing summary line; returns the seconds since this reporter started. */
+    double finish(int done, int rejected, EngineStats stats) {
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         err.printf(Locale.ROOT, "done: %d requests generated, %d rejected; %d prompt + %d generated tokens in %.1f s"
-                        + " (%.1f tokens/s); %d preemptions for K/V space%n", done, rejected, stats.prefillTokens(),
-                stats.decodeTokens(), seconds, (stats.prefillTokens() + stats.decodeTokens()) / Math.max(seconds, 1e-9),
-                stats.preemptions());
+                        + " (%.1f tokens/s); %d preemptions for K/V space, %d positions recomputed%n", done, rejected,
+                stats.prefillTokens(), stats.decodeTokens(), seconds,
+                (stats.prefillTokens() + stats.decodeTokens()) / Math.max(seconds, 1e-9), stats.preemptions(),
+                stats.recomputedPositions());
+        return seconds;
     }
 }

@@ -14,8 +14,9 @@ package io.routingreplay.runtime.engine;
  * @param running        requests admitted and unfinished
  * @param routingBytes   packed routing bytes emitted so far
  * @param preemptions    sequences preempted for K/V space so far
+ * @param recomputedPositions positions computed again because a preemption dropped their K/V
  */
 public record EngineStats(long prefillTokens, long decodeTokens, long steps, int lastBatchSize, int maxNumSeqs,
                           int kvBlocksUsed, int kvBlocksTotal, int waiting, int running, long routingBytes,
-                          long preemptions) {
+                          long preemptions, long recomputedPositions) {
 }

@@ -39,6 +39,7 @@ public final class LLMEngine implements AutoCloseable {
     private long steps;
     private long routingBytes;
     private int lastBatchSize;
+    private StepObserver observer;
 
     private LLMEngine(EngineConfig config, ModelRunner runner) {
         this.config = config;
@@ -67,6 +68,16 @@ public final class LLMEngine implements AutoCloseable {
 
     public RoutingLayout routingLayout() {
         return layout;
+    }
+
+    /** Sees every step's batch and output (one observer; null removes it). */
+    public void observeSteps(StepObserver o) {
+        observer = o;
+    }
+
+    /** The backend's measured copy bandwidth, where it has a device (see {@link ModelRunner#copyBandwidthGBs}). */
+    public java.util.OptionalDouble copyBandwidthGBs() {
+        return runner.copyBandwidthGBs();
     }
 
     public void add(GenerationRequest r) {
@@ -155,7 +166,11 @@ public final class LLMEngine implements AutoCloseable {
             chunks.add(new SeqChunk(s.tokenSlice(s.numComputed, c.numTokens()), s.numComputed, s.blockTableArray(),
                     sample, s.params, s.seed, s.numOutputs()));
         }
-        StepOutput out = runner.forward(new ForwardBatch(chunks));
+        ForwardBatch batch = new ForwardBatch(chunks);
+        StepOutput out = runner.forward(batch);
+        if (observer != null) {
+            observer.onStep(batch, out);
+        }
         steps++;
         lastBatchSize = plan.size();
         List<StepEvent> events = new ArrayList<>(plan.size());
@@ -247,7 +262,7 @@ public final class LLMEngine implements AutoCloseable {
     public EngineStats stats() {
         return new EngineStats(prefillTokens, decodeTokens, steps, lastBatchSize, config.maxNumSeqs(),
                 blocks.numUsed(), blocks.numBlocks(), scheduler.numWaiting(), scheduler.numRunning(), routingBytes,
-                scheduler.preemptions());
+                scheduler.preemptions(), scheduler.recomputedPositions());
     }
 
     /** Drops a request wherever it is; it produces no further events. Unknown rids are ignored. */

@@ -22,6 +22,7 @@ public final class Scheduler {
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
     private long preemptions;
+    private long recomputedPositions;
 
     public Scheduler(BlockManager blocks, int maxNumSeqs, int maxBatchTokens) {
         this.blocks = blocks;
@@ -75,6 +76,7 @@ public final class Scheduler {
     private void preempt(Sequence victim) {
         running.remove(victim);
         blocks.free(victim.blockTable());
+        recomputedPositions += victim.numComputed(); // computed once, lost with the blocks, computed again later
         victim.resetComputed();
         victim.setStatus(Sequence.Status.WAITING);
         waiting.addFirst(victim);
@@ -94,6 +96,11 @@ public final class Scheduler {
 
     public int numRunning() {
         return running.size();
+    }
+
+    /** Positions whose K/V was computed, then lost to a preemption (each is computed again). */
+    public long recomputedPositions() {
+        return recomputedPositions;
     }
 
     public long preemptions() {

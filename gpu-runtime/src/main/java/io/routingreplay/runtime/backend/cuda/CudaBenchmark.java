@@ -9,6 +9,7 @@ import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
+import io.routingreplay.runtime.roofline.StepBytes;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUevent;
@@ -57,7 +58,7 @@ public final class CudaBenchmark {
         long free;
         String card;
         try (CudaDevice dev = new CudaDevice(0)) {
-            copyGBs = copyBandwidth(dev);
+            copyGBs = dev.copyBandwidthGBs();
             free = dev.memInfo()[0];
             card = dev.name;
             System.out.printf(Locale.ROOT, "resident blocks per SM: attention_staged_d128 %d, attention %d (128 threads), "
@@ -172,9 +173,9 @@ public final class CudaBenchmark {
         Arrays.sort(sorted);
         double total = Arrays.stream(ms).sum();
         double median = sorted[sorted.length / 2];
-        double roofMs = rooflineBytes(mc, B, prompt + output / 2, distinctExperts(mc, last), r.kvElementBytes())
+        double roofMs = StepBytes.decode(mc, r.kvElementBytes(), B, prompt + output / 2, distinctExperts(mc, last)).total()
                 / (copyGBs * 1e9) * 1e3;
-        double roofMs16 = rooflineBytes(mc, B, prompt + output / 2, distinctExperts(mc, last), 2) / (copyGBs * 1e9) * 1e3;
+        double roofMs16 = StepBytes.decode(mc, 2, B, prompt + output / 2, distinctExperts(mc, last)).total() / (copyGBs * 1e9) * 1e3;
         rows.add(String.format(Locale.ROOT, "%-28s %8d %12.2f %12.0f %12.2f %10.2f", "decode (median step)", B, median,
                 B * (output - 1) / (total / 1e3), roofMs, median / roofMs));
         rows.add(String.format(Locale.ROOT, "%-28s %8d %12s %12s %12.2f %10.2f", "  vs roofline w/ bf16 K/V", B, "", "",
@@ -294,46 +295,10 @@ public final class CudaBenchmark {
         return sum / L;
     }
 
-    /** Bytes one decode step must move at least: every weight it uses once, the K/V it attends over once. */
-    static double rooflineBytes(ModelConfig mc, int B, int ctx, double expertsPerLayer, int kvBytes) {
-        double h = mc.hiddenSize;
-        double attn = (mc.qDim() + 2.0 * mc.kvDim()) * h * 2 + h * mc.qDim() * 2;
-        double router = (double) mc.numExperts * h * 2;
-        double expert = 3.0 * mc.moeIntermediateSize * h * 2;
-        double perLayer = attn + router + expertsPerLayer * expert;
-        double lmHead = (double) mc.vocabSize * h * 2;
-        double kv = (double) B * ctx * mc.numLayers * 2.0 * mc.kvDim() * kvBytes;
-        return mc.numLayers * perLayer + lmHead + kv;
-    }
-
     private static long layerBytes(ModelConfig c) {
         long h = c.hiddenSize;
         return 2 * ((c.qDim() + 2L * c.kvDim()) * h + h * c.qDim() + (long) c.numExperts * h
                 + 3L * c.numExperts * c.moeIntermediateSize * h);
-    }
-
-    /** Device-to-device copy of 2 GiB, bytes read + written over time (median of 5). */
-    private static double copyBandwidth(CudaDevice dev) {
-        long n = 1L << 30;
-        CUdeviceptr a = dev.alloc(n), b = dev.alloc(n);
-        CUevent e0 = new CUevent(), e1 = new CUevent();
-        cuEventCreate(e0, 0);
-        cuEventCreate(e1, 0);
-        cuMemsetD32Async(a, 0x3f800000, n / 4, dev.stream);
-        double[] gbs = new double[5];
-        for (int i = 0; i < 6; i++) {
-            cuEventRecord(e0, dev.stream);
-            cuMemcpyDtoDAsync(b, a, n, dev.stream);
-            cuEventRecord(e1, dev.stream);
-            cuEventSynchronize(e1);
-            float[] ms = new float[1];
-            cuEventElapsedTime(ms, e0, e1);
-            if (i > 0) {
-                gbs[i - 1] = 2.0 * n / (ms[0] / 1e3) / 1e9;
-            }
-        }
-        Arrays.sort(gbs);
-        return gbs[2];
     }
 
     static ObjectNode qwen3Json(int layers) {

@@ -147,6 +147,11 @@ public final class CudaModelRunner implements ModelRunner {
         return numBlocks;
     }
 
+    @Override
+    public java.util.OptionalDouble copyBandwidthGBs() {
+        return java.util.OptionalDouble.of(dev.copyBandwidthGBs());
+    }
+
     public String deviceName() {
         return dev.name;
     }
