@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The RL-shaped workloads on the GPU machine (repository root), Qwen3-30B-A3B shape with synthetic bf16 weights,
+# through `generate --backend cuda --lower-bound` (the engine's own scheduling, routing written as in production):
+#   scripts/gpu-rl-bench.sh [BUNDLE] [WORKLOADS] [KV_DTYPES]
+#     BUNDLE     a folder made by scripts/gpu-bundle.sh (default .gpu/bundle)
+#     WORKLOADS  comma list of vllm-23151, rl-long (default both)
+#     KV_DTYPES  comma list of fp32, bf16, fp8 (default all three)
+# Workloads:
+#   vllm-23151  50 requests, random 2,048-token prompts, 1,024 new tokens, greedy, ignore_eos, --max-batch 10: the
+#               workload behind vLLM's published figure for this model on one H100 (vLLM issue #23151: bf16, TP 1,
+#               random dataset, concurrency 10): 739.8 output tokens/s.
+#   rl-long     128 requests, 512-token prompts, 1,536 sampled tokens (temperature 1, seeded), ignore_eos, routing
+#               to --npy-dir.
+# For each run it prints wall time, output tokens/s, preemptions, recomputed positions and the lower bound the run's
+# own schedule implies (each step's weight + K/V bytes over the GPU's measured copy bandwidth), and writes the table
+# to $OUT/rl-bench.txt (logs beside it) when OUT is set.
+set -uo pipefail
+bundle="${1:-.gpu/bundle}"
+workloads="${2:-vllm-23151,rl-long}"
+dtypes="${3:-fp32,bf16,fp8}"
+out="${OUT:-/tmp/rl-bench}"
+work="$(mktemp -d)"
+mkdir -p "$out"
+config="$(dirname "$0")/../examples/qwen3-30b-a3b-config.json"
+card="$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)"
+
+requests() { # name -> JSONL of token-id requests (random ids over the vocabulary, a fixed seed per workload)
+  python3 - "$1" <<'PY'
+import json, random, sys
+name = sys.argv[1]
+vocab = 151936
+if name == "vllm-23151":
+    rnd = random.Random(23151)
+    for i in range(50):
+        print(json.dumps({"rid": f"v{i}", "prompt_token_ids": [rnd.randrange(vocab) for _ in range(2048)],
+                          "max_new_tokens": 1024, "temperature": 0, "ignore_eos": True}))
+elif name == "rl-long":
+    rnd = random.Random(1536)
+    for i in range(128):
+        print(json.dumps({"rid": f"rl{i}", "prompt_token_ids": [rnd.randrange(vocab) for _ in range(512)],
+                          "max_new_tokens": 1536, "temperature": 1.0, "seed": 1000 + i, "ignore_eos": True}))
+else:
+    sys.exit(f"unknown workload {name}")
+PY
+}
+
+options() { # name -> generate options of the workload
+  case "$1" in
+    vllm-23151) echo "--max-batch 10" ;;
+    rl-long) echo "--max-batch 256 --npy-dir $work/npy" ;;
+  esac
+}
+
+table="$out/rl-bench.txt"
+printf '%-11s %-5s %9s %10s %8s %11s %10s %10s %8s\n' workload kv "wall s" "out tok/s" preempt recomputed "bound s" "x bound" "x vLLM" > "$table"
+for w in ${workloads//,/ }; do
+  requests "$w" > "$work/$w.jsonl" || exit 1
+  for kv in ${dtypes//,/ }; do
+    log="$out/$w-$kv.log"
+    rm -rf "$work/npy"
+    echo "== $w, $kv K/V, $card" | tee "$log"
+    # shellcheck disable=SC2046
+    "$bundle/run" generate --backend cuda --synthetic-config "$config" --input "$work/$w.jsonl" \
+      --output "$work/$w-$kv.jsonl" --kv-cache-dtype "$kv" --lower-bound $(options "$w") 2>&1 | grep -v '^progress' | tee -a "$log"
+    python3 - "$w" "$kv" "$log" >> "$table" <<'PY'
+import re, sys
+w, kv, log = sys.argv[1], sys.argv[2], open(sys.argv[3]).read()
+done = re.search(r"done: (\d+) requests generated, \d+ rejected; (\d+) prompt \+ (\d+) generated tokens in ([\d.]+) s.*?"
+                 r"(\d+) preemptions for K/V space, (\d+) positions recomputed", log)
+bound = re.search(r"lower bound: ([\d.]+) s .*measured ([\d.]+) s = ([\d.]+)x the bound", log)
+if not done or not bound:
+    print(f"{w:<11} {kv:<5} FAILED (see {sys.argv[3]})")
+    sys.exit()
+secs, gen = float(done.group(4)), int(done.group(3))
+rate = gen / secs
+vllm = f"{rate / 739.8:.2f}" if w == "vllm-23151" else "-"
+print(f"{w:<11} {kv:<5} {secs:>9.1f} {rate:>10.0f} {done.group(5):>8} {done.group(6):>11} {float(bound.group(1)):>10.2f} "
+      f"{float(bound.group(3)):>8.2f} {vllm:>8}")
+PY
+  done
+done
+echo
+echo "==== RL workloads, $card, Qwen3-30B-A3B shape (48 layers, synthetic bf16 weights) ===="
+cat "$table"
+echo "x vLLM: output tokens/s over 739.8 (vLLM issue #23151, one H100, bf16, TP 1, 2,048 in / 1,024 out, concurrency 10)"
