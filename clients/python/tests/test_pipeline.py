@@ -1,0 +1,62 @@
+"""The client against the real job: requests published from Python (JSON lines and Avro PromptEvents) come back as
+results whose tokens, logprobs, routing ids and weights equal what `routing-replay generate` computes for the same
+requests (its JSON, an independent path), and whose ids equal the .npy files `routing-replay consume` writes."""
+import json
+
+import numpy as np
+
+from conftest import MODEL, run_cli
+from routing_replay import publish, read_results
+
+REQUESTS = [
+    {"rid": "py-greedy", "prompt_text": "Routing replay keeps the trainer's experts equal to the sampler's.",
+     "max_new_tokens": 12, "temperature": 0},
+    {"rid": "py-sampled", "prompt_text": "Mixture-of-Experts routing for GRPO:", "max_new_tokens": 10,
+     "temperature": 1.0, "top_k": 20, "seed": 42, "return_routing_weights": True},
+    {"rid": "py-avro-ids", "prompt_token_ids": [9707, 11, 1879, 0], "max_new_tokens": 8, "temperature": 0,
+     "ignore_eos": True, "return_routing_weights": True},
+    {"rid": "py-avro-text", "prompt_text": "<|im_start|>user\nWhat is an expert?<|im_end|>\n", "max_new_tokens": 9,
+     "temperature": 0.7, "top_p": 0.9, "seed": 7},
+]
+
+
+def collect(bootstrap, rids, group):
+    got = {}
+    for r in read_results(bootstrap, "results", group_id=group, idle_seconds=180):
+        if r.rid in rids:
+            got[r.rid] = r
+        if len(got) == len(rids):
+            break
+    assert set(got) == set(rids), f"answered: {sorted(got)}, expected {sorted(rids)}"
+    return got
+
+
+def test_results_equal_generate_and_consume(bootstrap, tmp_path):
+    publish(bootstrap, "prompts", REQUESTS[:2])
+    publish(bootstrap, "prompts", REQUESTS[2:], avro=True)
+    got = collect(bootstrap, {r["rid"] for r in REQUESTS}, "py-client-test")
+
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("".join(json.dumps(r) + "\n" for r in REQUESTS))
+    run_cli("generate", "--model", MODEL, "--input", requests, "--output", tmp_path / "generate.jsonl")
+    expected = [json.loads(line) for line in (tmp_path / "generate.jsonl").read_text().splitlines()]
+    for e in expected:
+        r = got[e["rid"]]
+        assert r.output_token_ids == e["output_token_ids"], e["rid"]
+        assert np.array_equal(np.float32(r.output_logprobs), np.float32(e["output_logprobs"])), e["rid"]
+        routing = e["routing"]
+        assert r.topk_ids.shape == (routing["num_tokens"], len(routing["moe_layer_indices"]), routing["top_k"])
+        assert r.num_tokens == len(r.prompt_token_ids) + len(r.output_token_ids) - 1
+        assert r.topk_ids.dtype == np.dtype(routing["dtype"])
+        assert np.array_equal(r.topk_ids, np.array(routing["topk_ids"])), e["rid"]
+        assert r.moe_layer_indices == routing["moe_layer_indices"]
+        if "topk_weights" in routing:
+            assert np.array_equal(r.topk_weights, np.float32(routing["topk_weights"])), e["rid"]
+        else:
+            assert r.topk_weights is None
+
+    npy = tmp_path / "npy"
+    run_cli("consume", "--bootstrap", bootstrap, "--topic", "results", "--group", "py-client-consume",
+            "--output", tmp_path / "consumed.jsonl", "--npy-dir", npy, "--idle-seconds", 10)
+    for rid, r in got.items():
+        assert np.array_equal(np.load(npy / f"{rid}.npy"), r.topk_ids), rid
