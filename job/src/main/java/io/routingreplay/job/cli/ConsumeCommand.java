@@ -5,7 +5,7 @@ import io.routingreplay.runtime.cli.output.NpyFileNames;
 import io.routingreplay.runtime.cli.output.NpyWriter;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;
 import io.routingreplay.schemas.RoutingResult;
-import io.routingreplay.schemas.codec.AvroCodec;
+import io.routingreplay.schemas.codec.SingleObjectCodec;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -52,7 +52,7 @@ final class ConsumeCommand {
         p.put("enable.auto.commit", "false");
         p.put("key.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
         p.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
-        AvroCodec<RoutingResult> codec = AvroCodec.of(RoutingResult.class);
+        SingleObjectCodec<RoutingResult> codec = SingleObjectCodec.of(RoutingResult.class);
         long count = 0;
         long bad = 0;
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p);
