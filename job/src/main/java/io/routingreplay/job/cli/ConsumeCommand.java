@@ -23,7 +23,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
  * {@code routing-replay consume --bootstrap B --topic T --output results.jsonl [--npy-dir D]}: reads committed
  * results (read_committed, from the group's committed offsets, else the beginning) and writes each as
  * {@code generate} does, plus the routing ids as {@code D/<rid>.npy}. Stops after {@code --max} results or when
- * nothing arrived for {@code --idle-seconds}.
+ * nothing arrived for {@code --idle-seconds}. Records are single-object Avro of any released RoutingResult version
+ * ({@link SingleObjectCodec}); one without the header or of an unknown version is reported with its reason.
  */
 final class ConsumeCommand {
 
