@@ -11,6 +11,7 @@ import io.routingreplay.operators.validation.DuplicateRidFilter;
 import io.routingreplay.operators.validation.LimitOptions;
 import io.routingreplay.operators.validation.PromptValidationFunction;
 import io.routingreplay.operators.validation.RawPrompt;
+import io.routingreplay.operators.validation.ValidatedPrompt;
 import io.routingreplay.operators.validation.ValidationLimits;
 import io.routingreplay.operators.window.MicroBatchWindowOperator;
 import io.routingreplay.operators.window.ShardKey;
@@ -23,6 +24,7 @@ import java.nio.file.Files;
 import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import java.nio.file.Path;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
@@ -50,12 +52,12 @@ public final class RoutingReplayPipeline {
         ValidationLimits limits = ValidationLimits.from(conf);
         int inferenceParallelism = conf.get(JobOptions.INFERENCE_PARALLELISM);
 
-        SingleOutputStreamOperator<InferenceRequest> validated = prompts
+        SingleOutputStreamOperator<ValidatedPrompt> validated = prompts
                 .process(new PromptValidationFunction(modelDir, modelName, limits))
                 .name("validate").uid("validate")
-                .returns(new AvroTypeInfo<>(InferenceRequest.class));
+                .returns(TypeInformation.of(ValidatedPrompt.class));
         SingleOutputStreamOperator<InferenceRequest> unique = validated
-                .keyBy(InferenceRequest::getRid, Types.STRING)
+                .keyBy(ValidatedPrompt::rid, Types.STRING)
                 .process(new DuplicateRidFilter(limits))
                 .name("dedup-rid").uid("dedup-rid")
                 .returns(new AvroTypeInfo<>(InferenceRequest.class));

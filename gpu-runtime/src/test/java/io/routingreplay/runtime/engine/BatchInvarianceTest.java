@@ -95,13 +95,20 @@ class BatchInvarianceTest {
 
     @Test
     void resumeAfterRestoreContinuesTheSameRecord() {
-        GenerationRequest r = requests.get(1); // sampled with a seed
-        GenerationResult full = alone.get(1);
-        int cut = full.outputTokenIds().length / 2;
-        if (cut == 0) {
-            cut = 1;
+        // Sampled with a seed and long enough that the "crash" lands mid-generation: CUT tokens were emitted before
+        // it and MAX_NEW - CUT must come from LLMEngine.resume, which recomputes the prompt + outputs so far and
+        // continues the sampler at output index CUT.
+        final int maxNew = 12;
+        final int cut = 5;
+        GenerationRequest r = new GenerationRequest("resumed", requests.get(3).promptTokenIds(),
+                new SamplingParams(maxNew, 0.8f, 0.9f, 50, 4242L, List.of(), true, true));
+        GenerationResult full;
+        try (LLMEngine uninterrupted = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2))) {
+            full = uninterrupted.generate(List.of(r)).get(0);
         }
-        // First life: run until `cut` outputs were emitted, keep those events, then "crash".
+        assertEquals(maxNew, full.outputTokenIds().length, "ignore_eos: the uninterrupted run makes every token");
+
+        // First life: run until CUT outputs were emitted, keep those events (what reached downstream), then "crash".
         List<StepEvent> kept = new ArrayList<>();
         int outputs = 0;
         try (LLMEngine first = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2))) {
@@ -115,22 +122,33 @@ class BatchInvarianceTest {
                 }
             }
         }
-        int[] soFar = java.util.Arrays.copyOf(full.outputTokenIds(), cut);
-        float[] lp = java.util.Arrays.copyOf(full.outputLogprobs(), cut);
+        assertEquals(cut, outputs, "one request alone samples one token per step");
         ResultBuilder builder = new ResultBuilder(r, full.routing().layout());
+        int[] soFar = new int[cut];
+        float[] lp = new float[cut];
         for (StepEvent e : kept) {
             builder.accept(e);
+            if (e.sampledToken() >= 0) {
+                soFar[e.outputIndex()] = e.sampledToken();
+                lp[e.outputIndex()] = e.logprob();
+            }
         }
-        if (full.outputTokenIds().length > cut) {
-            try (LLMEngine second = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2))) {
-                second.resume(r, soFar, lp);
-                while (second.hasUnfinished()) {
-                    for (StepEvent e : second.step()) {
-                        builder.accept(e); // throws on a gap or a duplicate position
+
+        // Second life: a new engine is handed only what was emitted, as the inference operator does on a restore.
+        int resumedOutputs = 0;
+        try (LLMEngine second = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2))) {
+            second.resume(r, soFar, lp);
+            while (second.hasUnfinished()) {
+                for (StepEvent e : second.step()) {
+                    builder.accept(e); // throws on a gap or a duplicate position
+                    if (e.sampledToken() >= 0) {
+                        assertEquals(cut + resumedOutputs, e.outputIndex(), "sampling continues at the next index");
+                        resumedOutputs++;
                     }
                 }
             }
         }
+        assertEquals(maxNew - cut, resumedOutputs, "the rest of the record came from the resumed engine");
         assertSame(full, builder.build());
     }
 }

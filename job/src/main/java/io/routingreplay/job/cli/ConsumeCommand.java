@@ -5,7 +5,7 @@ import io.routingreplay.runtime.cli.output.NpyFileNames;
 import io.routingreplay.runtime.cli.output.NpyWriter;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;
 import io.routingreplay.schemas.RoutingResult;
-import io.routingreplay.schemas.codec.AvroCodec;
+import io.routingreplay.schemas.codec.SingleObjectCodec;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -23,7 +23,8 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
  * {@code routing-replay consume --bootstrap B --topic T --output results.jsonl [--npy-dir D]}: reads committed
  * results (read_committed, from the group's committed offsets, else the beginning) and writes each as
  * {@code generate} does, plus the routing ids as {@code D/<rid>.npy}. Stops after {@code --max} results or when
- * nothing arrived for {@code --idle-seconds}.
+ * nothing arrived for {@code --idle-seconds}. Records are single-object Avro of any released RoutingResult version
+ * ({@link SingleObjectCodec}); one without the header or of an unknown version is reported with its reason.
  */
 final class ConsumeCommand {
 
@@ -52,7 +53,7 @@ final class ConsumeCommand {
         p.put("enable.auto.commit", "false");
         p.put("key.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
         p.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
-        AvroCodec<RoutingResult> codec = AvroCodec.of(RoutingResult.class);
+        SingleObjectCodec<RoutingResult> codec = SingleObjectCodec.of(RoutingResult.class);
         long count = 0;
         long bad = 0;
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p);

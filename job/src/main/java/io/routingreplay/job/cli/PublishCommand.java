@@ -15,7 +15,9 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 
 /**
  * {@code routing-replay publish --bootstrap B --topic T requests.jsonl}: one record per request line, keyed by rid,
- * with an idempotent producer. Lines are sent as they are; the job validates them and dead-letters bad ones.
+ * with an idempotent producer. Lines are sent as they are (JSON names its fields, so it needs no schema fingerprint;
+ * Avro producers send single-object PromptEvents, see docs/streaming.md); the job validates them and dead-letters
+ * bad ones.
  * Kafka TLS/SASL settings come from {@link KafkaClientSecurity} ({@code --kafka-config FILE}, environment).
  */
 final class PublishCommand {

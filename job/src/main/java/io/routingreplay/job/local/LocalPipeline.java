@@ -4,7 +4,7 @@ import io.routingreplay.job.JobOptions;
 import io.routingreplay.job.RoutingReplayJob;
 import io.routingreplay.schemas.DeadLetter;
 import io.routingreplay.schemas.RoutingResult;
-import io.routingreplay.schemas.codec.AvroCodec;
+import io.routingreplay.schemas.codec.SingleObjectCodec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -142,8 +142,8 @@ public final class LocalPipeline implements AutoCloseable {
             open.add(s.index());
         }
         List<Answer> answers = new ArrayList<>();
-        AvroCodec<RoutingResult> results = AvroCodec.of(RoutingResult.class);
-        AvroCodec<DeadLetter> deadLetters = AvroCodec.of(DeadLetter.class);
+        SingleObjectCodec<RoutingResult> results = SingleObjectCodec.of(RoutingResult.class);
+        SingleObjectCodec<DeadLetter> deadLetters = SingleObjectCodec.of(DeadLetter.class);
         String resultsTopic = conf.get(JobOptions.RESULTS_TOPIC);
         long start = System.nanoTime();
         try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
@@ -179,8 +179,8 @@ public final class LocalPipeline implements AutoCloseable {
      * publishes, until the thread is interrupted. {@link Answer#request()} is null: they were not sent from here.
      */
     public void follow(Consumer<Answer> onAnswer) throws java.io.IOException {
-        AvroCodec<RoutingResult> results = AvroCodec.of(RoutingResult.class);
-        AvroCodec<DeadLetter> deadLetters = AvroCodec.of(DeadLetter.class);
+        SingleObjectCodec<RoutingResult> results = SingleObjectCodec.of(RoutingResult.class);
+        SingleObjectCodec<DeadLetter> deadLetters = SingleObjectCodec.of(DeadLetter.class);
         try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
             consumer.seekToEnd(consumer.assignment());
             while (!Thread.currentThread().isInterrupted()) {
@@ -198,8 +198,8 @@ public final class LocalPipeline implements AutoCloseable {
      * for checks that nothing was answered twice.
      */
     public List<Answer> drainAll(Duration quiet) throws java.io.IOException {
-        AvroCodec<RoutingResult> results = AvroCodec.of(RoutingResult.class);
-        AvroCodec<DeadLetter> deadLetters = AvroCodec.of(DeadLetter.class);
+        SingleObjectCodec<RoutingResult> results = SingleObjectCodec.of(RoutingResult.class);
+        SingleObjectCodec<DeadLetter> deadLetters = SingleObjectCodec.of(DeadLetter.class);
         List<Answer> out = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> consumer = newConsumer()) {
             long last = System.nanoTime();

@@ -3,10 +3,11 @@ package io.routingreplay.job.kafka;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.routingreplay.operators.validation.RawPrompt;
 import io.routingreplay.schemas.DeadLetter;
-import io.routingreplay.schemas.codec.AvroCodec;
+import io.routingreplay.schemas.codec.SingleObjectCodec;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,13 +19,14 @@ import org.junit.jupiter.api.Test;
 class KafkaRecordCodecsTest {
 
     @Test
-    void recordsAreAvroKeyedByRid() throws Exception {
+    void recordsAreSingleObjectAvroKeyedByRid() throws Exception {
         AvroRecordSerializer<DeadLetter> s = new AvroRecordSerializer<>("dl", DeadLetter.class, DeadLetter::getRid);
         DeadLetter d = DeadLetter.newBuilder().setRid("r-1").setReason("why").build();
         ProducerRecord<byte[], byte[]> rec = s.serialize(d, null, 5L);
         assertEquals("dl", rec.topic());
         assertArrayEquals("r-1".getBytes(StandardCharsets.UTF_8), rec.key());
-        assertEquals(d, AvroCodec.of(DeadLetter.class).decode(rec.value()));
+        assertTrue(SingleObjectCodec.isFramed(rec.value()), "C3 01 and the schema fingerprint first");
+        assertEquals(d, SingleObjectCodec.of(DeadLetter.class).decode(rec.value()));
         assertEquals(5L, rec.timestamp());
     }
 

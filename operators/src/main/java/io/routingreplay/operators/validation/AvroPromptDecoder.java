@@ -1,49 +1,54 @@
 package io.routingreplay.operators.validation;
 
 import io.routingreplay.schemas.PromptEvent;
-import org.apache.avro.AvroRuntimeException;
+import io.routingreplay.schemas.codec.SingleObjectCodec;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.specific.SpecificDatumReader;
 
 import java.io.IOException;
 
 /**
- * Reads a {@code PromptEvent} in Avro binary encoding (no container header, as the producers write it).
+ * Reads a {@code PromptEvent} from the prompts topic: Avro single-object encoding ({@code C3 01}, the writer schema's
+ * fingerprint, the record), written with any released PromptEvent version and resolved into the current one
+ * ({@link SingleObjectCodec}, {@code avro-history/PromptEvent-v<N>.avsc}). A record of an unknown version, plain
+ * Avro binary without the header, truncated or with bytes left over is refused with a reason saying what was
+ * expected; no garbage length prefix is ever allocated.
  *
- * <p>Bytes that are not a PromptEvent are refused without allocating what their length prefixes claim: a first
- * pass only skips through the record (strings and arrays are skipped, never allocated, and running past the end
- * fails), so a garbage length of two billion cannot exhaust the heap of the task manager.
+ * <p>Plain (un-framed) Avro binary is not accepted: without a fingerprint the job cannot know which version wrote
+ * the bytes, and reading them with the wrong one silently gives wrong fields. A record that would have been one is
+ * told so in its dead letter, so its producer knows what to change.
  */
 public final class AvroPromptDecoder {
 
-    private static final DecoderFactory DECODERS = DecoderFactory.get();
+    private static final SingleObjectCodec<PromptEvent> CODEC = SingleObjectCodec.of(PromptEvent.class);
 
     private AvroPromptDecoder() {
     }
 
     public static PromptEvent decode(byte[] bytes) throws PromptDecodeException {
         try {
-            BinaryDecoder probe = DECODERS.binaryDecoder(bytes, null);
-            GenericDatumReader.skip(PromptEvent.getClassSchema(), probe);
-            if (!probe.isEnd()) {
-                throw new PromptDecodeException(notAPromptEvent("bytes left over after the record"), null);
-            }
-            return new SpecificDatumReader<>(PromptEvent.class).read(null, DECODERS.binaryDecoder(bytes, null));
-        } catch (IOException | AvroRuntimeException | IllegalArgumentException | IndexOutOfBoundsException e) {
-            throw new PromptDecodeException(notAPromptEvent(e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : ": " + e.getMessage())), null);
+            return CODEC.decode(bytes);
+        } catch (IOException e) {
+            String hint = !SingleObjectCodec.isFramed(bytes) && isPlainPromptEvent(bytes)
+                    ? "; these bytes are a plain Avro binary PromptEvent: publish it in single-object encoding "
+                    + "(see docs/streaming.md, wire format)" : "";
+            throw new PromptDecodeException(notAPromptEvent(e.getMessage() + hint), null);
         }
     }
 
-    /** True when the bytes are exactly one PromptEvent (structure only; values are not checked). */
-    public static boolean isPromptEvent(byte[] bytes) {
+    /** True when the bytes carry the single-object header: they are meant as an Avro PromptEvent, never as JSON. */
+    public static boolean isFramed(byte[] bytes) {
+        return SingleObjectCodec.isFramed(bytes);
+    }
+
+    /** Exactly one PromptEvent of the current schema in plain Avro binary (structure only): only for the hint. */
+    private static boolean isPlainPromptEvent(byte[] bytes) {
         try {
-            BinaryDecoder probe = DECODERS.binaryDecoder(bytes, null);
+            BinaryDecoder probe = DecoderFactory.get().binaryDecoder(bytes, null);
             GenericDatumReader.skip(PromptEvent.getClassSchema(), probe);
             return probe.isEnd();
-        } catch (IOException | AvroRuntimeException | IllegalArgumentException | IndexOutOfBoundsException e) {
+        } catch (IOException | RuntimeException e) {
             return false;
         }
     }

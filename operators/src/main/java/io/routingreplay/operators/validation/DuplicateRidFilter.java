@@ -14,9 +14,11 @@ import java.time.Duration;
 /**
  * Keyed by rid: lets the first accepted request of each rid through and dead-letters any later one within the TTL,
  * so a rid gets exactly one result however often it is published. The remembered origin is checkpointed keyed
- * state, so after a restore a replayed record meets exactly the state it met the first time.
+ * state, so after a restore a replayed record meets exactly the state it met the first time. A duplicate's dead
+ * letter carries the duplicate's own record bytes, which arrive with it ({@link ValidatedPrompt}); the state holds
+ * only the first one's origin (a short string), never bytes, and accepted requests go on without them.
  */
-public class DuplicateRidFilter extends KeyedProcessFunction<String, InferenceRequest, InferenceRequest> {
+public class DuplicateRidFilter extends KeyedProcessFunction<String, ValidatedPrompt, InferenceRequest> {
 
     private static final long serialVersionUID = 1L;
 
@@ -40,7 +42,8 @@ public class DuplicateRidFilter extends KeyedProcessFunction<String, InferenceRe
     }
 
     @Override
-    public void processElement(InferenceRequest req, Context ctx, Collector<InferenceRequest> out) throws Exception {
+    public void processElement(ValidatedPrompt in, Context ctx, Collector<InferenceRequest> out) throws Exception {
+        InferenceRequest req = in.request;
         String origin = originOf(req);
         String first = firstOrigin.value();
         if (first == null) {
@@ -48,7 +51,7 @@ public class DuplicateRidFilter extends KeyedProcessFunction<String, InferenceRe
             out.collect(req);
             return;
         }
-        RawPrompt raw = new RawPrompt(null, req.getSourceTopic(), req.getSourcePartition(), req.getSourceOffset());
+        RawPrompt raw = new RawPrompt(in.raw, req.getSourceTopic(), req.getSourcePartition(), req.getSourceOffset());
         ctx.output(DeadLetters.TAG, DeadLetters.of(raw, req.getRid(), "duplicate rid '" + req.getRid()
                         + "': a request with this rid was already accepted (" + first + "); only the first is answered",
                 DeadLetters.STAGE_VALIDATE, deadLetterRawBytes, ctx.timerService().currentProcessingTime()));

@@ -40,9 +40,10 @@ public final class LimitOptions {
 
     public static final ConfigOption<String> INPUT_FORMAT = ConfigOptions.key("validation.input-format")
             .stringType().defaultValue("auto")
-            .withDescription("How prompt records are encoded: 'avro' (PromptEvent binary), 'json' (one request "
-                    + "object, the generate request shape) or 'auto' (a record starting with '{' is JSON, which an "
-                    + "Avro PromptEvent never does; anything else is read as Avro).");
+            .withDescription("How prompt records are encoded: 'avro' (a PromptEvent in Avro single-object "
+                    + "encoding: C3 01, the schema fingerprint, the record), 'json' (one request object, the generate "
+                    + "request shape) or 'auto' (a record starting with '{' is JSON, which an Avro PromptEvent never "
+                    + "does; anything else is read as Avro).");
 
     private LimitOptions() {
     }

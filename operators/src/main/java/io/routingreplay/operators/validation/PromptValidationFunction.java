@@ -1,6 +1,5 @@
 package io.routingreplay.operators.validation;
 
-import io.routingreplay.schemas.InferenceRequest;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
@@ -8,11 +7,12 @@ import org.apache.flink.util.Collector;
 import java.nio.file.Path;
 
 /**
- * The job's validation step: raw prompt records in, valid {@link InferenceRequest}s out, everything else to the
- * {@link DeadLetters#TAG} side output. No record can fail the task (and so restart the job).
+ * The job's validation step: raw prompt records in, valid requests out (each with its record's bytes, for the
+ * duplicate filter's dead letter: {@link ValidatedPrompt}), everything else to the {@link DeadLetters#TAG} side
+ * output. No record can fail the task (and so restart the job).
  * Stateless; follow it with {@code keyBy(rid)} and {@link DuplicateRidFilter}.
  */
-public class PromptValidationFunction extends ProcessFunction<RawPrompt, InferenceRequest> {
+public class PromptValidationFunction extends ProcessFunction<RawPrompt, ValidatedPrompt> {
 
     private static final long serialVersionUID = 1L;
 
@@ -33,10 +33,10 @@ public class PromptValidationFunction extends ProcessFunction<RawPrompt, Inferen
     }
 
     @Override
-    public void processElement(RawPrompt raw, Context ctx, Collector<InferenceRequest> out) {
+    public void processElement(RawPrompt raw, Context ctx, Collector<ValidatedPrompt> out) {
         Verdict v = validator.validate(raw, ctx.timerService().currentProcessingTime());
         if (v instanceof Verdict.Accepted a) {
-            out.collect(a.request());
+            out.collect(new ValidatedPrompt(a.request(), raw.value));
         } else {
             ctx.output(DeadLetters.TAG, ((Verdict.Rejected) v).deadLetter());
         }

@@ -97,9 +97,9 @@ public final class PromptValidator implements AutoCloseable {
             case AVRO:
                 return false;
             default:
-                // An Avro PromptEvent starts with the rid's length as a zig-zag varint: 0x7B ('{') would be a negative
-                // length, so '{' is JSON for sure. Text that is not valid Avro either gets JSON's (clearer) reason.
-                return bytes[0] == '{' || (!AvroPromptDecoder.isPromptEvent(bytes) && looksLikeText(bytes));
+                // An Avro PromptEvent starts with the single-object header C3 01, which is neither '{' nor UTF-8
+                // text. Other text gets JSON's (clearer) reason; other bytes are told what an Avro record must be.
+                return bytes[0] == '{' || (!AvroPromptDecoder.isFramed(bytes) && looksLikeText(bytes));
         }
     }
 

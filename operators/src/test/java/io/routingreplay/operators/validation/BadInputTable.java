@@ -15,9 +15,12 @@ final class BadInputTable {
 
     static final String MODEL_NAME = "qwen3-moe-tiny";
 
-    /** One row: the bytes to send (once, or twice for a duplicate), the limits to use, and the expected answer. */
-    record Row(int number, String caseName, byte[] request, boolean sentTwice, Integer maxPromptTokens,
-               String expectedReason, boolean prefix) {
+    /**
+     * One row: the bytes to send (once, or twice for a duplicate; {@code binary} when given as hex, not as a JSON
+     * line), the limits to use, and the expected answer.
+     */
+    record Row(int number, String caseName, byte[] request, boolean binary, boolean sentTwice,
+               Integer maxPromptTokens, String expectedReason, boolean prefix) {
         boolean expectAccepted() {
             return expectedReason == null;
         }
@@ -65,7 +68,8 @@ final class BadInputTable {
             String caseName = cells[2].trim();
             String requestCell = cells[3].trim();
             String answerCell = cells[4].trim();
-            rows.add(new Row(number, caseName, requestBytes(requestCell), requestCell.startsWith("2x "),
+            rows.add(new Row(number, caseName, requestBytes(requestCell), requestCell.contains("`<bytes "),
+                    requestCell.startsWith("2x "),
                     requestCell.contains("`limits.max-prompt-tokens` = 1") ? 1 : null,
                     answerCell.startsWith("accepted") ? null : stripEllipsis(lastCode(answerCell)),
                     lastCode(answerCell) != null && lastCode(answerCell).endsWith("…")));

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -62,12 +63,12 @@ class BadInputTableTest {
             conf.set(LimitOptions.MAX_PROMPT_TOKENS, row.maxPromptTokens());
             v = PromptValidator.forModel(BadInputTable.modelDir(), BadInputTable.MODEL_NAME, ValidationLimits.from(conf));
         }
-        List<Verdict> verdicts = new ArrayList<>();
-        verdicts.add(v.validate(RawPrompt.of(row.request())));
+        List<RawPrompt> sent = new ArrayList<>();
+        sent.add(RawPrompt.of(row.request()));
         if (row.sentTwice()) {
-            verdicts.add(v.validate(RawPrompt.of(row.request())));
+            sent.add(RawPrompt.of(row.request()));
         }
-        List<Object> answers = throughDuplicateFilter(verdicts);
+        List<Object> answers = throughDuplicateFilter(v, sent);
 
         if (row.expectAccepted()) {
             assertEquals(1, answers.size());
@@ -80,6 +81,10 @@ class BadInputTableTest {
         }
         DeadLetter dl = assertInstanceOf(DeadLetter.class, answers.get(answers.size() - 1),
                 () -> "expected a dead letter, got " + answers);
+        if (row.request().length <= ValidationLimits.defaults().deadLetterRawBytes()) {
+            assertArrayEquals(row.request(), dl.getRaw() == null ? null : dl.getRaw().array(),
+                    "every dead letter carries the record's bytes");
+        }
         if (row.prefix()) {
             assertTrue(dl.getReason().startsWith(row.expectedReason()),
                     () -> "reason '" + dl.getReason() + "' does not start with '" + row.expectedReason() + "'");
@@ -88,23 +93,25 @@ class BadInputTableTest {
         }
     }
 
-    /** Accepted requests go through the job's keyed duplicate filter; the answers in the order they came out. */
-    static List<Object> throughDuplicateFilter(List<Verdict> verdicts) throws Exception {
+    /**
+     * Each record through {@code validator}, then the accepted ones through the job's keyed duplicate filter; the
+     * answers in the order they came out.
+     */
+    static List<Object> throughDuplicateFilter(PromptValidator validator, List<RawPrompt> sent) throws Exception {
         ValidationLimits limits = ValidationLimits.defaults();
         List<Object> answers = new ArrayList<>();
         try (var h = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new DuplicateRidFilter(limits)),
-                InferenceRequest::getRid, Types.STRING)) {
+                new KeyedProcessOperator<>(new DuplicateRidFilter(limits)), ValidatedPrompt::rid, Types.STRING)) {
             h.open();
-            for (Verdict verdict : verdicts) {
+            for (RawPrompt raw : sent) {
+                Verdict verdict = validator.validate(raw);
                 if (verdict instanceof Verdict.Rejected r) {
                     answers.add(r.deadLetter());
                     continue;
                 }
-                h.processElement(new StreamRecord<>(((Verdict.Accepted) verdict).request()));
-                for (Object o : h.extractOutputValues()) {
-                    answers.add(o);
-                }
+                h.processElement(new StreamRecord<>(
+                        new ValidatedPrompt(((Verdict.Accepted) verdict).request(), raw.value)));
+                answers.addAll(h.extractOutputValues());
                 h.getOutput().clear();
                 var side = h.getSideOutput(DeadLetters.TAG);
                 if (side != null) {

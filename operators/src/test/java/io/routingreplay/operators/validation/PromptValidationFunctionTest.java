@@ -1,7 +1,6 @@
 package io.routingreplay.operators.validation;
 
 import io.routingreplay.schemas.DeadLetter;
-import io.routingreplay.schemas.InferenceRequest;
 import org.apache.flink.streaming.api.operators.ProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
@@ -11,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.stream.Collectors;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 class PromptValidationFunctionTest {
@@ -31,9 +31,11 @@ class PromptValidationFunctionTest {
             h.processElement(new StreamRecord<>(json("{\"rid\":\"g2\",\"prompt_text\":\"Hello\"}", 3)));
             h.processElement(new StreamRecord<>(json("{\"rid\":\"b1\",\"prompt_token_ids\":[1],\"top_p\":0}", 4)));
 
-            List<String> accepted = h.extractOutputValues().stream().map(o -> ((InferenceRequest) o).getRid())
-                    .collect(Collectors.toList());
-            assertEquals(List.of("g1", "g2"), accepted);
+            List<ValidatedPrompt> accepted = h.extractOutputValues();
+            assertEquals(List.of("g1", "g2"), accepted.stream().map(p -> p.request.getRid())
+                    .collect(Collectors.toList()));
+            // each goes on with its record's bytes, for the duplicate filter's dead letter
+            assertArrayEquals(json("{\"rid\":\"g2\",\"prompt_text\":\"Hello\"}", 3).value, accepted.get(1).raw);
             List<Long> deadOffsets = h.getSideOutput(DeadLetters.TAG).stream()
                     .map(StreamRecord::getValue).map(DeadLetter::getSourceOffset).collect(Collectors.toList());
             assertEquals(List.of(1L, 2L, 4L), deadOffsets);

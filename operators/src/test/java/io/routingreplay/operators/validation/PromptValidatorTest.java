@@ -4,6 +4,7 @@ import io.routingreplay.schemas.DeadLetter;
 import io.routingreplay.schemas.InferenceRequest;
 import io.routingreplay.schemas.PromptEvent;
 import io.routingreplay.schemas.codec.AvroCodec;
+import io.routingreplay.schemas.codec.SingleObjectCodec;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,7 +40,7 @@ class PromptValidatorTest {
     }
 
     private static byte[] avro(PromptEvent e) {
-        return AvroCodec.of(PromptEvent.class).encode(e);
+        return SingleObjectCodec.of(PromptEvent.class).encode(e);
     }
 
     @Test
@@ -97,15 +98,39 @@ class PromptValidatorTest {
 
     @Test
     void garbageLengthPrefixIsRefusedWithoutAllocatingIt() {
-        // rid "a", then prompt = union branch 1 (string) with a claimed length of ~1 billion bytes, then nothing.
+        // the current header, rid "a", then prompt = union branch 1 (string) claiming ~1 billion bytes, then nothing.
         ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.writeBytes(java.util.Arrays.copyOf(avro(event("h").build()), SingleObjectCodec.HEADER_BYTES));
         b.write(0x02);
         b.write('a');
         b.write(0x02);
         b.writeBytes(new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x07});
         Verdict v = validator.validate(RawPrompt.of(b.toByteArray()));
         assertTrue(assertInstanceOf(Verdict.Rejected.class, v).reason()
-                .startsWith("undecodable bytes: not a JSON object and not an Avro PromptEvent"), v.toString());
+                .startsWith("undecodable bytes: not a JSON object and not an Avro PromptEvent (not a PromptEvent v2 "
+                        + "record after its header"), v.toString());
+    }
+
+    @Test
+    void plainAvroWithoutTheSingleObjectHeaderIsRefusedSayingHowToFrameIt() {
+        Verdict v = validator.validate(RawPrompt.of(AvroCodec.of(PromptEvent.class).encode(event("plain").build())));
+        String reason = assertInstanceOf(Verdict.Rejected.class, v).reason();
+        assertTrue(reason.startsWith("undecodable bytes: not a JSON object and not an Avro PromptEvent (not an Avro "
+                + "single-object PromptEvent: expected the header C3 01 and an 8-byte schema fingerprint, got 0A 70 6C"),
+                reason);
+        assertTrue(reason.contains("these bytes are a plain Avro binary PromptEvent: publish it in single-object "
+                + "encoding"), reason);
+        assertEquals(DeadLetters.STAGE_DECODE, ((Verdict.Rejected) v).deadLetter().getStage());
+    }
+
+    @Test
+    void aPromptEventOfAnUnreleasedSchemaIsRefusedNamingTheReleasedOnes() {
+        byte[] bytes = avro(event("u").build());
+        bytes[9] ^= 0x01; // the last fingerprint byte
+        String reason = assertInstanceOf(Verdict.Rejected.class, validator.validate(RawPrompt.of(bytes))).reason();
+        assertTrue(reason.startsWith("undecodable bytes: not a JSON object and not an Avro PromptEvent (unknown "
+                + "schema fingerprint "), reason);
+        assertTrue(reason.contains("released: v1 c394202d06d30d83, v2 c1d95431fb8bae93"), reason);
     }
 
     @Test

@@ -13,8 +13,10 @@ import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecordBase;
 
 /**
- * Plain Avro binary (no container, no registry header) for one record type: the bytes on every topic of the job.
- * A reader built with {@link #readingFrom(Class, Schema)} resolves records written with an older schema.
+ * Plain Avro binary (no container, no header) for one record type: for Flink state, where the serializer's own
+ * version says which schema wrote the bytes. Topics carry {@link SingleObjectCodec} instead (a schema fingerprint in
+ * every record). A reader built with {@link #readingFrom(Class, Schema)} resolves records written with an older
+ * schema.
  * Not thread-safe; one per operator instance.
  */
 public final class AvroCodec<T extends SpecificRecordBase> {

@@ -9,7 +9,7 @@ import io.routingreplay.job.JobOptions;
 import io.routingreplay.job.cli.Main;
 import io.routingreplay.job.local.LocalPipeline;
 import io.routingreplay.schemas.TokenRoutingEvent;
-import io.routingreplay.schemas.codec.AvroCodec;
+import io.routingreplay.schemas.codec.SingleObjectCodec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -93,7 +93,7 @@ class PublishConsumeITCase {
         p.put("key.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
         p.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
         Map<String, Integer> next = new HashMap<>();
-        AvroCodec<TokenRoutingEvent> codec = AvroCodec.of(TokenRoutingEvent.class);
+        SingleObjectCodec<TokenRoutingEvent> codec = SingleObjectCodec.of(TokenRoutingEvent.class);
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
             List<TopicPartition> parts = c.partitionsFor("token-stream").stream()
                     .map(i -> new TopicPartition(i.topic(), i.partition())).toList();

@@ -2,7 +2,7 @@ package io.routingreplay.tests.robust;
 
 import io.routingreplay.schemas.DeadLetter;
 import io.routingreplay.schemas.RoutingResult;
-import io.routingreplay.schemas.codec.AvroCodec;
+import io.routingreplay.schemas.codec.SingleObjectCodec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -57,8 +57,8 @@ final class KafkaAnswers {
         p.put("max.partition.fetch.bytes", String.valueOf(8 << 20));
         p.put("key.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
         p.put("value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
-        AvroCodec<RoutingResult> results = AvroCodec.of(RoutingResult.class);
-        AvroCodec<DeadLetter> deadLetters = AvroCodec.of(DeadLetter.class);
+        SingleObjectCodec<RoutingResult> results = SingleObjectCodec.of(RoutingResult.class);
+        SingleObjectCodec<DeadLetter> deadLetters = SingleObjectCodec.of(DeadLetter.class);
         List<RoutingResult> rs = new ArrayList<>();
         List<DeadLetter> ds = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
