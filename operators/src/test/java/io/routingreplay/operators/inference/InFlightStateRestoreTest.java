@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class InFlightStateRestoreTest {
 
     @ParameterizedTest(name = "state version {0}")
-    @ValueSource(ints = {1})
+    @ValueSource(ints = {1, 2})
     void aSnapshotOfAnOlderStateVersionRestoresAndEveryRequestInItCompletes(int version) throws Exception {
         Path fixture = InFlightStateFixtureWriter.fixture(version);
         assertTrue(Files.isRegularFile(fixture), fixture + " is committed");
