@@ -76,7 +76,7 @@ class InferenceOperatorTest {
 
     static OneInputStreamOperatorTestHarness<PromptBatch, TokenRoutingEvent> harness(int maxInFlight)
             throws Exception {
-        return new OneInputStreamOperatorTestHarness<>(new InferenceOperatorFactory(SETTINGS, maxInFlight, 2));
+        return new OneInputStreamOperatorTestHarness<>(new InferenceOperatorFactory(SETTINGS, maxInFlight, 2, 3));
     }
 
     static PromptBatch batch(List<GenerationRequest> reqs) {
@@ -231,7 +231,10 @@ class InferenceOperatorTest {
         f.addOutput(3, -0.25f);
         f.addOutput(4, -1.5f);
         f.firstTokenAt = 11;
+        f.chargeEngineFailure();
+        f.chargeEngineFailure();
         InFlightRequest g = s.deserialize(s.getVersion(), s.serialize(f));
+        assertEquals(2, g.engineFailures());
         assertEquals(f.request, g.request);
         assertEquals(42L, g.seed());
         assertEquals(2, g.attempt());
