@@ -93,6 +93,11 @@ public final class JobOptions {
             .intType().defaultValue(8)
             .withDescription("Engine steps computed but not yet emitted before the engine waits for the task.");
 
+    public static final ConfigOption<Integer> MAX_ATTEMPTS = ConfigOptions.key("inference.max-attempts")
+            .intType().defaultValue(3)
+            .withDescription("Engine failures (a failed step, or an engine that cannot be made) a request may be in "
+                    + "before it is dead-lettered with the failure's cause instead of being tried again.");
+
     public static final ConfigOption<Integer> WINDOW_MAX_BATCH = ConfigOptions.key("window.max-batch-size")
             .intType().defaultValue(32)
             .withDescription("The micro-batch window flushes after this many prompts...");

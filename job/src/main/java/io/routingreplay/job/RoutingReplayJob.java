@@ -3,6 +3,7 @@ package io.routingreplay.job;
 import io.routingreplay.job.kafka.AvroRecordSerializer;
 import io.routingreplay.job.kafka.RawPromptDeserializer;
 import io.routingreplay.job.security.KafkaClientSecurity;
+import io.routingreplay.operators.inference.EngineFactory;
 import io.routingreplay.operators.validation.RawPrompt;
 import io.routingreplay.schemas.DeadLetter;
 import io.routingreplay.schemas.RoutingResult;
@@ -38,14 +39,22 @@ public final class RoutingReplayJob {
     private final Sink<RoutingResult> results;
     private final Sink<DeadLetter> deadLetters;
     private final Sink<TokenRoutingEvent> tokenStream;
+    private final EngineFactory engines;
 
     /** @param tokenStream null: no per-token stream */
     public RoutingReplayJob(Source<RawPrompt, ?, ?> prompts, Sink<RoutingResult> results,
                             Sink<DeadLetter> deadLetters, Sink<TokenRoutingEvent> tokenStream) {
+        this(prompts, results, deadLetters, tokenStream, EngineFactory.FROM_SETTINGS);
+    }
+
+    private RoutingReplayJob(Source<RawPrompt, ?, ?> prompts, Sink<RoutingResult> results,
+                             Sink<DeadLetter> deadLetters, Sink<TokenRoutingEvent> tokenStream,
+                             EngineFactory engines) {
         this.prompts = prompts;
         this.results = results;
         this.deadLetters = deadLetters;
         this.tokenStream = tokenStream;
+        this.engines = engines;
     }
 
     public static void main(String[] args) throws Exception {
@@ -70,7 +79,12 @@ public final class RoutingReplayJob {
 
     /** The same job with {@code sink} as its per-token stream (tests attach probes there). */
     public RoutingReplayJob withTokenStream(Sink<TokenRoutingEvent> sink) {
-        return new RoutingReplayJob(prompts, results, deadLetters, sink);
+        return new RoutingReplayJob(prompts, results, deadLetters, sink, engines);
+    }
+
+    /** The same job with its inference subtasks' engines made by {@code factory} (tests plug in failing ones). */
+    public RoutingReplayJob withEngines(EngineFactory factory) {
+        return new RoutingReplayJob(prompts, results, deadLetters, tokenStream, factory);
     }
 
     /** Adds the job's operators to {@code env} and enables checkpointing (the sinks commit on checkpoints). */
@@ -78,7 +92,7 @@ public final class RoutingReplayJob {
         env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis());
         DataStream<RawPrompt> in = env.fromSource(prompts, WatermarkStrategy.noWatermarks(), "prompts")
                 .uid("prompts-source");
-        RoutingReplayPipeline.Outputs out = RoutingReplayPipeline.wire(in, conf);
+        RoutingReplayPipeline.Outputs out = RoutingReplayPipeline.wire(in, conf, engines);
         out.results().sinkTo(results).name("results-sink").uid("results-sink");
         out.deadLetters().sinkTo(deadLetters).name("dead-letter-sink").uid("dead-letter-sink");
         if (tokenStream != null) {

@@ -3,6 +3,7 @@ package io.routingreplay.job;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.operators.assembly.RoutingAssembler;
 import io.routingreplay.operators.assembly.TimeoutClock;
+import io.routingreplay.operators.inference.EngineFactory;
 import io.routingreplay.operators.inference.EngineSettings;
 import io.routingreplay.operators.inference.InferenceOperatorFactory;
 import io.routingreplay.operators.metrics.DeadLetterCounter;
@@ -47,6 +48,11 @@ public final class RoutingReplayPipeline {
     }
 
     public static Outputs wire(DataStream<RawPrompt> prompts, ReadableConfig conf) {
+        return wire(prompts, conf, EngineFactory.FROM_SETTINGS);
+    }
+
+    /** @param engines how each inference subtask makes its engine (tests pass engines that fail) */
+    public static Outputs wire(DataStream<RawPrompt> prompts, ReadableConfig conf, EngineFactory engines) {
         Path modelDir = modelDir(conf);
         String modelName = modelName(conf);
         ValidationLimits limits = ValidationLimits.from(conf);
@@ -80,7 +86,7 @@ public final class RoutingReplayPipeline {
                 .forward()
                 .transform("inference", new AvroTypeInfo<>(TokenRoutingEvent.class),
                         new InferenceOperatorFactory(engine, conf.get(LimitOptions.MAX_IN_FLIGHT_PER_SUBTASK),
-                                conf.get(JobOptions.MAX_PENDING_STEPS)))
+                                conf.get(JobOptions.MAX_PENDING_STEPS), conf.get(JobOptions.MAX_ATTEMPTS), engines))
                 .uid("inference")
                 .setParallelism(inferenceParallelism);
 

@@ -61,11 +61,36 @@ public final class TextTokenizer implements AutoCloseable {
         } catch (IOException e) {
             throw new TokenizerLoadException("cannot read tokenizer " + file + ": " + e.getMessage()
                     + (gzipped ? " (is it really gzip? re-create it with `gzip -k tokenizer.json`)" : ""), e);
-        } catch (RuntimeException | UnsatisfiedLinkError e) {
-            throw new TokenizerLoadException("cannot load tokenizer " + file + ": " + e
-                    + " (it must be a Hugging Face tokenizers `tokenizer.json`; the native library of"
-                    + " ai.djl.huggingface:tokenizers must match this OS/CPU)", e);
+        } catch (RuntimeException | LinkageError e) {
+            throw loadFailure(file, e);
         }
+    }
+
+    /** The JVM's words when a native library is loaded by a second classloader. */
+    static final String ALREADY_LOADED = "already loaded in another classloader";
+
+    /**
+     * Says what is at fault. A native library already loaded by another classloader is no fault of the file nor
+     * of the platform: a JVM binds a native library to one classloader, and on a Flink session cluster every job
+     * submission or restart loads the job jar in a new classloader, so the second load of the tokenizers library
+     * in that task manager fails (and then each restart does the same).
+     */
+    static TokenizerLoadException loadFailure(Path file, Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof UnsatisfiedLinkError && c.getMessage() != null && c.getMessage().contains(ALREADY_LOADED)) {
+                return new TokenizerLoadException("cannot load tokenizer " + file + ": the native library of "
+                        + "ai.djl.huggingface:tokenizers is already loaded by another classloader in this JVM ("
+                        + c.getMessage() + "). The tokenizer file is fine: on a Flink session cluster each job "
+                        + "submission or restart loads the job jar in a new classloader, and a native library can "
+                        + "belong to one only. Put the DJL jars (ai.djl.huggingface:tokenizers, ai.djl:api) in "
+                        + "Flink's lib/ instead of the job jar, or keep them in lib/ and add 'ai.djl.' to "
+                        + "classloader.parent-first-patterns.additional; a per-job (application mode) cluster "
+                        + "avoids it too", e);
+            }
+        }
+        return new TokenizerLoadException("cannot load tokenizer " + file + ": " + e
+                + " (it must be a Hugging Face tokenizers `tokenizer.json`; the native library of"
+                + " ai.djl.huggingface:tokenizers must match this OS/CPU)", e);
     }
 
     /** Token ids of {@code text}, exactly as Hugging Face {@code tokenizer.encode(text, add_special_tokens=False)}. */

@@ -24,6 +24,10 @@ public final class InFlightRequest {
     int numOutputs;
     /** Epoch ms of output 0's event, 0 before it. */
     long firstTokenAt;
+    /** Whether the running engine holds it (not checkpointed: after a restore no engine does). */
+    boolean inEngine;
+    /** Whether it emitted an event since it went into the running engine (not checkpointed either). */
+    boolean progressed;
 
     InFlightRequest(InferenceRequest request, long seed, long admittedAt) {
         this(request, seed, admittedAt, 0, 0, 0, new int[8], new float[8], 0, 0);
@@ -69,6 +73,15 @@ public final class InFlightRequest {
 
     public long seed() {
         return seed;
+    }
+
+    /** Times the engine failed, or could not be made, while this request was in it (kept in the request). */
+    public int engineFailures() {
+        return request.getEngineFailures();
+    }
+
+    void chargeEngineFailure() {
+        request.setEngineFailures(request.getEngineFailures() + 1);
     }
 
     void addOutput(int token, float logprob) {

@@ -1,25 +1,48 @@
 package io.routingreplay.operators.inference;
 
 import io.routingreplay.schemas.InferenceRequest;
-import io.routingreplay.schemas.codec.AvroCodec;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.avro.AvroRuntimeException;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 
 /**
- * Versioned bytes of {@link InFlightRequest} for the inference operator's checkpoint. The request itself is Avro
- * (so it evolves with its schema); the progress fields are written here. A new layout gets a new version number and
- * a branch in {@link #deserialize}, so checkpoints and savepoints taken by older jobs stay readable.
+ * Versioned bytes of {@link InFlightRequest} for the inference operator's checkpoint. The request is plain Avro
+ * binary written with the current {@link InferenceRequest} schema, and the state names that schema's version, so a
+ * later build reads it by schema resolution from the committed writer schema ({@link InferenceRequestSchemas});
+ * the progress fields are written here. A new layout of the progress fields gets a new serializer version and a
+ * branch in {@link #deserialize}; a new request schema only a new history file. Either way checkpoints and
+ * savepoints taken by older jobs stay readable ({@code InFlightStateRestoreTest} restores a committed snapshot of
+ * every version).
  *
- * <p>Version 1: avro(request) | seed | admittedAt | attempt | nextSeq | nextPosition | firstTokenAt | numOutputs |
- * numOutputs × (token, logprob).
+ * <p>The Avro bytes are written here, not through the topics' codec, so the state format does not change when the
+ * Kafka payload format does.
+ *
+ * <p>Version 1: avro(request, InferenceRequest v1) | seed | admittedAt | attempt | nextSeq | nextPosition |
+ * firstTokenAt | numOutputs | numOutputs × (token, logprob).
+ * <br>Version 2: requestSchemaVersion | then as version 1, the request written with that schema version.
  */
 public final class InFlightRequestSerializer implements SimpleVersionedSerializer<InFlightRequest> {
 
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
 
-    private final AvroCodec<InferenceRequest> requests = AvroCodec.of(InferenceRequest.class);
+    private final SpecificDatumWriter<InferenceRequest> writer =
+            new SpecificDatumWriter<>(InferenceRequest.getClassSchema());
+    /** Readers from each writer schema version met so far to the current class. */
+    private final Map<Integer, SpecificDatumReader<InferenceRequest>> readers = new HashMap<>();
+    private final ByteArrayOutputStream buffer = new ByteArrayOutputStream(256);
+    private BinaryEncoder encoder;
+    private BinaryDecoder decoder;
 
     @Override
     public int getVersion() {
@@ -28,8 +51,9 @@ public final class InFlightRequestSerializer implements SimpleVersionedSerialize
 
     @Override
     public byte[] serialize(InFlightRequest f) throws IOException {
-        byte[] request = requests.encode(f.request);
-        DataOutputSerializer out = new DataOutputSerializer(request.length + 64 + f.numOutputs * 8);
+        byte[] request = avro(f.request);
+        DataOutputSerializer out = new DataOutputSerializer(request.length + 72 + f.numOutputs * 8);
+        out.writeInt(InferenceRequestSchemas.CURRENT_VERSION);
         out.writeInt(request.length);
         out.write(request);
         out.writeLong(f.seed);
@@ -48,14 +72,17 @@ public final class InFlightRequestSerializer implements SimpleVersionedSerialize
 
     @Override
     public InFlightRequest deserialize(int version, byte[] serialized) throws IOException {
-        if (version != 1) {
-            throw new IOException("in-flight request state version " + version + " is unknown to this build (it "
-                    + "reads version 1); restore with the job version that wrote the checkpoint");
-        }
         DataInputDeserializer in = new DataInputDeserializer(serialized);
+        int requestSchema = switch (version) {
+            case 1 -> 1;
+            case 2 -> in.readInt();
+            default -> throw new IOException("in-flight request state version " + version + " is unknown to this "
+                    + "build (it reads 1.." + VERSION + "); restore with the job version that wrote the checkpoint "
+                    + "or a newer one");
+        };
         byte[] request = new byte[in.readInt()];
         in.readFully(request);
-        InferenceRequest r = requests.decode(request);
+        InferenceRequest r = readRequest(requestSchema, request);
         long seed = in.readLong();
         long admittedAt = in.readLong();
         int attempt = in.readInt();
@@ -71,5 +98,33 @@ public final class InFlightRequestSerializer implements SimpleVersionedSerialize
         }
         return new InFlightRequest(r, seed, admittedAt, attempt, nextSeq, nextPosition, outputs, logprobs, n,
                 firstTokenAt);
+    }
+
+    private byte[] avro(InferenceRequest r) throws IOException {
+        buffer.reset();
+        encoder = EncoderFactory.get().directBinaryEncoder(buffer, encoder);
+        writer.write(r, encoder);
+        encoder.flush();
+        return buffer.toByteArray();
+    }
+
+    private InferenceRequest readRequest(int schemaVersion, byte[] bytes) throws IOException {
+        SpecificDatumReader<InferenceRequest> reader = readers.get(schemaVersion);
+        if (reader == null) {
+            reader = new SpecificDatumReader<>(InferenceRequestSchemas.writerSchema(schemaVersion),
+                    InferenceRequest.getClassSchema());
+            readers.put(schemaVersion, reader);
+        }
+        decoder = DecoderFactory.get().binaryDecoder(bytes, decoder);
+        try {
+            InferenceRequest r = reader.read(null, decoder);
+            if (!decoder.isEnd()) {
+                throw new IOException("trailing bytes after the request");
+            }
+            return r;
+        } catch (AvroRuntimeException | IndexOutOfBoundsException | java.io.EOFException e) {
+            throw new IOException("cannot read a request of InferenceRequest schema version " + schemaVersion
+                    + " from the in-flight state: " + e, e);
+        }
     }
 }

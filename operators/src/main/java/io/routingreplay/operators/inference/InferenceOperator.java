@@ -49,6 +49,16 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * before the barrier; steps computed but not yet emitted are not in it and are recomputed after a restore, where
  * each request is re-admitted with {@link LLMEngine#resume} and continues at the next position: the events before
  * and after the restore form one contiguous record.
+ *
+ * <p>Failures: when the engine fails (an exception from a step: a CUDA error, an engine bug) or cannot be made (a
+ * native library that does not load), the task does not fail. Each request that was in the engine is charged one
+ * failure ({@code engine_failures}, kept in the checkpoint), a new engine is made and the requests continue from
+ * what was emitted, like after a restore. A request charged {@code maxAttempts} times is dead-lettered with the
+ * failure's cause chain instead of being tried again, so a request that breaks the engine every time cannot make
+ * the job loop. To keep the others out of it: a failure is charged only to the requests that emitted nothing since
+ * they went into this engine (all of them if every one did), and requests charged before (suspects) go back into
+ * the engine one at a time, beside the uncharged ones, each once the previous one emitted an event (got past the
+ * step it failed in). A request that breaks the engine again so takes only itself to its limit.
  */
 public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
         implements OneInputStreamOperator<PromptBatch, TokenRoutingEvent>, BoundedOneInput {
@@ -60,6 +70,8 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
     private final EngineSettings settings;
     private final int maxInFlight;
     private final int maxPendingSteps;
+    private final int maxAttempts;
+    private final EngineFactory engines;
     private final transient MailboxExecutor mailbox;
 
     private transient InFlightRequestSerializer serializer;
@@ -71,13 +83,17 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
     private transient RoutingLayoutInfo layoutInfo;
     private transient SecureRandom seeds;
     private transient InferenceMetrics metrics;
+    /** The rid of the one suspect (a request charged an engine failure before) the engine holds; null if none. */
+    private transient String probation;
 
     InferenceOperator(StreamOperatorParameters<TokenRoutingEvent> parameters, EngineSettings settings,
-                      int maxInFlight, int maxPendingSteps) {
+                      int maxInFlight, int maxPendingSteps, int maxAttempts, EngineFactory engines) {
         super(parameters);
         this.settings = settings;
         this.maxInFlight = maxInFlight;
         this.maxPendingSteps = maxPendingSteps;
+        this.maxAttempts = maxAttempts;
+        this.engines = engines;
         this.mailbox = parameters.getMailboxExecutor();
     }
 
@@ -101,18 +117,13 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
         super.open();
         seeds = new SecureRandom();
         metrics = new InferenceMetrics(getMetricGroup());
-        engine = LLMEngine.create(settings.toEngineConfig());
-        layoutInfo = layoutInfo(engine.routingLayout());
-        loop = new EngineLoop(engine, new MailboxListener(), maxPendingSteps,
-                "engine-loop-" + getRuntimeContext().getTaskInfo().getTaskNameWithSubtasks());
-        loop.start();
         for (InFlightRequest f : restored) {
             f.attempt++;
             inFlight.put(f.rid(), f);
             metrics.onRequestAdmitted();
-            loop.admit(toGenerationRequest(f), f.outputsSoFar(), f.logprobsSoFar());
         }
         restored = null;
+        startEngine();
     }
 
     @Override
@@ -122,8 +133,132 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
             // Backpressure: stop taking input while the subtask holds its cap of unfinished requests; yielding
             // lets the engine's mails (and so finished requests) through meanwhile.
             while (inFlight.size() >= maxInFlight) {
-                mailbox.yield();
+                if (loop == null) {
+                    startEngine();
+                } else {
+                    mailbox.yield();
+                }
             }
+        }
+        if (loop == null && !inFlight.isEmpty()) {
+            startEngine();
+        }
+    }
+
+    /**
+     * Task thread: makes the engine and gives it the in-flight requests (suspects one at a time). Each attempt that
+     * cannot make it is charged to every in-flight request, so this returns once there is an engine or no request
+     * is left waiting for one; with none waiting, the next admitted request tries again.
+     */
+    private void startEngine() {
+        while (loop == null) {
+            LLMEngine created;
+            try {
+                created = engines.create(settings);
+            } catch (Throwable t) {
+                // Errors included: a native library that does not load is an UnsatisfiedLinkError.
+                LOG.warn("The inference engine could not be created ({} requests waiting for it)", inFlight.size(), t);
+                charge(new ArrayList<>(inFlight.values()), "the engine could not be created", t);
+                if (inFlight.isEmpty()) {
+                    return;
+                }
+                continue;
+            }
+            engine = created;
+            layoutInfo = layoutInfo(engine.routingLayout());
+            MailboxListener listener = new MailboxListener();
+            loop = new EngineLoop(engine, listener, maxPendingSteps,
+                    "engine-loop-" + getRuntimeContext().getTaskInfo().getTaskNameWithSubtasks());
+            listener.loop = loop;
+            loop.start();
+            probation = null;
+            for (InFlightRequest f : inFlight.values()) {
+                if (f.engineFailures() == 0) {
+                    toEngine(f);
+                }
+            }
+            admitNextSuspect();
+        }
+    }
+
+    /**
+     * Task thread: the engine thread died. Charged are the requests in it that emitted nothing since they went in
+     * (a request that fails the engine fails it again before its next event), or all in it when each emitted.
+     */
+    private void onEngineFailure(Throwable t) {
+        LOG.warn("The inference engine failed; it is made again and its requests continue from what was emitted", t);
+        stopEngine();
+        List<InFlightRequest> inIt = new ArrayList<>();
+        List<InFlightRequest> fresh = new ArrayList<>();
+        for (InFlightRequest f : inFlight.values()) {
+            if (f.inEngine) {
+                f.attempt++; // it resumes in the next engine
+                inIt.add(f);
+                if (!f.progressed) {
+                    fresh.add(f);
+                }
+            }
+            f.inEngine = false;
+        }
+        charge(fresh.isEmpty() ? inIt : fresh, "the engine failed", t);
+        if (!inFlight.isEmpty()) {
+            startEngine();
+        }
+    }
+
+    /** One engine failure for each of {@code requests}: those at the limit become dead letters, the others wait. */
+    private void charge(List<InFlightRequest> requests, String what, Throwable cause) {
+        long now = getProcessingTimeService().getCurrentProcessingTime();
+        for (InFlightRequest f : requests) {
+            f.inEngine = false;
+            f.chargeEngineFailure();
+            if (f.engineFailures() >= maxAttempts) {
+                remove(f);
+                metrics.onRequestDropped();
+                deadLetter(f.request, EngineFailures.reason(f.engineFailures(), maxAttempts, what, cause), now);
+            }
+        }
+    }
+
+    /** Gives {@code f} to the engine unless it is a suspect and another suspect is on probation. */
+    private void offer(InFlightRequest f) {
+        if (loop == null) {
+            return; // startEngine gives it to the next engine
+        }
+        if (f.engineFailures() == 0) {
+            toEngine(f);
+        } else {
+            admitNextSuspect();
+        }
+    }
+
+    /** When no suspect is on probation, the first waiting one goes into the engine. */
+    private void admitNextSuspect() {
+        if (loop == null || probation != null) {
+            return;
+        }
+        for (InFlightRequest f : inFlight.values()) {
+            if (!f.inEngine && f.engineFailures() > 0) {
+                probation = f.rid();
+                toEngine(f);
+                return;
+            }
+        }
+    }
+
+    private void toEngine(InFlightRequest f) {
+        f.inEngine = true;
+        f.progressed = false;
+        loop.admit(toGenerationRequest(f), f.outputsSoFar(), f.logprobsSoFar());
+    }
+
+    /** {@code f} leaves the operator (finished, refused or dead-lettered); a suspect on probation makes room. */
+    private void remove(InFlightRequest f) {
+        inFlight.remove(f.rid());
+        f.inEngine = false;
+        if (f.rid().equals(probation)) {
+            probation = null;
+            admitNextSuspect();
         }
     }
 
@@ -138,7 +273,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
         InFlightRequest f = new InFlightRequest(r, seed, now);
         inFlight.put(f.rid(), f);
         metrics.onRequestAdmitted();
-        loop.admit(toGenerationRequest(f), new int[0], new float[0]);
+        offer(f);
     }
 
     /** Task thread: emits one step's events and records them in the in-flight state. */
@@ -174,7 +309,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
         if ((count > 0 && first != f.nextPosition) || (sampled && e.outputIndex() != f.numOutputs)) {
             // An engine bug; it costs this request only.
             loop.abort(f.rid());
-            inFlight.remove(f.rid());
+            remove(f);
             metrics.onRequestDropped();
             deadLetter(f.request, "internal error: engine produced position " + first + " / output "
                     + e.outputIndex() + " but " + f.nextPosition + " / " + f.numOutputs + " were expected", now);
@@ -196,6 +331,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
                 .setHeader(f.nextSeq == 0 ? header(f) : null)
                 .build();
         output.collect(new StreamRecord<>(out, now));
+        f.progressed = true;
         f.nextSeq++;
         f.nextPosition = first + count;
         if (sampled) {
@@ -205,8 +341,12 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
             f.addOutput(e.sampledToken(), e.logprob());
         }
         if (e.isFinal()) {
-            inFlight.remove(f.rid());
+            remove(f);
             metrics.onRequestFinished(now - f.admittedAt);
+        } else if (f.rid().equals(probation)) {
+            // The suspect got past the step it failed in: the next one may go in.
+            probation = null;
+            admitNextSuspect();
         }
     }
 
@@ -251,7 +391,11 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
     @Override
     public void endInput() throws Exception {
         while (!inFlight.isEmpty()) {
-            mailbox.yield();
+            if (loop == null) {
+                startEngine();
+            } else {
+                mailbox.yield();
+            }
         }
     }
 
@@ -263,14 +407,32 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
     @Override
     public void close() throws Exception {
         try {
-            if (loop != null) {
-                loop.stop();
-            }
-            if (engine != null) {
-                engine.close();
-            }
+            stopEngine();
         } finally {
             super.close();
+        }
+    }
+
+    /** Stops the loop (its thread may have ended already) and closes the engine; a broken engine may not close. */
+    private void stopEngine() {
+        EngineLoop l = loop;
+        LLMEngine e = engine;
+        loop = null;
+        engine = null;
+        probation = null;
+        try {
+            if (l != null) {
+                l.stop();
+            }
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            if (e != null) {
+                e.close();
+            }
+        } catch (RuntimeException | Error closing) {
+            LOG.warn("Closing the inference engine failed", closing);
         }
     }
 
@@ -308,12 +470,21 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
 
     /** Engine thread → task thread, through the mailbox. */
     private final class MailboxListener implements EngineLoop.Listener {
+        /** The loop this listener serves; its mails are dropped once another loop replaced it. */
+        EngineLoop loop;
+
+        private boolean current() {
+            return loop == InferenceOperator.this.loop;
+        }
+
         @Override
         public void onEvents(List<StepEvent> events, EngineStats stats) {
             post(() -> {
                 try {
-                    metrics.onStep(stats);
-                    emit(events);
+                    if (current()) {
+                        metrics.onStep(stats);
+                        emit(events);
+                    }
                 } finally {
                     loop.stepEmitted();
                 }
@@ -323,8 +494,9 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
         @Override
         public void onRejected(String rid, String reason) {
             post(() -> {
-                InFlightRequest f = inFlight.remove(rid);
+                InFlightRequest f = current() ? inFlight.get(rid) : null;
                 if (f != null) {
+                    remove(f);
                     metrics.onRequestDropped();
                     deadLetter(f.request, reason,
                             getProcessingTimeService().getCurrentProcessingTime());
@@ -335,7 +507,9 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
         @Override
         public void onFailure(Throwable t) {
             post(() -> {
-                throw new IllegalStateException("the engine loop failed; the job restarts from its last checkpoint", t);
+                if (current()) {
+                    onEngineFailure(t);
+                }
             }, "engine failure");
         }
 

@@ -3,6 +3,8 @@ package io.routingreplay.operators.validation;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 public class PromptValidationFunction extends ProcessFunction<RawPrompt, ValidatedPrompt> {
 
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(PromptValidationFunction.class);
 
     private final String modelDir;
     private final String modelName;
@@ -30,6 +33,8 @@ public class PromptValidationFunction extends ProcessFunction<RawPrompt, Validat
     @Override
     public void open(OpenContext ctx) {
         validator = PromptValidator.forModel(Path.of(modelDir), modelName, limits);
+        validator.tokenizerProblem().ifPresent(problem ->
+                LOG.error("The model's tokenizer could not be loaded; text prompts are dead-lettered: {}", problem));
     }
 
     @Override

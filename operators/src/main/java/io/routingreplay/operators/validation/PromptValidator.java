@@ -10,6 +10,7 @@ import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;
+import io.routingreplay.runtime.tokenizer.TokenizerLoadException;
 import io.routingreplay.schemas.InferenceRequest;
 import io.routingreplay.schemas.PromptEvent;
 
@@ -38,6 +39,7 @@ public final class PromptValidator implements AutoCloseable {
     private final RequestValidator requestValidator;
     private final RequestLineParser lineParser;
     private final TextTokenizer tokenizer;
+    private final String tokenizerProblem;
 
     /**
      * @param modelName the model this job serves; requests naming another model are refused
@@ -45,19 +47,45 @@ public final class PromptValidator implements AutoCloseable {
      */
     public PromptValidator(ValidationLimits limits, String modelName, int vocabSize, int maxPositionEmbeddings,
                            TextTokenizer tokenizer) {
+        this(limits, modelName, new RequestValidator(
+                new RequestLimits(vocabSize, maxPositionEmbeddings, limits.maxNewTokens()), tokenizer), tokenizer,
+                null);
+    }
+
+    private PromptValidator(ValidationLimits limits, String modelName, RequestValidator requestValidator,
+                            TextTokenizer tokenizer, String tokenizerProblem) {
         this.limits = limits;
         this.modelName = modelName;
         this.tokenizer = tokenizer;
-        this.requestValidator = new RequestValidator(
-                new RequestLimits(vocabSize, maxPositionEmbeddings, limits.maxNewTokens()), tokenizer);
+        this.tokenizerProblem = tokenizerProblem;
+        this.requestValidator = requestValidator;
         this.lineParser = new RequestLineParser(requestValidator);
     }
 
-    /** A validator for the checkpoint in {@code modelDir}, named {@code modelName}, with its tokenizer if it has one. */
+    /**
+     * A validator for the checkpoint in {@code modelDir}, named {@code modelName}, with its tokenizer if it has one.
+     * A tokenizer that is there but cannot be loaded does not fail this (a failed {@code open()} would restart the
+     * job into the same failure, forever, e.g. a native library already loaded by another classloader): requests
+     * with {@code prompt_text} are then refused with the load error as the reason, and token-id requests served.
+     */
     public static PromptValidator forModel(Path modelDir, String modelName, ValidationLimits limits) {
         ModelConfig cfg = ModelConfigLoader.load(modelDir);
-        Optional<TextTokenizer> tok = TextTokenizer.load(modelDir);
-        return new PromptValidator(limits, modelName, cfg.vocabSize, cfg.maxPositionEmbeddings, tok.orElse(null));
+        RequestLimits requestLimits = new RequestLimits(cfg.vocabSize, cfg.maxPositionEmbeddings, limits.maxNewTokens());
+        TextTokenizer tok;
+        try {
+            tok = TextTokenizer.load(modelDir).orElse(null);
+        } catch (TokenizerLoadException e) {
+            String problem = "\"prompt_text\" cannot be tokenised here: " + e.getMessage()
+                    + "; send \"prompt_token_ids\" instead, or fix the tokenizer";
+            return new PromptValidator(limits, modelName, new RequestValidator(requestLimits, null, problem), null,
+                    problem);
+        }
+        return new PromptValidator(limits, modelName, new RequestValidator(requestLimits, tok), tok, null);
+    }
+
+    /** Why text prompts are refused when the model's tokenizer could not be loaded; empty when it loaded. */
+    public Optional<String> tokenizerProblem() {
+        return Optional.ofNullable(tokenizerProblem);
     }
 
     public ValidationLimits limits() {

@@ -39,7 +39,7 @@ class InferenceOperatorMetricsTest {
         RecordingMetricGroups metrics = new RecordingMetricGroups();
         List<GenerationRequest> reqs = InferenceOperatorTest.requests.subList(0, 10);
         try (var h = new OneInputStreamOperatorTestHarness<PromptBatch, TokenRoutingEvent>(
-                new InferenceOperatorFactory(InferenceOperatorTest.SETTINGS, 64, 2),
+                new InferenceOperatorFactory(InferenceOperatorTest.SETTINGS, 64, 2, 3),
                 new MockEnvironmentBuilder().setMetricGroup(metrics.task).build())) {
             h.open();
             h.processElement(new StreamRecord<>(InferenceOperatorTest.batch(reqs)));

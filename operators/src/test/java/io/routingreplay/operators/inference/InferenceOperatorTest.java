@@ -42,8 +42,25 @@ class InferenceOperatorTest {
 
     @BeforeAll
     static void generateOffline() {
+        requests = workload();
+        offline = offline(requests);
+    }
+
+    /** What the engine alone returns for {@code reqs}, by rid. */
+    static Map<String, GenerationResult> offline(List<GenerationRequest> reqs) {
+        Map<String, GenerationResult> out = new HashMap<>();
+        try (LLMEngine engine = LLMEngine.create(SETTINGS.toEngineConfig())) {
+            for (GenerationResult r : engine.generate(reqs)) {
+                out.put(r.rid(), r);
+            }
+        }
+        return out;
+    }
+
+    /** 24 requests, greedy and seeded sampling, prompts of 1..20 tokens: the same list on every call. */
+    static List<GenerationRequest> workload() {
         Random rnd = new Random(3);
-        requests = new ArrayList<>();
+        List<GenerationRequest> requests = new ArrayList<>();
         for (int i = 0; i < 24; i++) {
             int[] prompt = new int[1 + rnd.nextInt(20)];
             for (int t = 0; t < prompt.length; t++) {
@@ -54,17 +71,12 @@ class InferenceOperatorTest {
                     : new SamplingParams(maxNew, 1.0f, 0.95f, 40, 77L + i, List.of(), false, false);
             requests.add(new GenerationRequest("r" + i, prompt, p));
         }
-        offline = new HashMap<>();
-        try (LLMEngine engine = LLMEngine.create(SETTINGS.toEngineConfig())) {
-            for (GenerationResult r : engine.generate(requests)) {
-                offline.put(r.rid(), r);
-            }
-        }
+        return requests;
     }
 
     static OneInputStreamOperatorTestHarness<PromptBatch, TokenRoutingEvent> harness(int maxInFlight)
             throws Exception {
-        return new OneInputStreamOperatorTestHarness<>(new InferenceOperatorFactory(SETTINGS, maxInFlight, 2));
+        return new OneInputStreamOperatorTestHarness<>(new InferenceOperatorFactory(SETTINGS, maxInFlight, 2, 3));
     }
 
     static PromptBatch batch(List<GenerationRequest> reqs) {
@@ -121,6 +133,20 @@ class InferenceOperatorTest {
         });
     }
 
+    /** Lets {@code steps} of the engine's mails out (not all): waits for mails and runs them one by one. */
+    static void emitSteps(OneInputStreamOperatorTestHarness<PromptBatch, TokenRoutingEvent> h, int steps)
+            throws InterruptedException {
+        MailboxExecutorImpl mails = new MailboxExecutorImpl(h.getTaskMailbox(), 0, StreamTaskActionExecutor.IMMEDIATE);
+        int emitted = 0;
+        while (emitted < steps) {
+            if (mails.tryYield()) {
+                emitted++;
+            } else {
+                Thread.sleep(5);
+            }
+        }
+    }
+
     @Test
     void eventsPerRidAreContiguousAndEqualOfflineGenerate() throws Exception {
         try (var h = harness(64)) {
@@ -175,17 +201,7 @@ class InferenceOperatorTest {
         try (var h = harness(64)) {
             h.open();
             h.processElement(new StreamRecord<>(batch(requests)));
-            MailboxExecutorImpl mails = new MailboxExecutorImpl(h.getTaskMailbox(), 0,
-                    StreamTaskActionExecutor.IMMEDIATE);
-            // Let some steps out (not all): wait for mails and run a few.
-            int emitted = 0;
-            while (emitted < 3) {
-                if (mails.tryYield()) {
-                    emitted++;
-                } else {
-                    Thread.sleep(5);
-                }
-            }
+            emitSteps(h, 3);
             int inFlight = ((InferenceOperator) h.getOperator()).numInFlight();
             assertTrue(inFlight > 0, "the snapshot must catch requests mid-generation");
             beforeSnapshot = new ArrayList<>(h.extractOutputValues());
@@ -215,7 +231,10 @@ class InferenceOperatorTest {
         f.addOutput(3, -0.25f);
         f.addOutput(4, -1.5f);
         f.firstTokenAt = 11;
+        f.chargeEngineFailure();
+        f.chargeEngineFailure();
         InFlightRequest g = s.deserialize(s.getVersion(), s.serialize(f));
+        assertEquals(2, g.engineFailures());
         assertEquals(f.request, g.request);
         assertEquals(42L, g.seed());
         assertEquals(2, g.attempt());

@@ -9,9 +9,12 @@ import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -182,6 +185,28 @@ class PromptValidatorTest {
             Verdict v = avroOnly.validate(RawPrompt.of("{\"rid\":\"f\",\"prompt_token_ids\":[1]}"
                     .getBytes(StandardCharsets.UTF_8)));
             assertTrue(assertInstanceOf(Verdict.Rejected.class, v).reason().startsWith("undecodable bytes"));
+        }
+    }
+
+    /**
+     * A tokenizer that cannot be loaded must not fail the validator (its task would restart into the same failure
+     * forever): text prompts are refused with the load error, token-id prompts still served.
+     */
+    @Test
+    void aTokenizerThatCannotBeLoadedRefusesTextPromptsWithTheCauseAndServesTokenIds(@TempDir Path model)
+            throws Exception {
+        Files.copy(BadInputTable.modelDir().resolve("config.json"), model.resolve("config.json"));
+        Files.writeString(model.resolve("tokenizer.json"), "{not json", StandardCharsets.UTF_8);
+        try (PromptValidator v = PromptValidator.forModel(model, BadInputTable.MODEL_NAME, ValidationLimits.defaults())) {
+            assertTrue(v.tokenizerProblem().isPresent());
+            Verdict text = v.validate(RawPrompt.of("{\"rid\":\"t\",\"prompt_text\":\"Hello\"}"
+                    .getBytes(StandardCharsets.UTF_8)));
+            String reason = assertInstanceOf(Verdict.Rejected.class, text).reason();
+            assertTrue(reason.startsWith("\"prompt_text\" cannot be tokenised here: cannot load tokenizer "
+                    + model.resolve("tokenizer.json")), reason);
+            Verdict ids = v.validate(RawPrompt.of("{\"rid\":\"i\",\"prompt_token_ids\":[1,2]}"
+                    .getBytes(StandardCharsets.UTF_8)));
+            assertInstanceOf(Verdict.Accepted.class, ids);
         }
     }
 

@@ -16,11 +16,22 @@ import java.util.List;
 public final class RequestValidator {
     private final RequestLimits limits;
     private final TextTokenizer tokenizer;
+    private final String noTokenizerReason;
 
     /** @param tokenizer null when the model has none: then only prompt_token_ids are accepted */
     public RequestValidator(RequestLimits limits, TextTokenizer tokenizer) {
+        this(limits, tokenizer, "\"prompt_text\" given but the model folder has no tokenizer.json;"
+                + " send \"prompt_token_ids\" instead");
+    }
+
+    /**
+     * @param tokenizer         null when there is none: then only prompt_token_ids are accepted
+     * @param noTokenizerReason the answer to a prompt_text when {@code tokenizer} is null
+     */
+    public RequestValidator(RequestLimits limits, TextTokenizer tokenizer, String noTokenizerReason) {
         this.limits = limits;
         this.tokenizer = tokenizer;
+        this.noTokenizerReason = noTokenizerReason;
     }
 
     public ParsedRequest validate(RequestFields f) {
@@ -37,8 +48,7 @@ public final class RequestValidator {
         int[] prompt;
         if (f.promptText() != null) {
             if (tokenizer == null) {
-                return ParsedRequest.rejected(rid, "\"prompt_text\" given but the model folder has no tokenizer.json;"
-                        + " send \"prompt_token_ids\" instead");
+                return ParsedRequest.rejected(rid, noTokenizerReason);
             }
             if (f.promptText().isEmpty()) {
                 return ParsedRequest.rejected(rid, "\"prompt_text\" is empty");

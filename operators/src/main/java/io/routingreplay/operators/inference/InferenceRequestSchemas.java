@@ -1,0 +1,44 @@
+package io.routingreplay.operators.inference;
+
+import io.routingreplay.schemas.InferenceRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import org.apache.avro.Schema;
+
+/**
+ * The writer schemas of {@link InferenceRequest} that checkpointed state may hold, by version: the committed files
+ * {@code avro-history/InferenceRequest/v<N>.avsc} of the schemas module. State written by this build names
+ * {@link #CURRENT_VERSION}; bytes of an older version are read by Avro schema resolution (writer = that version,
+ * reader = the current class), so adding a field with a default keeps every checkpoint and savepoint restorable.
+ */
+final class InferenceRequestSchemas {
+
+    /** The version of {@code InferenceRequest.avsc} this build was generated from (v2 added engine_failures). */
+    static final int CURRENT_VERSION = 2;
+
+    static final String HISTORY = "/avro-history/InferenceRequest/";
+
+    private InferenceRequestSchemas() {
+    }
+
+    /**
+     * @throws IOException when this build knows no such version (state written by a newer job)
+     */
+    static Schema writerSchema(int version) throws IOException {
+        if (version < 1 || version > CURRENT_VERSION) {
+            throw new IOException("the in-flight state holds requests of InferenceRequest schema version " + version
+                    + ", unknown to this build (it knows 1.." + CURRENT_VERSION + "); restore with the job version "
+                    + "that wrote the checkpoint or a newer one");
+        }
+        String resource = HISTORY + "v" + version + ".avsc";
+        try (InputStream in = InferenceRequest.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException(resource + " is missing from the schemas jar");
+            }
+            return new Schema.Parser().parse(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + resource, e);
+        }
+    }
+}
