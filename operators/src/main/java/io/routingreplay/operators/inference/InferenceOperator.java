@@ -158,6 +158,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
             } catch (Throwable t) {
                 // Errors included: a native library that does not load is an UnsatisfiedLinkError.
                 LOG.warn("The inference engine could not be created ({} requests waiting for it)", inFlight.size(), t);
+                metrics.onEngineFailure();
                 charge(new ArrayList<>(inFlight.values()), "the engine could not be created", t);
                 if (inFlight.isEmpty()) {
                     return;
@@ -187,6 +188,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
      */
     private void onEngineFailure(Throwable t) {
         LOG.warn("The inference engine failed; it is made again and its requests continue from what was emitted", t);
+        metrics.onEngineFailure();
         stopEngine();
         List<InFlightRequest> inIt = new ArrayList<>();
         List<InFlightRequest> fresh = new ArrayList<>();

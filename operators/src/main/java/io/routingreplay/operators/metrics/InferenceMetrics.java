@@ -32,6 +32,7 @@ public final class InferenceMetrics {
     private final Counter routingBytes;
     private final Counter steps;
     private final Counter preemptions;
+    private final Counter engineFailures;
     private final Counter requestsFinished;
     private final Histogram requestLatencyMs;
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -51,6 +52,7 @@ public final class InferenceMetrics {
         steps = g.counter(ENGINE_STEPS);
         g.meter(ENGINE_STEPS_PER_SECOND, new MeterView(steps));
         preemptions = g.counter(PREEMPTIONS);
+        engineFailures = g.counter(ENGINE_FAILURES);
         g.gauge(BATCH_SIZE, (Gauge<Integer>) () -> latest == null ? 0 : latest.lastBatchSize());
         g.gauge(BATCH_OCCUPANCY, (Gauge<Double>) () -> fraction(
                 latest == null ? 0 : latest.lastBatchSize(), latest == null ? 0 : latest.maxNumSeqs()));
@@ -76,6 +78,11 @@ public final class InferenceMetrics {
         steps.inc(growth(before == null ? 0 : before.steps(), now.steps()));
         preemptions.inc(growth(before == null ? 0 : before.preemptions(), now.preemptions()));
         latest = now;
+    }
+
+    /** The engine failed a step, or could not be made (each attempt counts). */
+    public void onEngineFailure() {
+        engineFailures.inc();
     }
 
     /** A request was accepted by the operator (new, or restored from a checkpoint). */

@@ -28,6 +28,7 @@ public final class MetricNames {
     public static final String ENGINE_STEPS = "engine_steps";
     public static final String ENGINE_STEPS_PER_SECOND = "engine_steps_per_second";
     public static final String PREEMPTIONS = "preemptions";
+    public static final String ENGINE_FAILURES = "engine_failures";
     public static final String BATCH_SIZE = "batch_size";
     public static final String BATCH_OCCUPANCY = "batch_occupancy";
     public static final String KV_CACHE_USAGE = "kv_cache_usage";
@@ -77,6 +78,7 @@ public final class MetricNames {
             new Metric(ENGINE_STEPS, Kind.COUNTER, null),
             new Metric(ENGINE_STEPS_PER_SECOND, Kind.METER, null),
             new Metric(PREEMPTIONS, Kind.COUNTER, null),
+            new Metric(ENGINE_FAILURES, Kind.COUNTER, null),
             new Metric(BATCH_SIZE, Kind.GAUGE, null),
             new Metric(BATCH_OCCUPANCY, Kind.GAUGE, null),
             new Metric(KV_CACHE_USAGE, Kind.GAUGE, null),

@@ -1,6 +1,7 @@
 package io.routingreplay.operators.inference;
 
 import static io.routingreplay.operators.metrics.MetricNames.DECODE_TOKENS;
+import static io.routingreplay.operators.metrics.MetricNames.ENGINE_FAILURES;
 import static io.routingreplay.operators.metrics.MetricNames.KV_CACHE_USAGE;
 import static io.routingreplay.operators.metrics.MetricNames.PREFILL_TOKENS;
 import static io.routingreplay.operators.metrics.MetricNames.PROMETHEUS_PREFIX;
@@ -63,5 +64,20 @@ class InferenceOperatorMetricsTest {
         assertEquals(0, (Integer) metrics.<Gauge<Integer>>get(PROMETHEUS_PREFIX + REQUESTS_IN_FLIGHT).getValue());
         double kv = metrics.<Gauge<Double>>get(PROMETHEUS_PREFIX + KV_CACHE_USAGE).getValue();
         assertTrue(kv >= 0 && kv <= 1, "kv usage " + kv);
+    }
+
+    @Test
+    void everyEngineThatCouldNotBeMadeIsCounted() throws Exception {
+        RecordingMetricGroups metrics = new RecordingMetricGroups();
+        // the first creation (in open) and the second (with the batch waiting) fail, the third engine serves it
+        try (var h = new OneInputStreamOperatorTestHarness<PromptBatch, TokenRoutingEvent>(
+                new InferenceOperatorFactory(InferenceOperatorTest.SETTINGS, 64, 2, 3, FailingEngines.failingFirst(2)),
+                new MockEnvironmentBuilder().setMetricGroup(metrics.task).build())) {
+            h.open();
+            h.processElement(new StreamRecord<>(InferenceOperatorTest.batch(InferenceOperatorTest.requests.subList(0, 4))));
+            h.endInput();
+        }
+        assertEquals(2, metrics.<Counter>get(PROMETHEUS_PREFIX + ENGINE_FAILURES).getCount());
+        assertEquals(4, metrics.<Counter>get(PROMETHEUS_PREFIX + REQUESTS_FINISHED).getCount());
     }
 }
