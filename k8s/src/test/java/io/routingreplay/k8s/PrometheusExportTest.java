@@ -60,7 +60,7 @@ class PrometheusExportTest {
                     .addTask(ExecutionAttemptID.randomId(), "inference");
 
             InferenceMetrics inference = new InferenceMetrics(task.getOrAddOperator("inference"));
-            inference.onStep(new EngineStats(10, 5, 1, 2, 8, 3, 12, 1, 2, 640, 0, 0));
+            inference.onStep(new EngineStats(10, 5, 1, 2, 8, 3, 12, 1, 2, 640, 0, 0, 0, 0));
             inference.onRequestAdmitted();
             inference.onRequestFinished(42);
             new MicroBatchMetrics(task.getOrAddOperator("micro-batch")).onFlush(4, true);

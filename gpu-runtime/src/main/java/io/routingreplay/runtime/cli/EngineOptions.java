@@ -11,6 +11,8 @@ import java.util.Set;
 final class EngineOptions {
     static final Set<String> NAMES = Set.of("model", "backend", "max-batch", "max-batch-tokens", "kv-cache-tokens",
             "kv-cache-dtype", "max-new-tokens-cap", "threads", "synthetic-config");
+    /** Engine options that take no value. */
+    static final Set<String> FLAGS = Set.of("prefix-cache", "no-prefix-cache");
 
     static final String USAGE = """
               --model DIR              Hugging Face checkpoint folder (config.json, *.safetensors, tokenizer.json)
@@ -21,6 +23,9 @@ final class EngineOptions {
               --kv-cache-dtype T       fp32 (default, exact), bf16 or fp8 (e4m3): K/V bytes per element 4 / 2 / 1
               --max-new-tokens-cap N   largest max_new_tokens a request may ask for (default 32768)
               --threads N              CPU backend threads (default: all cores)
+              --prefix-cache           share the K/V (and routing) of equal prompt prefixes between requests and
+                                       keep a preempted request's blocks for its return (default)
+              --no-prefix-cache        compute every prompt from scratch
               --synthetic-config FILE  instead of --model: random bf16 weights of this config.json, made on the GPU
                                        (--backend cuda; real shapes without the download; token-id prompts only)
             """;
@@ -71,6 +76,12 @@ final class EngineOptions {
         }
         if (args.has("threads")) {
             b.threads(args.positiveInt("threads", 0));
+        }
+        if (args.flag("prefix-cache") && args.flag("no-prefix-cache")) {
+            throw new UsageException("--prefix-cache and --no-prefix-cache contradict each other: give one");
+        }
+        if (args.flag("no-prefix-cache")) {
+            b.prefixCache(false);
         }
         return b;
     }

@@ -55,7 +55,9 @@ public final class GenerateCommand {
     public int run(List<String> argv) throws IOException {
         Set<String> options = new HashSet<>(EngineOptions.NAMES);
         options.addAll(Set.of("input", "output", "npy-dir", "rejected-output"));
-        CliArgs args = new CliArgs("generate", argv, options, Set.of("lower-bound"));
+        Set<String> flags = new HashSet<>(EngineOptions.FLAGS);
+        flags.add("lower-bound");
+        CliArgs args = new CliArgs("generate", argv, options, flags);
         Path input = args.requiredPath("input");
         if (!Files.isRegularFile(input) || !Files.isReadable(input)) {
             throw new UsageException("--input " + input + " is not a readable file");

@@ -8,7 +8,8 @@ import java.util.Locale;
 /**
  * Prints a progress line on stderr at most every {@code intervalNanos}: requests finished of the total, tokens per
  * second (prompt tokens prefilled plus tokens generated) since the previous line, and the scheduler's queues and
- * preemptions (a sign that the K/V cache is the limit).
+ * preemptions (a sign that the K/V cache is the limit), and the prefix cache's hit rate (positions known at
+ * admission served from the cache).
  */
 final class ProgressReporter {
     private final PrintStream err;
@@ -34,8 +35,9 @@ final class ProgressReporter {
         }
         long tokens = stats.prefillTokens() + stats.decodeTokens();
         double rate = (tokens - lastTokens) / ((now - lastNanos) / 1e9);
-        err.printf(Locale.ROOT, "progress: %d/%d requests done, %.1f tokens/s (%d running, %d waiting, %d preempted so far)%n",
-                done, total, rate, stats.running(), stats.waiting(), stats.preemptions());
+        err.printf(Locale.ROOT, "progress: %d/%d requests done, %.1f tokens/s (%d running, %d waiting, %d preempted so far,"
+                        + " prefix cache %s)%n",
+                done, total, rate, stats.running(), stats.waiting(), stats.preemptions(), prefixCache(stats));
         lastNanos = now;
         lastTokens = tokens;
     }
@@ -44,10 +46,18 @@ final class ProgressReporter {
     double finish(int done, int rejected, EngineStats stats) {
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         err.printf(Locale.ROOT, "done: %d requests generated, %d rejected; %d prompt + %d generated tokens in %.1f s"
-                        + " (%.1f tokens/s); %d preemptions for K/V space, %d positions recomputed%n", done, rejected,
-                stats.prefillTokens(), stats.decodeTokens(), seconds,
+                        + " (%.1f tokens/s); %d preemptions for K/V space, %d positions recomputed; prefix cache %s%n",
+                done, rejected, stats.prefillTokens(), stats.decodeTokens(), seconds,
                 (stats.prefillTokens() + stats.decodeTokens()) / Math.max(seconds, 1e-9), stats.preemptions(),
-                stats.recomputedPositions());
+                stats.recomputedPositions(), prefixCache(stats));
         return seconds;
+    }
+
+    /** "H hit / M missed positions (R %)": positions known at admission served from / not in the prefix cache. */
+    static String prefixCache(EngineStats stats) {
+        long hits = stats.prefixCacheHits();
+        long all = hits + stats.prefixCacheMisses();
+        return String.format(Locale.ROOT, "%d hit / %d missed positions (%.1f %%)", hits, stats.prefixCacheMisses(),
+                all == 0 ? 0.0 : 100.0 * hits / all);
     }
 }

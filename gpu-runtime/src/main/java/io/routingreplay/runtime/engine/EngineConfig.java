@@ -18,9 +18,12 @@ import java.nio.file.Path;
  * @param maxNewTokensCap   the largest max_new_tokens a request may ask for
  * @param threads           CPU backend worker threads
  * @param syntheticConfig   when set (CUDA benchmarks), random weights of this config.json instead of modelDir
+ * @param prefixCache       share full K/V blocks (and their routing) between requests with equal token prefixes,
+ *                          and keep a preempted request's blocks for its re-admission (on by default, as vLLM)
  */
 public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvBlockSize,
-                           int kvCacheTokens, KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, Path syntheticConfig) {
+                           int kvCacheTokens, KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, Path syntheticConfig,
+                           boolean prefixCache) {
 
     public static Builder builder(Path modelDir) {
         return new Builder().modelDir(modelDir);
@@ -37,6 +40,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         private int maxNewTokensCap = 32768;
         private int threads = Runtime.getRuntime().availableProcessors();
         private Path syntheticConfig;
+        private boolean prefixCache = true;
 
         public Builder modelDir(Path v) { modelDir = v; return this; }
         public Builder backend(String v) { backend = v; return this; }
@@ -48,6 +52,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         public Builder maxNewTokensCap(int v) { maxNewTokensCap = v; return this; }
         public Builder threads(int v) { threads = v; return this; }
         public Builder syntheticConfig(Path v) { syntheticConfig = v; return this; }
+        public Builder prefixCache(boolean v) { prefixCache = v; return this; }
 
         public EngineConfig build() {
             if (syntheticConfig == null) {
@@ -68,7 +73,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
             require(maxNewTokensCap >= 1, "maxNewTokensCap must be >= 1");
             require(threads >= 1, "threads must be >= 1");
             return new EngineConfig(modelDir, backend, maxNumSeqs, maxBatchTokens, kvBlockSize, kvCacheTokens,
-                    kvCacheDtype, maxNewTokensCap, threads, syntheticConfig);
+                    kvCacheDtype, maxNewTokensCap, threads, syntheticConfig, prefixCache);
         }
 
         private static void require(boolean ok, String message) {

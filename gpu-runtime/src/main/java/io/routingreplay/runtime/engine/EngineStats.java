@@ -14,9 +14,14 @@ package io.routingreplay.runtime.engine;
  * @param running        requests admitted and unfinished
  * @param routingBytes   packed routing bytes emitted so far
  * @param preemptions    sequences preempted for K/V space so far
- * @param recomputedPositions positions computed again because a preemption dropped their K/V
+ * @param recomputedPositions positions computed again because a preemption dropped their K/V (with the prefix
+ *                       cache, a preempted request's full blocks stay cached, so few are)
+ * @param prefixCacheHits   positions known at admission (the prompt; prompt + outputs for a preempted request)
+ *                       served from the prefix cache instead of being computed
+ * @param prefixCacheMisses positions known at admission that were computed (always 0 hits with the cache off)
  */
 public record EngineStats(long prefillTokens, long decodeTokens, long steps, int lastBatchSize, int maxNumSeqs,
                           int kvBlocksUsed, int kvBlocksTotal, int waiting, int running, long routingBytes,
-                          long preemptions, long recomputedPositions) {
+                          long preemptions, long recomputedPositions, long prefixCacheHits,
+                          long prefixCacheMisses) {
 }

@@ -6,7 +6,9 @@ import io.routingreplay.runtime.backend.ModelRunners;
 import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.kvcache.BlockHash;
 import io.routingreplay.runtime.kvcache.BlockManager;
+import io.routingreplay.runtime.kvcache.BlockRouting;
 import io.routingreplay.runtime.routing.RoutingLayout;
 import io.routingreplay.runtime.routing.RoutingRecord;
 import io.routingreplay.runtime.scheduler.ScheduledChunk;
@@ -23,6 +25,11 @@ import java.util.Map;
 /**
  * The engine: {@link #add} queues requests, {@link #step()} is schedule → forward → postprocess, and returns the
  * routing and tokens each running request produced. Not thread-safe: one thread drives it.
+ *
+ * <p>Prefix caching ({@link EngineConfig#prefixCache()}): each full K/V block a sequence computes is registered
+ * under its chained token hash together with its positions' routing ({@link BlockRouting}); a later sequence with
+ * the same leading tokens starts from those blocks and is handed their stored routing, which is the routing it
+ * would have computed itself, bit for bit, because the backend's outputs do not depend on batching or chunking.
  */
 public final class LLMEngine implements AutoCloseable {
     private final EngineConfig config;
@@ -30,6 +37,8 @@ public final class LLMEngine implements AutoCloseable {
     private final ModelConfig model;
     private final RoutingLayout layout;
     private final BlockManager blocks;
+    /** Routing of each block's positions, kept for blocks served from the prefix cache; null with caching off. */
+    private final BlockRouting blockRouting;
     private final Scheduler scheduler;
     private final Map<String, Sequence> live = new HashMap<>();
     private final SecureRandom seeds = new SecureRandom();
@@ -38,6 +47,7 @@ public final class LLMEngine implements AutoCloseable {
     private long decodeTokens;
     private long steps;
     private long routingBytes;
+    private long recomputedPositions;
     private int lastBatchSize;
     private StepObserver observer;
 
@@ -46,7 +56,9 @@ public final class LLMEngine implements AutoCloseable {
         this.runner = runner;
         this.model = runner.config();
         this.layout = new RoutingLayout(model.moeLayerIndices, model.topK, model.numExperts);
-        this.blocks = new BlockManager(runner.numKvBlocks(), runner.kvBlockSize());
+        this.blocks = new BlockManager(runner.numKvBlocks(), runner.kvBlockSize(), config.prefixCache());
+        this.blockRouting = config.prefixCache()
+                ? new BlockRouting(runner.numKvBlocks(), runner.kvBlockSize(), layout) : null;
         this.scheduler = new Scheduler(blocks, config.maxNumSeqs(), config.maxBatchTokens());
     }
 
@@ -187,7 +199,7 @@ public final class LLMEngine implements AutoCloseable {
         Sequence s = c.seq();
         int first = s.numComputed;
         int n = c.numTokens();
-        s.numComputed += n;
+        recomputedPositions += s.markComputed(n);
         if (chunk.sample()) {
             decodeTokens++;
         } else {
@@ -196,17 +208,31 @@ public final class LLMEngine implements AutoCloseable {
         if (chunk.sample() && n > 1) {
             prefillTokens += n - 1;
         }
-        // Routing of positions not yet emitted (a recompute after preemption or restore skips the rest).
-        int emitFrom = Math.max(first, s.numEmitted);
+        int per = layout.idsPerToken();
+        if (blockRouting != null) {
+            keepForPrefixCache(s, first, n, RoutingRecord.pack(layout, out.routingIds()[i], 0, n * per),
+                    out.routingWeights()[i]);
+        }
+        // Routing of positions not yet emitted: those served from the prefix cache (below first) come from their
+        // blocks; a recompute after preemption or restore skips what was already emitted.
+        int emitFrom = s.numEmitted;
         int emitCount = first + n - emitFrom;
         byte[] ids = new byte[0];
         float[] weights = null;
         if (emitCount > 0) {
-            int per = layout.idsPerToken();
-            ids = RoutingRecord.pack(layout, out.routingIds()[i], (emitFrom - first) * per, emitCount * per);
+            int cached = Math.max(0, first - emitFrom);
+            int fresh = emitCount - cached;
+            int freshFrom = emitFrom + cached - first;
+            byte[] freshIds = RoutingRecord.pack(layout, out.routingIds()[i], freshFrom * per, fresh * per);
+            ids = freshIds;
+            if (cached > 0) {
+                ids = concat(blockRouting.readIds(s.blockTable, emitFrom, cached), freshIds);
+            }
             if (s.params.returnRoutingWeights()) {
-                weights = Arrays.copyOfRange(out.routingWeights()[i], (emitFrom - first) * per,
-                        (emitFrom - first + emitCount) * per);
+                weights = Arrays.copyOfRange(out.routingWeights()[i], freshFrom * per, (freshFrom + fresh) * per);
+                if (cached > 0) {
+                    weights = concat(blockRouting.readWeights(s.blockTable, emitFrom, cached), weights);
+                }
             }
             s.numEmitted = emitFrom + emitCount;
             routingBytes += ids.length;
@@ -232,6 +258,35 @@ public final class LLMEngine implements AutoCloseable {
         }
         return new StepEvent(s.rid, emitFrom, Math.max(emitCount, 0), ids, weights, token, logprob, outputIndex,
                 s.finishReason);
+    }
+
+    /**
+     * Stores the routing of positions {@code [first, first + n)} with their blocks and registers every block these
+     * positions completed, so later sequences with the same prefix can share it (K/V and routing).
+     */
+    private void keepForPrefixCache(Sequence s, int first, int n, byte[] packedIds, float[] weights) {
+        blockRouting.write(s.blockTable, first, n, packedIds, weights);
+        int bs = blocks.blockSize();
+        int fullBefore = first / bs;
+        int fullAfter = (first + n) / bs;
+        if (fullAfter > fullBefore) {
+            List<BlockHash> hashes = s.blockHashes(fullAfter, bs);
+            for (int b = fullBefore; b < fullAfter; b++) {
+                blocks.register(s.blockTable.get(b), hashes.get(b));
+            }
+        }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    private static float[] concat(float[] a, float[] b) {
+        float[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     private FinishReason finishReason(Sequence s, int token) {
@@ -262,7 +317,13 @@ public final class LLMEngine implements AutoCloseable {
     public EngineStats stats() {
         return new EngineStats(prefillTokens, decodeTokens, steps, lastBatchSize, config.maxNumSeqs(),
                 blocks.numUsed(), blocks.numBlocks(), scheduler.numWaiting(), scheduler.numRunning(), routingBytes,
-                scheduler.preemptions(), scheduler.recomputedPositions());
+                scheduler.preemptions(), recomputedPositions, scheduler.cacheHitPositions(),
+                scheduler.cacheMissPositions());
+    }
+
+    /** The engine's K/V block manager (reference counts and prefix cache), for tests and diagnostics. */
+    BlockManager blockManager() {
+        return blocks;
     }
 
     /** Drops a request wherever it is; it produces no further events. Unknown rids are ignored. */

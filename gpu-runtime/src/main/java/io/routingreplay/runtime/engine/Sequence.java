@@ -1,5 +1,6 @@
 package io.routingreplay.runtime.engine;
 
+import io.routingreplay.runtime.kvcache.BlockHash;
 import io.routingreplay.runtime.sampler.SamplingParams;
 
 import java.util.ArrayList;
@@ -21,7 +22,11 @@ public final class Sequence {
     final List<Integer> tokens = new ArrayList<>();
     final List<Float> logprobs = new ArrayList<>();
     final List<Integer> blockTable = new ArrayList<>();
+    /** Hashes of the leading full blocks of {@code tokens}, grown on demand (tokens only ever grow). */
+    private final List<BlockHash> blockHashes = new ArrayList<>();
     int numComputed;
+    /** The most positions ever computed at once: feeding a position below it again is a recompute. */
+    private int computedHighWater;
     int numEmitted;
     Status status = Status.WAITING;
     FinishReason finishReason;
@@ -70,6 +75,36 @@ public final class Sequence {
     /** After a preemption: the K/V is gone, everything is fed again (already-emitted routing is not re-emitted). */
     public void resetComputed() {
         numComputed = 0;
+    }
+
+    /** At (re-)admission: the first {@code hitPositions} positions were served from the prefix cache. */
+    public void setCachedPositions(int hitPositions) {
+        numComputed = hitPositions;
+    }
+
+    /**
+     * Records that positions {@code [numComputed, numComputed + n)} were fed; returns how many of them had been
+     * computed before (and lost to a preemption), i.e. were computed again.
+     */
+    int markComputed(int n) {
+        int first = numComputed;
+        numComputed += n;
+        int recomputed = Math.max(0, Math.min(numComputed, computedHighWater) - first);
+        computedHighWater = Math.max(computedHighWater, numComputed);
+        return recomputed;
+    }
+
+    /**
+     * The hashes of the first {@code n} full blocks of {@code blockSize} positions (each chained with its prefix's);
+     * {@code n} must not exceed {@code numTokens() / blockSize}.
+     */
+    public List<BlockHash> blockHashes(int n, int blockSize) {
+        while (blockHashes.size() < n) {
+            int b = blockHashes.size();
+            BlockHash parent = b == 0 ? BlockHash.ROOT : blockHashes.get(b - 1);
+            blockHashes.add(BlockHash.chain(parent, tokenSlice(b * blockSize, blockSize), 0, blockSize));
+        }
+        return blockHashes.subList(0, n);
     }
 
     int[] outputTokens() {

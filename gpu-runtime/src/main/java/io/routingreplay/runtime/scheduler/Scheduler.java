@@ -13,7 +13,11 @@ import java.util.List;
  * first (decodes and unfinished prefills, oldest first), then waiting ones are admitted FIFO while the step's token
  * budget, the sequence limit and the K/V cache allow. A waiting sequence is admitted only when blocks for all its
  * known tokens are free (no thrashing); when a running sequence cannot grow, the newest running one is preempted
- * (its blocks freed, recomputed later: the engine suppresses routing it already emitted).
+ * (its blocks released, recomputed later: the engine suppresses routing it already emitted).
+ *
+ * <p>With prefix caching, an admitted sequence starts with the cached blocks that match its leading full blocks
+ * (never the block holding its last known position, whose logits must be computed to sample), and only the rest
+ * is fed. A preempted sequence's full blocks stay cached when released, so its re-admission is mostly a hit.
  */
 public final class Scheduler {
     private final BlockManager blocks;
@@ -22,7 +26,8 @@ public final class Scheduler {
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
     private long preemptions;
-    private long recomputedPositions;
+    private long cacheHitPositions;
+    private long cacheMissPositions;
 
     public Scheduler(BlockManager blocks, int maxNumSeqs, int maxBatchTokens) {
         this.blocks = blocks;
@@ -59,11 +64,19 @@ public final class Scheduler {
         }
         while (!waiting.isEmpty() && running.size() < maxNumSeqs && budget > 0) {
             Sequence s = waiting.peekFirst();
-            if (!blocks.canAllocate(s.blockTable(), s.numTokens())) {
+            List<Integer> hits = blocks.prefixCaching()
+                    ? blocks.match(s.blockHashes((s.numTokens() - 1) / blocks.blockSize(), blocks.blockSize()))
+                    : List.of();
+            if (!blocks.canAdmit(hits, s.numTokens())) {
                 break;
             }
             waiting.pollFirst();
+            blocks.acquire(s.blockTable(), hits);
             blocks.allocate(s.blockTable(), s.numTokens());
+            int cachedPositions = hits.size() * blocks.blockSize();
+            s.setCachedPositions(cachedPositions);
+            cacheHitPositions += cachedPositions;
+            cacheMissPositions += s.numTokens() - cachedPositions;
             s.setStatus(Sequence.Status.RUNNING);
             running.add(s);
             int n = Math.min(s.numUncomputed(), budget);
@@ -75,8 +88,7 @@ public final class Scheduler {
 
     private void preempt(Sequence victim) {
         running.remove(victim);
-        blocks.free(victim.blockTable());
-        recomputedPositions += victim.numComputed(); // computed once, lost with the blocks, computed again later
+        blocks.free(victim.blockTable()); // its full blocks stay cached (evictable) for its re-admission
         victim.resetComputed();
         victim.setStatus(Sequence.Status.WAITING);
         waiting.addFirst(victim);
@@ -98,9 +110,14 @@ public final class Scheduler {
         return running.size();
     }
 
-    /** Positions whose K/V was computed, then lost to a preemption (each is computed again). */
-    public long recomputedPositions() {
-        return recomputedPositions;
+    /** Positions known at admission (prompt, plus outputs for a preempted sequence) served from the prefix cache. */
+    public long cacheHitPositions() {
+        return cacheHitPositions;
+    }
+
+    /** Positions known at admission that had to be computed (not in the prefix cache). */
+    public long cacheMissPositions() {
+        return cacheMissPositions;
     }
 
     public long preemptions() {

@@ -170,6 +170,24 @@ class GenerateCommandTest {
     }
 
     @Test
+    void theSummaryCountsPrefixCacheHitsAndNoPrefixCacheTurnsTheCacheOff() throws IOException {
+        int[] prompt = Fixtures.cases("qwen3-moe-tiny").get(2).promptIds(); // 115 tokens: 7 full blocks + 3
+        String field = "\"prompt_token_ids\":" + JSON.writeValueAsString(prompt);
+        List<String> lines = List.of(greedyLine("first", field, 4), greedyLine("second", field, 4));
+        // One sequence at a time: the second is admitted after the first computed (and cached) the prompt.
+        Run cached = generate("qwen3-moe-tiny", lines, "--max-batch", "1", "--prefix-cache");
+        assertEquals(0, cached.exitCode, cached.stderr);
+        assertTrue(cached.stderr.contains("prefix cache 112 hit / 118 missed positions (48.7 %)"), cached.stderr);
+        Run cold = generate("qwen3-moe-tiny", lines, "--max-batch", "1", "--no-prefix-cache");
+        assertEquals(0, cold.exitCode, cold.stderr);
+        assertTrue(cold.stderr.contains("prefix cache 0 hit / 230 missed positions (0.0 %)"), cold.stderr);
+        assertEquals(cold.results, cached.results, "the same records either way");
+        Run both = generate("qwen3-moe-tiny", lines, "--prefix-cache", "--no-prefix-cache");
+        assertEquals(Main.EXIT_USAGE, both.exitCode);
+        assertTrue(both.stderr.contains("contradict each other"), both.stderr);
+    }
+
+    @Test
     void usageErrorsExitWithTwo() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -47,22 +46,12 @@ class BatchInvarianceTest {
         return LLMEngine.create(b.build());
     }
 
-    private static void assertSame(GenerationResult expected, GenerationResult actual) {
-        assertEquals(expected.rid(), actual.rid());
-        assertArrayEquals(expected.outputTokenIds(), actual.outputTokenIds(), expected.rid() + " tokens");
-        assertArrayEquals(expected.outputLogprobs(), actual.outputLogprobs(), expected.rid() + " logprobs");
-        assertEquals(expected.finishReason(), actual.finishReason());
-        assertEquals(expected.routing().numTokens(), actual.routing().numTokens());
-        assertArrayEquals(expected.routing().ids(), actual.routing().ids(), expected.rid() + " routing ids");
-        assertArrayEquals(expected.routing().weights(), actual.routing().weights(), expected.rid() + " weights");
-    }
-
     @Test
     void sameResultAloneAndInABatchOf64() {
         try (LLMEngine engine = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2))) {
             List<GenerationResult> batched = engine.generate(requests);
             for (int i = 0; i < alone.size(); i++) {
-                assertSame(alone.get(i), batched.get(i));
+                SameRecord.assertSameRecord(alone.get(i), batched.get(i));
             }
             for (GenerationResult r : batched) {
                 assertEquals(r.promptTokenIds().length + r.outputTokenIds().length - 1, r.routing().numTokens());
@@ -76,7 +65,7 @@ class BatchInvarianceTest {
                 .maxBatchTokens(5))) {
             List<GenerationResult> chunked = engine.generate(requests.subList(0, 8));
             for (int i = 0; i < alone.size(); i++) {
-                assertSame(alone.get(i), chunked.get(i));
+                SameRecord.assertSameRecord(alone.get(i), chunked.get(i));
             }
         }
     }
@@ -87,7 +76,7 @@ class BatchInvarianceTest {
         try (LLMEngine engine = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2).kvCacheTokens(64))) {
             List<GenerationResult> squeezed = engine.generate(requests.subList(0, 8));
             for (int i = 0; i < alone.size(); i++) {
-                assertSame(alone.get(i), squeezed.get(i));
+                SameRecord.assertSameRecord(alone.get(i), squeezed.get(i));
             }
             assertTrue(engine.stats().preemptions() > 0, "the test must actually preempt");
         }
@@ -149,6 +138,6 @@ class BatchInvarianceTest {
             }
         }
         assertEquals(maxNew - cut, resumedOutputs, "the rest of the record came from the resumed engine");
-        assertSame(full, builder.build());
+        SameRecord.assertSameRecord(full, builder.build());
     }
 }

@@ -13,40 +13,69 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The CPU backend against transformers' float32 outputs: exact greedy tokens, logprobs within 1e-3, identical top-k
  * ids wherever the reference margin is at least 1e-4 (below that float32 may legitimately swap the boundary expert).
+ * The same holds for every case served from the prefix cache (its second run in one engine), which must moreover
+ * equal the first, computed run bit for bit.
  */
 class ReferenceConformanceTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny"})
     void reproducesTransformers(String fixture) {
-        List<Fixtures.Case> cases = Fixtures.cases(fixture);
+        try (LLMEngine engine = LLMEngine.create(EngineConfig.builder(Fixtures.model(fixture)).threads(2)
+                .prefixCache(false).build())) {
+            assertConforms(fixture, engine.generate(Fixtures.greedyRequests(fixture)));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny"})
+    void reproducesTransformersFromThePrefixCache(String fixture) {
         List<GenerationRequest> reqs = Fixtures.greedyRequests(fixture);
         try (LLMEngine engine = LLMEngine.create(EngineConfig.builder(Fixtures.model(fixture)).threads(2).build())) {
-            List<GenerationResult> results = engine.generate(reqs);
-            int compared = 0;
-            for (int i = 0; i < cases.size(); i++) {
-                Fixtures.Case c = cases.get(i);
-                GenerationResult r = results.get(i);
-                assertArrayEquals(c.outputIds(), r.outputTokenIds(), fixture + " case " + i + " tokens");
-                for (int j = 0; j < c.outputLogprobs().length; j++) {
-                    assertEquals(c.outputLogprobs()[j], r.outputLogprobs()[j], 1e-3, fixture + " case " + i + " logprob " + j);
-                }
-                assertEquals(c.topkIds().length, r.routing().numTokens(), "routed tokens = prompt + output - 1");
-                for (int t = 0; t < c.topkIds().length; t++) {
-                    for (int l = 0; l < c.topkIds()[t].length; l++) {
-                        if (c.topkMargin()[t][l] < 1e-4) {
-                            continue;
-                        }
-                        for (int k = 0; k < c.topkIds()[t][l].length; k++) {
-                            assertEquals(c.topkIds()[t][l][k], r.routing().id(t, l, k),
-                                    fixture + " case " + i + " token " + t + " layer " + l + " k " + k);
-                            assertEquals(c.topkWeights()[t][l][k], r.routing().weight(t, l, k), 1e-3);
-                        }
-                        compared++;
+            List<GenerationResult> computed = engine.generate(reqs);
+            long hitsBefore = engine.stats().prefixCacheHits();
+            List<GenerationResult> cached = engine.generate(reqs);
+            long expectedHits = 0;
+            for (GenerationRequest r : reqs) {
+                expectedHits += (r.promptTokenIds().length - 1) / engine.blockManager().blockSize()
+                        * engine.blockManager().blockSize();
+            }
+            assertTrue(expectedHits > 0, fixture + " has a prompt of more than one block");
+            assertEquals(expectedHits, engine.stats().prefixCacheHits() - hitsBefore,
+                    "the second run is served every full prompt block but the last position's");
+            assertConforms(fixture, computed);
+            assertConforms(fixture, cached);
+            for (int i = 0; i < reqs.size(); i++) {
+                SameRecord.assertSameRecord(computed.get(i), cached.get(i));
+            }
+        }
+    }
+
+    private static void assertConforms(String fixture, List<GenerationResult> results) {
+        List<Fixtures.Case> cases = Fixtures.cases(fixture);
+        int compared = 0;
+        for (int i = 0; i < cases.size(); i++) {
+            Fixtures.Case c = cases.get(i);
+            GenerationResult r = results.get(i);
+            assertArrayEquals(c.outputIds(), r.outputTokenIds(), fixture + " case " + i + " tokens");
+            for (int j = 0; j < c.outputLogprobs().length; j++) {
+                assertEquals(c.outputLogprobs()[j], r.outputLogprobs()[j], 1e-3, fixture + " case " + i + " logprob " + j);
+            }
+            assertEquals(c.topkIds().length, r.routing().numTokens(), "routed tokens = prompt + output - 1");
+            for (int t = 0; t < c.topkIds().length; t++) {
+                for (int l = 0; l < c.topkIds()[t].length; l++) {
+                    if (c.topkMargin()[t][l] < 1e-4) {
+                        continue;
                     }
+                    for (int k = 0; k < c.topkIds()[t][l].length; k++) {
+                        assertEquals(c.topkIds()[t][l][k], r.routing().id(t, l, k),
+                                fixture + " case " + i + " token " + t + " layer " + l + " k " + k);
+                        assertEquals(c.topkWeights()[t][l][k], r.routing().weight(t, l, k), 1e-3);
+                    }
+                    compared++;
                 }
             }
-            assertTrue(compared > 0);
         }
+        assertTrue(compared > 0);
     }
 }

@@ -25,7 +25,7 @@ class InferenceMetricsTest {
     private static EngineStats stats(long prefill, long decode, long steps, int batch, int maxSeqs, int kvUsed,
                                      int kvTotal, int waiting, int running, long routingBytes, long preemptions) {
         return new EngineStats(prefill, decode, steps, batch, maxSeqs, kvUsed, kvTotal, waiting, running,
-                routingBytes, preemptions, 0);
+                routingBytes, preemptions, 0, 0, 0);
     }
 
     @Test
