@@ -81,6 +81,12 @@ public final class JobOptions {
             .withDescription("K/V cache element type: 'fp32' (exact, what conformance checks), 'bf16' (half the "
                     + "bytes, twice the positions) or 'fp8' (e4m3, a quarter of the bytes).");
 
+    public static final ConfigOption<Boolean> PREFIX_CACHE = ConfigOptions.key("engine.prefix-cache")
+            .booleanType().defaultValue(true)
+            .withDescription("Share the K/V and routing of equal prompt prefixes between requests (GRPO samples, "
+                    + "multi-turn conversations) and keep a preempted request's blocks for its return; records are "
+                    + "bit for bit those computed without it. The cache is not state: a restored job rebuilds it.");
+
     public static final ConfigOption<Integer> ENGINE_THREADS = ConfigOptions.key("engine.threads")
             .intType().defaultValue(Runtime.getRuntime().availableProcessors())
             .withDescription("CPU backend worker threads per engine.");

@@ -80,7 +80,7 @@ public final class RoutingReplayPipeline {
         EngineSettings engine = new EngineSettings(modelDir.toString(), conf.get(JobOptions.BACKEND),
                 conf.get(JobOptions.MAX_NUM_SEQS), conf.get(JobOptions.MAX_BATCH_TOKENS),
                 conf.get(JobOptions.KV_CACHE_TOKENS), kvCacheDtype(conf),
-                limits.maxNewTokens(), conf.get(JobOptions.ENGINE_THREADS));
+                limits.maxNewTokens(), conf.get(JobOptions.ENGINE_THREADS), conf.get(JobOptions.PREFIX_CACHE));
         engine.toEngineConfig(); // fail at submission, with the setting to fix, not on the task managers
         SingleOutputStreamOperator<TokenRoutingEvent> events = batches
                 .forward()

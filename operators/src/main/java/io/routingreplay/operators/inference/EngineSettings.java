@@ -10,7 +10,8 @@ import java.nio.file.Path;
  * not serializable). Each inference subtask builds its own engine from it in {@code open()}.
  */
 public record EngineSettings(String modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvCacheTokens,
-                             KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads) implements Serializable {
+                             KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, boolean prefixCache)
+        implements Serializable {
 
     /** Builds and checks the engine config; the exception says which setting to fix. */
     public EngineConfig toEngineConfig() {
@@ -22,6 +23,7 @@ public record EngineSettings(String modelDir, String backend, int maxNumSeqs, in
                 .kvCacheDtype(kvCacheDtype)
                 .maxNewTokensCap(maxNewTokensCap)
                 .threads(threads)
+                .prefixCache(prefixCache)
                 .build();
     }
 }

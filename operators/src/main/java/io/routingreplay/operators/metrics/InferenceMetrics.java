@@ -14,7 +14,8 @@ import static io.routingreplay.operators.metrics.MetricNames.*;
 
 /**
  * The inference operator's metrics: token and routing throughput, batch occupancy, K/V-cache use, queue depth,
- * requests in flight and per-request latency. (Dead letters are counted once for the whole job by
+ * requests in flight, per-request latency, and the prefix cache (positions served from it or computed at
+ * admission, positions recomputed after a preemption). (Dead letters are counted once for the whole job by
  * {@link DeadLetterCounter} in front of the dead-letter sink.)
  *
  * <p>The engine reports cumulative counters ({@link EngineStats}); {@link #onStep} turns them into counter
@@ -33,6 +34,9 @@ public final class InferenceMetrics {
     private final Counter steps;
     private final Counter preemptions;
     private final Counter engineFailures;
+    private final Counter recomputedPositions;
+    private final Counter prefixCacheHits;
+    private final Counter prefixCacheMisses;
     private final Counter requestsFinished;
     private final Histogram requestLatencyMs;
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -53,6 +57,9 @@ public final class InferenceMetrics {
         g.meter(ENGINE_STEPS_PER_SECOND, new MeterView(steps));
         preemptions = g.counter(PREEMPTIONS);
         engineFailures = g.counter(ENGINE_FAILURES);
+        recomputedPositions = g.counter(RECOMPUTED_POSITIONS);
+        prefixCacheHits = g.counter(PREFIX_CACHE_HITS);
+        prefixCacheMisses = g.counter(PREFIX_CACHE_MISSES);
         g.gauge(BATCH_SIZE, (Gauge<Integer>) () -> latest == null ? 0 : latest.lastBatchSize());
         g.gauge(BATCH_OCCUPANCY, (Gauge<Double>) () -> fraction(
                 latest == null ? 0 : latest.lastBatchSize(), latest == null ? 0 : latest.maxNumSeqs()));
@@ -77,6 +84,9 @@ public final class InferenceMetrics {
         routingBytes.inc(growth(before == null ? 0 : before.routingBytes(), now.routingBytes()));
         steps.inc(growth(before == null ? 0 : before.steps(), now.steps()));
         preemptions.inc(growth(before == null ? 0 : before.preemptions(), now.preemptions()));
+        recomputedPositions.inc(growth(before == null ? 0 : before.recomputedPositions(), now.recomputedPositions()));
+        prefixCacheHits.inc(growth(before == null ? 0 : before.prefixCacheHits(), now.prefixCacheHits()));
+        prefixCacheMisses.inc(growth(before == null ? 0 : before.prefixCacheMisses(), now.prefixCacheMisses()));
         latest = now;
     }
 

@@ -29,6 +29,9 @@ public final class MetricNames {
     public static final String ENGINE_STEPS_PER_SECOND = "engine_steps_per_second";
     public static final String PREEMPTIONS = "preemptions";
     public static final String ENGINE_FAILURES = "engine_failures";
+    public static final String RECOMPUTED_POSITIONS = "recomputed_positions";
+    public static final String PREFIX_CACHE_HITS = "prefix_cache_hits";
+    public static final String PREFIX_CACHE_MISSES = "prefix_cache_misses";
     public static final String BATCH_SIZE = "batch_size";
     public static final String BATCH_OCCUPANCY = "batch_occupancy";
     public static final String KV_CACHE_USAGE = "kv_cache_usage";
@@ -79,6 +82,9 @@ public final class MetricNames {
             new Metric(ENGINE_STEPS_PER_SECOND, Kind.METER, null),
             new Metric(PREEMPTIONS, Kind.COUNTER, null),
             new Metric(ENGINE_FAILURES, Kind.COUNTER, null),
+            new Metric(RECOMPUTED_POSITIONS, Kind.COUNTER, null),
+            new Metric(PREFIX_CACHE_HITS, Kind.COUNTER, null),
+            new Metric(PREFIX_CACHE_MISSES, Kind.COUNTER, null),
             new Metric(BATCH_SIZE, Kind.GAUGE, null),
             new Metric(BATCH_OCCUPANCY, Kind.GAUGE, null),
             new Metric(KV_CACHE_USAGE, Kind.GAUGE, null),

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 class InferenceOperatorTest {
 
     static final Path MODEL = Path.of("..", "fixtures", "qwen3-moe-tiny").toAbsolutePath().normalize();
-    static final EngineSettings SETTINGS = new EngineSettings(MODEL.toString(), "cpu", 16, 256, 0, KvCacheDtype.FP32, 64, 1);
+    static final EngineSettings SETTINGS = new EngineSettings(MODEL.toString(), "cpu", 16, 256, 0, KvCacheDtype.FP32, 64, 1, true);
 
     static List<GenerationRequest> requests;
     static Map<String, GenerationResult> offline;

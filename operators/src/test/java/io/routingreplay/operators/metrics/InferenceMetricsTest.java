@@ -69,6 +69,16 @@ class InferenceMetricsTest {
     }
 
     @Test
+    void prefixCacheAndRecomputedPositionsCountWhatTheEngineReportsGrewBy() {
+        InferenceMetrics metrics = new InferenceMetrics(groups.operator("inference"));
+        metrics.onStep(new EngineStats(100, 10, 2, 4, 8, 3, 12, 5, 4, 300, 1, 7, 48, 52));
+        metrics.onStep(new EngineStats(160, 130, 9, 6, 8, 9, 12, 1, 6, 3900, 2, 19, 160, 70));
+        assertEquals(19, groups.<Counter>get(p(RECOMPUTED_POSITIONS)).getCount());
+        assertEquals(160, groups.<Counter>get(p(PREFIX_CACHE_HITS)).getCount());
+        assertEquals(70, groups.<Counter>get(p(PREFIX_CACHE_MISSES)).getCount());
+    }
+
+    @Test
     void aNewEngineWhoseCountersRestartedCountsWhole() {
         InferenceMetrics metrics = new InferenceMetrics(groups.operator("inference"));
         metrics.onStep(stats(500, 400, 50, 1, 8, 1, 10, 0, 1, 1000, 0));
