@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.scheduler;
 
 import io.routingreplay.runtime.engine.Sequence;
+import io.routingreplay.runtime.kvcache.BlockHash;
 import io.routingreplay.runtime.kvcache.BlockManager;
 
 import java.util.ArrayDeque;
@@ -17,7 +18,8 @@ import java.util.List;
  *
  * <p>With prefix caching, an admitted sequence starts with the cached blocks that match its leading full blocks
  * (never the block holding its last known position, whose logits must be computed to sample), and only the rest
- * is fed. A preempted sequence's full blocks stay cached when released, so its re-admission is mostly a hit.
+ * is fed. A preempted sequence's full blocks stay cached when released, so its re-admission is mostly a hit. A
+ * waiting sequence whose next uncached block a running sequence is computing right now waits a step for it.
  */
 public final class Scheduler {
     private final BlockManager blocks;
@@ -64,9 +66,14 @@ public final class Scheduler {
         }
         while (!waiting.isEmpty() && running.size() < maxNumSeqs && budget > 0) {
             Sequence s = waiting.peekFirst();
-            List<Integer> hits = blocks.prefixCaching()
-                    ? blocks.match(s.blockHashes((s.numTokens() - 1) / blocks.blockSize(), blocks.blockSize()))
-                    : List.of();
+            List<Integer> hits = List.of();
+            if (blocks.prefixCaching()) {
+                List<BlockHash> hashes = s.blockHashes((s.numTokens() - 1) / blocks.blockSize(), blocks.blockSize());
+                hits = blocks.match(hashes);
+                if (hits.size() < hashes.size() && beingComputed(hashes.get(hits.size()))) {
+                    break; // a running sequence computes this prefix now: admitted next step, it shares it
+                }
+            }
             if (!blocks.canAdmit(hits, s.numTokens())) {
                 break;
             }
@@ -84,6 +91,23 @@ public final class Scheduler {
             budget -= n;
         }
         return out;
+    }
+
+    /**
+     * Whether a running sequence is computing the block with this hash (it has not fed all its positions yet):
+     * a GRPO group or batch of conversations submitted together would otherwise all be admitted in one step, each
+     * computing the shared prefix itself.
+     */
+    private boolean beingComputed(BlockHash h) {
+        int bs = blocks.blockSize();
+        for (Sequence r : running) {
+            int full = r.numTokens() / bs;
+            int from = r.numComputed() / bs;
+            if (from < full && r.blockHashes(full, bs).subList(from, full).contains(h)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void preempt(Sequence victim) {

@@ -109,6 +109,23 @@ class PrefixCacheTest {
     }
 
     @Test
+    void aGroupSubmittedTogetherWaitsAStepForItsFirstSampleAndSharesItsPrompt() {
+        int promptLen = 45;
+        int[] prompt = randomTokens(new Random(71), promptLen);
+        List<GenerationRequest> reqs = grpoGroup(prompt, 6);
+        List<GenerationResult> expected = cold(reqs);
+        try (LLMEngine e = LLMEngine.create(config().build())) {
+            List<GenerationResult> got = e.generate(reqs); // all six at once
+            for (int i = 0; i < reqs.size(); i++) {
+                assertSameRecord(expected.get(i), got.get(i));
+            }
+            assertEquals(5L * ((promptLen - 1) / BLOCK * BLOCK), e.stats().prefixCacheHits(),
+                    "the five later samples share the first one's full blocks");
+            assertAllReleased(e);
+        }
+    }
+
+    @Test
     void grpoSamplesWithChunkedPrefillEqualTheirColdRecords() {
         grpoSamplesEqualTheirColdRecords(config().maxNumSeqs(3).maxBatchTokens(5), 45);
     }
