@@ -3,7 +3,7 @@
 # through `generate --backend cuda --lower-bound` (the engine's own scheduling, routing written as in production):
 #   scripts/gpu-rl-bench.sh [BUNDLE] [WORKLOADS] [KV_DTYPES]
 #     BUNDLE     a folder made by scripts/gpu-bundle.sh (default .gpu/bundle)
-#     WORKLOADS  comma list of vllm-23151, rl-long (default both)
+#     WORKLOADS  comma list of vllm-23151, rl-long, grpo (default vllm-23151,rl-long)
 #     KV_DTYPES  comma list of fp32, bf16, fp8 (default all three)
 # Workloads:
 #   vllm-23151  50 requests, random 2,048-token prompts, 1,024 new tokens, greedy, ignore_eos, --max-batch 10: the
@@ -11,7 +11,11 @@
 #               random dataset, concurrency 10): 739.8 output tokens/s.
 #   rl-long     128 requests, 512-token prompts, 1,536 sampled tokens (temperature 1, seeded), ignore_eos, routing
 #               to --npy-dir.
-# For each run it prints wall time, output tokens/s, preemptions, recomputed positions and the lower bound the run's
+#   grpo        GRPO groups: 64 random 1,024-token prompts x 8 samples each (512 requests, a group's samples
+#               adjacent; distinct seeds, temperature 1), max_new_tokens drawn in 256..2,048, ignore_eos, routing to
+#               --npy-dir. The prefix cache should serve >= 7/8 of prompt positions ("hit %").
+# For each run it prints wall time, output tokens/s, preemptions, recomputed positions, the prefix cache's hit rate
+# (positions known at admission served from it) and the lower bound the run's
 # own schedule implies (each step's weight + K/V bytes over the GPU's measured copy bandwidth), and writes the table
 # to $OUT/rl-bench.txt (logs beside it) when OUT is set.
 set -uo pipefail
@@ -39,6 +43,14 @@ elif name == "rl-long":
     for i in range(128):
         print(json.dumps({"rid": f"rl{i}", "prompt_token_ids": [rnd.randrange(vocab) for _ in range(512)],
                           "max_new_tokens": 1536, "temperature": 1.0, "seed": 1000 + i, "ignore_eos": True}))
+elif name == "grpo":
+    rnd = random.Random(8)
+    for g in range(64):
+        prompt = [rnd.randrange(vocab) for _ in range(1024)]
+        for k in range(8):
+            print(json.dumps({"rid": f"g{g}s{k}", "prompt_token_ids": prompt,
+                              "max_new_tokens": rnd.randint(256, 2048), "temperature": 1.0,
+                              "seed": 8 * g + k, "ignore_eos": True}))
 else:
     sys.exit(f"unknown workload {name}")
 PY
@@ -47,12 +59,12 @@ PY
 options() { # name -> generate options of the workload
   case "$1" in
     vllm-23151) echo "--max-batch 10" ;;
-    rl-long) echo "--max-batch 256 --npy-dir $work/npy" ;;
+    rl-long|grpo) echo "--max-batch 256 --npy-dir $work/npy" ;;
   esac
 }
 
 table="$out/rl-bench.txt"
-printf '%-11s %-5s %9s %10s %8s %11s %10s %10s %8s\n' workload kv "wall s" "out tok/s" preempt recomputed "bound s" "x bound" "x vLLM" > "$table"
+printf '%-11s %-5s %9s %10s %8s %11s %6s %10s %10s %8s\n' workload kv "wall s" "out tok/s" preempt recomputed "hit %" "bound s" "x bound" "x vLLM" > "$table"
 for w in ${workloads//,/ }; do
   requests "$w" > "$work/$w.jsonl" || exit 1
   for kv in ${dtypes//,/ }; do
@@ -68,13 +80,15 @@ w, kv, log = sys.argv[1], sys.argv[2], open(sys.argv[3]).read()
 done = re.search(r"done: (\d+) requests generated, \d+ rejected; (\d+) prompt \+ (\d+) generated tokens in ([\d.]+) s.*?"
                  r"(\d+) preemptions for K/V space, (\d+) positions recomputed", log)
 bound = re.search(r"lower bound: ([\d.]+) s .*measured ([\d.]+) s = ([\d.]+)x the bound", log)
+hit = re.search(r"prefix cache \d+ hit / \d+ missed positions \(([\d.]+) %\)", log)
+hit = hit.group(1) if hit else "-"
 if not done or not bound:
     print(f"{w:<11} {kv:<5} FAILED (see {sys.argv[3]})")
     sys.exit()
 secs, gen = float(done.group(4)), int(done.group(3))
 rate = gen / secs
 vllm = f"{rate / 739.8:.2f}" if w == "vllm-23151" else "-"
-print(f"{w:<11} {kv:<5} {secs:>9.1f} {rate:>10.0f} {done.group(5):>8} {done.group(6):>11} {float(bound.group(1)):>10.2f} "
+print(f"{w:<11} {kv:<5} {secs:>9.1f} {rate:>10.0f} {done.group(5):>8} {done.group(6):>11} {hit:>6} {float(bound.group(1)):>10.2f} "
       f"{float(bound.group(3)):>8.2f} {vllm:>8}")
 PY
   done
