@@ -31,6 +31,12 @@ class CudaBackendTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny"})
+    void recordsServedFromThePrefixCacheEqualColdOnes(String fixture) {
+        assertEquals(List.of(), CudaChecks.prefixCache(fixture));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny"})
     void agreesWithCpuOnRandomRequests(String fixture) {
         assertEquals(List.of(), CudaChecks.agreement(fixture, 100, fixture.length()));
     }

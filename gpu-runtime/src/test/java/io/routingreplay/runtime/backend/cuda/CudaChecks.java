@@ -28,6 +28,9 @@ import java.util.Random;
  *       top_k 1..50: sampling the whole 151,936-token vocabulary of a random-weight model walks an inverse CDF over
  *       ~10^5 near-equal probabilities, where a 1e-5 logit difference between two float32 backends (each within
  *       1e-4 of transformers) legitimately moves the draw to another token.</li>
+ *   <li>prefix cache: every fixture prompt's greedy record and three seeded samples of it (GRPO-like), served
+ *       from the prefix cache (whole batches and 7-token chunks), equal the records computed cold (cache off,
+ *       each request alone) bit for bit, including the routing of the cached positions.</li>
  * </ol>
  * Each check returns a list of failures (empty when it passes) and prints a one-line summary.
  */
@@ -54,6 +57,7 @@ public final class CudaChecks {
                 driftFromReference(fixture);
             }
             failures.addAll(invariance(fixture));
+            failures.addAll(prefixCache(fixture));
         }
         failures.addAll(agreement("qwen3-moe-tiny", 100, 7L));
         failures.addAll(agreement("mixtral-tiny", 100, 8L));
@@ -198,6 +202,44 @@ public final class CudaChecks {
         }
         System.out.printf("invariance  %-15s alone / batched / 7-token chunks / K-split GEMMs bit-identical -> %s%n", fixture,
                 fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
+        return fails;
+    }
+
+    public static List<String> prefixCache(String fixture) {
+        List<String> fails = new ArrayList<>();
+        List<GenerationRequest> greedy = Fixtures.greedyRequests(fixture);
+        List<GenerationRequest> samples = new ArrayList<>();
+        for (GenerationRequest g : greedy) {
+            for (int k = 0; k < 3; k++) {
+                samples.add(new GenerationRequest(g.rid() + "-s" + k, g.promptTokenIds(), new SamplingParams(
+                        g.params().maxNewTokens(), 0.9f, 0.95f, 20, 100L + k, List.of(), true, k % 2 == 0)));
+            }
+        }
+        List<GenerationRequest> all = new ArrayList<>(greedy);
+        all.addAll(samples);
+        List<GenerationResult> cold = new ArrayList<>();
+        try (LLMEngine e = LLMEngine.create(cuda(fixture).prefixCache(false).build())) {
+            for (GenerationRequest r : all) {
+                cold.add(e.generate(List.of(r)).get(0));
+            }
+        }
+        long hits = 0;
+        for (EngineConfig cfg : List.of(cuda(fixture).build(), cuda(fixture).maxNumSeqs(7).maxBatchTokens(7).build())) {
+            try (LLMEngine e = LLMEngine.create(cfg)) {
+                List<GenerationResult> cached = new ArrayList<>(e.generate(greedy)); // computes and caches
+                cached.addAll(e.generate(samples)); // served every full prompt block but the last position's
+                for (int i = 0; i < all.size(); i++) {
+                    same(fixture + " " + all.get(i).rid() + " from the prefix cache (max batch tokens "
+                            + cfg.maxBatchTokens() + ") vs cold", cached.get(i), cold.get(i), fails);
+                }
+                hits += e.stats().prefixCacheHits();
+            }
+        }
+        if (hits == 0) {
+            fails.add(fixture + ": nothing was served from the prefix cache");
+        }
+        System.out.printf("prefix cache %-14s %d positions served from the cache, records bit-identical to cold -> %s%n",
+                fixture, hits, fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
         return fails;
     }
 
