@@ -219,7 +219,7 @@ class PromptValidatorTest {
         assertTrue(e.getMessage().contains("limits.max-new-tokens"), e.getMessage());
     }
 
-    /** Row 40 of docs/bad-input.md says "at most 612": 612 is accepted, 613 is not, at the same limit. */
+    /** Row 42 of docs/bad-input.md says "at most 611": 611 is accepted, 612 is not, at the same limit. */
     @Test
     void theMaxNewTokensTheReasonSuggestsIsAccepted() {
         Configuration conf = new Configuration();
@@ -227,11 +227,11 @@ class PromptValidatorTest {
         try (PromptValidator small = PromptValidator.forModel(BadInputTable.modelDir(), BadInputTable.MODEL_NAME,
                 ValidationLimits.from(conf))) {
             String prompt = "{\"rid\":\"bad-oversized\",\"prompt_text\":\"" + " hello".repeat(300) + "\",\"max_new_tokens\":";
-            Verdict fits = small.validate(RawPrompt.of((prompt + "612}").getBytes(StandardCharsets.UTF_8)));
+            Verdict fits = small.validate(RawPrompt.of((prompt + "611}").getBytes(StandardCharsets.UTF_8)));
             assertInstanceOf(Verdict.Accepted.class, fits, () -> ((Verdict.Rejected) fits).reason());
-            Verdict over = small.validate(RawPrompt.of((prompt + "613}").getBytes(StandardCharsets.UTF_8)));
+            Verdict over = small.validate(RawPrompt.of((prompt + "612}").getBytes(StandardCharsets.UTF_8)));
             assertTrue(assertInstanceOf(Verdict.Rejected.class, over).reason()
-                    .contains("lower max_new_tokens to at most 612"), () -> ((Verdict.Rejected) over).reason());
+                    .contains("lower max_new_tokens to at most 611"), () -> ((Verdict.Rejected) over).reason());
         }
     }
 
