@@ -3,7 +3,7 @@
 # folder for a GPU machine without Java, cut into parts small enough for a transfer limit:
 #   OUT/part-*   pieces of stream-bundle.tar.gz (reassemble: cat OUT/part-* | tar xz  ->  stream-bundle/)
 #   stream-bundle/jre   jlink'd Java 17 (java.se and the JDK modules Flink and Kafka use)
-#   stream-bundle/lib   the job jar and its runtime classpath (the tokenizer left out: token-id requests only, and
+#   stream-bundle/lib   the cli jar and its runtime classpath (job, Flink, in-process broker) (the tokenizer left out: token-id requests only, and
 #                       the model folder must then have no tokenizer.json[.gz])
 #   stream-bundle/run   the routing-replay CLI (same arguments as bin/routing-replay), e.g.
 #                       stream-bundle/run local --conf engine.backend=cuda --model M --input R --output O
@@ -20,8 +20,8 @@ unzip -l gpu-runtime/target/gpu-runtime-*[0-9T].jar | grep -q kernels.ptx || { e
 stage="$(mktemp -d)"
 b="$stage/stream-bundle"
 mkdir -p "$b/lib"
-cp job/target/job-*[0-9T].jar "$b/lib/"
-for j in job/target/lib/*.jar; do
+cp cli/target/cli-*[0-9T].jar "$b/lib/"
+for j in cli/target/lib/*.jar; do
   case "$(basename "$j")" in
     tokenizers-*|api-0.*|jna-*) ;; # DJL's tokenizer with the natives of every platform: left out (see above)
     *) cp "$j" "$b/lib/" ;;

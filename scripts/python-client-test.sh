@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if ! ls job/target/job-*.jar >/dev/null 2>&1; then
+if ! ls cli/target/cli-*.jar >/dev/null 2>&1; then
   mvn -B -q -DskipTests package
 fi
 py=/usr/bin/python3

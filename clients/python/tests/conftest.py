@@ -15,8 +15,8 @@ CLI = REPO / "bin" / "routing-replay"
 
 
 def built_or_fail():
-    if not list((REPO / "job" / "target").glob("job-*.jar")):
-        pytest.fail("the job's jars are not built: run `mvn -q -DskipTests package` in the repository root first")
+    if not list((REPO / "cli" / "target").glob("cli-*.jar")):
+        pytest.fail("the cli's jars are not built: run `mvn -q -DskipTests package` in the repository root first")
 
 
 @pytest.fixture(scope="session")

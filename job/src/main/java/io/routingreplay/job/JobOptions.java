@@ -1,5 +1,6 @@
 package io.routingreplay.job;
 
+import io.routingreplay.operators.validation.LimitOptions;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
@@ -45,11 +46,8 @@ public final class JobOptions {
             .withDescription("transaction.timeout.ms of the sinks' producers. Must be at most the brokers' "
                     + "transaction.max.timeout.ms (15 min by default) and longer than a checkpoint interval.");
 
-    public static final ConfigOption<Integer> MAX_RECORD_BYTES = ConfigOptions.key("kafka.max-record-bytes")
-            .intType().defaultValue(16 * 1024 * 1024)
-            .withDescription("max.request.size of the sinks' producers: a whole routing record (e.g. 48 MoE layers × "
-                    + "top-8 × 4,000 tokens ≈ 1.5 MB) exceeds Kafka's 1 MB default. The topic's max.message.bytes "
-                    + "must allow it too.");
+    /** {@code kafka.max-record-bytes}: defined in {@link LimitOptions} because validation checks results against it. */
+    public static final ConfigOption<Integer> MAX_RECORD_BYTES = LimitOptions.MAX_RECORD_BYTES;
 
     public static final ConfigOption<String> MODEL_DIR = ConfigOptions.key("model.dir")
             .stringType().noDefaultValue()

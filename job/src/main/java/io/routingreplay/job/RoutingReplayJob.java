@@ -138,7 +138,10 @@ public final class RoutingReplayJob {
         // be refused and the job would restart forever.
         producer.setProperty("transaction.timeout.ms",
                 String.valueOf(conf.get(JobOptions.TRANSACTION_TIMEOUT).toMillis()));
-        producer.setProperty("max.request.size", String.valueOf(conf.get(JobOptions.MAX_RECORD_BYTES)));
+        int maxRecordBytes = conf.get(JobOptions.MAX_RECORD_BYTES);
+        producer.setProperty("max.request.size", String.valueOf(maxRecordBytes));
+        // The producer also refuses a record larger than its whole buffer (32 MiB by default).
+        producer.setProperty("buffer.memory", String.valueOf(Math.max(32L << 20, 2L * maxRecordBytes)));
         return KafkaSink.<T>builder()
                 .setBootstrapServers(bootstrap)
                 .setRecordSerializer(serializer)

@@ -7,6 +7,8 @@ import io.routingreplay.operators.inference.EngineFactory;
 import io.routingreplay.operators.inference.EngineSettings;
 import io.routingreplay.operators.inference.InferenceOperatorFactory;
 import io.routingreplay.operators.metrics.DeadLetterCounter;
+import io.routingreplay.operators.recordsize.DeadLetterFitter;
+import io.routingreplay.operators.recordsize.OversizedResultFilter;
 import io.routingreplay.operators.validation.DeadLetters;
 import io.routingreplay.operators.validation.DuplicateRidFilter;
 import io.routingreplay.operators.validation.LimitOptions;
@@ -35,7 +37,9 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 /**
  * The job's operators, independent of where prompts come from and results go (Kafka in {@link RoutingReplayJob},
  * anything in tests): raw prompts → validation → dedup by rid → keyed micro-batch window → inference →
- * keyBy(rid) → assembler. Dead letters of every stage are merged into one stream.
+ * keyBy(rid) → assembler → size check. Dead letters of every stage are merged into one stream. Every record either
+ * output carries fits in one Kafka record of {@code kafka.max-record-bytes}: a result that would not is a dead letter
+ * ({@link OversizedResultFilter}), a dead letter that would not is cut to fit ({@link DeadLetterFitter}).
  */
 public final class RoutingReplayPipeline {
 
@@ -99,15 +103,20 @@ public final class RoutingReplayPipeline {
                     .withTimestampAssigner((e, ts) -> e.getEmittedAt()))
                     .name("event-time").uid("event-time");
         }
-        SingleOutputStreamOperator<RoutingResult> results = timed
+        SingleOutputStreamOperator<RoutingResult> assembled = timed
                 .keyBy(TokenRoutingEvent::getRid, Types.STRING)
                 .process(new RoutingAssembler(conf.get(JobOptions.ASSEMBLER_TIMEOUT).toMillis(), clock))
                 .name("assemble").uid("assemble")
                 .returns(new AvroTypeInfo<>(RoutingResult.class));
+        SingleOutputStreamOperator<RoutingResult> results = assembled
+                .process(new OversizedResultFilter(limits.maxRecordBytes()))
+                .name("result-size").uid("result-size")
+                .returns(new AvroTypeInfo<>(RoutingResult.class));
 
         DataStream<DeadLetter> deadLetters = validated.getSideOutput(DeadLetters.TAG)
                 .union(unique.getSideOutput(DeadLetters.TAG), events.getSideOutput(DeadLetters.TAG),
-                        results.getSideOutput(DeadLetters.TAG))
+                        assembled.getSideOutput(DeadLetters.TAG), results.getSideOutput(DeadLetters.TAG))
+                .map(new DeadLetterFitter(limits.maxRecordBytes())).name("dead-letter-size").uid("dead-letter-size")
                 .map(new DeadLetterCounter()).name("count-dead-letters").uid("count-dead-letters");
         return new Outputs(results, deadLetters, events);
     }

@@ -21,6 +21,19 @@ public final class LimitOptions {
             .intType().defaultValue(256 * 1024)
             .withDescription("Largest prompt record, in bytes, the job reads; bigger ones are dead-lettered unread.");
 
+    /**
+     * The largest Kafka record the job writes. Validation refuses a request whose result could exceed it, the
+     * result and dead-letter sinks keep every record under it, and the sinks' producers get it as
+     * {@code max.request.size}. Kept here, not in the job's options, because validation needs it.
+     */
+    public static final ConfigOption<Integer> MAX_RECORD_BYTES = ConfigOptions.key("kafka.max-record-bytes")
+            .intType().defaultValue(16 * 1024 * 1024)
+            .withDescription("Largest record the job writes to Kafka (max.request.size of its producers): a whole "
+                    + "routing record (e.g. 48 MoE layers × top-8 × 4,000 tokens ≈ 1.5 MB) exceeds Kafka's 1 MB "
+                    + "default. A request whose result could be larger is dead-lettered at validation, and a "
+                    + "record that still would be is dead-lettered before the sink. The topics' max.message.bytes "
+                    + "(and the brokers' message.max.bytes) must allow it too.");
+
     public static final ConfigOption<Integer> MAX_IN_FLIGHT_PER_SUBTASK = ConfigOptions
             .key("limits.max-in-flight-per-subtask")
             .intType().defaultValue(256)

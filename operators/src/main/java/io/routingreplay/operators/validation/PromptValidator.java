@@ -1,5 +1,6 @@
 package io.routingreplay.operators.validation;
 
+import io.routingreplay.operators.recordsize.ResultSizeBound;
 import io.routingreplay.runtime.cli.request.ParsedRequest;
 import io.routingreplay.runtime.cli.request.RequestFields;
 import io.routingreplay.runtime.cli.request.RequestLimits;
@@ -29,8 +30,10 @@ import java.util.Optional;
  * <p>The request rules are {@code generate}'s own ({@link RequestLineParser} for JSON lines, {@link RequestValidator}
  * for Avro PromptEvents), so the offline command and the job refuse the same requests with the same words. This
  * class adds what only the streaming path has: the request-bytes cap (checked before the bytes are read), Avro
- * decoding, the model name, the prompt-token cap and the streaming-only fields. Duplicate rids are caught after
- * this, keyed by rid ({@link DuplicateRidFilter}).
+ * decoding, the model name, the prompt-token cap, the streaming-only fields, and the size of the result: a request
+ * whose result could exceed the Kafka record limit ({@link ResultSizeBound}) is refused here, before it costs any
+ * compute, instead of failing the results sink's transaction (and so restarting the job, forever) when it is done.
+ * Duplicate rids are caught after this, keyed by rid ({@link DuplicateRidFilter}).
  */
 public final class PromptValidator implements AutoCloseable {
 
@@ -40,24 +43,25 @@ public final class PromptValidator implements AutoCloseable {
     private final RequestLineParser lineParser;
     private final TextTokenizer tokenizer;
     private final String tokenizerProblem;
+    private final ResultSizeBound resultSize;
 
     /**
      * @param modelName the model this job serves; requests naming another model are refused
      * @param tokenizer null when the model has none: then only prompt_token_ids are accepted
      */
-    public PromptValidator(ValidationLimits limits, String modelName, int vocabSize, int maxPositionEmbeddings,
-                           TextTokenizer tokenizer) {
-        this(limits, modelName, new RequestValidator(
-                new RequestLimits(vocabSize, maxPositionEmbeddings, limits.maxNewTokens()), tokenizer), tokenizer,
-                null);
+    public PromptValidator(ValidationLimits limits, String modelName, ModelConfig model, TextTokenizer tokenizer) {
+        this(limits, modelName, model, new RequestValidator(
+                new RequestLimits(model.vocabSize, model.maxPositionEmbeddings, limits.maxNewTokens()), tokenizer),
+                tokenizer, null);
     }
 
-    private PromptValidator(ValidationLimits limits, String modelName, RequestValidator requestValidator,
-                            TextTokenizer tokenizer, String tokenizerProblem) {
+    private PromptValidator(ValidationLimits limits, String modelName, ModelConfig model,
+                            RequestValidator requestValidator, TextTokenizer tokenizer, String tokenizerProblem) {
         this.limits = limits;
         this.modelName = modelName;
         this.tokenizer = tokenizer;
         this.tokenizerProblem = tokenizerProblem;
+        this.resultSize = ResultSizeBound.of(model);
         this.requestValidator = requestValidator;
         this.lineParser = new RequestLineParser(requestValidator);
     }
@@ -77,10 +81,10 @@ public final class PromptValidator implements AutoCloseable {
         } catch (TokenizerLoadException e) {
             String problem = "\"prompt_text\" cannot be tokenised here: " + e.getMessage()
                     + "; send \"prompt_token_ids\" instead, or fix the tokenizer";
-            return new PromptValidator(limits, modelName, new RequestValidator(requestLimits, null, problem), null,
-                    problem);
+            return new PromptValidator(limits, modelName, cfg, new RequestValidator(requestLimits, null, problem),
+                    null, problem);
         }
-        return new PromptValidator(limits, modelName, new RequestValidator(requestLimits, tok), tok, null);
+        return new PromptValidator(limits, modelName, cfg, tok);
     }
 
     /** Why text prompts are refused when the model's tokenizer could not be loaded; empty when it loaded. */
@@ -164,7 +168,7 @@ public final class PromptValidator implements AutoCloseable {
                     + limits.maxPromptTokens() + " (" + LimitOptions.MAX_PROMPT_TOKENS.key() + ")", now);
         }
         SamplingParams p = req.params();
-        return new Verdict.Accepted(InferenceRequest.newBuilder()
+        InferenceRequest request = InferenceRequest.newBuilder()
                 .setRid(rid)
                 .setModel(modelName != null ? modelName : (extras.model() != null ? extras.model() : ""))
                 .setPromptTokenIds(toList(req.promptTokenIds()))
@@ -181,7 +185,24 @@ public final class PromptValidator implements AutoCloseable {
                 .setSourceTopic(raw.topic)
                 .setSourcePartition(raw.partition)
                 .setSourceOffset(raw.offset)
-                .build());
+                .build();
+        String tooLarge = resultTooLarge(request);
+        return tooLarge == null ? new Verdict.Accepted(request) : reject(raw, rid, tooLarge, now);
+    }
+
+    /** Why the result of {@code r} might not fit in one Kafka record, or null when it always will. */
+    private String resultTooLarge(InferenceRequest r) {
+        ResultSizeBound.Estimate e = resultSize.estimate(r);
+        int limit = limits.maxRecordBytes();
+        if (e.recordBytes() <= limit) {
+            return null;
+        }
+        int fits = resultSize.largestFittingMaxNewTokens(r, limit);
+        String key = LimitOptions.MAX_RECORD_BYTES.key();
+        return "the result could reach " + e.recordBytes() + " bytes (" + resultSize.describe(e) + "), over the limit "
+                + "of " + limit + " bytes per Kafka record (" + key + "): "
+                + (fits > 0 ? "lower max_new_tokens to at most " + fits : "shorten the prompt")
+                + ", or raise " + key + " (and the results topic's max.message.bytes)";
     }
 
     private Verdict reject(RawPrompt raw, String rid, String reason, long now) {

@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -17,10 +19,11 @@ final class BadInputTable {
 
     /**
      * One row: the bytes to send (once, or twice for a duplicate; {@code binary} when given as hex, not as a JSON
-     * line), the limits to use, and the expected answer.
+     * line), the limits to use (the request cell's "with `key` = value" settings on top of the defaults), and the
+     * expected answer.
      */
     record Row(int number, String caseName, byte[] request, boolean binary, boolean sentTwice,
-               Integer maxPromptTokens, String expectedReason, boolean prefix) {
+               Map<String, String> conf, String expectedReason, boolean prefix) {
         boolean expectAccepted() {
             return expectedReason == null;
         }
@@ -32,6 +35,7 @@ final class BadInputTable {
     }
 
     private static final Pattern CODE = Pattern.compile("`([^`]*)`");
+    private static final Pattern SETTING = Pattern.compile("with `([a-z.-]+)` = (\\d+)");
     private static final Pattern REPEAT = Pattern.compile("<'([^']*)' x (\\d+)>");
 
     static Path repoRoot() {
@@ -69,12 +73,20 @@ final class BadInputTable {
             String requestCell = cells[3].trim();
             String answerCell = cells[4].trim();
             rows.add(new Row(number, caseName, requestBytes(requestCell), requestCell.contains("`<bytes "),
-                    requestCell.startsWith("2x "),
-                    requestCell.contains("`limits.max-prompt-tokens` = 1") ? 1 : null,
+                    requestCell.startsWith("2x "), settings(requestCell),
                     answerCell.startsWith("accepted") ? null : stripEllipsis(lastCode(answerCell)),
                     lastCode(answerCell) != null && lastCode(answerCell).endsWith("…")));
         }
         return rows;
+    }
+
+    private static Map<String, String> settings(String requestCell) {
+        Map<String, String> conf = new LinkedHashMap<>();
+        Matcher m = SETTING.matcher(requestCell);
+        while (m.find()) {
+            conf.put(m.group(1), m.group(2));
+        }
+        return conf;
     }
 
     /** The JSON text of a row's request, expanded; null for rows that are not JSON text. */

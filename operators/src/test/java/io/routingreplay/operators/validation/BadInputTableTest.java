@@ -58,10 +58,9 @@ class BadInputTableTest {
     @MethodSource("rows")
     void everyRowIsAnsweredAsDocumented(BadInputTable.Row row) throws Exception {
         PromptValidator v = validator;
-        if (row.maxPromptTokens() != null) {
-            Configuration conf = new Configuration();
-            conf.set(LimitOptions.MAX_PROMPT_TOKENS, row.maxPromptTokens());
-            v = PromptValidator.forModel(BadInputTable.modelDir(), BadInputTable.MODEL_NAME, ValidationLimits.from(conf));
+        if (!row.conf().isEmpty()) {
+            v = PromptValidator.forModel(BadInputTable.modelDir(), BadInputTable.MODEL_NAME,
+                    ValidationLimits.from(Configuration.fromMap(row.conf())));
         }
         List<RawPrompt> sent = new ArrayList<>();
         sent.add(RawPrompt.of(row.request()));

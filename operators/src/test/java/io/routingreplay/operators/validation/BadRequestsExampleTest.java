@@ -75,7 +75,7 @@ class BadRequestsExampleTest {
                 "ok-ids-seeded", "dup-1",
                 "ok-unknown", "ok-stop", "ok-meta"), accepted);
         long jsonRows = BadInputTable.rows().stream().filter(r -> !r.expectAccepted())
-                .filter(r -> r.maxPromptTokens() == null && r.request().length > 0 && !r.binary()).count();
+                .filter(r -> r.conf().isEmpty() && r.request().length > 0 && !r.binary()).count();
         assertEquals(jsonRows, rowsSeen, "every JSON row of the table is in the example file");
     }
 }

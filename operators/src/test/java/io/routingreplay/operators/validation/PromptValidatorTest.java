@@ -218,4 +218,29 @@ class PromptValidatorTest {
                 () -> ValidationLimits.from(conf));
         assertTrue(e.getMessage().contains("limits.max-new-tokens"), e.getMessage());
     }
+
+    /** Row 42 of docs/bad-input.md says "at most 611": 611 is accepted, 612 is not, at the same limit. */
+    @Test
+    void theMaxNewTokensTheReasonSuggestsIsAccepted() {
+        Configuration conf = new Configuration();
+        conf.set(LimitOptions.MAX_RECORD_BYTES, 20_000);
+        try (PromptValidator small = PromptValidator.forModel(BadInputTable.modelDir(), BadInputTable.MODEL_NAME,
+                ValidationLimits.from(conf))) {
+            String prompt = "{\"rid\":\"bad-oversized\",\"prompt_text\":\"" + " hello".repeat(300) + "\",\"max_new_tokens\":";
+            Verdict fits = small.validate(RawPrompt.of((prompt + "611}").getBytes(StandardCharsets.UTF_8)));
+            assertInstanceOf(Verdict.Accepted.class, fits, () -> ((Verdict.Rejected) fits).reason());
+            Verdict over = small.validate(RawPrompt.of((prompt + "612}").getBytes(StandardCharsets.UTF_8)));
+            assertTrue(assertInstanceOf(Verdict.Rejected.class, over).reason()
+                    .contains("lower max_new_tokens to at most 611"), () -> ((Verdict.Rejected) over).reason());
+        }
+    }
+
+    @Test
+    void aRecordLimitTooSmallForADeadLetterIsRefused() {
+        Configuration conf = new Configuration();
+        conf.set(LimitOptions.MAX_RECORD_BYTES, 1000);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> ValidationLimits.from(conf));
+        assertTrue(e.getMessage().contains("kafka.max-record-bytes must be >= 4096"), e.getMessage());
+    }
 }

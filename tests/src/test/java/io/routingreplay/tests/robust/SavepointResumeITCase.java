@@ -35,7 +35,7 @@ class SavepointResumeITCase {
         String[] topics = RobustJobConfig.topics(prefix);
         KAFKA.get().createTopics(1, topics[0]);
         KAFKA.get().createTopics(2, topics[1], topics[2]);
-        List<RobustWorkload.Request> requests = RobustWorkload.generate(prefix, REQUESTS, 11, 3, 12, 2, 10);
+        List<RobustWorkload.Request> requests = RobustWorkload.generate(prefix, REQUESTS, 11, 3, 12, 10, 30);
         Map<String, GenerationResult> expected = RobustWorkload.offline(requests);
         KafkaAnswers.publish(KAFKA.get().bootstrapServers(), topics[0], requests);
         FailureInjector.reset(new FailureInjector.Plan(new int[0], -1)); // a probe only: counts resumed events

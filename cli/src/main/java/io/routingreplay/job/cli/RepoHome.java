@@ -3,7 +3,7 @@ package io.routingreplay.job.cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Where the repository (and so the bundled fixtures) is: $ROUTING_REPLAY_HOME, else above job/target/*.jar. */
+/** Where the repository (and so the bundled fixtures) is: $ROUTING_REPLAY_HOME, else above cli/target/*.jar. */
 final class RepoHome {
 
     private RepoHome() {

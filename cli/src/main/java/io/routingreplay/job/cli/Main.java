@@ -20,8 +20,10 @@ public final class Main {
               publish   --bootstrap HOST:PORT --topic T requests.jsonl
                         publish one request per JSONL line, keyed by rid
               consume   --bootstrap HOST:PORT --topic T --output results.jsonl [--npy-dir D] [--model DIR]
-                        [--idle-seconds S] [--max N] [--group G]
-                        read committed results and write them as generate does (routing as .npy with --npy-dir)
+                        [--idle-seconds S] [--max N] [--group G] [--undecodable-output FILE]
+                        read committed results and write them as generate does (routing as .npy with --npy-dir);
+                        a record that is not a result stops it (exit 4, nothing from it on committed) unless
+                        --undecodable-output is given: then it is written there and consume goes on (exit 3)
               generate, bench: see `routing-replay generate --help` (the engine alone, no Kafka/Flink)
             """;
 

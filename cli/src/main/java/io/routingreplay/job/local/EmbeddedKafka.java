@@ -64,12 +64,17 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** Creates each topic with {@code partitions} partitions (replication 1) and waits until they exist. */
     public void createTopics(int partitions, String... names) throws Exception {
+        createTopics(partitions, Map.of(), names);
+    }
+
+    /** Creates each topic with {@code partitions} partitions, replication 1 and the topic {@code configs}. */
+    public void createTopics(int partitions, Map<String, String> configs, String... names) throws Exception {
         Properties p = new Properties();
         p.put("bootstrap.servers", bootstrapServers());
         try (Admin admin = Admin.create(p)) {
             List<NewTopic> topics = new ArrayList<>();
             for (String n : names) {
-                topics.add(new NewTopic(n, partitions, (short) 1).configs(Map.of()));
+                topics.add(new NewTopic(n, partitions, (short) 1).configs(configs));
             }
             admin.createTopics(topics).all().get();
         }

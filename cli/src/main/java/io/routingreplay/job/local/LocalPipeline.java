@@ -70,9 +70,12 @@ public final class LocalPipeline implements AutoCloseable {
             Configuration conf = new Configuration(jobConf);
             conf.set(JobOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
             kafka.createTopics(1, conf.get(JobOptions.PROMPTS_TOPIC));
-            kafka.createTopics(2, conf.get(JobOptions.RESULTS_TOPIC), conf.get(JobOptions.DEAD_LETTER_TOPIC));
+            // The job's topics take every record it may write (kafka.max-record-bytes), even above the broker default.
+            Map<String, String> output = Map.of("max.message.bytes", String.valueOf(
+                    Math.max(EmbeddedKafka.MAX_RECORD_BYTES, conf.get(JobOptions.MAX_RECORD_BYTES))));
+            kafka.createTopics(2, output, conf.get(JobOptions.RESULTS_TOPIC), conf.get(JobOptions.DEAD_LETTER_TOPIC));
             if (!conf.get(JobOptions.TOKEN_STREAM_TOPIC).isEmpty()) {
-                kafka.createTopics(2, conf.get(JobOptions.TOKEN_STREAM_TOPIC));
+                kafka.createTopics(2, output, conf.get(JobOptions.TOKEN_STREAM_TOPIC));
             }
             Configuration cluster = new Configuration();
             int slots = Math.max(1, conf.get(JobOptions.INFERENCE_PARALLELISM));

@@ -1,0 +1,96 @@
+package io.routingreplay.operators.recordsize;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.routingreplay.runtime.config.ModelConfigLoader;
+import io.routingreplay.schemas.InferenceRequest;
+import io.routingreplay.schemas.RoutingResult;
+import io.routingreplay.schemas.codec.SingleObjectCodec;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The bound against the real thing: requests of every shape through the engine, the inference operator and the
+ * assembler, each result encoded as the results sink encodes it and framed as Kafka counts it. The bound is never
+ * below the record, and for requests that run to their worst case (ignore_eos) at most 64 bytes (timings, seed and
+ * finish reason counted at full width) + one byte per output token (an id takes 1 to 3 bytes) above it.
+ */
+class ResultSizeBoundTest {
+
+    static final ResultSizeBound BOUND = ResultSizeBound.of(ModelConfigLoader.load(EngineResults.MODEL));
+    static List<InferenceRequest> requests;
+    static Map<String, RoutingResult> results;
+
+    @BeforeAll
+    static void generate() throws Exception {
+        Random rnd = new Random(13);
+        requests = List.of(
+                request("greedy-300+400", prompt(rnd, 300), 400, 0f, true, false, Map.of()),
+                request("weights-50+100", prompt(rnd, 50), 100, 0f, true, true, Map.of("step", "3", "run", "a/b")),
+                // 50 asked, 6 possible: prompt + outputs stops at max_position_embeddings (4,096)
+                request("context-end-4090+50", prompt(rnd, 4090), 50, 0f, true, false, Map.of()),
+                request("ρ/é-✓ sampled", prompt(rnd, 20), 64, 1.0f, false, false, Map.of("ü", "✓✓")),
+                request("one-token", prompt(rnd, 1), 1, 0f, true, true, Map.of()));
+        results = new HashMap<>();
+        for (RoutingResult r : EngineResults.run(requests)) {
+            results.put(r.getRid(), r);
+        }
+    }
+
+    @Test
+    void theBoundIsNeverBelowTheEncodedRecord() {
+        SingleObjectCodec<RoutingResult> codec = SingleObjectCodec.of(RoutingResult.class);
+        for (InferenceRequest req : requests) {
+            RoutingResult r = results.get(req.getRid());
+            long actual = KafkaRecordFraming.recordBytes(req.getRid().getBytes(StandardCharsets.UTF_8).length,
+                    codec.encode(r).length);
+            long bound = BOUND.estimate(req).recordBytes();
+            assertTrue(bound >= actual, req.getRid() + ": bound " + bound + " < record " + actual);
+            if (req.getIgnoreEos()) {
+                assertTrue(bound <= actual + 64 + r.getOutputTokenIds().size(),
+                        req.getRid() + ": bound " + bound + " is loose for a record of " + actual);
+            }
+        }
+    }
+
+    @Test
+    void outputsAreCappedByTheModelsPositions() {
+        RoutingResult r = results.get("context-end-4090+50");
+        assertEquals(6, r.getOutputTokenIds().size(), "the engine's own cap, which the bound assumes");
+        assertEquals(6, BOUND.estimate(requests.get(2)).maxOutputs());
+        assertEquals(4095, BOUND.estimate(requests.get(2)).routedTokens());
+    }
+
+    @Test
+    void theLargestFittingMaxNewTokensIsTheLastThatFits() {
+        InferenceRequest req = requests.get(0);
+        long limit = BOUND.estimate(req, 123).recordBytes();
+        assertEquals(123, BOUND.largestFittingMaxNewTokens(req, limit));
+        assertEquals(122, BOUND.largestFittingMaxNewTokens(req, limit - 1));
+        assertEquals(400, BOUND.largestFittingMaxNewTokens(req, Long.MAX_VALUE));
+        assertEquals(0, BOUND.largestFittingMaxNewTokens(req, 100));
+    }
+
+    static InferenceRequest request(String rid, List<Integer> prompt, int maxNew, float temperature,
+                                    boolean ignoreEos, boolean weights, Map<String, String> metadata) {
+        return InferenceRequest.newBuilder().setRid(rid).setModel(EngineResults.MODEL_NAME).setPromptTokenIds(prompt)
+                .setMaxNewTokens(maxNew).setTemperature(temperature).setTopP(1f).setTopK(0)
+                .setSeed(temperature == 0f ? null : 5L).setIgnoreEos(ignoreEos).setReturnRoutingWeights(weights)
+                .setMetadata(new HashMap<>(metadata)).build();
+    }
+
+    static List<Integer> prompt(Random rnd, int n) {
+        List<Integer> ids = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            ids.add(rnd.nextInt(151_936));
+        }
+        return ids;
+    }
+}
