@@ -28,7 +28,7 @@ final class EngineResults {
     static final String MODEL_NAME = "qwen3-moe-tiny";
 
     static List<RoutingResult> run(List<InferenceRequest> requests) throws Exception {
-        EngineSettings settings = new EngineSettings(MODEL.toString(), "cpu", 16, 512, 0, KvCacheDtype.FP32, 4096, 2);
+        EngineSettings settings = new EngineSettings(MODEL.toString(), "cpu", 16, 512, 0, KvCacheDtype.FP32, 4096, 2, true);
         List<TokenRoutingEvent> events;
         try (var inference = new OneInputStreamOperatorTestHarness<PromptBatch, TokenRoutingEvent>(
                 new InferenceOperatorFactory(settings, 64, 4, 3))) {
