@@ -9,7 +9,8 @@ import java.util.List;
  * block from the prefix cache gets the routing that block's positions had when they were computed: packed ids and
  * combine weights, both always (the backend computes the weights for every position anyway; keeping them always
  * lets a request that asks for weights share blocks computed for one that did not). Host memory:
- * {@code blockSize × idsPerToken × (id bytes + 4)} per block, allocated when a block is first written.
+ * {@code blockSize × idsPerToken × (id bytes + 4)} per block, allocated when a block is first written: 1,920 bytes
+ * per position for Qwen3-30B-A3B (48 MoE layers × top-8), against its ~96 KB of bf16 K/V per position.
  */
 public final class BlockRouting {
     private final int blockSize;
