@@ -46,8 +46,15 @@ public final class CudaChecks {
     public static void main(String[] args) {
         if (args.length == 2 && args[0].equals("--kv-cache-dtype")) {
             kv = KvCacheDtype.parse(args[1]);
+        } else if (args.length == 1 && args[0].equals("--prefix-cache-only")) {
+            // the prefix-cache check alone (a short device lease)
+            List<String> failures = new ArrayList<>(prefixCache("qwen3-moe-tiny"));
+            failures.addAll(prefixCache("mixtral-tiny"));
+            failures.forEach(f -> System.out.println("FAIL " + f));
+            System.out.println(failures.isEmpty() ? "PREFIX CACHE CHECK PASSED" : failures.size() + " FAILURES");
+            System.exit(failures.isEmpty() ? 0 : 1);
         } else if (args.length != 0) {
-            throw new IllegalArgumentException("usage: CudaChecks [--kv-cache-dtype fp32|bf16|fp8]");
+            throw new IllegalArgumentException("usage: CudaChecks [--kv-cache-dtype fp32|bf16|fp8 | --prefix-cache-only]");
         }
         List<String> failures = new ArrayList<>();
         for (String fixture : new String[]{"qwen3-moe-tiny", "mixtral-tiny"}) {
