@@ -7,8 +7,6 @@ import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,19 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Every row of the table in docs/bad-input.md, through the job's validation (validator + duplicate filter). */
-class BadInputTableTest {
+class BadInputTableTest extends WithTableValidator {
 
-    private static PromptValidator validator;
-
-    @BeforeAll
-    static void load() {
-        validator = BadInputTable.validator();
-    }
-
-    @AfterAll
-    static void close() {
-        validator.close();
-    }
 
     static List<BadInputTable.Row> rows() throws IOException {
         return BadInputTable.rows();

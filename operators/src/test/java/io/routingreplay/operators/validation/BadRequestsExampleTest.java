@@ -2,8 +2,6 @@ package io.routingreplay.operators.validation;
 
 import io.routingreplay.schemas.DeadLetter;
 import io.routingreplay.schemas.InferenceRequest;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -21,19 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * validation each good line (rid "ok-…", and the first "dup-1") is accepted exactly once and every other line is
  * dead-lettered with the table's reason.
  */
-class BadRequestsExampleTest {
+class BadRequestsExampleTest extends WithTableValidator {
 
-    private static PromptValidator validator;
-
-    @BeforeAll
-    static void load() {
-        validator = BadInputTable.validator();
-    }
-
-    @AfterAll
-    static void close() {
-        validator.close();
-    }
 
     @Test
     void everyGoodLineIsAcceptedOnceAndEveryBadLineDeadLetteredWithTheTablesReason() throws Exception {

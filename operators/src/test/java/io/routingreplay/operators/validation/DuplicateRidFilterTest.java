@@ -8,8 +8,6 @@ import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -22,19 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The duplicate-rid dead letter is like every other: the duplicate's own record bytes and where it came from. */
-class DuplicateRidFilterTest {
+class DuplicateRidFilterTest extends WithTableValidator {
 
-    private static PromptValidator validator;
-
-    @BeforeAll
-    static void load() {
-        validator = BadInputTable.validator();
-    }
-
-    @AfterAll
-    static void close() {
-        validator.close();
-    }
 
     private static final byte[] FIRST = "{\"rid\":\"d\",\"prompt_token_ids\":[1,2]}".getBytes(StandardCharsets.UTF_8);
     private static final byte[] SECOND = "{ \"rid\": \"d\", \"prompt_token_ids\": [1, 2], \"max_new_tokens\": 3 }"

@@ -7,8 +7,6 @@ import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
 import org.apache.avro.message.BinaryMessageEncoder;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -25,19 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * publishes single-object records with v1's fingerprint; the job's own decoder and validator read them into the
  * current PromptEvent, with defaults for what v1 does not have.
  */
-class PromptSchemaEvolutionTest {
+class PromptSchemaEvolutionTest extends WithTableValidator {
 
-    private static PromptValidator validator;
-
-    @BeforeAll
-    static void load() {
-        validator = BadInputTable.validator();
-    }
-
-    @AfterAll
-    static void close() {
-        validator.close();
-    }
 
     /** What a v1 producer sends: Avro's own single-object encoder with the released v1 schema. */
     static byte[] v1Record(String rid) throws Exception {

@@ -6,8 +6,6 @@ import io.routingreplay.schemas.PromptEvent;
 import io.routingreplay.schemas.codec.AvroCodec;
 import io.routingreplay.schemas.codec.SingleObjectCodec;
 import org.apache.flink.configuration.Configuration;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,19 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class PromptValidatorTest {
+class PromptValidatorTest extends WithTableValidator {
 
-    private static PromptValidator validator;
-
-    @BeforeAll
-    static void load() {
-        validator = BadInputTable.validator();
-    }
-
-    @AfterAll
-    static void close() {
-        validator.close();
-    }
 
     private static PromptEvent.Builder event(String rid) {
         return PromptEvent.newBuilder().setRid(rid).setPromptTokenIds(List.of(5, 6, 7)).setMaxNewTokens(3);
