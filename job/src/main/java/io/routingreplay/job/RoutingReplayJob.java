@@ -2,13 +2,16 @@ package io.routingreplay.job;
 
 import io.routingreplay.job.kafka.AvroRecordSerializer;
 import io.routingreplay.job.kafka.RawPromptDeserializer;
+import io.routingreplay.job.kafka.TopicRecordLimits;
 import io.routingreplay.job.security.KafkaClientSecurity;
 import io.routingreplay.operators.inference.EngineFactory;
 import io.routingreplay.operators.validation.RawPrompt;
 import io.routingreplay.schemas.DeadLetter;
 import io.routingreplay.schemas.RoutingResult;
 import io.routingreplay.schemas.TokenRoutingEvent;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -61,8 +64,22 @@ public final class RoutingReplayJob {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(fromArgs(args));
         // The cluster's configuration (a FlinkDeployment's flinkConfiguration) with the --key value arguments on top.
         Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
+        checkOutputTopics(conf);
         onKafka(conf, false).addTo(env, conf);
         env.execute("routing-replay");
+    }
+
+    /** Refuses to submit when an existing output topic cannot take a record of {@code kafka.max-record-bytes}. */
+    public static void checkOutputTopics(ReadableConfig conf) {
+        Properties admin = KafkaClientSecurity.forJob(conf).applyTo(new Properties());
+        admin.setProperty("bootstrap.servers", conf.getOptional(JobOptions.BOOTSTRAP_SERVERS).orElseThrow(() ->
+                new IllegalArgumentException(JobOptions.BOOTSTRAP_SERVERS.key() + " is required")));
+        List<String> topics = new ArrayList<>(List.of(conf.get(JobOptions.RESULTS_TOPIC),
+                conf.get(JobOptions.DEAD_LETTER_TOPIC)));
+        if (!conf.get(JobOptions.TOKEN_STREAM_TOPIC).isEmpty()) {
+            topics.add(conf.get(JobOptions.TOKEN_STREAM_TOPIC));
+        }
+        TopicRecordLimits.check(admin, topics, conf.get(JobOptions.MAX_RECORD_BYTES), 10_000);
     }
 
     /** {@code --key value} pairs (any {@link JobOptions} key) as a configuration. */
