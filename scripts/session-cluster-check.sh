@@ -108,6 +108,8 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
+# auto-created output topics take the job's kafka.max-record-bytes (16 MiB); Kafka's default is 1 MiB
+message.max.bytes=16777216
 PROPS
 kafka_cp="$root/cli/target/lib/*"
 kafka_java=("$java" -Xmx512m -Dlog.file="$work/kafka.log" -Dlog4j2.configurationFile="$log_conf" -cp "$kafka_cp")

@@ -9,7 +9,6 @@ import io.routingreplay.operators.validation.RawPrompt;
 import io.routingreplay.schemas.DeadLetter;
 import io.routingreplay.schemas.RoutingResult;
 import io.routingreplay.schemas.TokenRoutingEvent;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -69,17 +68,17 @@ public final class RoutingReplayJob {
         env.execute("routing-replay");
     }
 
-    /** Refuses to submit when an existing output topic cannot take a record of {@code kafka.max-record-bytes}. */
+    /**
+     * Refuses to submit when the results topic exists and cannot take a record of {@code kafka.max-record-bytes}:
+     * results are admitted up to that size. (Dead letters are cut to {@code validation.dead-letter-raw-bytes} of
+     * raw input, far below it, so smaller dead-letter and token-stream topics are fine.)
+     */
     public static void checkOutputTopics(ReadableConfig conf) {
         Properties admin = KafkaClientSecurity.forJob(conf).applyTo(new Properties());
         admin.setProperty("bootstrap.servers", conf.getOptional(JobOptions.BOOTSTRAP_SERVERS).orElseThrow(() ->
                 new IllegalArgumentException(JobOptions.BOOTSTRAP_SERVERS.key() + " is required")));
-        List<String> topics = new ArrayList<>(List.of(conf.get(JobOptions.RESULTS_TOPIC),
-                conf.get(JobOptions.DEAD_LETTER_TOPIC)));
-        if (!conf.get(JobOptions.TOKEN_STREAM_TOPIC).isEmpty()) {
-            topics.add(conf.get(JobOptions.TOKEN_STREAM_TOPIC));
-        }
-        TopicRecordLimits.check(admin, topics, conf.get(JobOptions.MAX_RECORD_BYTES), 10_000);
+        TopicRecordLimits.check(admin, List.of(conf.get(JobOptions.RESULTS_TOPIC)),
+                conf.get(JobOptions.MAX_RECORD_BYTES), 10_000);
     }
 
     /** {@code --key value} pairs (any {@link JobOptions} key) as a configuration. */

@@ -16,9 +16,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Checks, before the job is submitted, that every output topic takes records of {@code kafka.max-record-bytes}: a
- * topic whose {@code max.message.bytes} is smaller refuses a result the job has already admitted, which fails the
- * sink's transaction at the first large result instead of at start-up. Topics that do not exist yet (created
+ * Checks, before the job is submitted, that topics take records of {@code kafka.max-record-bytes}: a results topic
+ * whose {@code max.message.bytes} is smaller refuses a result the job has already admitted, which fails the sink's
+ * transaction at the first large result instead of at start-up. Topics that do not exist yet (created
  * with the broker's defaults on first write) and a broker that cannot be reached from where the job is submitted
  * are logged, not refused: the check is advice the submitter can act on, never a new way for the job not to start.
  */
