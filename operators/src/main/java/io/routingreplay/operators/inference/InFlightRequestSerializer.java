@@ -1,17 +1,10 @@
 package io.routingreplay.operators.inference;
 
 import io.routingreplay.schemas.InferenceRequest;
-import java.io.ByteArrayOutputStream;
+import io.routingreplay.schemas.codec.AvroCodec;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
-import org.apache.avro.AvroRuntimeException;
-import org.apache.avro.io.BinaryDecoder;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.specific.SpecificDatumReader;
-import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
@@ -25,8 +18,8 @@ import org.apache.flink.core.memory.DataOutputSerializer;
  * savepoints taken by older jobs stay readable ({@code InFlightStateRestoreTest} restores a committed snapshot of
  * every version).
  *
- * <p>The Avro bytes are written here, not through the topics' codec, so the state format does not change when the
- * Kafka payload format does.
+ * <p>The request goes through {@link AvroCodec} (plain Avro binary, the codec for state), not the topics'
+ * single-object codec, so the state format does not change when the Kafka payload format does.
  *
  * <p>Version 1: avro(request, InferenceRequest v1) | seed | admittedAt | attempt | nextSeq | nextPosition |
  * firstTokenAt | numOutputs | numOutputs × (token, logprob).
@@ -36,13 +29,9 @@ public final class InFlightRequestSerializer implements SimpleVersionedSerialize
 
     public static final int VERSION = 2;
 
-    private final SpecificDatumWriter<InferenceRequest> writer =
-            new SpecificDatumWriter<>(InferenceRequest.getClassSchema());
+    private final AvroCodec<InferenceRequest> writer = AvroCodec.of(InferenceRequest.class);
     /** Readers from each writer schema version met so far to the current class. */
-    private final Map<Integer, SpecificDatumReader<InferenceRequest>> readers = new HashMap<>();
-    private final ByteArrayOutputStream buffer = new ByteArrayOutputStream(256);
-    private BinaryEncoder encoder;
-    private BinaryDecoder decoder;
+    private final Map<Integer, AvroCodec<InferenceRequest>> readers = new HashMap<>();
 
     @Override
     public int getVersion() {
@@ -51,7 +40,7 @@ public final class InFlightRequestSerializer implements SimpleVersionedSerialize
 
     @Override
     public byte[] serialize(InFlightRequest f) throws IOException {
-        byte[] request = avro(f.request);
+        byte[] request = writer.encode(f.request);
         DataOutputSerializer out = new DataOutputSerializer(request.length + 72 + f.numOutputs * 8);
         out.writeInt(InferenceRequestSchemas.CURRENT_VERSION);
         out.writeInt(request.length);
@@ -100,29 +89,15 @@ public final class InFlightRequestSerializer implements SimpleVersionedSerialize
                 firstTokenAt);
     }
 
-    private byte[] avro(InferenceRequest r) throws IOException {
-        buffer.reset();
-        encoder = EncoderFactory.get().directBinaryEncoder(buffer, encoder);
-        writer.write(r, encoder);
-        encoder.flush();
-        return buffer.toByteArray();
-    }
-
     private InferenceRequest readRequest(int schemaVersion, byte[] bytes) throws IOException {
-        SpecificDatumReader<InferenceRequest> reader = readers.get(schemaVersion);
+        AvroCodec<InferenceRequest> reader = readers.get(schemaVersion);
         if (reader == null) {
-            reader = new SpecificDatumReader<>(InferenceRequestSchemas.writerSchema(schemaVersion),
-                    InferenceRequest.getClassSchema());
+            reader = AvroCodec.readingFrom(InferenceRequest.class, InferenceRequestSchemas.writerSchema(schemaVersion));
             readers.put(schemaVersion, reader);
         }
-        decoder = DecoderFactory.get().binaryDecoder(bytes, decoder);
         try {
-            InferenceRequest r = reader.read(null, decoder);
-            if (!decoder.isEnd()) {
-                throw new IOException("trailing bytes after the request");
-            }
-            return r;
-        } catch (AvroRuntimeException | IndexOutOfBoundsException | java.io.EOFException e) {
+            return reader.decode(bytes);
+        } catch (IOException e) {
             throw new IOException("cannot read a request of InferenceRequest schema version " + schemaVersion
                     + " from the in-flight state: " + e, e);
         }
