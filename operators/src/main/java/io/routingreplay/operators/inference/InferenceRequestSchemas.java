@@ -1,9 +1,9 @@
 package io.routingreplay.operators.inference;
 
 import io.routingreplay.schemas.InferenceRequest;
+import io.routingreplay.schemas.codec.SchemaHistory;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
+import java.util.List;
 import org.apache.avro.Schema;
 
 /**
@@ -31,14 +31,10 @@ final class InferenceRequestSchemas {
                     + ", unknown to this build (it knows 1.." + CURRENT_VERSION + "); restore with the job version "
                     + "that wrote the checkpoint or a newer one");
         }
-        String resource = HISTORY + "v" + version + ".avsc";
-        try (InputStream in = InferenceRequest.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IllegalStateException(resource + " is missing from the schemas jar");
-            }
-            return new Schema.Parser().parse(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + resource, e);
+        List<SchemaHistory.Version> versions = SchemaHistory.ofState("InferenceRequest").versions();
+        if (version > versions.size()) {
+            throw new IllegalStateException(HISTORY + "v" + version + ".avsc is missing from the schemas jar");
         }
+        return versions.get(version - 1).schema();
     }
 }

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.IntFunction;
 import java.util.stream.Collectors;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
@@ -44,11 +45,20 @@ public final class SchemaHistory {
         this.versions = List.copyOf(versions);
     }
 
-    /** The history of the record named {@code recordName} (the simple name, e.g. "PromptEvent"). */
+    /** The history of the wire record named {@code recordName} (the simple name, e.g. "PromptEvent"). */
     public static SchemaHistory of(String recordName) {
+        return load(recordName, n -> RESOURCE_DIR + "/" + recordName + "-v" + n + ".avsc");
+    }
+
+    /** The history of a record kept in Flink state: {@code avro-history/<recordName>/v<N>.avsc}. */
+    public static SchemaHistory ofState(String recordName) {
+        return load(recordName, n -> RESOURCE_DIR + "/" + recordName + "/v" + n + ".avsc");
+    }
+
+    private static SchemaHistory load(String recordName, IntFunction<String> pathOfVersion) {
         List<Version> versions = new ArrayList<>();
         for (int n = 1; ; n++) {
-            String path = RESOURCE_DIR + "/" + recordName + "-v" + n + ".avsc";
+            String path = pathOfVersion.apply(n);
             try (InputStream in = SchemaHistory.class.getClassLoader().getResourceAsStream(path)) {
                 if (in == null) {
                     break;
@@ -62,7 +72,7 @@ public final class SchemaHistory {
         }
         if (versions.isEmpty()) {
             throw new IllegalStateException("no released schema of " + recordName + " on the classpath (expected "
-                    + RESOURCE_DIR + "/" + recordName + "-v1.avsc)");
+                    + pathOfVersion.apply(1) + ")");
         }
         return new SchemaHistory(recordName, versions);
     }
