@@ -10,7 +10,9 @@
 //      weights within 1e-5 × routed_scaling_factor; Qwen2-MoE's shared-expert gate within 1e-5; the routing record
 //      equal to the ids / weights the MoE block gets; and the same bits at 512 and 1,024 threads a block (ForwardPass
 //      picks either by batch size: a token's routing must not depend on it).
-//   3. timing: router_grouped and router_topk (softmax top-k, the Qwen3-MoE router) on the same E, H, K.
+//   3. router_grouped as a plain softmax top-k (one group, no bias, scaling 1, normEps 0) against router_topk, the
+//      router the GPU checks already cover: ids and weights bit for bit, with and without renormalisation.
+//   4. timing: router_grouped and router_topk (softmax top-k, the Qwen3-MoE router) on the same E, H, K.
 // On the GPU machine: bench/cuda/run-router-bench.sh [tokens ...]   (default 1 32 256). Exits 1 on any mismatch.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
 #include "bench_util.cuh"
@@ -272,6 +274,28 @@ static bool checkFull(const Shape& sh, int T, unsigned seed) {
     return ok;
 }
 
+static bool checkAgainstTopk(const Shape& sh, int T, unsigned seed) {
+    Inputs in = makeInputs(sh, T, seed);
+    int numMoe = 1;
+    int *dIds, *dIds2, *dRec;
+    float *dW, *dW2;
+    CK(cudaMalloc(&dIds, (size_t)T * sh.K * 4));
+    CK(cudaMalloc(&dIds2, (size_t)T * sh.K * 4));
+    CK(cudaMalloc(&dW, (size_t)T * sh.K * 4));
+    CK(cudaMalloc(&dW2, (size_t)T * sh.K * 4));
+    CK(cudaMalloc(&dRec, (size_t)T * 2 * sh.K * 4));
+    bool ok = true;
+    for (int norm = 0; norm < 2; norm++) {
+        router_topk<<<T, 512>>>(in.xn, in.Wr, sh.E, sh.H, sh.K, norm, 0, numMoe, dIds, dW, dRec);
+        router_grouped<<<T, 512>>>(in.xn, in.Wr, nullptr, nullptr, sh.E, sh.H, sh.K, ROUTE_SOFTMAX, 1, 1, norm, 0.f,
+                                   1.0f, 0, numMoe, dIds2, dW2, nullptr, nullptr);
+        CK(cudaDeviceSynchronize());
+        ok &= toHost(dIds, (size_t)T * sh.K) == toHost(dIds2, (size_t)T * sh.K) && sameAll(dW, dW2, (long long)T * sh.K);
+    }
+    printf("  as softmax top-k vs router_topk (%d tokens, norm 0 and 1): %s\n", T, ok ? "bit-identical" : "DIFFERENT");
+    return ok;
+}
+
 static void timeShape(const Shape& sh, int T) {
     Inputs in = makeInputs(sh, T, 7);
     int numMoe = 3;
@@ -310,6 +334,7 @@ int main(int argc, char** argv) {
         ok &= checkSelect(sh, 4096, false, seed++);
         ok &= checkSelect(sh, 4096, true, seed++);
         ok &= checkFull(sh, 1024, seed++);
+        ok &= checkAgainstTopk(sh, 1024, seed++);
         for (int T : tokens) timeShape(sh, T);
     }
     printf(ok ? "all checks passed\n" : "SOME CHECKS FAILED\n");

@@ -36,7 +36,8 @@
 
 // l[e] = xr . W[e] for e < E, and l[E] = xr . extraRow when extraRow is given (Qwen2-MoE's shared-expert gate), by
 // the whole block: each warp four rows at a time (independent loads in flight), every row in router_topk's order —
-// lane-strided 8-wide FMA chains, then warpSum.
+// lane-strided 8-wide FMA chains, then warpSum. router_topk still has its own copy of this loop: calling this one
+// changes its PTX (same arithmetic, other instruction order), a change for a GPU-checked commit, not for the split.
 __device__ __forceinline__ void routerLogits(const float* xr, const bf16* W, const bf16* extraRow, int E, int H,
                                              float* l) {
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
