@@ -115,6 +115,42 @@ static Margins cpuSelect(const float* s, const float* cIn, const Shape& sh, int*
     return mg;
 }
 
+// ---- the CPU reference on hand-worked cases (runs before any device call, so also without a GPU) ----
+static bool cpuCase(const char* what, const Shape& sh, std::vector<float> s, std::vector<float> c,
+                    std::vector<int> wantIds, std::vector<float> wantW) {
+    std::vector<int> ids(sh.K);
+    std::vector<float> w(sh.K);
+    cpuSelect(s.data(), c.data(), sh, ids.data(), w.data());
+    bool good = ids == wantIds;
+    for (int k = 0; k < sh.K; k++) good &= std::fabs(w[k] - wantW[k]) <= 1e-6f;
+    printf("  CPU reference, %s: ids", what);
+    for (int k = 0; k < sh.K; k++) printf(" %d:%.7g", ids[k], w[k]);
+    printf(" -> %s\n", good ? "as worked by hand" : "WRONG");
+    return good;
+}
+static bool cpuSelfTest() {
+    printf("CPU reference self-test\n");
+    bool good = true;
+    // sigmoid + bias, 4 groups of 2, keep 2: scores on a 1/8 grid (exact sums). Biased c = s + (0.5 on expert 4):
+    // group sums 1.0, 1.0, 1.5, 0.75 -> groups 2 and 0 (0 before 1 on the tie); candidates 0 (.875), 1, 4 (.75),
+    // 5 (.75); top-3 by c: 0, then 4 before 5 on the tie; listed by unbiased weight: 0 (.875), 5 (.75), 4 (.25);
+    // normalised by 1.875 (+ 1e-20), times 2.
+    std::vector<float> s1 = {0.875f, 0.125f, 0.5f, 0.5f, 0.25f, 0.75f, 0.375f, 0.375f}, c1 = s1;
+    c1[4] += 0.5f;
+    Shape v3{"v3-case", 8, 8, 3, ROUTE_SIGMOID_BIAS, 4, 2, 1, 1e-20f, 2.0f, true, false};
+    good &= cpuCase("sigmoid + bias, ties, order by weight", v3, s1, c1, {0, 5, 4},
+                    {0.875f / 1.875f * 2, 0.75f / 1.875f * 2, 0.25f / 1.875f * 2});
+    // softmax, 2 groups of 2, keep 1 (group max .2 vs .4 -> group 1), top-3: 3, 2, then the masked zeros 0 and 1
+    // (transformers' masked_fill 0.0) -> 0 on the tie, weight 0; times 16, no normalisation (DeepSeek-V2)
+    std::vector<float> s2 = {0.125f, 0.25f, 0.375f, 0.5f};
+    Shape v2{"v2-case", 8, 4, 3, ROUTE_SOFTMAX, 2, 1, 0, 0.f, 16.0f, false, false};
+    good &= cpuCase("softmax group-limited, masked zero picked", v2, s2, s2, {3, 2, 0}, {8.f, 6.f, 0.f});
+    // Qwen2-MoE: softmax top-2, renormalised without epsilon
+    Shape q2{"q2-case", 8, 4, 2, ROUTE_SOFTMAX, 1, 1, 1, 0.f, 1.0f, false, true};
+    good &= cpuCase("softmax top-k, norm_topk_prob", q2, s2, s2, {3, 2}, {0.5f / 0.875f, 0.375f / 0.875f});
+    return good;
+}
+
 // ---- the kernel's selection alone, on given scores (part 1) ----
 __global__ void x_router_select(const float* s, const float* c, int E, int K, int kind, int nGroup, int topkGroup,
                                 int normTopk, float normEps, float scaling, int* ids, float* w) {
@@ -325,7 +361,7 @@ int main(int argc, char** argv) {
     std::vector<int> tokens;
     for (int i = 1; i < argc; i++) tokens.push_back(atoi(argv[i]));
     if (tokens.empty()) tokens = {1, 32, 256};
-    bool ok = true;
+    bool ok = cpuSelfTest();
     unsigned seed = 1;
     for (const Shape& sh : SHAPES) {
         printf("%s: H %d, E %d, top-%d, %s, groups %d / %d, norm %d, scaling %g%s\n", sh.name, sh.H, sh.E, sh.K,

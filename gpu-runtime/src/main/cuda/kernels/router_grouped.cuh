@@ -193,10 +193,11 @@ __device__ __forceinline__ void routerSelect(const float* s, float* c, int E, in
 // sharedGateW: Qwen2-MoE's shared_expert_gate row [H] or null, then sharedGate[t] = sigmoid(xn . sharedGateW).
 // Writes topIds / topW [t][K] for the MoE block and, when routingOut is given, the routing record as router_topk
 // does: per token [ids numMoe*K | weights numMoe*K] (int32 / fp32 words), this layer at moeSlot.
-extern "C" __global__ void router_grouped(const float* xn, const bf16* Wr, const float* bias, const bf16* sharedGateW,
-                                          int E, int H, int K, int kind, int nGroup, int topkGroup, int normTopk,
-                                          float normEps, float scaling, int moeSlot, int numMoe, int* topIds,
-                                          float* topW, float* sharedGate, int* routingOut) {
+#define RG_THREADS 1024 // the most threads a launch may use (ForwardPass launches 512 or 1,024, as for router_topk)
+extern "C" __global__ void __launch_bounds__(RG_THREADS)
+router_grouped(const float* xn, const bf16* Wr, const float* bias, const bf16* sharedGateW, int E, int H, int K,
+               int kind, int nGroup, int topkGroup, int normTopk, float normEps, float scaling, int moeSlot,
+               int numMoe, int* topIds, float* topW, float* sharedGate, int* routingOut) {
     __shared__ float l[ROUTER_MAXE + 1];
     __shared__ float c[ROUTER_MAXE];
     __shared__ float scratch[32];
