@@ -14,7 +14,7 @@
 //            topkGroup best groups stay, the others' experts get c = 0 (V2's masked_fill 0.0) or -inf (V3's)
 //   select   the K largest c
 //   weights  w = c[id] (ROUTE_SOFTMAX: the probability, masked as transformers masks it) or s[id] (ROUTE_SIGMOID_BIAS:
-//            the unbiased score); normTopk: w /= sum_k w + normEps (1e-20 for DeepSeek-V3 / GLM, 0 for Qwen2-MoE;
+//            the unbiased score); normTopk: w /= (sum_k w + normEps) (1e-20 for DeepSeek-V3 / GLM, 0 for Qwen2-MoE;
 //            transformers 5.17's DeepSeek-V2 never normalises: pass 0); then w *= scaling (routed_scaling_factor,
 //            1 for Qwen2-MoE)
 // Order and ties (deterministic, documented, unlike torch.topk's): on equal scores the lower expert (or group) id
@@ -23,7 +23,9 @@
 // call torch.topk(sorted=False) and give no order. For ROUTE_SOFTMAX that is the selection order, as router_topk's;
 // for ROUTE_SIGMOID_BIAS the bias can make it differ. The weight sum runs over k in that order.
 // Limits (the host checks them): E <= ROUTER_MAXE, H % 8 == 0, K <= 32, K <= E, nGroup <= RG_MAXG, E % nGroup == 0,
-// ROUTE_SIGMOID_BIAS with nGroup > 1: E / nGroup >= 2; blockDim a multiple of 32.
+// ROUTE_SIGMOID_BIAS with nGroup > 1: E / nGroup >= 2; blockDim a multiple of 32. 512 and 1,024 threads a block give
+// the same bits while E <= 512 (each thread then holds at most one logit in the softmax's block sums): ForwardPass's
+// rule for router_topk applies unchanged.
 #pragma once
 #include "block_reduce.cuh"
 #include "bf16_split.cuh"
