@@ -1,5 +1,6 @@
 package io.routingreplay.runtime.model;
 
+import io.routingreplay.runtime.model.deepseekv3.DeepseekV3;
 import io.routingreplay.runtime.model.mixtral.Mixtral;
 import io.routingreplay.runtime.model.olmoe.Olmoe;
 import io.routingreplay.runtime.model.qwen3moe.Qwen3Moe;
@@ -11,7 +12,8 @@ public final class Architectures {
     public static final List<Architecture> ALL = List.of(
             new Qwen3Moe(),
             new Mixtral(),
-            new Olmoe());
+            new Olmoe(),
+            new DeepseekV3());
 
     private Architectures() {
     }

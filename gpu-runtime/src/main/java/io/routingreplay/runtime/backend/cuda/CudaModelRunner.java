@@ -111,7 +111,8 @@ public final class CudaModelRunner implements ModelRunner {
         }
     }
 
-    private static void checkSupported(ModelConfig mc) {
+    /** Refuses, with the reason, a model whose parts the CUDA kernels do not implement (checked before any GPU work). */
+    static void checkSupported(ModelConfig mc) {
         String why = null;
         if (!(mc.attention instanceof GqaAttention)) {
             why = "its attention is " + mc.attention + "; the CUDA backend runs GQA only (use --backend cpu)";
