@@ -32,6 +32,8 @@ public final class ModelConfig {
     public final int moeIntermediateSize;
     /** Width of the always-on shared expert block of each MoE layer; 0 when the architecture has none. */
     public final int sharedExpertIntermediateSize;
+    /** The shared block's output is scaled per token by sigmoid(shared_expert_gate · x) (Qwen2-MoE). */
+    public final boolean sharedExpertGated;
     public final int numExperts;
     public final int topK;
     /** Renormalise the top-k router weights to sum to 1 (always true for Mixtral). */
@@ -59,6 +61,7 @@ public final class ModelConfig {
         public Architecture architecture;
         public int vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim;
         public int denseIntermediateSize, moeIntermediateSize, sharedExpertIntermediateSize;
+        public boolean sharedExpertGated;
         public int numExperts, topK;
         public float rmsNormEps = 1e-6f;
         public Rope rope;
@@ -87,6 +90,7 @@ public final class ModelConfig {
         this.denseIntermediateSize = b.denseIntermediateSize;
         this.moeIntermediateSize = b.moeIntermediateSize;
         this.sharedExpertIntermediateSize = b.sharedExpertIntermediateSize;
+        this.sharedExpertGated = b.sharedExpertGated;
         this.numExperts = b.numExperts;
         this.topK = b.topK;
         this.router = b.router;
@@ -112,6 +116,10 @@ public final class ModelConfig {
         check(numExperts > 0, "num_experts / num_local_experts must be > 0 for an MoE model");
         check(topK > 0 && topK <= numExperts, "num_experts_per_tok (" + topK + ") must be in 1.." + numExperts);
         check(moeIntermediateSize > 0, "moe_intermediate_size must be > 0");
+        check(!sharedExpertGated || sharedExpertIntermediateSize > 0,
+                "a shared_expert_gate needs a shared expert (shared_expert_intermediate_size > 0)");
+        check(!(attention instanceof GqaAttention g) || rope.dim() == g.rotaryDim(), "the RoPE table's width "
+                + rope.dim() + " must be the attention's rotary width " + attention);
         check(maxPositionEmbeddings > 0, "max_position_embeddings must be > 0");
         isMoe = new boolean[numLayers];
         List<Integer> moe = new ArrayList<>();
@@ -174,7 +182,8 @@ public final class ModelConfig {
     public String toString() {
         return architecture.modelType() + "{layers=" + numLayers + ", hidden=" + hiddenSize + ", " + attention
                 + ", experts=" + numExperts + " top" + topK + " x" + moeIntermediateSize
-                + (sharedExpertIntermediateSize > 0 ? " + shared x" + sharedExpertIntermediateSize : "")
+                + (sharedExpertIntermediateSize > 0 ? " + shared x" + sharedExpertIntermediateSize
+                + (sharedExpertGated ? " gated" : "") : "")
                 + ", " + router + ", moeLayers=" + moeLayerIndices.length + ", vocab=" + vocabSize + "}";
     }
 }

@@ -30,6 +30,11 @@ public interface TensorNaming {
         return layer(i, "self_attn." + proj + ".weight");
     }
 
+    /** A q/k/v projection's bias ({@code self_attn.<proj>.bias}). */
+    default String attnBias(int i, String proj) {
+        return layer(i, "self_attn." + proj + ".bias");
+    }
+
     /** Router weight [num_experts, hidden]; the Hub's common layout is {@code mlp.gate}. */
     default String router(int layer) {
         return layer(layer, "mlp.gate.weight");
@@ -43,6 +48,11 @@ public interface TensorNaming {
     /** The shared expert block's projection; {@code which} is "gate", "up" or "down" ({@code mlp.shared_experts}). */
     default String sharedExpert(int layer, String which) {
         return layer(layer, "mlp.shared_experts." + which + "_proj.weight");
+    }
+
+    /** Qwen2-MoE's shared-expert gate [1, hidden] ({@code mlp.shared_expert_gate}). */
+    default String sharedExpertGate(int layer) {
+        return layer(layer, "mlp.shared_expert_gate.weight");
     }
 
     /** One expert's projection; {@code which} is "gate", "up" or "down" ({@code mlp.experts.N.*_proj}). */

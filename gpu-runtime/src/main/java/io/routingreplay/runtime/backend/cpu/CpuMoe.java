@@ -7,7 +7,8 @@ import io.routingreplay.runtime.model.MoeWeights;
 /**
  * An MoE block on the CPU: the router (the config's {@link io.routingreplay.runtime.model.router.RouterKind}, one
  * token at a time), each hit expert's SwiGLU over the tokens routed to it, combined per token in expert-id order
- * (as transformers' index_add_ does), plus the shared experts when the architecture has them.
+ * (as transformers' index_add_ does), plus the shared experts when the architecture has them (scaled by their
+ * sigmoid gate where it has one).
  */
 final class CpuMoe {
     private final ModelConfig c;
@@ -70,6 +71,16 @@ final class CpuMoe {
         }
         float[] shared = lw.shared == null ? null
                 : CpuMlp.forward(par, lw.shared, xn, T, H, c.sharedExpertIntermediateSize);
+        if (lw.sharedGate != null) {                       // Qwen2-MoE: sigmoid(shared_expert_gate · x) * shared(x)
+            float[] gate = new float[T];
+            CpuOps.linear(par, lw.sharedGate, xn, null, T, H, gate, 1);
+            for (int t = 0; t < T; t++) {
+                float g = (float) (1.0 / (1.0 + Math.exp(-gate[t])));
+                for (int d = 0; d < H; d++) {
+                    shared[t * H + d] *= g;
+                }
+            }
+        }
         float[] moeOut = new float[H];
         for (int t = 0; t < T; t++) {
             java.util.Arrays.fill(moeOut, 0f);

@@ -114,10 +114,19 @@ public final class CudaModelRunner implements ModelRunner {
     /** Refuses, with the reason, a model whose parts the CUDA kernels do not implement (checked before any GPU work). */
     static void checkSupported(ModelConfig mc) {
         String why = null;
-        if (!(mc.attention instanceof GqaAttention)) {
+        if (!(mc.attention instanceof GqaAttention gqa)) {
             why = "its attention is " + mc.attention + "; the CUDA backend runs GQA only (use --backend cpu)";
+        } else if (gqa.qkvBias()) {
+            why = "its attention has q/k/v bias (" + mc.attention + "); the CUDA kernels project without bias "
+                    + "(use --backend cpu)";
+        } else if (gqa.rotaryDim() != gqa.headDim()) {
+            why = "its attention rotates only " + gqa.rotaryDim() + " of " + gqa.headDim() + " head dims (partial "
+                    + "rotary); the CUDA kernels rotate whole heads (use --backend cpu)";
         } else if (!(mc.router instanceof SoftmaxTopK sm) || sm.routedScaling() != 1f) {
             why = "its router is " + mc.router + "; the CUDA backend runs unscaled softmax top-k only (use --backend cpu)";
+        } else if (mc.sharedExpertGated) {
+            why = "its shared expert is scaled by a sigmoid shared_expert_gate; the CUDA backend runs routed experts "
+                    + "only (use --backend cpu)";
         } else if (mc.sharedExpertIntermediateSize > 0) {
             why = "it has shared experts; the CUDA backend runs routed experts only (use --backend cpu)";
         } else if (!Rope.DEFAULT.equals(mc.rope.type())) {

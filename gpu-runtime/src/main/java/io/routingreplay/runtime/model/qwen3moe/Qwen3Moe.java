@@ -12,6 +12,7 @@ import io.routingreplay.runtime.model.router.SoftmaxTopK;
 
 import java.util.HashSet;
 import java.util.Set;
+import java.util.function.IntPredicate;
 
 /**
  * Qwen3-MoE: GQA with per-head q/k RMSNorm, softmax top-k ({@code norm_topk_prob}), dense MLP in the layers listed
@@ -34,6 +35,14 @@ public final class Qwen3Moe implements Architecture {
         b.attention = GqaAttention.read(c, b, QkNorm.PER_HEAD);
         b.router = new SoftmaxTopK(b.numExperts, b.topK, ConfigJson.bool(c, "norm_topk_prob", false), 1f);
         b.rope = Rope.read(c, b.headDim, b.maxPositionEmbeddings, Set.of(Rope.DEFAULT));
+        b.moeLayer = sparseLayers(c);
+    }
+
+    /**
+     * The Qwen-MoE dense-layer rule (Qwen2-MoE's and Qwen3-MoE's): layer i is MoE unless listed in
+     * {@code mlp_only_layers}, and only when (i + 1) is a multiple of {@code decoder_sparse_step}.
+     */
+    public static IntPredicate sparseLayers(JsonNode c) {
         Set<Integer> mlpOnly = new HashSet<>();
         if (c.hasNonNull("mlp_only_layers")) {
             c.get("mlp_only_layers").forEach(n -> mlpOnly.add(n.asInt()));
@@ -42,7 +51,7 @@ public final class Qwen3Moe implements Architecture {
         if (sparseStep <= 0) {
             throw new IllegalArgumentException("invalid model config: decoder_sparse_step must be > 0");
         }
-        b.moeLayer = i -> !mlpOnly.contains(i) && (i + 1) % sparseStep == 0;
+        return i -> !mlpOnly.contains(i) && (i + 1) % sparseStep == 0;
     }
 
     @Override

@@ -1,5 +1,8 @@
 package io.routingreplay.runtime.model.router;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.routingreplay.runtime.config.ConfigJson;
+
 /**
  * DeepSeek-V3's router (also GLM-4.5's): sigmoid scores; {@code e_score_correction_bias} is added for selection
  * only; the experts are split into {@code nGroup} equal groups scored by the sum of their two best biased scores;
@@ -9,6 +12,16 @@ package io.routingreplay.runtime.model.router;
  */
 public record SigmoidGroupLimited(int numExperts, int topK, int nGroup, int topkGroup, boolean normTopkProb,
                                   float routedScaling) implements RouterKind {
+
+    /**
+     * From config.json (DeepSeek-V3's and GLM-4.5's keys, defaults as transformers): {@code n_group},
+     * {@code topk_group}, {@code norm_topk_prob}, {@code routed_scaling_factor}.
+     */
+    public static SigmoidGroupLimited read(JsonNode c, int numExperts, int topK) {
+        return new SigmoidGroupLimited(numExperts, topK, ConfigJson.intOpt(c, "n_group", 1),
+                ConfigJson.intOpt(c, "topk_group", 1), ConfigJson.bool(c, "norm_topk_prob", true),
+                (float) ConfigJson.doubleOpt(c, "routed_scaling_factor", 1.0));
+    }
 
     public SigmoidGroupLimited {
         RouterMath.checkGroups(numExperts, topK, nGroup, topkGroup);
