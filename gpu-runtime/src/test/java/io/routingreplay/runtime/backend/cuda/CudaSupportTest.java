@@ -1,10 +1,14 @@
 package io.routingreplay.runtime.backend.cuda;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -25,5 +29,33 @@ class CudaSupportTest {
                 ModelConfigLoader.load(Fixtures.model("deepseek-v3-tiny")))).getMessage();
         assertTrue(msg.startsWith("the CUDA backend cannot run deepseek_v3"), msg);
         assertTrue(msg.contains(": its attention is MLA") && msg.contains("GQA only (use --backend cpu)"), msg);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm4-moe-tiny", "qwen2-moe-tiny"})
+    void refusesQkvBias(String fixture) {
+        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.load(Fixtures.model(fixture)))).getMessage();
+        assertTrue(msg.contains(": its attention has q/k/v bias") && msg.endsWith("(use --backend cpu)"), msg);
+    }
+
+    @Test
+    void refusesPartialRotaryWithoutBias() throws IOException {
+        ObjectNode json = fixtureConfig("glm4-moe-tiny").put("attention_bias", false);
+        String msg = assertThrows(IllegalArgumentException.class,
+                () -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null))).getMessage();
+        assertTrue(msg.contains(": its attention rotates only 8 of 16 head dims (partial rotary)"), msg);
+    }
+
+    @Test
+    void refusesTheSharedExpertGateWithoutBias() throws IOException {
+        ObjectNode json = fixtureConfig("qwen2-moe-tiny").put("qkv_bias", false);
+        String msg = assertThrows(IllegalArgumentException.class,
+                () -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null))).getMessage();
+        assertTrue(msg.contains(": its shared expert is scaled by a sigmoid shared_expert_gate"), msg);
+    }
+
+    private static ObjectNode fixtureConfig(String fixture) throws IOException {
+        return (ObjectNode) new ObjectMapper().readTree(Fixtures.model(fixture).resolve("config.json").toFile());
     }
 }
