@@ -26,7 +26,11 @@ public final class Fixtures {
             "mixtral-tiny",
             "olmoe-tiny",
             "qwen3-moe-mixed-tiny",
-            "deepseek-v3-tiny");
+            "deepseek-v3-tiny",
+            "deepseek-v2-tiny",
+            "deepseek-v2-greedy-tiny",
+            "glm4-moe-tiny",
+            "qwen2-moe-tiny");
 
     public static java.util.stream.Stream<String> cpu() {
         return CPU.stream();

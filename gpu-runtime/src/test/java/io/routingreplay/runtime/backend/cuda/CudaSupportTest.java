@@ -19,6 +19,22 @@ class CudaSupportTest {
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.load(Fixtures.model(fixture))));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"deepseek-v2-tiny", "deepseek-v2-greedy-tiny"})
+    void refusesMla(String fixture) {
+        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.load(Fixtures.model(fixture)))).getMessage();
+        assertTrue(msg.contains(": its attention is MLA"), msg);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"glm4-moe-tiny", "qwen2-moe-tiny"})
+    void refusesGqaWithBias(String fixture) {
+        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.load(Fixtures.model(fixture)))).getMessage();
+        assertTrue(msg.contains("qkv-bias") && msg.contains("without q/k/v bias"), msg);
+    }
+
     @Test
     void refusesDeepSeekV3WithTheReasonAndTheWayOut() {
         String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
