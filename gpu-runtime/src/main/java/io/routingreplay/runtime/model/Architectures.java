@@ -1,5 +1,6 @@
 package io.routingreplay.runtime.model;
 
+import io.routingreplay.runtime.model.deepseekv2.DeepseekV2;
 import io.routingreplay.runtime.model.deepseekv3.DeepseekV3;
 import io.routingreplay.runtime.model.glm4moe.Glm4Moe;
 import io.routingreplay.runtime.model.mixtral.Mixtral;
@@ -16,6 +17,7 @@ public final class Architectures {
             new Mixtral(),
             new Olmoe(),
             new DeepseekV3(),
+            new DeepseekV2(),
             new Glm4Moe(),
             new Qwen2Moe());
 

@@ -27,6 +27,8 @@ public final class Fixtures {
             "olmoe-tiny",
             "qwen3-moe-mixed-tiny",
             "deepseek-v3-tiny",
+            "deepseek-v2-tiny",
+            "deepseek-v2-greedy-tiny",
             "glm4-moe-tiny",
             "qwen2-moe-tiny");
 

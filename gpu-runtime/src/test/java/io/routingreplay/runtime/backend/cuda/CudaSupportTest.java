@@ -23,6 +23,14 @@ class CudaSupportTest {
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.load(Fixtures.model(fixture))));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"deepseek-v2-tiny", "deepseek-v2-greedy-tiny"})
+    void refusesMla(String fixture) {
+        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.load(Fixtures.model(fixture)))).getMessage();
+        assertTrue(msg.contains(": its attention is MLA"), msg);
+    }
+
     @Test
     void refusesDeepSeekV3WithTheReasonAndTheWayOut() {
         String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
