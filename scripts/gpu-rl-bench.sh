@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The RL-shaped workloads on the GPU machine (repository root), Qwen3-30B-A3B shape with synthetic bf16 weights,
 # through `generate --backend cuda --lower-bound` (the engine's own scheduling, routing written as in production):
-#   scripts/gpu-rl-bench.sh [BUNDLE] [WORKLOADS] [KV_DTYPES]
+#   scripts/gpu-rl-bench.sh [BUNDLE] [WORKLOADS] [KV_DTYPES] [ADMISSIONS]
 #     BUNDLE     a folder made by scripts/gpu-bundle.sh (default .gpu/bundle)
 #     WORKLOADS  comma list of vllm-23151, rl-long, grpo, multi-turn (default vllm-23151,rl-long)
 #     KV_DTYPES  comma list of fp32, bf16, fp8 (default all three)
+#     ADMISSIONS comma list of reserve, eager (the engine's --admission; default eager)
 # Workloads:
 #   vllm-23151  50 requests, random 2,048-token prompts, 1,024 new tokens, greedy, ignore_eos, --max-batch 10: the
 #               workload behind vLLM's published figure for this model on one H100 (vLLM issue #23151: bf16, TP 1,
@@ -40,6 +41,7 @@ set -uo pipefail
 bundle="${1:-.gpu/bundle}"
 workloads="${2:-vllm-23151,rl-long}"
 dtypes="${3:-fp32,bf16,fp8}"
+admissions="${4:-eager}"
 out="${OUT:-/tmp/rl-bench}"
 work="$(mktemp -d)"
 mkdir -p "$out"
@@ -113,10 +115,11 @@ for c in range(conversations):
 PY
 }
 
-turn_summary() { # turn, kv, results, generate's log, process wall ms -> one row of the multi-turn table
+turn_summary() { # turn, admission, kv, results, generate's log, process wall ms -> one row of the multi-turn table
   python3 - "$@" <<'PY'
 import json, re, sys
-turn, kv, results, log, wall = sys.argv[1], sys.argv[2], sys.argv[3], open(sys.argv[4]).read(), int(sys.argv[5]) / 1000
+turn, adm, kv, results = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+log, wall = open(sys.argv[5]).read(), int(sys.argv[6]) / 1000
 returned = full = prompts = outputs = 0
 n = 0
 with open(results) as f:
@@ -135,67 +138,71 @@ done = re.search(r"done: (\d+) requests generated.* in ([\d.]+) s", log)
 hit = re.search(r"prefix cache \d+ hit / \d+ missed positions \(([\d.]+) %\)", log)
 gen_s = done.group(2) if done else "-"
 kib = 1024
-print(f"{turn:>4} {kv:<5} {n:>5} {prompts / max(n, 1):>10.0f} {outputs / max(n, 1):>8.0f} {returned / kib:>12.1f} "
+print(f"{turn:>4} {adm:<7} {kv:<5} {n:>5} {prompts / max(n, 1):>10.0f} {outputs / max(n, 1):>8.0f} {returned / kib:>12.1f} "
       f"{full / kib:>12.1f} {full / max(returned, 1):>7.1f} {gen_s:>9} {wall:>8.1f} {hit.group(1) if hit else '-':>6}")
 PY
 }
 
-multi_turn() { # kv: runs the turns one generate call after another and writes $out/multi-turn.txt
-  local kv="$1" shape="${MULTI_TURN_SHAPE:-32,1024,512,6,64}" turns prev=- t log start end
+multi_turn() { # kv, admission: runs the turns one generate call after another and writes $out/multi-turn.txt
+  local kv="$1" adm="$2" shape="${MULTI_TURN_SHAPE:-32,1024,512,6,64}" turns prev=- t log start end
   turns="$(echo "$shape" | cut -d, -f4)"
   local mt_table="$out/multi-turn.txt"
-  [ -s "$mt_table" ] || printf '%4s %-5s %5s %10s %8s %12s %12s %7s %9s %8s %6s\n' turn kv convs "avg prompt" \
+  [ -s "$mt_table" ] || printf '%4s %-7s %-5s %5s %10s %8s %12s %12s %7s %9s %8s %6s\n' turn admit kv convs "avg prompt" \
     "avg out" "KiB returned" "KiB if 0" "saved x" "gen s" "wall s" "hit %" > "$mt_table"
   rm -rf "$work/npy"
   for t in $(seq 1 "$turns"); do
     turn_requests "$t" "$prev" "$shape" > "$work/multi-turn-t$t.jsonl" || return 1
-    log="$out/multi-turn-$kv-t$t.log"
-    echo "== multi-turn turn $t, $kv K/V, $card" | tee "$log"
+    log="$out/multi-turn-$kv-$adm-t$t.log"
+    echo "== multi-turn turn $t, $kv K/V, --admission $adm, $card" | tee "$log"
     start=$(date +%s%N)
     # shellcheck disable=SC2046
     "${generate_cmd[@]}" --input "$work/multi-turn-t$t.jsonl" --output "$work/multi-turn-$kv-t$t.out.jsonl" \
-      --kv-cache-dtype "$kv" $(options multi-turn) 2>&1 | grep -v '^progress' | tee -a "$log"
+      --kv-cache-dtype "$kv" --admission "$adm" $(options multi-turn) 2>&1 | grep -v '^progress' | tee -a "$log"
     end=$(date +%s%N)
-    turn_summary "$t" "$kv" "$work/multi-turn-$kv-t$t.out.jsonl" "$log" "$(( (end - start) / 1000000 ))" \
+    turn_summary "$t" "$adm" "$kv" "$work/multi-turn-$kv-t$t.out.jsonl" "$log" "$(( (end - start) / 1000000 ))" \
       >> "$mt_table" || return 1
     prev="$work/multi-turn-$kv-t$t.out.jsonl"
   done
 }
 
 table="$out/rl-bench.txt"
-printf '%-11s %-5s %9s %10s %8s %11s %6s %10s %10s %8s\n' workload kv "wall s" "out tok/s" preempt recomputed "hit %" "bound s" "x bound" "x vLLM" > "$table"
+printf '%-11s %-7s %-5s %9s %10s %8s %11s %6s %10s %10s %8s\n' workload admit kv "wall s" "out tok/s" preempt recomputed "hit %" "bound s" "x bound" "x vLLM" > "$table"
 for w in ${workloads//,/ }; do
   if [ "$w" = multi-turn ]; then
     for kv in ${dtypes//,/ }; do
-      multi_turn "$kv" || echo "multi-turn $kv FAILED (see $out/multi-turn-$kv-t*.log)" >> "$table"
+      for adm in ${admissions//,/ }; do
+        multi_turn "$kv" "$adm" || echo "multi-turn $kv $adm FAILED (see $out/multi-turn-$kv-$adm-t*.log)" >> "$table"
+      done
     done
     continue
   fi
   requests "$w" > "$work/$w.jsonl" || exit 1
   for kv in ${dtypes//,/ }; do
-    log="$out/$w-$kv.log"
+  for adm in ${admissions//,/ }; do
+    log="$out/$w-$kv-$adm.log"
     rm -rf "$work/npy"
-    echo "== $w, $kv K/V, $card" | tee "$log"
+    echo "== $w, $kv K/V, --admission $adm, $card" | tee "$log"
     # shellcheck disable=SC2046
     "${generate_cmd[@]}" --input "$work/$w.jsonl" \
-      --output "$work/$w-$kv.jsonl" --kv-cache-dtype "$kv" $(options "$w") 2>&1 | grep -v '^progress' | tee -a "$log"
-    python3 - "$w" "$kv" "$log" >> "$table" <<'PY'
+      --output "$work/$w-$kv.jsonl" --kv-cache-dtype "$kv" --admission "$adm" $(options "$w") 2>&1 | grep -v '^progress' | tee -a "$log"
+    python3 - "$w" "$kv" "$log" "$adm" >> "$table" <<'PY'
 import re, sys
-w, kv, log = sys.argv[1], sys.argv[2], open(sys.argv[3]).read()
+w, kv, log, adm = sys.argv[1], sys.argv[2], open(sys.argv[3]).read(), sys.argv[4]
 done = re.search(r"done: (\d+) requests generated, \d+ rejected; (\d+) prompt \+ (\d+) generated tokens in ([\d.]+) s.*?"
                  r"(\d+) preemptions for K/V space, (\d+) positions recomputed", log)
 bound = re.search(r"lower bound: ([\d.]+) s .*measured ([\d.]+) s = ([\d.]+)x the bound", log)
 hit = re.search(r"prefix cache \d+ hit / \d+ missed positions \(([\d.]+) %\)", log)
 hit = hit.group(1) if hit else "-"
 if not done or not bound:
-    print(f"{w:<11} {kv:<5} FAILED (see {sys.argv[3]})")
+    print(f"{w:<11} {adm:<7} {kv:<5} FAILED (see {sys.argv[3]})")
     sys.exit()
 secs, gen = float(done.group(4)), int(done.group(3))
 rate = gen / secs
 vllm = f"{rate / 739.8:.2f}" if w == "vllm-23151" else "-"
-print(f"{w:<11} {kv:<5} {secs:>9.1f} {rate:>10.0f} {done.group(5):>8} {done.group(6):>11} {hit:>6} {float(bound.group(1)):>10.2f} "
+print(f"{w:<11} {adm:<7} {kv:<5} {secs:>9.1f} {rate:>10.0f} {done.group(5):>8} {done.group(6):>11} {hit:>6} {float(bound.group(1)):>10.2f} "
       f"{float(bound.group(3)):>8.2f} {vllm:>8}")
 PY
+  done
   done
 done
 echo
