@@ -5,7 +5,7 @@
 #     BUNDLE     a folder made by scripts/gpu-bundle.sh (default .gpu/bundle)
 #     WORKLOADS  comma list of vllm-23151, rl-long, grpo (default vllm-23151,rl-long)
 #     KV_DTYPES  comma list of fp32, bf16, fp8 (default all three)
-#     ADMISSIONS comma list of reserve, eager (the engine's --admission; default reserve)
+#     ADMISSIONS comma list of reserve, eager (the engine's --admission; default eager)
 # Workloads:
 #   vllm-23151  50 requests, random 2,048-token prompts, 1,024 new tokens, greedy, ignore_eos, --max-batch 10: the
 #               workload behind vLLM's published figure for this model on one H100 (vLLM issue #23151: bf16, TP 1,
@@ -23,7 +23,7 @@ set -uo pipefail
 bundle="${1:-.gpu/bundle}"
 workloads="${2:-vllm-23151,rl-long}"
 dtypes="${3:-fp32,bf16,fp8}"
-admissions="${4:-reserve}"
+admissions="${4:-eager}"
 out="${OUT:-/tmp/rl-bench}"
 work="$(mktemp -d)"
 mkdir -p "$out"

@@ -27,9 +27,10 @@ final class EngineOptions {
               --prefix-cache           share the K/V (and routing) of equal prompt prefixes between requests and
                                        keep a preempted request's blocks for its return (default)
               --no-prefix-cache        compute every prompt from scratch
-              --admission P            reserve (default): start a request only when its prompt + max_new_tokens
-                                       fit beside what the running ones may still need, never preempting; eager:
-                                       as soon as its prompt fits, preempting the newest when the cache is full
+              --admission P            eager (default): start a request as soon as its prompt fits, preempting
+                                       the newest when the cache is full; reserve: only when its prompt +
+                                       max_new_tokens fit beside what the running ones may still need (never
+                                       preempts, nothing recomputed, fewer at once)
               --synthetic-config FILE  instead of --model: random bf16 weights of this config.json, made on the GPU
                                        (--backend cuda; real shapes without the download; token-id prompts only)
             """;
@@ -89,7 +90,7 @@ final class EngineOptions {
         }
         if (args.has("admission")) {
             try {
-                b.admission(AdmissionPolicy.parse(args.string("admission", "reserve")));
+                b.admission(AdmissionPolicy.parse(args.string("admission", "eager")));
             } catch (IllegalArgumentException e) {
                 throw new UsageException("--admission: " + e.getMessage());
             }

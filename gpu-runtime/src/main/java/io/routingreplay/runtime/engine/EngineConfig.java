@@ -21,8 +21,8 @@ import java.nio.file.Path;
  * @param syntheticConfig   when set (CUDA benchmarks), random weights of this config.json instead of modelDir
  * @param prefixCache       share full K/V blocks (and their routing) between requests with equal token prefixes,
  *                          and keep a preempted request's blocks for its re-admission (on by default, as vLLM)
- * @param admission         when a waiting request may start: RESERVE (default) only when its largest length fits
- *                          beside the running requests' (no preemption), EAGER when its known tokens fit
+ * @param admission         when a waiting request may start: EAGER (default) when its known tokens fit, RESERVE only
+ *                          when its largest length fits beside the running requests' (no preemption)
  */
 public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvBlockSize,
                            int kvCacheTokens, KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, Path syntheticConfig,
@@ -44,7 +44,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         private int threads = Runtime.getRuntime().availableProcessors();
         private Path syntheticConfig;
         private boolean prefixCache = true;
-        private AdmissionPolicy admission = AdmissionPolicy.RESERVE;
+        private AdmissionPolicy admission = AdmissionPolicy.EAGER;
 
         public Builder modelDir(Path v) { modelDir = v; return this; }
         public Builder backend(String v) { backend = v; return this; }

@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.kvcache;
 
 import io.routingreplay.runtime.weights.Dtype;
+import io.routingreplay.runtime.weights.Fp8E4m3;
 
 import java.util.Arrays;
 import java.util.Locale;

@@ -1,8 +1,12 @@
 package io.routingreplay.runtime.weights;
 
-/** Tensor element types a checkpoint may store; the engine computes in float32 whatever the storage type. */
+/**
+ * Tensor element types a checkpoint may store; the engine computes in float32 whatever the storage type.
+ * {@link #F8_E4M3} occurs only in fp8 block-quantized checkpoints, next to a scale tensor: {@link WeightStore}
+ * hands such weights out dequantized (as {@link #BF16}), never as raw codes.
+ */
 public enum Dtype {
-    BF16(2), F16(2), F32(4);
+    BF16(2), F16(2), F32(4), F8_E4M3(1);
 
     public final int bytes;
 
@@ -15,8 +19,10 @@ public enum Dtype {
             case "BF16" -> BF16;
             case "F16" -> F16;
             case "F32" -> F32;
+            case "F8_E4M3" -> F8_E4M3;
             default -> throw new IllegalArgumentException("tensor '" + tensor + "' has dtype " + name
-                    + "; supported: BF16, F16, F32");
+                    + "; supported: BF16, F16, F32, and F8_E4M3 with block scales (quantization_config quant_method"
+                    + " fp8)");
         };
     }
 

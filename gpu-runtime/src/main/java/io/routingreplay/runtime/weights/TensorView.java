@@ -6,25 +6,42 @@ import java.util.Arrays;
 
 /**
  * A read-only, memory-mapped tensor: its bytes stay in the page cache, never on the heap. Element reads convert
- * to float32 on the fly.
+ * to float32 on the fly. A dequantized view ({@link #dequantized}) is a {@link Dtype#BF16} tensor whose elements
+ * are computed from fp8 codes and block scales when read; {@link #bytes()} materialises it for a device upload.
  */
 public final class TensorView {
     public final String name;
     public final Dtype dtype;
     public final long[] shape;
-    /** Little-endian view of exactly this tensor's bytes. */
+    /** Little-endian view of exactly this tensor's bytes; null for a dequantized view. */
     private final ByteBuffer data;
+    /** The fp8 source of a dequantized view; null otherwise. */
+    private final BlockFp8Weight fp8;
 
     public TensorView(String name, Dtype dtype, long[] shape, ByteBuffer data) {
         this.name = name;
         this.dtype = dtype;
         this.shape = shape;
         this.data = data.order(ByteOrder.LITTLE_ENDIAN);
+        this.fp8 = null;
         long expected = numel() * dtype.bytes;
         if (data.remaining() != expected) {
             throw new IllegalArgumentException("tensor '" + name + "' has " + data.remaining() + " bytes, shape "
                     + Arrays.toString(shape) + " × " + dtype + " needs " + expected);
         }
+    }
+
+    private TensorView(BlockFp8Weight fp8) {
+        this.name = fp8.name();
+        this.dtype = Dtype.BF16;
+        this.shape = fp8.shape();
+        this.data = null;
+        this.fp8 = fp8;
+    }
+
+    /** The bf16 tensor an fp8 block-quantized weight stands for (the name and shape of its codes). */
+    static TensorView dequantized(BlockFp8Weight fp8) {
+        return new TensorView(fp8);
     }
 
     public long numel() {
@@ -36,16 +53,24 @@ public final class TensorView {
     }
 
     public float get(long index) {
+        if (fp8 != null) {
+            return fp8.get(index);
+        }
         int i = Math.toIntExact(index);
         return switch (dtype) {
             case BF16 -> Dtype.bf16ToFloat(data.getShort(i * 2));
             case F16 -> Dtype.f16ToFloat(data.getShort(i * 2));
             case F32 -> data.getFloat(i * 4);
+            case F8_E4M3 -> Fp8E4m3.decode(data.get(i));
         };
     }
 
     /** Converts {@code n} elements starting at element {@code from} into {@code dst[dstOff..]}. */
     public void toFloat(long from, float[] dst, int dstOff, int n) {
+        if (fp8 != null) {
+            fp8.toFloat(from, dst, dstOff, n);
+            return;
+        }
         int base = Math.toIntExact(from);
         switch (dtype) {
             case BF16 -> {
@@ -63,6 +88,11 @@ public final class TensorView {
                     dst[dstOff + i] = data.getFloat((base + i) * 4);
                 }
             }
+            case F8_E4M3 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[dstOff + i] = Fp8E4m3.decode(data.get(base + i));
+                }
+            }
         }
     }
 
@@ -73,8 +103,15 @@ public final class TensorView {
         return out;
     }
 
-    /** The raw stored bytes (for uploading to a device), positioned at 0. */
+    /**
+     * The raw stored bytes (for uploading to a device), positioned at 0. For a dequantized view: its bf16 values,
+     * computed now into a new heap buffer (one tensor at a time, so a large fp8 model never needs its whole bf16
+     * size in host memory).
+     */
     public ByteBuffer bytes() {
+        if (fp8 != null) {
+            return fp8.toBf16Bytes();
+        }
         return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     }
 

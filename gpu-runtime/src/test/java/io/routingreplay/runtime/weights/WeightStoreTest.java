@@ -65,4 +65,66 @@ class WeightStoreTest {
         msg = assertThrows(IllegalArgumentException.class, () -> WeightStore.open(f.getParent())).getMessage();
         assertTrue(msg.contains("truncated"), msg);
     }
+
+    private static final String FP8_CONFIG = "{\"quantization_config\": {\"quant_method\": \"fp8\", \"fmt\": \"e4m3\","
+            + " \"activation_scheme\": \"dynamic\", \"weight_block_size\": [128, 128]}}";
+
+    private static byte[] f32(float... v) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(v.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (float f : v) {
+            b.putFloat(f);
+        }
+        return b.array();
+    }
+
+    private static String refusal(Path dir) {
+        return assertThrows(IllegalArgumentException.class, () -> WeightStore.open(dir)).getMessage();
+    }
+
+    @Test
+    void fp8WeightsWithoutAQuantizationConfigAreRefused(@TempDir Path dir) throws Exception {
+        new SafetensorsWriter().putRaw("w.weight", "F8_E4M3", new long[]{2, 2}, new byte[4])
+                .putRaw("w.weight_scale_inv", "F32", new long[]{1, 1}, f32(1f)).write(dir.resolve("model.safetensors"));
+        String msg = refusal(dir);
+        assertTrue(msg.contains("'w.weight' is float8_e4m3fn") && msg.contains("no quantization_config"), msg);
+    }
+
+    @Test
+    void fp8WeightsWithoutTheirScalesAreRefused(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("config.json"), FP8_CONFIG);
+        new SafetensorsWriter().putRaw("w.weight", "F8_E4M3", new long[]{2, 2}, new byte[4])
+                .write(dir.resolve("model.safetensors"));
+        String msg = refusal(dir);
+        assertTrue(msg.contains("'w.weight_scale_inv'"), msg);
+    }
+
+    @Test
+    void scalesOffTheBlockGridAreRefused(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("config.json"), FP8_CONFIG);
+        new SafetensorsWriter().putRaw("w.weight", "F8_E4M3", new long[]{200, 300}, new byte[60_000])
+                .putRaw("w.weight_scale_inv", "F32", new long[]{1, 3}, f32(1f, 1f, 1f)).write(dir.resolve("model.safetensors"));
+        String msg = refusal(dir);
+        assertTrue(msg.contains("w.weight_scale_inv") && msg.contains("[1, 3]") && msg.contains("[2, 3]"), msg);
+    }
+
+    @Test
+    void scalesWithoutAnFp8WeightAreRefused(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("config.json"), FP8_CONFIG);
+        new SafetensorsWriter().put("w.weight", new long[]{2, 2}, new float[4])
+                .put("w.weight_scale_inv", new long[]{1, 1}, new float[1])
+                .put("v.weight_scale_inv", new long[]{1, 1}, new float[1]).write(dir.resolve("model.safetensors"));
+        String msg = refusal(dir);
+        assertTrue(msg.contains("is F32, not float8_e4m3fn") || msg.contains("does not have"), msg);
+    }
+
+    @Test
+    void unsupportedQuantizationAndFp8FormatsAreRefusedAtOpen(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("config.json"), "{\"quantization_config\": {\"quant_method\": \"awq\"}}");
+        new SafetensorsWriter().put("w.weight", new long[]{2}, new float[2]).write(dir.resolve("model.safetensors"));
+        assertTrue(refusal(dir).contains("quant_method \"awq\" is not supported"));
+        Files.writeString(dir.resolve("config.json"), FP8_CONFIG);
+        new SafetensorsWriter().putRaw("w.weight", "F8_E5M2", new long[]{2}, new byte[2]).write(dir.resolve("model.safetensors"));
+        String msg = refusal(dir);
+        assertTrue(msg.contains("F8_E5M2") && msg.contains("supported: BF16, F16, F32, and F8_E4M3"), msg);
+    }
 }
