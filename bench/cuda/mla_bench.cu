@@ -1,12 +1,17 @@
-// Check and micro-benchmark of mla_attention_bf16 (gpu-runtime/src/main/cuda/kernels/mla_attention.cuh), MLA decode
-// attention over a paged bf16 latent cache in the absorbed form, each partial merged by attention_combine's fp32
-// twin (bench_util's x_attention_combine_ref). Per shape:
+// Check and micro-benchmark of the MLA kernels (gpu-runtime/src/main/cuda/kernels/mla_attention.cuh): decode
+// attention over a paged latent cache in the absorbed form (mla_attention*, each partial merged by
+// attention_combine's fp32 twin, bench_util's x_attention_combine_ref) and the cache row / query rope write
+// (mla_rope_latent*), for cache elements fp32, bf16 and fp8 e4m3. Per shape:
 //   1. CPU, double: the absorbed form (qLat = W_uk^T q_nope; scores against the latent; out = W_uv · sum p c) against
 //      the expanded MLA of transformers' DeepseekV3Attention (k = [W_uk c | k_rot], v = W_uv c, plain attention):
-//      max |difference| below 1e-9 — the algebra the kernel relies on.
-//   2. the kernel + merge against the CPU's absorbed latent output (double) for up to 32 tokens spread over the
-//      batch: max |error| <= TOL; and each of those tokens launched alone gives the same bits as in the batch.
-//   3. timing at each token count: µs per kernel + merge, and the latent bytes read once per token (GB/s).
+//      max |difference| below 1e-9 — the algebra the kernels rely on. Runs before any device call.
+//   2. mla_rope_latent (fp32 cache) against a double-precision CPU RMSNorm + RoPE (interleaved pairs and
+//      rotate-half) within 2e-5; the bf16 and fp8 variants' rows equal the fp32 row rounded once, bit for bit, and
+//      their rotated queries equal the fp32 variant's.
+//   3. per cache type, the attention + merge against the CPU's absorbed latent output (double, from the stored
+//      cache values) for up to 32 tokens spread over the batch: max |error| <= TOL; and each of those tokens
+//      launched alone gives the same bits as in the batch. Then timed at each token count: µs per kernel + merge,
+//      and the cache bytes read once per token (GB/s).
 // Shapes: DeepSeek-V2-Lite (16 heads) and DeepSeek-V3 (128 heads; kv_lora_rank 512, rope 64, nope 128, v 128), and
 // the deepseek-v3-tiny fixture's (4 heads; 16, 8, 16, 16). Positions: ctx - 1 for every token (decode), ctx given.
 // On the GPU machine:
@@ -106,7 +111,106 @@ static void checkAbsorption(const Shape& sh, unsigned seed) {
            good ? "ok" : "FAIL");
 }
 
-// 2. and 3. the kernel
+// cache element <-> fp32, on the host (the device's kvStore / kvLoad)
+static void put(float* d, float v) { *d = v; }
+static void put(bf16* d, float v) { *d = __float2bfloat16_rn(v); }
+static void put(fp8* d, float v) { *d = __nv_cvt_float_to_fp8(v, __NV_SATFINITE, __NV_E4M3); }
+static float stored(float v) { return v; }
+static float stored(bf16 v) { return __bfloat162float(v); }
+static float stored(fp8 v) { return __half2float(__half(__nv_cvt_fp8_to_halfraw(v, __NV_E4M3))); }
+
+template <typename KVT> struct Mla;
+template <> struct Mla<float> {
+    static constexpr const char* name = "fp32";
+    static constexpr auto attention = mla_attention;
+    static constexpr auto write = mla_rope_latent;
+};
+template <> struct Mla<bf16> {
+    static constexpr const char* name = "bf16";
+    static constexpr auto attention = mla_attention_bf16;
+    static constexpr auto write = mla_rope_latent_bf16;
+};
+template <> struct Mla<fp8> {
+    static constexpr const char* name = "fp8";
+    static constexpr auto attention = mla_attention_fp8;
+    static constexpr auto write = mla_rope_latent_fp8;
+};
+
+// 2. the cache row / query rope write
+static void checkWrite(const Shape& sh, unsigned seed) {
+    const int T = 64, RD = sh.R + sh.DR, half = sh.DR / 2, QD = sh.DN + sh.DR;
+    const float eps = 1e-6f;
+    auto qH = normal((size_t)T * sh.nH * QD, seed), kvAH = normal((size_t)T * RD, seed + 1, 0.f, 3.f);
+    auto wH = bf16Round(normal(sh.R, seed + 2, 1.f, 0.2f));
+    std::vector<bf16> wB(sh.R);
+    for (int i = 0; i < sh.R; i++) wB[i] = __float2bfloat16_rn(wH[i]);
+    std::vector<float> invFreq(half);
+    for (int i = 0; i < half; i++) invFreq[i] = (float)std::pow(10000.0, -2.0 * i / sh.DR);
+    std::vector<int> posH(T), slotH(T);
+    std::mt19937 rng(seed + 3);
+    for (int t = 0; t < T; t++) { posH[t] = (int)(rng() % 4000); slotH[t] = T - 1 - t; }
+    float *q = dev(qH), *kvA = dev(kvAH), *inv = dev(invFreq), *qRope[3];
+    bf16* w = dev(wB);
+    int *pos = dev(posH), *slots = dev(slotH);
+    float* cF;
+    bf16* cB;
+    fp8* c8;
+    CK(cudaMalloc(&cF, (size_t)T * RD * 4));
+    CK(cudaMalloc(&cB, (size_t)T * RD * 2));
+    CK(cudaMalloc(&c8, (size_t)T * RD));
+    for (auto& r : qRope) CK(cudaMalloc(&r, (size_t)T * sh.nH * sh.DR * 4));
+    for (int il = 0; il < 2; il++) {
+        mla_rope_latent<<<T, MLAW_THREADS>>>(q, kvA, w, eps, inv, pos, slots, sh.nH, sh.DN, sh.R, sh.DR, il, qRope[0], cF);
+        mla_rope_latent_bf16<<<T, MLAW_THREADS>>>(q, kvA, w, eps, inv, pos, slots, sh.nH, sh.DN, sh.R, sh.DR, il, qRope[1], cB);
+        mla_rope_latent_fp8<<<T, MLAW_THREADS>>>(q, kvA, w, eps, inv, pos, slots, sh.nH, sh.DN, sh.R, sh.DR, il, qRope[2], c8);
+        CK(cudaDeviceSynchronize());
+        auto rowF = toHost(cF, (size_t)T * RD);
+        auto rowB = toHost(cB, (size_t)T * RD);
+        auto row8 = toHost(c8, (size_t)T * RD);
+        auto qr = toHost(qRope[0], (size_t)T * sh.nH * sh.DR);
+        double err = 0;
+        bool rounded = true;
+        auto rope = [&](const float* x, int i, float ang, double* o) { // the pair's rotation, in double
+            double x1 = il ? x[2 * i] : x[i], x2 = il ? x[2 * i + 1] : x[i + half];
+            o[0] = x1 * std::cos((double)ang) - x2 * std::sin((double)ang);
+            o[1] = x2 * std::cos((double)ang) + x1 * std::sin((double)ang);
+        };
+        for (int t = 0; t < T; t++) {
+            const float* a = &kvAH[(size_t)t * RD];
+            const float* r = &rowF[(size_t)slotH[t] * RD];
+            double ss = 0;
+            for (int i = 0; i < sh.R; i++) ss += (double)a[i] * a[i];
+            double invN = 1.0 / std::sqrt(ss / sh.R + eps);
+            for (int i = 0; i < sh.R; i++) err = std::max(err, std::fabs(wH[i] * a[i] * invN - r[i]));
+            for (int i = 0; i < half; i++) {
+                float ang = (float)posH[t] * invFreq[i];
+                double o[2];
+                rope(a + sh.R, i, ang, o);
+                err = std::max(err, std::max(std::fabs(o[0] - r[sh.R + i]), std::fabs(o[1] - r[sh.R + half + i])));
+                for (int h = 0; h < sh.nH; h++) {
+                    rope(&qH[((size_t)t * sh.nH + h) * QD + sh.DN], i, ang, o);
+                    const float* qo = &qr[((size_t)t * sh.nH + h) * sh.DR];
+                    err = std::max(err, std::max(std::fabs(o[0] - qo[i]), std::fabs(o[1] - qo[i + half])));
+                }
+            }
+            for (int i = 0; i < RD; i++) {
+                size_t k = (size_t)slotH[t] * RD + i;
+                bf16 b = __float2bfloat16_rn(rowF[k]);
+                rounded &= memcmp(&b, &rowB[k], 2) == 0 && __nv_cvt_float_to_fp8(rowF[k], __NV_SATFINITE, __NV_E4M3) == row8[k];
+            }
+        }
+        bool sameQ = sameAll(qRope[0], qRope[1], (long long)T * sh.nH * sh.DR) &&
+                     sameAll(qRope[0], qRope[2], (long long)T * sh.nH * sh.DR);
+        bool good = err <= 2e-5 && rounded && sameQ;
+        ok &= good;
+        printf("  mla_rope_latent (%s pairs, %d tokens): max |err| %.2e vs CPU; bf16 / fp8 rows = fp32 row rounded: %s; "
+               "queries same: %s -> %s\n", il ? "interleaved" : "rotate-half", T, err, rounded ? "yes" : "NO",
+               sameQ ? "yes" : "NO", good ? "ok" : "FAIL");
+    }
+}
+
+// 3. the attention, for cache elements KVT
+template <typename KVT>
 static void runShape(const Shape& sh, int ctxLen, const std::vector<int>& tokenCounts, unsigned seed) {
     const int RD = sh.R + sh.DR, blockSize = 16, nY = cdiv(sh.nH, MLA_HEADS);
     const float scale = 1.f / std::sqrt((float)(sh.DN + sh.DR));
@@ -121,12 +225,15 @@ static void runShape(const Shape& sh, int ctxLen, const std::vector<int>& tokenC
         tokSeq[t] = t;
         for (int b = 0; b < btStride; b++) bt[(size_t)t * btStride + b] = phys[t * btStride + b];
     }
-    auto latH = bf16Round(normal((size_t)numBlocks * blockSize * RD, seed + 1));
-    std::vector<bf16> latB(latH.size());
-    for (size_t i = 0; i < latH.size(); i++) latB[i] = __float2bfloat16_rn(latH[i]);
+    auto latH = normal((size_t)numBlocks * blockSize * RD, seed + 1);
+    std::vector<KVT> latS(latH.size());
+    for (size_t i = 0; i < latH.size(); i++) {
+        put(&latS[i], latH[i]);
+        latH[i] = stored(latS[i]); // the reference reads what the cache holds
+    }
     auto qLatH = normal((size_t)maxT * sh.nH * sh.R, seed + 2, 0.f, 0.5f);
     auto qRopeH = normal((size_t)maxT * sh.nH * sh.DR, seed + 3);
-    bf16* lat = dev(latB);
+    KVT* lat = dev(latS);
     float *qLat = dev(qLatH), *qRope = dev(qRopeH);
     int *tokSeqD = dev(tokSeq), *posD = dev(pos), *btD = dev(bt), *meta = dev(std::vector<int>{btStride});
     float *part, *out, *outOne;
@@ -136,8 +243,8 @@ static void runShape(const Shape& sh, int ctxLen, const std::vector<int>& tokenC
     auto rowOf = [&](int t, int p) { return (size_t)(bt[(size_t)t * btStride + p / blockSize] * blockSize + p % blockSize) * RD; };
     for (int T : tokenCounts) {
         auto run = [&](int n, const int* tokSeqP, const int* posP, const float* qL, const float* qR, float* o) {
-            mla_attention_bf16<<<dim3(n, nY, ATT_SPLITS), MLA_THREADS>>>(qL, qR, lat, tokSeqP, posP, btD, meta,
-                                                                         blockSize, sh.nH, sh.R, sh.DR, scale, part);
+            Mla<KVT>::attention<<<dim3(n, nY, ATT_SPLITS), MLA_THREADS>>>(qL, qR, lat, tokSeqP, posP, btD, meta,
+                                                                          blockSize, sh.nH, sh.R, sh.DR, scale, part);
             x_attention_combine_ref<<<dim3(n, sh.nH), 128>>>(part, posP, sh.nH, sh.R, o);
         };
         run(T, tokSeqD, posD, qLat, qRope, out);
@@ -178,11 +285,11 @@ static void runShape(const Shape& sh, int ctxLen, const std::vector<int>& tokenC
             alone &= memcmp(one.data(), &got[(size_t)t * sh.nH * sh.R], one.size() * 4) == 0;
         }
         double us = timeIt([&] { run(T, tokSeqD, posD, qLat, qRope, out); }, 11, 5);
-        double bytes = (double)T * ctxLen * RD * 2;
+        double bytes = (double)T * ctxLen * RD * sizeof(KVT);
         bool good = maxErr <= TOL && alone;
         ok &= good;
-        printf("  T %4d ctx %5d: max|err| %.2e (%d tokens), alone = batched: %s -> %s; %9.2f us, %7.0f GB/s of latent\n",
-               T, ctxLen, maxErr, probes, alone ? "yes" : "NO", good ? "ok" : "FAIL", us, bytes / us / 1e3);
+        printf("  %s T %4d ctx %5d: max|err| %.2e (%d tokens), alone = batched: %s -> %s; %9.2f us, %7.0f GB/s of latent\n",
+               Mla<KVT>::name, T, ctxLen, maxErr, probes, alone ? "yes" : "NO", good ? "ok" : "FAIL", us, bytes / us / 1e3);
     }
 }
 
@@ -201,7 +308,10 @@ int main(int argc, char** argv) {
     printf("%s, %d SMs; tolerance %.0e against the CPU sum\n", prop.name, prop.multiProcessorCount, TOL);
     for (const Shape& sh : SHAPES) {
         printf("%s\n", sh.name);
-        runShape(sh, ctx, tokens, seed++);
+        checkWrite(sh, seed++);
+        runShape<float>(sh, ctx, tokens, seed++);
+        runShape<bf16>(sh, ctx, tokens, seed++);
+        runShape<fp8>(sh, ctx, tokens, seed++);
     }
     printf(ok ? "all checks passed\n" : "SOME CHECKS FAILED\n");
     return ok ? 0 : 1;

@@ -22,7 +22,7 @@
 #include "kernels/attention.cuh"      // attention{,_bf16,_fp8}, attention_combine
 #include "kernels/cp_async.cuh"       // cp.async helpers
 #include "kernels/attention_staged.cuh" // attention_staged_d{16,32,64,128}{,_bf16,_fp8}
-#include "kernels/mla_attention.cuh" // mla_attention_bf16: MLA over a paged latent cache (absorbed form)
+#include "kernels/mla_attention.cuh"  // mla_rope_latent{,_bf16,_fp8}, mla_attention{,_bf16,_fp8}: MLA (absorbed)
 #include "kernels/router_topk.cuh"    // router_topk: softmax top-k (Qwen3-MoE, OLMoE, Mixtral)
 #include "kernels/router_grouped.cuh" // router_grouped: DeepSeek-V2 / V3, GLM-4.5, Qwen2-MoE (+ shared-expert gate)
 #include "kernels/group_by_expert.cuh" // group_by_expert
