@@ -7,7 +7,10 @@ import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.config.QkNorm;
 import io.routingreplay.runtime.model.attention.GqaAttention;
 import io.routingreplay.runtime.model.router.SigmoidGroupLimited;
+import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -82,5 +85,15 @@ class Glm4MoeTest {
         String msg = assertThrows(IllegalArgumentException.class, () -> ModelConfigLoader.parse(
                 hub().put("partial_rotary_factor", 0.15), null)).getMessage();
         assertTrue(msg.contains("rotary width 19") && msg.contains("head_dim 128"), msg);
+    }
+
+    @Test
+    void theGlm45AirExampleReadsAsGlm45Air() throws IOException {
+        ModelConfig c = ModelConfigLoader.parse(JSON.readTree(
+                Fixtures.root().resolveSibling("examples").resolve("glm-4.5-air-config.json").toFile()), null);
+        assertEquals(new GqaAttention(96, 8, 128, QkNorm.NONE, true, 64), c.attention);
+        assertEquals(new SigmoidGroupLimited(128, 8, 1, 1, true, 1f), c.router);
+        assertEquals(12, c.numMoeLayers(), "13 layers, the first dense");
+        assertEquals(1408, c.sharedExpertIntermediateSize);
     }
 }
