@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The RL-shaped workloads on the GPU machine (repository root), Qwen3-30B-A3B shape with synthetic bf16 weights,
 # through `generate --backend cuda --lower-bound` (the engine's own scheduling, routing written as in production):
-#   scripts/gpu-rl-bench.sh [BUNDLE] [WORKLOADS] [KV_DTYPES]
+#   scripts/gpu-rl-bench.sh [BUNDLE] [WORKLOADS] [KV_DTYPES] [ADMISSIONS]
 #     BUNDLE     a folder made by scripts/gpu-bundle.sh (default .gpu/bundle)
 #     WORKLOADS  comma list of vllm-23151, rl-long, grpo (default vllm-23151,rl-long)
 #     KV_DTYPES  comma list of fp32, bf16, fp8 (default all three)
+#     ADMISSIONS comma list of reserve, eager (the engine's --admission; default eager)
 # Workloads:
 #   vllm-23151  50 requests, random 2,048-token prompts, 1,024 new tokens, greedy, ignore_eos, --max-batch 10: the
 #               workload behind vLLM's published figure for this model on one H100 (vLLM issue #23151: bf16, TP 1,
@@ -22,6 +23,7 @@ set -uo pipefail
 bundle="${1:-.gpu/bundle}"
 workloads="${2:-vllm-23151,rl-long}"
 dtypes="${3:-fp32,bf16,fp8}"
+admissions="${4:-eager}"
 out="${OUT:-/tmp/rl-bench}"
 work="$(mktemp -d)"
 mkdir -p "$out"
@@ -64,33 +66,35 @@ options() { # name -> generate options of the workload
 }
 
 table="$out/rl-bench.txt"
-printf '%-11s %-5s %9s %10s %8s %11s %6s %10s %10s %8s\n' workload kv "wall s" "out tok/s" preempt recomputed "hit %" "bound s" "x bound" "x vLLM" > "$table"
+printf '%-11s %-7s %-5s %9s %10s %8s %11s %6s %10s %10s %8s\n' workload admit kv "wall s" "out tok/s" preempt recomputed "hit %" "bound s" "x bound" "x vLLM" > "$table"
 for w in ${workloads//,/ }; do
   requests "$w" > "$work/$w.jsonl" || exit 1
   for kv in ${dtypes//,/ }; do
-    log="$out/$w-$kv.log"
+  for adm in ${admissions//,/ }; do
+    log="$out/$w-$kv-$adm.log"
     rm -rf "$work/npy"
-    echo "== $w, $kv K/V, $card" | tee "$log"
+    echo "== $w, $kv K/V, --admission $adm, $card" | tee "$log"
     # shellcheck disable=SC2046
     "$bundle/run" generate --backend cuda --synthetic-config "$config" --input "$work/$w.jsonl" \
-      --output "$work/$w-$kv.jsonl" --kv-cache-dtype "$kv" --lower-bound $(options "$w") 2>&1 | grep -v '^progress' | tee -a "$log"
-    python3 - "$w" "$kv" "$log" >> "$table" <<'PY'
+      --output "$work/$w-$kv.jsonl" --kv-cache-dtype "$kv" --admission "$adm" --lower-bound $(options "$w") 2>&1 | grep -v '^progress' | tee -a "$log"
+    python3 - "$w" "$kv" "$log" "$adm" >> "$table" <<'PY'
 import re, sys
-w, kv, log = sys.argv[1], sys.argv[2], open(sys.argv[3]).read()
+w, kv, log, adm = sys.argv[1], sys.argv[2], open(sys.argv[3]).read(), sys.argv[4]
 done = re.search(r"done: (\d+) requests generated, \d+ rejected; (\d+) prompt \+ (\d+) generated tokens in ([\d.]+) s.*?"
                  r"(\d+) preemptions for K/V space, (\d+) positions recomputed", log)
 bound = re.search(r"lower bound: ([\d.]+) s .*measured ([\d.]+) s = ([\d.]+)x the bound", log)
 hit = re.search(r"prefix cache \d+ hit / \d+ missed positions \(([\d.]+) %\)", log)
 hit = hit.group(1) if hit else "-"
 if not done or not bound:
-    print(f"{w:<11} {kv:<5} FAILED (see {sys.argv[3]})")
+    print(f"{w:<11} {adm:<7} {kv:<5} FAILED (see {sys.argv[3]})")
     sys.exit()
 secs, gen = float(done.group(4)), int(done.group(3))
 rate = gen / secs
 vllm = f"{rate / 739.8:.2f}" if w == "vllm-23151" else "-"
-print(f"{w:<11} {kv:<5} {secs:>9.1f} {rate:>10.0f} {done.group(5):>8} {done.group(6):>11} {hit:>6} {float(bound.group(1)):>10.2f} "
+print(f"{w:<11} {adm:<7} {kv:<5} {secs:>9.1f} {rate:>10.0f} {done.group(5):>8} {done.group(6):>11} {hit:>6} {float(bound.group(1)):>10.2f} "
       f"{float(bound.group(3)):>8.2f} {vllm:>8}")
 PY
+  done
   done
 done
 echo

@@ -128,11 +128,6 @@ FIXTURES = {
     "qwen2-moe-tiny": ("qwen2_moe", QWEN2_MOE, "transformers", "bfloat16", 1, [4, 50, 200], 16),
 }
 
-# Router weight scale per fixture (default 0.3). deepseek-v2-tiny's group-limited softmax over 24 experts is too
-# peaked at 0.3 (router logits' std ~2.4): 6 % of its (token, layer) margins fell below 1e-4; at 0.17 (std ~1.4)
-# a simulation of the rule puts it near the 1.6 % floor of random logits.
-GATE_STD = {"deepseek-v2-tiny": 0.17}
-
 # ---------------------------------------------------------------------------------------------------------------
 # Tensor names and shapes, from the config dict (Hub naming, per-expert tensors). kind decides the random init.
 # ---------------------------------------------------------------------------------------------------------------
@@ -409,7 +404,7 @@ class Runner:
     def weights(self, name, spec):
         torch = self.torch
         g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
-        std = {"embed": 1.0, "head": 0.2, "w": 0.2, "bias": 0.1, "gate": GATE_STD.get(name, 0.3), "corr_bias": 0.1}
+        std = {"embed": 1.0, "head": 0.2, "w": 0.2, "bias": 0.1, "gate": 0.3, "corr_bias": 0.1}
         t = {}
         for n, (shape, kind) in spec.items():
             if kind == "norm":

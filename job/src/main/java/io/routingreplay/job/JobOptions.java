@@ -85,6 +85,12 @@ public final class JobOptions {
                     + "multi-turn conversations) and keep a preempted request's blocks for its return; records are "
                     + "bit for bit those computed without it. The cache is not state: a restored job rebuilds it.");
 
+    public static final ConfigOption<String> ADMISSION = ConfigOptions.key("engine.admission")
+            .stringType().defaultValue("eager")
+            .withDescription("When a waiting request starts: 'eager' as soon as its prompt fits (most at once; the "
+                    + "newest is preempted when the K/V cache is full), 'reserve' only when its prompt + "
+                    + "max_new_tokens fit beside what the running requests may still need (never preempts).");
+
     public static final ConfigOption<Integer> ENGINE_THREADS = ConfigOptions.key("engine.threads")
             .intType().defaultValue(Runtime.getRuntime().availableProcessors())
             .withDescription("CPU backend worker threads per engine.");

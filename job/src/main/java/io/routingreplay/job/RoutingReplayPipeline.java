@@ -1,6 +1,7 @@
 package io.routingreplay.job;
 
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
+import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 import io.routingreplay.operators.assembly.RoutingAssembler;
 import io.routingreplay.operators.assembly.TimeoutClock;
 import io.routingreplay.operators.inference.EngineFactory;
@@ -84,7 +85,8 @@ public final class RoutingReplayPipeline {
         EngineSettings engine = new EngineSettings(modelDir.toString(), conf.get(JobOptions.BACKEND),
                 conf.get(JobOptions.MAX_NUM_SEQS), conf.get(JobOptions.MAX_BATCH_TOKENS),
                 conf.get(JobOptions.KV_CACHE_TOKENS), kvCacheDtype(conf),
-                limits.maxNewTokens(), conf.get(JobOptions.ENGINE_THREADS), conf.get(JobOptions.PREFIX_CACHE));
+                limits.maxNewTokens(), conf.get(JobOptions.ENGINE_THREADS), conf.get(JobOptions.PREFIX_CACHE),
+                admission(conf));
         engine.toEngineConfig(); // fail at submission, with the setting to fix, not on the task managers
         SingleOutputStreamOperator<TokenRoutingEvent> events = batches
                 .forward()
@@ -141,6 +143,14 @@ public final class RoutingReplayPipeline {
             return KvCacheDtype.parse(conf.get(JobOptions.KV_CACHE_DTYPE));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(JobOptions.KV_CACHE_DTYPE.key() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static AdmissionPolicy admission(ReadableConfig conf) {
+        try {
+            return AdmissionPolicy.parse(conf.get(JobOptions.ADMISSION));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(JobOptions.ADMISSION.key() + ": " + e.getMessage(), e);
         }
     }
 }

@@ -2,6 +2,7 @@ package io.routingreplay.runtime.cli;
 
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
+import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,7 +11,7 @@ import java.util.Set;
 /** The engine options every model-running subcommand accepts, and how they become an {@link EngineConfig}. */
 final class EngineOptions {
     static final Set<String> NAMES = Set.of("model", "backend", "max-batch", "max-batch-tokens", "kv-cache-tokens",
-            "kv-cache-dtype", "max-new-tokens-cap", "threads", "synthetic-config");
+            "kv-cache-dtype", "max-new-tokens-cap", "threads", "synthetic-config", "admission");
     /** Engine options that take no value. */
     static final Set<String> FLAGS = Set.of("prefix-cache", "no-prefix-cache");
 
@@ -26,6 +27,10 @@ final class EngineOptions {
               --prefix-cache           share the K/V (and routing) of equal prompt prefixes between requests and
                                        keep a preempted request's blocks for its return (default)
               --no-prefix-cache        compute every prompt from scratch
+              --admission P            eager (default): start a request as soon as its prompt fits, preempting
+                                       the newest when the cache is full; reserve: only when its prompt +
+                                       max_new_tokens fit beside what the running ones may still need (never
+                                       preempts, nothing recomputed, fewer at once)
               --synthetic-config FILE  instead of --model: random bf16 weights of this config.json, made on the GPU
                                        (--backend cuda; real shapes without the download; token-id prompts only)
             """;
@@ -82,6 +87,13 @@ final class EngineOptions {
         }
         if (args.flag("no-prefix-cache")) {
             b.prefixCache(false);
+        }
+        if (args.has("admission")) {
+            try {
+                b.admission(AdmissionPolicy.parse(args.string("admission", "eager")));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--admission: " + e.getMessage());
+            }
         }
         return b;
     }

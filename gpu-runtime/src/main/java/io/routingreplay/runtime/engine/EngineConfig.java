@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.engine;
 
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
+import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,10 +21,12 @@ import java.nio.file.Path;
  * @param syntheticConfig   when set (CUDA benchmarks), random weights of this config.json instead of modelDir
  * @param prefixCache       share full K/V blocks (and their routing) between requests with equal token prefixes,
  *                          and keep a preempted request's blocks for its re-admission (on by default, as vLLM)
+ * @param admission         when a waiting request may start: EAGER (default) when its known tokens fit, RESERVE only
+ *                          when its largest length fits beside the running requests' (no preemption)
  */
 public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvBlockSize,
                            int kvCacheTokens, KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, Path syntheticConfig,
-                           boolean prefixCache) {
+                           boolean prefixCache, AdmissionPolicy admission) {
 
     public static Builder builder(Path modelDir) {
         return new Builder().modelDir(modelDir);
@@ -41,6 +44,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         private int threads = Runtime.getRuntime().availableProcessors();
         private Path syntheticConfig;
         private boolean prefixCache = true;
+        private AdmissionPolicy admission = AdmissionPolicy.EAGER;
 
         public Builder modelDir(Path v) { modelDir = v; return this; }
         public Builder backend(String v) { backend = v; return this; }
@@ -53,6 +57,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         public Builder threads(int v) { threads = v; return this; }
         public Builder syntheticConfig(Path v) { syntheticConfig = v; return this; }
         public Builder prefixCache(boolean v) { prefixCache = v; return this; }
+        public Builder admission(AdmissionPolicy v) { admission = v; return this; }
 
         public EngineConfig build() {
             if (syntheticConfig == null) {
@@ -72,8 +77,9 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
             require(kvCacheDtype != null, "kvCacheDtype must be fp32, bf16 or fp8");
             require(maxNewTokensCap >= 1, "maxNewTokensCap must be >= 1");
             require(threads >= 1, "threads must be >= 1");
+            require(admission != null, "admission must be eager or reserve");
             return new EngineConfig(modelDir, backend, maxNumSeqs, maxBatchTokens, kvBlockSize, kvCacheTokens,
-                    kvCacheDtype, maxNewTokensCap, threads, syntheticConfig, prefixCache);
+                    kvCacheDtype, maxNewTokensCap, threads, syntheticConfig, prefixCache, admission);
         }
 
         private static void require(boolean ok, String message) {

@@ -59,7 +59,7 @@ public final class LLMEngine implements AutoCloseable {
         this.blocks = new BlockManager(runner.numKvBlocks(), runner.kvBlockSize(), config.prefixCache());
         this.blockRouting = config.prefixCache()
                 ? new BlockRouting(runner.numKvBlocks(), runner.kvBlockSize(), layout) : null;
-        this.scheduler = new Scheduler(blocks, config.maxNumSeqs(), config.maxBatchTokens());
+        this.scheduler = new Scheduler(blocks, config.maxNumSeqs(), config.maxBatchTokens(), config.admission());
     }
 
     public static LLMEngine create(EngineConfig config) {
@@ -114,7 +114,9 @@ public final class LLMEngine implements AutoCloseable {
             throw new InvalidRequestException(reason);
         }
         long seed = r.params().seed() != null ? r.params().seed() : seeds.nextLong();
-        Sequence s = new Sequence(r.rid(), r.promptTokenIds().clone(), r.params(), seed, arrivals++);
+        // the last sampled token is never fed: at most prompt + max_new_tokens - 1 positions hold K/V
+        int maxFed = Math.min(r.promptTokenIds().length + r.params().maxNewTokens(), model.maxPositionEmbeddings) - 1;
+        Sequence s = new Sequence(r.rid(), r.promptTokenIds().clone(), r.params(), seed, arrivals++, maxFed);
         for (int i = 0; i < outputs.length; i++) {
             s.tokens.add(outputs[i]);
             s.logprobs.add(logprobs[i]);

@@ -19,6 +19,8 @@ public final class Sequence {
     public final SamplingParams params;
     public final long seed;
     public final long arrivalOrder;
+    /** The most positions this sequence can ever feed (prompt + max_new_tokens − 1, within the model's length). */
+    private final int maxFedPositions;
     final List<Integer> tokens = new ArrayList<>();
     final List<Float> logprobs = new ArrayList<>();
     final List<Integer> blockTable = new ArrayList<>();
@@ -31,8 +33,9 @@ public final class Sequence {
     Status status = Status.WAITING;
     FinishReason finishReason;
 
-    Sequence(String rid, int[] prompt, SamplingParams params, long seed, long arrivalOrder) {
+    Sequence(String rid, int[] prompt, SamplingParams params, long seed, long arrivalOrder, int maxFedPositions) {
         this.rid = rid;
+        this.maxFedPositions = maxFedPositions;
         this.prompt = prompt;
         this.params = params;
         this.seed = seed;
@@ -40,6 +43,10 @@ public final class Sequence {
         for (int t : prompt) {
             tokens.add(t);
         }
+    }
+
+    public int maxFedPositions() {
+        return maxFedPositions;
     }
 
     public int numTokens() {

@@ -140,15 +140,18 @@ public final class BlockManager {
         return hits;
     }
 
-    /** Whether a sequence of {@code positions} positions fits when {@code hits} (from {@link #match}) are shared. */
-    public boolean canAdmit(List<Integer> hits, int positions) {
+    /**
+     * Whether a sequence of {@code positions} positions fits when {@code hits} (from {@link #match}) are shared and
+     * {@code reserved} free blocks are kept for others.
+     */
+    public boolean canAdmit(List<Integer> hits, int positions, int reserved) {
         int revived = 0;
         for (int b : hits) {
             if (refCount[b] == 0) {
                 revived++; // counted as free now, but taken by this sequence
             }
         }
-        return blocksFor(positions) - hits.size() <= numFree() - revived;
+        return blocksFor(positions) - hits.size() <= numFree() - revived - reserved;
     }
 
     /** Appends the matched blocks to an empty {@code table}, taking a reference on each. */

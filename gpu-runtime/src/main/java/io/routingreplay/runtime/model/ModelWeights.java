@@ -1,16 +1,13 @@
 package io.routingreplay.runtime.model;
 
 import io.routingreplay.runtime.config.ModelConfig;
-import io.routingreplay.runtime.config.QkNorm;
-import io.routingreplay.runtime.model.mixtral.MixtralNaming;
-import io.routingreplay.runtime.model.olmoe.OlmoeNaming;
-import io.routingreplay.runtime.model.qwen3moe.Qwen3MoeNaming;
 import io.routingreplay.runtime.weights.TensorView;
 import io.routingreplay.runtime.weights.WeightStore;
 
 /**
- * Every tensor a forward pass needs, resolved by name and shape-checked against the config at load, so a wrong
- * or truncated checkpoint fails here with the tensor's name rather than mid-generation.
+ * Every tensor a forward pass needs, resolved by name (the architecture's {@link TensorNaming}) and shape-checked
+ * against the config at load, so a wrong or truncated checkpoint fails here with the tensor's name rather than
+ * mid-generation.
  */
 public final class ModelWeights {
     public final ModelConfig config;
@@ -28,16 +25,8 @@ public final class ModelWeights {
         this.layers = layers;
     }
 
-    public static TensorNaming naming(ModelConfig c) {
-        return switch (c.architecture) {
-            case QWEN3_MOE -> new Qwen3MoeNaming();
-            case MIXTRAL -> new MixtralNaming();
-            case OLMOE -> new OlmoeNaming();
-        };
-    }
-
     public static ModelWeights load(ModelConfig c, WeightStore store) {
-        TensorNaming n = naming(c);
+        TensorNaming n = c.architecture.naming();
         long h = c.hiddenSize;
         TensorView emb = store.get(n.embedding()).expectShape(c.vocabSize, h);
         TensorView norm = store.get(n.finalNorm()).expectShape(h);
@@ -45,34 +34,32 @@ public final class ModelWeights {
                 : store.get(n.lmHead()).expectShape(c.vocabSize, h);
         LayerWeights[] layers = new LayerWeights[c.numLayers];
         for (int i = 0; i < c.numLayers; i++) {
+            int layer = i;
             LayerWeights l = new LayerWeights();
             l.attnNorm = store.get(n.attnNorm(i)).expectShape(h);
-            l.wq = store.get(n.attn(i, "q_proj")).expectShape(c.qDim(), h);
-            l.wk = store.get(n.attn(i, "k_proj")).expectShape(c.kvDim(), h);
-            l.wv = store.get(n.attn(i, "v_proj")).expectShape(c.kvDim(), h);
-            l.wo = store.get(n.attn(i, "o_proj")).expectShape(h, c.qDim());
-            if (c.qkNorm == QkNorm.PER_HEAD) {
-                l.qNorm = store.get(n.attn(i, "q_norm")).expectShape(c.headDim);
-                l.kNorm = store.get(n.attn(i, "k_norm")).expectShape(c.headDim);
-            } else if (c.qkNorm == QkNorm.FULL) {
-                l.qNorm = store.get(n.attn(i, "q_norm")).expectShape(c.qDim());
-                l.kNorm = store.get(n.attn(i, "k_norm")).expectShape(c.kvDim());
-            }
+            l.attention = c.attention.load(store, n, i, c.hiddenSize);
             l.ffnNorm = store.get(n.ffnNorm(i)).expectShape(h);
             if (c.isMoeLayer(i)) {
-                l.router = store.get(n.router(i)).expectShape(c.numExperts, h);
-                l.expertGate = new TensorView[c.numExperts];
-                l.expertUp = new TensorView[c.numExperts];
-                l.expertDown = new TensorView[c.numExperts];
-                for (int e = 0; e < c.numExperts; e++) {
-                    l.expertGate[e] = store.get(n.expert(i, e, "gate")).expectShape(c.moeIntermediateSize, h);
-                    l.expertUp[e] = store.get(n.expert(i, e, "up")).expectShape(c.moeIntermediateSize, h);
-                    l.expertDown[e] = store.get(n.expert(i, e, "down")).expectShape(h, c.moeIntermediateSize);
+                MoeWeights m = new MoeWeights();
+                m.router = store.get(n.router(i)).expectShape(c.numExperts, h);
+                if (c.router.hasCorrectionBias()) {
+                    m.routerBias = store.get(n.routerBias(i)).expectShape(c.numExperts);
                 }
+                m.expertGate = new TensorView[c.numExperts];
+                m.expertUp = new TensorView[c.numExperts];
+                m.expertDown = new TensorView[c.numExperts];
+                for (int e = 0; e < c.numExperts; e++) {
+                    m.expertGate[e] = store.get(n.expert(i, e, "gate")).expectShape(c.moeIntermediateSize, h);
+                    m.expertUp[e] = store.get(n.expert(i, e, "up")).expectShape(c.moeIntermediateSize, h);
+                    m.expertDown[e] = store.get(n.expert(i, e, "down")).expectShape(h, c.moeIntermediateSize);
+                }
+                if (c.sharedExpertIntermediateSize > 0) {
+                    m.shared = MlpWeights.load(store, which -> n.sharedExpert(layer, which),
+                            c.sharedExpertIntermediateSize, h);
+                }
+                l.moe = m;
             } else {
-                l.denseGate = store.get(n.denseMlp(i, "gate")).expectShape(c.denseIntermediateSize, h);
-                l.denseUp = store.get(n.denseMlp(i, "up")).expectShape(c.denseIntermediateSize, h);
-                l.denseDown = store.get(n.denseMlp(i, "down")).expectShape(h, c.denseIntermediateSize);
+                l.dense = MlpWeights.load(store, which -> n.denseMlp(layer, which), c.denseIntermediateSize, h);
             }
             layers[i] = l;
         }

@@ -35,6 +35,16 @@ public interface TensorNaming {
         return layer(layer, "mlp.gate.weight");
     }
 
+    /** DeepSeek-V3's per-expert selection bias [num_experts] ({@code mlp.gate.e_score_correction_bias}). */
+    default String routerBias(int layer) {
+        return layer(layer, "mlp.gate.e_score_correction_bias");
+    }
+
+    /** The shared expert block's projection; {@code which} is "gate", "up" or "down" ({@code mlp.shared_experts}). */
+    default String sharedExpert(int layer, String which) {
+        return layer(layer, "mlp.shared_experts." + which + "_proj.weight");
+    }
+
     /** One expert's projection; {@code which} is "gate", "up" or "down" ({@code mlp.experts.N.*_proj}). */
     default String expert(int layer, int expert, String which) {
         return layer(layer, "mlp.experts." + expert + "." + which + "_proj.weight");

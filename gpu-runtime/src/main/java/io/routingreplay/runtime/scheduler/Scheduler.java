@@ -20,21 +20,27 @@ import java.util.List;
  * (never the block holding its last known position, whose logits must be computed to sample), and only the rest
  * is fed. A preempted sequence's full blocks stay cached when released, so its re-admission is mostly a hit. A
  * waiting sequence whose next uncached block a running sequence is computing right now waits a step for it.
+ *
+ * <p>Under {@link AdmissionPolicy#RESERVE} a waiting sequence is admitted only when the blocks for its largest
+ * possible length fit beside what the running ones may still grow into, so the preemption above does not happen
+ * (the engine refuses a request that could not fit the cache alone, so the first one is always admitted).
  */
 public final class Scheduler {
     private final BlockManager blocks;
     private final int maxNumSeqs;
     private final int maxBatchTokens;
+    private final AdmissionPolicy admission;
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
     private long preemptions;
     private long cacheHitPositions;
     private long cacheMissPositions;
 
-    public Scheduler(BlockManager blocks, int maxNumSeqs, int maxBatchTokens) {
+    public Scheduler(BlockManager blocks, int maxNumSeqs, int maxBatchTokens, AdmissionPolicy admission) {
         this.blocks = blocks;
         this.maxNumSeqs = maxNumSeqs;
         this.maxBatchTokens = maxBatchTokens;
+        this.admission = admission;
     }
 
     public void add(Sequence s) {
@@ -74,7 +80,10 @@ public final class Scheduler {
                     break; // a running sequence computes this prefix now: admitted next step, it shares it
                 }
             }
-            if (!blocks.canAdmit(hits, s.numTokens())) {
+            boolean fits = admission == AdmissionPolicy.RESERVE
+                    ? blocks.canAdmit(hits, s.maxFedPositions(), reservedGrowth())
+                    : blocks.canAdmit(hits, s.numTokens(), 0);
+            if (!fits) {
                 break;
             }
             waiting.pollFirst();
@@ -91,6 +100,15 @@ public final class Scheduler {
             budget -= n;
         }
         return out;
+    }
+
+    /** Blocks the running sequences may still take before they finish (at most max_new_tokens each). */
+    private int reservedGrowth() {
+        int growth = 0;
+        for (Sequence r : running) {
+            growth += Math.max(0, blocks.blocksFor(r.maxFedPositions()) - r.blockTable().size());
+        }
+        return growth;
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.engine;
 
 import io.routingreplay.runtime.sampler.SamplingParams;
+import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -73,7 +74,8 @@ class BatchInvarianceTest {
     @Test
     void sameResultWhenTheKvCacheForcesPreemption() {
         // 4 blocks of 16 positions: sequences of up to 52 positions fit one at a time, so decodes preempt others.
-        try (LLMEngine engine = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2).kvCacheTokens(64))) {
+        try (LLMEngine engine = engine(EngineConfig.builder(Fixtures.model(MODEL)).threads(2).kvCacheTokens(64)
+                .admission(AdmissionPolicy.EAGER))) {
             List<GenerationResult> squeezed = engine.generate(requests.subList(0, 8));
             for (int i = 0; i < alone.size(); i++) {
                 SameRecord.assertSameRecord(alone.get(i), squeezed.get(i));

@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.engine;
 
 import io.routingreplay.runtime.sampler.SamplingParams;
+import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 
@@ -191,17 +192,19 @@ class PrefixCacheTest {
             reqs.add(new GenerationRequest("r" + i, prompt, sampled(8 + i % 5, 900L + i, i % 2 == 0)));
         }
         List<GenerationResult> expected = cold(reqs);
-        try (LLMEngine e = LLMEngine.create(config().kvCacheTokens(128).build())) {
-            List<GenerationResult> got = new ArrayList<>();
-            for (int from = 0; from < reqs.size(); from += 4) {
-                got.addAll(e.generate(reqs.subList(from, from + 4)));
+        for (AdmissionPolicy admission : AdmissionPolicy.values()) {
+            try (LLMEngine e = LLMEngine.create(config().kvCacheTokens(128).admission(admission).build())) {
+                List<GenerationResult> got = new ArrayList<>();
+                for (int from = 0; from < reqs.size(); from += 4) {
+                    got.addAll(e.generate(reqs.subList(from, from + 4)));
+                }
+                for (int i = 0; i < reqs.size(); i++) {
+                    assertSameRecord(expected.get(i), got.get(i));
+                }
+                assertTrue(e.blockManager().evictions() > 0, "the test must actually evict cached blocks");
+                assertTrue(e.stats().prefixCacheHits() > 0, "and serve some from the cache");
+                assertAllReleased(e);
             }
-            for (int i = 0; i < reqs.size(); i++) {
-                assertSameRecord(expected.get(i), got.get(i));
-            }
-            assertTrue(e.blockManager().evictions() > 0, "the test must actually evict cached blocks");
-            assertTrue(e.stats().prefixCacheHits() > 0, "and serve some from the cache");
-            assertAllReleased(e);
         }
     }
 
@@ -217,13 +220,16 @@ class PrefixCacheTest {
                 new GenerationRequest("c", randomTokens(rnd, 40), sampled(16, 3L, true)),
                 new GenerationRequest("d", randomTokens(rnd, 30), sampled(10, 4L, true)));
         List<GenerationResult> expected = cold(reqs);
-        try (LLMEngine e = LLMEngine.create(config().kvCacheTokens(96).maxBatchTokens(16).maxNumSeqs(4).build())) {
-            List<GenerationResult> got = e.generate(reqs);
-            for (int i = 0; i < reqs.size(); i++) {
-                assertSameRecord(expected.get(i), got.get(i));
+        for (AdmissionPolicy admission : AdmissionPolicy.values()) {
+            try (LLMEngine e = LLMEngine.create(config().kvCacheTokens(96).maxBatchTokens(16).maxNumSeqs(4)
+                    .admission(admission).build())) {
+                List<GenerationResult> got = e.generate(reqs);
+                for (int i = 0; i < reqs.size(); i++) {
+                    assertSameRecord(expected.get(i), got.get(i));
+                }
+                assertTrue(e.stats().prefixCacheHits() >= 2 * BLOCK, "b shares a's two full blocks");
+                assertAllReleased(e);
             }
-            assertTrue(e.stats().prefixCacheHits() >= 2 * BLOCK, "b shares a's two full blocks");
-            assertAllReleased(e);
         }
     }
 

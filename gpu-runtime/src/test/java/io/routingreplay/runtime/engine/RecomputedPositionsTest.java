@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.engine;
 
 import io.routingreplay.runtime.sampler.SamplingParams;
+import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +26,7 @@ class RecomputedPositionsTest {
 
     private static Run run(int kvTokens, boolean prefixCache, List<GenerationRequest> reqs) {
         EngineConfig.Builder b = EngineConfig.builder(Fixtures.model("qwen3-moe-tiny")).threads(2)
-                .prefixCache(prefixCache);
+                .prefixCache(prefixCache).admission(AdmissionPolicy.EAGER); // eager: the starved runs must preempt
         if (kvTokens > 0) {
             b.kvCacheTokens(kvTokens);
         }

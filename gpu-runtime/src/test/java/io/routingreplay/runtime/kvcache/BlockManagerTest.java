@@ -27,7 +27,7 @@ class BlockManagerTest {
     private static List<Integer> computed(BlockManager m, List<BlockHash> hashes, int positions) {
         List<Integer> table = new ArrayList<>();
         List<Integer> hits = m.match(hashes);
-        assertTrue(m.canAdmit(hits, positions));
+        assertTrue(m.canAdmit(hits, positions, 0));
         m.acquire(table, hits);
         m.allocate(table, positions);
         for (int b = 0; b < hashes.size(); b++) {
@@ -87,8 +87,8 @@ class BlockManagerTest {
         m.free(computed(m, p, 2 * BS));
         List<Integer> hits = m.match(p);
         assertEquals(2, hits.size());
-        assertTrue(m.canAdmit(hits, 3 * BS), "2 cached + the 1 empty block");
-        assertFalse(m.canAdmit(hits, 3 * BS + 1), "the 2 revived blocks are not free for the rest");
+        assertTrue(m.canAdmit(hits, 3 * BS, 0), "2 cached + the 1 empty block");
+        assertFalse(m.canAdmit(hits, 3 * BS + 1, 0), "the 2 revived blocks are not free for the rest");
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.routingreplay.operators.inference;
 
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
+import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 import java.io.Serializable;
 import java.nio.file.Path;
 
@@ -10,7 +11,8 @@ import java.nio.file.Path;
  * not serializable). Each inference subtask builds its own engine from it in {@code open()}.
  */
 public record EngineSettings(String modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvCacheTokens,
-                             KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, boolean prefixCache)
+                             KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, boolean prefixCache,
+                             AdmissionPolicy admission)
         implements Serializable {
 
     /** Builds and checks the engine config; the exception says which setting to fix. */
@@ -24,6 +26,7 @@ public record EngineSettings(String modelDir, String backend, int maxNumSeqs, in
                 .maxNewTokensCap(maxNewTokensCap)
                 .threads(threads)
                 .prefixCache(prefixCache)
+                .admission(admission)
                 .build();
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.routingreplay.operators.validation.DeadLetters;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
+import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.engine.GenerationResult;
 import io.routingreplay.runtime.engine.LLMEngine;
@@ -35,7 +36,8 @@ import org.junit.jupiter.api.Test;
 class InferenceOperatorTest {
 
     static final Path MODEL = Path.of("..", "fixtures", "qwen3-moe-tiny").toAbsolutePath().normalize();
-    static final EngineSettings SETTINGS = new EngineSettings(MODEL.toString(), "cpu", 16, 256, 0, KvCacheDtype.FP32, 64, 1, true);
+    static final EngineSettings SETTINGS = new EngineSettings(MODEL.toString(), "cpu", 16, 256, 0, KvCacheDtype.FP32, 64, 1, true,
+            AdmissionPolicy.EAGER);
 
     static List<GenerationRequest> requests;
     static Map<String, GenerationResult> offline;

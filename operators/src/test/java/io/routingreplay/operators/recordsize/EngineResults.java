@@ -5,6 +5,7 @@ import io.routingreplay.operators.assembly.TimeoutClock;
 import io.routingreplay.operators.inference.EngineSettings;
 import io.routingreplay.operators.inference.InferenceOperatorFactory;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
+import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 import io.routingreplay.schemas.InferenceRequest;
 import io.routingreplay.schemas.PromptBatch;
 import io.routingreplay.schemas.RoutingResult;
@@ -28,7 +29,8 @@ final class EngineResults {
     static final String MODEL_NAME = "qwen3-moe-tiny";
 
     static List<RoutingResult> run(List<InferenceRequest> requests) throws Exception {
-        EngineSettings settings = new EngineSettings(MODEL.toString(), "cpu", 16, 512, 0, KvCacheDtype.FP32, 4096, 2, true);
+        EngineSettings settings = new EngineSettings(MODEL.toString(), "cpu", 16, 512, 0, KvCacheDtype.FP32, 4096, 2, true,
+                AdmissionPolicy.EAGER);
         List<TokenRoutingEvent> events;
         try (var inference = new OneInputStreamOperatorTestHarness<PromptBatch, TokenRoutingEvent>(
                 new InferenceOperatorFactory(settings, 64, 4, 3))) {

@@ -36,7 +36,11 @@ class ExactlyOnceUnderFailuresITCase {
         String prefix = "failures";
         KAFKA.get().createTopics(1, RobustJobConfig.topics(prefix)[0]);
         KAFKA.get().createTopics(2, RobustJobConfig.topics(prefix)[1], RobustJobConfig.topics(prefix)[2]);
-        List<RobustWorkload.Request> requests = RobustWorkload.generate(prefix, REQUESTS, 5, 3, 12, 2, 10);
+        // GRPO-like groups of 4 samples sharing prompts of 17-40 ids (at least one full K/V block): the job's
+        // engines serve siblings from the prefix cache, which a restore starts empty (it is not state); the oracle
+        // computes every prompt cold.
+        List<RobustWorkload.Request> requests = RobustWorkload.generate(prefix, REQUESTS, 5, 4, 17, 40, 2, 10);
+        assertTrue(RobustWorkload.prefixCacheHits(requests) > 0, "the workload must be one the prefix cache serves");
         long t0 = System.nanoTime();
         Map<String, GenerationResult> expected = RobustWorkload.offline(requests);
         System.err.printf("offline oracle: %.1f s%n", (System.nanoTime() - t0) / 1e9);

@@ -46,13 +46,26 @@ final class RobustWorkload {
      */
     static List<Request> generate(String prefix, int n, long seed, int minPrompt, int maxPrompt, int minOut,
                                   int maxOut) {
+        return generate(prefix, n, seed, 1, minPrompt, maxPrompt, minOut, maxOut);
+    }
+
+    /**
+     * As {@link #generate(String, int, long, int, int, int, int)}, in groups of {@code groupSize} consecutive
+     * requests sharing one prompt (GRPO samples: with prompts of a full K/V block or more, the prefix cache serves
+     * the group's later samples).
+     */
+    static List<Request> generate(String prefix, int n, long seed, int groupSize, int minPrompt, int maxPrompt,
+                                  int minOut, int maxOut) {
         Random rnd = new Random(seed);
         List<Request> out = new ArrayList<>(n);
+        int[] prompt = null;
         for (int i = 0; i < n; i++) {
             String rid = prefix + "-" + i;
-            int[] prompt = new int[minPrompt + rnd.nextInt(maxPrompt - minPrompt + 1)];
-            for (int j = 0; j < prompt.length; j++) {
-                prompt[j] = 100 + rnd.nextInt(150_000);
+            if (i % groupSize == 0) {
+                prompt = new int[minPrompt + rnd.nextInt(maxPrompt - minPrompt + 1)];
+                for (int j = 0; j < prompt.length; j++) {
+                    prompt[j] = 100 + rnd.nextInt(150_000);
+                }
             }
             int maxNew = minOut + rnd.nextInt(maxOut - minOut + 1);
             boolean greedy = i % 2 == 0;
@@ -78,19 +91,31 @@ final class RobustWorkload {
         return out;
     }
 
-    /** What the engine alone returns for each request: the failure-free answer the job must reproduce. */
+    /**
+     * What the engine alone returns for each request, every prompt computed cold (no prefix cache): the
+     * failure-free answer the job must reproduce.
+     */
     static Map<String, GenerationResult> offline(List<Request> requests) {
         List<GenerationRequest> reqs = new ArrayList<>();
         for (Request r : requests) {
             reqs.add(r.engineRequest());
         }
         Map<String, GenerationResult> byRid = new LinkedHashMap<>();
-        try (LLMEngine engine = LLMEngine.create(EngineConfig.builder(modelDir()).threads(2).build())) {
+        try (LLMEngine engine = LLMEngine.create(EngineConfig.builder(modelDir()).threads(2).prefixCache(false)
+                .build())) {
             for (GenerationResult g : engine.generate(reqs)) {
                 byRid.put(g.rid(), g);
             }
         }
         return byRid;
+    }
+
+    /** Prompt positions an engine with the prefix cache on serves from it for these requests. */
+    static long prefixCacheHits(List<Request> requests) {
+        try (LLMEngine engine = LLMEngine.create(EngineConfig.builder(modelDir()).threads(2).build())) {
+            engine.generate(requests.stream().map(Request::engineRequest).toList());
+            return engine.stats().prefixCacheHits();
+        }
     }
 
     private RobustWorkload() {

@@ -136,6 +136,24 @@ final class CpuOps {
         }
     }
 
+    /**
+     * Rotates one head stored in interleaved pairs (x0, x1), (x2, x3)… (DeepSeek's {@code rope_interleave}) and
+     * writes it de-interleaved, as transformers' {@code apply_rotary_pos_emb_interleave} does:
+     * [x_even·cos − x_odd·sin | x_odd·cos + x_even·sin].
+     */
+    static void ropeInterleaved(float[] x, int off, int dim, float[] cos, float[] sin, int tableOff, float[] tmp) {
+        int half = dim / 2;
+        System.arraycopy(x, off, tmp, 0, dim);
+        for (int i = 0; i < half; i++) {
+            float a = tmp[2 * i];
+            float b = tmp[2 * i + 1];
+            float c = cos[tableOff + i];
+            float s = sin[tableOff + i];
+            x[off + i] = a * c - b * s;
+            x[off + i + half] = b * c + a * s;
+        }
+    }
+
     static float silu(float x) {
         return x / (1f + (float) Math.exp(-x));
     }

@@ -9,6 +9,8 @@ import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.model.Rope;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.model.ModelWeights;
+import io.routingreplay.runtime.model.attention.GqaAttention;
+import io.routingreplay.runtime.model.router.SoftmaxTopK;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.weights.WeightStore;
 import jcuda.Pointer;
@@ -111,7 +113,15 @@ public final class CudaModelRunner implements ModelRunner {
 
     private static void checkSupported(ModelConfig mc) {
         String why = null;
-        if (mc.hiddenSize % 8 != 0 || mc.moeIntermediateSize % 8 != 0 || mc.qDim() % 8 != 0
+        if (!(mc.attention instanceof GqaAttention)) {
+            why = "its attention is " + mc.attention + "; the CUDA backend runs GQA only (use --backend cpu)";
+        } else if (!(mc.router instanceof SoftmaxTopK sm) || sm.routedScaling() != 1f) {
+            why = "its router is " + mc.router + "; the CUDA backend runs unscaled softmax top-k only (use --backend cpu)";
+        } else if (mc.sharedExpertIntermediateSize > 0) {
+            why = "it has shared experts; the CUDA backend runs routed experts only (use --backend cpu)";
+        } else if (!Rope.DEFAULT.equals(mc.rope.type())) {
+            why = "its RoPE is " + mc.rope.type() + "; the CUDA backend runs the default RoPE only (use --backend cpu)";
+        } else if (mc.hiddenSize % 8 != 0 || mc.moeIntermediateSize % 8 != 0 || mc.qDim() % 8 != 0
                 || mc.denseIntermediateSize % 8 != 0) {
             why = "hidden, q and intermediate sizes must be multiples of 8";
         } else if (mc.numHeads / mc.numKvHeads > 8) {

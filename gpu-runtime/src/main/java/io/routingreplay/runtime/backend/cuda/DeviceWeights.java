@@ -2,6 +2,7 @@ package io.routingreplay.runtime.backend.cuda;
 
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.QkNorm;
+import io.routingreplay.runtime.model.attention.GqaWeights;
 import io.routingreplay.runtime.model.LayerWeights;
 import io.routingreplay.runtime.model.ModelWeights;
 import io.routingreplay.runtime.weights.Dtype;
@@ -64,23 +65,24 @@ final class DeviceWeights {
             Layer l = new Layer();
             l.attnNorm = put(dev, total, lw.attnNorm);
             l.ffnNorm = put(dev, total, lw.ffnNorm);
+            GqaWeights a = lw.gqa();
             l.wqkv = alloc(dev, total, s.qkv);
-            long off = copy(l.wqkv, 0, lw.wq);
-            off = copy(l.wqkv, off, lw.wk);
-            copy(l.wqkv, off, lw.wv);
-            l.wo = put(dev, total, lw.wo);
-            l.qNorm = lw.qNorm == null ? null : put(dev, total, lw.qNorm);
-            l.kNorm = lw.kNorm == null ? null : put(dev, total, lw.kNorm);
+            long off = copy(l.wqkv, 0, a.wq);
+            off = copy(l.wqkv, off, a.wk);
+            copy(l.wqkv, off, a.wv);
+            l.wo = put(dev, total, a.wo);
+            l.qNorm = a.qNorm == null ? null : put(dev, total, a.qNorm);
+            l.kNorm = a.kNorm == null ? null : put(dev, total, a.kNorm);
             l.moe = lw.isMoe();
             if (l.moe) {
-                l.router = put(dev, total, lw.router);
-                l.gate = stack(dev, total, lw.expertGate, s.expert);
-                l.up = stack(dev, total, lw.expertUp, s.expert);
-                l.down = stack(dev, total, lw.expertDown, s.expert);
+                l.router = put(dev, total, lw.moe.router);
+                l.gate = stack(dev, total, lw.moe.expertGate, s.expert);
+                l.up = stack(dev, total, lw.moe.expertUp, s.expert);
+                l.down = stack(dev, total, lw.moe.expertDown, s.expert);
             } else {
-                l.gate = put(dev, total, lw.denseGate);
-                l.up = put(dev, total, lw.denseUp);
-                l.down = put(dev, total, lw.denseDown);
+                l.gate = put(dev, total, lw.dense.gate());
+                l.up = put(dev, total, lw.dense.up());
+                l.down = put(dev, total, lw.dense.down());
             }
             layers[i] = l;
         }

@@ -1,0 +1,31 @@
+package io.routingreplay.runtime.backend.cpu;
+
+import io.routingreplay.runtime.model.MlpWeights;
+import io.routingreplay.runtime.weights.TensorView;
+
+/** SwiGLU MLPs on the CPU: a dense layer's MLP, a shared expert block, one routed expert. */
+final class CpuMlp {
+    private CpuMlp() {
+    }
+
+    /** silu(gate · x) * (up · x) for the given rows of xn (all T when {@code rows} is null): [m, inter]. */
+    static float[] swiglu(Parallel par, TensorView gateW, TensorView upW, float[] xn, int[] rows, int m, int hidden,
+                          int inter) {
+        float[] gate = new float[m * inter];
+        float[] up = new float[m * inter];
+        CpuOps.linear(par, gateW, xn, rows, m, hidden, gate, inter);
+        CpuOps.linear(par, upW, xn, rows, m, hidden, up, inter);
+        for (int i = 0; i < m * inter; i++) {
+            gate[i] = CpuOps.silu(gate[i]) * up[i];
+        }
+        return gate;
+    }
+
+    /** down(swiglu(xn)) for all T rows: [T, hidden]. */
+    static float[] forward(Parallel par, MlpWeights w, float[] xn, int T, int hidden, int inter) {
+        float[] act = swiglu(par, w.gate(), w.up(), xn, null, T, hidden, inter);
+        float[] down = new float[T * hidden];
+        CpuOps.linear(par, w.down(), act, null, T, inter, down, hidden);
+        return down;
+    }
+}

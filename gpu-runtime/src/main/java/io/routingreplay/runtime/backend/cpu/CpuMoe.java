@@ -1,0 +1,97 @@
+package io.routingreplay.runtime.backend.cpu;
+
+import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.model.ModelWeights;
+import io.routingreplay.runtime.model.MoeWeights;
+
+/**
+ * An MoE block on the CPU: the router (the config's {@link io.routingreplay.runtime.model.router.RouterKind}, one
+ * token at a time), each hit expert's SwiGLU over the tokens routed to it, combined per token in expert-id order
+ * (as transformers' index_add_ does), plus the shared experts when the architecture has them.
+ */
+final class CpuMoe {
+    private final ModelConfig c;
+    private final ModelWeights w;
+    private final float[][] bias;   // [layer][num_experts], the router's correction bias, null where none
+    private final Parallel par;
+
+    CpuMoe(ModelConfig c, ModelWeights w, Parallel par) {
+        this.c = c;
+        this.w = w;
+        this.par = par;
+        bias = new float[c.numLayers][];
+        for (int l = 0; l < c.numLayers; l++) {
+            MoeWeights m = w.layers[l].moe;
+            bias[l] = m == null || m.routerBias == null ? null : m.routerBias.toFloatArray();
+        }
+    }
+
+    /**
+     * Layer l's MoE block over xn [T, hidden], added to the residual stream x. The routed ids and weights of token t
+     * are written to {@code topIds}/{@code topW} at t·K (ids sorted by combine weight, descending).
+     */
+    void forward(int l, int T, float[] xn, float[] x, int[] topIds, float[] topW) {
+        MoeWeights lw = w.layers[l].moe;
+        int H = c.hiddenSize, E = c.numExperts, K = c.topK, I = c.moeIntermediateSize;
+        float[] logits = new float[T * E];                 // [T, num_experts]
+        CpuOps.linear(par, lw.router, xn, null, T, H, logits, E);
+        for (int t = 0; t < T; t++) {
+            c.router.route(logits, t * E, bias[l], topIds, topW, t * K);
+        }
+        // Group (token, rank) pairs by expert.
+        int[] count = new int[E];
+        for (int i = 0; i < T * K; i++) {
+            count[topIds[i]]++;
+        }
+        int[][] members = new int[E][];
+        for (int e = 0; e < E; e++) {
+            members[e] = new int[count[e]];
+            count[e] = 0;
+        }
+        for (int i = 0; i < T * K; i++) {
+            members[topIds[i]][count[topIds[i]]++] = i;
+        }
+        float[] expertOut = new float[T * K * H];          // [T*K, hidden], one row per (token, rank)
+        for (int e = 0; e < E; e++) {
+            int m = members[e].length;
+            if (m == 0) {
+                continue;
+            }
+            int[] rows = new int[m];
+            for (int r = 0; r < m; r++) {
+                rows[r] = members[e][r] / K;
+            }
+            float[] act = CpuMlp.swiglu(par, lw.expertGate[e], lw.expertUp[e], xn, rows, m, H, I);
+            float[] down = new float[m * H];
+            CpuOps.linear(par, lw.expertDown[e], act, null, m, I, down, H);
+            for (int r = 0; r < m; r++) {
+                System.arraycopy(down, r * H, expertOut, members[e][r] * H, H);
+            }
+        }
+        float[] shared = lw.shared == null ? null
+                : CpuMlp.forward(par, lw.shared, xn, T, H, c.sharedExpertIntermediateSize);
+        float[] moeOut = new float[H];
+        for (int t = 0; t < T; t++) {
+            java.util.Arrays.fill(moeOut, 0f);
+            for (int e = 0; e < E; e++) {                  // expert-id order, like transformers' index_add_
+                for (int j = 0; j < K; j++) {
+                    if (topIds[t * K + j] == e) {
+                        float wgt = topW[t * K + j];
+                        int off = (t * K + j) * H;
+                        for (int d = 0; d < H; d++) {
+                            moeOut[d] += expertOut[off + d] * wgt;
+                        }
+                    }
+                }
+            }
+            if (shared != null) {                          // routed + shared, then the residual (transformers' order)
+                for (int d = 0; d < H; d++) {
+                    moeOut[d] += shared[t * H + d];
+                }
+            }
+            for (int d = 0; d < H; d++) {
+                x[t * H + d] += moeOut[d];
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package io.routingreplay.runtime.model.router;
+
+/**
+ * DeepSeek-V3's router (also GLM-4.5's): sigmoid scores; {@code e_score_correction_bias} is added for selection
+ * only; the experts are split into {@code nGroup} equal groups scored by the sum of their two best biased scores;
+ * only the {@code topkGroup} best groups compete; the k best biased scores are routed with their unbiased sigmoid
+ * scores as weights, normalised to sum to 1 when {@code normTopkProb} (denominator + 1e-20), times
+ * {@code routedScaling}.
+ */
+public record SigmoidGroupLimited(int numExperts, int topK, int nGroup, int topkGroup, boolean normTopkProb,
+                                  float routedScaling) implements RouterKind {
+
+    public SigmoidGroupLimited {
+        RouterMath.checkGroups(numExperts, topK, nGroup, topkGroup);
+    }
+
+    @Override
+    public boolean hasCorrectionBias() {
+        return true;
+    }
+
+    @Override
+    public void route(float[] logits, int off, float[] bias, int[] ids, float[] weights, int outOff) {
+        float[] score = new float[numExperts];
+        float[] choice = new float[numExperts];
+        for (int e = 0; e < numExperts; e++) {
+            score[e] = (float) (1.0 / (1.0 + Math.exp(-logits[off + e])));
+            choice[e] = score[e] + bias[e];
+        }
+        int size = numExperts / nGroup;
+        float[] groupScore = new float[nGroup];
+        for (int g = 0; g < nGroup; g++) {
+            float first = Float.NEGATIVE_INFINITY, second = Float.NEGATIVE_INFINITY;
+            for (int e = g * size; e < (g + 1) * size; e++) {
+                if (choice[e] > first) {
+                    second = first;
+                    first = choice[e];
+                } else if (choice[e] > second) {
+                    second = choice[e];
+                }
+            }
+            groupScore[g] = size == 1 ? first : first + second;
+        }
+        RouterMath.maskGroups(choice, groupScore, size, topkGroup, Float.NEGATIVE_INFINITY);
+        RouterMath.takeTopK(choice, score, topK, ids, weights, outOff);
+        RouterMath.sortByWeight(ids, weights, outOff, topK);
+        RouterMath.finish(weights, outOff, topK, normTopkProb, 1e-20f, routedScaling);
+    }
+}
