@@ -6,7 +6,8 @@ PROMPT_SCHEMA = "io.routingreplay.schemas.PromptEvent"
 # JSON request field -> PromptEvent field, where the names differ
 _AVRO_NAMES = {"prompt_text": "prompt"}
 _FIELDS = {"rid", "prompt_text", "prompt_token_ids", "max_new_tokens", "temperature", "top_p", "top_k", "seed",
-           "stop_token_ids", "ignore_eos", "return_routing_weights", "model", "metadata"}
+           "stop_token_ids", "ignore_eos", "return_routing_weights", "routing_start", "return_routing", "model",
+           "metadata"}
 
 
 def check(request: dict) -> None:
@@ -18,6 +19,12 @@ def check(request: dict) -> None:
         raise ValueError("every request needs a non-empty string 'rid'")
     if ("prompt_text" in request) == ("prompt_token_ids" in request):
         raise ValueError(f"{request['rid']}: give exactly one of prompt_text / prompt_token_ids")
+    start = request.get("routing_start", 0)
+    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+        raise ValueError(f"{request['rid']}: routing_start must be an integer >= 0 (the first routed position the "
+                         f"result returns), got {start!r}")
+    if not isinstance(request.get("return_routing", True), bool):
+        raise ValueError(f"{request['rid']}: return_routing must be true or false, got {request['return_routing']!r}")
 
 
 def to_json(request: dict) -> bytes:

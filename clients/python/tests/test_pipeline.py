@@ -13,11 +13,18 @@ REQUESTS = [
      "max_new_tokens": 12, "temperature": 0},
     {"rid": "py-sampled", "prompt_text": "Mixture-of-Experts routing for GRPO:", "max_new_tokens": 10,
      "temperature": 1.0, "top_k": 20, "seed": 42, "return_routing_weights": True},
+    # a second turn whose trainer holds the rows of positions 0..4: its result returns positions 5.. only
+    {"rid": "py-turn-2", "prompt_token_ids": [9707, 11, 1879, 0, 3555, 374, 13], "max_new_tokens": 6,
+     "temperature": 0, "ignore_eos": True, "return_routing_weights": True, "routing_start": 5},
     {"rid": "py-avro-ids", "prompt_token_ids": [9707, 11, 1879, 0], "max_new_tokens": 8, "temperature": 0,
      "ignore_eos": True, "return_routing_weights": True},
     {"rid": "py-avro-text", "prompt_text": "<|im_start|>user\nWhat is an expert?<|im_end|>\n", "max_new_tokens": 9,
      "temperature": 0.7, "top_p": 0.9, "seed": 7},
+    # evaluation traffic: no routing at all
+    {"rid": "py-avro-eval", "prompt_token_ids": [9707, 11, 1879, 0], "max_new_tokens": 4, "temperature": 0,
+     "return_routing": False},
 ]
+JSON_REQUESTS, AVRO_REQUESTS = REQUESTS[:3], REQUESTS[3:]
 
 
 def collect(bootstrap, rids, group):
@@ -32,8 +39,8 @@ def collect(bootstrap, rids, group):
 
 
 def test_results_equal_generate_and_consume(bootstrap, tmp_path):
-    publish(bootstrap, "prompts", REQUESTS[:2])
-    publish(bootstrap, "prompts", REQUESTS[2:], avro=True)
+    publish(bootstrap, "prompts", JSON_REQUESTS)
+    publish(bootstrap, "prompts", AVRO_REQUESTS, avro=True)
     got = collect(bootstrap, {r["rid"] for r in REQUESTS}, "py-client-test")
 
     requests = tmp_path / "requests.jsonl"
@@ -45,8 +52,13 @@ def test_results_equal_generate_and_consume(bootstrap, tmp_path):
         assert r.output_token_ids == e["output_token_ids"], e["rid"]
         assert np.array_equal(np.float32(r.output_logprobs), np.float32(e["output_logprobs"])), e["rid"]
         routing = e["routing"]
-        assert r.topk_ids.shape == (routing["num_tokens"], len(routing["moe_layer_indices"]), routing["top_k"])
-        assert r.num_tokens == len(r.prompt_token_ids) + len(r.output_token_ids) - 1
+        if routing is None:  # return_routing false: generate writes null, the client gives None
+            assert not r.routing_returned and r.topk_ids is None and r.topk_weights is None, e["rid"]
+            continue
+        assert r.routing_start == routing["routing_start"], e["rid"]
+        assert r.num_tokens == routing["num_tokens"] == len(r.prompt_token_ids) + len(r.output_token_ids) - 1
+        assert r.topk_ids.shape == (routing["num_tokens"] - routing["routing_start"],
+                                    len(routing["moe_layer_indices"]), routing["top_k"])
         assert r.topk_ids.dtype == np.dtype(routing["dtype"])
         assert np.array_equal(r.topk_ids, np.array(routing["topk_ids"])), e["rid"]
         assert r.moe_layer_indices == routing["moe_layer_indices"]
@@ -58,5 +70,10 @@ def test_results_equal_generate_and_consume(bootstrap, tmp_path):
     npy = tmp_path / "npy"
     run_cli("consume", "--bootstrap", bootstrap, "--topic", "results", "--group", "py-client-consume",
             "--output", tmp_path / "consumed.jsonl", "--npy-dir", npy, "--idle-seconds", 10)
+    assert got["py-turn-2"].routing_start == 5 and not got["py-avro-eval"].routing_returned
     for rid, r in got.items():
-        assert np.array_equal(np.load(npy / f"{rid}.npy"), r.topk_ids), rid
+        if not r.routing_returned:
+            assert not list(npy.glob(f"{rid}*.npy")), "no routing, no .npy file"
+            continue
+        name = f"{rid}.npy" if r.routing_start == 0 else f"{rid}@{r.routing_start}.npy"  # the file says its start
+        assert np.array_equal(np.load(npy / name), r.topk_ids), rid

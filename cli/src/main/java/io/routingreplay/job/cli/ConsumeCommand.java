@@ -112,9 +112,11 @@ final class ConsumeCommand {
                     }
                     w.write(writer.resultLine(r));
                     w.newLine();
-                    if (npyDir != null) {
-                        NpyWriter.write(npyDir.resolve(NpyFileNames.forRid(r.getRid())),
-                                RoutingResults.toGenerationResult(r).routing());
+                    io.routingreplay.runtime.routing.RoutingRecord routing =
+                            RoutingResults.toGenerationResult(r).routing();
+                    if (npyDir != null && routing != null) { // return_routing false: no file, the line says null
+                        NpyWriter.write(npyDir.resolve(NpyFileNames.forRecord(r.getRid(), routing.firstPosition())),
+                                routing);
                     }
                     count++;
                 }

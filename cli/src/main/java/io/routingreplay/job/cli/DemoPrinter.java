@@ -23,8 +23,10 @@ final class DemoPrinter {
         return "rid=" + r.getRid()
                 + "  prompt " + r.getPromptTokenIds().size() + " + output " + outputs.length + " tokens ("
                 + r.getFinishReason() + ")"
-                + "  routing " + shape + " " + r.getRoutingDtype()
-                + "  token 0 experts " + LocalCommand.excerpt(r)
+                + (shape == null ? "  no routing (return_routing false)"
+                        : "  routing " + shape + " " + r.getRoutingDtype()
+                        + (r.getRoutingStart() == 0 ? "" : " from position " + r.getRoutingStart())
+                        + "  token " + r.getRoutingStart() + " experts " + LocalCommand.excerpt(r))
                 + "  " + latency + " ms"
                 + (text == null ? "" : "\n    text: " + quote(text));
     }

@@ -167,8 +167,14 @@ final class LocalCommand {
         return r;
     }
 
-    /** The first routed token's experts per MoE layer, e.g. {@code [3 7 1 12] [0 5 9 2] ...}. */
+    /**
+     * The first routed token's experts per MoE layer, e.g. {@code [3 7 1 12] [0 5 9 2] ...} (the first row the
+     * record holds: position routing_start).
+     */
     static String excerpt(RoutingResult r) {
+        if (r.getRoutingShape() == null || r.getRoutingShape().get(0) == 0) {
+            return "none";
+        }
         int layers = r.getRoutingShape().get(1);
         int k = r.getRoutingShape().get(2);
         io.routingreplay.runtime.routing.RoutingRecord rec =

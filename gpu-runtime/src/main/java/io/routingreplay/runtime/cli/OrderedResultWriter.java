@@ -80,8 +80,9 @@ final class OrderedResultWriter implements Closeable {
         String text = tokenizer == null ? null : tokenizer.decode(r.outputTokenIds());
         out.write(ResultJson.toLine(r, text));
         out.write('\n');
-        if (npyDir != null) {
-            NpyWriter.write(npyDir.resolve(NpyFileNames.forRid(r.rid())), r.routing());
+        if (npyDir != null && r.routing() != null) { // return_routing false: no file (the JSON line says null)
+            NpyWriter.write(npyDir.resolve(NpyFileNames.forRecord(r.rid(), r.routing().firstPosition())),
+                    r.routing());
         }
     }
 

@@ -152,6 +152,10 @@ public final class LLMEngine implements AutoCloseable {
         if (p != null) {
             return p;
         }
+        String cut = r.routing().validate(prompt.length);
+        if (cut != null) {
+            return cut;
+        }
         int worst = Math.min(prompt.length + r.params().maxNewTokens(), model.maxPositionEmbeddings);
         if (blocks.blocksFor(worst) > blocks.numBlocks()) {
             return "prompt + max_new_tokens (" + worst + " positions) exceeds the K/V cache capacity of "

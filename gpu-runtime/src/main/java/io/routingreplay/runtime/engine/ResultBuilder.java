@@ -2,11 +2,16 @@ package io.routingreplay.runtime.engine;
 
 import io.routingreplay.runtime.routing.RoutingLayout;
 import io.routingreplay.runtime.routing.RoutingRecord;
+import io.routingreplay.runtime.routing.RoutingSelection;
 
 import java.io.ByteArrayOutputStream;
 import java.util.Arrays;
 
-/** Collects one request's {@link StepEvent}s (in order) into its {@link GenerationResult}. */
+/**
+ * Collects one request's {@link StepEvent}s (in order) into its {@link GenerationResult}. Routing of positions the
+ * request does not return ({@link RoutingSelection}: before its {@code routing_start}, or all with
+ * {@code return_routing} false) is dropped as it arrives, so it never takes memory here.
+ */
 public final class ResultBuilder {
     private final GenerationRequest request;
     private final RoutingLayout layout;
@@ -29,14 +34,23 @@ public final class ResultBuilder {
             throw new IllegalStateException("rid " + e.rid() + ": routing event starts at position "
                     + e.firstPosition() + ", expected " + numRouted);
         }
-        ids.writeBytes(e.routingIds());
-        if (e.routingWeights() != null) {
-            int n = e.routingWeights().length;
-            if (numWeights + n > weights.length) {
-                weights = Arrays.copyOf(weights, Math.max(weights.length * 2, numWeights + n));
+        RoutingSelection selection = request.routing();
+        // Positions [first, end) of this event; the record keeps [max(first, start), end) when it keeps any.
+        int skip = selection.returned()
+                ? Math.min(e.numRoutedTokens(), Math.max(0, selection.start() - e.firstPosition()))
+                : e.numRoutedTokens();
+        int kept = e.numRoutedTokens() - skip;
+        if (kept > 0) {
+            ids.write(e.routingIds(), skip * layout.bytesPerToken(), kept * layout.bytesPerToken());
+            if (e.routingWeights() != null) {
+                int from = skip * layout.idsPerToken();
+                int n = kept * layout.idsPerToken();
+                if (numWeights + n > weights.length) {
+                    weights = Arrays.copyOf(weights, Math.max(weights.length * 2, numWeights + n));
+                }
+                System.arraycopy(e.routingWeights(), from, weights, numWeights, n);
+                numWeights += n;
             }
-            System.arraycopy(e.routingWeights(), 0, weights, numWeights, n);
-            numWeights += n;
         }
         numRouted += e.numRoutedTokens();
         if (e.sampledToken() >= 0) {
@@ -61,8 +75,14 @@ public final class ResultBuilder {
         if (finishReason == null) {
             throw new IllegalStateException("rid " + request.rid() + " has not finished");
         }
-        RoutingRecord routing = new RoutingRecord(layout, numRouted, ids.toByteArray(),
-                request.params().returnRoutingWeights() ? Arrays.copyOf(weights, numWeights) : null);
+        RoutingSelection selection = request.routing();
+        RoutingRecord routing = null;
+        if (selection.returned()) {
+            // The start was checked against the prompt at admission, and every prompt position is routed.
+            int first = Math.min(selection.start(), numRouted);
+            routing = new RoutingRecord(layout, first, numRouted - first, ids.toByteArray(),
+                    request.params().returnRoutingWeights() ? Arrays.copyOf(weights, numWeights) : null);
+        }
         return new GenerationResult(request.rid(), request.promptTokenIds(),
                 Arrays.copyOf(outputs, numOutputs), Arrays.copyOf(logprobs, numOutputs),
                 finishReason, routing);

@@ -4,13 +4,23 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * The complete routing of one request: for each routed token (prompt + output − 1) and each MoE layer, the top-k
- * logical expert ids sorted by router probability, descending. Ids are packed little-endian as
+ * The routing of one request: for each routed token (prompt + output − 1) from {@code firstPosition} on, and each
+ * MoE layer, the top-k logical expert ids sorted by router probability, descending. Ids are packed little-endian as
  * {@code [token][moe_layer][k]} in the layout's dtype; {@code weights} (same order, float32) only when asked for.
+ * Row {@code t} is routed position {@code firstPosition + t}; {@code numTokens} counts the rows held (a request's
+ * {@code routing_start} leaves the first positions out: a multi-turn trainer already holds them).
  */
-public record RoutingRecord(RoutingLayout layout, int numTokens, byte[] ids, float[] weights) {
+public record RoutingRecord(RoutingLayout layout, int firstPosition, int numTokens, byte[] ids, float[] weights) {
+
+    /** A record of every routed position (from position 0). */
+    public RoutingRecord(RoutingLayout layout, int numTokens, byte[] ids, float[] weights) {
+        this(layout, 0, numTokens, ids, weights);
+    }
 
     public RoutingRecord {
+        if (firstPosition < 0) {
+            throw new IllegalArgumentException("routing record starts at position " + firstPosition);
+        }
         if (ids.length != (long) numTokens * layout.bytesPerToken()) {
             throw new IllegalArgumentException("routing ids hold " + ids.length + " bytes, expected " + numTokens
                     + " tokens × " + layout.bytesPerToken());
@@ -21,6 +31,12 @@ public record RoutingRecord(RoutingLayout layout, int numTokens, byte[] ids, flo
         }
     }
 
+    /** One past the last routed position held: the request's routed positions when the record reaches its end. */
+    public int endPosition() {
+        return firstPosition + numTokens;
+    }
+
+    /** Row {@code token} is routed position {@code firstPosition + token}. */
     public int id(int token, int moeLayer, int k) {
         int idx = (token * layout.numMoeLayers() + moeLayer) * layout.topK() + k;
         return layout.dtype() == RoutingDtype.UINT8 ? ids[idx] & 0xff

@@ -60,6 +60,56 @@ class GenerateCommandTest {
         }
     }
 
+    /**
+     * routing_start k returns rows k.. of the record generate returns with routing_start 0 (which the test above
+     * checks against transformers), with num_tokens unchanged and the start in the result and the .npy file's name;
+     * return_routing false returns routing null and writes no .npy file. Each case runs three ways in one batch.
+     */
+    @Test
+    void routingStartReturnsTheFullRecordsRowsFromItAndReturnRoutingFalseNone() throws IOException {
+        List<Fixtures.Case> cases = Fixtures.cases("qwen3-moe-tiny");
+        List<String> lines = new ArrayList<>();
+        int[] starts = new int[cases.size()];
+        for (int i = 0; i < cases.size(); i++) {
+            Fixtures.Case c = cases.get(i);
+            String prompt = "\"prompt_token_ids\":" + JSON.writeValueAsString(c.promptIds());
+            int n = c.outputIds().length;
+            starts[i] = i % 2 == 0 ? c.promptIds().length / 2 + 1 : c.promptIds().length; // mid-prompt, prompt end
+            lines.add(greedyLine("full-" + i, prompt, n).replace("}", ",\"return_routing_weights\":true}"));
+            lines.add(greedyLine("cut-" + i, prompt, n).replace("}", ",\"return_routing_weights\":true,"
+                    + "\"routing_start\":" + starts[i] + "}"));
+            lines.add(greedyLine("none-" + i, prompt, n).replace("}", ",\"return_routing\":false}"));
+        }
+        Path npy = tmp.resolve("npy");
+        Run run = generate("qwen3-moe-tiny", lines, "--npy-dir", npy.toString());
+        assertEquals(0, run.exitCode, run.stderr);
+        for (int i = 0; i < cases.size(); i++) {
+            JsonNode full = run.results.get(3 * i).get("routing");
+            JsonNode cut = run.results.get(3 * i + 1).get("routing");
+            JsonNode none = run.results.get(3 * i + 2);
+            int k = starts[i];
+            int numTokens = full.get("num_tokens").asInt();
+            assertEquals(0, full.get("routing_start").asInt());
+            assertEquals(numTokens, full.get("topk_ids").size());
+            assertEquals(numTokens, cut.get("num_tokens").asInt(), "num_tokens stays the request's routed tokens");
+            assertEquals(k, cut.get("routing_start").asInt());
+            assertEquals(numTokens - k, cut.get("topk_ids").size(), "case " + i + " rows from " + k);
+            assertTrue(numTokens - k > 0, "case " + i + " keeps some rows");
+            for (int r = 0; r < numTokens - k; r++) {
+                assertEquals(full.get("topk_ids").get(k + r), cut.get("topk_ids").get(r), "case " + i + " row " + r);
+                assertEquals(full.get("topk_weights").get(k + r), cut.get("topk_weights").get(r),
+                        "case " + i + " weights row " + r);
+            }
+            assertEquals(run.results.get(3 * i).get("output_token_ids"), run.results.get(3 * i + 1)
+                    .get("output_token_ids"));
+            assertNpyMatchesJson(npy.resolve("cut-" + i + "@" + k + ".npy"), cut);
+            assertFalse(Files.exists(npy.resolve("cut-" + i + ".npy")), "the cut record is named by its start");
+            assertTrue(none.has("routing") && none.get("routing").isNull(), none.toString());
+            assertEquals(run.results.get(3 * i).get("output_token_ids"), none.get("output_token_ids"));
+            assertFalse(Files.exists(npy.resolve("none-" + i + ".npy")), "no routing, no file");
+        }
+    }
+
     @Test
     void promptTextEncodesToTheReferencePrompt() throws IOException {
         List<Fixtures.Case> cases = Fixtures.cases("qwen3-moe-tiny").subList(0, 3);

@@ -23,11 +23,16 @@ public final class RoutingResults {
         RoutingLayoutInfo l = r.getLayout();
         RoutingLayout layout = new RoutingLayout(ints(l.getMoeLayerIndices()), l.getTopK(), l.getNumExperts(),
                 RoutingDtype.fromWire(l.getDtype()));
-        ByteBuffer b = r.getRoutingIds().duplicate();
-        byte[] ids = new byte[b.remaining()];
-        b.get(ids);
-        float[] weights = r.getRoutingWeights() == null ? null : floats(r.getRoutingWeights());
-        RoutingRecord routing = new RoutingRecord(layout, r.getNumTokens(), ids, weights);
+        RoutingRecord routing = null; // null routing_ids: the request asked for none (return_routing false)
+        if (r.getRoutingIds() != null) {
+            ByteBuffer b = r.getRoutingIds().duplicate();
+            byte[] ids = new byte[b.remaining()];
+            b.get(ids);
+            float[] weights = r.getRoutingWeights() == null ? null : floats(r.getRoutingWeights());
+            // rows hold positions routing_start .. num_tokens - 1
+            routing = new RoutingRecord(layout, r.getRoutingStart(), r.getNumTokens() - r.getRoutingStart(), ids,
+                    weights);
+        }
         return new GenerationResult(r.getRid(), ints(r.getPromptTokenIds()), ints(r.getOutputTokenIds()),
                 floats(r.getOutputLogprobs()), FinishReason.fromWire(r.getFinishReason()), routing);
     }

@@ -28,7 +28,8 @@ import org.apache.flink.util.Collector;
  * long request costs O(n), not O(n²)); an event that arrives ahead of a gap waits in a map keyed by its first
  * position until the gap fills. An event whose positions are already stored (a replay) is dropped. On the final
  * event, with no gap left, the record is checked (routed tokens = prompt + outputs − 1, ids length = tokens × ids
- * per token), emitted, and the state cleared. A request whose events stop coming for {@code timeoutMs} becomes a
+ * per token), emitted, and the state cleared. Routing the request does not return (before its {@code routing_start},
+ * or all with {@code return_routing} false; {@link RoutingCut}) is dropped as each event is stored. A request whose events stop coming for {@code timeoutMs} becomes a
  * dead letter saying what was received.
  */
 public class RoutingAssembler extends KeyedProcessFunction<String, TokenRoutingEvent, RoutingResult> {
@@ -119,6 +120,8 @@ public class RoutingAssembler extends KeyedProcessFunction<String, TokenRoutingE
         }
         if (e.getHeader() != null) {
             header.update(e.getHeader());
+            p.setRoutingStart(e.getHeader().getRoutingStart());
+            p.setReturnRouting(e.getHeader().getReturnRouting());
         }
         if (e.getSampledToken() >= 0) {
             if (e.getOutputIndex() != p.getNumOutputs()) {
@@ -130,6 +133,8 @@ public class RoutingAssembler extends KeyedProcessFunction<String, TokenRoutingE
             p.setNumOutputs(p.getNumOutputs() + 1);
         }
         TokenRoutingEvent chunk = e.getHeader() == null ? e : TokenRoutingEvent.newBuilder(e).setHeader(null).build();
+        // Routing the result does not return is dropped before it is stored (the header came with position 0).
+        chunk = RoutingCut.of(p).apply(chunk);
         chunks.add(chunk);
         p.setNumChunks(p.getNumChunks() + 1);
         p.setNextPosition(e.getFirstPosition() + e.getNumRoutedTokens());
@@ -157,7 +162,8 @@ public class RoutingAssembler extends KeyedProcessFunction<String, TokenRoutingE
         }
         RoutingResult r = built.result();
         out.collect(r);
-        metrics.onRecordAssembled(r.getRoutingIds().remaining(), r.getTimings().getSubmittedAt(), now(ctx));
+        metrics.onRecordAssembled(r.getRoutingIds() == null ? 0 : r.getRoutingIds().remaining(),
+                r.getTimings().getSubmittedAt(), now(ctx));
         finish(p, ctx);
     }
 

@@ -13,7 +13,8 @@ import java.util.List;
 
 /**
  * Concatenates one request's stored chunks (in position order) into its result, allocating the routing bytes once,
- * and checks the record is whole before it goes out.
+ * and checks the record is whole before it goes out. The chunks hold the routing the request returns only
+ * ({@link RoutingCut}): rows from its {@code routing_start}, or none.
  */
 final class RoutingResultBuilder {
 
@@ -44,7 +45,9 @@ final class RoutingResultBuilder {
             return problem("routed " + numTokens + " tokens, but prompt " + promptLen + " + outputs "
                     + p.getNumOutputs() + " − 1 = " + (promptLen + p.getNumOutputs() - 1));
         }
-        byte[] ids = new byte[numTokens * idsPerToken * bytesPerId];
+        RoutingCut cut = RoutingCut.of(p);
+        int rows = cut.resultRows(numTokens);
+        byte[] ids = new byte[rows * idsPerToken * bytesPerId];
         List<Integer> outputs = new ArrayList<>(p.getNumOutputs());
         List<Float> logprobs = new ArrayList<>(p.getNumOutputs());
         List<Float> weights = null;
@@ -52,15 +55,16 @@ final class RoutingResultBuilder {
         for (TokenRoutingEvent c : chunks) {
             ByteBuffer b = c.getRoutingIds().duplicate();
             int n = b.remaining();
-            if (n != c.getNumRoutedTokens() * idsPerToken * bytesPerId || at + n > ids.length) {
+            int keptRows = cut.keptRows(c.getFirstPosition(), c.getNumRoutedTokens());
+            if (n != keptRows * idsPerToken * bytesPerId || at + n > ids.length) {
                 return problem("the event at position " + c.getFirstPosition() + " holds " + n
-                        + " routing bytes for " + c.getNumRoutedTokens() + " tokens of " + idsPerToken + " ids");
+                        + " routing bytes for " + keptRows + " tokens of " + idsPerToken + " ids");
             }
             b.get(ids, at, n);
             at += n;
-            if (c.getRoutingWeights() != null) {
+            if (c.getRoutingWeights() != null && cut.returned()) {
                 if (weights == null) {
-                    weights = new ArrayList<>(numTokens * idsPerToken);
+                    weights = new ArrayList<>(rows * idsPerToken);
                 }
                 weights.addAll(c.getRoutingWeights());
             }
@@ -80,8 +84,11 @@ final class RoutingResultBuilder {
                 .setOutputLogprobs(logprobs)
                 .setFinishReason(p.getFinishReason())
                 .setNumTokens(numTokens)
-                .setRoutingIds(ByteBuffer.wrap(ids))
-                .setRoutingShape(List.of(numTokens, layout.getMoeLayerIndices().size(), layout.getTopK()))
+                // return_routing false: null, so the result cannot be read as a record of 0 tokens
+                .setRoutingIds(cut.returned() ? ByteBuffer.wrap(ids) : null)
+                .setRoutingShape(cut.returned()
+                        ? List.of(rows, layout.getMoeLayerIndices().size(), layout.getTopK()) : null)
+                .setRoutingStart(cut.returned() ? cut.start() : 0)
                 .setRoutingDtype(layout.getDtype())
                 .setLayout(layout)
                 .setRoutingWeights(weights)

@@ -7,6 +7,7 @@ import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.engine.LLMEngine;
 import io.routingreplay.runtime.engine.StepEvent;
 import io.routingreplay.runtime.routing.RoutingLayout;
+import io.routingreplay.runtime.routing.RoutingSelection;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.schemas.DeadLetter;
 import io.routingreplay.schemas.InferenceRequest;
@@ -363,6 +364,8 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
                 .setSubmittedAt(r.getSubmittedAt())
                 .setAdmittedAt(f.admittedAt)
                 .setMetadata(new HashMap<>(r.getMetadata()))
+                .setRoutingStart(r.getRoutingStart())
+                .setReturnRouting(r.getReturnRouting())
                 .build();
     }
 
@@ -442,7 +445,8 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
         InferenceRequest r = f.request;
         SamplingParams p = new SamplingParams(r.getMaxNewTokens(), r.getTemperature(), r.getTopP(), r.getTopK(),
                 f.seed, r.getStopTokenIds(), r.getIgnoreEos(), r.getReturnRoutingWeights());
-        return new GenerationRequest(r.getRid(), toArray(r.getPromptTokenIds()), p);
+        return new GenerationRequest(r.getRid(), toArray(r.getPromptTokenIds()), p,
+                new RoutingSelection(r.getRoutingStart(), r.getReturnRouting()));
     }
 
     static RoutingLayoutInfo layoutInfo(RoutingLayout l) {

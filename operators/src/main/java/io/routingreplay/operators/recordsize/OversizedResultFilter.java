@@ -50,7 +50,7 @@ public class OversizedResultFilter extends ProcessFunction<RoutingResult, Routin
                 .setRid(rid)
                 .setReason("rid '" + rid + "': the result is " + bytes + " bytes as a Kafka record (prompt "
                         + r.getPromptTokenIds().size() + " + " + r.getOutputTokenIds().size() + " output tokens, "
-                        + r.getRoutingIds().remaining() + " bytes of routing ids"
+                        + (r.getRoutingIds() == null ? 0 : r.getRoutingIds().remaining()) + " bytes of routing ids"
                         + (r.getRoutingWeights() != null ? " and " + r.getRoutingWeights().size() + " routing weights"
                         : "") + "), over the limit of " + maxRecordBytes + " bytes (" + key + "), so it was not "
                         + "published: send the request again with a lower max_new_tokens, or raise " + key

@@ -13,8 +13,9 @@ import java.util.List;
  * The largest Kafka record the result of a request can become, known before it runs: the request's own fields
  * (rid, model name, prompt ids, metadata) exactly, and for what generation adds the worst case the model allows —
  * {@code min(max_new_tokens, max_position_embeddings − prompt)} outputs, each a token id below the vocabulary size
- * and a float logprob, and prompt + outputs − 1 routed tokens × MoE layers × top-k ids at the routing dtype (and as
- * many float weights with {@code return_routing_weights}), the longest finish reason, a full-width seed and timings,
+ * and a float logprob, and of the prompt + outputs − 1 routed tokens those the result returns (from the request's
+ * {@code routing_start}; none with {@code return_routing} false) × MoE layers × top-k ids at the routing dtype (and
+ * as many float weights with {@code return_routing_weights}), the longest finish reason, a full-width seed and timings,
  * then the key (the rid) and Kafka's framing ({@link KafkaRecordFraming}). Every field of {@code RoutingResult.avsc}
  * is counted at its largest Avro encoding, so the bound is never below the real record ({@code ResultSizeBoundTest}
  * checks it against encoded results of the engine) and, with the ids dominating, rarely more than a few per cent
@@ -34,8 +35,12 @@ public final class ResultSizeBound implements Serializable {
     private final RoutingDtype dtype;
 
     /** The bound of one request: the record bytes and what went into them, for a reason a person can act on. */
+    /**
+     * @param routedTokens the request's routed positions at most (prompt + outputs − 1)
+     * @param routingRows  the rows of routing its result returns at most: routedTokens − routing_start, or 0
+     */
     public record Estimate(long recordBytes, int promptTokens, int maxNewTokens, int maxOutputs, int routedTokens,
-                           boolean weights) {
+                           int routingRows, int routingStart, boolean routingReturned, boolean weights) {
     }
 
     ResultSizeBound(int vocabSize, int maxPositions, RoutingLayout layout) {
@@ -63,7 +68,13 @@ public final class ResultSizeBound implements Serializable {
         // The engine stops at max_new_tokens or when prompt + outputs reaches max_position_embeddings.
         int outputs = Math.max(0, Math.min(maxNewTokens, maxPositions - promptTokens));
         int routed = Math.max(0, promptTokens + outputs - 1);
-        long ids = (long) routed * moeLayerIndices.length * topK;
+        // Only the rows the result returns count: a multi-turn request with routing_start is not refused for rows
+        // it will never carry.
+        boolean returned = r.getReturnRouting();
+        int start = returned ? r.getRoutingStart() : 0;
+        int rows = returned ? Math.max(0, routed - start) : 0;
+        long ids = (long) rows * moeLayerIndices.length * topK;
+        boolean weights = returned && r.getReturnRoutingWeights();
 
         long promptIds = 0;
         for (int id : prompt) {
@@ -81,19 +92,20 @@ public final class ResultSizeBound implements Serializable {
                 + AvroSizes.array(outputs, (long) outputs * AvroSizes.FLOAT)                 // output_logprobs
                 + AvroSizes.string(LONGEST_FINISH_REASON)                                    // finish_reason
                 + AvroSizes.varint(routed)                                                   // num_tokens
-                + AvroSizes.bytes(ids * dtype.bytes)                                         // routing_ids
-                + AvroSizes.array(3, AvroSizes.varint(routed) + AvroSizes.varint(moeLayerIndices.length)
-                        + AvroSizes.varint(topK))                                            // routing_shape
+                + AvroSizes.UNION_INDEX + (returned ? AvroSizes.bytes(ids * dtype.bytes) : 0) // routing_ids
+                + AvroSizes.UNION_INDEX + (returned ? AvroSizes.array(3, AvroSizes.varint(rows)
+                        + AvroSizes.varint(moeLayerIndices.length) + AvroSizes.varint(topK)) : 0) // routing_shape
                 + AvroSizes.string(dtype.wire.length())                                      // routing_dtype
                 + AvroSizes.array(moeLayerIndices.length, layerIndices) + AvroSizes.varint(topK)
                         + AvroSizes.varint(numExperts) + AvroSizes.string(dtype.wire.length()) // layout
-                + AvroSizes.UNION_INDEX + (r.getReturnRoutingWeights()
+                + AvroSizes.UNION_INDEX + (weights
                         ? AvroSizes.array(ids, ids * AvroSizes.FLOAT) : 0)                   // routing_weights
                 + AvroSizes.UNION_INDEX + AvroSizes.MAX_LONG                                 // seed
                 + (long) TIMINGS_FIELDS * AvroSizes.MAX_LONG                                 // timings
-                + AvroSizes.stringMap(r.getMetadata());                                      // metadata
+                + AvroSizes.stringMap(r.getMetadata())                                       // metadata
+                + AvroSizes.varint(start);                                                   // routing_start
         long record = KafkaRecordFraming.recordBytes(AvroSizes.utf8Length(r.getRid()), value);
-        return new Estimate(record, promptTokens, maxNewTokens, outputs, routed, r.getReturnRoutingWeights());
+        return new Estimate(record, promptTokens, maxNewTokens, outputs, routed, rows, start, returned, weights);
     }
 
     /** The largest max_new_tokens (at most the request's) whose bound fits in {@code limit}; 0 when none does. */
@@ -113,8 +125,12 @@ public final class ResultSizeBound implements Serializable {
 
     /** What the bound is made of, e.g. "prompt 300 + up to 1200 new tokens; routing 1499 tokens × 4 MoE layers × top-4 × 1 byte". */
     public String describe(Estimate e) {
+        if (!e.routingReturned()) {
+            return "prompt " + e.promptTokens() + " + up to " + e.maxOutputs() + " new tokens; no routing";
+        }
         return "prompt " + e.promptTokens() + " + up to " + e.maxOutputs() + " new tokens; routing "
-                + e.routedTokens() + " tokens × " + moeLayerIndices.length + " MoE layers × top-" + topK + " × "
+                + e.routingRows() + " tokens"
+                + (e.routingStart() > 0 ? " (positions " + e.routingStart() + " on)" : "") + " × " + moeLayerIndices.length + " MoE layers × top-" + topK + " × "
                 + dtype.bytes + (dtype.bytes == 1 ? " byte" : " bytes")
                 + (e.weights() ? ", and as many 4-byte routing weights" : "");
     }

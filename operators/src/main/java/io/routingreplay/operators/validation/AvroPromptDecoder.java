@@ -1,6 +1,7 @@
 package io.routingreplay.operators.validation;
 
 import io.routingreplay.schemas.PromptEvent;
+import io.routingreplay.schemas.codec.SchemaHistory;
 import io.routingreplay.schemas.codec.SingleObjectCodec;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.io.BinaryDecoder;
@@ -42,15 +43,23 @@ public final class AvroPromptDecoder {
         return SingleObjectCodec.isFramed(bytes);
     }
 
-    /** Exactly one PromptEvent of the current schema in plain Avro binary (structure only): only for the hint. */
+    /**
+     * Exactly one PromptEvent of some released version in plain Avro binary (structure only): only for the hint.
+     * Every version is tried, since a producer may write any of them.
+     */
     private static boolean isPlainPromptEvent(byte[] bytes) {
-        try {
-            BinaryDecoder probe = DecoderFactory.get().binaryDecoder(bytes, null);
-            GenericDatumReader.skip(PromptEvent.getClassSchema(), probe);
-            return probe.isEnd();
-        } catch (IOException | RuntimeException e) {
-            return false;
+        for (SchemaHistory.Version v : CODEC.history().versions()) {
+            try {
+                BinaryDecoder probe = DecoderFactory.get().binaryDecoder(bytes, null);
+                GenericDatumReader.skip(v.schema(), probe);
+                if (probe.isEnd()) {
+                    return true;
+                }
+            } catch (IOException | RuntimeException e) {
+                // not this version
+            }
         }
+        return false;
     }
 
     private static String notAPromptEvent(String detail) {

@@ -148,7 +148,8 @@ public final class PromptValidator implements AutoCloseable {
         PromptEvent e = AvroPromptDecoder.decode(raw.value);
         ParsedRequest parsed = requestValidator.validate(new RequestFields(e.getRid(), e.getPrompt(),
                 toArray(e.getPromptTokenIds()), e.getMaxNewTokens(), e.getTemperature(), e.getTopP(), e.getTopK(),
-                e.getSeed(), toArray(e.getStopTokenIds()), e.getIgnoreEos(), e.getReturnRoutingWeights()));
+                e.getSeed(), toArray(e.getStopTokenIds()), e.getIgnoreEos(), e.getReturnRoutingWeights(),
+                e.getRoutingStart(), e.getReturnRouting()));
         if (!parsed.isAccepted()) {
             return reject(raw, parsed.rid(), parsed.rejectReason(), now);
         }
@@ -180,6 +181,8 @@ public final class PromptValidator implements AutoCloseable {
                 .setStopTokenIds(new ArrayList<>(p.stopTokenIds()))
                 .setIgnoreEos(p.ignoreEos())
                 .setReturnRoutingWeights(p.returnRoutingWeights())
+                .setRoutingStart(req.routing().start())
+                .setReturnRouting(req.routing().returned())
                 .setSubmittedAt(extras.submittedAt())
                 .setMetadata(new HashMap<>(extras.metadata()))
                 .setSourceTopic(raw.topic)

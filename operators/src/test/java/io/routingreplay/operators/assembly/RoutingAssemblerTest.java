@@ -116,6 +116,79 @@ class RoutingAssemblerTest {
         assertEquals(0, harness.numProcessingTimeTimers());
     }
 
+    /** {@link #request} with the header asking for routing from {@code start} (or none), with weights. */
+    static List<TokenRoutingEvent> requestCut(String rid, int start, boolean returned) {
+        List<TokenRoutingEvent> out = new ArrayList<>();
+        for (TokenRoutingEvent e : request(rid)) {
+            List<Float> weights = new ArrayList<>();
+            for (int i = 0; i < e.getNumRoutedTokens() * 4; i++) {
+                weights.add((e.getFirstPosition() * 4 + i) / 100f);
+            }
+            TokenRoutingEvent.Builder b = TokenRoutingEvent.newBuilder(e).setRoutingWeights(weights);
+            if (e.getHeader() != null) {
+                b.setHeader(RequestHeader.newBuilder(e.getHeader()).setRoutingStart(start).setReturnRouting(returned)
+                        .build());
+            }
+            out.add(b.build());
+        }
+        return out;
+    }
+
+    /** routing_start 2 of 5 routed positions: the rows of positions 2, 3, 4 (bytes 8..19), num_tokens still 5. */
+    @Test
+    void routingStartKeepsTheRowsFromItEvenWhenEventsArriveOutOfOrder() throws Exception {
+        List<TokenRoutingEvent> events = requestCut("a", 2, true);
+        send(events.get(2), events.get(0), events.get(1));
+        List<RoutingResult> out = harness.extractOutputValues();
+        assertEquals(1, out.size(), deadLetters().toString());
+        RoutingResult r = out.get(0);
+        assertEquals(5, r.getNumTokens());
+        assertEquals(2, r.getRoutingStart());
+        assertEquals(List.of(3, 2, 2), r.getRoutingShape());
+        byte[] expected = new byte[12];
+        List<Float> weights = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            expected[i] = (byte) ((8 + i) % 8);
+            weights.add((8 + i) / 100f);
+        }
+        byte[] got = new byte[r.getRoutingIds().remaining()];
+        r.getRoutingIds().duplicate().get(got);
+        assertArrayEquals(expected, got);
+        assertEquals(weights, r.getRoutingWeights());
+        assertEquals(List.of(11, 12, 13), r.getOutputTokenIds());
+    }
+
+    /** return_routing false: routing_ids, routing_shape and routing_weights are null; the rest is whole. */
+    @Test
+    void noRoutingReturnedIsNullNotAnEmptyRecord() throws Exception {
+        send(requestCut("a", 0, false).toArray(new TokenRoutingEvent[0]));
+        List<RoutingResult> out = harness.extractOutputValues();
+        assertEquals(1, out.size(), deadLetters().toString());
+        RoutingResult r = out.get(0);
+        assertEquals(5, r.getNumTokens());
+        assertEquals(null, r.getRoutingIds());
+        assertEquals(null, r.getRoutingShape());
+        assertEquals(null, r.getRoutingWeights());
+        assertEquals(List.of(11, 12, 13), r.getOutputTokenIds());
+    }
+
+    /** The cut happens as events are stored: the stored chunks hold no routing of positions before the start. */
+    @Test
+    void routingBeforeTheStartIsNotKeptInState() throws Exception {
+        List<TokenRoutingEvent> events = requestCut("a", 3, true);
+        send(events.get(0)); // positions 0..2, all before the start
+        send(events.get(1)); // position 3, kept
+        List<Integer> stored = new ArrayList<>();
+        var op = (KeyedProcessOperator<?, ?, ?>) harness.getOneInputOperator();
+        op.setCurrentKey("a");
+        var chunks = op.getKeyedStateStore().getListState(new org.apache.flink.api.common.state.ListStateDescriptor<>(
+                "chunks", new org.apache.flink.formats.avro.typeutils.AvroTypeInfo<>(TokenRoutingEvent.class)));
+        for (TokenRoutingEvent c : chunks.get()) {
+            stored.add(c.getRoutingIds().remaining());
+        }
+        assertEquals(List.of(0, 4), stored, "bytes of routing stored per chunk");
+    }
+
     @Test
     void outOfOrderEventsAreReordered() throws Exception {
         List<TokenRoutingEvent> r = request("a");

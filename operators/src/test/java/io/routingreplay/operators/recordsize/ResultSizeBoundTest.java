@@ -37,7 +37,11 @@ class ResultSizeBoundTest {
                 // 50 asked, 6 possible: prompt + outputs stops at max_position_embeddings (4,096)
                 request("context-end-4090+50", prompt(rnd, 4090), 50, 0f, true, false, Map.of()),
                 request("ρ/é-✓ sampled", prompt(rnd, 20), 64, 1.0f, false, false, Map.of("ü", "✓✓")),
-                request("one-token", prompt(rnd, 1), 1, 0f, true, true, Map.of()));
+                request("one-token", prompt(rnd, 1), 1, 0f, true, true, Map.of()),
+                // a second turn: its result returns the rows from position 250 only
+                withRouting(request("turn-2-from-250", prompt(rnd, 300), 200, 0f, true, true, Map.of()), 250, true),
+                withRouting(request("from-prompt-end", prompt(rnd, 40), 1, 0f, true, true, Map.of()), 40, true),
+                withRouting(request("no-routing", prompt(rnd, 300), 200, 0f, true, true, Map.of()), 0, false));
         results = new HashMap<>();
         for (RoutingResult r : EngineResults.run(requests)) {
             results.put(r.getRid(), r);
@@ -58,6 +62,31 @@ class ResultSizeBoundTest {
                         req.getRid() + ": bound " + bound + " is loose for a record of " + actual);
             }
         }
+    }
+
+    /**
+     * The bound counts the rows the result returns: with routing_start 250 of a 300-token prompt, 200 new tokens,
+     * 249 rows of ids and weights instead of 499, and none without routing; the encoded records agree (they are
+     * checked against the bound, tightly, in the test above).
+     */
+    @Test
+    void theBoundCountsOnlyTheRoutingRowsTheResultReturns() {
+        InferenceRequest turn2 = requests.get(5);
+        InferenceRequest whole = InferenceRequest.newBuilder(turn2).setRoutingStart(0).build();
+        ResultSizeBound.Estimate cut = BOUND.estimate(turn2);
+        ResultSizeBound.Estimate full = BOUND.estimate(whole);
+        assertEquals(499, full.routingRows());
+        assertEquals(249, cut.routingRows());
+        // 250 rows × 4 layers × top-4 × (1 byte id + 4 bytes weight), give or take a few length-prefix bytes
+        long saved = full.recordBytes() - cut.recordBytes();
+        assertTrue(Math.abs(saved - 250L * 16 * 5) <= 8, "saved " + saved);
+        assertEquals(249, results.get("turn-2-from-250").getRoutingShape().get(0));
+        assertEquals(0, BOUND.estimate(requests.get(7)).routingRows());
+        assertEquals(null, results.get("no-routing").getRoutingIds());
+        // a multi-turn request refused for its full routing fits with its routing_start
+        long limit = (full.recordBytes() + cut.recordBytes()) / 2;
+        assertTrue(BOUND.largestFittingMaxNewTokens(whole, limit) < 200, "the whole record does not fit");
+        assertEquals(200, BOUND.largestFittingMaxNewTokens(turn2, limit));
     }
 
     @Test
@@ -84,6 +113,10 @@ class ResultSizeBoundTest {
                 .setMaxNewTokens(maxNew).setTemperature(temperature).setTopP(1f).setTopK(0)
                 .setSeed(temperature == 0f ? null : 5L).setIgnoreEos(ignoreEos).setReturnRoutingWeights(weights)
                 .setMetadata(new HashMap<>(metadata)).build();
+    }
+
+    static InferenceRequest withRouting(InferenceRequest r, int routingStart, boolean returned) {
+        return InferenceRequest.newBuilder(r).setRoutingStart(routingStart).setReturnRouting(returned).build();
     }
 
     static List<Integer> prompt(Random rnd, int n) {

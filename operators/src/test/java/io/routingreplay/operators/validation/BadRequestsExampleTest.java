@@ -60,7 +60,7 @@ class BadRequestsExampleTest extends WithTableValidator {
         }
         assertEquals(List.of("ok-text-greedy", "ok-ids-greedy", "ok-context-length", "ok-text-seeded",
                 "ok-ids-seeded", "dup-1",
-                "ok-unknown", "ok-stop", "ok-meta"), accepted);
+                "ok-unknown", "ok-stop", "ok-meta", "ok-turn-2", "ok-eval"), accepted);
         long jsonRows = BadInputTable.rows().stream().filter(r -> !r.expectAccepted())
                 .filter(r -> r.conf().isEmpty() && r.request().length > 0 && !r.binary()).count();
         assertEquals(jsonRows, rowsSeen, "every JSON row of the table is in the example file");

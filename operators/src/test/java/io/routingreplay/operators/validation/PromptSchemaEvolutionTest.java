@@ -67,6 +67,8 @@ class PromptSchemaEvolutionTest extends WithTableValidator {
         // fields added after v1 take their defaults
         assertFalse(now.getReturnRoutingWeights());
         assertTrue(now.getMetadata().isEmpty());
+        assertEquals(0, now.getRoutingStart(), "v3's routing_start defaults to every position");
+        assertTrue(now.getReturnRouting(), "v3's return_routing defaults to true");
     }
 
     @Test
@@ -80,5 +82,7 @@ class PromptSchemaEvolutionTest extends WithTableValidator {
         assertEquals(1234L, r.getSubmittedAt());
         assertFalse(r.getReturnRoutingWeights());
         assertTrue(r.getMetadata().isEmpty());
+        assertEquals(0, r.getRoutingStart());
+        assertTrue(r.getReturnRouting());
     }
 }

@@ -18,6 +18,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,6 +38,7 @@ class PromptValidatorTest extends WithTableValidator {
     void avroPromptEventIsAcceptedWithEveryField() {
         PromptEvent e = event("a-1").setTemperature(0.7f).setTopP(0.9f).setTopK(20).setSeed(42L)
                 .setStopTokenIds(List.of(9)).setIgnoreEos(true).setReturnRoutingWeights(true)
+                .setRoutingStart(2).setReturnRouting(false)
                 .setSubmittedAt(1234L).setMetadata(Map.of("step", "7")).setModel(BadInputTable.MODEL_NAME).build();
         Verdict v = validator.validate(new RawPrompt(avro(e), "prompts", 2, 99L), 5L);
         InferenceRequest r = assertInstanceOf(Verdict.Accepted.class, v).request();
@@ -51,6 +53,8 @@ class PromptValidatorTest extends WithTableValidator {
         assertEquals(List.of(9), r.getStopTokenIds());
         assertTrue(r.getIgnoreEos());
         assertTrue(r.getReturnRoutingWeights());
+        assertEquals(2, r.getRoutingStart());
+        assertFalse(r.getReturnRouting());
         assertEquals(1234L, r.getSubmittedAt());
         assertEquals(Map.of("step", "7"), r.getMetadata());
         assertEquals("prompts", r.getSourceTopic());
@@ -97,7 +101,7 @@ class PromptValidatorTest extends WithTableValidator {
         b.writeBytes(new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x07});
         Verdict v = validator.validate(RawPrompt.of(b.toByteArray()));
         assertTrue(assertInstanceOf(Verdict.Rejected.class, v).reason()
-                .startsWith("undecodable bytes: not a JSON object and not an Avro PromptEvent (not a PromptEvent v2 "
+                .startsWith("undecodable bytes: not a JSON object and not an Avro PromptEvent (not a PromptEvent v3 "
                         + "record after its header"), v.toString());
     }
 

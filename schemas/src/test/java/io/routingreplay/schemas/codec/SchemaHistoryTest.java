@@ -53,9 +53,10 @@ class SchemaHistoryTest {
     }
 
     @Test
-    void promptEventHasBothReleasedVersionsAndEveryFieldAddedSinceV1HasADefault() {
+    void promptEventHasEveryReleasedVersionAndEveryFieldAddedSinceV1HasADefault() {
         SchemaHistory h = SchemaHistory.of("PromptEvent");
-        assertEquals(2, h.versions().size(), h.describe());
+        assertEquals(3, h.versions().size(), h.describe());
+        assertNull(h.versions().get(1).schema().getField("routing_start"), "v2 predates routing_start");
         Schema v1 = h.versions().get(0).schema();
         assertNull(v1.getField("metadata"), "v1 predates metadata");
         for (Schema.Field f : PromptEvent.getClassSchema().getFields()) {

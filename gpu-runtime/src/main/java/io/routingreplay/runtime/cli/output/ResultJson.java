@@ -13,7 +13,9 @@ import java.io.UncheckedIOException;
 /**
  * The JSON shape of one finished request, shared by {@code generate}, the local job and {@code consume}:
  * {@code rid, prompt_token_ids, output_token_ids, output_text, output_logprobs, finish_reason, routing = {num_tokens,
- * moe_layer_indices, top_k, num_experts, dtype, topk_ids[token][moe_layer][k], topk_weights (only when asked)}}.
+ * routing_start, moe_layer_indices, top_k, num_experts, dtype, topk_ids[token][moe_layer][k], topk_weights (only when
+ * asked)}}. {@code topk_ids} holds routed positions {@code routing_start .. num_tokens − 1} (row r is position
+ * routing_start + r); {@code routing} is null when the request asked for none ({@code return_routing} false).
  * Written with the streaming generator: a long request's routing is hundreds of thousands of ids.
  */
 public final class ResultJson {
@@ -48,14 +50,19 @@ public final class ResultJson {
         g.writeEndArray();
         g.writeStringField("finish_reason", r.finishReason() == null ? null : r.finishReason().wire());
         g.writeFieldName("routing");
-        writeRouting(g, r.routing());
+        if (r.routing() == null) {
+            g.writeNull(); // return_routing false: no routing, rather than an empty record that reads as 0 tokens
+        } else {
+            writeRouting(g, r.routing());
+        }
         g.writeEndObject();
     }
 
     private static void writeRouting(JsonGenerator g, RoutingRecord routing) throws IOException {
         RoutingLayout layout = routing.layout();
         g.writeStartObject();
-        g.writeNumberField("num_tokens", routing.numTokens());
+        g.writeNumberField("num_tokens", routing.endPosition());
+        g.writeNumberField("routing_start", routing.firstPosition());
         g.writeFieldName("moe_layer_indices");
         g.writeArray(layout.moeLayerIndices(), 0, layout.numMoeLayers());
         g.writeNumberField("top_k", layout.topK());

@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.cli.request;
 
 import io.routingreplay.runtime.engine.GenerationRequest;
+import io.routingreplay.runtime.routing.RoutingSelection;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;
 
@@ -88,7 +89,14 @@ public final class RequestValidator {
         if (tooLong != null) {
             return ParsedRequest.rejected(rid, tooLong);
         }
-        return ParsedRequest.accepted(new GenerationRequest(rid, prompt, params));
+        RoutingSelection routing = new RoutingSelection(
+                orDefault(f.routingStart(), RoutingSelection.DEFAULT_START),
+                orDefault(f.returnRouting(), RoutingSelection.DEFAULT_RETURNED));
+        String badRouting = routing.validate(prompt.length);
+        if (badRouting != null) {
+            return ParsedRequest.rejected(rid, badRouting);
+        }
+        return ParsedRequest.accepted(new GenerationRequest(rid, prompt, params, routing));
     }
 
     /**

@@ -32,6 +32,21 @@ class NpyFileNamesTest {
         }
     }
 
+    /** routing_start k > 0 names the file rid@k.npy; '@' is in no rid's own name, so names still never meet. */
+    @Test
+    void aRecordFromALaterPositionNamesItsStart() {
+        assertEquals("req-001.npy", NpyFileNames.forRecord("req-001", 0));
+        assertEquals("req-001@4096.npy", NpyFileNames.forRecord("req-001", 4096));
+        assertTrue(NpyFileNames.forRecord("a/b", 7).matches("a_b~[0-9a-f]{16}@7\\.npy"),
+                NpyFileNames.forRecord("a/b", 7));
+        Set<String> names = new HashSet<>();
+        for (String rid : List.of("a", "a@1", "a@1.npy", "a.npy", "a_1")) {
+            for (int start : new int[]{0, 1, 11}) {
+                assertTrue(names.add(NpyFileNames.forRecord(rid, start)), rid + " from " + start + " shares a name");
+            }
+        }
+    }
+
     @Test
     void sameRidSameName() {
         assertEquals(NpyFileNames.forRid("a/b"), NpyFileNames.forRid("a/b"));

@@ -27,9 +27,38 @@ class ResultJsonTest {
     void writesEveryFieldInOrder() {
         assertEquals("{\"rid\":\"r-1\",\"prompt_token_ids\":[5,6],\"output_token_ids\":[7,2],\"output_text\":\"hi\","
                 + "\"output_logprobs\":[-0.5,-1.25],\"finish_reason\":\"stop\",\"routing\":{\"num_tokens\":3,"
-                + "\"moe_layer_indices\":[1,3],\"top_k\":2,\"num_experts\":300,\"dtype\":\"uint16\","
+                + "\"routing_start\":0,\"moe_layer_indices\":[1,3],\"top_k\":2,\"num_experts\":300,\"dtype\":\"uint16\","
                 + "\"topk_ids\":[[[299,0],[7,8]],[[1,2],[3,4]],[[256,255],[10,11]]]}}",
                 ResultJson.toLine(result(false), "hi"));
+    }
+
+    /** routing_start 2: num_tokens stays the request's 3 routed positions, topk_ids holds position 2 only. */
+    @Test
+    void aRecordFromALaterPositionSaysWhereItStarts() {
+        GenerationResult full = result(true);
+        RoutingRecord all = full.routing();
+        RoutingLayout layout = all.layout();
+        int per = layout.bytesPerToken();
+        byte[] lastRow = java.util.Arrays.copyOfRange(all.ids(), 2 * per, 3 * per);
+        float[] lastWeights = java.util.Arrays.copyOfRange(all.weights(), 2 * layout.idsPerToken(),
+                3 * layout.idsPerToken());
+        GenerationResult cut = new GenerationResult("r-1", full.promptTokenIds(), full.outputTokenIds(),
+                full.outputLogprobs(), FinishReason.STOP, new RoutingRecord(layout, 2, 1, lastRow, lastWeights));
+        assertEquals("{\"rid\":\"r-1\",\"prompt_token_ids\":[5,6],\"output_token_ids\":[7,2],\"output_text\":null,"
+                + "\"output_logprobs\":[-0.5,-1.25],\"finish_reason\":\"stop\",\"routing\":{\"num_tokens\":3,"
+                + "\"routing_start\":2,\"moe_layer_indices\":[1,3],\"top_k\":2,\"num_experts\":300,\"dtype\":\"uint16\","
+                + "\"topk_ids\":[[[256,255],[10,11]]],\"topk_weights\":[[[0.6,0.7],[0.8,0.9]]]}}",
+                ResultJson.toLine(cut, null));
+    }
+
+    /** return_routing false: routing is null, not an empty record that would read as 0 routed tokens. */
+    @Test
+    void noRoutingIsNull() {
+        GenerationResult full = result(false);
+        GenerationResult none = new GenerationResult("r-1", full.promptTokenIds(), full.outputTokenIds(),
+                full.outputLogprobs(), FinishReason.STOP, null);
+        assertTrue(ResultJson.toLine(none, null).endsWith("\"finish_reason\":\"stop\",\"routing\":null}"),
+                ResultJson.toLine(none, null));
     }
 
     @Test

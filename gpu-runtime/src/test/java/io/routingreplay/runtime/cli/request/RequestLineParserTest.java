@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.cli.request;
 
 import io.routingreplay.runtime.engine.GenerationRequest;
+import io.routingreplay.runtime.routing.RoutingSelection;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.testing.Fixtures;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;
@@ -47,6 +48,30 @@ class RequestLineParserTest {
         assertEquals("r1", r.rid());
         assertArrayEquals(new int[]{1, 2, 999}, r.promptTokenIds());
         assertEquals(new SamplingParams(7, 0.5f, 0.9f, 20, -12345678901L, List.of(5, 6), true, true), r.params());
+    }
+
+    @Test
+    void routingStartAndReturnRoutingAreRead() {
+        ParsedRequest p = parserWithoutTokenizer.parse("{\"rid\":\"t2\",\"prompt_token_ids\":[1,2,3,4],"
+                + "\"routing_start\":3,\"return_routing\":true}");
+        assertTrue(p.isAccepted(), p.rejectReason());
+        assertEquals(new RoutingSelection(3, true), p.request().routing());
+        ParsedRequest none = parserWithoutTokenizer.parse("{\"rid\":\"e\",\"prompt_token_ids\":[1],"
+                + "\"return_routing\":false}");
+        assertEquals(new RoutingSelection(0, false), none.request().routing());
+        ParsedRequest defaults = parserWithoutTokenizer.parse("{\"rid\":\"d\",\"prompt_token_ids\":[1],"
+                + "\"routing_start\":null,\"return_routing\":null}");
+        assertEquals(new RoutingSelection(0, true), defaults.request().routing());
+    }
+
+    /** The largest start is the prompt length: every prompt position is routed, the outputs' number is unknown. */
+    @Test
+    void routingStartMayReachThePromptLengthAndNoFurther() {
+        assertTrue(parserWithoutTokenizer.parse("{\"rid\":\"a\",\"prompt_token_ids\":[1,2,3],"
+                + "\"routing_start\":3}").isAccepted());
+        assertEquals("routing_start 4 is beyond the prompt: at most 3 (the prompt length; positions after it depend "
+                + "on how many tokens are generated)", parserWithoutTokenizer.parse("{\"rid\":\"a\","
+                + "\"prompt_token_ids\":[1,2,3],\"routing_start\":4}").rejectReason());
     }
 
     @Test
@@ -102,6 +127,11 @@ class RequestLineParserTest {
             "seed not integral        | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"seed\":1.5}         | a | \"seed\" must be a 64-bit integer",
             "ignore_eos as string     | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"ignore_eos\":\"yes\"} | a | \"ignore_eos\" must be true or false",
             "weights flag as number   | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"return_routing_weights\":1} | a | \"return_routing_weights\" must be true or false",
+            "negative routing_start   | {\"rid\":\"a\",\"prompt_token_ids\":[1,2],\"routing_start\":-1} | a | routing_start must be >= 0, got -1",
+            "routing_start past prompt| {\"rid\":\"a\",\"prompt_token_ids\":[1,2],\"routing_start\":3} | a | routing_start 3 is beyond the prompt: at most 2",
+            "routing_start as string  | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"routing_start\":\"0\"} | a | \"routing_start\" must be an integer, got string",
+            "routing_start fractional | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"routing_start\":0.5} | a | \"routing_start\" must be an integer",
+            "return_routing as string | {\"rid\":\"a\",\"prompt_token_ids\":[1],\"return_routing\":\"no\"} | a | \"return_routing\" must be true or false",
     })
     void badLinesAreRejectedWithTheirReason(String name, String line, String rid, String reasonPart) {
         ParsedRequest p = parserWithoutTokenizer.parse(line);
