@@ -144,7 +144,8 @@ public final class LLMEngine implements AutoCloseable {
                         + model.vocabSize + ")";
             }
         }
-        if (prompt.length >= model.maxPositionEmbeddings) {
+        // a scoring-only request feeds all but its last token, so its prompt may fill the context
+        if (prompt.length >= model.maxPositionEmbeddings + (r.scoresOnly() && r.promptLogprobs() ? 1 : 0)) {
             return "the prompt has " + prompt.length + " tokens; the model allows at most "
                     + (model.maxPositionEmbeddings - 1) + " (max_position_embeddings " + model.maxPositionEmbeddings
                     + " minus one to generate)";
