@@ -165,7 +165,7 @@ public final class VerifyCommand {
                 firstBad = j;
             }
         }
-        long cells = rep.forcedCells(layout.topK());
+        long cells = rep.forcedCells();
         boolean routingOk = tolerance != null || rep.forcedCellsReproduced() == cells;
         boolean ok = firstBad < 0 && routingOk;
         StringBuilder line = new StringBuilder("verify ").append(r.rid()).append(ok ? ": OK" : ": MISMATCH");

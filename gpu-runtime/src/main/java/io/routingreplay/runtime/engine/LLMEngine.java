@@ -344,7 +344,8 @@ public final class LLMEngine implements AutoCloseable {
             }
         }
         return new ReplayReport(s.promptLogprobs == null ? null : s.promptLogprobs.clone(),
-                s.forced == null ? 0 : s.forced.numPositions(), mismatches, reproducedCells);
+                s.forced == null ? 0 : s.forced.numPositions(), mismatches,
+                s.forced == null ? 0 : (long) s.forced.ids().length, reproducedCells);
     }
 
     /**

@@ -9,13 +9,9 @@ package io.routingreplay.runtime.engine;
  * @param forcedPositions      m, the positions routed by {@code forced_routing} (0: none)
  * @param forcedMismatches     per MoE layer: forced positions where the free router would have picked a different
  *                             set of experts; null when nothing was forced
- * @param forcedCellsReproduced forced ids (cells: position × MoE layer × k) the free router would also have picked
+ * @param forcedCells          forced ids (cells: forced positions × MoE layers × k)
+ * @param forcedCellsReproduced forced ids the free router would also have picked
  */
-public record ReplayReport(float[] promptLogprobs, int forcedPositions, int[] forcedMismatches,
+public record ReplayReport(float[] promptLogprobs, int forcedPositions, int[] forcedMismatches, long forcedCells,
                            long forcedCellsReproduced) {
-
-    /** Forced positions × MoE layers × k. */
-    public long forcedCells(int topK) {
-        return forcedMismatches == null ? 0 : (long) forcedPositions * forcedMismatches.length * topK;
-    }
 }

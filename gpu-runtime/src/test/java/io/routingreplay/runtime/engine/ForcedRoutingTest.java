@@ -73,7 +73,8 @@ class ForcedRoutingTest {
                 assertEquals(m, report.forcedPositions());
                 assertArrayEquals(new int[e.routingLayout().numMoeLayers()], report.forcedMismatches(),
                         fixture + " " + got.rid() + ": the free router picks the forced ids everywhere");
-                assertEquals(report.forcedCells(e.routingLayout().topK()), report.forcedCellsReproduced());
+                assertEquals((long) m * e.routingLayout().idsPerToken(), report.forcedCells());
+                assertEquals(report.forcedCells(), report.forcedCellsReproduced());
             }
         }
     }
@@ -111,7 +112,7 @@ class ForcedRoutingTest {
             int[] expectedMismatches = new int[layout.numMoeLayers()];
             expectedMismatches[layer] = 1;
             assertArrayEquals(expectedMismatches, got.replay().forcedMismatches());
-            assertEquals(got.replay().forcedCells(layout.topK()) - 1, got.replay().forcedCellsReproduced());
+            assertEquals(got.replay().forcedCells() - 1, got.replay().forcedCellsReproduced());
             // The forced expert's weight is the live router's score for it, not the replaced expert's.
             assertNotEquals(free.routing().weight(pos, layer, k), got.routing().weight(pos, layer, k));
             // Positions before the altered one are unchanged, bit for bit; the altered one changes what follows.
