@@ -169,4 +169,58 @@ class ForcedRoutingTest {
             assertArrayEquals(uninterrupted.routing().weights(), resumed.routing().weights());
         }
     }
+
+    /** The CPU backend as a backend that does not honour replay inputs (as CUDA today): only that answer changes. */
+    private static final class NoReplayInputs implements io.routingreplay.runtime.backend.ModelRunner {
+        private final io.routingreplay.runtime.backend.ModelRunner cpu;
+
+        NoReplayInputs(io.routingreplay.runtime.backend.ModelRunner cpu) {
+            this.cpu = cpu;
+        }
+
+        @Override
+        public io.routingreplay.runtime.config.ModelConfig config() {
+            return cpu.config();
+        }
+
+        @Override
+        public int kvBlockSize() {
+            return cpu.kvBlockSize();
+        }
+
+        @Override
+        public int numKvBlocks() {
+            return cpu.numKvBlocks();
+        }
+
+        @Override
+        public io.routingreplay.runtime.backend.StepOutput forward(io.routingreplay.runtime.backend.ForwardBatch b) {
+            return cpu.forward(b);
+        }
+
+        @Override
+        public void close() {
+            cpu.close();
+        }
+    }
+
+    @Test
+    void aBackendWithoutReplayInputsRejectsThemRatherThanIgnoringThem() {
+        String fixture = "qwen3-moe-tiny";
+        EngineConfig cfg = config(fixture).build();
+        GenerationRequest r = Fixtures.greedyRequests(fixture).get(0);
+        try (LLMEngine e = LLMEngine.create(cfg,
+                new NoReplayInputs(io.routingreplay.runtime.backend.cpu.CpuModelRunner.load(cfg)))) {
+            GenerationResult free = e.generate(List.of(r)).get(0);
+            InvalidRequestException forced = org.junit.jupiter.api.Assertions.assertThrows(
+                    InvalidRequestException.class, () -> e.add(forced(r, "f", ForcedRouting.of(free.routing(), 2))));
+            assertTrue(forced.getMessage().startsWith("forced_routing is not supported on the cpu backend"),
+                    forced.getMessage());
+            InvalidRequestException scored = org.junit.jupiter.api.Assertions.assertThrows(
+                    InvalidRequestException.class, () -> e.add(new GenerationRequest("s", r.promptTokenIds(),
+                            r.params(), null, null, true)));
+            assertTrue(scored.getMessage().startsWith("prompt_logprobs is not supported"), scored.getMessage());
+            assertFalse(e.hasUnfinished());
+        }
+    }
 }
