@@ -115,10 +115,11 @@ for c in range(conversations):
 PY
 }
 
-turn_summary() { # turn, kv, results, generate's log, process wall ms -> one row of the multi-turn table
+turn_summary() { # turn, admission, kv, results, generate's log, process wall ms -> one row of the multi-turn table
   python3 - "$@" <<'PY'
 import json, re, sys
-turn, kv, results, log, wall = sys.argv[1], sys.argv[2], sys.argv[3], open(sys.argv[4]).read(), int(sys.argv[5]) / 1000
+turn, adm, kv, results = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+log, wall = open(sys.argv[5]).read(), int(sys.argv[6]) / 1000
 returned = full = prompts = outputs = 0
 n = 0
 with open(results) as f:
@@ -137,28 +138,28 @@ done = re.search(r"done: (\d+) requests generated.* in ([\d.]+) s", log)
 hit = re.search(r"prefix cache \d+ hit / \d+ missed positions \(([\d.]+) %\)", log)
 gen_s = done.group(2) if done else "-"
 kib = 1024
-print(f"{turn:>4} {kv:<5} {n:>5} {prompts / max(n, 1):>10.0f} {outputs / max(n, 1):>8.0f} {returned / kib:>12.1f} "
+print(f"{turn:>4} {adm:<7} {kv:<5} {n:>5} {prompts / max(n, 1):>10.0f} {outputs / max(n, 1):>8.0f} {returned / kib:>12.1f} "
       f"{full / kib:>12.1f} {full / max(returned, 1):>7.1f} {gen_s:>9} {wall:>8.1f} {hit.group(1) if hit else '-':>6}")
 PY
 }
 
-multi_turn() { # kv: runs the turns one generate call after another and writes $out/multi-turn.txt
-  local kv="$1" shape="${MULTI_TURN_SHAPE:-32,1024,512,6,64}" turns prev=- t log start end
+multi_turn() { # kv, admission: runs the turns one generate call after another and writes $out/multi-turn.txt
+  local kv="$1" adm="$2" shape="${MULTI_TURN_SHAPE:-32,1024,512,6,64}" turns prev=- t log start end
   turns="$(echo "$shape" | cut -d, -f4)"
   local mt_table="$out/multi-turn.txt"
-  [ -s "$mt_table" ] || printf '%4s %-5s %5s %10s %8s %12s %12s %7s %9s %8s %6s\n' turn kv convs "avg prompt" \
+  [ -s "$mt_table" ] || printf '%4s %-7s %-5s %5s %10s %8s %12s %12s %7s %9s %8s %6s\n' turn admit kv convs "avg prompt" \
     "avg out" "KiB returned" "KiB if 0" "saved x" "gen s" "wall s" "hit %" > "$mt_table"
   rm -rf "$work/npy"
   for t in $(seq 1 "$turns"); do
     turn_requests "$t" "$prev" "$shape" > "$work/multi-turn-t$t.jsonl" || return 1
-    log="$out/multi-turn-$kv-t$t.log"
-    echo "== multi-turn turn $t, $kv K/V, $card" | tee "$log"
+    log="$out/multi-turn-$kv-$adm-t$t.log"
+    echo "== multi-turn turn $t, $kv K/V, --admission $adm, $card" | tee "$log"
     start=$(date +%s%N)
     # shellcheck disable=SC2046
     "${generate_cmd[@]}" --input "$work/multi-turn-t$t.jsonl" --output "$work/multi-turn-$kv-t$t.out.jsonl" \
-      --kv-cache-dtype "$kv" $(options multi-turn) 2>&1 | grep -v '^progress' | tee -a "$log"
+      --kv-cache-dtype "$kv" --admission "$adm" $(options multi-turn) 2>&1 | grep -v '^progress' | tee -a "$log"
     end=$(date +%s%N)
-    turn_summary "$t" "$kv" "$work/multi-turn-$kv-t$t.out.jsonl" "$log" "$(( (end - start) / 1000000 ))" \
+    turn_summary "$t" "$adm" "$kv" "$work/multi-turn-$kv-t$t.out.jsonl" "$log" "$(( (end - start) / 1000000 ))" \
       >> "$mt_table" || return 1
     prev="$work/multi-turn-$kv-t$t.out.jsonl"
   done
@@ -169,7 +170,9 @@ printf '%-11s %-7s %-5s %9s %10s %8s %11s %6s %10s %10s %8s\n' workload admit kv
 for w in ${workloads//,/ }; do
   if [ "$w" = multi-turn ]; then
     for kv in ${dtypes//,/ }; do
-      multi_turn "$kv" || echo "multi-turn $kv FAILED (see $out/multi-turn-$kv-t*.log)" >> "$table"
+      for adm in ${admissions//,/ }; do
+        multi_turn "$kv" "$adm" || echo "multi-turn $kv $adm FAILED (see $out/multi-turn-$kv-$adm-t*.log)" >> "$table"
+      done
     done
     continue
   fi

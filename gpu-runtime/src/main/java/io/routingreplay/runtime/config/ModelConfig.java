@@ -32,6 +32,8 @@ public final class ModelConfig {
     public final int moeIntermediateSize;
     /** Width of the always-on shared expert block of each MoE layer; 0 when the architecture has none. */
     public final int sharedExpertIntermediateSize;
+    /** The shared experts' output is scaled per token by sigmoid(shared_expert_gate · x) (Qwen2-MoE). */
+    public final boolean sharedExpertGated;
     public final int numExperts;
     public final int topK;
     /** Renormalise the top-k router weights to sum to 1 (always true for Mixtral). */
@@ -59,6 +61,7 @@ public final class ModelConfig {
         public Architecture architecture;
         public int vocabSize, hiddenSize, numLayers, numHeads, numKvHeads, headDim;
         public int denseIntermediateSize, moeIntermediateSize, sharedExpertIntermediateSize;
+        public boolean sharedExpertGated;
         public int numExperts, topK;
         public float rmsNormEps = 1e-6f;
         public Rope rope;
@@ -87,6 +90,7 @@ public final class ModelConfig {
         this.denseIntermediateSize = b.denseIntermediateSize;
         this.moeIntermediateSize = b.moeIntermediateSize;
         this.sharedExpertIntermediateSize = b.sharedExpertIntermediateSize;
+        this.sharedExpertGated = b.sharedExpertGated;
         this.numExperts = b.numExperts;
         this.topK = b.topK;
         this.router = b.router;
@@ -174,7 +178,8 @@ public final class ModelConfig {
     public String toString() {
         return architecture.modelType() + "{layers=" + numLayers + ", hidden=" + hiddenSize + ", " + attention
                 + ", experts=" + numExperts + " top" + topK + " x" + moeIntermediateSize
-                + (sharedExpertIntermediateSize > 0 ? " + shared x" + sharedExpertIntermediateSize : "")
+                + (sharedExpertIntermediateSize > 0 ? " + shared x" + sharedExpertIntermediateSize
+                + (sharedExpertGated ? " gated" : "") : "")
                 + ", " + router + ", moeLayers=" + moeLayerIndices.length + ", vocab=" + vocabSize + "}";
     }
 }

@@ -56,6 +56,9 @@ public final class ModelWeights {
                 if (c.sharedExpertIntermediateSize > 0) {
                     m.shared = MlpWeights.load(store, which -> n.sharedExpert(layer, which),
                             c.sharedExpertIntermediateSize, h);
+                    if (c.sharedExpertGated) {
+                        m.sharedGate = store.get(n.sharedExpertGate(i)).expectShape(1, h);
+                    }
                 }
                 l.moe = m;
             } else {

@@ -10,4 +10,5 @@ public final class MoeWeights {
     public TensorView[] expertUp;    // num_experts × [moe_inter, hidden]
     public TensorView[] expertDown;  // num_experts × [hidden, moe_inter]
     public MlpWeights shared;        // always-on shared experts, or null
+    public TensorView sharedGate;    // [1, hidden], Qwen2-MoE's shared expert gate, or null
 }

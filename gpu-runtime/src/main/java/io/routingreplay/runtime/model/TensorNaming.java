@@ -30,6 +30,16 @@ public interface TensorNaming {
         return layer(i, "self_attn." + proj + ".weight");
     }
 
+    /** A q/k/v projection's bias ({@code self_attn.<proj>.bias}). */
+    default String attnBias(int i, String proj) {
+        return layer(i, "self_attn." + proj + ".bias");
+    }
+
+    /** Qwen2-MoE's shared expert gate [1, hidden] ({@code mlp.shared_expert_gate}). */
+    default String sharedExpertGate(int layer) {
+        return layer(layer, "mlp.shared_expert_gate.weight");
+    }
+
     /** Router weight [num_experts, hidden]; the Hub's common layout is {@code mlp.gate}. */
     default String router(int layer) {
         return layer(layer, "mlp.gate.weight");

@@ -44,9 +44,4 @@ public record RoutingSelection(int start, boolean returned) {
         }
         return null;
     }
-
-    /** Whether the result's record holds routed position {@code position}. */
-    public boolean keeps(int position) {
-        return returned && position >= start;
-    }
 }

@@ -6,7 +6,7 @@ import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -38,7 +38,7 @@ class GenerateCommandTest {
     Path tmp;
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny"})
+    @MethodSource("io.routingreplay.runtime.testing.Fixtures#cpu")
     void reproducesTheReferenceFromTokenIds(String model) throws IOException {
         List<Fixtures.Case> cases = Fixtures.cases(model);
         List<String> lines = new ArrayList<>();
@@ -297,10 +297,13 @@ class GenerateCommandTest {
         }
     }
 
-    /** As many MoE layers as the reference routed; the mixed fixture's dense layers 0 and 3 are left out. */
+    /** As many MoE layers as the reference routed, the ones it names; dense layers are left out. */
     private static void assertMoeLayers(String model, int[] moeLayerIndices) throws IOException {
-        int count = JSON.readTree(Fixtures.model(model).resolve("reference.json").toFile()).get("moe_layers").asInt();
-        assertEquals(count, moeLayerIndices.length, model);
+        JsonNode ref = JSON.readTree(Fixtures.model(model).resolve("reference.json").toFile());
+        assertEquals(ref.get("moe_layers").asInt(), moeLayerIndices.length, model);
+        if (ref.has("moe_layer_indices")) {
+            assertArrayEquals(ints(ref.get("moe_layer_indices")), moeLayerIndices, model + " moe_layer_indices");
+        }
         if (model.equals("qwen3-moe-mixed-tiny")) {
             assertArrayEquals(new int[]{1, 2, 4}, moeLayerIndices, "mlp_only_layers [0, 3] of 5 layers");
         }

@@ -1,5 +1,6 @@
 package io.routingreplay.runtime.engine;
 
+import io.routingreplay.runtime.routing.RoutingSelection;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.api.AfterAll;
@@ -52,6 +53,19 @@ class EngineRequestsTest {
         assertFalse(engine.hasUnfinished(), "a rejected request leaves nothing behind");
         GenerationResult ok = engine.generate(List.of(req("ok", new int[]{3, 4, 5}, SamplingParams.greedy(3)))).get(0);
         assertEquals(3, ok.outputTokenIds().length);
+    }
+
+    /** The engine refuses a routing_start past the prompt itself, for callers that skip RequestValidator. */
+    @Test
+    void routingStartBeyondThePromptIsRejectedOnAdmission() {
+        String reason = assertThrows(InvalidRequestException.class, () -> engine.add(new GenerationRequest("far",
+                new int[]{1, 2, 3}, SamplingParams.greedy(2), RoutingSelection.from(4)))).getMessage();
+        assertTrue(reason.contains("routing_start 4") && reason.contains("at most 3"), reason);
+        assertFalse(engine.hasUnfinished());
+        GenerationResult atEnd = engine.generate(List.of(new GenerationRequest("end", new int[]{1, 2, 3},
+                SamplingParams.greedy(1), RoutingSelection.from(3)))).get(0);
+        assertEquals(3, atEnd.routing().firstPosition());
+        assertEquals(0, atEnd.routing().numTokens(), "one output: prompt positions only, none from position 3");
     }
 
     @Test

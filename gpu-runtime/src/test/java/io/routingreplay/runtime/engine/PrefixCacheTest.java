@@ -4,6 +4,9 @@ import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,20 +19,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A record served partly from the prefix cache equals the record computed cold (prefix cache off, request alone),
  * bit for bit: tokens, logprobs, routing ids and weights, including the routing of the cached positions. Every
- * engine here ends with every block's reference count back at zero.
+ * engine here ends with every block's reference count back at zero. On every CPU fixture (every architecture).
  */
+@ParameterizedClass
+@MethodSource("io.routingreplay.runtime.testing.Fixtures#cpu")
 class PrefixCacheTest {
-    private static final String MODEL = "qwen3-moe-tiny";
+    @Parameter
+    String model;
     private static final int BLOCK = 16; // the engine's default kvBlockSize
 
-    private static EngineConfig.Builder config() {
-        return EngineConfig.builder(Fixtures.model(MODEL)).threads(2);
+    private EngineConfig.Builder config() {
+        return EngineConfig.builder(Fixtures.model(model)).threads(2);
     }
 
-    private static int[] randomTokens(Random rnd, int n) {
+    private int[] randomTokens(Random rnd, int n) {
         int[] t = new int[n];
         for (int i = 0; i < n; i++) {
-            t[i] = rnd.nextInt(151_000);
+            t[i] = rnd.nextInt(Math.min(151_000, Fixtures.vocabSize(model)));
         }
         return t;
     }
@@ -53,7 +59,7 @@ class PrefixCacheTest {
     }
 
     /** Each request alone in an engine without the prefix cache: the reference every cached run must equal. */
-    private static List<GenerationResult> cold(List<GenerationRequest> reqs) {
+    private List<GenerationResult> cold(List<GenerationRequest> reqs) {
         List<GenerationResult> out = new ArrayList<>();
         try (LLMEngine e = LLMEngine.create(config().prefixCache(false).build())) {
             for (GenerationRequest r : reqs) {

@@ -2,7 +2,7 @@ package io.routingreplay.runtime.engine;
 
 import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.List;
 
@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ReferenceConformanceTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny"})
+    @MethodSource("io.routingreplay.runtime.testing.Fixtures#cpu")
     void reproducesTransformers(String fixture) {
         try (LLMEngine engine = LLMEngine.create(EngineConfig.builder(Fixtures.model(fixture)).threads(2)
                 .prefixCache(false).build())) {
@@ -28,7 +28,7 @@ class ReferenceConformanceTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny"})
+    @MethodSource("io.routingreplay.runtime.testing.Fixtures#cpu")
     void reproducesTransformersFromThePrefixCache(String fixture) {
         List<GenerationRequest> reqs = Fixtures.greedyRequests(fixture);
         try (LLMEngine engine = LLMEngine.create(EngineConfig.builder(Fixtures.model(fixture)).threads(2).build())) {

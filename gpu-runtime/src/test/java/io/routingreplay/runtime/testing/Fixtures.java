@@ -17,6 +17,34 @@ public final class Fixtures {
     private Fixtures() {
     }
 
+    /**
+     * Every reference fixture the CPU backend runs, one line each: the conformance, invariance, prefix-cache and
+     * generate-command tests run on all of them ({@code @MethodSource("io.routingreplay.runtime.testing.Fixtures#cpu")}).
+     */
+    public static final List<String> CPU = List.of(
+            "qwen3-moe-tiny",
+            "mixtral-tiny",
+            "olmoe-tiny",
+            "qwen3-moe-mixed-tiny",
+            "deepseek-v3-tiny",
+            "deepseek-v2-tiny",
+            "deepseek-v2-greedy-tiny",
+            "glm4-moe-tiny",
+            "qwen2-moe-tiny");
+
+    public static java.util.stream.Stream<String> cpu() {
+        return CPU.stream();
+    }
+
+    /** The fixture's vocabulary size (for random prompts). */
+    public static int vocabSize(String name) {
+        try {
+            return new ObjectMapper().readTree(model(name).resolve("config.json").toFile()).get("vocab_size").asInt();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public static Path root() {
         Path p = Path.of("").toAbsolutePath();
         while (p != null) {

@@ -29,8 +29,8 @@ import org.apache.flink.util.Collector;
  * position until the gap fills. An event whose positions are already stored (a replay) is dropped. On the final
  * event, with no gap left, the record is checked (routed tokens = prompt + outputs − 1, ids length = tokens × ids
  * per token), emitted, and the state cleared. Routing the request does not return (before its {@code routing_start},
- * or all with {@code return_routing} false; {@link RoutingCut}) is dropped as each event is stored. A request whose events stop coming for {@code timeoutMs} becomes a
- * dead letter saying what was received.
+ * or all with {@code return_routing} false; {@link RoutingCut}) is dropped as each event is stored. A request whose
+ * events stop coming for {@code timeoutMs} becomes a dead letter saying what was received.
  */
 public class RoutingAssembler extends KeyedProcessFunction<String, TokenRoutingEvent, RoutingResult> {
 

@@ -75,7 +75,8 @@ class ConsumeWireFormatITCase {
                     + "RoutingResult: expected the header C3 01 and an 8-byte schema fingerprint, got 0A 70 6C 61 69 6E"),
                     bad.get(0));
             assertTrue(bad.get(1).contains("\"offset\":1") && bad.get(1).contains("unknown schema fingerprint ")
-                    && bad.get(1).contains("not a released RoutingResult schema (released: v1 b6681a8f27aba982)"),
+                    && bad.get(1).contains("not a released RoutingResult schema (released: v1 b6681a8f27aba982, "
+                    + "v2 0fd0a73e65343473)"),
                     bad.get(1));
         }
     }

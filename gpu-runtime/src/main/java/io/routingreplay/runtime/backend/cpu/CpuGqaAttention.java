@@ -6,13 +6,17 @@ import io.routingreplay.runtime.model.ModelWeights;
 import io.routingreplay.runtime.model.attention.GqaAttention;
 import io.routingreplay.runtime.model.attention.GqaWeights;
 
-/** GQA on the CPU: q/k/v projections, optional q/k RMSNorm, RoPE (rotate_half), cache write, attention, o_proj. */
+/**
+ * GQA on the CPU: q/k/v projections (+ bias), optional q/k RMSNorm, RoPE (rotate_half over the rotary width), cache
+ * write, attention, o_proj.
+ */
 final class CpuGqaAttention implements CpuAttention {
     private final ModelConfig c;
     private final GqaAttention a;
     private final GqaWeights[] w;      // [layer]
     private final float[][] qNorm;     // [layer][head_dim or q_dim], null without q/k norm
     private final float[][] kNorm;     // [layer][head_dim or kv_dim]
+    private final float[][][] bias;    // [layer][q, k, v] projection biases, null without qkv bias
     private final Parallel par;
     private final CpuKvCache cache;
 
@@ -24,10 +28,13 @@ final class CpuGqaAttention implements CpuAttention {
         w = new GqaWeights[c.numLayers];
         qNorm = new float[c.numLayers][];
         kNorm = new float[c.numLayers][];
+        bias = new float[c.numLayers][][];
         for (int l = 0; l < c.numLayers; l++) {
             w[l] = mw.layers[l].gqa();
             qNorm[l] = w[l].qNorm == null ? null : w[l].qNorm.toFloatArray();
             kNorm[l] = w[l].kNorm == null ? null : w[l].kNorm.toFloatArray();
+            bias[l] = w[l].bq == null ? null
+                    : new float[][]{w[l].bq.toFloatArray(), w[l].bk.toFloatArray(), w[l].bv.toFloatArray()};
         }
     }
 
@@ -42,6 +49,12 @@ final class CpuGqaAttention implements CpuAttention {
         CpuOps.linear(par, lw.wq, xn, null, T, H, q, qd);
         CpuOps.linear(par, lw.wk, xn, null, T, H, k, kvd);
         CpuOps.linear(par, lw.wv, xn, null, T, H, v, kvd);
+        if (bias[l] != null) {
+            addBias(q, bias[l][0], T);
+            addBias(k, bias[l][1], T);
+            addBias(v, bias[l][2], T);
+        }
+        int rd = a.rotaryDim();
         for (int t = 0; t < T; t++) {
             if (a.qkNorm() == QkNorm.PER_HEAD) {
                 for (int h = 0; h < a.numHeads(); h++) {
@@ -55,10 +68,10 @@ final class CpuGqaAttention implements CpuAttention {
                 CpuOps.rmsNorm(k, t * kvd, kNorm[l], 0, c.rmsNormEps, k, t * kvd, kvd);
             }
             for (int h = 0; h < a.numHeads(); h++) {
-                CpuOps.rope(q, t * qd + h * hd, hd, rope.cos, rope.sin, t * rope.half);
+                CpuOps.rope(q, t * qd + h * hd, rd, rope.cos, rope.sin, t * rope.half);
             }
             for (int h = 0; h < a.numKvHeads(); h++) {
-                CpuOps.rope(k, t * kvd + h * hd, hd, rope.cos, rope.sin, t * rope.half);
+                CpuOps.rope(k, t * kvd + h * hd, rd, rope.cos, rope.sin, t * rope.half);
             }
             cache.write(l, b.blockTable(t), b.pos[t], k, t * kvd, v, t * kvd);
         }
@@ -69,6 +82,16 @@ final class CpuGqaAttention implements CpuAttention {
         CpuOps.linear(par, lw.wo, attnOut, null, T, qd, proj, H);
         for (int i = 0; i < T * H; i++) {
             x[i] += proj[i];
+        }
+    }
+
+    /** y[t][i] += b[i] for every row of y [T, b.length]. */
+    private static void addBias(float[] y, float[] b, int T) {
+        int n = b.length;
+        for (int t = 0; t < T; t++) {
+            for (int i = 0; i < n; i++) {
+                y[t * n + i] += b[i];
+            }
         }
     }
 }

@@ -83,6 +83,16 @@ final class CpuMoe {
         }
         float[] shared = lw.shared == null ? null
                 : CpuMlp.forward(par, lw.shared, xn, T, H, c.sharedExpertIntermediateSize);
+        if (lw.sharedGate != null) {                        // Qwen2-MoE: sigmoid(gate · x) * shared(x)
+            float[] gate = new float[T];
+            CpuOps.linear(par, lw.sharedGate, xn, null, T, H, gate, 1);
+            for (int t = 0; t < T; t++) {
+                float g = (float) (1.0 / (1.0 + Math.exp(-gate[t])));
+                for (int d = 0; d < H; d++) {
+                    shared[t * H + d] = g * shared[t * H + d];
+                }
+            }
+        }
         float[] moeOut = new float[H];
         for (int t = 0; t < T; t++) {
             java.util.Arrays.fill(moeOut, 0f);

@@ -111,10 +111,14 @@ public final class CudaModelRunner implements ModelRunner {
         }
     }
 
-    private static void checkSupported(ModelConfig mc) {
+    /** Refuses, with the reason, a model whose parts the CUDA kernels do not implement (checked before any GPU work). */
+    static void checkSupported(ModelConfig mc) {
         String why = null;
-        if (!(mc.attention instanceof GqaAttention)) {
+        if (!(mc.attention instanceof GqaAttention gqa)) {
             why = "its attention is " + mc.attention + "; the CUDA backend runs GQA only (use --backend cpu)";
+        } else if (gqa.qkvBias() || gqa.rotaryDim() != gqa.headDim()) {
+            why = "its attention is " + mc.attention + "; the CUDA backend runs GQA without q/k/v bias, rotating "
+                    + "whole heads (use --backend cpu)";
         } else if (!(mc.router instanceof SoftmaxTopK sm) || sm.routedScaling() != 1f) {
             why = "its router is " + mc.router + "; the CUDA backend runs unscaled softmax top-k only (use --backend cpu)";
         } else if (mc.sharedExpertIntermediateSize > 0) {

@@ -1,0 +1,178 @@
+// Staged paged attention (K/V through a cp.async ring), bit-identical to attention.cuh.
+// Part of the one kernels PTX module: kernels.cu includes every header; each header includes what it uses.
+#pragma once
+#include "attention.cuh"
+#include "cp_async.cuh"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Staged attention (K/V fp32, bf16 or fp8; D in {16, 32, 64, 128}, G <= 8), the one that runs where it applies:
+// the same partitions, arithmetic and order as `attention` above — bit-identical partials — with the K and V of a
+// (token, kv head, z) job streamed through a ring of shared-memory stages by cp.async (coalesced 16-byte copies,
+// SATT_STAGES - 1 stages in flight) instead of per-thread global loads. A stage holds 8 KB whatever the element type:
+//   K stages: d-slices [128 positions][KD d] (64 bytes a position: 16 fp32, 32 bf16 or 64 fp8 dimensions), pieces
+//             XOR-swizzled so the 16-byte reads of 8 rows hit 8 bank groups;
+//   V stages: [VP positions][D] (16 fp32, 32 bf16 or 64 fp8 positions).
+// Four warps per job; thread = position for the scores (sequential FMA over d = 0..D-1 per head, converted from the
+// stored type as it is read), the block kernel's softmax code, thread = dimension for P·V (positions in order).
+// Grid (kv heads, tokens, z). docs/cuda-notes.md v9–v12 has the one- and two-warp versions that came before.
+// ---------------------------------------------------------------------------------------------------------------
+#define SATT_STAGES 4
+#define SATT_STAGE_FLOATS 2048
+
+
+#define SATT_THREADS 128
+// STAGES: the ring's depth (SATT_STAGES here; attention_bench.cu times others); KVT: the cache's element type
+template <int D, int STAGES, typename KVT = float>
+__device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* kCache, const KVT* vCache,
+                                                     const int* tokSeq, const int* positions, const int* blockTables,
+                                                     const int* meta, int blockSize, int nH, int nKV, float scale,
+                                                     float* part) {
+    constexpr int EB = (int)sizeof(KVT);
+    constexpr int PE = 16 / EB;                             // elements in a 16-byte piece
+    constexpr int KD = (64 / EB) < D ? (64 / EB) : D;       // dimensions of a K stage
+    constexpr int KPIECES = KD / PE;                        // 16-byte pieces per position in a K stage
+    constexpr int KST = D / KD;                             // K stages per partition
+    constexpr int VP = 16 * 4 / EB;                         // positions of a V stage
+    constexpr int DPC = D / PE;                             // 16-byte pieces of a V row
+    static_assert(D % 16 == 0 && D <= 128 && ATT_CHUNK == SATT_THREADS, "staged attention: D multiple of 16, <= 128");
+    static_assert(ATT_CHUNK * KD * EB <= SATT_STAGE_FLOATS * 4 && VP * D * EB <= SATT_STAGE_FLOATS * 4, "stage size");
+    __shared__ __align__(16) float ring[STAGES][SATT_STAGE_FLOATS];
+    __shared__ __align__(16) float qs[ATT_MAXG][D];
+    __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // scaled scores, then (in place) probabilities
+    __shared__ int slotS[ATT_CHUNK];
+    __shared__ float mS[ATT_MAXG], lS[ATT_MAXG], corrS[ATT_MAXG];
+    // grid (kv heads, tokens, z): the kv heads of one token — neighbours in every cache row — are dispatched together
+    int t = blockIdx.y, kvh = blockIdx.x, z = blockIdx.z;
+    int tid = threadIdx.x;
+    int warp = tid >> 5;
+    int G = nH / nKV;
+    const int* bt = blockTables + (size_t)tokSeq[t] * meta[0];
+    int ctx = positions[t] + 1;
+    if (z * ATT_CHUNK >= ctx) return;
+    for (int i = G * D + tid; i < ATT_MAXG * D; i += SATT_THREADS) (&qs[0][0])[i] = 0.f;
+    if (tid < ATT_MAXG) { mS[tid] = -INFINITY; lS[tid] = 0.f; }
+    float acc[ATT_MAXG];
+#pragma unroll
+    for (int g = 0; g < ATT_MAXG; g++) acc[g] = 0.f;
+    const int swz = (tid >> 1) & (KPIECES - 1);
+    for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
+        int n = min(ATT_CHUNK, ctx - c0);
+        int total = KST + (n + VP - 1) / VP;
+        __syncthreads();
+        {
+            int p = c0 + min(tid, n - 1);
+            slotS[tid] = bt[p / blockSize] * blockSize + (p % blockSize);
+        }
+        __syncthreads();
+        if (c0 == z * ATT_CHUNK) {
+            const float* qg = q + (size_t)t * nH * D + (size_t)kvh * G * D;
+            for (int i = tid * 4; i < G * D; i += SATT_THREADS * 4) cpAsync16(&qs[0][0] + i, qg + i, true);
+        }
+        auto issue = [&](int s) {
+            if (s < total) {
+                KVT* buf = reinterpret_cast<KVT*>(ring[s % STAGES]);
+                if (s < KST) {
+#pragma unroll
+                    for (int i = tid; i < ATT_CHUNK * KPIECES; i += SATT_THREADS) {
+                        int j = i / KPIECES, c = i % KPIECES;
+                        const KVT* src = kCache + ((size_t)slotS[j] * nKV + kvh) * D + s * KD + c * PE;
+                        cpAsync16(buf + j * KD + ((c ^ ((j >> 1) & (KPIECES - 1))) * PE), src, j < n);
+                    }
+                } else {
+                    int v0 = (s - KST) * VP;
+#pragma unroll
+                    for (int i = tid; i < VP * DPC; i += SATT_THREADS) {
+                        int j = i / DPC, c = i % DPC;
+                        const KVT* src = vCache + ((size_t)slotS[v0 + j] * nKV + kvh) * D + c * PE;
+                        cpAsync16(buf + j * D + c * PE, src, v0 + j < n);
+                    }
+                }
+            }
+            cpAsyncCommit();
+        };
+#pragma unroll
+        for (int s = 0; s < STAGES - 1; s++) issue(s);
+        float sv[ATT_MAXG];
+#pragma unroll
+        for (int g = 0; g < ATT_MAXG; g++) sv[g] = 0.f;
+        for (int s = 0; s < total; s++) {
+            cpAsyncWaitN<STAGES - 2>();
+            __syncthreads();
+            issue(s + STAGES - 1);
+            const KVT* buf = reinterpret_cast<const KVT*>(ring[s % STAGES]);
+            if (s < KST) {
+#pragma unroll
+                for (int pc = 0; pc < KPIECES; pc++) {
+                    float kv[PE];
+                    kvPiece(buf + tid * KD + ((pc ^ swz) * PE), kv);
+#pragma unroll
+                    for (int e = 0; e < PE; e += 4) {
+#pragma unroll
+                        for (int g = 0; g < ATT_MAXG; g++) {
+                            float4 qg = *reinterpret_cast<const float4*>(&qs[g][s * KD + pc * PE + e]);
+                            sv[g] = fmaf(qg.x, kv[e], sv[g]);
+                            sv[g] = fmaf(qg.y, kv[e + 1], sv[g]);
+                            sv[g] = fmaf(qg.z, kv[e + 2], sv[g]);
+                            sv[g] = fmaf(qg.w, kv[e + 3], sv[g]);
+                        }
+                    }
+                }
+                if (s == KST - 1) {
+                    if (tid < n) {
+#pragma unroll
+                        for (int g = 0; g < ATT_MAXG; g++) if (g < G) pT[tid][g] = sv[g] * scale;
+                    }
+                    __syncthreads();
+                    for (int g = warp; g < G; g += SATT_THREADS / 32)
+                        softmaxStep([&](int j) { return pT[j][g]; }, pT, n, g, mS, lS, corrS);
+                    __syncthreads();
+#pragma unroll
+                    for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g] *= corrS[g];
+                }
+            } else if (tid < D) {
+                int v0 = (s - KST) * VP;
+                int cnt = min(VP, n - v0);
+#pragma unroll 4
+                for (int jj = 0; jj < cnt; jj++) {
+                    float vv = kvLoad(buf + jj * D + tid);
+                    float4 p0 = *reinterpret_cast<const float4*>(&pT[v0 + jj][0]);
+                    float4 p1 = *reinterpret_cast<const float4*>(&pT[v0 + jj][4]);
+                    const float pj[8] = {p0.x, p0.y, p0.z, p0.w, p1.x, p1.y, p1.z, p1.w};
+#pragma unroll
+                    for (int g = 0; g < ATT_MAXG; g++) if (g < G) acc[g] = fmaf(pj[g], vv, acc[g]);
+                }
+            }
+        }
+    }
+    if (tid < D) {
+#pragma unroll
+        for (int g = 0; g < ATT_MAXG; g++)
+            if (g < G) part[(((size_t)t * nH + kvh * G + g) * ATT_SPLITS + z) * (D + 2) + tid] = acc[g];
+    }
+    __syncthreads();
+    if (tid < G) {
+        float* pp = part + (((size_t)t * nH + kvh * G + tid) * ATT_SPLITS + z) * (D + 2);
+        pp[D] = mS[tid];
+        pp[D + 1] = lS[tid];
+    }
+}
+
+#define SATT_ARGS_T(KVT) const float* q, const KVT* kCache, const KVT* vCache, const int* tokSeq, \
+    const int* positions, const int* blockTables, const int* meta, int blockSize, int nH, int nKV, int D, float scale, \
+    float* part
+#define SATT_ARGS SATT_ARGS_T(float)
+#define SATT_PASS q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, scale, part
+#define SATT_KERNEL(NAME, DD, KVT) extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) \
+    NAME(SATT_ARGS_T(KVT)) { stagedAttentionBody<DD, SATT_STAGES, KVT>(SATT_PASS); }
+SATT_KERNEL(attention_staged_d16, 16, float)
+SATT_KERNEL(attention_staged_d32, 32, float)
+SATT_KERNEL(attention_staged_d64, 64, float)
+SATT_KERNEL(attention_staged_d128, 128, float)
+SATT_KERNEL(attention_staged_d16_bf16, 16, bf16)
+SATT_KERNEL(attention_staged_d32_bf16, 32, bf16)
+SATT_KERNEL(attention_staged_d64_bf16, 64, bf16)
+SATT_KERNEL(attention_staged_d128_bf16, 128, bf16)
+SATT_KERNEL(attention_staged_d16_fp8, 16, fp8)
+SATT_KERNEL(attention_staged_d32_fp8, 32, fp8)
+SATT_KERNEL(attention_staged_d64_fp8, 64, fp8)
+SATT_KERNEL(attention_staged_d128_fp8, 128, fp8)

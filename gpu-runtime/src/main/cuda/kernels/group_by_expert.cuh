@@ -1,0 +1,93 @@
+// Grouping of (token, k) pairs by expert into work tiles for the expert GEMMs.
+// Part of the one kernels PTX module: kernels.cu includes every header; each header includes what it uses.
+#pragma once
+#include "types.cuh"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Groups the T*K (token, k) pairs by expert: sortedTok[slot] = token, pairSlot[t*K+k] = slot, and a list of
+// work tiles (expert, first slot, count <= tile) for the expert GEMMs; with tile2 > 0 a second list over the same
+// slots with tiles of <= tile2 pairs (the expert products' 24-pair tiles at large batches). Single block. The order
+// of pairs inside an expert is not deterministic, and need not be: each row of an expert GEMM is computed
+// independently.
+// ---------------------------------------------------------------------------------------------------------------
+#define GROUP_MAXE 1024
+// expert e's pairs (slots first .. first + count - 1) cut into tiles (expert, first slot, count <= tile) at tl
+__device__ __forceinline__ void expertTiles(int* tl, int e, int first, int count, int tile) {
+    for (int i = 0; i * tile < count; i++, tl += 3) {
+        tl[0] = e;
+        tl[1] = first + i * tile;
+        tl[2] = min(tile, count - i * tile);
+    }
+}
+#define GROUP_REG 4 // pairs per thread whose expert and rank stay in registers; rankTmp holds the rest
+extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int K, int E, int tile, int tile2,
+                                           int* rankTmp, int* sortedTok, int* pairSlot, int* tiles, int* numTiles,
+                                           int* tiles2, int* numTiles2) {
+    __shared__ int cnt[GROUP_MAXE];
+    __shared__ int off[GROUP_MAXE];
+    __shared__ int toff[GROUP_MAXE];
+    __shared__ int toff2[GROUP_MAXE];
+    __shared__ int warpC[32], warpT[32], warpT2[32];
+    int tid = threadIdx.x, nt = blockDim.x, lane = tid & 31, warp = tid >> 5, nw = nt >> 5;
+    for (int e = tid; e < E; e += nt) cnt[e] = 0;
+    __syncthreads();
+    int myE[GROUP_REG], myR[GROUP_REG];
+#pragma unroll
+    for (int j = 0; j < GROUP_REG; j++) {
+        int p = tid + j * nt;
+        if (p < numPairs) {
+            myE[j] = topIds[p];
+            myR[j] = atomicAdd(&cnt[myE[j]], 1);
+        }
+    }
+    for (int p = tid + GROUP_REG * nt; p < numPairs; p += nt) rankTmp[p] = atomicAdd(&cnt[topIds[p]], 1);
+    __syncthreads();
+    // exclusive scans of the pair and tile counts over experts, nt experts per round (integer sums: exact)
+    int baseC = 0, baseT = 0, baseT2 = 0;
+    for (int e0 = 0; e0 < E; e0 += nt) {
+        int e = e0 + tid;
+        int c = e < E ? cnt[e] : 0;
+        int ntl = (c + tile - 1) / tile;
+        int ntl2 = tile2 > 0 ? (c + tile2 - 1) / tile2 : 0;
+        int ic = c, it = ntl, it2 = ntl2;
+#pragma unroll
+        for (int o = 1; o < 32; o <<= 1) {
+            int uc = __shfl_up_sync(0xffffffffu, ic, o), ut = __shfl_up_sync(0xffffffffu, it, o);
+            int ut2 = __shfl_up_sync(0xffffffffu, it2, o);
+            if (lane >= o) { ic += uc; it += ut; it2 += ut2; }
+        }
+        if (lane == 31) { warpC[warp] = ic; warpT[warp] = it; warpT2[warp] = it2; }
+        __syncthreads();
+        int pc = baseC, pt = baseT, pt2 = baseT2;
+        for (int w = 0; w < warp; w++) { pc += warpC[w]; pt += warpT[w]; pt2 += warpT2[w]; }
+        if (e < E) {
+            off[e] = pc + ic - c;
+            toff[e] = pt + it - ntl;
+            toff2[e] = pt2 + it2 - ntl2;
+        }
+        for (int w = 0; w < nw; w++) { baseC += warpC[w]; baseT += warpT[w]; baseT2 += warpT2[w]; }
+        __syncthreads();
+    }
+    if (tid == 0) {
+        *numTiles = baseT;
+        if (tile2 > 0) *numTiles2 = baseT2;
+    }
+    for (int e = tid; e < E; e += nt) {
+        expertTiles(tiles + 3 * toff[e], e, off[e], cnt[e], tile);
+        if (tile2 > 0) expertTiles(tiles2 + 3 * toff2[e], e, off[e], cnt[e], tile2);
+    }
+#pragma unroll
+    for (int j = 0; j < GROUP_REG; j++) {
+        int p = tid + j * nt;
+        if (p < numPairs) {
+            int slot = off[myE[j]] + myR[j];
+            sortedTok[slot] = p / K;
+            pairSlot[p] = slot;
+        }
+    }
+    for (int p = tid + GROUP_REG * nt; p < numPairs; p += nt) {
+        int slot = off[topIds[p]] + rankTmp[p];
+        sortedTok[slot] = p / K;
+        pairSlot[p] = slot;
+    }
+}

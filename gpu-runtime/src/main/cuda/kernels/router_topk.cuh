@@ -1,0 +1,100 @@
+// Softmax top-k router (Qwen3-MoE / OLMoE / Mixtral style), writing the routing record.
+// Part of the one kernels PTX module: kernels.cu includes every header; each header includes what it uses.
+#pragma once
+#include "block_reduce.cuh"
+#include "bf16_split.cuh"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Router: logits = xn . Wr^T (fp32 FMA, fixed order), softmax, top-k (ties: lower expert id), optional
+// renormalisation. Writes the layer's ids/weights for the MoE block and, in the same kernel, the routing record
+// into the step's output buffer: per token [ids numMoe*K | weights numMoe*K] (int32 / fp32 words).
+// One block per token (ForwardPass launches 512 or 1,024 threads; with E <= 512 each thread holds at most one logit,
+// so the block sums are the same). Each warp computes four experts' dot products at a time (independent loads in
+// flight), each in the same fixed order.
+// ---------------------------------------------------------------------------------------------------------------
+#define ROUTER_MAXE 1024
+extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, int H, int K, int normTopk,
+                                       int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut) {
+    __shared__ float probs[ROUTER_MAXE];
+    __shared__ float scratch[32];
+    int t = blockIdx.x;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    const float* xr = xn + (size_t)t * H;
+    constexpr int EPW = 4; // experts per warp and pass
+    for (int e0 = warp; e0 < E; e0 += EPW * nw) {
+        float s[EPW];
+        const bf16* wr[EPW];
+#pragma unroll
+        for (int i = 0; i < EPW; i++) {
+            s[i] = 0.f;
+            wr[i] = Wr + (size_t)min(e0 + i * nw, E - 1) * H;
+        }
+        for (int k = lane * 8; k < H; k += 256) {
+            float4 a = *reinterpret_cast<const float4*>(xr + k);
+            float4 b = *reinterpret_cast<const float4*>(xr + k + 4);
+#pragma unroll
+            for (int i = 0; i < EPW; i++) {
+                float w[8];
+                bf16x8ToFloat(*reinterpret_cast<const uint4*>(wr[i] + k), w);
+                s[i] = fmaf(w[0], a.x, s[i]); s[i] = fmaf(w[1], a.y, s[i]);
+                s[i] = fmaf(w[2], a.z, s[i]); s[i] = fmaf(w[3], a.w, s[i]);
+                s[i] = fmaf(w[4], b.x, s[i]); s[i] = fmaf(w[5], b.y, s[i]);
+                s[i] = fmaf(w[6], b.z, s[i]); s[i] = fmaf(w[7], b.w, s[i]);
+            }
+        }
+#pragma unroll
+        for (int i = 0; i < EPW; i++) {
+            float v = warpSum(s[i]);
+            if (lane == 0 && e0 + i * nw < E) probs[e0 + i * nw] = v;
+        }
+    }
+    __syncthreads();
+    float m = -INFINITY;
+    for (int e = threadIdx.x; e < E; e += blockDim.x) m = fmaxf(m, probs[e]);
+    m = blockMax(m, scratch);
+    float z = 0.f;
+    for (int e = threadIdx.x; e < E; e += blockDim.x) z += expf(probs[e] - m);
+    z = blockSum(z, scratch);
+    __syncthreads();
+    for (int e = threadIdx.x; e < E; e += blockDim.x) probs[e] = expf(probs[e] - m) / z;
+    __syncthreads();
+    if (warp == 0) {
+        int ids[32];
+        float ws[32];
+        for (int k = 0; k < K; k++) {
+            float best = -1.f;
+            int bi = 0x7fffffff;
+            for (int e = lane; e < E; e += 32) {
+                float p = probs[e];
+                if (p > best || (p == best && e < bi)) { best = p; bi = e; }
+            }
+#pragma unroll
+            for (int o = 16; o > 0; o >>= 1) {
+                float ob = __shfl_xor_sync(0xffffffffu, best, o);
+                int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+                if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
+            }
+            ids[k] = bi;
+            ws[k] = best;
+            __syncwarp();
+            if (lane == 0) probs[bi] = -2.f;
+            __syncwarp();
+        }
+        if (lane == 0) {
+            if (normTopk) {
+                float s = 0.f;
+                for (int k = 0; k < K; k++) s += ws[k];
+                for (int k = 0; k < K; k++) ws[k] = ws[k] / s;
+            }
+            int* rec = routingOut ? routingOut + (size_t)t * (2 * numMoe * K) : nullptr;
+            for (int k = 0; k < K; k++) {
+                topIds[t * K + k] = ids[k];
+                topW[t * K + k] = ws[k];
+                if (rec) {
+                    rec[moeSlot * K + k] = ids[k];
+                    rec[numMoe * K + moeSlot * K + k] = __float_as_int(ws[k]);
+                }
+            }
+        }
+    }
+}
