@@ -116,4 +116,50 @@ class ScoringTest {
                     .getMessage().contains("at least 2 tokens"));
         }
     }
+
+    /**
+     * Under K/V pressure requests are preempted and computed again: a forced, scored request's prompt logprobs,
+     * outputs and forced-routing report equal those of the same request run without pressure (the recompute writes
+     * each position's values again instead of adding to them).
+     */
+    @Test
+    void preemptedForcedAndScoredRequestsKeepTheirResults() {
+        Random rnd = new Random(5);
+        List<GenerationRequest> free = new java.util.ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            free.add(new GenerationRequest("r" + i, rnd.ints(10 + rnd.nextInt(20), 0, 151_000).toArray(),
+                    new SamplingParams(24, 0.8f, 1f, 0, 1L + i, List.of(), true, true)));
+        }
+        List<GenerationRequest> replays = new java.util.ArrayList<>();
+        try (LLMEngine e = LLMEngine.create(config().build())) {
+            List<GenerationResult> first = e.generate(free);
+            for (int i = 0; i < free.size(); i++) {
+                GenerationRequest r = free.get(i);
+                // the record's own ids: the mismatch counts must stay 0 through recomputes
+                replays.add(new GenerationRequest(r.rid(), r.promptTokenIds(), r.params(), null,
+                        ForcedRouting.of(first.get(i).routing(), r.promptTokenIds().length), true));
+            }
+        }
+        List<GenerationResult> calm, squeezed;
+        long preemptions;
+        try (LLMEngine e = LLMEngine.create(config().prefixCache(false).build())) {
+            calm = e.generate(replays);
+        }
+        try (LLMEngine e = LLMEngine.create(config().prefixCache(false).kvCacheTokens(96)
+                .admission(io.routingreplay.runtime.scheduler.AdmissionPolicy.EAGER).build())) {
+            squeezed = e.generate(replays);
+            preemptions = e.stats().preemptions();
+        }
+        assertTrue(preemptions > 0, "the test must actually preempt");
+        for (int i = 0; i < replays.size(); i++) {
+            GenerationResult a = calm.get(i), b = squeezed.get(i);
+            assertArrayEquals(a.outputTokenIds(), b.outputTokenIds());
+            assertArrayEquals(a.outputLogprobs(), b.outputLogprobs());
+            assertArrayEquals(a.routing().ids(), b.routing().ids());
+            assertArrayEquals(a.replay().promptLogprobs(), b.replay().promptLogprobs(), a.rid());
+            assertArrayEquals(a.replay().forcedMismatches(), b.replay().forcedMismatches(), a.rid());
+            assertArrayEquals(new int[a.replay().forcedMismatches().length], b.replay().forcedMismatches(), a.rid());
+            assertEquals(a.replay().forcedCells(), b.replay().forcedCellsReproduced(), a.rid());
+        }
+    }
 }
