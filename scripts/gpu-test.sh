@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU checks of the CUDA backend, one command on a GPU machine (from the repository root):
 #   scripts/gpu-test.sh [BUNDLE]    BUNDLE: a folder made by scripts/gpu-bundle.sh (default .gpu/bundle)
-# Runs CudaChecks: both fixtures vs transformers, alone/batched/chunked invariance, prefix-cache records vs cold
+# Runs CudaChecks: every fixture the CUDA backend accepts (the others listed with its reason) vs transformers,
+# alone/batched/chunked invariance, prefix-cache records vs cold
 # ones, 100 random requests vs the CPU backend per fixture. Exit status 0 only when everything passes.
 set -euo pipefail
 bundle="${1:-.gpu/bundle}"

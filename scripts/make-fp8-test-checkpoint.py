@@ -15,7 +15,9 @@ The oracle: an e4m3 decoder written here from the OCP 8-bit floating point speci
 exponent bias 7, no infinities, NaN only at S.1111.111, largest normal S.1111.110 = 448, smallest normal
 S.0001.000 = 2^-6, largest subnormal S.0000.111 = 0.875 * 2^-6, smallest subnormal S.0000.001 = 2^-9), checked
 against those spec values, and, when the ml_dtypes package (JAX's float8 types) is importable, against its
-float8_e4m3fn for all 256 codes and against its bfloat16 rounding for every expected value. numpy only otherwise.
+float8_e4m3fn for all 256 codes and against its bfloat16 rounding for every expected value; when torch and
+transformers are, every expected value also against torch's float8_e4m3fn and transformers 5's own Fp8Dequantize.
+numpy only otherwise (the files are the same either way).
 
 Tensors: a [200, 300] weight with float32 scales (partial edge blocks, as DeepSeek's 576-row kv_a_proj_with_mqa;
 its first 256 elements are the 256 codes in order, the two NaN codes included, no NaN elsewhere), a [256, 128] weight with bf16 scales, and
@@ -151,6 +153,28 @@ def main():
             assert (theirs_bits[~nan] == e[~nan]).all() and np.isnan(theirs.astype(np.float32)[nan]).all(), \
                 "ml_dtypes' dequantization + bfloat16 rounding disagrees"
         checks.append("ml_dtypes bfloat16 rounding of every expected value")
+    except ImportError:
+        pass
+    try:
+        import torch
+        from transformers.integrations.finegrained_fp8 import Fp8Dequantize
+        for codes, scale, e, whole_blocks in ((a, a_scale, ea, False), (b, b_scale, eb, True)):
+            q = torch.from_numpy(codes.copy()).view(torch.float8_e4m3fn)
+            s = torch.from_numpy(scale.astype(np.float32))
+            if whole_blocks:
+                # transformers' own dequantization (what from_pretrained(..., dequantize=True) runs per weight)
+                theirs = Fp8Dequantize(None)._dequantize_one(q, s, torch.bfloat16)
+            else:
+                # partial edge blocks (transformers' helper wants whole ones): the same ops, blocks expanded by hand
+                full = s.repeat_interleave(BLOCK, 0).repeat_interleave(BLOCK, 1)[:codes.shape[0], :codes.shape[1]]
+                theirs = (q.to(torch.float32) * full).to(torch.bfloat16)
+            theirs_bits = theirs.view(torch.int16).numpy().view(np.uint16)
+            nan = np.isnan(bf16_bits_to_f32(e))
+            assert (theirs_bits[~nan] == e[~nan]).all() and torch.isnan(theirs.float()).numpy()[nan].all(), \
+                "torch / transformers' fp8 dequantization disagrees"
+        import transformers
+        checks.append(f"torch {torch.__version__} float8_e4m3fn and transformers {transformers.__version__}'s "
+                      f"Fp8Dequantize (whole-block weight)")
     except ImportError:
         pass
     write_safetensors(os.path.join(out, "expected-bf16.safetensors"), {

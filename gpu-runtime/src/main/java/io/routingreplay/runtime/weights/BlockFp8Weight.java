@@ -87,14 +87,15 @@ final class BlockFp8Weight {
         }
     }
 
-    /** All values as little-endian bf16, in a new heap buffer positioned at 0. */
+    /** All values as little-endian bf16, in a new direct buffer positioned at 0 (as DeviceWeights' own bf16
+     *  conversion makes for cuMemcpyHtoD); it lives only as long as the caller holds it. */
     ByteBuffer toBf16Bytes() {
         int n = codes.capacity();
         if (n > Integer.MAX_VALUE / 2) {
             throw new IllegalArgumentException("fp8 weight '" + name + "' " + Arrays.toString(shape)
                     + " is larger than 1 Gi elements, more than one bf16 buffer holds");
         }
-        ByteBuffer out = ByteBuffer.allocate(n * 2).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer out = ByteBuffer.allocateDirect(n * 2).order(ByteOrder.LITTLE_ENDIAN);
         float[] row = new float[cols];
         for (int off = 0; off < n; off += cols) {
             toFloat(off, row, 0, cols);

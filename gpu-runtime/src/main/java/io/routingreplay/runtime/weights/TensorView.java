@@ -105,7 +105,7 @@ public final class TensorView {
 
     /**
      * The raw stored bytes (for uploading to a device), positioned at 0. For a dequantized view: its bf16 values,
-     * computed now into a new heap buffer (one tensor at a time, so a large fp8 model never needs its whole bf16
+     * computed now into a new direct buffer (one tensor at a time, so a large fp8 model never needs its whole bf16
      * size in host memory).
      */
     public ByteBuffer bytes() {

@@ -18,8 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * fp8 block-quantized weights come out of {@link WeightStore} as the bf16 values an independent dequantization
  * computed: {@code scripts/make-fp8-test-checkpoint.py} (numpy, its own e4m3 decoder checked against the OCP FP8
- * spec values and against ml_dtypes) wrote {@code fp8-block-checkpoint/model.safetensors} and the expected bf16
- * values in {@code expected-bf16.safetensors}.
+ * spec values and against ml_dtypes; the expected values also against torch's float8_e4m3fn and transformers 5.17's
+ * own Fp8Dequantize) wrote {@code fp8-block-checkpoint/model.safetensors} and the expected bf16 values in
+ * {@code expected-bf16.safetensors}.
  */
 class BlockFp8WeightTest {
     private static final String A = "model.layers.0.mlp.down_proj.weight";

@@ -158,7 +158,10 @@ public final class CudaBenchmark {
             for (int q = 0; q < B && (q + 1) * prompt <= maxTokens; q++) {
                 chunks.add(new SeqChunk(prompts[q], 0, tables[q], true, greedy, 0L, 0));
             }
-            printProfile(r, new ForwardBatch(chunks), "prefill " + chunks.size() * prompt + " tokens");
+            if (chunks.isEmpty()) { // a prompt longer than a step: its first chunk, as the engine prefills it
+                chunks.add(new SeqChunk(Arrays.copyOf(prompts[0], maxTokens), 0, tables[0], false, greedy, 0L, 0));
+            }
+            printProfile(r, new ForwardBatch(chunks), "prefill " + new ForwardBatch(chunks).numTokens() + " tokens");
         }
         rows.add(String.format(Locale.ROOT, "%-28s %8d %12s %12.0f %12s %10s", "prefill (" + prompt + " tokens)", B,
                 "-", (double) B * prompt / prefillS, "-", "-"));
