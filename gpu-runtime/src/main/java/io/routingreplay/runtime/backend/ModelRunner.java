@@ -21,6 +21,15 @@ public interface ModelRunner extends AutoCloseable {
 
     StepOutput forward(ForwardBatch batch);
 
+    /**
+     * Whether {@link #forward} honours {@link SeqChunk#forcedIds()} and {@link SeqChunk#scoreTokens()} (routing
+     * replay and scoring). The engine rejects requests that need them on a backend that does not, rather than
+     * silently routing freely or dropping the prompt logprobs.
+     */
+    default boolean supportsReplayInputs() {
+        return false;
+    }
+
     /** The device's measured copy bandwidth (bytes read + written per second, in GB/s), where the backend has a
      *  device to measure; the lower bound of a run's time is its bytes over it. */
     default OptionalDouble copyBandwidthGBs() {

@@ -7,11 +7,28 @@ import io.routingreplay.runtime.sampler.SamplingParams;
  * K/V go into the paged cache through {@code blockTable} (physical block ids, one per {@code kvBlockSize}
  * positions, covering at least {@code startPos + n} positions). When {@code sample} is set the last position's
  * logits are sampled with {@code params}, {@code seed} and {@code sampleIndex} (the output index being drawn).
+ *
+ * @param forcedIds   routing replay: expert ids for the chunk's first {@code forcedIds.length / (moe layers × k)}
+ *                    positions, {@code [position][moe_layer][k]}; those positions use exactly these experts, weighed
+ *                    by the live router. Null: every position is routed freely.
+ * @param scoreTokens scoring: per chunk position, the token whose log-probability the position's logits are asked
+ *                    for ({@code -1}: none). Null: none.
  */
 public record SeqChunk(int[] tokens, int startPos, int[] blockTable, boolean sample, SamplingParams params,
-                       long seed, int sampleIndex) {
+                       long seed, int sampleIndex, int[] forcedIds, int[] scoreTokens) {
+
+    /** A chunk routed freely, with no scoring. */
+    public SeqChunk(int[] tokens, int startPos, int[] blockTable, boolean sample, SamplingParams params, long seed,
+                    int sampleIndex) {
+        this(tokens, startPos, blockTable, sample, params, seed, sampleIndex, null, null);
+    }
 
     public int length() {
         return tokens.length;
+    }
+
+    /** Whether the chunk asks for anything beyond free routing and sampling (which not every backend offers). */
+    public boolean hasReplayInputs() {
+        return forcedIds != null || scoreTokens != null;
     }
 }

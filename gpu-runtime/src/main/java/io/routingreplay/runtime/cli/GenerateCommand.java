@@ -35,7 +35,8 @@ public final class GenerateCommand {
                    routing-replay generate --synthetic-config config.json --backend cuda --input ... --output ...
               --input FILE             requests, one JSON object per line (rid, prompt_text | prompt_token_ids,
                                        max_new_tokens, temperature, top_p, top_k, seed, stop_token_ids,
-                                       ignore_eos, return_routing_weights)
+                                       ignore_eos, return_routing_weights, routing_start, return_routing,
+                                       forced_routing | forced_routing_npy, prompt_logprobs)
               --output FILE            results, one JSON object per line, in input order
               --npy-dir DIR            also write each request's expert ids as DIR/<rid>.npy
                                        (shape [num_tokens, num_moe_layers, top_k], uint8 or uint16)

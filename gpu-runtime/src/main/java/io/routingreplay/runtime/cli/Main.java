@@ -9,8 +9,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * {@code routing-replay} command line: {@code generate}, {@code bench}, {@code help}. Exit status: 0 success,
- * 1 failure, 2 usage error, 3 some input lines rejected (the rest completed).
+ * {@code routing-replay} command line: {@code generate}, {@code bench}, {@code verify}, {@code help}. Exit status:
+ * 0 success, 1 failure, 2 usage error, 3 some input lines rejected (the rest completed), 4 some results did not
+ * verify.
  */
 public final class Main {
     public static final int EXIT_FAILURE = 1;
@@ -20,6 +21,7 @@ public final class Main {
     public static final String COMMANDS = """
               generate   run a JSONL file of requests offline; results with per-token expert routing
               bench      CPU/GPU tokens/s for prefill and decode
+              verify     replay results on their recorded routing: logprobs, free-router share, structure
               help       this text, or `help COMMAND` for one command's options
             """;
 
@@ -45,6 +47,7 @@ public final class Main {
             return switch (command) {
                 case "generate" -> new GenerateCommand(err).run(rest);
                 case "bench" -> new BenchCommand(out).run(rest);
+                case "verify" -> new VerifyCommand(out).run(rest);
                 case "help", "--help", "-h" -> help(rest, out, err);
                 default -> throw new UsageException("unknown command '" + command + "'");
             };
@@ -89,6 +92,7 @@ public final class Main {
         return switch (command) {
             case "generate" -> Optional.of(GenerateCommand.USAGE);
             case "bench" -> Optional.of(BenchCommand.USAGE);
+            case "verify" -> Optional.of(VerifyCommand.USAGE);
             case "help", "--help", "-h" -> Optional.of(usage());
             default -> Optional.empty();
         };

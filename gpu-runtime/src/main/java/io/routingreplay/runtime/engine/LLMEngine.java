@@ -116,7 +116,8 @@ public final class LLMEngine implements AutoCloseable {
         long seed = r.params().seed() != null ? r.params().seed() : seeds.nextLong();
         // the last sampled token is never fed: at most prompt + max_new_tokens - 1 positions hold K/V
         int maxFed = Math.min(r.promptTokenIds().length + r.params().maxNewTokens(), model.maxPositionEmbeddings) - 1;
-        Sequence s = new Sequence(r.rid(), r.promptTokenIds().clone(), r.params(), seed, arrivals++, maxFed);
+        Sequence s = new Sequence(r.rid(), r.promptTokenIds().clone(), r.params(), seed, arrivals++, maxFed,
+                r.forcedRouting(), layout.numMoeLayers(), r.promptLogprobs());
         for (int i = 0; i < outputs.length; i++) {
             s.tokens.add(outputs[i]);
             s.logprobs.add(logprobs[i]);
@@ -143,14 +144,19 @@ public final class LLMEngine implements AutoCloseable {
                         + model.vocabSize + ")";
             }
         }
-        if (prompt.length >= model.maxPositionEmbeddings) {
+        // a scoring-only request feeds all but its last token, so its prompt may fill the context
+        if (prompt.length >= model.maxPositionEmbeddings + (r.scoresOnly() && r.promptLogprobs() ? 1 : 0)) {
             return "the prompt has " + prompt.length + " tokens; the model allows at most "
                     + (model.maxPositionEmbeddings - 1) + " (max_position_embeddings " + model.maxPositionEmbeddings
                     + " minus one to generate)";
         }
-        String p = r.params().validate(config.maxNewTokensCap());
+        String p = r.params().validate(config.maxNewTokensCap(), r.promptLogprobs());
         if (p != null) {
             return p;
+        }
+        String replay = validateReplayInputs(r);
+        if (replay != null) {
+            return replay;
         }
         String cut = r.routing().validate(prompt.length);
         if (cut != null) {
@@ -161,10 +167,24 @@ public final class LLMEngine implements AutoCloseable {
             return "prompt + max_new_tokens (" + worst + " positions) exceeds the K/V cache capacity of "
                     + blocks.numBlocks() * blocks.blockSize() + " positions";
         }
-        if (outputs.length >= r.params().maxNewTokens()) {
+        if (outputs.length > 0 && outputs.length >= r.params().maxNewTokens()) {
             return "restored request already has " + outputs.length + " of max_new_tokens outputs";
         }
         return null;
+    }
+
+    /** forced_routing and prompt_logprobs: a backend that offers them, a forced routing that fits, a prompt to score. */
+    private String validateReplayInputs(GenerationRequest r) {
+        boolean forced = r.forcedRouting() != null && r.forcedRouting().numPositions() > 0;
+        if ((forced || r.promptLogprobs()) && !runner.supportsReplayInputs()) {
+            return (forced ? "forced_routing" : "prompt_logprobs") + " is not supported on the " + config.backend()
+                    + " backend yet (use --backend cpu)";
+        }
+        if (r.scoresOnly() && r.promptTokenIds().length < 2) {
+            return "scoring (max_new_tokens 0 with prompt_logprobs) needs a prompt of at least 2 tokens: the first "
+                    + "token has no prefix to score it by";
+        }
+        return r.forcedRouting() == null ? null : r.forcedRouting().validate(layout, r.promptTokenIds().length);
     }
 
     /** One step: schedule, run the batch, turn its output into events. Empty when there is nothing to do. */
@@ -182,7 +202,7 @@ public final class LLMEngine implements AutoCloseable {
             Sequence s = c.seq();
             boolean sample = s.numComputed + c.numTokens() == s.numTokens();
             chunks.add(new SeqChunk(s.tokenSlice(s.numComputed, c.numTokens()), s.numComputed, s.blockTableArray(),
-                    sample, s.params, s.seed, s.numOutputs()));
+                    sample, s.params, s.seed, s.numOutputs(), forcedIds(s, c.numTokens()), scoreTokens(s, c.numTokens())));
         }
         ForwardBatch batch = new ForwardBatch(chunks);
         StepOutput out = runner.forward(batch);
@@ -201,11 +221,31 @@ public final class LLMEngine implements AutoCloseable {
         return events;
     }
 
+    /** The forced ids of the chunk's leading forced positions, or null when none of them is forced. */
+    private static int[] forcedIds(Sequence s, int n) {
+        int[] ids = s.forcedIds(s.numComputed, n);
+        return ids.length == 0 ? null : ids;
+    }
+
+    /** Scoring: at each fed position p below prompt − 1, the prompt token p + 1 (-1 elsewhere); null when not asked. */
+    private static int[] scoreTokens(Sequence s, int n) {
+        if (s.promptLogprobs == null || s.numComputed >= s.prompt.length - 1) {
+            return null;
+        }
+        int[] targets = new int[n];
+        for (int i = 0; i < n; i++) {
+            int p = s.numComputed + i;
+            targets[i] = p < s.prompt.length - 1 ? s.prompt[p + 1] : -1;
+        }
+        return targets;
+    }
+
     private StepEvent postprocess(ScheduledChunk c, SeqChunk chunk, StepOutput out, int i) {
         Sequence s = c.seq();
         int first = s.numComputed;
         int n = c.numTokens();
         recomputedPositions += s.markComputed(n);
+        keepReplayOutputs(s, first, chunk, out.scoreLogprobs()[i], out.forcedReproduced()[i]);
         if (chunk.sample()) {
             decodeTokens++;
         } else {
@@ -259,11 +299,53 @@ public final class LLMEngine implements AutoCloseable {
                 live.remove(s.rid);
             }
         }
-        if (emitCount <= 0 && token < 0) {
+        if (s.maxFedPositions() < s.prompt.length && s.numComputed == s.maxFedPositions()) {
+            s.finishReason = FinishReason.LENGTH;          // scoring only: every position is fed, nothing to sample
+            s.setStatus(Sequence.Status.FINISHED);
+            scheduler.remove(s);
+            live.remove(s.rid);
+        }
+        if (emitCount <= 0 && token < 0 && s.finishReason == null) {
             return null;
         }
         return new StepEvent(s.rid, emitFrom, Math.max(emitCount, 0), ids, weights, token, logprob, outputIndex,
-                s.finishReason);
+                s.finishReason, s.finishReason == null ? null : replayReport(s));
+    }
+
+    /** Scores and forced-routing counts of the positions just fed (a recompute writes the same values again). */
+    private void keepReplayOutputs(Sequence s, int first, SeqChunk chunk, float[] scores, byte[] reproduced) {
+        if (chunk.scoreTokens() != null) {
+            for (int i = 0; i < chunk.length(); i++) {
+                if (chunk.scoreTokens()[i] >= 0) {
+                    s.promptLogprobs[first + i] = scores[i];
+                }
+            }
+        }
+        if (chunk.forcedIds() != null) {
+            System.arraycopy(reproduced, 0, s.forcedReproduced, first * layout.numMoeLayers(), reproduced.length);
+        }
+    }
+
+    /** The report of a finished request with replay inputs; null when it had none. */
+    private ReplayReport replayReport(Sequence s) {
+        if (s.forced == null && s.promptLogprobs == null) {
+            return null;
+        }
+        int[] mismatches = null;
+        long reproducedCells = 0;
+        if (s.forced != null) {
+            int L = layout.numMoeLayers();
+            mismatches = new int[L];
+            for (int i = 0; i < s.forcedReproduced.length; i++) {
+                reproducedCells += s.forcedReproduced[i];
+                if (s.forcedReproduced[i] < layout.topK()) {
+                    mismatches[i % L]++;
+                }
+            }
+        }
+        return new ReplayReport(s.promptLogprobs == null ? null : s.promptLogprobs.clone(),
+                s.forced == null ? 0 : s.forced.numPositions(), mismatches,
+                s.forced == null ? 0 : (long) s.forced.ids().length, reproducedCells);
     }
 
     /**

@@ -23,6 +23,7 @@ public final class ResultBuilder {
     private float[] logprobs = new float[16];
     private int numOutputs;
     private FinishReason finishReason;
+    private ReplayReport replay;
 
     public ResultBuilder(GenerationRequest request, RoutingLayout layout) {
         this.request = request;
@@ -64,6 +65,7 @@ public final class ResultBuilder {
         }
         if (e.finishReason() != null) {
             finishReason = e.finishReason();
+            replay = e.replay();
         }
     }
 
@@ -85,6 +87,6 @@ public final class ResultBuilder {
         }
         return new GenerationResult(request.rid(), request.promptTokenIds(),
                 Arrays.copyOf(outputs, numOutputs), Arrays.copyOf(logprobs, numOutputs),
-                finishReason, routing);
+                finishReason, routing, replay);
     }
 }

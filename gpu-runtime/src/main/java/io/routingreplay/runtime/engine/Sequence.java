@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.engine;
 
 import io.routingreplay.runtime.kvcache.BlockHash;
+import io.routingreplay.runtime.routing.ForcedRouting;
 import io.routingreplay.runtime.sampler.SamplingParams;
 
 import java.util.ArrayList;
@@ -32,9 +33,26 @@ public final class Sequence {
     int numEmitted;
     Status status = Status.WAITING;
     FinishReason finishReason;
+    /** Routing replay: the experts of positions 0 .. m − 1, or null. */
+    final ForcedRouting forced;
+    /** Per forced position and MoE layer: forced ids the free router would also have picked (rewritten on recompute). */
+    final byte[] forcedReproduced;
+    /** Scoring: log-probability of prompt token i + 1 at index i (rewritten, same bits, on recompute); or null. */
+    final float[] promptLogprobs;
 
     Sequence(String rid, int[] prompt, SamplingParams params, long seed, long arrivalOrder, int maxFedPositions) {
+        this(rid, prompt, params, seed, arrivalOrder, maxFedPositions, null, 0, false);
+    }
+
+    Sequence(String rid, int[] prompt, SamplingParams params, long seed, long arrivalOrder, int maxFedPositions,
+             ForcedRouting forced, int numMoeLayers, boolean promptLogprobs) {
         this.rid = rid;
+        this.forced = forced == null || forced.numPositions() == 0 ? null : forced;
+        this.forcedReproduced = this.forced == null ? null : new byte[this.forced.numPositions() * numMoeLayers];
+        this.promptLogprobs = promptLogprobs ? new float[prompt.length - 1] : null;
+        if (this.promptLogprobs != null) {
+            java.util.Arrays.fill(this.promptLogprobs, Float.NaN);
+        }
         this.maxFedPositions = maxFedPositions;
         this.prompt = prompt;
         this.params = params;
@@ -57,9 +75,22 @@ public final class Sequence {
         return tokens.size() - prompt.length;
     }
 
-    /** Tokens known but not yet fed through the model (the prompt's rest, or the last sampled token). */
+    /**
+     * Tokens known but not yet fed through the model (the prompt's rest, or the last sampled token). A scoring-only
+     * request ({@code max_new_tokens} 0) feeds prompt − 1 positions: its last token is only scored, never fed.
+     */
     public int numUncomputed() {
-        return tokens.size() - numComputed;
+        return Math.min(tokens.size(), maxFedPositions) - numComputed;
+    }
+
+    /**
+     * Whether admission may serve this sequence's leading blocks from the prefix cache: not when it scores its
+     * prompt, which needs the logits of every prompt position (vLLM skips the cache for prompt_logprobs too), nor
+     * when it is forced, whose report needs the free router's choice at every forced position. (Blocks it computes
+     * are still registered, under hashes that include the forced ids, so no free request ever takes them.)
+     */
+    public boolean takesPrefixHits() {
+        return promptLogprobs == null && forced == null;
     }
 
     public int numComputed() {
@@ -109,9 +140,24 @@ public final class Sequence {
         while (blockHashes.size() < n) {
             int b = blockHashes.size();
             BlockHash parent = b == 0 ? BlockHash.ROOT : blockHashes.get(b - 1);
-            blockHashes.add(BlockHash.chain(parent, tokenSlice(b * blockSize, blockSize), 0, blockSize));
+            blockHashes.add(BlockHash.chain(parent, tokenSlice(b * blockSize, blockSize), 0, blockSize,
+                    forcedIds(b * blockSize, blockSize)));
         }
         return blockHashes.subList(0, n);
+    }
+
+    /**
+     * The forced ids of positions {@code [from, from + n)} that are forced (a leading part of the range; empty when
+     * none is). They enter the block hash: a block's K/V and routing depend on them, so a forced block is shared
+     * only with sequences forced the same way, never with a freely routed one.
+     */
+    int[] forcedIds(int from, int n) {
+        if (forced == null || from >= forced.numPositions()) {
+            return new int[0];
+        }
+        int per = forced.ids().length / forced.numPositions();
+        int upTo = Math.min(from + n, forced.numPositions());
+        return java.util.Arrays.copyOfRange(forced.ids(), from * per, upTo * per);
     }
 
     int[] outputTokens() {

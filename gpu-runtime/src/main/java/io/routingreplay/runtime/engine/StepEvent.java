@@ -10,10 +10,19 @@ package io.routingreplay.runtime.engine;
  * @param routingWeights combine weights in the same order, or null unless the request asked for them
  * @param sampledToken  the new output token, or -1 for a prefill chunk that sampled nothing
  * @param outputIndex   index of {@code sampledToken} in the output (0 for the first), or -1
+ * @param replay        on the last event of a request with {@code forced_routing} or {@code prompt_logprobs}: what
+ *                      they produced; null otherwise
  */
 public record StepEvent(String rid, int firstPosition, int numRoutedTokens, byte[] routingIds,
                         float[] routingWeights, int sampledToken, float logprob, int outputIndex,
-                        FinishReason finishReason) {
+                        FinishReason finishReason, ReplayReport replay) {
+
+    /** An event with no replay report. */
+    public StepEvent(String rid, int firstPosition, int numRoutedTokens, byte[] routingIds, float[] routingWeights,
+                     int sampledToken, float logprob, int outputIndex, FinishReason finishReason) {
+        this(rid, firstPosition, numRoutedTokens, routingIds, routingWeights, sampledToken, logprob, outputIndex,
+                finishReason, null);
+    }
 
     public boolean isFinal() {
         return finishReason != null;

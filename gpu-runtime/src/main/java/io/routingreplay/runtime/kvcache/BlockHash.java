@@ -17,10 +17,22 @@ public record BlockHash(long hi, long lo) {
 
     /** Hash of the block holding {@code tokens[from .. from + count)}, whose prefix hashes to {@code parent}. */
     public static BlockHash chain(BlockHash parent, int[] tokens, int from, int count) {
-        ByteBuffer b = ByteBuffer.allocate(16 + 4 * count).order(ByteOrder.LITTLE_ENDIAN);
+        return chain(parent, tokens, from, count, new int[0]);
+    }
+
+    /**
+     * As {@link #chain(BlockHash, int[], int, int)}, for a block whose leading positions were routed by forced
+     * expert ids ({@code forcedIds}, routing replay; empty when none): they are hashed after the tokens, so a forced
+     * block never matches a free one (whose input is shorter) nor one forced differently.
+     */
+    public static BlockHash chain(BlockHash parent, int[] tokens, int from, int count, int[] forcedIds) {
+        ByteBuffer b = ByteBuffer.allocate(16 + 4 * count + 4 * forcedIds.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(parent.hi).putLong(parent.lo);
         for (int i = 0; i < count; i++) {
             b.putInt(tokens[from + i]);
+        }
+        for (int id : forcedIds) {
+            b.putInt(id);
         }
         byte[] d = sha256().digest(b.array());
         ByteBuffer r = ByteBuffer.wrap(d);

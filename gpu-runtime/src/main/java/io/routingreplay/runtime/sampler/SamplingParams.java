@@ -27,8 +27,17 @@ public record SamplingParams(int maxNewTokens, float temperature, float topP, in
      * @return null when valid, else a reason a person understands
      */
     public String validate(int maxNewTokensCap) {
-        if (maxNewTokens <= 0) {
-            return "max_new_tokens must be >= 1, got " + maxNewTokens;
+        return validate(maxNewTokensCap, false);
+    }
+
+    /**
+     * As {@link #validate(int)}; {@code scoring} (the request asks for prompt_logprobs) also allows
+     * {@code max_new_tokens} 0: the request only scores its prompt.
+     */
+    public String validate(int maxNewTokensCap, boolean scoring) {
+        if (maxNewTokens < 0 || maxNewTokens == 0 && !scoring) {
+            return "max_new_tokens must be >= 1, got " + maxNewTokens
+                    + (maxNewTokens == 0 ? " (0 only with prompt_logprobs: scoring)" : "");
         }
         if (maxNewTokens > maxNewTokensCap) {
             return "max_new_tokens " + maxNewTokens + " exceeds the configured cap of " + maxNewTokensCap;

@@ -73,7 +73,7 @@ public final class Scheduler {
         while (!waiting.isEmpty() && running.size() < maxNumSeqs && budget > 0) {
             Sequence s = waiting.peekFirst();
             List<Integer> hits = List.of();
-            if (blocks.prefixCaching()) {
+            if (blocks.prefixCaching() && s.takesPrefixHits()) {
                 List<BlockHash> hashes = s.blockHashes((s.numTokens() - 1) / blocks.blockSize(), blocks.blockSize());
                 hits = blocks.match(hashes);
                 if (hits.size() < hashes.size() && beingComputed(hashes.get(hits.size()))) {

@@ -334,6 +334,48 @@ class GenerateCommandTest {
         assertEquals(file.length, i);
     }
 
+    /**
+     * forced_routing (nested lists and the .npy path form) and prompt_logprobs through generate: scoring a sampled
+     * result's prompt + output on its own recorded routing returns its output_logprobs (same JSON numbers) at the
+     * output tokens, its routing, and a forced_routing report with no mismatch.
+     */
+    @Test
+    void scoringOnTheRecordedRoutingReturnsTheSampledLogprobs() throws IOException {
+        Fixtures.Case c = Fixtures.cases("qwen3-moe-tiny").get(0);
+        Run first = generate("qwen3-moe-tiny", List.of("{\"rid\":\"s\",\"prompt_token_ids\":"
+                + JSON.writeValueAsString(c.promptIds()) + ",\"max_new_tokens\":6,\"temperature\":1.2,\"seed\":3,"
+                + "\"ignore_eos\":true}"), "--npy-dir", tmp.resolve("npy").toString());
+        assertEquals(0, first.exitCode, first.stderr);
+        JsonNode s = first.results.get(0);
+        List<Integer> all = new ArrayList<>();
+        s.get("prompt_token_ids").forEach(n -> all.add(n.asInt()));
+        s.get("output_token_ids").forEach(n -> all.add(n.asInt()));
+        String common = "\"prompt_token_ids\":" + JSON.writeValueAsString(all) + ",\"max_new_tokens\":0,"
+                + "\"prompt_logprobs\":true";
+        Run scored = generate("qwen3-moe-tiny", List.of(
+                "{\"rid\":\"nested\"," + common + ",\"forced_routing\":" + s.get("routing").get("topk_ids") + "}",
+                "{\"rid\":\"npy\"," + common + ",\"forced_routing_npy\":"
+                        + JSON.writeValueAsString(tmp.resolve("npy").resolve("s.npy").toString()) + "}"));
+        assertEquals(0, scored.exitCode, scored.stderr);
+        int p = s.get("prompt_token_ids").size();
+        for (JsonNode r : scored.results) {
+            String rid = r.get("rid").asText();
+            JsonNode lp = r.get("prompt_logprobs");
+            assertEquals(all.size(), lp.size(), rid + ": one per prompt token");
+            assertTrue(lp.get(0).isNull(), rid + ": the first token has no prefix");
+            for (int j = 0; j < s.get("output_logprobs").size(); j++) {
+                assertEquals(s.get("output_logprobs").get(j).toString(), lp.get(p + j).toString(), rid + " output " + j);
+            }
+            assertEquals(0, r.get("output_token_ids").size());
+            assertEquals("length", r.get("finish_reason").asText());
+            assertEquals(s.get("routing").get("topk_ids"), r.get("routing").get("topk_ids"), rid);
+            JsonNode forced = r.get("forced_routing");
+            assertEquals(all.size() - 1, forced.get("positions").asInt());
+            forced.get("mismatched_positions").forEach(n -> assertEquals(0, n.asInt(), rid));
+            assertEquals(forced.get("cells").asLong(), forced.get("cells_reproduced").asLong(), rid);
+        }
+    }
+
     private record Run(int exitCode, List<JsonNode> results, String stderr) {
     }
 

@@ -105,6 +105,13 @@ public final class CpuModelRunner implements ModelRunner {
         float[] xn = new float[T * H];
         int[] topIds = new int[T * K];                     // [T, K] one MoE layer's routing
         float[] topW = new float[T * K];
+        boolean[] forced = forcedTokens(chunks, b.chunkStart, T, per);
+        byte[] reproduced = forced == null ? null : new byte[T];
+        byte[][] forcedReproduced = new byte[nChunks][];
+        for (int ci = 0; ci < nChunks; ci++) {
+            int[] f = chunks.get(ci).forcedIds();
+            forcedReproduced[ci] = f == null ? null : new byte[f.length / K];
+        }
         for (int l = 0; l < c.numLayers; l++) {
             for (int t = 0; t < T; t++) {
                 CpuOps.rmsNorm(x, t * H, attnNorm[l], 0, c.rmsNormEps, xn, t * H, H);
@@ -114,13 +121,25 @@ public final class CpuModelRunner implements ModelRunner {
                 CpuOps.rmsNorm(x, t * H, ffnNorm[l], 0, c.rmsNormEps, xn, t * H, H);
             }
             if (c.isMoeLayer(l)) {
-                moe.forward(l, T, xn, x, topIds, topW);
                 int slot = c.moeSlot(l);
+                if (forced != null) {                      // the forced ids of this layer go in where the MoE reads them
+                    for (int t = 0; t < T; t++) {
+                        if (forced[t]) {
+                            int ci = b.chunkOf[t];
+                            int base = ((t - b.chunkStart[ci]) * c.numMoeLayers() + slot) * K;
+                            System.arraycopy(chunks.get(ci).forcedIds(), base, topIds, t * K, K);
+                        }
+                    }
+                }
+                moe.forward(l, T, xn, x, topIds, topW, forced, reproduced);
                 for (int t = 0; t < T; t++) {
                     int ci = b.chunkOf[t];
                     int base = ((t - b.chunkStart[ci]) * c.numMoeLayers() + slot) * K;
                     System.arraycopy(topIds, t * K, routingIds[ci], base, K);
                     System.arraycopy(topW, t * K, routingWeights[ci], base, K);
+                    if (forced != null && forced[t]) {
+                        forcedReproduced[ci][(t - b.chunkStart[ci]) * c.numMoeLayers() + slot] = reproduced[t];
+                    }
                 }
             } else {
                 float[] down = CpuMlp.forward(par, w.layers[l].dense, xn, T, H, c.denseIntermediateSize);
@@ -129,7 +148,74 @@ public final class CpuModelRunner implements ModelRunner {
                 }
             }
         }
-        return sample(chunks, b.chunkStart, x, routingIds, routingWeights);
+        StepOutput sampled = sample(chunks, b.chunkStart, x, routingIds, routingWeights);
+        return new StepOutput(sampled.sampledTokens(), sampled.logprobs(), routingIds, routingWeights,
+                score(chunks, b.chunkStart, x), forcedReproduced);
+    }
+
+    @Override
+    public boolean supportsReplayInputs() {
+        return true;
+    }
+
+    /** Which of the step's T tokens are forced (a prefix of each chunk with forced ids); null when none is. */
+    private static boolean[] forcedTokens(List<SeqChunk> chunks, int[] chunkStart, int T, int idsPerToken) {
+        boolean[] forced = null;
+        for (int ci = 0; ci < chunks.size(); ci++) {
+            int[] f = chunks.get(ci).forcedIds();
+            if (f == null) {
+                continue;
+            }
+            if (f.length % idsPerToken != 0 || f.length / idsPerToken > chunks.get(ci).length()) {
+                throw new IllegalArgumentException("chunk " + ci + ": " + f.length + " forced ids are not whole "
+                        + "positions of " + idsPerToken + " within its " + chunks.get(ci).length() + " positions");
+            }
+            if (forced == null) {
+                forced = new boolean[T];
+            }
+            java.util.Arrays.fill(forced, chunkStart[ci], chunkStart[ci] + f.length / idsPerToken, true);
+        }
+        return forced;
+    }
+
+    /**
+     * Scoring: final norm and lm_head at every position a chunk asks a token's log-probability for, then the same
+     * log-softmax the sampler reports ({@link Sampler#logprob}), so a scored token's value equals the one the
+     * engine reported when it sampled that token.
+     */
+    private float[][] score(List<SeqChunk> chunks, int[] chunkStart, float[] x) {
+        int H = c.hiddenSize, V = c.vocabSize;
+        float[][] out = new float[chunks.size()][];
+        for (int ci = 0; ci < chunks.size(); ci++) {
+            int[] targets = chunks.get(ci).scoreTokens();
+            if (targets == null) {
+                continue;
+            }
+            out[ci] = new float[targets.length];
+            java.util.Arrays.fill(out[ci], Float.NaN);
+            List<Integer> rows = new ArrayList<>();
+            for (int i = 0; i < targets.length; i++) {
+                if (targets[i] >= 0) {
+                    rows.add(i);
+                }
+            }
+            int R = rows.size();
+            if (R == 0) {
+                continue;
+            }
+            float[] hn = new float[R * H];
+            for (int r = 0; r < R; r++) {
+                CpuOps.rmsNorm(x, (chunkStart[ci] + rows.get(r)) * H, finalNorm, 0, c.rmsNormEps, hn, r * H, H);
+            }
+            float[] logits = new float[R * V];             // [R, vocab]
+            CpuOps.linear(par, w.lmHead, hn, null, R, H, logits, V);
+            float[] lp = out[ci];
+            par.forRange(R, (long) R * V * 8, r -> {
+                int i = rows.get(r);
+                lp[i] = Sampler.logprob(logits, r * V, V, targets[i]);
+            });
+        }
+        return out;
     }
 
     /** Final norm and lm_head for the last position of each sampling chunk, then the sampler. */

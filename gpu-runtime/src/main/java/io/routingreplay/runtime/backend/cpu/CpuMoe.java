@@ -30,14 +30,27 @@ final class CpuMoe {
     /**
      * Layer l's MoE block over xn [T, hidden], added to the residual stream x. The routed ids and weights of token t
      * are written to {@code topIds}/{@code topW} at t·K (ids sorted by combine weight, descending).
+     *
+     * <p>Routing replay: where {@code forced[t]} is set, token t uses the ids {@code topIds} already holds at t·K
+     * (weighed by the live router, {@link io.routingreplay.runtime.model.router.RouterKind#weigh}), and
+     * {@code reproduced[t]} receives how many of them the free router would also have picked.
+     * {@code forced} may be null (no token is forced).
      */
-    void forward(int l, int T, float[] xn, float[] x, int[] topIds, float[] topW) {
+    void forward(int l, int T, float[] xn, float[] x, int[] topIds, float[] topW, boolean[] forced,
+                 byte[] reproduced) {
         MoeWeights lw = w.layers[l].moe;
         int H = c.hiddenSize, E = c.numExperts, K = c.topK, I = c.moeIntermediateSize;
         float[] logits = new float[T * E];                 // [T, num_experts]
         CpuOps.linear(par, lw.router, xn, null, T, H, logits, E);
+        int[] free = new int[K];
         for (int t = 0; t < T; t++) {
-            c.router.route(logits, t * E, bias[l], topIds, topW, t * K);
+            if (forced != null && forced[t]) {
+                c.router.weigh(logits, t * E, topIds, topW, t * K);
+                c.router.select(logits, t * E, bias[l], free, 0);
+                reproduced[t] = (byte) sharedIds(free, topIds, t * K, K);
+            } else {
+                c.router.route(logits, t * E, bias[l], topIds, topW, t * K);
+            }
         }
         // Group (token, rank) pairs by expert.
         int[] count = new int[E];
@@ -104,5 +117,19 @@ final class CpuMoe {
                 x[t * H + d] += moeOut[d];
             }
         }
+    }
+
+    /** How many of {@code free}'s k ids are among {@code ids[off .. off + k)} (ids within a top-k are distinct). */
+    private static int sharedIds(int[] free, int[] ids, int off, int k) {
+        int n = 0;
+        for (int a = 0; a < k; a++) {
+            for (int b = 0; b < k; b++) {
+                if (free[a] == ids[off + b]) {
+                    n++;
+                    break;
+                }
+            }
+        }
+        return n;
     }
 }

@@ -253,6 +253,13 @@ public final class CudaModelRunner implements ModelRunner {
 
     @Override
     public StepOutput forward(ForwardBatch batch) {
+        for (SeqChunk c : batch.chunks()) {
+            // The engine rejects such requests (supportsReplayInputs is false); never route freely in their place.
+            if (c.hasReplayInputs()) {
+                throw new UnsupportedOperationException("forced_routing and prompt_logprobs are not supported on "
+                        + "the cuda backend yet");
+            }
+        }
         dev.bind();
         List<SeqChunk> chunks = batch.chunks();
         int n = chunks.size();

@@ -3,6 +3,7 @@ package io.routingreplay.runtime.cli.output;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.routingreplay.runtime.engine.GenerationResult;
+import io.routingreplay.runtime.engine.ReplayReport;
 import io.routingreplay.runtime.routing.RoutingLayout;
 import io.routingreplay.runtime.routing.RoutingRecord;
 
@@ -16,6 +17,8 @@ import java.io.UncheckedIOException;
  * routing_start, moe_layer_indices, top_k, num_experts, dtype, topk_ids[token][moe_layer][k], topk_weights (only when
  * asked)}}. {@code topk_ids} holds routed positions {@code routing_start .. num_tokens − 1} (row r is position
  * routing_start + r); {@code routing} is null when the request asked for none ({@code return_routing} false).
+ * Scoring and routing replay add {@code prompt_logprobs} (vLLM's layout: one per prompt token, null for the first)
+ * and {@code forced_routing = {positions, mismatched_positions[moe_layer], cells, cells_reproduced}}.
  * Written with the streaming generator: a long request's routing is hundreds of thousands of ids.
  */
 public final class ResultJson {
@@ -49,6 +52,9 @@ public final class ResultJson {
         }
         g.writeEndArray();
         g.writeStringField("finish_reason", r.finishReason() == null ? null : r.finishReason().wire());
+        if (r.replay() != null) {
+            writeReplay(g, r.replay());
+        }
         g.writeFieldName("routing");
         if (r.routing() == null) {
             g.writeNull(); // return_routing false: no routing, rather than an empty record that reads as 0 tokens
@@ -56,6 +62,30 @@ public final class ResultJson {
             writeRouting(g, r.routing());
         }
         g.writeEndObject();
+    }
+
+    /**
+     * prompt_logprobs as vLLM lists them (one per prompt token, null for the first, which has no prefix) and the
+     * forced-routing report: per MoE layer the forced positions where the free router would pick other experts.
+     */
+    private static void writeReplay(JsonGenerator g, ReplayReport replay) throws IOException {
+        if (replay.promptLogprobs() != null) {
+            g.writeArrayFieldStart("prompt_logprobs");
+            g.writeNull();
+            for (float lp : replay.promptLogprobs()) {
+                g.writeNumber(lp);
+            }
+            g.writeEndArray();
+        }
+        if (replay.forcedMismatches() != null) {
+            g.writeObjectFieldStart("forced_routing");
+            g.writeNumberField("positions", replay.forcedPositions());
+            g.writeFieldName("mismatched_positions");
+            g.writeArray(replay.forcedMismatches(), 0, replay.forcedMismatches().length);
+            g.writeNumberField("cells", replay.forcedCells());
+            g.writeNumberField("cells_reproduced", replay.forcedCellsReproduced());
+            g.writeEndObject();
+        }
     }
 
     private static void writeRouting(JsonGenerator g, RoutingRecord routing) throws IOException {

@@ -84,6 +84,43 @@ final class JsonFieldReader {
         return out;
     }
 
+    /** A rectangular list of lists of lists of integers ({@code [m][moe_layer][k]}); m may be 0. */
+    RequestFields.NestedIds intArray3(String name) {
+        JsonNode v = get(name);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isArray()) {
+            throw wrongType(name, "a list of [moe_layer][k] lists of integers", v);
+        }
+        int m = v.size();
+        int layers = m == 0 ? 0 : v.get(0).size(), k = m == 0 || layers == 0 ? 0 : v.get(0).get(0).size();
+        int[] out = new int[m * layers * k];
+        for (int t = 0, i = 0; t < m; t++) {
+            JsonNode row = v.get(t);
+            if (!row.isArray() || row.size() != layers) {
+                throw new BadField("\"" + name + "\"[" + t + "] must be a list of " + layers + " lists (one per MoE "
+                        + "layer, as row 0), got " + describe(row));
+            }
+            for (int l = 0; l < layers; l++) {
+                JsonNode ids = row.get(l);
+                if (!ids.isArray() || ids.size() != k) {
+                    throw new BadField("\"" + name + "\"[" + t + "][" + l + "] must be a list of " + k
+                            + " expert ids (as row 0), got " + describe(ids));
+                }
+                for (int j = 0; j < k; j++) {
+                    JsonNode e = ids.get(j);
+                    if (!isExactIntegral(e) || !e.canConvertToInt()) {
+                        throw new BadField("\"" + name + "\"[" + t + "][" + l + "][" + j + "] must be an integer, got "
+                                + describe(e));
+                    }
+                    out[i++] = e.asInt();
+                }
+            }
+        }
+        return new RequestFields.NestedIds(new int[]{m, layers, k}, out);
+    }
+
     private JsonNode get(String name) {
         JsonNode v = object.get(name);
         return v == null || v.isNull() ? null : v;

@@ -1,12 +1,19 @@
 package io.routingreplay.runtime.cli.request;
 
 import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.routing.RoutingLayout;
 
 /**
  * What a request is checked against: the model's vocabulary and context length, and the deployment's cap on
- * {@code max_new_tokens}.
+ * {@code max_new_tokens}. {@code routing}: the model's routing layout where this deployment takes forced_routing and
+ * prompt_logprobs ({@code generate}; it shapes forced_routing), null where it does not (the streaming job, whose
+ * wire format has no fields for their results yet).
  */
-public record RequestLimits(int vocabSize, int maxPositionEmbeddings, int maxNewTokensCap) {
+public record RequestLimits(int vocabSize, int maxPositionEmbeddings, int maxNewTokensCap, RoutingLayout routing) {
+
+    public RequestLimits(int vocabSize, int maxPositionEmbeddings, int maxNewTokensCap) {
+        this(vocabSize, maxPositionEmbeddings, maxNewTokensCap, null);
+    }
 
     public RequestLimits {
         if (vocabSize <= 0 || maxPositionEmbeddings <= 0 || maxNewTokensCap <= 0) {
@@ -16,6 +23,7 @@ public record RequestLimits(int vocabSize, int maxPositionEmbeddings, int maxNew
     }
 
     public static RequestLimits of(ModelConfig model, int maxNewTokensCap) {
-        return new RequestLimits(model.vocabSize, model.maxPositionEmbeddings, maxNewTokensCap);
+        return new RequestLimits(model.vocabSize, model.maxPositionEmbeddings, maxNewTokensCap,
+                new RoutingLayout(model.moeLayerIndices, model.topK, model.numExperts));
     }
 }

@@ -9,9 +9,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 /**
  * Parses one JSONL request line ({@code rid}, {@code prompt_text} or {@code prompt_token_ids}, {@code max_new_tokens},
  * {@code temperature}, {@code top_p}, {@code top_k}, {@code seed}, {@code stop_token_ids}, {@code ignore_eos},
- * {@code return_routing_weights}, {@code routing_start}, {@code return_routing}) into a {@link ParsedRequest}.
- * Unknown fields are ignored; a JSON null counts as absent; a value of the wrong type is rejected (a string "16" is
- * not a number). Thread-safe.
+ * {@code return_routing_weights}, {@code routing_start}, {@code return_routing}, {@code forced_routing} |
+ * {@code forced_routing_npy}, {@code prompt_logprobs}) into a {@link ParsedRequest}. Unknown fields are ignored; a
+ * JSON null counts as absent; a value of the wrong type is rejected (a string "16" is not a number). Thread-safe.
  */
 public final class RequestLineParser {
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -56,6 +56,9 @@ public final class RequestLineParser {
                 r.bool("ignore_eos"),
                 r.bool("return_routing_weights"),
                 r.integer("routing_start"),
-                r.bool("return_routing"));
+                r.bool("return_routing"),
+                r.intArray3("forced_routing"),
+                r.string("forced_routing_npy"),
+                r.bool("prompt_logprobs"));
     }
 }

@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.cli.request;
 
 import io.routingreplay.runtime.engine.GenerationRequest;
+import io.routingreplay.runtime.routing.ForcedRouting;
 import io.routingreplay.runtime.routing.RoutingSelection;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;
@@ -81,11 +82,16 @@ public final class RequestValidator {
                 f.seed(), toList(stop),
                 Boolean.TRUE.equals(f.ignoreEos()),
                 Boolean.TRUE.equals(f.returnRoutingWeights()));
-        String badParams = params.validate(limits.maxNewTokensCap());
+        boolean promptLogprobs = Boolean.TRUE.equals(f.promptLogprobs());
+        String badParams = params.validate(limits.maxNewTokensCap(), promptLogprobs);
         if (badParams != null) {
             return ParsedRequest.rejected(rid, badParams);
         }
-        String tooLong = checkLength(prompt.length);
+        String notOffered = replayInputsNotOffered(f);
+        if (notOffered != null) {
+            return ParsedRequest.rejected(rid, notOffered);
+        }
+        String tooLong = checkLength(prompt.length, params.maxNewTokens() == 0);
         if (tooLong != null) {
             return ParsedRequest.rejected(rid, tooLong);
         }
@@ -96,16 +102,76 @@ public final class RequestValidator {
         if (badRouting != null) {
             return ParsedRequest.rejected(rid, badRouting);
         }
-        return ParsedRequest.accepted(new GenerationRequest(rid, prompt, params, routing));
+        ForcedRouting forced;
+        try {
+            forced = forcedRouting(f, prompt.length);
+        } catch (IllegalArgumentException e) {
+            return ParsedRequest.rejected(rid, e.getMessage());
+        }
+        return ParsedRequest.accepted(new GenerationRequest(rid, prompt, params, routing, forced, promptLogprobs));
+    }
+
+    /**
+     * Where the limits carry no routing layout (the streaming job: its wire format has no fields for a replay
+     * report or prompt logprobs yet), forced_routing and prompt_logprobs are refused rather than silently dropped.
+     */
+    private String replayInputsNotOffered(RequestFields f) {
+        if (limits.routing() != null) {
+            return null;
+        }
+        String field = f.forcedRouting() != null ? "forced_routing" : f.forcedRoutingNpy() != null
+                ? "forced_routing_npy" : Boolean.TRUE.equals(f.promptLogprobs()) ? "prompt_logprobs" : null;
+        return field == null ? null : "\"" + field + "\" is not offered by the streaming job yet (its results have no "
+                + "field for what it returns); use routing-replay generate or verify";
+    }
+
+    /**
+     * forced_routing (nested lists) or forced_routing_npy (a .npy path, relative to the working directory), shaped
+     * [m][moe_layers][k] as the model routes and checked as the engine checks it; null when neither is given.
+     */
+    private ForcedRouting forcedRouting(RequestFields f, int promptLength) {
+        if (f.forcedRouting() != null && f.forcedRoutingNpy() != null) {
+            throw new IllegalArgumentException("both \"forced_routing\" and \"forced_routing_npy\" given; send one");
+        }
+        RequestFields.NestedIds nested = f.forcedRouting();
+        String field = "forced_routing";
+        if (f.forcedRoutingNpy() != null) {
+            field = "forced_routing_npy";
+            try {
+                RoutingNpy npy = RoutingNpy.read(java.nio.file.Path.of(f.forcedRoutingNpy()));
+                nested = new RequestFields.NestedIds(npy.shape(), npy.ids());
+            } catch (java.io.IOException | java.nio.file.InvalidPathException e) {
+                throw new IllegalArgumentException("\"forced_routing_npy\" " + f.forcedRoutingNpy()
+                        + " cannot be read: " + e.getMessage());
+            }
+        }
+        if (nested == null) {
+            return null;
+        }
+        int m = nested.shape()[0];
+        if (limits.routing() != null && m > 0 && (nested.shape()[1] != limits.routing().numMoeLayers()
+                || nested.shape()[2] != limits.routing().topK())) {
+            throw new IllegalArgumentException("\"" + field + "\" rows are [" + nested.shape()[1] + "][" + nested.shape()[2]
+                    + "]; the model routes " + limits.routing().numMoeLayers() + " MoE layers × top_k "
+                    + limits.routing().topK() + " per position");
+        }
+        ForcedRouting forced = new ForcedRouting(m, nested.values());
+        if (limits.routing() != null) {
+            String bad = forced.validate(limits.routing(), promptLength);
+            if (bad != null) {
+                throw new IllegalArgumentException(bad);
+            }
+        }
+        return forced;
     }
 
     /**
      * As the engine: the prompt must leave room for at least one new token; generation that would run past
      * max_position_embeddings stops there with finish_reason "length".
      */
-    private String checkLength(int promptLen) {
+    private String checkLength(int promptLen, boolean scoresOnly) {
         int maxPos = limits.maxPositionEmbeddings();
-        if (promptLen >= maxPos) {
+        if (promptLen >= maxPos + (scoresOnly ? 1 : 0)) {   // scoring feeds all but the last token
             return "prompt has " + promptLen + " tokens; the model allows at most " + (maxPos - 1)
                     + " (max_position_embeddings " + maxPos + " minus one to generate)";
         }

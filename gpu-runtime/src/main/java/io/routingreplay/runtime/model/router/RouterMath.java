@@ -53,6 +53,13 @@ final class RouterMath {
         }
     }
 
+    /** {@link #takeTopK(float[], float[], int, int[], float[], int)} for the ids only. */
+    static void takeTopK(float[] choice, float[] weight, int k, int[] ids, int outOff) {
+        int[] top = new int[k];
+        takeTopK(choice, weight, k, top, new float[k], 0);
+        System.arraycopy(top, 0, ids, outOff, k);
+    }
+
     /** Keeps the {@code topkGroup} best-scored groups (ties: lower group first); the others' entries become {@code fill}. */
     static void maskGroups(float[] choice, float[] groupScore, int size, int topkGroup, float fill) {
         boolean[] keep = new boolean[groupScore.length];
@@ -85,6 +92,13 @@ final class RouterMath {
             }
             ids[off + j + 1] = id;
             weights[off + j + 1] = w;
+        }
+    }
+
+    /** {@code weights[off + j] = score[ids[off + j]]} for the k ids (the scores at the routed or forced ids). */
+    static void gather(float[] score, int[] ids, float[] weights, int off, int k) {
+        for (int j = 0; j < k; j++) {
+            weights[off + j] = score[ids[off + j]];
         }
     }
 

@@ -33,11 +33,10 @@ public record SigmoidGroupLimited(int numExperts, int topK, int nGroup, int topk
     }
 
     @Override
-    public void route(float[] logits, int off, float[] bias, int[] ids, float[] weights, int outOff) {
-        float[] score = new float[numExperts];
+    public void select(float[] logits, int off, float[] bias, int[] ids, int outOff) {
+        float[] score = scores(logits, off);
         float[] choice = new float[numExperts];
         for (int e = 0; e < numExperts; e++) {
-            score[e] = (float) (1.0 / (1.0 + Math.exp(-logits[off + e])));
             choice[e] = score[e] + bias[e];
         }
         int size = numExperts / nGroup;
@@ -55,8 +54,24 @@ public record SigmoidGroupLimited(int numExperts, int topK, int nGroup, int topk
             groupScore[g] = size == 1 ? first : first + second;
         }
         RouterMath.maskGroups(choice, groupScore, size, topkGroup, Float.NEGATIVE_INFINITY);
-        RouterMath.takeTopK(choice, score, topK, ids, weights, outOff);
-        RouterMath.sortByWeight(ids, weights, outOff, topK);
+        int[] top = new int[topK];
+        float[] picked = new float[topK];           // their unbiased scores: the record lists ids by weight
+        RouterMath.takeTopK(choice, score, topK, top, picked, 0);
+        RouterMath.sortByWeight(top, picked, 0, topK);
+        System.arraycopy(top, 0, ids, outOff, topK);
+    }
+
+    @Override
+    public void weigh(float[] logits, int off, int[] ids, float[] weights, int outOff) {
+        RouterMath.gather(scores(logits, off), ids, weights, outOff, topK);
         RouterMath.finish(weights, outOff, topK, normTopkProb, 1e-20f, routedScaling);
+    }
+
+    private float[] scores(float[] logits, int off) {
+        float[] score = new float[numExperts];
+        for (int e = 0; e < numExperts; e++) {
+            score[e] = (float) (1.0 / (1.0 + Math.exp(-logits[off + e])));
+        }
+        return score;
     }
 }

@@ -14,7 +14,7 @@ public record SoftmaxGroupLimitedGreedy(int numExperts, int topK, int nGroup, in
     }
 
     @Override
-    public void route(float[] logits, int off, float[] bias, int[] ids, float[] weights, int outOff) {
+    public void select(float[] logits, int off, float[] bias, int[] ids, int outOff) {
         float[] prob = RouterMath.softmax(logits, off, numExperts);
         int size = numExperts / nGroup;
         float[] groupScore = new float[nGroup];
@@ -27,7 +27,12 @@ public record SoftmaxGroupLimitedGreedy(int numExperts, int topK, int nGroup, in
         }
         float[] choice = prob.clone();
         RouterMath.maskGroups(choice, groupScore, size, topkGroup, 0f);
-        RouterMath.takeTopK(choice, prob, topK, ids, weights, outOff);
+        RouterMath.takeTopK(choice, prob, topK, ids, outOff);
+    }
+
+    @Override
+    public void weigh(float[] logits, int off, int[] ids, float[] weights, int outOff) {
+        RouterMath.gather(RouterMath.softmax(logits, off, numExperts), ids, weights, outOff, topK);
         RouterMath.finish(weights, outOff, topK, normTopkProb, 1e-20f, routedScaling);
     }
 }

@@ -7,9 +7,14 @@ package io.routingreplay.runtime.model.router;
 public record SoftmaxTopK(int numExperts, int topK, boolean normTopkProb, float routedScaling) implements RouterKind {
 
     @Override
-    public void route(float[] logits, int off, float[] bias, int[] ids, float[] weights, int outOff) {
+    public void select(float[] logits, int off, float[] bias, int[] ids, int outOff) {
         float[] prob = RouterMath.softmax(logits, off, numExperts);
-        RouterMath.takeTopK(prob, prob, topK, ids, weights, outOff);
+        RouterMath.takeTopK(prob, prob, topK, ids, outOff);
+    }
+
+    @Override
+    public void weigh(float[] logits, int off, int[] ids, float[] weights, int outOff) {
+        RouterMath.gather(RouterMath.softmax(logits, off, numExperts), ids, weights, outOff, topK);
         RouterMath.finish(weights, outOff, topK, normTopkProb, 0f, routedScaling);
     }
 }

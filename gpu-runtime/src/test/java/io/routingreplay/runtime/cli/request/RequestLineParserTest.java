@@ -156,4 +156,67 @@ class RequestLineParserTest {
     void emptyPromptTextIsRejected() {
         assertEquals("\"prompt_text\" is empty", parser.parse("{\"rid\":\"e\",\"prompt_text\":\"\"}").rejectReason());
     }
+
+    /** A model of 2 MoE layers, top-2 of 4 experts (ids fit uint8). */
+    private static final RequestLimits ROUTED = new RequestLimits(1000, 64, 48,
+            new io.routingreplay.runtime.routing.RoutingLayout(new int[]{0, 1}, 2, 4));
+
+    private static ParsedRequest parseRouted(String line) {
+        return new RequestLineParser(new RequestValidator(ROUTED, null)).parse(line);
+    }
+
+    @Test
+    void forcedRoutingAndPromptLogprobsAreRead() {
+        ParsedRequest p = parseRouted("{\"rid\":\"f\",\"prompt_token_ids\":[1,2,3],\"max_new_tokens\":0,"
+                + "\"prompt_logprobs\":true,\"forced_routing\":[[[3,0],[1,2]],[[0,1],[2,3]]]}");
+        assertTrue(p.isAccepted(), p.rejectReason());
+        assertTrue(p.request().promptLogprobs());
+        assertEquals(0, p.request().params().maxNewTokens());
+        assertEquals(2, p.request().forcedRouting().numPositions());
+        assertArrayEquals(new int[]{3, 0, 1, 2, 0, 1, 2, 3}, p.request().forcedRouting().ids());
+        ParsedRequest plain = parseRouted("{\"rid\":\"g\",\"prompt_token_ids\":[1,2,3]}");
+        assertNull(plain.request().forcedRouting());
+        assertFalse(plain.request().promptLogprobs());
+    }
+
+    @Test
+    void forcedRoutingNpyIsReadFromItsPath(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        io.routingreplay.runtime.routing.RoutingLayout layout = ROUTED.routing();
+        byte[] ids = {3, 0, 1, 2, 0, 1, 2, 3};
+        java.nio.file.Path npy = dir.resolve("f.npy");
+        io.routingreplay.runtime.cli.output.NpyWriter.write(npy,
+                new io.routingreplay.runtime.routing.RoutingRecord(layout, 2, ids, null));
+        ParsedRequest p = parseRouted("{\"rid\":\"f\",\"prompt_token_ids\":[1,2,3],\"forced_routing_npy\":\""
+                + npy.toString().replace("\\", "\\\\") + "\"}");
+        assertTrue(p.isAccepted(), p.rejectReason());
+        assertArrayEquals(new int[]{3, 0, 1, 2, 0, 1, 2, 3}, p.request().forcedRouting().ids());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "id out of range   | [[[4,0],[1,2]]]                   | outside the experts [0, 4)",
+            "duplicate id      | [[[1,1],[1,2]]]                   | repeats expert 1 at position 0, MoE layer 0",
+            "more than prompt  | [[[0,1],[0,1]],[[0,1],[0,1]],[[0,1],[0,1]],[[0,1],[0,1]]] | covers 4 positions; at most the prompt length (3)",
+            "wrong k           | [[[0,1,2],[0,1,2]]]               | the model routes 2 MoE layers × top_k 2",
+            "ragged            | [[[0,1],[0,1]],[[0,1]]]           | \"forced_routing\"[1] must be a list of 2 lists",
+            "not a list        | 5                                 | \"forced_routing\" must be a list",
+            "not an integer    | [[[0,\"x\"],[0,1]]]               | [0][0][1] must be an integer"})
+    void badForcedRoutingIsRejectedWithItsReason(String name, String forced, String reasonPart) {
+        ParsedRequest p = parseRouted("{\"rid\":\"b\",\"prompt_token_ids\":[1,2,3],\"forced_routing\":" + forced + "}");
+        assertFalse(p.isAccepted(), name);
+        assertTrue(p.rejectReason().contains(reasonPart), name + ": " + p.rejectReason());
+    }
+
+    @Test
+    void scoringNeedsPromptLogprobsAndForcedRoutingOneForm() {
+        ParsedRequest zero = parseRouted("{\"rid\":\"z\",\"prompt_token_ids\":[1,2],\"max_new_tokens\":0}");
+        assertTrue(zero.rejectReason().contains("0 only with prompt_logprobs"), zero.rejectReason());
+        ParsedRequest both = parseRouted("{\"rid\":\"z\",\"prompt_token_ids\":[1,2],\"forced_routing\":[],"
+                + "\"forced_routing_npy\":\"x.npy\"}");
+        assertTrue(both.rejectReason().contains("send one"), both.rejectReason());
+        ParsedRequest missing = parseRouted("{\"rid\":\"z\",\"prompt_token_ids\":[1,2],"
+                + "\"forced_routing_npy\":\"/no/such/file.npy\"}");
+        assertTrue(missing.rejectReason().contains("cannot be read"), missing.rejectReason());
+    }
 }

@@ -82,4 +82,36 @@ class RouterKindTest {
         assertThrows(IllegalArgumentException.class, () -> new SigmoidGroupLimited(8, 3, 4, 1, true, 1f));
         assertThrows(IllegalArgumentException.class, () -> new SoftmaxGroupLimitedGreedy(8, 2, 4, 5, true, 1f));
     }
+
+    /**
+     * Routing replay's weights: each kind weighs forced ids by its own scores at those ids (the bias never enters),
+     * normalised over them and scaled as the kind does; forcing the ids it selects gives route's weights bit for bit.
+     */
+    @Test
+    void forcedIdsAreWeighedByTheKindsOwnScoresNormalisationAndScaling() {
+        float[] softmax = softmaxLogits(0.05, 0.30, 0.20, 0.08, 0.01, 0.04, 0.15, 0.17);
+        float[] sigmoid = sigmoidLogits(0.9, 0.1, 0.6, 0.5, 0.2, 0.3, 0.7, 0.35);
+        float[] bias = {0, 0, 0, 0.5f, 0, 0.6f, 0, 0};
+        // forced 7, 0, 4: not what any of these kinds selects (expert 4 is in a group they all leave out)
+        assertWeighs(new SoftmaxTopK(8, 3, true, 1f), softmax, null, 0.17 / 0.23, 0.05 / 0.23, 0.01 / 0.23);
+        assertWeighs(new SoftmaxGroupLimitedGreedy(8, 3, 4, 2, false, 16f), softmax, null, 0.17 * 16, 0.05 * 16,
+                0.01 * 16);
+        assertWeighs(new SigmoidGroupLimited(8, 3, 4, 2, true, 2.5f), sigmoid, bias, 0.35 / 1.45 * 2.5,
+                0.9 / 1.45 * 2.5, 0.2 / 1.45 * 2.5);
+    }
+
+    private static void assertWeighs(RouterKind r, float[] logits, float[] bias, double... forcedWeights) {
+        int[] ids = new int[r.topK() + 1];
+        float[] routed = new float[r.topK() + 1];
+        r.route(logits, 0, bias, ids, routed, 1);
+        float[] weighed = new float[r.topK() + 1];
+        r.weigh(logits, 0, ids, weighed, 1);
+        assertArrayEquals(routed, weighed, r + ": the selected ids forced weigh as routed, bit for bit");
+        int[] forced = {-1, 7, 0, 4};
+        float[] w = new float[4];
+        r.weigh(logits, 0, forced, w, 1);
+        for (int k = 0; k < forcedWeights.length; k++) {
+            org.junit.jupiter.api.Assertions.assertEquals(forcedWeights[k], w[k + 1], 1e-6, r + " forced weight " + k);
+        }
+    }
 }

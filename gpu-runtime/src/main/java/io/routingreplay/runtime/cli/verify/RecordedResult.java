@@ -1,0 +1,170 @@
+package io.routingreplay.runtime.cli.verify;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.routingreplay.runtime.cli.output.NpyFileNames;
+import io.routingreplay.runtime.cli.request.RoutingNpy;
+import io.routingreplay.runtime.routing.RoutingLayout;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One line of a results file ({@link io.routingreplay.runtime.cli.output.ResultJson}) as {@code verify} reads it,
+ * with the structural errors found on the way (a record with any is not run).
+ *
+ * @param ids    routing ids, {@code [row][moe_layer][k]} flattened (null when unreadable)
+ * @param rows   rows of routing held
+ * @param errors structural errors, each a sentence; empty when the record can be replayed
+ */
+public record RecordedResult(String rid, int[] prompt, int[] output, float[] logprobs, int[] ids, int rows,
+                             List<String> errors) {
+
+    /** A line that is not a result at all (unreadable, not JSON). */
+    public static RecordedResult unreadable(String where, String error) {
+        return new RecordedResult(where, null, null, null, null, 0, List.of(error));
+    }
+
+    public static RecordedResult parse(JsonNode line, RoutingLayout model, Path npyDir) {
+        List<String> errors = new ArrayList<>();
+        String rid = line.path("rid").asText(null);
+        int[] prompt = ints(line.path("prompt_token_ids"));
+        int[] output = ints(line.path("output_token_ids"));
+        JsonNode lp = line.path("output_logprobs");
+        float[] logprobs = new float[lp.size()];
+        for (int i = 0; i < logprobs.length; i++) {
+            // exact decimal to float (a float written by Float.toString reads back to the same bits)
+            logprobs[i] = Float.parseFloat(lp.get(i).decimalValue().toString());
+        }
+        if (rid == null || prompt == null || output == null || !lp.isArray()) {
+            errors.add("not a result line: rid, prompt_token_ids, output_token_ids and output_logprobs are needed");
+            return new RecordedResult(rid, prompt, output, logprobs, null, 0, errors);
+        }
+        if (logprobs.length != output.length) {
+            errors.add("output_logprobs has " + logprobs.length + " values for " + output.length + " output tokens");
+        }
+        JsonNode routing = line.path("routing");
+        if (!routing.isObject()) {
+            errors.add("routing is null (return_routing false): nothing to replay");
+            return new RecordedResult(rid, prompt, output, logprobs, null, 0, errors);
+        }
+        int start = routing.path("routing_start").asInt(0);
+        if (start != 0) {
+            errors.add("routing starts at position " + start + ": replay needs every routed position from 0");
+        }
+        checkLayout(routing, model, errors);
+        int[] ids = null;
+        int rows = 0;
+        int per = model.idsPerToken();
+        if (npyDir != null) {
+            Path file = npyDir.resolve(NpyFileNames.forRecord(rid, start));
+            try {
+                if (!Files.isRegularFile(file)) {
+                    errors.add("no routing file " + file);
+                } else {
+                    RoutingNpy npy = RoutingNpy.read(file);
+                    if (npy.shape()[1] != model.numMoeLayers() || npy.shape()[2] != model.topK()) {
+                        errors.add(file + " has rows of [" + npy.shape()[1] + ", " + npy.shape()[2] + "], the model "
+                                + "routes [" + model.numMoeLayers() + ", " + model.topK() + "]");
+                    } else {
+                        ids = npy.ids();
+                        rows = npy.shape()[0];
+                    }
+                }
+            } catch (IOException | IllegalArgumentException e) {
+                errors.add("routing file " + file + ": " + e.getMessage());
+            }
+        } else if (routing.path("topk_ids").isArray()) {
+            JsonNode t = routing.path("topk_ids");
+            rows = t.size();
+            ids = new int[rows * per];
+            for (int r = 0; r < rows && ids != null; r++) {
+                JsonNode row = t.get(r);
+                if (row.size() != model.numMoeLayers()) {
+                    errors.add("routing row " + r + " has " + row.size() + " MoE layers, the model has "
+                            + model.numMoeLayers());
+                    ids = null;
+                    break;
+                }
+                for (int l = 0; l < model.numMoeLayers(); l++) {
+                    if (row.get(l).size() != model.topK()) {
+                        errors.add("routing row " + r + ", MoE layer " + l + " has " + row.get(l).size()
+                                + " ids, top_k is " + model.topK());
+                        ids = null;
+                        break;
+                    }
+                    for (int k = 0; k < model.topK(); k++) {
+                        ids[(r * model.numMoeLayers() + l) * model.topK() + k] = row.get(l).get(k).asInt(-1);
+                    }
+                }
+            }
+        } else {
+            errors.add("routing has no topk_ids (written with --npy-dir? pass the same --npy-dir)");
+        }
+        if (ids != null) {
+            checkIds(ids, rows, prompt.length + output.length - 1, model, errors);
+        }
+        return new RecordedResult(rid, prompt, output, logprobs, ids, rows, errors);
+    }
+
+    private static void checkLayout(JsonNode routing, RoutingLayout model, List<String> errors) {
+        int[] layers = ints(routing.path("moe_layer_indices"));
+        if (layers != null && !java.util.Arrays.equals(layers, model.moeLayerIndices())) {
+            errors.add("moe_layer_indices " + java.util.Arrays.toString(layers) + " are not the model's "
+                    + java.util.Arrays.toString(model.moeLayerIndices()));
+        }
+        if (routing.has("top_k") && routing.path("top_k").asInt() != model.topK()) {
+            errors.add("top_k " + routing.path("top_k").asInt() + " is not the model's " + model.topK());
+        }
+        if (routing.has("num_experts") && routing.path("num_experts").asInt() != model.numExperts()) {
+            errors.add("num_experts " + routing.path("num_experts").asInt() + " is not the model's "
+                    + model.numExperts());
+        }
+    }
+
+    /** Row count, id range and distinct ids per top-k list; reports the first few problems of each kind. */
+    private static void checkIds(int[] ids, int rows, int expectedRows, RoutingLayout model, List<String> errors) {
+        if (rows != expectedRows) {
+            errors.add("routing has " + rows + " rows, expected prompt + output − 1 = " + expectedRows);
+        }
+        int k = model.topK(), L = model.numMoeLayers();
+        int outOfRange = 0, duplicates = 0;
+        for (int row = 0; row < rows * L; row++) {
+            for (int a = 0; a < k; a++) {
+                int id = ids[row * k + a];
+                String where = "position " + row / L + ", MoE layer " + row % L;
+                if (id < 0 || id >= model.numExperts()) {
+                    if (outOfRange++ < 3) {
+                        errors.add("id " + id + " at " + where + " is outside the experts [0, " + model.numExperts()
+                                + ")");
+                    }
+                    continue;
+                }
+                for (int b = 0; b < a; b++) {
+                    if (ids[row * k + b] == id && duplicates++ < 3) {
+                        errors.add("expert " + id + " appears twice at " + where);
+                    }
+                }
+            }
+        }
+        if (outOfRange > 3) {
+            errors.add((outOfRange - 3) + " more ids out of range");
+        }
+        if (duplicates > 3) {
+            errors.add((duplicates - 3) + " more duplicate ids");
+        }
+    }
+
+    private static int[] ints(JsonNode a) {
+        if (!a.isArray()) {
+            return null;
+        }
+        int[] r = new int[a.size()];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = a.get(i).asInt();
+        }
+        return r;
+    }
+}
