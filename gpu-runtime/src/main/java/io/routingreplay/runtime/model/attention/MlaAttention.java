@@ -1,5 +1,8 @@
 package io.routingreplay.runtime.model.attention;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.routingreplay.runtime.config.ConfigJson;
+import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.model.Rope;
 import io.routingreplay.runtime.model.TensorNaming;
 import io.routingreplay.runtime.weights.WeightStore;
@@ -16,6 +19,26 @@ import io.routingreplay.runtime.weights.WeightStore;
  */
 public record MlaAttention(int numHeads, int qLoraRank, int kvLoraRank, int qkNopeHeadDim, int qkRopeHeadDim,
                            int vHeadDim, boolean ropeInterleave) implements AttentionKind {
+
+    /**
+     * DeepSeek's MLA keys of config.json into {@code b}: the attention, its default or YaRN RoPE over
+     * {@code qk_rope_head_dim}, and the head counts the decompressed K/V cache uses (one K/V head per query head).
+     * Rotary pairs are interleaved unless {@code readsRopeInterleave} and config.json says {@code rope_interleave:
+     * false} (DeepSeek-V3 has the key; V2 always rotates interleaved pairs).
+     */
+    public static void read(JsonNode c, ModelConfig.Builder b, boolean readsRopeInterleave) {
+        if (ConfigJson.bool(c, "attention_bias", false)) {
+            throw new IllegalArgumentException("unsupported attention_bias: true in config.json; only bias-free "
+                    + "MLA projections are implemented");
+        }
+        int ropeDim = ConfigJson.intReq(c, "qk_rope_head_dim");
+        b.attention = new MlaAttention(b.numHeads, ConfigJson.intOpt(c, "q_lora_rank", 0),
+                ConfigJson.intReq(c, "kv_lora_rank"), ConfigJson.intReq(c, "qk_nope_head_dim"), ropeDim,
+                ConfigJson.intReq(c, "v_head_dim"), !readsRopeInterleave || ConfigJson.bool(c, "rope_interleave", true));
+        b.headDim = ropeDim;            // transformers' head_dim for MLA is the rotary width
+        b.numKvHeads = b.numHeads;      // the cache holds one decompressed K/V head per query head
+        b.rope = Rope.read(c, ropeDim, b.maxPositionEmbeddings, java.util.Set.of(Rope.DEFAULT, Rope.YARN));
+    }
 
     public int qkHeadDim() {
         return qkNopeHeadDim + qkRopeHeadDim;

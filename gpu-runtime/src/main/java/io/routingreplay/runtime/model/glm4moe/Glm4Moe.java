@@ -6,6 +6,7 @@ import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.QkNorm;
 import io.routingreplay.runtime.model.Architecture;
 import io.routingreplay.runtime.model.Rope;
+import io.routingreplay.runtime.model.SharedExpertMoe;
 import io.routingreplay.runtime.model.TensorNaming;
 import io.routingreplay.runtime.model.attention.GqaAttention;
 import io.routingreplay.runtime.model.router.SigmoidGroupLimited;
@@ -35,12 +36,7 @@ public final class Glm4Moe implements Architecture {
 
     @Override
     public void readConfig(JsonNode c, ModelConfig.Builder b) {
-        b.numExperts = c.hasNonNull("n_routed_experts") ? c.get("n_routed_experts").asInt() : ConfigJson.numExperts(c);
-        b.moeIntermediateSize = ConfigJson.intReq(c, "moe_intermediate_size");
-        b.denseIntermediateSize = ConfigJson.intOpt(c, "intermediate_size", 0);
-        b.sharedExpertIntermediateSize = b.moeIntermediateSize * ConfigJson.intOpt(c, "n_shared_experts", 1);
-        int firstDense = ConfigJson.intOpt(c, "first_k_dense_replace", 1);
-        b.moeLayer = i -> i >= firstDense;
+        SharedExpertMoe.read(c, b, 1, 1);   // transformers' Glm4MoeConfig defaults
         int rotaryDim = (int) (b.headDim * partialRotaryFactor(c));   // transformers: int(head_dim * factor)
         b.attention = new GqaAttention(b.numHeads, b.numKvHeads, b.headDim,
                 ConfigJson.bool(c, "use_qk_norm", false) ? QkNorm.PER_HEAD : QkNorm.NONE,
