@@ -15,7 +15,7 @@
 // Shapes: DeepSeek-V2-Lite (16 heads) and DeepSeek-V3 (128 heads; kv_lora_rank 512, rope 64, nope 128, v 128), and
 // the deepseek-v3-tiny fixture's (4 heads; 16, 8, 16, 16). Positions: ctx - 1 for every token (decode), ctx given.
 // On the GPU machine:
-//   bench/cuda/run-mla-bench.sh 770 1 32 256
+//   bench/cuda/run-bench.sh mla_bench 770 1 32 256
 // (first argument the context length, then token counts). Exits 1 on a failed check.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
 #include "bench_util.cuh"

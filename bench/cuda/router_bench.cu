@@ -13,7 +13,7 @@
 //   3. router_grouped as a plain softmax top-k (one group, no bias, scaling 1, normEps 0) against router_topk, the
 //      router the GPU checks already cover: ids and weights bit for bit, with and without renormalisation.
 //   4. timing: router_grouped and router_topk (softmax top-k, the Qwen3-MoE router) on the same E, H, K.
-// On the GPU machine: bench/cuda/run-router-bench.sh [tokens ...]   (default 1 32 256). Exits 1 on any mismatch.
+// On the GPU machine: bench/cuda/run-bench.sh router_bench [tokens ...]   (default 1 32 256). Exits 1 on any mismatch.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
 #include "bench_util.cuh"
 
