@@ -31,7 +31,9 @@ public class FailureInjector implements Sink<TokenRoutingEvent>, SupportsWriterS
      * attempt sees its checkpoints and planned events well before the last request is done: without it a fast
      * machine finishes all requests before the later planned failures and the test would prove less than it says.
      */
-    static final long PACE_NANOS = 2_000_000;
+    static final long DEFAULT_PACE_NANOS = 2_000_000;
+    /** The pace now in force; a test slows it to hold requests mid-generation while it acts (e.g. a savepoint). */
+    private static volatile long paceNanos = DEFAULT_PACE_NANOS;
 
     /** The failure plan of one run. */
     public record Plan(int[] eventsAfterCheckpoint, int failSnapshotInAttempt) {
@@ -52,6 +54,8 @@ public class FailureInjector implements Sink<TokenRoutingEvent>, SupportsWriterS
     static final AtomicInteger SNAPSHOT_FAILURES = new AtomicInteger();
     /** Events of requests resumed from a checkpoint (attempt > 0 in the event): proof that restores were mid-request. */
     static final AtomicInteger RESUMED_EVENTS = new AtomicInteger();
+    /** Token events written, every attempt and job together. */
+    static final AtomicInteger EVENTS = new AtomicInteger();
     /** Set while the running attempt is armed (past its checkpoints) to fail on token events. */
     private static volatile boolean armed;
     private static volatile long lastEventNanos = System.nanoTime();
@@ -61,8 +65,15 @@ public class FailureInjector implements Sink<TokenRoutingEvent>, SupportsWriterS
         FAILURES.set(0);
         SNAPSHOT_FAILURES.set(0);
         RESUMED_EVENTS.set(0);
+        EVENTS.set(0);
+        paceNanos = DEFAULT_PACE_NANOS;
         armed = false;
         lastEventNanos = System.nanoTime();
+    }
+
+    /** Sets what every token event costs the task from now on. */
+    static void pace(long nanos) {
+        paceNanos = nanos;
     }
 
     /**
@@ -117,7 +128,8 @@ public class FailureInjector implements Sink<TokenRoutingEvent>, SupportsWriterS
 
         @Override
         public void write(TokenRoutingEvent e, Context context) {
-            LockSupport.parkNanos(PACE_NANOS);
+            LockSupport.parkNanos(paceNanos);
+            EVENTS.incrementAndGet();
             if (e.getAttempt() > 0) {
                 RESUMED_EVENTS.incrementAndGet();
             }

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -25,9 +26,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class SavepointResumeITCase {
 
-    private static final int REQUESTS = 200;
-    /** Answers seen before the savepoint: few, so that most requests are still queued or mid-generation then. */
-    private static final int ANSWERED_BEFORE_STOP = 20;
+    private static final int REQUESTS = 100;
+    /**
+     * Token events written before the savepoint is asked for. Until then each event costs the task
+     * {@link #HOLD_PACE_NANOS}, so at most a few steps have run: every request taken is mid-generation (each asks for
+     * 10 or more tokens) however fast the machine, and stays so while the savepoint barrier travels.
+     */
+    private static final int EVENTS_BEFORE_STOP = 60;
+    private static final long HOLD_PACE_NANOS = 25_000_000;
     @RegisterExtension
     static final EmbeddedKafkaExtension KAFKA = new EmbeddedKafkaExtension();
 
@@ -44,13 +50,18 @@ class SavepointResumeITCase {
 
         Configuration conf = RobustJobConfig.create(KAFKA.get().bootstrapServers(), prefix);
         conf.set(io.routingreplay.job.JobOptions.MAX_NUM_SEQS, 16);
+        FailureInjector.pace(HOLD_PACE_NANOS);
         JobClient first = start(conf);
-        KafkaAnswers.Answers before = KafkaAnswers.read(KAFKA.get().bootstrapServers(), topics[1], topics[2],
-                ANSWERED_BEFORE_STOP, Duration.ofMinutes(3), Duration.ZERO);
-        assertTrue(before.results().size() >= ANSWERED_BEFORE_STOP && before.results().size() < REQUESTS,
-                "stopped mid-run: " + before.results().size() + " of " + REQUESTS + " answered");
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (FailureInjector.EVENTS.get() < EVENTS_BEFORE_STOP) {
+            assertTrue(System.nanoTime() < deadline, "the first job wrote " + FailureInjector.EVENTS.get()
+                    + " token events in 3 minutes");
+            Thread.sleep(20);
+        }
         String savepoint = first.stopWithSavepoint(false, savepoints.toUri().toString(),
                 SavepointFormatType.CANONICAL).get(2, TimeUnit.MINUTES);
+        assertEquals(0, FailureInjector.RESUMED_EVENTS.get(), "the first job resumed nothing");
+        FailureInjector.pace(FailureInjector.DEFAULT_PACE_NANOS);
 
         Configuration resumed = new Configuration(conf);
         resumed.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
