@@ -5,9 +5,13 @@ import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.engine.InvalidRequestException;
 import io.routingreplay.runtime.engine.LLMEngine;
 import io.routingreplay.runtime.engine.StepEvent;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
@@ -17,6 +21,12 @@ import java.util.concurrent.TimeUnit;
  * commands, and every step's events go back through {@link Listener}, which the operator turns into mailbox mails.
  * At most {@code maxPendingSteps} steps may wait to be emitted; beyond that the loop waits, so a backpressured task
  * bounds the memory the engine's output can take.
+ *
+ * <p>At most one step is in the task's mailbox at a time, and the next one is posted by another thread after the
+ * previous was emitted, never by the mail itself: the mailbox then runs empty between steps. Flink needs that gap:
+ * when a stop-with-savepoint ends the input, the task finishes its operators by running mails until none is left
+ * before it takes the savepoint; with the engine's steps queued back to back it would run every in-flight request to
+ * its end first instead of saving it at its position.
  */
 final class EngineLoop implements Runnable {
 
@@ -42,12 +52,21 @@ final class EngineLoop implements Runnable {
     private record Abort(String rid) implements Command {
     }
 
+    private record Step(List<StepEvent> events, EngineStats stats) {
+    }
+
     private static final long IDLE_POLL_MS = 20;
 
     private final LLMEngine engine;
     private final Listener listener;
     private final BlockingQueue<Command> commands = new LinkedBlockingQueue<>();
     private final Semaphore pendingSteps;
+    /** Steps computed and not yet posted (guarded by itself); at most {@code maxPendingSteps}. */
+    private final ArrayDeque<Step> computed = new ArrayDeque<>();
+    /** Whether a step is in the task's mailbox (guarded by {@link #computed}). */
+    private boolean stepPosted;
+    /** Posts a step computed while the previous one was in the mailbox, once that one was emitted. */
+    private final ExecutorService poster;
     private final Thread thread;
     private volatile boolean running = true;
 
@@ -57,6 +76,11 @@ final class EngineLoop implements Runnable {
         this.pendingSteps = new Semaphore(maxPendingSteps);
         this.thread = new Thread(this, threadName);
         this.thread.setDaemon(true);
+        this.poster = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, threadName + "-poster");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     void start() {
@@ -74,7 +98,32 @@ final class EngineLoop implements Runnable {
 
     /** The task thread emitted one step's events. */
     void stepEmitted() {
+        boolean more;
+        synchronized (computed) {
+            stepPosted = false;
+            more = !computed.isEmpty();
+        }
         pendingSteps.release();
+        if (more) {
+            try {
+                poster.execute(this::postNext);
+            } catch (RejectedExecutionException stopped) {
+                // the loop was stopped: its computed steps are recomputed by the next one
+            }
+        }
+    }
+
+    /** Engine or poster thread: posts the oldest computed step unless one is in the mailbox already. */
+    private void postNext() {
+        Step next;
+        synchronized (computed) {
+            if (stepPosted || computed.isEmpty()) {
+                return;
+            }
+            next = computed.poll();
+            stepPosted = true;
+        }
+        listener.onEvents(next.events(), next.stats());
     }
 
     @Override
@@ -95,7 +144,10 @@ final class EngineLoop implements Runnable {
                 if (events.isEmpty()) {
                     pendingSteps.release();
                 } else {
-                    listener.onEvents(events, engine.stats());
+                    synchronized (computed) {
+                        computed.add(new Step(events, engine.stats()));
+                    }
+                    postNext();
                 }
             }
         } catch (InterruptedException e) {
@@ -129,5 +181,6 @@ final class EngineLoop implements Runnable {
         running = false;
         thread.interrupt();
         thread.join(10_000);
+        poster.shutdownNow();
     }
 }
