@@ -2,7 +2,7 @@ package io.routingreplay.job.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.routingreplay.job.results.RoutingResults;
+import io.routingreplay.operators.results.RoutingResults;
 import io.routingreplay.runtime.cli.output.ResultJson;
 import io.routingreplay.runtime.engine.GenerationResult;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;

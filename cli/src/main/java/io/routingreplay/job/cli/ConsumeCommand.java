@@ -1,6 +1,6 @@
 package io.routingreplay.job.cli;
 
-import io.routingreplay.job.results.RoutingResults;
+import io.routingreplay.operators.results.RoutingResults;
 import io.routingreplay.runtime.cli.output.NpyFileNames;
 import io.routingreplay.runtime.cli.output.NpyWriter;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;

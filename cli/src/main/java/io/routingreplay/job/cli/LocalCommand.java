@@ -178,7 +178,7 @@ final class LocalCommand {
         int layers = r.getRoutingShape().get(1);
         int k = r.getRoutingShape().get(2);
         io.routingreplay.runtime.routing.RoutingRecord rec =
-                io.routingreplay.job.results.RoutingResults.toGenerationResult(r).routing();
+                io.routingreplay.operators.results.RoutingResults.toGenerationResult(r).routing();
         StringBuilder s = new StringBuilder();
         for (int l = 0; l < Math.min(layers, 4); l++) {
             s.append(l == 0 ? "[" : " [");

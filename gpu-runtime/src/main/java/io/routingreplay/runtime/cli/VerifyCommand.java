@@ -5,18 +5,15 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.routingreplay.runtime.cli.request.JsonlLines;
 import io.routingreplay.runtime.cli.verify.RecordedResult;
+import io.routingreplay.runtime.cli.verify.ReplayCheck;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.engine.GenerationResult;
 import io.routingreplay.runtime.engine.InvalidRequestException;
 import io.routingreplay.runtime.engine.LLMEngine;
-import io.routingreplay.runtime.engine.ReplayReport;
 import io.routingreplay.runtime.engine.ResultBuilder;
 import io.routingreplay.runtime.engine.StepEvent;
-import io.routingreplay.runtime.routing.ForcedRouting;
 import io.routingreplay.runtime.routing.RoutingLayout;
-import io.routingreplay.runtime.routing.RoutingSelection;
-import io.routingreplay.runtime.sampler.SamplingParams;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -118,12 +115,7 @@ public final class VerifyCommand {
             if (!r.errors().isEmpty() || builders.containsKey(r.rid())) {
                 continue;
             }
-            int[] tokens = new int[r.prompt().length + r.output().length];
-            System.arraycopy(r.prompt(), 0, tokens, 0, r.prompt().length);
-            System.arraycopy(r.output(), 0, tokens, r.prompt().length, r.output().length);
-            GenerationRequest req = new GenerationRequest(r.rid(), tokens,
-                    new SamplingParams(0, 1f, 1f, 0, null, List.of(), true, false), RoutingSelection.none(),
-                    new ForcedRouting(r.rows(), r.ids()), true);
+            GenerationRequest req = r.replayRequest();
             try {
                 engine.add(req);
                 builders.put(r.rid(), new ResultBuilder(req, engine.routingLayout()));
@@ -148,50 +140,19 @@ public final class VerifyCommand {
             out.println("verify " + r.rid() + ": ERROR " + String.join("; ", r.errors()));
             return;
         }
-        ReplayReport rep = replay.replay();
-        int p = r.prompt().length;
-        int equal = 0, firstBad = -1;
-        double maxDiff = 0;
-        for (int j = 0; j < r.logprobs().length; j++) {
-            float recomputed = rep.promptLogprobs()[p - 1 + j];
-            float recorded = r.logprobs()[j];
-            double diff = Math.abs((double) recomputed - recorded);
-            maxDiff = Math.max(maxDiff, diff);
-            boolean ok = tolerance == null ? Float.floatToIntBits(recomputed) == Float.floatToIntBits(recorded)
-                    : diff <= tolerance;
-            if (ok) {
-                equal++;
-            } else if (firstBad < 0) {
-                firstBad = j;
-            }
-        }
-        long cells = rep.forcedCells();
-        boolean routingOk = tolerance != null || rep.forcedCellsReproduced() == cells;
-        boolean ok = firstBad < 0 && routingOk;
-        StringBuilder line = new StringBuilder("verify ").append(r.rid()).append(ok ? ": OK" : ": MISMATCH");
-        line.append(" logprobs ").append(equal).append('/').append(r.logprobs().length)
-                .append(tolerance == null ? " identical" : " within " + tolerance)
-                .append(String.format(Locale.ROOT, " (max |diff| %.3g)", maxDiff));
-        if (firstBad >= 0) {
-            line.append(", first at output ").append(firstBad).append(": recorded ").append(r.logprobs()[firstBad])
-                    .append(" recomputed ").append(rep.promptLogprobs()[p - 1 + firstBad]);
-        }
-        line.append("; routing ").append(rep.forcedCellsReproduced()).append('/').append(cells)
-                .append(" cells reproduced by the free router")
-                .append(String.format(Locale.ROOT, " (%.3f %%)", cells == 0 ? 100.0 : 100.0 * rep.forcedCellsReproduced() / cells));
-        if (rep.forcedCellsReproduced() != cells) {
-            line.append(", positions differing per MoE layer ").append(java.util.Arrays.toString(rep.forcedMismatches()));
-        }
+        ReplayCheck check = ReplayCheck.of(r, replay.replay(), tolerance);
+        boolean ok = check.ok();
+        String line = "verify " + r.rid() + (ok ? ": OK " : ": MISMATCH ") + check.describe(String.valueOf(tolerance));
         out.println(line);
         if (ok) {
             totals.ok++;
         } else {
             totals.mismatched++;
         }
-        totals.logprobs += r.logprobs().length;
-        totals.equalLogprobs += equal;
-        totals.cells += cells;
-        totals.reproducedCells += rep.forcedCellsReproduced();
+        totals.logprobs += check.logprobs();
+        totals.equalLogprobs += check.equalLogprobs();
+        totals.cells += check.cells();
+        totals.reproducedCells += check.cellsReproduced();
     }
 
     private static final class Totals {

@@ -33,4 +33,11 @@ public record GenerationRequest(String rid, int[] promptTokenIds, SamplingParams
     public boolean scoresOnly() {
         return params.maxNewTokens() == 0;
     }
+
+    /** Why this scoring-only request cannot be scored (a 1-token prompt), or null: the validator's and the engine's. */
+    public String scoringProblem() {
+        return scoresOnly() && promptTokenIds.length < 2
+                ? "scoring (max_new_tokens 0 with prompt_logprobs) needs a prompt of at least 2 tokens: the first "
+                + "token has no prefix to score it by" : null;
+    }
 }

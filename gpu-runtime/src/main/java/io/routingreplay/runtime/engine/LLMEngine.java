@@ -180,9 +180,8 @@ public final class LLMEngine implements AutoCloseable {
             return (forced ? "forced_routing" : "prompt_logprobs") + " is not supported on the " + config.backend()
                     + " backend yet (use --backend cpu)";
         }
-        if (r.scoresOnly() && r.promptTokenIds().length < 2) {
-            return "scoring (max_new_tokens 0 with prompt_logprobs) needs a prompt of at least 2 tokens: the first "
-                    + "token has no prefix to score it by";
+        if (r.scoringProblem() != null) {
+            return r.scoringProblem();
         }
         return r.forcedRouting() == null ? null : r.forcedRouting().validate(layout, r.promptTokenIds().length);
     }

@@ -62,4 +62,20 @@ public record RoutingRecord(RoutingLayout layout, int firstPosition, int numToke
         }
         return out;
     }
+
+    /** The ids of {@code packed} ({@link #pack}'s inverse): every id, in order, as ints. */
+    public static int[] unpack(RoutingDtype dtype, byte[] packed) {
+        int[] out = new int[packed.length / dtype.bytes];
+        if (dtype == RoutingDtype.UINT8) {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = packed[i] & 0xff;
+            }
+        } else {
+            ByteBuffer b = ByteBuffer.wrap(packed).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < out.length; i++) {
+                out[i] = b.getShort(i * 2) & 0xffff;
+            }
+        }
+        return out;
+    }
 }

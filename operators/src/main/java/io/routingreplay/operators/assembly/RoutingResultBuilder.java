@@ -51,8 +51,10 @@ final class RoutingResultBuilder {
         List<Integer> outputs = new ArrayList<>(p.getNumOutputs());
         List<Float> logprobs = new ArrayList<>(p.getNumOutputs());
         List<Float> weights = null;
+        TokenRoutingEvent last = null;
         int at = 0;
         for (TokenRoutingEvent c : chunks) {
+            last = c;
             ByteBuffer b = c.getRoutingIds().duplicate();
             int n = b.remaining();
             int keptRows = cut.keptRows(c.getFirstPosition(), c.getNumRoutedTokens());
@@ -101,6 +103,9 @@ final class RoutingResultBuilder {
                         .setAssembledAt(assembledAt)
                         .build())
                 .setMetadata(new HashMap<>(header.getMetadata()))
+                // what forced_routing / prompt_logprobs produced comes with the final event
+                .setPromptLogprobs(last == null ? null : last.getPromptLogprobs())
+                .setForcedRouting(last == null ? null : last.getForcedRouting())
                 .build();
         return new Built(r, null);
     }

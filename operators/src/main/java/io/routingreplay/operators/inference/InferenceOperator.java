@@ -1,11 +1,14 @@
 package io.routingreplay.operators.inference;
 
 import io.routingreplay.operators.metrics.InferenceMetrics;
+import io.routingreplay.operators.results.ReplayReports;
 import io.routingreplay.operators.validation.DeadLetters;
 import io.routingreplay.runtime.engine.EngineStats;
 import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.engine.LLMEngine;
 import io.routingreplay.runtime.engine.StepEvent;
+import io.routingreplay.runtime.routing.ForcedRouting;
+import io.routingreplay.runtime.routing.RoutingRecord;
 import io.routingreplay.runtime.routing.RoutingLayout;
 import io.routingreplay.runtime.routing.RoutingSelection;
 import io.routingreplay.runtime.sampler.SamplingParams;
@@ -252,7 +255,7 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
     private void toEngine(InFlightRequest f) {
         f.inEngine = true;
         f.progressed = false;
-        loop.admit(toGenerationRequest(f), f.outputsSoFar(), f.logprobsSoFar());
+        loop.admit(toGenerationRequest(f, engine.routingLayout()), f.outputsSoFar(), f.logprobsSoFar());
     }
 
     /** {@code f} leaves the operator (finished, refused or dead-lettered); a suspect on probation makes room. */
@@ -332,6 +335,9 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
                 .setFinishReason(e.finishReason() == null ? null : e.finishReason().wire())
                 .setEmittedAt(now)
                 .setHeader(f.nextSeq == 0 ? header(f) : null)
+                .setPromptLogprobs(e.replay() == null || e.replay().promptLogprobs() == null ? null
+                        : toList(e.replay().promptLogprobs()))
+                .setForcedRouting(ReplayReports.toWire(e.replay()))
                 .build();
         output.collect(new StreamRecord<>(out, now));
         f.progressed = true;
@@ -441,12 +447,23 @@ public class InferenceOperator extends AbstractStreamOperator<TokenRoutingEvent>
         }
     }
 
-    private static GenerationRequest toGenerationRequest(InFlightRequest f) {
+    /**
+     * The engine's request; its forced ids, packed in the model's dtype at validation, are read with the engine's
+     * layout (the same model). A restored request is the same request, so its replay report covers every position.
+     */
+    static GenerationRequest toGenerationRequest(InFlightRequest f, RoutingLayout layout) {
         InferenceRequest r = f.request;
         SamplingParams p = new SamplingParams(r.getMaxNewTokens(), r.getTemperature(), r.getTopP(), r.getTopK(),
                 f.seed, r.getStopTokenIds(), r.getIgnoreEos(), r.getReturnRoutingWeights());
+        ForcedRouting forced = null;
+        if (r.getForcedRouting() != null) {
+            byte[] packed = new byte[r.getForcedRouting().remaining()];
+            r.getForcedRouting().duplicate().get(packed);
+            forced = new ForcedRouting(packed.length / layout.bytesPerToken(),
+                    RoutingRecord.unpack(layout.dtype(), packed));
+        }
         return new GenerationRequest(r.getRid(), toArray(r.getPromptTokenIds()), p,
-                new RoutingSelection(r.getRoutingStart(), r.getReturnRouting()));
+                new RoutingSelection(r.getRoutingStart(), r.getReturnRouting()), forced, r.getPromptLogprobs());
     }
 
     static RoutingLayoutInfo layoutInfo(RoutingLayout l) {

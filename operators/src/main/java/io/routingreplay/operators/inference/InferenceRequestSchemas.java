@@ -14,8 +14,8 @@ import org.apache.avro.Schema;
  */
 final class InferenceRequestSchemas {
 
-    /** The version of {@code InferenceRequest.avsc} this build was generated from (v2 added engine_failures, v3 routing_start and return_routing). */
-    static final int CURRENT_VERSION = 3;
+    /** The version of {@code InferenceRequest.avsc} this build was generated from (v2 added engine_failures, v3 routing_start and return_routing, v4 forced_routing and prompt_logprobs). */
+    static final int CURRENT_VERSION = 4;
 
     static final String HISTORY = "/avro-history/InferenceRequest/";
 

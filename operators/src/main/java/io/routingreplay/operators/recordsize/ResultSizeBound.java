@@ -19,7 +19,9 @@ import java.util.List;
  * then the key (the rid) and Kafka's framing ({@link KafkaRecordFraming}). Every field of {@code RoutingResult.avsc}
  * is counted at its largest Avro encoding, so the bound is never below the real record ({@code ResultSizeBoundTest}
  * checks it against encoded results of the engine) and, with the ids dominating, rarely more than a few per cent
- * above it for a request that runs to its max_new_tokens. The result has no text: consumers decode it.
+ * above it for a request that runs to its max_new_tokens. Scoring adds a float per prompt token after the first
+ * ({@code prompt_logprobs}), routing replay its report ({@code forced_routing}: a count per MoE layer). The result has
+ * no text: consumers decode it.
  */
 public final class ResultSizeBound implements Serializable {
 
@@ -103,9 +105,21 @@ public final class ResultSizeBound implements Serializable {
                 + AvroSizes.UNION_INDEX + AvroSizes.MAX_LONG                                 // seed
                 + (long) TIMINGS_FIELDS * AvroSizes.MAX_LONG                                 // timings
                 + AvroSizes.stringMap(r.getMetadata())                                       // metadata
-                + AvroSizes.varint(start);                                                   // routing_start
+                + AvroSizes.varint(start)                                                    // routing_start
+                + AvroSizes.UNION_INDEX + (r.getPromptLogprobs() ? AvroSizes.array(
+                        Math.max(0, promptTokens - 1), Math.max(0, promptTokens - 1L) * AvroSizes.FLOAT) : 0) // prompt_logprobs
+                + AvroSizes.UNION_INDEX + (r.getForcedRouting() != null
+                        ? forcedRoutingReport(r.getForcedRouting().remaining()) : 0);      // forced_routing
         long record = KafkaRecordFraming.recordBytes(AvroSizes.utf8Length(r.getRid()), value);
         return new Estimate(record, promptTokens, maxNewTokens, outputs, routed, rows, start, returned, weights);
+    }
+
+    /** A ForcedRoutingReport of the forced positions that {@code forcedBytes} packed ids hold. */
+    private long forcedRoutingReport(int forcedBytes) {
+        int positions = forcedBytes / (moeLayerIndices.length * topK * dtype.bytes);
+        return AvroSizes.varint(positions)                                                   // positions
+                + AvroSizes.array(moeLayerIndices.length, (long) moeLayerIndices.length * AvroSizes.varint(positions))
+                + 2L * AvroSizes.MAX_LONG;                                                   // cells, cells_reproduced
     }
 
     /** The largest max_new_tokens (at most the request's) whose bound fits in {@code limit}; 0 when none does. */

@@ -9,12 +9,15 @@ import io.routingreplay.runtime.cli.request.RequestValidator;
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.engine.GenerationRequest;
+import io.routingreplay.runtime.routing.RoutingLayout;
+import io.routingreplay.runtime.routing.RoutingRecord;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;
 import io.routingreplay.runtime.tokenizer.TokenizerLoadException;
 import io.routingreplay.schemas.InferenceRequest;
 import io.routingreplay.schemas.PromptEvent;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,7 +33,8 @@ import java.util.Optional;
  * <p>The request rules are {@code generate}'s own ({@link RequestLineParser} for JSON lines, {@link RequestValidator}
  * for Avro PromptEvents), so the offline command and the job refuse the same requests with the same words. This
  * class adds what only the streaming path has: the request-bytes cap (checked before the bytes are read), Avro
- * decoding, the model name, the prompt-token cap, the streaming-only fields, and the size of the result: a request
+ * decoding (with a PromptEvent's packed forced_routing, {@link AvroForcedRouting}), the model name, the prompt-token
+ * cap, the streaming-only fields, and the size of the result: a request
  * whose result could exceed the Kafka record limit ({@link ResultSizeBound}) is refused here, before it costs any
  * compute, instead of failing the results sink's transaction (and so restarting the job, forever) when it is done.
  * Duplicate rids are caught after this, keyed by rid ({@link DuplicateRidFilter}).
@@ -44,6 +48,8 @@ public final class PromptValidator implements AutoCloseable {
     private final TextTokenizer tokenizer;
     private final String tokenizerProblem;
     private final ResultSizeBound resultSize;
+    /** The model's: forced_routing arrives and is kept packed in its dtype. */
+    private final RoutingLayout routingLayout;
 
     /**
      * @param modelName the model this job serves; requests naming another model are refused
@@ -51,8 +57,7 @@ public final class PromptValidator implements AutoCloseable {
      */
     public PromptValidator(ValidationLimits limits, String modelName, ModelConfig model, TextTokenizer tokenizer) {
         this(limits, modelName, model, new RequestValidator(
-                new RequestLimits(model.vocabSize, model.maxPositionEmbeddings, limits.maxNewTokens()), tokenizer),
-                tokenizer, null);
+                RequestLimits.forStream(model, limits.maxNewTokens()), tokenizer), tokenizer, null);
     }
 
     private PromptValidator(ValidationLimits limits, String modelName, ModelConfig model,
@@ -62,6 +67,7 @@ public final class PromptValidator implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.tokenizerProblem = tokenizerProblem;
         this.resultSize = ResultSizeBound.of(model);
+        this.routingLayout = new RoutingLayout(model.moeLayerIndices, model.topK, model.numExperts);
         this.requestValidator = requestValidator;
         this.lineParser = new RequestLineParser(requestValidator);
     }
@@ -74,7 +80,7 @@ public final class PromptValidator implements AutoCloseable {
      */
     public static PromptValidator forModel(Path modelDir, String modelName, ValidationLimits limits) {
         ModelConfig cfg = ModelConfigLoader.load(modelDir);
-        RequestLimits requestLimits = new RequestLimits(cfg.vocabSize, cfg.maxPositionEmbeddings, limits.maxNewTokens());
+        RequestLimits requestLimits = RequestLimits.forStream(cfg, limits.maxNewTokens());
         TextTokenizer tok;
         try {
             tok = TextTokenizer.load(modelDir).orElse(null);
@@ -146,10 +152,16 @@ public final class PromptValidator implements AutoCloseable {
 
     private Verdict validateAvro(RawPrompt raw, long now) throws PromptDecodeException {
         PromptEvent e = AvroPromptDecoder.decode(raw.value);
+        RequestFields.NestedIds forced;
+        try {
+            forced = AvroForcedRouting.read(e.getForcedRouting(), e.getForcedRoutingShape(), routingLayout.dtype());
+        } catch (IllegalArgumentException bad) {
+            return reject(raw, e.getRid(), bad.getMessage(), now);
+        }
         ParsedRequest parsed = requestValidator.validate(new RequestFields(e.getRid(), e.getPrompt(),
                 toArray(e.getPromptTokenIds()), e.getMaxNewTokens(), e.getTemperature(), e.getTopP(), e.getTopK(),
                 e.getSeed(), toArray(e.getStopTokenIds()), e.getIgnoreEos(), e.getReturnRoutingWeights(),
-                e.getRoutingStart(), e.getReturnRouting()));
+                e.getRoutingStart(), e.getReturnRouting(), forced, null, e.getPromptLogprobs()));
         if (!parsed.isAccepted()) {
             return reject(raw, parsed.rid(), parsed.rejectReason(), now);
         }
@@ -183,6 +195,10 @@ public final class PromptValidator implements AutoCloseable {
                 .setReturnRoutingWeights(p.returnRoutingWeights())
                 .setRoutingStart(req.routing().start())
                 .setReturnRouting(req.routing().returned())
+                // checked against the model by the request validator, so every id fits the dtype
+                .setForcedRouting(req.forcedRouting() == null ? null : ByteBuffer.wrap(RoutingRecord.pack(
+                        routingLayout, req.forcedRouting().ids(), 0, req.forcedRouting().ids().length)))
+                .setPromptLogprobs(req.promptLogprobs())
                 .setSubmittedAt(extras.submittedAt())
                 .setMetadata(new HashMap<>(extras.metadata()))
                 .setSourceTopic(raw.topic)

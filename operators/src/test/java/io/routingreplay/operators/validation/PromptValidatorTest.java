@@ -101,7 +101,7 @@ class PromptValidatorTest extends WithTableValidator {
         b.writeBytes(new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x07});
         Verdict v = validator.validate(RawPrompt.of(b.toByteArray()));
         assertTrue(assertInstanceOf(Verdict.Rejected.class, v).reason()
-                .startsWith("undecodable bytes: not a JSON object and not an Avro PromptEvent (not a PromptEvent v3 "
+                .startsWith("undecodable bytes: not a JSON object and not an Avro PromptEvent (not a PromptEvent v4 "
                         + "record after its header"), v.toString());
     }
 

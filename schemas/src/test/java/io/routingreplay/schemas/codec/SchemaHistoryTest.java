@@ -55,8 +55,9 @@ class SchemaHistoryTest {
     @Test
     void promptEventHasEveryReleasedVersionAndEveryFieldAddedSinceV1HasADefault() {
         SchemaHistory h = SchemaHistory.of("PromptEvent");
-        assertEquals(3, h.versions().size(), h.describe());
+        assertEquals(4, h.versions().size(), h.describe());
         assertNull(h.versions().get(1).schema().getField("routing_start"), "v2 predates routing_start");
+        assertNull(h.versions().get(2).schema().getField("forced_routing"), "v3 predates forced_routing");
         Schema v1 = h.versions().get(0).schema();
         assertNull(v1.getField("metadata"), "v1 predates metadata");
         for (Schema.Field f : PromptEvent.getClassSchema().getFields()) {

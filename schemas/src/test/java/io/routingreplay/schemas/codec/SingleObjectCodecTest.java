@@ -67,10 +67,10 @@ class SingleObjectCodecTest {
     void truncatedAndOverlongRecordsAreRefused() {
         byte[] good = CODEC.encode(event());
         IOException cut = assertThrows(IOException.class, () -> CODEC.decode(Arrays.copyOf(good, good.length - 2)));
-        assertTrue(cut.getMessage().startsWith("not a PromptEvent v3 record after its header"), cut.getMessage());
+        assertTrue(cut.getMessage().startsWith("not a PromptEvent v4 record after its header"), cut.getMessage());
         IOException longer = assertThrows(IOException.class,
                 () -> CODEC.decode(Arrays.copyOf(good, good.length + 3)));
-        assertEquals("bytes left over after the PromptEvent v3 record", longer.getMessage());
+        assertEquals("bytes left over after the PromptEvent v4 record", longer.getMessage());
         assertThrows(IOException.class, () -> CODEC.decode(Arrays.copyOf(good, SingleObjectCodec.HEADER_BYTES)));
         assertThrows(IOException.class, () -> CODEC.decode(new byte[0]));
         assertThrows(IOException.class, () -> CODEC.decode(null));
@@ -78,16 +78,16 @@ class SingleObjectCodecTest {
 
     @Test
     void aGarbageLengthPrefixIsRefusedWithoutAllocatingIt() {
-        // header of v3, rid "a", then prompt = union branch 1 (string) claiming ~1 billion bytes, then nothing
+        // header of v4, rid "a", then prompt = union branch 1 (string) claiming ~1 billion bytes, then nothing
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         b.writeBytes(Arrays.copyOf(CODEC.encode(event()), SingleObjectCodec.HEADER_BYTES));
         b.writeBytes(new byte[] {0x02, 'a', 0x02, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x07});
         IOException e = assertThrows(IOException.class, () -> CODEC.decode(b.toByteArray()));
-        assertTrue(e.getMessage().startsWith("not a PromptEvent v3 record after its header"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("not a PromptEvent v4 record after its header"), e.getMessage());
     }
 
     @Test
     void theHistoryOfTheCodecIsTheCommittedOne() {
-        assertEquals(List.of(1, 2, 3), CODEC.history().versions().stream().map(SchemaHistory.Version::number).toList());
+        assertEquals(List.of(1, 2, 3, 4), CODEC.history().versions().stream().map(SchemaHistory.Version::number).toList());
     }
 }

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.routingreplay.job.JobOptions;
 import io.routingreplay.job.local.LocalPipeline;
-import io.routingreplay.job.results.RoutingResults;
+import io.routingreplay.operators.results.RoutingResults;
 import io.routingreplay.operators.validation.LimitOptions;
 import io.routingreplay.runtime.cli.output.ResultJson;
 import io.routingreplay.runtime.engine.EngineConfig;

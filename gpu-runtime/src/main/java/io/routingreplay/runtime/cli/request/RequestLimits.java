@@ -6,13 +6,20 @@ import io.routingreplay.runtime.routing.RoutingLayout;
 /**
  * What a request is checked against: the model's vocabulary and context length, and the deployment's cap on
  * {@code max_new_tokens}. {@code routing}: the model's routing layout where this deployment takes forced_routing and
- * prompt_logprobs ({@code generate}; it shapes forced_routing), null where it does not (the streaming job, whose
- * wire format has no fields for their results yet).
+ * prompt_logprobs (it shapes forced_routing), null where it does not. {@code readsLocalFiles}: whether
+ * {@code forced_routing_npy} (a path) may be read: {@code generate} reads files of the machine it runs on; the
+ * streaming job does not open paths its producers name (they are on another machine, and a request must not make a
+ * task manager read its files), so there the ids come in the request itself.
  */
-public record RequestLimits(int vocabSize, int maxPositionEmbeddings, int maxNewTokensCap, RoutingLayout routing) {
+public record RequestLimits(int vocabSize, int maxPositionEmbeddings, int maxNewTokensCap, RoutingLayout routing,
+                            boolean readsLocalFiles) {
 
     public RequestLimits(int vocabSize, int maxPositionEmbeddings, int maxNewTokensCap) {
         this(vocabSize, maxPositionEmbeddings, maxNewTokensCap, null);
+    }
+
+    public RequestLimits(int vocabSize, int maxPositionEmbeddings, int maxNewTokensCap, RoutingLayout routing) {
+        this(vocabSize, maxPositionEmbeddings, maxNewTokensCap, routing, true);
     }
 
     public RequestLimits {
@@ -25,5 +32,11 @@ public record RequestLimits(int vocabSize, int maxPositionEmbeddings, int maxNew
     public static RequestLimits of(ModelConfig model, int maxNewTokensCap) {
         return new RequestLimits(model.vocabSize, model.maxPositionEmbeddings, maxNewTokensCap,
                 new RoutingLayout(model.moeLayerIndices, model.topK, model.numExperts));
+    }
+
+    /** The streaming job's limits: replay inputs shaped by the model, no {@code forced_routing_npy} paths. */
+    public static RequestLimits forStream(ModelConfig model, int maxNewTokensCap) {
+        return new RequestLimits(model.vocabSize, model.maxPositionEmbeddings, maxNewTokensCap,
+                new RoutingLayout(model.moeLayerIndices, model.topK, model.numExperts), false);
     }
 }

@@ -108,21 +108,26 @@ public final class RequestValidator {
         } catch (IllegalArgumentException e) {
             return ParsedRequest.rejected(rid, e.getMessage());
         }
-        return ParsedRequest.accepted(new GenerationRequest(rid, prompt, params, routing, forced, promptLogprobs));
+        GenerationRequest request = new GenerationRequest(rid, prompt, params, routing, forced, promptLogprobs);
+        return request.scoringProblem() != null ? ParsedRequest.rejected(rid, request.scoringProblem())
+                : ParsedRequest.accepted(request);
     }
 
     /**
-     * Where the limits carry no routing layout (the streaming job: its wire format has no fields for a replay
-     * report or prompt logprobs yet), forced_routing and prompt_logprobs are refused rather than silently dropped.
+     * Where the limits carry no routing layout, forced_routing and prompt_logprobs are refused rather than silently
+     * dropped; where they read no local files (the streaming job), forced_routing_npy is refused before its path is
+     * opened.
      */
     private String replayInputsNotOffered(RequestFields f) {
         if (limits.routing() != null) {
-            return null;
+            return f.forcedRoutingNpy() == null || limits.readsLocalFiles() ? null
+                    : "\"forced_routing_npy\" names a file, and the streaming job does not read files its requests "
+                    + "name; send the ids themselves in \"forced_routing\" (a result's topk_ids rows)";
         }
         String field = f.forcedRouting() != null ? "forced_routing" : f.forcedRoutingNpy() != null
                 ? "forced_routing_npy" : Boolean.TRUE.equals(f.promptLogprobs()) ? "prompt_logprobs" : null;
-        return field == null ? null : "\"" + field + "\" is not offered by the streaming job yet (its results have no "
-                + "field for what it returns); use routing-replay generate or verify";
+        return field == null ? null : "\"" + field + "\" is not offered here (no routing layout to check it "
+                + "against); use routing-replay generate or verify";
     }
 
     /**

@@ -3,7 +3,14 @@ package io.routingreplay.runtime.cli.verify;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.routingreplay.runtime.cli.output.NpyFileNames;
 import io.routingreplay.runtime.cli.request.RoutingNpy;
+import io.routingreplay.runtime.engine.GenerationRequest;
+import io.routingreplay.runtime.engine.GenerationResult;
+import io.routingreplay.runtime.engine.ReplayReport;
+import io.routingreplay.runtime.routing.ForcedRouting;
 import io.routingreplay.runtime.routing.RoutingLayout;
+import io.routingreplay.runtime.routing.RoutingRecord;
+import io.routingreplay.runtime.routing.RoutingSelection;
+import io.routingreplay.runtime.sampler.SamplingParams;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,16 +22,71 @@ import java.util.List;
  * One line of a results file ({@link io.routingreplay.runtime.cli.output.ResultJson}) as {@code verify} reads it,
  * with the structural errors found on the way (a record with any is not run).
  *
- * @param ids    routing ids, {@code [row][moe_layer][k]} flattened (null when unreadable)
- * @param rows   rows of routing held
- * @param errors structural errors, each a sentence; empty when the record can be replayed
+ * @param ids                routing ids, {@code [row][moe_layer][k]} flattened (null when unreadable)
+ * @param rows               rows of routing held
+ * @param errors             structural errors, each a sentence; empty when the record can be replayed
+ * @param promptLogprobs     the recorded logprobs of prompt tokens 1 .. prompt − 1 (scoring), or null
+ * @param forcedUnreproduced forced ids of the record's own {@code forced_routing} the free router did not pick (its
+ *                           report's cells − cells_reproduced): a replay finds exactly these cells unreproduced
  */
 public record RecordedResult(String rid, int[] prompt, int[] output, float[] logprobs, int[] ids, int rows,
-                             List<String> errors) {
+                             List<String> errors, float[] promptLogprobs, long forcedUnreproduced) {
+
+    public RecordedResult(String rid, int[] prompt, int[] output, float[] logprobs, int[] ids, int rows,
+                          List<String> errors) {
+        this(rid, prompt, output, logprobs, ids, rows, errors, null, 0);
+    }
 
     /** A line that is not a result at all (unreadable, not JSON). */
     public static RecordedResult unreadable(String where, String error) {
         return new RecordedResult(where, null, null, null, null, 0, List.of(error));
+    }
+
+    /**
+     * An engine result as it was recorded (the streaming job's results, read back as {@link GenerationResult}),
+     * with the same structural checks as a results line.
+     */
+    public static RecordedResult of(GenerationResult g, RoutingLayout model) {
+        List<String> errors = new ArrayList<>();
+        ReplayReport replay = g.replay();
+        float[] promptLogprobs = replay == null ? null : replay.promptLogprobs();
+        long unreproduced = replay == null || replay.forcedMismatches() == null ? 0
+                : replay.forcedCells() - replay.forcedCellsReproduced();
+        RoutingRecord routing = g.routing();
+        if (routing == null) {
+            errors.add("routing is null (return_routing false): nothing to replay");
+            return new RecordedResult(g.rid(), g.promptTokenIds(), g.outputTokenIds(), g.outputLogprobs(), null, 0,
+                    errors, promptLogprobs, unreproduced);
+        }
+        if (g.outputLogprobs().length != g.outputTokenIds().length) {
+            errors.add("output_logprobs has " + g.outputLogprobs().length + " values for "
+                    + g.outputTokenIds().length + " output tokens");
+        }
+        if (routing.firstPosition() != 0) {
+            errors.add("routing starts at position " + routing.firstPosition()
+                    + ": replay needs every routed position from 0");
+        }
+        RoutingLayout l = routing.layout();
+        checkLayout(l.moeLayerIndices(), l.topK(), l.numExperts(), model, errors);
+        int[] ids = null;
+        if (errors.isEmpty()) {
+            ids = RoutingRecord.unpack(l.dtype(), routing.ids());
+            checkIds(ids, routing.numTokens(), g.numRoutedPositions(), model, errors);
+        }
+        return new RecordedResult(g.rid(), g.promptTokenIds(), g.outputTokenIds(), g.outputLogprobs(), ids,
+                routing.numTokens(), errors, promptLogprobs, unreproduced);
+    }
+
+    /**
+     * The request that replays this record: its prompt + output scored ({@code max_new_tokens} 0 with
+     * prompt_logprobs), every recorded row forced, no routing returned (the report says what the router did).
+     */
+    public GenerationRequest replayRequest() {
+        int[] tokens = new int[prompt.length + output.length];
+        System.arraycopy(prompt, 0, tokens, 0, prompt.length);
+        System.arraycopy(output, 0, tokens, prompt.length, output.length);
+        return new GenerationRequest(rid, tokens, new SamplingParams(0, 1f, 1f, 0, null, List.of(), true, false),
+                RoutingSelection.none(), new ForcedRouting(rows, ids), true);
     }
 
     public static RecordedResult parse(JsonNode line, RoutingLayout model, Path npyDir) {
@@ -106,21 +168,47 @@ public record RecordedResult(String rid, int[] prompt, int[] output, float[] log
         if (ids != null) {
             checkIds(ids, rows, prompt.length + output.length - 1, model, errors);
         }
-        return new RecordedResult(rid, prompt, output, logprobs, ids, rows, errors);
+        return new RecordedResult(rid, prompt, output, logprobs, ids, rows, errors, promptLogprobs(line),
+                forcedUnreproduced(line));
+    }
+
+    /** prompt_logprobs as generate writes them (null for token 0, then one per prompt token), without the null. */
+    private static float[] promptLogprobs(JsonNode line) {
+        JsonNode a = line.path("prompt_logprobs");
+        if (!a.isArray() || a.size() < 1) {
+            return null;
+        }
+        float[] out = new float[a.size() - 1];
+        for (int i = 0; i < out.length; i++) {
+            JsonNode v = a.get(i + 1);
+            out[i] = v.isNumber() ? Float.parseFloat(v.decimalValue().toString()) : Float.NaN;
+        }
+        return out;
+    }
+
+    private static long forcedUnreproduced(JsonNode line) {
+        JsonNode f = line.path("forced_routing");
+        return f.isObject() ? f.path("cells").asLong() - f.path("cells_reproduced").asLong() : 0;
     }
 
     private static void checkLayout(JsonNode routing, RoutingLayout model, List<String> errors) {
-        int[] layers = ints(routing.path("moe_layer_indices"));
+        checkLayout(ints(routing.path("moe_layer_indices")),
+                routing.has("top_k") ? routing.path("top_k").asInt() : null,
+                routing.has("num_experts") ? routing.path("num_experts").asInt() : null, model, errors);
+    }
+
+    /** A recorded layout (null: not given) against the model's. */
+    private static void checkLayout(int[] layers, Integer topK, Integer numExperts, RoutingLayout model,
+                                    List<String> errors) {
         if (layers != null && !java.util.Arrays.equals(layers, model.moeLayerIndices())) {
             errors.add("moe_layer_indices " + java.util.Arrays.toString(layers) + " are not the model's "
                     + java.util.Arrays.toString(model.moeLayerIndices()));
         }
-        if (routing.has("top_k") && routing.path("top_k").asInt() != model.topK()) {
-            errors.add("top_k " + routing.path("top_k").asInt() + " is not the model's " + model.topK());
+        if (topK != null && topK != model.topK()) {
+            errors.add("top_k " + topK + " is not the model's " + model.topK());
         }
-        if (routing.has("num_experts") && routing.path("num_experts").asInt() != model.numExperts()) {
-            errors.add("num_experts " + routing.path("num_experts").asInt() + " is not the model's "
-                    + model.numExperts());
+        if (numExperts != null && numExperts != model.numExperts()) {
+            errors.add("num_experts " + numExperts + " is not the model's " + model.numExperts());
         }
     }
 

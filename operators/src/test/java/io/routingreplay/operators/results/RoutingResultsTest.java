@@ -1,4 +1,4 @@
-package io.routingreplay.job.results;
+package io.routingreplay.operators.results;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

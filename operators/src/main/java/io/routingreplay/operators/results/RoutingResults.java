@@ -1,4 +1,4 @@
-package io.routingreplay.job.results;
+package io.routingreplay.operators.results;
 
 import io.routingreplay.runtime.engine.FinishReason;
 import io.routingreplay.runtime.engine.GenerationResult;
@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * A {@link RoutingResult} off the results topic as the engine's {@link GenerationResult}, so consumers write it
- * with the same code (and byte for byte the same JSON) as {@code generate}.
+ * with the same code (and byte for byte the same JSON) as {@code generate}, prompt_logprobs and the forced-routing
+ * report included; the audit stage replays it as {@code verify} replays a results line.
  */
 public final class RoutingResults {
 
@@ -34,7 +35,8 @@ public final class RoutingResults {
                     weights);
         }
         return new GenerationResult(r.getRid(), ints(r.getPromptTokenIds()), ints(r.getOutputTokenIds()),
-                floats(r.getOutputLogprobs()), FinishReason.fromWire(r.getFinishReason()), routing);
+                floats(r.getOutputLogprobs()), FinishReason.fromWire(r.getFinishReason()), routing,
+                ReplayReports.fromWire(r.getPromptLogprobs(), r.getForcedRouting()));
     }
 
     private static int[] ints(List<Integer> list) {
