@@ -49,6 +49,13 @@ public final class JobOptions {
     /** {@code kafka.max-record-bytes}: defined in {@link LimitOptions} because validation checks results against it. */
     public static final ConfigOption<Integer> MAX_RECORD_BYTES = LimitOptions.MAX_RECORD_BYTES;
 
+    public static final ConfigOption<Double> AUDIT_FRACTION = ConfigOptions.key("audit.fraction")
+            .doubleType().defaultValue(0.0)
+            .withDescription("Share of results (0..1, chosen by rid hash) the audit stage replays with their own "
+                    + "routing forced on an engine of its own, checking logprobs bit for bit and every routing cell "
+                    + "(routing-replay verify's check); counts audited_results, audit_mismatches, audit_skipped. "
+                    + "0 (default) leaves the stage out. CPU backend only for now.");
+
     public static final ConfigOption<String> MODEL_DIR = ConfigOptions.key("model.dir")
             .stringType().noDefaultValue()
             .withDescription("Hugging Face checkpoint folder (config.json + safetensors [+ tokenizer.json]).");

@@ -3,6 +3,7 @@ package io.routingreplay.job;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 import io.routingreplay.operators.assembly.RoutingAssembler;
+import io.routingreplay.operators.audit.ResultAuditSink;
 import io.routingreplay.operators.assembly.TimeoutClock;
 import io.routingreplay.operators.inference.EngineFactory;
 import io.routingreplay.operators.inference.EngineSettings;
@@ -114,6 +115,11 @@ public final class RoutingReplayPipeline {
                 .process(new OversizedResultFilter(limits.maxRecordBytes()))
                 .name("result-size").uid("result-size")
                 .returns(new AvroTypeInfo<>(RoutingResult.class));
+        double auditFraction = conf.get(JobOptions.AUDIT_FRACTION);
+        if (auditFraction > 0) {
+            results.sinkTo(new ResultAuditSink(engine, engines, auditFraction(auditFraction, engine)))
+                    .name("audit").uid("audit").setParallelism(inferenceParallelism);
+        }
 
         DataStream<DeadLetter> deadLetters = validated.getSideOutput(DeadLetters.TAG)
                 .union(unique.getSideOutput(DeadLetters.TAG), events.getSideOutput(DeadLetters.TAG),
@@ -121,6 +127,22 @@ public final class RoutingReplayPipeline {
                 .map(new DeadLetterFitter(limits.maxRecordBytes())).name("dead-letter-size").uid("dead-letter-size")
                 .map(new DeadLetterCounter()).name("count-dead-letters").uid("count-dead-letters");
         return new Outputs(results, deadLetters, events);
+    }
+
+    /**
+     * The audit replays results with their routing forced on the job's backend (bit for bit is a same-backend
+     * promise); the cuda backend does not take forced routing yet, so an audit there is refused at submission.
+     */
+    static double auditFraction(double fraction, EngineSettings engine) {
+        if (!(fraction <= 1)) {
+            throw new IllegalArgumentException(JobOptions.AUDIT_FRACTION.key() + " must be in [0, 1], got " + fraction);
+        }
+        if (!"cpu".equals(engine.backend())) {
+            throw new IllegalArgumentException(JobOptions.AUDIT_FRACTION.key() + " " + fraction + " needs "
+                    + JobOptions.BACKEND.key() + " cpu: the " + engine.backend() + " backend does not take "
+                    + "forced_routing yet, and the audit replays each result with its routing forced");
+        }
+        return fraction;
     }
 
     static Path modelDir(ReadableConfig conf) {

@@ -51,6 +51,11 @@ public final class MetricNames {
     public static final String ASSEMBLED_ROUTING_BYTES_PER_SECOND = "assembled_routing_bytes_per_second";
     public static final String END_TO_END_LATENCY_MS = "end_to_end_latency_ms";
 
+    // Audit stage (audit.fraction > 0).
+    public static final String AUDITED_RESULTS = "audited_results";
+    public static final String AUDIT_MISMATCHES = "audit_mismatches";
+    public static final String AUDIT_SKIPPED = "audit_skipped";
+
     // Dead letters, any operator: one counter per reason, under addGroup(DEAD_LETTER_REASON_KEY, reason).
     public static final String DEAD_LETTER_REASON_KEY = "reason";
     public static final String DEAD_LETTERS = "dead_letters";
@@ -99,6 +104,9 @@ public final class MetricNames {
             new Metric(RECORDS_ASSEMBLED, Kind.COUNTER, null),
             new Metric(ASSEMBLED_ROUTING_BYTES_PER_SECOND, Kind.METER, null),
             new Metric(END_TO_END_LATENCY_MS, Kind.HISTOGRAM, null),
+            new Metric(AUDITED_RESULTS, Kind.COUNTER, null),
+            new Metric(AUDIT_MISMATCHES, Kind.COUNTER, null),
+            new Metric(AUDIT_SKIPPED, Kind.COUNTER, null),
             new Metric(DEAD_LETTERS, Kind.COUNTER, DEAD_LETTER_REASON_KEY));
 
     private MetricNames() {

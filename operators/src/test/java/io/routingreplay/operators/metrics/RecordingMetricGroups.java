@@ -38,7 +38,7 @@ public final class RecordingMetricGroups {
                 .addTask(ExecutionAttemptID.randomId(), "inference");
     }
 
-    MetricGroup operator(String name) {
+    public MetricGroup operator(String name) {
         return task.getOrAddOperator(name);
     }
 

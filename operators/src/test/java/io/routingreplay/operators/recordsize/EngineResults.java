@@ -23,14 +23,17 @@ import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
  * Real results of the bundled tiny Qwen3-MoE (4 MoE layers, top-4 of 16 experts, vocabulary 151,936, 4,096
  * positions): requests through the job's inference operator and assembler, as the results sink receives them.
  */
-final class EngineResults {
+public final class EngineResults {
 
-    static final Path MODEL = Path.of("..", "fixtures", "qwen3-moe-tiny").toAbsolutePath().normalize();
-    static final String MODEL_NAME = "qwen3-moe-tiny";
+    public static final Path MODEL = Path.of("..", "fixtures", "qwen3-moe-tiny").toAbsolutePath().normalize();
+    public static final String MODEL_NAME = "qwen3-moe-tiny";
 
-    static List<RoutingResult> run(List<InferenceRequest> requests) throws Exception {
-        EngineSettings settings = new EngineSettings(MODEL.toString(), "cpu", 16, 512, 0, KvCacheDtype.FP32, 4096, 2, true,
-                AdmissionPolicy.EAGER);
+    /** The engine the results come from (the audit tests replay them on one made the same way). */
+    public static final EngineSettings SETTINGS = new EngineSettings(MODEL.toString(), "cpu", 16, 512, 0,
+            KvCacheDtype.FP32, 4096, 2, true, AdmissionPolicy.EAGER);
+
+    public static List<RoutingResult> run(List<InferenceRequest> requests) throws Exception {
+        EngineSettings settings = SETTINGS;
         List<TokenRoutingEvent> events;
         try (var inference = new OneInputStreamOperatorTestHarness<PromptBatch, TokenRoutingEvent>(
                 new InferenceOperatorFactory(settings, 64, 4, 3))) {

@@ -55,7 +55,8 @@ import org.junit.jupiter.api.Test;
  * byte the line {@code generate} writes for the same request (tokens, logprobs, routing, prompt_logprobs, the
  * forced-routing report). On top, the issue's done-when properties hold on the job's own results: a record re-run
  * with its own routing forced reproduces its logprobs bit for bit, its ids, and every cell is the free router's; the
- * resumed rollout equals the uninterrupted one.
+ * resumed rollout equals the uninterrupted one. The audit stage runs on every result ({@code audit.fraction} 1) and
+ * changes none of them.
  */
 class ReplayInputsITCase {
 
@@ -99,6 +100,8 @@ class ReplayInputsITCase {
         conf.set(JobOptions.MODEL_DIR, MODEL.toString());
         conf.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(500));
         conf.set(JobOptions.ENGINE_THREADS, 2);
+        // every result also goes through the audit stage: what the results topic gets is what it gets without it
+        conf.set(JobOptions.AUDIT_FRACTION, 1.0);
         List<LocalPipeline.Answer> answers;
         try (LocalPipeline pipeline = LocalPipeline.start(conf)) {
             pipeline.publishAll(values, rids);
