@@ -234,4 +234,54 @@ class PromptValidatorTest extends WithTableValidator {
                 () -> ValidationLimits.from(conf));
         assertTrue(e.getMessage().contains("kafka.max-record-bytes must be >= 4096"), e.getMessage());
     }
+
+    /** 16 ids (one position of 4 MoE layers × top-4), uint8: distinct per top-4 list, {@code first} changes id 0. */
+    private static java.nio.ByteBuffer oneRow(int first) {
+        byte[] b = new byte[16];
+        for (int i = 0; i < 16; i++) {
+            b[i] = (byte) (i % 4 + 4 * (i / 4));
+        }
+        b[0] = (byte) first;
+        return java.nio.ByteBuffer.wrap(b);
+    }
+
+    @Test
+    void avroForcedRoutingIsTakenAsPackedAndPromptLogprobsKept() {
+        Verdict v = validator.validate(RawPrompt.of(avro(event("f").setForcedRouting(oneRow(15))
+                .setForcedRoutingShape(List.of(1, 4, 4)).setPromptLogprobs(true).build())));
+        InferenceRequest r = assertInstanceOf(Verdict.Accepted.class, v).request();
+        assertEquals(oneRow(15), r.getForcedRouting(), "kept packed, as sent");
+        assertTrue(r.getPromptLogprobs());
+    }
+
+    @Test
+    void avroForcedRoutingIsCheckedWithTheWordsOfJsonAndItsPackingOnTop() {
+        assertEquals("forced_routing id 16 at position 0, MoE layer 0 is outside the experts [0, 16)",
+                rejected(event("r").setForcedRouting(oneRow(16)).setForcedRoutingShape(List.of(1, 4, 4))));
+        assertEquals("forced_routing repeats expert 1 at position 0, MoE layer 0 (a top-k list holds distinct experts)",
+                rejected(event("r").setForcedRouting(oneRow(1)).setForcedRoutingShape(List.of(1, 4, 4))));
+        assertEquals("\"forced_routing\" rows are [2][8]; the model routes 4 MoE layers × top_k 4 per position",
+                rejected(event("r").setForcedRouting(oneRow(0)).setForcedRoutingShape(List.of(1, 2, 8))));
+        assertEquals("\"forced_routing\" needs \"forced_routing_shape\" [m, num_moe_layers, top_k] (a result's "
+                + "routing_shape)", rejected(event("r").setForcedRouting(oneRow(0))));
+        assertEquals("\"forced_routing_shape\" given without \"forced_routing\"",
+                rejected(event("r").setForcedRoutingShape(List.of(1, 4, 4))));
+        assertEquals("\"forced_routing_shape\" must be three counts [m, num_moe_layers, top_k], got [1, 4]",
+                rejected(event("r").setForcedRouting(oneRow(0)).setForcedRoutingShape(List.of(1, 4))));
+        java.nio.ByteBuffer uint16 = java.nio.ByteBuffer.wrap(new byte[32]);
+        assertEquals("\"forced_routing\" holds 32 bytes; shape [1, 4, 4] in the model's routing dtype uint8 (1 byte "
+                + "per id) needs 16", rejected(event("r").setForcedRouting(uint16).setForcedRoutingShape(List.of(1, 4, 4))));
+        java.nio.ByteBuffer fourRows = java.nio.ByteBuffer.allocate(64);
+        for (int i = 0; i < 4; i++) {
+            fourRows.put(oneRow(0));
+        }
+        fourRows.flip();
+        assertEquals("forced_routing covers 4 positions; at most the prompt length (3) can be forced",
+                rejected(event("r").setForcedRouting(fourRows).setForcedRoutingShape(List.of(4, 4, 4))));
+    }
+
+    private static String rejected(PromptEvent.Builder e) {
+        Verdict v = validator.validate(RawPrompt.of(avro(e.build())));
+        return assertInstanceOf(Verdict.Rejected.class, v).reason();
+    }
 }
