@@ -29,6 +29,10 @@ class RoutingResult:
     # the routed position of topk_ids' first row: the request's routing_start (a multi-turn trainer holds the rows
     # before it from the earlier turns)
     routing_start: int = 0
+    # with prompt_logprobs: the logprob of prompt token i + 1 given tokens 0..i (prompt - 1 values); else None
+    prompt_logprobs: Optional[List[float]] = None
+    # with forced_routing: {"positions", "mismatched_positions" (per MoE layer), "cells", "cells_reproduced"}; else None
+    forced_routing: Optional[dict] = None
 
     @staticmethod
     def from_record(rec: dict) -> "RoutingResult":
@@ -53,7 +57,9 @@ class RoutingResult:
             finish_reason=rec["finish_reason"],
             topk_ids=topk_ids, topk_weights=topk_weights,
             moe_layer_indices=list(rec["layout"]["moe_layer_indices"]), num_experts=rec["layout"]["num_experts"],
-            seed=rec.get("seed"), metadata=dict(rec.get("metadata") or {}), routing_start=start)
+            seed=rec.get("seed"), metadata=dict(rec.get("metadata") or {}), routing_start=start,
+            prompt_logprobs=None if rec.get("prompt_logprobs") is None else list(rec["prompt_logprobs"]),
+            forced_routing=None if rec.get("forced_routing") is None else dict(rec["forced_routing"]))
 
     @property
     def num_tokens(self) -> int:

@@ -77,3 +77,24 @@ def test_results_equal_generate_and_consume(bootstrap, tmp_path):
             continue
         name = f"{rid}.npy" if r.routing_start == 0 else f"{rid}@{r.routing_start}.npy"  # the file says its start
         assert np.array_equal(np.load(npy / name), r.topk_ids), rid
+
+
+def test_a_result_replayed_with_its_own_routing_reproduces_its_logprobs(bootstrap):
+    """Routing replay from Python: a result's own rows (``topk_ids``) go back as forced_routing, packed (Avro) and as
+    lists (JSON), with its prompt + output scored: the job recomputes its output logprobs bit for bit and the free
+    router picks every forced id."""
+    base = {"rid": "py-replay-base", "prompt_token_ids": [9707, 11, 1879, 0, 3555], "max_new_tokens": 6,
+            "temperature": 0, "ignore_eos": True}
+    publish(bootstrap, "prompts", [base])
+    r = collect(bootstrap, {base["rid"]}, "py-replay-base")[base["rid"]]
+    tokens = r.prompt_token_ids + r.output_token_ids
+    replay = {"prompt_token_ids": tokens, "max_new_tokens": 0, "prompt_logprobs": True, "forced_routing": r.topk_ids}
+    publish(bootstrap, "prompts", [dict(replay, rid="py-replay-avro")], avro=True)
+    publish(bootstrap, "prompts", [dict(replay, rid="py-replay-json")])
+    got = collect(bootstrap, {"py-replay-avro", "py-replay-json"}, "py-replay")
+    p = len(r.prompt_token_ids)
+    for rid, g in got.items():
+        assert np.array_equal(np.float32(g.prompt_logprobs[p - 1:]), np.float32(r.output_logprobs)), rid
+        assert g.forced_routing["positions"] == r.num_tokens, rid
+        assert g.forced_routing["cells_reproduced"] == g.forced_routing["cells"], rid
+        assert np.array_equal(g.topk_ids, r.topk_ids), rid
