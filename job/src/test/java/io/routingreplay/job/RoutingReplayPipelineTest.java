@@ -1,6 +1,7 @@
 package io.routingreplay.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.routingreplay.operators.validation.RawPrompt;
 import io.routingreplay.schemas.RoutingResult;
@@ -45,5 +46,25 @@ class RoutingReplayPipelineTest {
         }
         rids.sort(String::compareTo);
         assertEquals(List.of("p0", "p1", "p2", "p3", "p4", "p5"), rids);
+    }
+
+    /** The audit replays with forced routing, which the cuda backend does not take yet: refused when submitted. */
+    @Test
+    void anAuditOnABackendWithoutForcedRoutingIsRefusedAtSubmission() {
+        Configuration conf = new Configuration();
+        conf.set(JobOptions.MODEL_DIR, MODEL.toString());
+        conf.set(JobOptions.BACKEND, "cuda");
+        conf.set(JobOptions.AUDIT_FRACTION, 0.1);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        DataStream<RawPrompt> in = env.fromData(List.of(RawPrompt.of(new byte[] {'{', '}'})),
+                TypeInformation.of(RawPrompt.class));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> RoutingReplayPipeline.wire(in, conf));
+        assertEquals("audit.fraction 0.1 needs engine.backend cpu: the cuda backend does not take forced_routing "
+                + "yet, and the audit replays each result with its routing forced", e.getMessage());
+        conf.set(JobOptions.BACKEND, "cpu");
+        conf.set(JobOptions.AUDIT_FRACTION, 1.5);
+        assertEquals("audit.fraction must be in [0, 1], got 1.5", assertThrows(IllegalArgumentException.class,
+                () -> RoutingReplayPipeline.wire(in, conf)).getMessage());
     }
 }

@@ -41,11 +41,27 @@ class ResultSizeBoundTest {
                 // a second turn: its result returns the rows from position 250 only
                 withRouting(request("turn-2-from-250", prompt(rnd, 300), 200, 0f, true, true, Map.of()), 250, true),
                 withRouting(request("from-prompt-end", prompt(rnd, 40), 1, 0f, true, true, Map.of()), 40, true),
-                withRouting(request("no-routing", prompt(rnd, 300), 200, 0f, true, true, Map.of()), 0, false));
+                withRouting(request("no-routing", prompt(rnd, 300), 200, 0f, true, true, Map.of()), 0, false),
+                // replay inputs: every prompt token's logprob, and the forced-routing report
+                InferenceRequest.newBuilder(request("scored-200+30", prompt(rnd, 200), 30, 0f, true, false, Map.of()))
+                        .setPromptLogprobs(true).build(),
+                InferenceRequest.newBuilder(request("scoring-only-120", prompt(rnd, 120), 0, 0f, true, false, Map.of()))
+                        .setPromptLogprobs(true).build(),
+                InferenceRequest.newBuilder(request("forced-60+20", prompt(rnd, 60), 20, 0f, true, false, Map.of()))
+                        .setForcedRouting(java.nio.ByteBuffer.wrap(forcedRows(60))).setPromptLogprobs(true).build());
         results = new HashMap<>();
         for (RoutingResult r : EngineResults.run(requests)) {
             results.put(r.getRid(), r);
         }
+    }
+
+    /** {@code rows} positions of 4 MoE layers × top-4 ids, distinct per list (not the router's choice). */
+    static byte[] forcedRows(int rows) {
+        byte[] ids = new byte[rows * 16];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = (byte) ((i % 4) * 4 + (i / 16) % 4);
+        }
+        return ids;
     }
 
     @Test
