@@ -154,4 +154,44 @@ class VerifyCommandTest {
         assertTrue(lineOf(r, "r2").contains("appears twice at position 0, MoE layer 0"), r.out);
         assertTrue(r.out.contains("3 results: 0 ok, 0 mismatched, 3 structural errors"), r.out);
     }
+
+    /**
+     * A result of a request with forced_routing holds ids the free router would not pick, and says how many in its
+     * report: verify expects exactly those cells unreproduced (no false alarm), and checks a result's recorded
+     * prompt_logprobs bit for bit too.
+     */
+    @Test
+    void forcedAndScoredResultsVerifyAgainstTheirOwnReports() throws IOException {
+        List<Fixtures.Case> cases = Fixtures.cases(MODEL);
+        String prompt = JSON.writeValueAsString(cases.get(0).promptIds());
+        String row = "[[15,14,13,12],[11,10,9,8],[7,6,5,4],[3,2,1,0]]";
+        Path input = tmp.resolve("replay-requests.jsonl");
+        Files.write(input, List.of(
+                "{\"rid\":\"forced\",\"prompt_token_ids\":" + prompt + ",\"max_new_tokens\":5,\"temperature\":0,"
+                        + "\"ignore_eos\":true,\"forced_routing\":[" + row + "," + row + "]}",
+                "{\"rid\":\"scored\",\"prompt_token_ids\":" + prompt + ",\"max_new_tokens\":4,\"temperature\":0,"
+                        + "\"ignore_eos\":true,\"prompt_logprobs\":true}"), StandardCharsets.UTF_8);
+        Path out = tmp.resolve("replay-results.jsonl");
+        Run gen = run("generate", "--input", input.toString(), "--output", out.toString());
+        assertEquals(0, gen.code, gen.out);
+        List<String> replayLines = Files.readAllLines(out, StandardCharsets.UTF_8);
+        JsonNode forced = JSON.readTree(replayLines.get(0)).get("forced_routing");
+        assertTrue(forced.get("cells_reproduced").asLong() < forced.get("cells").asLong(), forced.toString());
+
+        Run r = verify(replayLines);
+        assertEquals(0, r.code, r.out);
+        assertTrue(lineOf(r, "forced").contains(": OK"), r.out);
+        assertTrue(lineOf(r, "forced").contains("the record's own forced_routing reported"), r.out);
+        String scored = lineOf(r, "scored");
+        int p = cases.get(0).promptIds().length;
+        assertTrue(scored.contains(": OK logprobs " + (4 + p - 1) + "/" + (4 + p - 1) + " identical"), scored);
+
+        ObjectNode s = (ObjectNode) JSON.readTree(replayLines.get(1));
+        ArrayNode plp = (ArrayNode) s.get("prompt_logprobs");
+        plp.set(2, Float.intBitsToFloat(Float.floatToIntBits(plp.get(2).floatValue()) ^ 1));
+        Run bad = verify(List.of(replayLines.get(0), JSON.writeValueAsString(s)));
+        assertEquals(4, bad.code, bad.out);
+        assertTrue(lineOf(bad, "scored").contains(": MISMATCH"), bad.out);
+        assertTrue(lineOf(bad, "scored").contains("prompt_logprobs differ from prompt token 2"), bad.out);
+    }
 }
