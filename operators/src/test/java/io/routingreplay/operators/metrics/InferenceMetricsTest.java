@@ -33,6 +33,7 @@ class InferenceMetricsTest {
         new InferenceMetrics(groups.operator("inference"));
         new MicroBatchMetrics(groups.operator("window"));
         new AssemblerMetrics(groups.operator("assembler"));
+        new AuditMetrics(groups.operator("audit"));
         DeadLetterMetrics.register(groups.operator("count-dead-letters")).onDeadLetter("validate");
 
         Set<String> registered = groups.byPrometheusName.keySet().stream()
