@@ -1,6 +1,8 @@
 package io.routingreplay.k8s;
 
+import io.routingreplay.operators.audit.ResultAuditor;
 import io.routingreplay.operators.metrics.AssemblerMetrics;
+import io.routingreplay.operators.metrics.AuditMetrics;
 import io.routingreplay.operators.metrics.DeadLetterMetrics;
 import io.routingreplay.operators.metrics.InferenceMetrics;
 import io.routingreplay.operators.metrics.MetricNames;
@@ -67,6 +69,7 @@ class PrometheusExportTest {
             AssemblerMetrics assembler = new AssemblerMetrics(task.getOrAddOperator("assemble"));
             assembler.onRecordAssembled(640, 1_000, 1_100);
             DeadLetterMetrics.register(task.getOrAddOperator("count-dead-letters")).onDeadLetter("validate");
+            new AuditMetrics(task.getOrAddOperator("audit")).onOutcome(ResultAuditor.Outcome.MISMATCH);
 
             String body = HttpClient.newHttpClient().send(
                     HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/metrics")).build(),

@@ -76,7 +76,7 @@ class ConsumeWireFormatITCase {
                     bad.get(0));
             assertTrue(bad.get(1).contains("\"offset\":1") && bad.get(1).contains("unknown schema fingerprint ")
                     && bad.get(1).contains("not a released RoutingResult schema (released: v1 b6681a8f27aba982, "
-                    + "v2 0fd0a73e65343473)"),
+                    + "v2 0fd0a73e65343473, v3 88eb8dafc1910019)"),
                     bad.get(1));
         }
     }

@@ -79,7 +79,7 @@ class OversizedResultITCase {
         assertEquals(2, answers.deadLetters().size(), () -> "dead letters: " + answers.deadLetters());
         DeadLetter large = dead.get("large");
         assertEquals(DeadLetters.STAGE_VALIDATE, large.getStage());
-        assertEquals("the result could reach 33520 bytes (prompt 300 + up to 1200 new tokens; routing 1499 tokens × 4 "
+        assertEquals("the result could reach 33522 bytes (prompt 300 + up to 1200 new tokens; routing 1499 tokens × 4 "
                 + "MoE layers × top-4 × 1 byte), over the limit of 20000 bytes per Kafka record "
                 + "(kafka.max-record-bytes): lower max_new_tokens to at most 612, or raise kafka.max-record-bytes "
                 + "(and the results topic's max.message.bytes)", large.getReason());
