@@ -30,7 +30,7 @@ final class EngineResults {
 
     static List<RoutingResult> run(List<InferenceRequest> requests) throws Exception {
         EngineSettings settings = new EngineSettings(MODEL.toString(), "cpu", 16, 512, 0, KvCacheDtype.FP32, 4096, 2, true,
-                AdmissionPolicy.EAGER);
+                AdmissionPolicy.EAGER, 1, 1);
         List<TokenRoutingEvent> events;
         try (var inference = new OneInputStreamOperatorTestHarness<PromptBatch, TokenRoutingEvent>(
                 new InferenceOperatorFactory(settings, 64, 4, 3))) {
