@@ -42,10 +42,6 @@ public record ParallelLayout(int tensorParallel, int expertParallel) {
         return tensorParallel / expertParallel;
     }
 
-    public boolean isSingle() {
-        return tensorParallel == 1;
-    }
-
     /**
      * Refuses a model this layout cannot split, naming the numbers: query heads must divide evenly, K/V heads must
      * divide evenly or be replicated (the rank count a multiple of them), experts must divide into the EP groups,
@@ -59,7 +55,7 @@ public record ParallelLayout(int tensorParallel, int expertParallel) {
         if (a instanceof GqaAttention g) {              // MLA's K/V heads are its query heads (decompressed cache)
             int kv = g.numKvHeads();
             require(kv % n == 0 || n % kv == 0, "num_key_value_heads (" + kv + ") neither divides into tensor-parallel ("
-                    + n + ") ranks nor is a divisor of it (to replicate each K/V head on " + "tensor-parallel / "
+                    + n + ") ranks nor is a divisor of it (to replicate each K/V head on tensor-parallel / "
                     + "num_key_value_heads ranks)");
         }
         require(c.numExperts % expertParallel == 0, "num_experts (" + c.numExperts + ") is not divisible by "

@@ -24,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The CPU reference of a multi-GPU engine: the model split over {@link ParallelLayout#ranks()} ranks in this JVM,
@@ -57,8 +58,9 @@ public final class ShardedCpuModelRunner implements ModelRunner {
             ranks.add(CpuModelRunner.rank(config, rankWeights, shard, comms.get(r), threadsPerRank,
                     cfg.kvBlockSize(), numBlocks, cfg.kvCacheDtype()));
         }
+        AtomicInteger made = new AtomicInteger();
         this.threads = Executors.newFixedThreadPool(n, task -> {
-            Thread t = new Thread(task, "cpu-rank");
+            Thread t = new Thread(task, "cpu-rank-thread-" + made.getAndIncrement());
             t.setDaemon(true);
             return t;
         });
