@@ -89,7 +89,8 @@ public final class CpuModelRunner implements ModelRunner {
         return new CpuModelRunner(c, rankWeights, shard, coll, threads, blockSize, numBlocks, kvDtype);
     }
 
-    /** K/V blocks for {@code kvTokens} positions, or (0) for a share of the heap at the model's whole K/V width. */
+    /** K/V blocks for {@code kvTokens} positions, or (when 0) for a share of the heap at the model's whole K/V
+     *  width; a sharded model's ranks all take this count (each holds fewer K/V heads per block). */
     public static int kvBlocks(ModelConfig c, int blockSize, int kvTokens) {
         long bytesPerToken = (long) c.numLayers * (c.attention.keyWidth() + c.attention.valueWidth()) * Float.BYTES;
         long tokens = kvTokens > 0 ? kvTokens : (long) (Runtime.getRuntime().maxMemory() * KV_HEAP_SHARE / bytesPerToken);
