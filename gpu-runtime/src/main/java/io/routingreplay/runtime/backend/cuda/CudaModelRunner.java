@@ -5,6 +5,7 @@ import io.routingreplay.runtime.backend.ModelRunner;
 import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.config.QkNorm;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.model.Rope;
 import io.routingreplay.runtime.engine.EngineConfig;
@@ -116,12 +117,9 @@ public final class CudaModelRunner implements ModelRunner {
         String why = null;
         if (!(mc.attention instanceof GqaAttention gqa)) {
             why = "its attention is " + mc.attention + "; the CUDA backend runs GQA only (use --backend cpu)";
-        } else if (gqa.qkvBias()) {
-            why = "its attention has q/k/v bias (" + mc.attention + "); the CUDA kernels project without bias "
-                    + "(use --backend cpu)";
-        } else if (gqa.rotaryDim() != gqa.headDim()) {
-            why = "its attention rotates only " + gqa.rotaryDim() + " of " + gqa.headDim() + " head dims (partial "
-                    + "rotary); the CUDA kernels rotate whole heads (use --backend cpu)";
+        } else if (gqa.qkvBias() && gqa.qkNorm() == QkNorm.FULL) {
+            why = "its attention has q/k/v bias and full-width q/k norm (" + mc.attention + "); the CUDA kernels "
+                    + "run bias with per-head or no q/k norm (use --backend cpu)";
         } else if (!(mc.router instanceof SoftmaxTopK sm) || sm.routedScaling() != 1f) {
             why = "its router is " + mc.router + "; the CUDA backend runs unscaled softmax top-k only (use --backend cpu)";
         } else if (mc.sharedExpertGated) {

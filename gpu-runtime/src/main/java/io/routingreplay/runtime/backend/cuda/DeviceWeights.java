@@ -2,6 +2,7 @@ package io.routingreplay.runtime.backend.cuda;
 
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.QkNorm;
+import io.routingreplay.runtime.model.attention.GqaAttention;
 import io.routingreplay.runtime.model.attention.GqaWeights;
 import io.routingreplay.runtime.model.LayerWeights;
 import io.routingreplay.runtime.model.ModelWeights;
@@ -30,6 +31,8 @@ final class DeviceWeights {
         CUdeviceptr attnNorm, ffnNorm, wqkv, wo, qNorm, kNorm;
         CUdeviceptr router, gate, up, down; // MoE: stacked per expert; dense: one matrix each
         boolean moe;
+        /** fp32 [q | k | v] projection bias ({@link HostLayout#qkvBias}), or null. */
+        CUdeviceptr qkvBias;
     }
 
     private DeviceWeights(CUdeviceptr embedding, CUdeviceptr finalNorm, CUdeviceptr lmHead, Layer[] layers, long bytes) {
@@ -73,6 +76,7 @@ final class DeviceWeights {
             l.wo = put(dev, total, a.wo);
             l.qNorm = a.qNorm == null ? null : put(dev, total, a.qNorm);
             l.kNorm = a.kNorm == null ? null : put(dev, total, a.kNorm);
+            l.qkvBias = putFloats(dev, total, HostLayout.qkvBias(a));
             l.moe = lw.isMoe();
             if (l.moe) {
                 l.router = put(dev, total, lw.moe.router);
@@ -109,6 +113,9 @@ final class DeviceWeights {
             l.wo = random(dev, total, counter, s.o, (float) (1 / Math.sqrt(c.qDim())), 0f);
             l.qNorm = s.qn == 0 ? null : random(dev, total, counter, s.qn, 0.05f, 1f);
             l.kNorm = s.kn == 0 ? null : random(dev, total, counter, s.kn, 0.05f, 1f);
+            if (c.attention instanceof GqaAttention g && g.qkvBias()) {
+                l.qkvBias = putFloats(dev, total, HostLayout.syntheticFloats(c.qDim() + 2 * c.kvDim(), counter[0]++, 0.1f));
+            }
             l.moe = c.isMoeLayer(i);
             if (l.moe) {
                 long n = s.expert * c.numExperts;
@@ -125,6 +132,16 @@ final class DeviceWeights {
         }
         dev.sync();
         return new DeviceWeights(emb, norm, head, layers, total[0]);
+    }
+
+    private static CUdeviceptr putFloats(CudaDevice dev, long[] total, float[] f) {
+        if (f == null) {
+            return null;
+        }
+        total[0] += 4L * f.length;
+        CUdeviceptr p = dev.alloc(4L * f.length);
+        cuMemcpyHtoD(p, Pointer.to(f), 4L * f.length);
+        return p;
     }
 
     private static CUdeviceptr random(CudaDevice dev, long[] total, long[] counter, long n, float scale, float offset) {

@@ -3,6 +3,7 @@ package io.routingreplay.runtime.backend.cuda;
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.QkNorm;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
+import io.routingreplay.runtime.model.attention.GqaAttention;
 import jcuda.driver.CUdeviceptr;
 
 /**
@@ -55,6 +56,9 @@ final class ForwardPass {
     private final int gateUpBlocks, gateUp24Blocks, storeBlocks, store24Blocks;
     /** Multiprocessors of the device. */
     private final int sms;
+    /** Rotated dims per head where the config has q/k/v bias or partial rotary (then qkv_bias_norm_rope_kv runs
+     *  in place of qk_norm_rope_kv), else 0. */
+    private final int extendedQkvRotaryDim;
 
     ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
                 CUdeviceptr[] vCache, int blockSize, KvCacheDtype kvType) {
@@ -74,6 +78,14 @@ final class ForwardPass {
         this.store24Blocks = PersistentGemm.STORE_24.residentBlocks(dev, sms);
         this.stagedAttention = g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
                 ? "attention_staged_d" + d + kvSuffix : null;
+        this.extendedQkvRotaryDim = extendedQkvRotaryDim(c);
+    }
+
+    /** The rotary width qkv_bias_norm_rope_kv gets where the config has q/k/v bias or partial rotary; 0 where
+     *  qk_norm_rope_kv runs (every config without either: their launches stay what they were). */
+    static int extendedQkvRotaryDim(ModelConfig c) {
+        GqaAttention gqa = (GqaAttention) c.attention;
+        return gqa.qkvBias() || gqa.rotaryDim() != gqa.headDim() ? gqa.rotaryDim() : 0;
     }
 
     /**
@@ -100,9 +112,15 @@ final class ForwardPass {
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, null, ws.xnSplit, H, eps);
             denseStore(T, qkvDim, ws.xnSplit, H, lw.wqkv, ws.qkv, false, TILED_FROM_ROWS);
             // one warp per q, k or v head (kernels.cu QKR_THREADS = 256 threads)
-            dev.launch("qk_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256, ws.qkv,
-                    positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
-                    ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
+            if (extendedQkvRotaryDim == 0) {
+                dev.launch("qk_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256, ws.qkv,
+                        positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
+                        ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
+            } else {    // + q/k/v bias, RoPE on the first rotaryDim dims (Qwen2-MoE, GLM-4.5)
+                dev.launch("qkv_bias_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256,
+                        ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps, ws.invFreq, ws.q, lw.qkvBias,
+                        extendedQkvRotaryDim, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
+            }
             boolean staged = stagedAttention != null && !blockAttention;
             dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, staged ? c.numKvHeads : T,
                     staged ? T : c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
