@@ -123,14 +123,12 @@ public final class CudaModelRunner implements ModelRunner {
         } else if (!(mc.router instanceof SoftmaxTopK sm) || sm.routedScaling() != 1f) {
             why = "its router is " + mc.router + "; the CUDA backend runs unscaled softmax top-k only (use --backend cpu)";
         } else if (mc.sharedExpertGated) {
-            why = "its shared expert is scaled by a sigmoid shared_expert_gate; the CUDA backend runs routed experts "
-                    + "only (use --backend cpu)";
-        } else if (mc.sharedExpertIntermediateSize > 0) {
-            why = "it has shared experts; the CUDA backend runs routed experts only (use --backend cpu)";
+            why = "its shared expert is scaled by a sigmoid shared_expert_gate; the CUDA backend runs ungated shared "
+                    + "experts only (use --backend cpu)";
         } else if (!Rope.DEFAULT.equals(mc.rope.type())) {
             why = "its RoPE is " + mc.rope.type() + "; the CUDA backend runs the default RoPE only (use --backend cpu)";
         } else if (mc.hiddenSize % 8 != 0 || mc.moeIntermediateSize % 8 != 0 || mc.qDim() % 8 != 0
-                || mc.denseIntermediateSize % 8 != 0) {
+                || mc.denseIntermediateSize % 8 != 0 || mc.sharedExpertIntermediateSize % 8 != 0) {
             why = "hidden, q and intermediate sizes must be multiples of 8";
         } else if (mc.numHeads / mc.numKvHeads > 8) {
             why = "at most 8 query heads per K/V head";

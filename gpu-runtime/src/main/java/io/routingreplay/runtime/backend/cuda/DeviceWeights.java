@@ -33,6 +33,8 @@ final class DeviceWeights {
         boolean moe;
         /** fp32 [q | k | v] projection bias ({@link HostLayout#qkvBias}), or null. */
         CUdeviceptr qkvBias;
+        /** The shared experts as one SwiGLU block (bf16 [shared_inter, hidden] ×2, [hidden, shared_inter]), or null. */
+        CUdeviceptr sharedGate, sharedUp, sharedDown;
     }
 
     private DeviceWeights(CUdeviceptr embedding, CUdeviceptr finalNorm, CUdeviceptr lmHead, Layer[] layers, long bytes) {
@@ -83,6 +85,11 @@ final class DeviceWeights {
                 l.gate = stack(dev, total, lw.moe.expertGate, s.expert);
                 l.up = stack(dev, total, lw.moe.expertUp, s.expert);
                 l.down = stack(dev, total, lw.moe.expertDown, s.expert);
+                if (lw.moe.shared != null) {
+                    l.sharedGate = put(dev, total, lw.moe.shared.gate());
+                    l.sharedUp = put(dev, total, lw.moe.shared.up());
+                    l.sharedDown = put(dev, total, lw.moe.shared.down());
+                }
             } else {
                 l.gate = put(dev, total, lw.dense.gate());
                 l.up = put(dev, total, lw.dense.up());
@@ -123,6 +130,7 @@ final class DeviceWeights {
                 l.gate = random(dev, total, counter, n, inH, 0f);
                 l.up = random(dev, total, counter, n, inH, 0f);
                 l.down = random(dev, total, counter, n, (float) (1 / Math.sqrt(c.moeIntermediateSize)), 0f);
+                syntheticShared(dev, c, l, total, counter);
             } else {
                 l.gate = random(dev, total, counter, s.denseUp, inH, 0f);
                 l.up = random(dev, total, counter, s.denseUp, inH, 0f);
@@ -132,6 +140,18 @@ final class DeviceWeights {
         }
         dev.sync();
         return new DeviceWeights(emb, norm, head, layers, total[0]);
+    }
+
+    /** The parts only the later architectures have (nothing for Qwen3-MoE / Mixtral / OLMoE: their random stream
+     *  and so their synthetic weights stay as they were): the shared experts. */
+    private static void syntheticShared(CudaDevice dev, ModelConfig c, Layer l, long[] total, long[] counter) {
+        long h = c.hiddenSize, si = c.sharedExpertIntermediateSize;
+        float inH = (float) (1 / Math.sqrt(h));
+        if (si > 0) {
+            l.sharedGate = random(dev, total, counter, si * h, inH, 0f);
+            l.sharedUp = random(dev, total, counter, si * h, inH, 0f);
+            l.sharedDown = random(dev, total, counter, si * h, (float) (1 / Math.sqrt(si)), 0f);
+        }
     }
 
     private static CUdeviceptr putFloats(CudaDevice dev, long[] total, float[] f) {

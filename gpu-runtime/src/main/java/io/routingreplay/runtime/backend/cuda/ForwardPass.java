@@ -171,7 +171,18 @@ final class ForwardPass {
                     dev.launch(name("gemm_store", wideMoe), maxTiles, ceil(H, rows(wideMoe, false)), 256,
                             ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H, ws.tiles, ws.numTiles, 0);
                 }
-                dev.launch("moe_combine", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H);
+                if (lw.sharedGate == null) {
+                    dev.launch("moe_combine", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H);
+                } else {
+                    // the shared experts: one dense SwiGLU block over every row (act is free again: the routed
+                    // down product has read it), added with the routed sum in the combine
+                    int Is = c.sharedExpertIntermediateSize;
+                    dense("gemm_swiglu", T, Is, ws.xnSplit, H, null, lw.sharedGate, lw.sharedUp, zero, Is, H, ws.act,
+                            Is, null, null, T);
+                    denseStore(T, H, ws.act, Is, lw.sharedDown, ws.sharedOut, false, TILED_FROM_ROWS);
+                    dev.launch("moe_combine_shared", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H,
+                            ws.sharedOut, null);
+                }
             } else {
                 int I = c.denseIntermediateSize;
                 dense("gemm_swiglu", T, I, ws.xnSplit, H, null, lw.gate, lw.up, zero, I, H, ws.act, I, null, null, T);

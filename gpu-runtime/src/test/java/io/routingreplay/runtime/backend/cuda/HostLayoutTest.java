@@ -1,5 +1,7 @@
 package io.routingreplay.runtime.backend.cuda;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.model.ModelWeights;
@@ -8,6 +10,7 @@ import io.routingreplay.runtime.testing.Fixtures;
 import io.routingreplay.runtime.weights.WeightStore;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -16,8 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The host side of what the CUDA backend uploads for q/k/v bias and partial rotary, checked against the
- * checkpoint's own tensors read by name and the CPU backend's RoPE table (no GPU needed).
+ * The host side of what the CUDA backend uploads for q/k/v bias, partial rotary and shared experts, checked
+ * against the checkpoint's own tensors read by name and the CPU backend's RoPE table (no GPU needed).
  */
 class HostLayoutTest {
 
@@ -47,6 +50,32 @@ class HostLayoutTest {
         ModelWeights w = ModelWeights.load(c, WeightStore.open(Fixtures.model("qwen3-moe-tiny")));
         assertNull(HostLayout.qkvBias(w.layers[0].gqa()));
         assertEquals(0, ForwardPass.extendedQkvRotaryDim(c));   // qk_norm_rope_kv, as before
+    }
+
+    @Test
+    void glmSharedExpertsAreOneSwigluBlockOfTheCheckpoint() {
+        ModelConfig c = ModelConfigLoader.load(Fixtures.model("glm4-moe-tiny"));
+        ModelWeights w = ModelWeights.load(c, WeightStore.open(Fixtures.model("glm4-moe-tiny")));
+        assertNull(w.layers[0].moe);                            // first_k_dense_replace 1: layer 0 dense
+        for (int l = 1; l < c.numLayers; l++) {
+            // one shared expert of moe_intermediate_size: gate/up [16, 64], down [64, 16]
+            assertArrayEquals(new long[]{16, 64}, w.layers[l].moe.shared.gate().shape);
+            assertArrayEquals(new long[]{64, 16}, w.layers[l].moe.shared.down().shape);
+        }
+        assertEquals(16, c.sharedExpertIntermediateSize);
+        // act holds the widest of routed pairs, dense rows and shared rows: here the dense MLP (112 per token)
+        assertEquals(512L * 112, Workspace.actFloats(c, 512));
+    }
+
+    @Test
+    void sharedExpertRowsFitTheActivationBuffer() throws IOException {
+        ModelConfig c = ModelConfigLoader.load(Fixtures.model("qwen2-moe-tiny"));
+        // 40-wide shared expert, 4 x 16 routed pairs, 96-wide dense layer: the dense rows are widest
+        assertEquals(96L, Workspace.actFloats(c, 1));
+        ObjectNode json = (ObjectNode) new ObjectMapper().readTree(
+                Fixtures.model("qwen2-moe-tiny").resolve("config.json").toFile());
+        ModelConfig wide = ModelConfigLoader.parse(json.put("shared_expert_intermediate_size", 200), null);
+        assertEquals(200L * 3, Workspace.actFloats(wide, 3));   // the shared rows when they are widest
     }
 
     @Test
