@@ -11,7 +11,6 @@ import io.routingreplay.runtime.model.Rope;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.model.ModelWeights;
 import io.routingreplay.runtime.model.attention.GqaAttention;
-import io.routingreplay.runtime.model.router.SoftmaxTopK;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.weights.WeightStore;
 import jcuda.Pointer;
@@ -115,16 +114,14 @@ public final class CudaModelRunner implements ModelRunner {
     /** Refuses, with the reason, a model whose parts the CUDA kernels do not implement (checked before any GPU work). */
     static void checkSupported(ModelConfig mc) {
         String why = null;
+        GroupedRouter router = mc.attention instanceof GqaAttention ? GroupedRouter.of(mc) : null;
         if (!(mc.attention instanceof GqaAttention gqa)) {
             why = "its attention is " + mc.attention + "; the CUDA backend runs GQA only (use --backend cpu)";
         } else if (gqa.qkvBias() && gqa.qkNorm() == QkNorm.FULL) {
             why = "its attention has q/k/v bias and full-width q/k norm (" + mc.attention + "); the CUDA kernels "
                     + "run bias with per-head or no q/k norm (use --backend cpu)";
-        } else if (!(mc.router instanceof SoftmaxTopK sm) || sm.routedScaling() != 1f) {
-            why = "its router is " + mc.router + "; the CUDA backend runs unscaled softmax top-k only (use --backend cpu)";
-        } else if (mc.sharedExpertGated) {
-            why = "its shared expert is scaled by a sigmoid shared_expert_gate; the CUDA backend runs ungated shared "
-                    + "experts only (use --backend cpu)";
+        } else if (router != null && router.unsupported(mc.numExperts) != null) {
+            why = "its router is " + mc.router + ": " + router.unsupported(mc.numExperts) + " (use --backend cpu)";
         } else if (!Rope.DEFAULT.equals(mc.rope.type())) {
             why = "its RoPE is " + mc.rope.type() + "; the CUDA backend runs the default RoPE only (use --backend cpu)";
         } else if (mc.hiddenSize % 8 != 0 || mc.moeIntermediateSize % 8 != 0 || mc.qDim() % 8 != 0

@@ -33,8 +33,12 @@ final class DeviceWeights {
         boolean moe;
         /** fp32 [q | k | v] projection bias ({@link HostLayout#qkvBias}), or null. */
         CUdeviceptr qkvBias;
+        /** fp32 [num_experts] e_score_correction_bias, or null. */
+        CUdeviceptr routerBias;
         /** The shared experts as one SwiGLU block (bf16 [shared_inter, hidden] ×2, [hidden, shared_inter]), or null. */
         CUdeviceptr sharedGate, sharedUp, sharedDown;
+        /** Qwen2-MoE's shared_expert_gate row, bf16 [hidden], or null. */
+        CUdeviceptr sharedGateRow;
     }
 
     private DeviceWeights(CUdeviceptr embedding, CUdeviceptr finalNorm, CUdeviceptr lmHead, Layer[] layers, long bytes) {
@@ -85,11 +89,13 @@ final class DeviceWeights {
                 l.gate = stack(dev, total, lw.moe.expertGate, s.expert);
                 l.up = stack(dev, total, lw.moe.expertUp, s.expert);
                 l.down = stack(dev, total, lw.moe.expertDown, s.expert);
+                l.routerBias = putFloats(dev, total, HostLayout.routerBias(lw.moe));
                 if (lw.moe.shared != null) {
                     l.sharedGate = put(dev, total, lw.moe.shared.gate());
                     l.sharedUp = put(dev, total, lw.moe.shared.up());
                     l.sharedDown = put(dev, total, lw.moe.shared.down());
                 }
+                l.sharedGateRow = lw.moe.sharedGate == null ? null : put(dev, total, lw.moe.sharedGate);
             } else {
                 l.gate = put(dev, total, lw.dense.gate());
                 l.up = put(dev, total, lw.dense.up());
@@ -143,14 +149,20 @@ final class DeviceWeights {
     }
 
     /** The parts only the later architectures have (nothing for Qwen3-MoE / Mixtral / OLMoE: their random stream
-     *  and so their synthetic weights stay as they were): the shared experts. */
+     *  and so their synthetic weights stay as they were): correction bias, shared experts, shared-expert gate. */
     private static void syntheticShared(CudaDevice dev, ModelConfig c, Layer l, long[] total, long[] counter) {
         long h = c.hiddenSize, si = c.sharedExpertIntermediateSize;
         float inH = (float) (1 / Math.sqrt(h));
+        if (c.router.hasCorrectionBias()) {
+            l.routerBias = putFloats(dev, total, HostLayout.syntheticFloats(c.numExperts, counter[0]++, 0.01f));
+        }
         if (si > 0) {
             l.sharedGate = random(dev, total, counter, si * h, inH, 0f);
             l.sharedUp = random(dev, total, counter, si * h, inH, 0f);
             l.sharedDown = random(dev, total, counter, si * h, (float) (1 / Math.sqrt(si)), 0f);
+        }
+        if (c.sharedExpertGated) {
+            l.sharedGateRow = random(dev, total, counter, h, inH, 0f);
         }
     }
 

@@ -59,6 +59,8 @@ final class ForwardPass {
     /** Rotated dims per head where the config has q/k/v bias or partial rotary (then qkv_bias_norm_rope_kv runs
      *  in place of qk_norm_rope_kv), else 0. */
     private final int extendedQkvRotaryDim;
+    /** router_grouped's arguments where the router is not unscaled softmax top-k (else router_topk runs). */
+    private final GroupedRouter groupedRouter;
 
     ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
                 CUdeviceptr[] vCache, int blockSize, KvCacheDtype kvType) {
@@ -79,6 +81,7 @@ final class ForwardPass {
         this.stagedAttention = g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
                 ? "attention_staged_d" + d + kvSuffix : null;
         this.extendedQkvRotaryDim = extendedQkvRotaryDim(c);
+        this.groupedRouter = GroupedRouter.of(c);
     }
 
     /** The rotary width qkv_bias_norm_rope_kv gets where the config has q/k/v bias or partial rotary; 0 where
@@ -138,8 +141,15 @@ final class ForwardPass {
                 // the multiprocessors (at 256 tokens 1,024 took two waves). The block sums are the same for both
                 // only while every thread holds at most one logit, hence E <= 512 (batch invariance)
                 int routerThreads = T > sms && E <= 512 ? 512 : 1024;
-                dev.launch("router_topk", T, 1, routerThreads, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
-                        c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
+                if (groupedRouter == null) {
+                    dev.launch("router_topk", T, 1, routerThreads, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
+                            c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
+                } else {    // group limit, sigmoid + correction bias, routed scaling, Qwen2-MoE's shared-expert gate
+                    GroupedRouter r = groupedRouter;
+                    dev.launch("router_grouped", T, 1, routerThreads, ws.xn, lw.router, lw.routerBias,
+                            lw.sharedGateRow, E, H, K, r.kind(), r.nGroup(), r.topkGroup(), r.normTopk(), r.normEps(),
+                            r.scaling(), c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, ws.sharedGate, routingOut);
+                }
                 // prefill-sized steps: output-tiled expert products over 32-pair tiles; else, with most experts
                 // above 16 pairs, the persistent ones over 24-pair tiles (one where 16-pair tiles take two)
                 boolean tiledExperts = !kSplitGemm && (long) T * K >= (long) TILED_EXPERTS_FROM_PAIRS_PER_EXPERT * E;
@@ -175,13 +185,13 @@ final class ForwardPass {
                     dev.launch("moe_combine", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H);
                 } else {
                     // the shared experts: one dense SwiGLU block over every row (act is free again: the routed
-                    // down product has read it), added with the routed sum in the combine
+                    // down product has read it), added with the routed sum (scaled by Qwen2-MoE's gate) in the combine
                     int Is = c.sharedExpertIntermediateSize;
                     dense("gemm_swiglu", T, Is, ws.xnSplit, H, null, lw.sharedGate, lw.sharedUp, zero, Is, H, ws.act,
                             Is, null, null, T);
                     denseStore(T, H, ws.act, Is, lw.sharedDown, ws.sharedOut, false, TILED_FROM_ROWS);
                     dev.launch("moe_combine_shared", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H,
-                            ws.sharedOut, null);
+                            ws.sharedOut, lw.sharedGateRow == null ? null : ws.sharedGate);
                 }
             } else {
                 int I = c.denseIntermediateSize;

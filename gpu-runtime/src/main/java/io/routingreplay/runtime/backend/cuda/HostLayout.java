@@ -1,5 +1,6 @@
 package io.routingreplay.runtime.backend.cuda;
 
+import io.routingreplay.runtime.model.MoeWeights;
 import io.routingreplay.runtime.model.attention.GqaWeights;
 
 /**
@@ -25,6 +26,11 @@ final class HostLayout {
         System.arraycopy(k, 0, out, q.length, k.length);
         System.arraycopy(v, 0, out, q.length + k.length, v.length);
         return out;
+    }
+
+    /** An MoE layer's {@code e_score_correction_bias} [num_experts] (fp32, as router_grouped reads it), or null. */
+    static float[] routerBias(MoeWeights m) {
+        return m.routerBias == null ? null : m.routerBias.toFloatArray();
     }
 
     /** n reproducible values uniform in ±scale (synthetic biases; the matrices are filled on the device). */

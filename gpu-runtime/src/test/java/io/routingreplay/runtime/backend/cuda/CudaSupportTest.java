@@ -9,8 +9,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,9 +20,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CudaSupportTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny"})
-    void acceptsTheGqaSoftmaxFixtures(String fixture) {
+    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny", "glm4-moe-tiny",
+            "qwen2-moe-tiny"})
+    void acceptsTheGqaFixtures(String fixture) {
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.load(Fixtures.model(fixture))));
+    }
+
+    /** The GPU checks (CudaChecks, `BUNDLE/run check`) run every accepted fixture: GLM-4.5 and Qwen2-MoE now too. */
+    @Test
+    void theGpuChecksCoverEveryGqaFixtureButOlmoe() {
+        assertEquals(List.of("qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny", "glm4-moe-tiny",
+                "qwen2-moe-tiny"), CudaChecks.acceptedFixtures());
     }
 
     @ParameterizedTest
@@ -39,20 +49,34 @@ class CudaSupportTest {
         assertTrue(msg.contains(": its attention is MLA") && msg.contains("GQA only (use --backend cpu)"), msg);
     }
 
-    /** q/k/v bias and partial rotary run (qkv_bias_norm_rope_kv): what still stops GLM-4.5 is its router. */
     @Test
-    void glmIsRefusedForItsRouterNotItsAttention() {
-        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model("glm4-moe-tiny")))).getMessage();
-        assertTrue(msg.contains(": its router is SigmoidGroupLimited") && msg.endsWith("(use --backend cpu)"), msg);
+    void acceptsPartialRotaryWithoutBias() throws IOException {
+        ObjectNode json = fixtureConfig("glm4-moe-tiny").put("attention_bias", false);
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null)));
     }
 
-    /** q/k/v bias runs: what still stops Qwen2-MoE is its gated shared expert. */
     @Test
-    void qwen2IsRefusedForItsSharedExpertNotItsBias() {
-        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model("qwen2-moe-tiny")))).getMessage();
-        assertTrue(msg.contains(": its shared expert is scaled by a sigmoid shared_expert_gate"), msg);
+    void acceptsTheSharedExpertGateWithoutBias() throws IOException {
+        ObjectNode json = fixtureConfig("qwen2-moe-tiny").put("qkv_bias", false);
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null)));
+    }
+
+    @Test
+    void refusesSigmoidGroupsOfOneExpert() throws IOException {
+        // 16 experts in 16 groups: router_grouped scores a group by the sum of its two best (the second is -inf)
+        ObjectNode json = fixtureConfig("glm4-moe-tiny").put("n_group", 16).put("topk_group", 8);
+        String msg = assertThrows(IllegalArgumentException.class,
+                () -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null))).getMessage();
+        assertTrue(msg.contains(": its router is ") && msg.contains("groups of one expert are not supported")
+                && msg.endsWith("(use --backend cpu)"), msg);
+    }
+
+    @Test
+    void refusesAnOddSharedExpertWidth() throws IOException {
+        ObjectNode json = fixtureConfig("qwen2-moe-tiny").put("shared_expert_intermediate_size", 36);
+        String msg = assertThrows(IllegalArgumentException.class,
+                () -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null))).getMessage();
+        assertTrue(msg.endsWith(": hidden, q and intermediate sizes must be multiples of 8"), msg);
     }
 
     private static ObjectNode fixtureConfig(String fixture) throws IOException {

@@ -19,8 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The host side of what the CUDA backend uploads for q/k/v bias, partial rotary and shared experts, checked
- * against the checkpoint's own tensors read by name and the CPU backend's RoPE table (no GPU needed).
+ * The host side of what the CUDA backend uploads for q/k/v bias, partial rotary, shared experts and the router's
+ * correction bias, checked against the checkpoint's own tensors read by name and the CPU backend's RoPE table (no
+ * GPU needed).
  */
 class HostLayoutTest {
 
@@ -65,6 +66,22 @@ class HostLayoutTest {
         assertEquals(16, c.sharedExpertIntermediateSize);
         // act holds the widest of routed pairs, dense rows and shared rows: here the dense MLP (112 per token)
         assertEquals(512L * 112, Workspace.actFloats(c, 512));
+    }
+
+    @Test
+    void correctionBiasIsTheCheckpointsFp32ValuesAndOnlyWhereTheRouterHasOne() {
+        ModelConfig c = ModelConfigLoader.load(Fixtures.model("glm4-moe-tiny"));
+        WeightStore store = WeightStore.open(Fixtures.model("glm4-moe-tiny"));
+        ModelWeights w = ModelWeights.load(c, store);
+        for (int l = 1; l < c.numLayers; l++) {
+            // stored F32 in the checkpoint: router_grouped reads it as fp32, the values the CPU router adds
+            assertArrayEquals(tensor(store, "model.layers." + l + ".mlp.gate.e_score_correction_bias"),
+                    HostLayout.routerBias(w.layers[l].moe));
+        }
+        ModelConfig q = ModelConfigLoader.load(Fixtures.model("qwen2-moe-tiny"));
+        ModelWeights qw = ModelWeights.load(q, WeightStore.open(Fixtures.model("qwen2-moe-tiny")));
+        assertNull(HostLayout.routerBias(qw.layers[0].moe));
+        assertArrayEquals(new long[]{1, 64}, qw.layers[0].moe.sharedGate.shape);  // the gate row router_grouped reads
     }
 
     @Test
