@@ -98,6 +98,19 @@ public final class JobOptions {
                     + "newest is preempted when the K/V cache is full), 'reserve' only when its prompt + "
                     + "max_new_tokens fit beside what the running requests may still need (never preempts).");
 
+    public static final ConfigOption<Integer> TENSOR_PARALLEL = ConfigOptions.key("engine.tensor-parallel")
+            .intType().defaultValue(1)
+            .withDescription("Ranks (GPUs of one TaskManager) each inference subtask's model is split over: attention "
+                    + "heads, dense and shared MLPs and the vocabulary divided among them. The TaskManager must have "
+                    + "that many GPUs (k8s/overlays/gpu-multi). Today only the CPU backend runs it, as in-process "
+                    + "ranks (the sharded reference, docs/multi-gpu.md); 1 = unsharded.");
+
+    public static final ConfigOption<Integer> EXPERT_PARALLEL = ConfigOptions.key("engine.expert-parallel")
+            .intType().defaultValue(1)
+            .withDescription("Groups of whole routed experts (by expert id) over the engine.tensor-parallel ranks; "
+                    + "must divide it; the ranks of a group split each expert's width. Routing is recorded with the "
+                    + "checkpoint's expert ids whatever the split.");
+
     public static final ConfigOption<Integer> ENGINE_THREADS = ConfigOptions.key("engine.threads")
             .intType().defaultValue(Runtime.getRuntime().availableProcessors())
             .withDescription("CPU backend worker threads per engine.");

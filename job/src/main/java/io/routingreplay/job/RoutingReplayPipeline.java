@@ -1,6 +1,8 @@
 package io.routingreplay.job;
 
+import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
+import io.routingreplay.runtime.parallel.ParallelLayout;
 import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 import io.routingreplay.operators.assembly.RoutingAssembler;
 import io.routingreplay.operators.audit.ResultAuditSink;
@@ -83,12 +85,7 @@ public final class RoutingReplayPipeline {
                 .uid("micro-batch")
                 .setParallelism(inferenceParallelism);
 
-        EngineSettings engine = new EngineSettings(modelDir.toString(), conf.get(JobOptions.BACKEND),
-                conf.get(JobOptions.MAX_NUM_SEQS), conf.get(JobOptions.MAX_BATCH_TOKENS),
-                conf.get(JobOptions.KV_CACHE_TOKENS), kvCacheDtype(conf),
-                limits.maxNewTokens(), conf.get(JobOptions.ENGINE_THREADS), conf.get(JobOptions.PREFIX_CACHE),
-                admission(conf));
-        engine.toEngineConfig(); // fail at submission, with the setting to fix, not on the task managers
+        EngineSettings engine = engineSettings(conf, modelDir, limits.maxNewTokens());
         SingleOutputStreamOperator<TokenRoutingEvent> events = batches
                 .forward()
                 .transform("inference", new AvroTypeInfo<>(TokenRoutingEvent.class),
@@ -143,6 +140,33 @@ public final class RoutingReplayPipeline {
                     + "forced_routing yet, and the audit replays each result with its routing forced");
         }
         return fraction;
+    }
+
+    /** The engine every inference subtask builds, checked here: a bad setting fails at submission, naming the
+     *  setting to fix, not on the task managers. */
+    static EngineSettings engineSettings(ReadableConfig conf, Path modelDir, int maxNewTokens) {
+        EngineSettings engine = new EngineSettings(modelDir.toString(), conf.get(JobOptions.BACKEND),
+                conf.get(JobOptions.MAX_NUM_SEQS), conf.get(JobOptions.MAX_BATCH_TOKENS),
+                conf.get(JobOptions.KV_CACHE_TOKENS), kvCacheDtype(conf), maxNewTokens,
+                conf.get(JobOptions.ENGINE_THREADS), conf.get(JobOptions.PREFIX_CACHE), admission(conf),
+                conf.get(JobOptions.TENSOR_PARALLEL), conf.get(JobOptions.EXPERT_PARALLEL));
+        engine.toEngineConfig();
+        checkParallelLayout(conf, modelDir);
+        return engine;
+    }
+
+    /** A split the model's shape refuses (heads, K/V heads, experts) fails at submission, naming the options. */
+    private static void checkParallelLayout(ReadableConfig conf, Path modelDir) {
+        int tp = conf.get(JobOptions.TENSOR_PARALLEL), ep = conf.get(JobOptions.EXPERT_PARALLEL);
+        if (tp == 1) {
+            return;
+        }
+        try {
+            new ParallelLayout(tp, ep).check(ModelConfigLoader.load(modelDir));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(JobOptions.TENSOR_PARALLEL.key() + " / "
+                    + JobOptions.EXPERT_PARALLEL.key() + ": " + e.getMessage(), e);
+        }
     }
 
     static Path modelDir(ReadableConfig conf) {

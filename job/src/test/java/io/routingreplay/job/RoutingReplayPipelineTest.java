@@ -2,8 +2,10 @@ package io.routingreplay.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.routingreplay.operators.validation.RawPrompt;
+import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.schemas.RoutingResult;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -23,10 +25,50 @@ class RoutingReplayPipelineTest {
 
     @Test
     void everyRequestFromAnyBoundedSourceIsAssembledOnTheEventTimeClock() throws Exception {
+        assertEquals(List.of("p0", "p1", "p2", "p3", "p4", "p5"), assembledRids(conf(MODEL)));
+    }
+
+    /** engine.tensor-parallel / engine.expert-parallel reach the engine: the job runs on the sharded backend. */
+    @Test
+    void aShardedEngineServesTheJob() throws Exception {
+        Configuration conf = conf(MODEL);
+        conf.set(JobOptions.TENSOR_PARALLEL, 4);
+        conf.set(JobOptions.EXPERT_PARALLEL, 2);
+        EngineConfig engine = RoutingReplayPipeline.engineSettings(conf, MODEL, 64).toEngineConfig();
+        assertEquals(4, engine.tensorParallel());
+        assertEquals(2, engine.expertParallel());
+        assertEquals(List.of("p0", "p1", "p2", "p3", "p4", "p5"), assembledRids(conf));
+    }
+
+    /** A split the model cannot take fails at submission, naming the options and the numbers. */
+    @Test
+    void aSplitTheModelRefusesFailsAtSubmission() {
+        Configuration heads = conf(MODEL.resolveSibling("deepseek-v2-greedy-tiny"));  // 3 attention heads
+        heads.set(JobOptions.TENSOR_PARALLEL, 2);
+        String m = assertThrows(IllegalArgumentException.class, () -> RoutingReplayPipeline.wire(
+                StreamExecutionEnvironment.getExecutionEnvironment().fromData(List.of(RawPrompt.of(new byte[]{'{', '}'})),
+                        TypeInformation.of(RawPrompt.class)), heads)).getMessage();
+        assertTrue(m.contains("engine.tensor-parallel") && m.contains("num_attention_heads (3) is not divisible by "
+                + "tensor-parallel (2)"), m);
+        Configuration groups = conf(MODEL);
+        groups.set(JobOptions.TENSOR_PARALLEL, 4);
+        groups.set(JobOptions.EXPERT_PARALLEL, 3);
+        m = assertThrows(IllegalArgumentException.class, () -> RoutingReplayPipeline.wire(
+                StreamExecutionEnvironment.getExecutionEnvironment().fromData(List.of(RawPrompt.of(new byte[]{'{', '}'})),
+                        TypeInformation.of(RawPrompt.class)), groups)).getMessage();
+        assertTrue(m.contains("expertParallel (3) must divide tensorParallel (4)"), m);
+    }
+
+    private static Configuration conf(Path model) {
         Configuration conf = new Configuration();
-        conf.set(JobOptions.MODEL_DIR, MODEL.toString());
+        conf.set(JobOptions.MODEL_DIR, model.toString());
         conf.set(JobOptions.ENGINE_THREADS, 1);
         conf.set(JobOptions.ASSEMBLER_TIMEOUT_CLOCK, "event");
+        return conf;
+    }
+
+    /** Six greedy prompts through the pipeline; the rids of the assembled results, sorted. */
+    private static List<String> assembledRids(Configuration conf) throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(1);
         List<RawPrompt> prompts = new ArrayList<>();
@@ -45,7 +87,7 @@ class RoutingReplayPipelineTest {
             }
         }
         rids.sort(String::compareTo);
-        assertEquals(List.of("p0", "p1", "p2", "p3", "p4", "p5"), rids);
+        return rids;
     }
 
     /** The audit replays with forced routing, which the cuda backend does not take yet: refused when submitted. */

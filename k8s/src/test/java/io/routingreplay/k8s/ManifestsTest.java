@@ -70,7 +70,7 @@ class ManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"cpu-dev", "gpu"})
+    @ValueSource(strings = {"cpu-dev", "gpu", "gpu-multi"})
     void isAnApplicationModeDeploymentOfTheJobJarInTheImage(String overlay) {
         Manifests m = Manifests.overlay(overlay);
         FlinkDeployment d = m.flinkDeployment();
@@ -87,7 +87,7 @@ class ManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"cpu-dev", "gpu"})
+    @ValueSource(strings = {"cpu-dev", "gpu", "gpu-multi"})
     void flinkVersionIsTheImagesFlink2Release(String overlay) {
         Manifests m = Manifests.overlay(overlay);
         String[] v = Dockerfile.flinkVersion().split("\\.");
@@ -100,7 +100,7 @@ class ManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"cpu-dev", "gpu"})
+    @ValueSource(strings = {"cpu-dev", "gpu", "gpu-multi"})
     void upgradesKeepStateAndCheckpointsGoToDurableStorage(String overlay) {
         FlinkDeployment d = Manifests.overlay(overlay).flinkDeployment();
         UpgradeMode mode = d.getSpec().getJob().getUpgradeMode();
@@ -124,14 +124,18 @@ class ManifestsTest {
         }
     }
 
-    @Test
-    void gpuOverlayGivesEachTaskManagerOneSlotPerGpuAndTheJobManagerNone() {
-        FlinkDeploymentSpec spec = Manifests.overlay("gpu").flinkDeployment().getSpec();
+    @ParameterizedTest
+    @ValueSource(strings = {"gpu", "gpu-multi"})
+    void gpuOverlaysGiveEachEngineItsTensorParallelGpusAndTheJobManagerNone(String overlay) {
+        FlinkDeploymentSpec spec = Manifests.overlay(overlay).flinkDeployment().getSpec();
         int gpus = taskManagerGpus(spec);
         assertTrue(gpus >= 1, "the TaskManager's " + MAIN_CONTAINER + " must have a " + GPU + " limit");
-        assertEquals(String.valueOf(gpus), spec.getFlinkConfiguration().get("taskmanager.numberOfTaskSlots"),
-                "slots per TaskManager must equal its GPUs: one inference subtask per GPU");
-        assertEquals("cuda", spec.getFlinkConfiguration().get("engine.backend"));
+        Map<String, String> conf = spec.getFlinkConfiguration();
+        int tensorParallel = Integer.parseInt(conf.getOrDefault("engine.tensor-parallel", "1"));
+        assertEquals(gpus, Integer.parseInt(conf.get("taskmanager.numberOfTaskSlots")) * tensorParallel,
+                "slots x engine.tensor-parallel must equal the TaskManager's GPUs: each inference subtask owns "
+                        + "its engine's GPUs");
+        assertEquals("cuda", conf.get("engine.backend"));
         assertFalse(mainContainer(spec.getPodTemplate()).map(ManifestsTest::asksForGpu).orElse(false),
                 "the shared pod template would give the JobManager a GPU too");
         assertTrue(spec.getJobManager().getPodTemplate() == null
@@ -144,8 +148,19 @@ class ManifestsTest {
         }
     }
 
+    @Test
+    void gpuMultiOverlaySplitsOneModelOverFourGpusPerTaskManager() {
+        FlinkDeploymentSpec spec = Manifests.overlay("gpu-multi").flinkDeployment().getSpec();
+        Map<String, String> conf = spec.getFlinkConfiguration();
+        assertEquals(4, taskManagerGpus(spec), "four GPUs per TaskManager");
+        assertEquals("4", conf.get("engine.tensor-parallel"), "one engine over all four");
+        int ep = Integer.parseInt(conf.get("engine.expert-parallel"));
+        assertEquals(0, 4 % ep, "engine.expert-parallel must divide engine.tensor-parallel");
+        assertEquals("1", conf.get("taskmanager.numberOfTaskSlots"));
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"cpu-dev", "gpu"})
+    @ValueSource(strings = {"cpu-dev", "gpu", "gpu-multi"})
     void everyTaskManagerSlotRunsOneEngine(String overlay) {
         FlinkDeploymentSpec spec = Manifests.overlay(overlay).flinkDeployment().getSpec();
         int inference = Integer.parseInt(spec.getFlinkConfiguration().get("inference.parallelism"));
@@ -160,7 +175,7 @@ class ManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"cpu-dev", "gpu"})
+    @ValueSource(strings = {"cpu-dev", "gpu", "gpu-multi"})
     void everyJobSettingIsOneTheJobDeclares(String overlay) {
         Map<String, String> conf = conf(Manifests.overlay(overlay).flinkDeployment());
         java.util.Set<String> declared = JobOptionKeys.declared();
@@ -191,7 +206,7 @@ class ManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"cpu-dev", "gpu"})
+    @ValueSource(strings = {"cpu-dev", "gpu", "gpu-multi"})
     void parallelismFitsThePromptPartitionsAndTheTopicsAreTheOnesTheJobReads(String overlay) {
         Manifests m = Manifests.overlay(overlay);
         FlinkDeployment d = m.flinkDeployment();
@@ -220,7 +235,7 @@ class ManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"cpu-dev", "gpu"})
+    @ValueSource(strings = {"cpu-dev", "gpu", "gpu-multi"})
     void theModelIsMountedReadOnlyWhereTheJobLooks(String overlay) {
         FlinkDeploymentSpec spec = Manifests.overlay(overlay).flinkDeployment().getSpec();
         String modelDir = spec.getFlinkConfiguration().get("model.dir");
@@ -237,7 +252,7 @@ class ManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"cpu-dev", "gpu"})
+    @ValueSource(strings = {"cpu-dev", "gpu", "gpu-multi"})
     void prometheusReporterIsOnAndItsPortIsScraped(String overlay) {
         Manifests m = Manifests.overlay(overlay);
         FlinkDeploymentSpec spec = m.flinkDeployment().getSpec();
@@ -258,7 +273,7 @@ class ManifestsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"cpu-dev", "gpu"})
+    @ValueSource(strings = {"cpu-dev", "gpu", "gpu-multi"})
     void jniLibrariesAreNeverLoadedFromUserCode(String overlay) {
         String patterns = conf(Manifests.overlay(overlay).flinkDeployment())
                 .get("classloader.parent-first-patterns.additional");
@@ -334,7 +349,7 @@ class ManifestsTest {
     @Test
     void overlaysChangeOnlyWhatTheyMeanTo() {
         Manifests base = Manifests.base();
-        for (String overlay : List.of("cpu-dev", "gpu")) {
+        for (String overlay : List.of("cpu-dev", "gpu", "gpu-multi")) {
             Manifests o = Manifests.overlay(overlay);
             assertEquals(base.raw.size(), o.raw.size(), overlay + " adds or drops resources");
             assertEquals(base.ofKind("kafka.strimzi.io/v1beta2", "KafkaTopic"),

@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.backend;
 
 import io.routingreplay.runtime.backend.cpu.CpuModelRunner;
+import io.routingreplay.runtime.backend.cpu.sharded.ShardedCpuModelRunner;
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.engine.EngineConfig;
@@ -14,7 +15,7 @@ public final class ModelRunners {
 
     public static ModelRunner create(EngineConfig cfg) {
         return switch (cfg.backend()) {
-            case "cpu" -> CpuModelRunner.load(cfg);
+            case "cpu" -> cfg.tensorParallel() > 1 ? ShardedCpuModelRunner.load(cfg) : CpuModelRunner.load(cfg);
             case "cuda" -> cuda(cfg);
             default -> throw new IllegalArgumentException("unknown backend '" + cfg.backend() + "'");
         };

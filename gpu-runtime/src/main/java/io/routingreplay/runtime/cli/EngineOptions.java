@@ -11,7 +11,8 @@ import java.util.Set;
 /** The engine options every model-running subcommand accepts, and how they become an {@link EngineConfig}. */
 final class EngineOptions {
     static final Set<String> NAMES = Set.of("model", "backend", "max-batch", "max-batch-tokens", "kv-cache-tokens",
-            "kv-cache-dtype", "max-new-tokens-cap", "threads", "synthetic-config", "admission");
+            "kv-cache-dtype", "max-new-tokens-cap", "threads", "synthetic-config", "admission", "tensor-parallel",
+            "expert-parallel");
     /** Engine options that take no value. */
     static final Set<String> FLAGS = Set.of("prefix-cache", "no-prefix-cache");
 
@@ -31,6 +32,12 @@ final class EngineOptions {
                                        the newest when the cache is full; reserve: only when its prompt +
                                        max_new_tokens fit beside what the running ones may still need (never
                                        preempts, nothing recomputed, fewer at once)
+              --tensor-parallel N      split the model over N ranks (GPUs of one node): attention heads, dense and
+                                       shared MLPs and the vocabulary divided among them (default 1). Today the
+                                       CPU backend runs it as N in-process ranks (the sharded reference); the
+                                       multi-GPU CUDA backend is not built yet (docs/multi-gpu.md)
+              --expert-parallel M      split the routed experts by id into M groups over those N ranks (M divides
+                                       N; the N / M ranks of a group split each expert's width; default 1)
               --synthetic-config FILE  instead of --model: random bf16 weights of this config.json, made on the GPU
                                        (--backend cuda; real shapes without the download; token-id prompts only)
             """;
@@ -81,6 +88,12 @@ final class EngineOptions {
         }
         if (args.has("threads")) {
             b.threads(args.positiveInt("threads", 0));
+        }
+        if (args.has("tensor-parallel")) {
+            b.tensorParallel(args.positiveInt("tensor-parallel", 1));
+        }
+        if (args.has("expert-parallel")) {
+            b.expertParallel(args.positiveInt("expert-parallel", 1));
         }
         if (args.flag("prefix-cache") && args.flag("no-prefix-cache")) {
             throw new UsageException("--prefix-cache and --no-prefix-cache contradict each other: give one");

@@ -23,10 +23,15 @@ import java.nio.file.Path;
  *                          and keep a preempted request's blocks for its re-admission (on by default, as vLLM)
  * @param admission         when a waiting request may start: EAGER (default) when its known tokens fit, RESERVE only
  *                          when its largest length fits beside the running requests' (no preemption)
+ * @param tensorParallel    ranks the model is split over (GPUs of one node; in-process ranks on the CPU backend):
+ *                          attention heads, dense and shared MLPs and the vocabulary split over all of them
+ * @param expertParallel    groups of whole experts the routed experts are split into over those ranks (divides
+ *                          tensorParallel; the ranks of a group split each expert's width)
  */
 public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvBlockSize,
                            int kvCacheTokens, KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, Path syntheticConfig,
-                           boolean prefixCache, AdmissionPolicy admission) {
+                           boolean prefixCache, AdmissionPolicy admission, int tensorParallel,
+                           int expertParallel) {
 
     public static Builder builder(Path modelDir) {
         return new Builder().modelDir(modelDir);
@@ -45,6 +50,8 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         private Path syntheticConfig;
         private boolean prefixCache = true;
         private AdmissionPolicy admission = AdmissionPolicy.EAGER;
+        private int tensorParallel = 1;
+        private int expertParallel = 1;
 
         public Builder modelDir(Path v) { modelDir = v; return this; }
         public Builder backend(String v) { backend = v; return this; }
@@ -58,6 +65,8 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         public Builder syntheticConfig(Path v) { syntheticConfig = v; return this; }
         public Builder prefixCache(boolean v) { prefixCache = v; return this; }
         public Builder admission(AdmissionPolicy v) { admission = v; return this; }
+        public Builder tensorParallel(int v) { tensorParallel = v; return this; }
+        public Builder expertParallel(int v) { expertParallel = v; return this; }
 
         public EngineConfig build() {
             if (syntheticConfig == null) {
@@ -78,8 +87,17 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
             require(maxNewTokensCap >= 1, "maxNewTokensCap must be >= 1");
             require(threads >= 1, "threads must be >= 1");
             require(admission != null, "admission must be eager or reserve");
+            require(tensorParallel >= 1, "tensorParallel must be >= 1, got " + tensorParallel);
+            require(expertParallel >= 1, "expertParallel must be >= 1, got " + expertParallel);
+            require(tensorParallel % expertParallel == 0, "expertParallel (" + expertParallel
+                    + ") must divide tensorParallel (" + tensorParallel + "): the experts are spread over the "
+                    + "engine's tensorParallel ranks in expertParallel groups");
+            require(tensorParallel == 1 || backend.equals("cpu"), "tensorParallel " + tensorParallel + " needs the "
+                    + "multi-GPU CUDA backend, which is not built yet (docs/multi-gpu.md); the CPU backend runs the "
+                    + "sharded reference");
             return new EngineConfig(modelDir, backend, maxNumSeqs, maxBatchTokens, kvBlockSize, kvCacheTokens,
-                    kvCacheDtype, maxNewTokensCap, threads, syntheticConfig, prefixCache, admission);
+                    kvCacheDtype, maxNewTokensCap, threads, syntheticConfig, prefixCache, admission, tensorParallel,
+                    expertParallel);
         }
 
         private static void require(boolean ok, String message) {

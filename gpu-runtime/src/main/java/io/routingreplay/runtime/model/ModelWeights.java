@@ -25,6 +25,12 @@ public final class ModelWeights {
         this.layers = layers;
     }
 
+    /** Weights assembled from tensors already at hand (a rank's slices of a loaded model). */
+    public static ModelWeights of(ModelConfig config, TensorView embedding, TensorView finalNorm, TensorView lmHead,
+                                  LayerWeights[] layers) {
+        return new ModelWeights(config, embedding, finalNorm, lmHead, layers);
+    }
+
     public static ModelWeights load(ModelConfig c, WeightStore store) {
         TensorNaming n = c.architecture.naming();
         long h = c.hiddenSize;

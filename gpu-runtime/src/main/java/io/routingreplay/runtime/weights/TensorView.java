@@ -115,6 +115,71 @@ public final class TensorView {
         return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     }
 
+    /**
+     * Rows [from, to) of this tensor (its first dimension; elements of a 1-D tensor) copied into a new heap tensor
+     * of the same dtype: a contiguous byte range of the mapping, read once. A dequantized fp8 view yields its bf16
+     * values.
+     */
+    public TensorView readRows(long from, long to) {
+        long cols = numel() / Math.max(1, shape[0]);
+        checkRange("rows", from, to, shape[0]);
+        long[] s = shape.clone();
+        s[0] = to - from;
+        return copyOf(name + "[" + from + ":" + to + "]", s, from * cols, (to - from) * cols, 0, 0);
+    }
+
+    /**
+     * Columns [from, to) of this 2-D tensor, row by row, into a new heap tensor of the same dtype (each row's
+     * columns are one contiguous byte range; the rest of the row is not read).
+     */
+    public TensorView readColumns(long from, long to) {
+        if (shape.length != 2) {
+            throw new IllegalArgumentException("tensor '" + name + "' has shape " + Arrays.toString(shape)
+                    + "; column slices are defined for 2-D tensors");
+        }
+        checkRange("columns", from, to, shape[1]);
+        return copyOf(name + "[:, " + from + ":" + to + "]", new long[]{shape[0], to - from}, from, to - from,
+                shape[0], shape[1]);
+    }
+
+    /** Bytes of this tensor's storage that {@code elements} elements occupy (fp8 codes for a dequantized view). */
+    public long storedBytes(long elements) {
+        return fp8 != null ? elements : elements * dtype.bytes;
+    }
+
+    private void checkRange(String what, long from, long to, long n) {
+        if (from < 0 || to < from || to > n) {
+            throw new IllegalArgumentException("tensor '" + name + "' " + Arrays.toString(shape) + ": " + what
+                    + " [" + from + ", " + to + ") outside 0.." + n);
+        }
+    }
+
+    /**
+     * Copies {@code runs} runs of {@code len} elements (one run when {@code runs} is 0), the first at element
+     * {@code start}, each next one {@code stride} elements further.
+     */
+    private TensorView copyOf(String sliceName, long[] sliceShape, long start, long len, long runs, long stride) {
+        long n = Math.max(runs, 1);
+        int bytesPer = fp8 != null ? 2 : dtype.bytes;
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(n * len * bytesPer)).order(ByteOrder.LITTLE_ENDIAN);
+        float[] buf = fp8 != null ? new float[Math.toIntExact(len)] : null;
+        for (long r = 0; r < n; r++) {
+            long at = start + r * stride;
+            if (fp8 != null) {
+                fp8.toFloat(at, buf, 0, buf.length);
+                for (float v : buf) {
+                    out.putShort(Dtype.floatToBf16(v));
+                }
+            } else {
+                ByteBuffer src = data.duplicate();
+                src.position(Math.toIntExact(at * dtype.bytes)).limit(Math.toIntExact((at + len) * dtype.bytes));
+                out.put(src);
+            }
+        }
+        out.flip();
+        return new TensorView(sliceName, fp8 != null ? Dtype.BF16 : dtype, sliceShape, out);
+    }
+
     /** Fails with a message naming the tensor unless its shape is exactly {@code expected}. */
     public TensorView expectShape(long... expected) {
         if (!Arrays.equals(shape, expected)) {

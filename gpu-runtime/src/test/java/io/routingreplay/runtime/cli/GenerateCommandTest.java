@@ -237,6 +237,34 @@ class GenerateCommandTest {
         assertTrue(both.stderr.contains("contradict each other"), both.stderr);
     }
 
+    /**
+     * --tensor-parallel / --expert-parallel run the sharded CPU reference: the records still match transformers; a
+     * split the model's shape refuses fails with the numbers, one the options themselves contradict is a usage error.
+     */
+    @Test
+    void tensorAndExpertParallelRunTheShardedReference() throws IOException {
+        List<Fixtures.Case> cases = Fixtures.cases("deepseek-v3-tiny");
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            lines.add(greedyLine("case-" + i, "\"prompt_token_ids\":" + JSON.writeValueAsString(cases.get(i).promptIds()),
+                    cases.get(i).outputIds().length).replace("}", ",\"return_routing_weights\":true}"));
+        }
+        Run run = generate("deepseek-v3-tiny", lines, "--tensor-parallel", "4", "--expert-parallel", "2");
+        assertEquals(0, run.exitCode, run.stderr);
+        for (int i = 0; i < cases.size(); i++) {
+            assertMatchesReference(cases.get(i), run.results.get(i), "deepseek-v3-tiny TP=4 EP=2 case " + i);
+        }
+        List<String> one = List.of(greedyLine("a", "\"prompt_token_ids\":[1]", 2));
+        Run heads = generate("deepseek-v2-greedy-tiny", one, "--tensor-parallel", "2");
+        assertEquals(Main.EXIT_FAILURE, heads.exitCode, heads.stderr);
+        assertTrue(heads.stderr.contains("num_attention_heads (3) is not divisible by tensor-parallel (2)"),
+                heads.stderr);
+        Run groups = generate("deepseek-v3-tiny", one, "--tensor-parallel", "4",
+                "--expert-parallel", "3");
+        assertEquals(Main.EXIT_USAGE, groups.exitCode, groups.stderr);
+        assertTrue(groups.stderr.contains("expertParallel (3) must divide tensorParallel (4)"), groups.stderr);
+    }
+
     @Test
     void usageErrorsExitWithTwo() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -35,4 +35,18 @@ class EngineConfigTest {
                 .contains("must be >= maxNumSeqs"));
         assertTrue(refusal(EngineConfig.builder(model).kvBlockSize(24)).contains("power of two"));
     }
+
+    @Test
+    void parallelLayoutsAreCheckedBeforeAnyWeightIsRead() {
+        Path model = Fixtures.model("mixtral-tiny");
+        assertTrue(refusal(EngineConfig.builder(model).tensorParallel(0)).contains("tensorParallel must be >= 1"));
+        assertTrue(refusal(EngineConfig.builder(model).tensorParallel(4).expertParallel(3))
+                .contains("expertParallel (3) must divide tensorParallel (4)"));
+        assertTrue(refusal(EngineConfig.builder(model).expertParallel(2)).contains("must divide tensorParallel (1)"));
+        assertTrue(refusal(EngineConfig.builder(model).backend("cuda").tensorParallel(2))
+                .contains("multi-GPU CUDA backend, which is not built yet"));
+        EngineConfig ok = EngineConfig.builder(model).tensorParallel(4).expertParallel(2).build();
+        assertEquals(4, ok.tensorParallel());
+        assertEquals(2, ok.expertParallel());
+    }
 }

@@ -1,12 +1,12 @@
 package io.routingreplay.runtime.engine;
 
 import io.routingreplay.runtime.testing.Fixtures;
+import io.routingreplay.runtime.testing.Conformance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.List;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,7 +23,7 @@ class ReferenceConformanceTest {
     void reproducesTransformers(String fixture) {
         try (LLMEngine engine = LLMEngine.create(EngineConfig.builder(Fixtures.model(fixture)).threads(2)
                 .prefixCache(false).build())) {
-            assertConforms(fixture, engine.generate(Fixtures.greedyRequests(fixture)));
+            Conformance.assertConforms(fixture, engine.generate(Fixtures.greedyRequests(fixture)));
         }
     }
 
@@ -43,39 +43,11 @@ class ReferenceConformanceTest {
             assertTrue(expectedHits > 0, fixture + " has a prompt of more than one block");
             assertEquals(expectedHits, engine.stats().prefixCacheHits() - hitsBefore,
                     "the second run is served every full prompt block but the last position's");
-            assertConforms(fixture, computed);
-            assertConforms(fixture, cached);
+            Conformance.assertConforms(fixture, computed);
+            Conformance.assertConforms(fixture, cached);
             for (int i = 0; i < reqs.size(); i++) {
                 SameRecord.assertSameRecord(computed.get(i), cached.get(i));
             }
         }
-    }
-
-    private static void assertConforms(String fixture, List<GenerationResult> results) {
-        List<Fixtures.Case> cases = Fixtures.cases(fixture);
-        int compared = 0;
-        for (int i = 0; i < cases.size(); i++) {
-            Fixtures.Case c = cases.get(i);
-            GenerationResult r = results.get(i);
-            assertArrayEquals(c.outputIds(), r.outputTokenIds(), fixture + " case " + i + " tokens");
-            for (int j = 0; j < c.outputLogprobs().length; j++) {
-                assertEquals(c.outputLogprobs()[j], r.outputLogprobs()[j], 1e-3, fixture + " case " + i + " logprob " + j);
-            }
-            assertEquals(c.topkIds().length, r.routing().numTokens(), "routed tokens = prompt + output - 1");
-            for (int t = 0; t < c.topkIds().length; t++) {
-                for (int l = 0; l < c.topkIds()[t].length; l++) {
-                    if (c.topkMargin()[t][l] < 1e-4) {
-                        continue;
-                    }
-                    for (int k = 0; k < c.topkIds()[t][l].length; k++) {
-                        assertEquals(c.topkIds()[t][l][k], r.routing().id(t, l, k),
-                                fixture + " case " + i + " token " + t + " layer " + l + " k " + k);
-                        assertEquals(c.topkWeights()[t][l][k], r.routing().weight(t, l, k), 1e-3);
-                    }
-                    compared++;
-                }
-            }
-        }
-        assertTrue(compared > 0);
     }
 }

@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Bit-for-bit equality of two results of the same request: tokens, logprobs, finish reason, routing ids, weights. */
-final class SameRecord {
+public final class SameRecord {
     private SameRecord() {
     }
 
-    static void assertSameRecord(GenerationResult expected, GenerationResult actual) {
+    public static void assertSameRecord(GenerationResult expected, GenerationResult actual) {
         assertEquals(expected.rid(), actual.rid());
         assertArrayEquals(expected.outputTokenIds(), actual.outputTokenIds(), expected.rid() + " tokens");
         assertArrayEquals(expected.outputLogprobs(), actual.outputLogprobs(), expected.rid() + " logprobs");

@@ -12,7 +12,7 @@ import java.nio.file.Path;
  */
 public record EngineSettings(String modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvCacheTokens,
                              KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, boolean prefixCache,
-                             AdmissionPolicy admission)
+                             AdmissionPolicy admission, int tensorParallel, int expertParallel)
         implements Serializable {
 
     /** Builds and checks the engine config; the exception says which setting to fix. */
@@ -27,6 +27,8 @@ public record EngineSettings(String modelDir, String backend, int maxNumSeqs, in
                 .threads(threads)
                 .prefixCache(prefixCache)
                 .admission(admission)
+                .tensorParallel(tensorParallel)
+                .expertParallel(expertParallel)
                 .build();
     }
 }

@@ -37,7 +37,7 @@ class InferenceOperatorTest {
 
     static final Path MODEL = Path.of("..", "fixtures", "qwen3-moe-tiny").toAbsolutePath().normalize();
     static final EngineSettings SETTINGS = new EngineSettings(MODEL.toString(), "cpu", 16, 256, 0, KvCacheDtype.FP32, 64, 1, true,
-            AdmissionPolicy.EAGER);
+            AdmissionPolicy.EAGER, 1, 1);
 
     static List<GenerationRequest> requests;
     static Map<String, GenerationResult> offline;

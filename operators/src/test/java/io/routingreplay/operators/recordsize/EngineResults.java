@@ -30,7 +30,7 @@ public final class EngineResults {
 
     /** The engine the results come from (the audit tests replay them on one made the same way). */
     public static final EngineSettings SETTINGS = new EngineSettings(MODEL.toString(), "cpu", 16, 512, 0,
-            KvCacheDtype.FP32, 4096, 2, true, AdmissionPolicy.EAGER);
+            KvCacheDtype.FP32, 4096, 2, true, AdmissionPolicy.EAGER, 1, 1);
 
     public static List<RoutingResult> run(List<InferenceRequest> requests) throws Exception {
         EngineSettings settings = SETTINGS;

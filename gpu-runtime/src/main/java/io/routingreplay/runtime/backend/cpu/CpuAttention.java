@@ -4,20 +4,25 @@ import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.model.ModelWeights;
 import io.routingreplay.runtime.model.attention.GqaAttention;
 import io.routingreplay.runtime.model.attention.MlaAttention;
+import io.routingreplay.runtime.parallel.Collectives;
+import io.routingreplay.runtime.parallel.RankShard;
 
 /** The CPU implementation of one {@link io.routingreplay.runtime.model.attention.AttentionKind}. */
 interface CpuAttention {
     /**
      * Layer l's self-attention of the step's normalised hidden states {@code xn} [T, hidden]: projections, RoPE,
-     * cache write, causal attention, output projection; the result is added to the residual stream {@code x}.
+     * cache write, causal attention, output projection [T, hidden] — over this rank's heads only, so on a sharded
+     * model a partial sum the caller adds up over ranks before the residual add.
      */
-    void forward(int l, CpuBatch b, RopeTable rope, float[] xn, float[] x);
+    float[] forward(int l, CpuBatch b, RopeTable rope, float[] xn);
 
-    static CpuAttention of(ModelConfig c, ModelWeights w, Parallel par, CpuKvCache cache) {
-        if (c.attention instanceof GqaAttention g) {
-            return new CpuGqaAttention(c, g, w, par, cache);
+    /** The attention of rank {@code shard} (its heads; its tensors are {@code w}'s, already sliced). */
+    static CpuAttention of(ModelConfig c, RankShard shard, Collectives coll, ModelWeights w, Parallel par,
+                           CpuKvCache cache) {
+        if (shard.attention() instanceof GqaAttention g) {
+            return new CpuGqaAttention(c, g, w, par, cache, shard, coll);
         }
-        if (c.attention instanceof MlaAttention m) {
+        if (shard.attention() instanceof MlaAttention m) {
             return new CpuMlaAttention(c, m, w, par, cache);
         }
         throw new IllegalArgumentException("the CPU backend has no " + c.attention + " attention");

@@ -5,6 +5,8 @@ import io.routingreplay.runtime.config.QkNorm;
 import io.routingreplay.runtime.model.ModelWeights;
 import io.routingreplay.runtime.model.attention.GqaAttention;
 import io.routingreplay.runtime.model.attention.GqaWeights;
+import io.routingreplay.runtime.parallel.Collectives;
+import io.routingreplay.runtime.parallel.RankShard;
 
 /**
  * GQA on the CPU: q/k/v projections (+ bias), optional q/k RMSNorm, RoPE (rotate_half over the first rotaryDim dims
@@ -19,12 +21,18 @@ final class CpuGqaAttention implements CpuAttention {
     private final float[][][] bias;    // [layer][q, k, v][width], null without q/k/v bias
     private final Parallel par;
     private final CpuKvCache cache;
+    private final RankShard shard;
+    private final Collectives coll;
 
-    CpuGqaAttention(ModelConfig c, GqaAttention a, ModelWeights mw, Parallel par, CpuKvCache cache) {
+    /** {@code a} is this rank's attention (its head counts), {@code mw} its slices of the weights. */
+    CpuGqaAttention(ModelConfig c, GqaAttention a, ModelWeights mw, Parallel par, CpuKvCache cache, RankShard shard,
+                    Collectives coll) {
         this.c = c;
         this.a = a;
         this.par = par;
         this.cache = cache;
+        this.shard = shard;
+        this.coll = coll;
         w = new GqaWeights[c.numLayers];
         qNorm = new float[c.numLayers][];
         kNorm = new float[c.numLayers][];
@@ -39,7 +47,7 @@ final class CpuGqaAttention implements CpuAttention {
     }
 
     @Override
-    public void forward(int l, CpuBatch b, RopeTable rope, float[] xn, float[] x) {
+    public float[] forward(int l, CpuBatch b, RopeTable rope, float[] xn) {
         GqaWeights lw = w[l];
         int T = b.numTokens;
         int H = c.hiddenSize, hd = a.headDim(), qd = a.numHeads() * hd, kvd = a.numKvHeads() * hd;
@@ -55,6 +63,10 @@ final class CpuGqaAttention implements CpuAttention {
             addRowBias(v, bias[l][2], T);
         }
         int rd = a.rotaryDim();                            // dims past rd pass through unrotated
+        if (a.qkNorm() == QkNorm.FULL) {
+            normWholeRows(q, T, a.numHeads(), c.attention.numHeads(), false, qNorm[l]);
+            normWholeRows(k, T, a.numKvHeads(), c.attention.numKvHeads(), true, kNorm[l]);
+        }
         for (int t = 0; t < T; t++) {
             if (a.qkNorm() == QkNorm.PER_HEAD) {
                 for (int h = 0; h < a.numHeads(); h++) {
@@ -63,9 +75,6 @@ final class CpuGqaAttention implements CpuAttention {
                 for (int h = 0; h < a.numKvHeads(); h++) {
                     CpuOps.rmsNorm(k, t * kvd + h * hd, kNorm[l], 0, c.rmsNormEps, k, t * kvd + h * hd, hd);
                 }
-            } else if (a.qkNorm() == QkNorm.FULL) {
-                CpuOps.rmsNorm(q, t * qd, qNorm[l], 0, c.rmsNormEps, q, t * qd, qd);
-                CpuOps.rmsNorm(k, t * kvd, kNorm[l], 0, c.rmsNormEps, k, t * kvd, kvd);
             }
             for (int h = 0; h < a.numHeads(); h++) {
                 CpuOps.rope(q, t * qd + h * hd, rd, rope.cos, rope.sin, t * rope.half);
@@ -80,8 +89,32 @@ final class CpuGqaAttention implements CpuAttention {
         CausalAttention.attend(par, b, cache, l, q, a.numHeads(), a.numKvHeads(), hd, hd, scale, attnOut);
         float[] proj = new float[T * H];
         CpuOps.linear(par, lw.wo, attnOut, null, T, qd, proj, H);
-        for (int i = 0; i < T * H; i++) {
-            x[i] += proj[i];
+        return proj;
+    }
+
+    /**
+     * A q/k norm over every head's width at once (OLMoE): on a sharded model each rank holds some heads of a row,
+     * so whole rows are gathered from the ranks (copies, exact), normalised as on one rank, and this rank's heads
+     * copied back. On one rank the gather is the rows themselves.
+     *
+     * @param local [T, localHeads × head_dim], normalised in place
+     */
+    private void normWholeRows(float[] local, int T, int localHeads, int heads, boolean kv, float[] weight) {
+        int hd = a.headDim(), width = localHeads * hd, full = heads * hd;
+        float[][] parts = coll.allGather(local);
+        float[] rows = coll.size() == 1 ? local : new float[T * full];
+        for (int h = 0; h < heads && coll.size() > 1; h++) {
+            int r = kv ? shard.kvHeadSourceRank(h) : shard.headSourceRank(h);
+            RankShard src = shard.layout().shard(c, r);
+            int first = kv ? src.kvHeads().from() : src.heads().from();
+            for (int t = 0; t < T; t++) {
+                System.arraycopy(parts[r], t * width + (h - first) * hd, rows, t * full + h * hd, hd);
+            }
+        }
+        int own = (kv ? shard.kvHeads().from() : shard.heads().from()) * hd;
+        for (int t = 0; t < T; t++) {
+            CpuOps.rmsNorm(rows, t * full, weight, 0, c.rmsNormEps, rows, t * full, full);
+            System.arraycopy(rows, t * full + own, local, t * width, width);
         }
     }
 

@@ -39,7 +39,7 @@ final class CpuMlaAttention implements CpuAttention {
     }
 
     @Override
-    public void forward(int l, CpuBatch b, RopeTable rope, float[] xn, float[] x) {
+    public float[] forward(int l, CpuBatch b, RopeTable rope, float[] xn) {
         MlaWeights lw = w[l];
         int T = b.numTokens, H = c.hiddenSize, heads = a.numHeads();
         int nope = a.qkNopeHeadDim(), rd = a.qkRopeHeadDim(), qkd = a.qkHeadDim(), vd = a.vHeadDim();
@@ -84,9 +84,7 @@ final class CpuMlaAttention implements CpuAttention {
         CausalAttention.attend(par, b, cache, l, q, heads, heads, qkd, vd, scale, attnOut);
         float[] proj = new float[T * H];
         CpuOps.linear(par, lw.wo, attnOut, null, T, heads * vd, proj, H);
-        for (int i = 0; i < T * H; i++) {
-            x[i] += proj[i];
-        }
+        return proj;
     }
 
     private void rotate(float[] v, int off, RopeTable rope, int t, float[] tmp) {

@@ -21,8 +21,10 @@ final class CpuMlp {
         return gate;
     }
 
-    /** down(swiglu(xn)) for all T rows: [T, hidden]. */
-    static float[] forward(Parallel par, MlpWeights w, float[] xn, int T, int hidden, int inter) {
+    /** down(swiglu(xn)) for all T rows: [T, hidden] (over the intermediate columns {@code w} holds: on a sharded
+     *  model this rank's slice, a partial sum). */
+    static float[] forward(Parallel par, MlpWeights w, float[] xn, int T, int hidden) {
+        int inter = (int) w.gate().shape[0];
         float[] act = swiglu(par, w.gate(), w.up(), xn, null, T, hidden, inter);
         float[] down = new float[T * hidden];
         CpuOps.linear(par, w.down(), act, null, T, inter, down, hidden);

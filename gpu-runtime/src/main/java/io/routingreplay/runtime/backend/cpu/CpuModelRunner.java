@@ -9,6 +9,9 @@ import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.model.ModelWeights;
+import io.routingreplay.runtime.parallel.Collectives;
+import io.routingreplay.runtime.parallel.RankShard;
+import io.routingreplay.runtime.parallel.Slice;
 import io.routingreplay.runtime.sampler.Sampler;
 import io.routingreplay.runtime.weights.WeightStore;
 
@@ -21,6 +24,12 @@ import java.util.List;
  * how its prompt was chunked. A layer is the same op sequence for every architecture: RMSNorm, the config's
  * attention kind ({@link CpuAttention}), RMSNorm, then the MoE block ({@link CpuMoe}: router kind, routed and
  * shared experts) or the dense MLP.
+ *
+ * <p>The same runner is one rank of a sharded model ({@link #rank}): its tensors are then that rank's slices
+ * ({@link io.routingreplay.runtime.parallel.RankWeights}), and the three places where a rank's partial results meet
+ * the others' go through its {@link Collectives}: the embedding rows and logits (gathered by vocabulary slice, exact
+ * copies), and the attention and feed-forward outputs (partial sums, added in rank order before the residual add).
+ * On one rank each of them is the rank's own array, so the unsharded runner computes exactly what it always did.
  */
 public final class CpuModelRunner implements ModelRunner {
     /** Share of the max heap the K/V cache may grow to (blocks are allocated on first use). */
@@ -28,6 +37,8 @@ public final class CpuModelRunner implements ModelRunner {
 
     private final ModelConfig c;
     private final ModelWeights w;
+    private final RankShard shard;
+    private final Collectives coll;
     private final Parallel par;
     private final int blockSize;
     private final int numBlocks;
@@ -38,18 +49,18 @@ public final class CpuModelRunner implements ModelRunner {
     private final float[] finalNorm;    // [hidden]
     private final float[] invFreq;      // [rotary dim / 2], RoPE inverse frequencies
 
-    private CpuModelRunner(ModelConfig c, ModelWeights w, int threads, int blockSize, int kvTokens,
-                           KvCacheDtype kvDtype) {
+    private CpuModelRunner(ModelConfig c, ModelWeights w, RankShard shard, Collectives coll, int threads,
+                           int blockSize, int numBlocks, KvCacheDtype kvDtype) {
         this.c = c;
         this.w = w;
+        this.shard = shard;
+        this.coll = coll;
         this.par = new Parallel(threads);
         this.blockSize = blockSize;
-        int keyWidth = c.attention.keyWidth(), valueWidth = c.attention.valueWidth();
-        long bytesPerToken = (long) c.numLayers * (keyWidth + valueWidth) * Float.BYTES;
-        long tokens = kvTokens > 0 ? kvTokens : (long) (Runtime.getRuntime().maxMemory() * KV_HEAP_SHARE / bytesPerToken);
-        this.numBlocks = (int) Math.max(1, Math.min(Integer.MAX_VALUE / 2, tokens / blockSize));
-        CpuKvCache cache = new CpuKvCache(c.numLayers, numBlocks, blockSize, keyWidth, valueWidth, kvDtype);
-        this.attention = CpuAttention.of(c, w, par, cache);
+        this.numBlocks = numBlocks;
+        CpuKvCache cache = new CpuKvCache(c.numLayers, numBlocks, blockSize, shard.attention().keyWidth(),
+                shard.attention().valueWidth(), kvDtype);
+        this.attention = CpuAttention.of(c, shard, coll, w, par, cache);
         this.moe = new CpuMoe(c, w, par);
         attnNorm = new float[c.numLayers][];
         ffnNorm = new float[c.numLayers][];
@@ -64,8 +75,26 @@ public final class CpuModelRunner implements ModelRunner {
     public static CpuModelRunner load(EngineConfig cfg) {
         ModelConfig mc = ModelConfigLoader.load(cfg.modelDir());
         ModelWeights weights = ModelWeights.load(mc, WeightStore.open(cfg.modelDir()));
-        return new CpuModelRunner(mc, weights, cfg.threads(), cfg.kvBlockSize(), cfg.kvCacheTokens(),
-                cfg.kvCacheDtype());
+        return new CpuModelRunner(mc, weights, RankShard.whole(mc), Collectives.SINGLE, cfg.threads(),
+                cfg.kvBlockSize(), kvBlocks(mc, cfg.kvBlockSize(), cfg.kvCacheTokens()), cfg.kvCacheDtype());
+    }
+
+    /**
+     * One rank of a sharded model: {@code rankWeights} are the rank's slices of model {@code c}; {@code coll}
+     * connects it to the other ranks, which step the same batches in lockstep. Every rank keeps {@code numBlocks}
+     * blocks of its own K/V heads (the engine's one block manager hands the same tables to all).
+     */
+    public static CpuModelRunner rank(ModelConfig c, ModelWeights rankWeights, RankShard shard, Collectives coll,
+                                      int threads, int blockSize, int numBlocks, KvCacheDtype kvDtype) {
+        return new CpuModelRunner(c, rankWeights, shard, coll, threads, blockSize, numBlocks, kvDtype);
+    }
+
+    /** K/V blocks for {@code kvTokens} positions, or (when 0) for a share of the heap at the model's whole K/V
+     *  width; a sharded model's ranks all take this count (each holds fewer K/V heads per block). */
+    public static int kvBlocks(ModelConfig c, int blockSize, int kvTokens) {
+        long bytesPerToken = (long) c.numLayers * (c.attention.keyWidth() + c.attention.valueWidth()) * Float.BYTES;
+        long tokens = kvTokens > 0 ? kvTokens : (long) (Runtime.getRuntime().maxMemory() * KV_HEAP_SHARE / bytesPerToken);
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE / 2, tokens / blockSize));
     }
 
     @Override
@@ -90,10 +119,7 @@ public final class CpuModelRunner implements ModelRunner {
         int nChunks = chunks.size();
         int T = b.numTokens;
         int H = c.hiddenSize, K = c.topK;
-        float[] x = new float[T * H];                      // [T, hidden] residual stream
-        for (int t = 0; t < T; t++) {
-            w.embedding.toFloat((long) b.tok[t] * H, x, t * H, H);
-        }
+        float[] x = embed(b.tok, T);                       // [T, hidden] residual stream
         RopeTable rope = new RopeTable(c.rope, invFreq, b.pos, T);
         int per = c.numMoeLayers() * K;
         int[][] routingIds = new int[nChunks][];
@@ -116,7 +142,7 @@ public final class CpuModelRunner implements ModelRunner {
             for (int t = 0; t < T; t++) {
                 CpuOps.rmsNorm(x, t * H, attnNorm[l], 0, c.rmsNormEps, xn, t * H, H);
             }
-            attention.forward(l, b, rope, xn, x);
+            addInto(x, coll.sumInRankOrder(attention.forward(l, b, rope, xn)));
             for (int t = 0; t < T; t++) {
                 CpuOps.rmsNorm(x, t * H, ffnNorm[l], 0, c.rmsNormEps, xn, t * H, H);
             }
@@ -131,7 +157,7 @@ public final class CpuModelRunner implements ModelRunner {
                         }
                     }
                 }
-                moe.forward(l, T, xn, x, topIds, topW, forced, reproduced);
+                addInto(x, coll.sumInRankOrder(moe.forward(l, T, xn, topIds, topW, forced, reproduced)));
                 for (int t = 0; t < T; t++) {
                     int ci = b.chunkOf[t];
                     int base = ((t - b.chunkStart[ci]) * c.numMoeLayers() + slot) * K;
@@ -142,15 +168,57 @@ public final class CpuModelRunner implements ModelRunner {
                     }
                 }
             } else {
-                float[] down = CpuMlp.forward(par, w.layers[l].dense, xn, T, H, c.denseIntermediateSize);
-                for (int i = 0; i < T * H; i++) {
-                    x[i] += down[i];
-                }
+                addInto(x, coll.sumInRankOrder(CpuMlp.forward(par, w.layers[l].dense, xn, T, H)));
             }
         }
         StepOutput sampled = sample(chunks, b.chunkStart, x, routingIds, routingWeights);
         return new StepOutput(sampled.sampledTokens(), sampled.logprobs(), routingIds, routingWeights,
                 score(chunks, b.chunkStart, x), forcedReproduced);
+    }
+
+    /**
+     * The embedding rows of the step's tokens. A rank holds a slice of the vocabulary: it fills the rows of the
+     * tokens it holds, and each row is then taken from the rank that holds it (a copy, so every rank has the bits
+     * one rank would).
+     */
+    private float[] embed(int[] tok, int T) {
+        int H = c.hiddenSize;
+        Slice vocab = shard.vocab();
+        float[] x = new float[T * H];
+        for (int t = 0; t < T; t++) {
+            if (vocab.contains(tok[t])) {
+                w.embedding.toFloat((long) (tok[t] - vocab.from()) * H, x, t * H, H);
+            }
+        }
+        if (coll.size() == 1) {
+            return x;
+        }
+        float[][] parts = coll.allGather(x);
+        float[] out = new float[T * H];
+        for (int t = 0; t < T; t++) {
+            System.arraycopy(parts[shard.vocabOwner(tok[t])], t * H, out, t * H, H);
+        }
+        return out;
+    }
+
+    /** The logits [rows, vocab] of normalised hidden states hn [rows, hidden]: this rank's vocabulary rows of
+     *  lm_head, gathered from every rank's slice (exact: each logit is one whole dot product on one rank). */
+    private float[] logits(float[] hn, int rows) {
+        int V = shard.vocab().size();
+        float[] local = new float[rows * V];
+        CpuOps.linear(par, w.lmHead, hn, null, rows, c.hiddenSize, local, V);
+        int[] widths = new int[coll.size()];
+        for (int r = 0; r < widths.length; r++) {
+            widths[r] = shard.vocabOf(r).size();
+        }
+        return coll.allGatherColumns(local, rows, widths);
+    }
+
+    /** x += d, element-wise (the residual add). */
+    private static void addInto(float[] x, float[] d) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] += d[i];
+        }
     }
 
     @Override
@@ -207,8 +275,7 @@ public final class CpuModelRunner implements ModelRunner {
             for (int r = 0; r < R; r++) {
                 CpuOps.rmsNorm(x, (chunkStart[ci] + rows.get(r)) * H, finalNorm, 0, c.rmsNormEps, hn, r * H, H);
             }
-            float[] logits = new float[R * V];             // [R, vocab]
-            CpuOps.linear(par, w.lmHead, hn, null, R, H, logits, V);
+            float[] logits = logits(hn, R);                // [R, vocab]
             float[] lp = out[ci];
             par.forRange(R, (long) R * V * 8, r -> {
                 int i = rows.get(r);
@@ -239,8 +306,7 @@ public final class CpuModelRunner implements ModelRunner {
                 int last = chunkStart[ci] + chunks.get(ci).length() - 1;
                 CpuOps.rmsNorm(x, last * H, finalNorm, 0, c.rmsNormEps, hn, r * H, H);
             }
-            float[] logits = new float[R * V];             // [R, vocab]
-            CpuOps.linear(par, w.lmHead, hn, null, R, H, logits, V);
+            float[] logits = logits(hn, R);                // [R, vocab]
             par.forRange(R, (long) R * V * 64, r -> {
                 SeqChunk ch = chunks.get(rows.get(r));
                 Sampler.Sample s = Sampler.sample(logits, r * V, V, ch.params(), ch.seed(), ch.sampleIndex());

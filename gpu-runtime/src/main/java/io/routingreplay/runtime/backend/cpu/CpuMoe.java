@@ -28,18 +28,19 @@ final class CpuMoe {
     }
 
     /**
-     * Layer l's MoE block over xn [T, hidden], added to the residual stream x. The routed ids and weights of token t
-     * are written to {@code topIds}/{@code topW} at t·K (ids sorted by combine weight, descending).
+     * Layer l's MoE block over xn [T, hidden]: [T, hidden] to add to the residual stream — on a sharded model this
+     * rank's partial (its experts, its slice of each expert's and the shared experts' width), summed over ranks by
+     * the caller. The routed ids and weights of token t are written to {@code topIds}/{@code topW} at t·K (logical
+     * ids, sorted by combine weight, descending); every rank routes from the same bits, so they agree.
      *
      * <p>Routing replay: where {@code forced[t]} is set, token t uses the ids {@code topIds} already holds at t·K
      * (weighed by the live router, {@link io.routingreplay.runtime.model.router.RouterKind#weigh}), and
      * {@code reproduced[t]} receives how many of them the free router would also have picked.
      * {@code forced} may be null (no token is forced).
      */
-    void forward(int l, int T, float[] xn, float[] x, int[] topIds, float[] topW, boolean[] forced,
-                 byte[] reproduced) {
+    float[] forward(int l, int T, float[] xn, int[] topIds, float[] topW, boolean[] forced, byte[] reproduced) {
         MoeWeights lw = w.layers[l].moe;
-        int H = c.hiddenSize, E = c.numExperts, K = c.topK, I = c.moeIntermediateSize;
+        int H = c.hiddenSize, E = c.numExperts, K = c.topK;
         float[] logits = new float[T * E];                 // [T, num_experts]
         CpuOps.linear(par, lw.router, xn, null, T, H, logits, E);
         int[] free = new int[K];
@@ -68,9 +69,10 @@ final class CpuMoe {
         float[] expertOut = new float[T * K * H];          // [T*K, hidden], one row per (token, rank)
         for (int e = 0; e < E; e++) {
             int m = members[e].length;
-            if (m == 0) {
+            if (m == 0 || lw.expertGate[e] == null) {      // not hit, or another rank's expert
                 continue;
             }
+            int I = (int) lw.expertGate[e].shape[0];       // this rank's columns of the expert
             int[] rows = new int[m];
             for (int r = 0; r < m; r++) {
                 rows[r] = members[e][r] / K;
@@ -82,8 +84,7 @@ final class CpuMoe {
                 System.arraycopy(down, r * H, expertOut, members[e][r] * H, H);
             }
         }
-        float[] shared = lw.shared == null ? null
-                : CpuMlp.forward(par, lw.shared, xn, T, H, c.sharedExpertIntermediateSize);
+        float[] shared = lw.shared == null ? null : CpuMlp.forward(par, lw.shared, xn, T, H);
         if (lw.sharedGate != null) {                       // Qwen2-MoE: sigmoid(shared_expert_gate · x) * shared(x)
             float[] gate = new float[T];
             CpuOps.linear(par, lw.sharedGate, xn, null, T, H, gate, 1);
@@ -94,10 +95,14 @@ final class CpuMoe {
                 }
             }
         }
+        float[] out = new float[T * H];
         float[] moeOut = new float[H];
         for (int t = 0; t < T; t++) {
             java.util.Arrays.fill(moeOut, 0f);
             for (int e = 0; e < E; e++) {                  // expert-id order, like transformers' index_add_
+                if (lw.expertGate[e] == null) {
+                    continue;
+                }
                 for (int j = 0; j < K; j++) {
                     if (topIds[t * K + j] == e) {
                         float wgt = topW[t * K + j];
@@ -113,10 +118,9 @@ final class CpuMoe {
                     moeOut[d] += shared[t * H + d];
                 }
             }
-            for (int d = 0; d < H; d++) {
-                x[t * H + d] += moeOut[d];
-            }
+            System.arraycopy(moeOut, 0, out, t * H, H);
         }
+        return out;
     }
 
     /** How many of {@code free}'s k ids are among {@code ids[off .. off + k)} (ids within a top-k are distinct). */

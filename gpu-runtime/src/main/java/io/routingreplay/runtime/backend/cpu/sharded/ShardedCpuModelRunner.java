@@ -1,0 +1,167 @@
+package io.routingreplay.runtime.backend.cpu.sharded;
+
+import io.routingreplay.runtime.backend.ForwardBatch;
+import io.routingreplay.runtime.backend.ModelRunner;
+import io.routingreplay.runtime.backend.StepOutput;
+import io.routingreplay.runtime.backend.cpu.CpuModelRunner;
+import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.config.ModelConfigLoader;
+import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.model.ModelWeights;
+import io.routingreplay.runtime.parallel.InProcessCollectives;
+import io.routingreplay.runtime.parallel.ParallelLayout;
+import io.routingreplay.runtime.parallel.RankShard;
+import io.routingreplay.runtime.parallel.RankWeights;
+import io.routingreplay.runtime.weights.SliceReader;
+import io.routingreplay.runtime.weights.WeightStore;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The CPU reference of a multi-GPU engine: the model split over {@link ParallelLayout#ranks()} ranks in this JVM,
+ * one thread per rank (as a multi-GPU engine has one host thread per GPU), each holding only its slices of the
+ * weights ({@link RankWeights}, read from the memory-mapped checkpoint) and its K/V heads, and computing the step
+ * with the CPU backend's op sequence ({@link CpuModelRunner#rank}). The ranks meet only in {@link
+ * InProcessCollectives}: all-gathers, and sums in rank order built on them. Every rank ends the step with the same
+ * sampled tokens and routing (logical expert ids); the engine gets rank 0's.
+ */
+public final class ShardedCpuModelRunner implements ModelRunner {
+    private final ModelConfig config;
+    private final ParallelLayout layout;
+    private final List<CpuModelRunner> ranks = new ArrayList<>();
+    private final List<InProcessCollectives> comms;
+    private final long[] bytesRead;
+    private final ExecutorService threads;
+
+    private ShardedCpuModelRunner(ModelConfig config, ParallelLayout layout, ModelWeights full, EngineConfig cfg) {
+        this.config = config;
+        this.layout = layout;
+        int n = layout.ranks();
+        this.comms = InProcessCollectives.group(n);
+        this.bytesRead = new long[n];
+        int numBlocks = CpuModelRunner.kvBlocks(config, cfg.kvBlockSize(), cfg.kvCacheTokens());
+        int threadsPerRank = Math.max(1, cfg.threads() / n);
+        for (int r = 0; r < n; r++) {
+            SliceReader reader = new SliceReader();
+            RankShard shard = layout.shard(config, r);
+            ModelWeights rankWeights = RankWeights.read(full, shard, reader);
+            bytesRead[r] = reader.bytesRead();
+            ranks.add(CpuModelRunner.rank(config, rankWeights, shard, comms.get(r), threadsPerRank,
+                    cfg.kvBlockSize(), numBlocks, cfg.kvCacheDtype()));
+        }
+        AtomicInteger made = new AtomicInteger();
+        this.threads = Executors.newFixedThreadPool(n, task -> {
+            Thread t = new Thread(task, "cpu-rank-thread-" + made.getAndIncrement());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Loads {@code cfg}'s model split as its tensor-parallel / expert-parallel settings say; refuses a model the
+     *  layout cannot split, with the numbers. */
+    public static ShardedCpuModelRunner load(EngineConfig cfg) {
+        ModelConfig mc = ModelConfigLoader.load(cfg.modelDir());
+        ParallelLayout layout = new ParallelLayout(cfg.tensorParallel(), cfg.expertParallel());
+        layout.check(mc);
+        // Names and shapes only: the mapping is read where a rank reads its slices.
+        ModelWeights full = ModelWeights.load(mc, WeightStore.open(cfg.modelDir()));
+        return new ShardedCpuModelRunner(mc, layout, full, cfg);
+    }
+
+    public ParallelLayout layout() {
+        return layout;
+    }
+
+    /** Checkpoint bytes each rank read at load (its slices and what it replicates). */
+    public long[] bytesReadPerRank() {
+        return bytesRead.clone();
+    }
+
+    @Override
+    public ModelConfig config() {
+        return config;
+    }
+
+    @Override
+    public int kvBlockSize() {
+        return ranks.get(0).kvBlockSize();
+    }
+
+    @Override
+    public int numKvBlocks() {
+        return ranks.get(0).numKvBlocks();
+    }
+
+    @Override
+    public boolean supportsReplayInputs() {
+        return true;
+    }
+
+    @Override
+    public StepOutput forward(ForwardBatch batch) {
+        List<Future<StepOutput>> steps = new ArrayList<>();
+        for (CpuModelRunner rank : ranks) {
+            steps.add(threads.submit(() -> rank.forward(batch)));
+        }
+        StepOutput[] out = new StepOutput[steps.size()];
+        try {
+            for (int r = 0; r < out.length; r++) {
+                out[r] = steps.get(r).get();
+            }
+        } catch (ExecutionException e) {
+            stopAll(steps);
+            throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            stopAll(steps);
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the ranks stepped", e);
+        }
+        for (int r = 1; r < out.length; r++) {
+            requireSame(out[0], out[r], r);
+        }
+        return out[0];
+    }
+
+    /** After one rank failed: release the others from their collectives until every rank has returned. */
+    private void stopAll(List<Future<StepOutput>> steps) {
+        for (Future<StepOutput> f : steps) {
+            while (!f.isDone()) {
+                comms.get(0).abort();
+                try {
+                    f.get(50, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException | ExecutionException ignored) {
+                    // a rank still waiting, or one that failed too: the first failure is what is reported
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+        comms.get(0).abort();
+    }
+
+    /** Every rank samples and routes from the same bits; a rank that disagrees is a broken collective. */
+    private static void requireSame(StepOutput first, StepOutput other, int rank) {
+        if (!Arrays.equals(first.sampledTokens(), other.sampledTokens())
+                || !Arrays.deepEquals(first.routingIds(), other.routingIds())) {
+            throw new IllegalStateException("rank " + rank + " sampled or routed differently from rank 0");
+        }
+    }
+
+    @Override
+    public void close() {
+        threads.shutdownNow();
+        for (CpuModelRunner r : ranks) {
+            r.close();
+        }
+    }
+}
