@@ -23,10 +23,15 @@ import java.nio.file.Path;
  *                          and keep a preempted request's blocks for its re-admission (on by default, as vLLM)
  * @param admission         when a waiting request may start: EAGER (default) when its known tokens fit, RESERVE only
  *                          when its largest length fits beside the running requests' (no preemption)
+ * @param promptEndLogitsBytes with the prefix cache, the most host bytes of raw logits rows kept with cached blocks
+ *                          that ended a prompt (vocab × 4 B each), so that a request whose whole prompt is cached
+ *                          computes nothing (default 256 MiB: 441 rows of Qwen3's 151,936-token vocabulary; least
+ *                          recently used dropped first; 0 keeps none: the last block of such a prompt is computed)
  */
 public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvBlockSize,
                            int kvCacheTokens, KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, Path syntheticConfig,
-                           boolean prefixCache, AdmissionPolicy admission) {
+                           boolean prefixCache, AdmissionPolicy admission, long promptEndLogitsBytes) {
+    public static final long DEFAULT_PROMPT_END_LOGITS_BYTES = 256L << 20;
 
     public static Builder builder(Path modelDir) {
         return new Builder().modelDir(modelDir);
@@ -45,6 +50,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         private Path syntheticConfig;
         private boolean prefixCache = true;
         private AdmissionPolicy admission = AdmissionPolicy.EAGER;
+        private long promptEndLogitsBytes = DEFAULT_PROMPT_END_LOGITS_BYTES;
 
         public Builder modelDir(Path v) { modelDir = v; return this; }
         public Builder backend(String v) { backend = v; return this; }
@@ -58,6 +64,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         public Builder syntheticConfig(Path v) { syntheticConfig = v; return this; }
         public Builder prefixCache(boolean v) { prefixCache = v; return this; }
         public Builder admission(AdmissionPolicy v) { admission = v; return this; }
+        public Builder promptEndLogitsBytes(long v) { promptEndLogitsBytes = v; return this; }
 
         public EngineConfig build() {
             if (syntheticConfig == null) {
@@ -78,8 +85,10 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
             require(maxNewTokensCap >= 1, "maxNewTokensCap must be >= 1");
             require(threads >= 1, "threads must be >= 1");
             require(admission != null, "admission must be eager or reserve");
+            require(promptEndLogitsBytes >= 0, "promptEndLogitsBytes must be >= 0 (0 keeps no logits rows)");
             return new EngineConfig(modelDir, backend, maxNumSeqs, maxBatchTokens, kvBlockSize, kvCacheTokens,
-                    kvCacheDtype, maxNewTokensCap, threads, syntheticConfig, prefixCache, admission);
+                    kvCacheDtype, maxNewTokensCap, threads, syntheticConfig, prefixCache, admission,
+                    promptEndLogitsBytes);
         }
 
         private static void require(boolean ok, String message) {
