@@ -25,13 +25,13 @@ import java.nio.file.Path;
  *                          when its largest length fits beside the running requests' (no preemption)
  * @param promptEndLogitsBytes with the prefix cache, the most host bytes of raw logits rows kept with cached blocks
  *                          that ended a prompt (vocab × 4 B each), so that a request whose whole prompt is cached
- *                          computes nothing (default 256 MiB: 441 rows of Qwen3's 151,936-token vocabulary; least
+ *                          computes nothing (default 64 MiB: 110 rows of Qwen3's 151,936-token vocabulary; least
  *                          recently used dropped first; 0 keeps none: the last block of such a prompt is computed)
  */
 public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvBlockSize,
                            int kvCacheTokens, KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, Path syntheticConfig,
                            boolean prefixCache, AdmissionPolicy admission, long promptEndLogitsBytes) {
-    public static final long DEFAULT_PROMPT_END_LOGITS_BYTES = 256L << 20;
+    public static final long DEFAULT_PROMPT_END_LOGITS_BYTES = 64L << 20;
 
     public static Builder builder(Path modelDir) {
         return new Builder().modelDir(modelDir);
