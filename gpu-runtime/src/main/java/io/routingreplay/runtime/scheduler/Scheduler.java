@@ -21,8 +21,9 @@ import java.util.List;
  * exactly on that block and the block carries the raw logits row of its last position
  * ({@link BlockManager#promptEndLogits}), kept by the request whose prompt ended there, and the backend can sample
  * from such a row ({@code fullPromptHits}): the sequence then computes nothing and its first step samples from that
- * row (a chunk of no tokens). Otherwise that block is computed, for the logits its next token is sampled from. A preempted sequence's full blocks stay cached when released, so its re-admission is mostly a hit. A
- * waiting sequence whose next uncached block a running sequence is computing right now waits a step for it.
+ * row (a chunk of no tokens). Otherwise that block is computed, for the logits its next token is sampled from. A
+ * preempted sequence's full blocks stay cached when released, so its re-admission is mostly a hit. A waiting
+ * sequence whose next uncached block a running sequence is computing right now waits a step for it.
  *
  * <p>Under {@link AdmissionPolicy#RESERVE} a waiting sequence is admitted only when the blocks for its largest
  * possible length fit beside what the running ones may still grow into, so the preemption above does not happen
