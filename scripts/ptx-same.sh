@@ -28,7 +28,8 @@ def entries(path):
     text = re.sub(r'\$L__BB\d+_', '$L__BB_', text)
     text = re.sub(r'__local_depot\d+', '__local_depot', text)
     parts = re.split(r'(?=\t// \.globl\t)', text)
-    return {re.match(r'\t// \.globl\t(\S+)', p).group(1): p for p in parts[1:]}
+    # rstrip: the last entry's text ends with the file, so entries appended after it must not count as its change
+    return {re.match(r'\t// \.globl\t(\S+)', p).group(1): p.rstrip() for p in parts[1:]}
 a, b = entries(sys.argv[1]), entries(sys.argv[2])
 changed = sorted(n for n in a if n in b and a[n] != b[n])
 print(f"entry points at {sys.argv[3]}: {len(a)}, in the working tree: {len(b)}; added: {sorted(set(b) - set(a))}; "

@@ -5,12 +5,12 @@ import io.routingreplay.runtime.backend.ModelRunner;
 import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.config.QkNorm;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.model.Rope;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.model.ModelWeights;
 import io.routingreplay.runtime.model.attention.GqaAttention;
-import io.routingreplay.runtime.model.router.SoftmaxTopK;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.weights.WeightStore;
 import jcuda.Pointer;
@@ -20,6 +20,7 @@ import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUstreamCaptureMode;
 
 import java.nio.IntBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,8 +65,14 @@ public final class CudaModelRunner implements ModelRunner {
         this.kvElemBytes = kvElemBytes;
     }
 
+    /**
+     * System property that lets the backend run parts whose kernels were compiled but have not yet passed the GPU
+     * checks (docs/cuda-notes.md lists them); the GPU check program sets it to validate them.
+     */
+    public static final String UNVALIDATED_KERNELS = "routingreplay.cuda.unvalidated";
+
     public static CudaModelRunner create(EngineConfig cfg, ModelConfig mc) {
-        checkSupported(mc);
+        checkSupported(mc, Boolean.getBoolean(UNVALIDATED_KERNELS));
         CudaDevice dev = new CudaDevice(Integer.getInteger("routingreplay.cuda.device", 0));
         try {
             DeviceWeights w;
@@ -111,28 +118,24 @@ public final class CudaModelRunner implements ModelRunner {
         }
     }
 
-    /** Refuses, with the reason, a model whose parts the CUDA kernels do not implement (checked before any GPU work). */
-    static void checkSupported(ModelConfig mc) {
+    /**
+     * Refuses, with the reason, a model whose parts the CUDA kernels do not implement (checked before any GPU work),
+     * or whose parts run through kernels not yet validated on a GPU unless {@code unvalidatedKernels}.
+     */
+    static void checkSupported(ModelConfig mc, boolean unvalidatedKernels) {
         String why = null;
+        GroupedRouter router = mc.attention instanceof GqaAttention ? GroupedRouter.of(mc) : null;
         if (!(mc.attention instanceof GqaAttention gqa)) {
             why = "its attention is " + mc.attention + "; the CUDA backend runs GQA only (use --backend cpu)";
-        } else if (gqa.qkvBias()) {
-            why = "its attention has q/k/v bias (" + mc.attention + "); the CUDA kernels project without bias "
-                    + "(use --backend cpu)";
-        } else if (gqa.rotaryDim() != gqa.headDim()) {
-            why = "its attention rotates only " + gqa.rotaryDim() + " of " + gqa.headDim() + " head dims (partial "
-                    + "rotary); the CUDA kernels rotate whole heads (use --backend cpu)";
-        } else if (!(mc.router instanceof SoftmaxTopK sm) || sm.routedScaling() != 1f) {
-            why = "its router is " + mc.router + "; the CUDA backend runs unscaled softmax top-k only (use --backend cpu)";
-        } else if (mc.sharedExpertGated) {
-            why = "its shared expert is scaled by a sigmoid shared_expert_gate; the CUDA backend runs routed experts "
-                    + "only (use --backend cpu)";
-        } else if (mc.sharedExpertIntermediateSize > 0) {
-            why = "it has shared experts; the CUDA backend runs routed experts only (use --backend cpu)";
+        } else if (gqa.qkvBias() && gqa.qkNorm() == QkNorm.FULL) {
+            why = "its attention has q/k/v bias and full-width q/k norm (" + mc.attention + "); the CUDA kernels "
+                    + "run bias with per-head or no q/k norm (use --backend cpu)";
+        } else if (router != null && router.unsupported(mc.numExperts) != null) {
+            why = "its router is " + mc.router + ": " + router.unsupported(mc.numExperts) + " (use --backend cpu)";
         } else if (!Rope.DEFAULT.equals(mc.rope.type())) {
             why = "its RoPE is " + mc.rope.type() + "; the CUDA backend runs the default RoPE only (use --backend cpu)";
         } else if (mc.hiddenSize % 8 != 0 || mc.moeIntermediateSize % 8 != 0 || mc.qDim() % 8 != 0
-                || mc.denseIntermediateSize % 8 != 0) {
+                || mc.denseIntermediateSize % 8 != 0 || mc.sharedExpertIntermediateSize % 8 != 0) {
             why = "hidden, q and intermediate sizes must be multiples of 8";
         } else if (mc.numHeads / mc.numKvHeads > 8) {
             why = "at most 8 query heads per K/V head";
@@ -140,10 +143,32 @@ public final class CudaModelRunner implements ModelRunner {
             why = "head_dim must be a multiple of 8 up to 256";
         } else if (mc.numExperts > 1024 || mc.topK > 32) {
             why = "at most 1024 experts and top-k 32";
+        } else if (!unvalidatedKernels && unvalidatedParts(mc, gqa, router) != null) {
+            why = "its " + unvalidatedParts(mc, gqa, router) + " would run through CUDA kernels compiled but not yet "
+                    + "validated on a GPU (docs/cuda-notes.md); -D" + UNVALIDATED_KERNELS + "=true runs them anyway "
+                    + "(or use --backend cpu)";
         }
         if (why != null) {
             throw new IllegalArgumentException("the CUDA backend cannot run " + mc + ": " + why);
         }
+    }
+
+    /** The parts of a supported GQA model whose kernels have not passed the GPU checks yet, or null. */
+    private static String unvalidatedParts(ModelConfig mc, GqaAttention gqa, GroupedRouter router) {
+        List<String> parts = new ArrayList<>();
+        if (gqa.qkvBias()) {
+            parts.add("q/k/v bias");
+        }
+        if (gqa.rotaryDim() != gqa.headDim()) {
+            parts.add("partial rotary");
+        }
+        if (mc.sharedExpertIntermediateSize > 0) {
+            parts.add("shared experts");
+        }
+        if (router != null) {
+            parts.add("router (" + mc.router + ")");
+        }
+        return parts.isEmpty() ? null : String.join(", ", parts);
     }
 
     /** RoPE inverse frequencies, the same bits as the CPU backend's. */

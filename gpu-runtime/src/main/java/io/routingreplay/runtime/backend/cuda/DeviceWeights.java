@@ -2,6 +2,7 @@ package io.routingreplay.runtime.backend.cuda;
 
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.QkNorm;
+import io.routingreplay.runtime.model.attention.GqaAttention;
 import io.routingreplay.runtime.model.attention.GqaWeights;
 import io.routingreplay.runtime.model.LayerWeights;
 import io.routingreplay.runtime.model.ModelWeights;
@@ -30,6 +31,14 @@ final class DeviceWeights {
         CUdeviceptr attnNorm, ffnNorm, wqkv, wo, qNorm, kNorm;
         CUdeviceptr router, gate, up, down; // MoE: stacked per expert; dense: one matrix each
         boolean moe;
+        /** fp32 [q | k | v] projection bias ({@link HostLayout#qkvBias}), or null. */
+        CUdeviceptr qkvBias;
+        /** fp32 [num_experts] e_score_correction_bias, or null. */
+        CUdeviceptr routerBias;
+        /** The shared experts as one SwiGLU block (bf16 [shared_inter, hidden] ×2, [hidden, shared_inter]), or null. */
+        CUdeviceptr sharedGate, sharedUp, sharedDown;
+        /** Qwen2-MoE's shared_expert_gate row, bf16 [hidden], or null. */
+        CUdeviceptr sharedGateRow;
     }
 
     private DeviceWeights(CUdeviceptr embedding, CUdeviceptr finalNorm, CUdeviceptr lmHead, Layer[] layers, long bytes) {
@@ -73,12 +82,20 @@ final class DeviceWeights {
             l.wo = put(dev, total, a.wo);
             l.qNorm = a.qNorm == null ? null : put(dev, total, a.qNorm);
             l.kNorm = a.kNorm == null ? null : put(dev, total, a.kNorm);
+            l.qkvBias = putFloats(dev, total, HostLayout.qkvBias(a));
             l.moe = lw.isMoe();
             if (l.moe) {
                 l.router = put(dev, total, lw.moe.router);
                 l.gate = stack(dev, total, lw.moe.expertGate, s.expert);
                 l.up = stack(dev, total, lw.moe.expertUp, s.expert);
                 l.down = stack(dev, total, lw.moe.expertDown, s.expert);
+                l.routerBias = putFloats(dev, total, HostLayout.routerBias(lw.moe));
+                if (lw.moe.shared != null) {
+                    l.sharedGate = put(dev, total, lw.moe.shared.gate());
+                    l.sharedUp = put(dev, total, lw.moe.shared.up());
+                    l.sharedDown = put(dev, total, lw.moe.shared.down());
+                }
+                l.sharedGateRow = lw.moe.sharedGate == null ? null : put(dev, total, lw.moe.sharedGate);
             } else {
                 l.gate = put(dev, total, lw.dense.gate());
                 l.up = put(dev, total, lw.dense.up());
@@ -109,6 +126,9 @@ final class DeviceWeights {
             l.wo = random(dev, total, counter, s.o, (float) (1 / Math.sqrt(c.qDim())), 0f);
             l.qNorm = s.qn == 0 ? null : random(dev, total, counter, s.qn, 0.05f, 1f);
             l.kNorm = s.kn == 0 ? null : random(dev, total, counter, s.kn, 0.05f, 1f);
+            if (c.attention instanceof GqaAttention g && g.qkvBias()) {
+                l.qkvBias = putFloats(dev, total, HostLayout.syntheticFloats(c.qDim() + 2 * c.kvDim(), counter[0]++, 0.1f));
+            }
             l.moe = c.isMoeLayer(i);
             if (l.moe) {
                 long n = s.expert * c.numExperts;
@@ -116,6 +136,7 @@ final class DeviceWeights {
                 l.gate = random(dev, total, counter, n, inH, 0f);
                 l.up = random(dev, total, counter, n, inH, 0f);
                 l.down = random(dev, total, counter, n, (float) (1 / Math.sqrt(c.moeIntermediateSize)), 0f);
+                syntheticShared(dev, c, l, total, counter);
             } else {
                 l.gate = random(dev, total, counter, s.denseUp, inH, 0f);
                 l.up = random(dev, total, counter, s.denseUp, inH, 0f);
@@ -125,6 +146,34 @@ final class DeviceWeights {
         }
         dev.sync();
         return new DeviceWeights(emb, norm, head, layers, total[0]);
+    }
+
+    /** The parts only the later architectures have (nothing for Qwen3-MoE / Mixtral / OLMoE: their random stream
+     *  and so their synthetic weights stay as they were): correction bias, shared experts, shared-expert gate. */
+    private static void syntheticShared(CudaDevice dev, ModelConfig c, Layer l, long[] total, long[] counter) {
+        long h = c.hiddenSize, si = c.sharedExpertIntermediateSize;
+        float inH = (float) (1 / Math.sqrt(h));
+        if (c.router.hasCorrectionBias()) {
+            l.routerBias = putFloats(dev, total, HostLayout.syntheticFloats(c.numExperts, counter[0]++, 0.01f));
+        }
+        if (si > 0) {
+            l.sharedGate = random(dev, total, counter, si * h, inH, 0f);
+            l.sharedUp = random(dev, total, counter, si * h, inH, 0f);
+            l.sharedDown = random(dev, total, counter, si * h, (float) (1 / Math.sqrt(si)), 0f);
+        }
+        if (c.sharedExpertGated) {
+            l.sharedGateRow = random(dev, total, counter, h, inH, 0f);
+        }
+    }
+
+    private static CUdeviceptr putFloats(CudaDevice dev, long[] total, float[] f) {
+        if (f == null) {
+            return null;
+        }
+        total[0] += 4L * f.length;
+        CUdeviceptr p = dev.alloc(4L * f.length);
+        cuMemcpyHtoD(p, Pointer.to(f), 4L * f.length);
+        return p;
     }
 
     private static CUdeviceptr random(CudaDevice dev, long[] total, long[] counter, long n, float scale, float offset) {

@@ -3,6 +3,7 @@ package io.routingreplay.runtime.backend.cuda;
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.QkNorm;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
+import io.routingreplay.runtime.model.attention.GqaAttention;
 import jcuda.driver.CUdeviceptr;
 
 /**
@@ -55,6 +56,11 @@ final class ForwardPass {
     private final int gateUpBlocks, gateUp24Blocks, storeBlocks, store24Blocks;
     /** Multiprocessors of the device. */
     private final int sms;
+    /** Rotated dims per head where the config has q/k/v bias or partial rotary (then qkv_bias_norm_rope_kv runs
+     *  in place of qk_norm_rope_kv), else 0. */
+    private final int extendedQkvRotaryDim;
+    /** router_grouped's arguments where the router is not unscaled softmax top-k (else router_topk runs). */
+    private final GroupedRouter groupedRouter;
 
     ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
                 CUdeviceptr[] vCache, int blockSize, KvCacheDtype kvType) {
@@ -74,6 +80,15 @@ final class ForwardPass {
         this.store24Blocks = PersistentGemm.STORE_24.residentBlocks(dev, sms);
         this.stagedAttention = g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
                 ? "attention_staged_d" + d + kvSuffix : null;
+        this.extendedQkvRotaryDim = extendedQkvRotaryDim(c);
+        this.groupedRouter = GroupedRouter.of(c);
+    }
+
+    /** The rotary width qkv_bias_norm_rope_kv gets where the config has q/k/v bias or partial rotary; 0 where
+     *  qk_norm_rope_kv runs (every config without either: their launches stay what they were). */
+    static int extendedQkvRotaryDim(ModelConfig c) {
+        GqaAttention gqa = (GqaAttention) c.attention;
+        return gqa.qkvBias() || gqa.rotaryDim() != gqa.headDim() ? gqa.rotaryDim() : 0;
     }
 
     /**
@@ -100,9 +115,15 @@ final class ForwardPass {
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, null, ws.xnSplit, H, eps);
             denseStore(T, qkvDim, ws.xnSplit, H, lw.wqkv, ws.qkv, false, TILED_FROM_ROWS);
             // one warp per q, k or v head (kernels.cu QKR_THREADS = 256 threads)
-            dev.launch("qk_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256, ws.qkv,
-                    positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
-                    ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
+            if (extendedQkvRotaryDim == 0) {
+                dev.launch("qk_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256, ws.qkv,
+                        positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
+                        ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
+            } else {    // + q/k/v bias, RoPE on the first rotaryDim dims (Qwen2-MoE, GLM-4.5)
+                dev.launch("qkv_bias_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256,
+                        ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps, ws.invFreq, ws.q, lw.qkvBias,
+                        extendedQkvRotaryDim, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
+            }
             boolean staged = stagedAttention != null && !blockAttention;
             dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, staged ? c.numKvHeads : T,
                     staged ? T : c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
@@ -120,8 +141,15 @@ final class ForwardPass {
                 // the multiprocessors (at 256 tokens 1,024 took two waves). The block sums are the same for both
                 // only while every thread holds at most one logit, hence E <= 512 (batch invariance)
                 int routerThreads = T > sms && E <= 512 ? 512 : 1024;
-                dev.launch("router_topk", T, 1, routerThreads, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
-                        c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
+                if (groupedRouter == null) {
+                    dev.launch("router_topk", T, 1, routerThreads, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
+                            c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
+                } else {    // group limit, sigmoid + correction bias, routed scaling, Qwen2-MoE's shared-expert gate
+                    GroupedRouter r = groupedRouter;
+                    dev.launch("router_grouped", T, 1, routerThreads, ws.xn, lw.router, lw.routerBias,
+                            lw.sharedGateRow, E, H, K, r.kind(), r.nGroup(), r.topkGroup(), r.normTopk(), r.normEps(),
+                            r.scaling(), c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, ws.sharedGate, routingOut);
+                }
                 // prefill-sized steps: output-tiled expert products over 32-pair tiles; else, with most experts
                 // above 16 pairs, the persistent ones over 24-pair tiles (one where 16-pair tiles take two)
                 boolean tiledExperts = !kSplitGemm && (long) T * K >= (long) TILED_EXPERTS_FROM_PAIRS_PER_EXPERT * E;
@@ -153,7 +181,18 @@ final class ForwardPass {
                     dev.launch(name("gemm_store", wideMoe), maxTiles, ceil(H, rows(wideMoe, false)), 256,
                             ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H, ws.tiles, ws.numTiles, 0);
                 }
-                dev.launch("moe_combine", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H);
+                if (lw.sharedGate == null) {
+                    dev.launch("moe_combine", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H);
+                } else {
+                    // the shared experts: one dense SwiGLU block over every row (act is free again: the routed
+                    // down product has read it), added with the routed sum (scaled by Qwen2-MoE's gate) in the combine
+                    int Is = c.sharedExpertIntermediateSize;
+                    dense("gemm_swiglu", T, Is, ws.xnSplit, H, null, lw.sharedGate, lw.sharedUp, zero, Is, H, ws.act,
+                            Is, null, null, T);
+                    denseStore(T, H, ws.act, Is, lw.sharedDown, ws.sharedOut, false, TILED_FROM_ROWS);
+                    dev.launch("moe_combine_shared", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H,
+                            ws.sharedOut, lw.sharedGateRow == null ? null : ws.sharedGate);
+                }
             } else {
                 int I = c.denseIntermediateSize;
                 dense("gemm_swiglu", T, I, ws.xnSplit, H, null, lw.gate, lw.up, zero, I, H, ws.act, I, null, null, T);

@@ -34,6 +34,9 @@ final class Workspace {
     final CUdeviceptr x, xn, xnSplit, qkv, q, attn, attnPart, topIds, topW, rankTmp, sortedTok, pairSlot, tiles, numTiles,
             tilesWide, numTilesWide, act, ySorted,
             finalX, logits, invFreq, in, out;
+    /** The shared experts' output rows [maxTokens][hidden] (fp32) and Qwen2-MoE's per-token shared-expert gate
+     *  [maxTokens]; null for a model without shared experts (without the gate). */
+    final CUdeviceptr sharedOut, sharedGate;
     // word offsets inside `in`
     final int offTokens, offPositions, offSlots, offTokSeq, offSampleRows, offSampleParams, offMeta, offBlockTables;
     final Pointer inHost, outHost;
@@ -62,12 +65,13 @@ final class Workspace {
         numTiles = dev.alloc(4);
         tilesWide = dev.alloc(12L * maxTiles(c, maxTokens)); // 24- or 32-pair tiles: never more than 16-pair ones
         numTilesWide = dev.alloc(4);
-        long actRows = Math.max(pairs * c.moeIntermediateSize, (long) maxTokens * c.denseIntermediateSize);
-        act = dev.alloc(4L * actRows);
+        act = dev.alloc(4L * actFloats(c, maxTokens));
         ySorted = dev.alloc(4L * pairs * H);
         finalX = dev.alloc(4L * maxSeqs * H);
         logits = dev.alloc(4L * maxSeqs * c.vocabSize);
         invFreq = dev.alloc(4L * (c.headDim / 2));
+        sharedOut = c.sharedExpertIntermediateSize > 0 ? dev.alloc(4L * maxTokens * H) : null;
+        sharedGate = c.sharedExpertGated ? dev.alloc(4L * maxTokens) : null;
         routingWordsPerToken = 2 * c.numMoeLayers() * K;
         offTokens = 0;
         offPositions = maxTokens;
@@ -87,6 +91,14 @@ final class Workspace {
         outWords = outHost.getByteBuffer(0, 4 * outWordsTotal).order(ByteOrder.nativeOrder()).asIntBuffer();
     }
 
+    /** The GEMM activation buffer {@code act}: the routed experts' pairs, a dense layer's rows or the shared
+     *  experts' rows (which run after the routed products are done with it), whichever is widest. */
+    static long actFloats(ModelConfig c, int maxTokens) {
+        long pairs = (long) maxTokens * c.topK;
+        return Math.max(Math.max(pairs * c.moeIntermediateSize, (long) maxTokens * c.denseIntermediateSize),
+                (long) maxTokens * c.sharedExpertIntermediateSize);
+    }
+
     static int maxTiles(ModelConfig c, int tokens) {
         return (int) ((long) tokens * c.topK + GEMM_TILE - 1) / GEMM_TILE + c.numExperts;
     }
@@ -97,7 +109,8 @@ final class Workspace {
         long f = maxTokens * H * 2 + maxTokens * (c.qDim() + 2L * c.kvDim()) + 2L * maxTokens * c.qDim()
                 + (long) maxTokens * c.numHeads * ATT_SPLITS * (c.headDim + 2)
                 + pairs * 5 + 6L * maxTiles(c, maxTokens) + 2
-                + Math.max(pairs * c.moeIntermediateSize, (long) maxTokens * c.denseIntermediateSize)
+                + actFloats(c, maxTokens)
+                + (c.sharedExpertIntermediateSize > 0 ? maxTokens * H : 0) + (c.sharedExpertGated ? maxTokens : 0)
                 + pairs * H + maxSeqs * H + (long) maxSeqs * c.vocabSize
                 + 4L * maxTokens + 7L * maxSeqs + (long) maxSeqs * maxBlocksPerSeq
                 + 2L * maxSeqs + (long) maxTokens * 2 * c.numMoeLayers() * c.topK;

@@ -2,7 +2,7 @@ package io.routingreplay.runtime.backend.cuda;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.List;
 
@@ -12,31 +12,36 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /** The GPU checks of {@link CudaChecks} under JUnit; skipped on machines without a CUDA GPU (CI). */
 class CudaBackendTest {
 
+    /** Every fixture the CUDA backend accepts (as `run check` iterates them). */
+    static List<String> accepted() {
+        return CudaChecks.acceptedFixtures();
+    }
+
     @BeforeAll
     static void needsGpu() {
         assumeTrue(CudaAvailability.reason() == null, () -> "no CUDA: " + CudaAvailability.reason());
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny"})
+    @MethodSource("accepted")
     void reproducesTransformers(String fixture) {
         assertEquals(List.of(), CudaChecks.conformance(fixture));
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny"})
+    @MethodSource("accepted")
     void sameResultsAloneBatchedAndChunked(String fixture) {
         assertEquals(List.of(), CudaChecks.invariance(fixture));
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny"})
+    @MethodSource("accepted")
     void recordsServedFromThePrefixCacheEqualColdOnes(String fixture) {
         assertEquals(List.of(), CudaChecks.prefixCache(fixture));
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny"})
+    @MethodSource("accepted")
     void agreesWithCpuOnRandomRequests(String fixture) {
         assertEquals(List.of(), CudaChecks.agreement(fixture, 100, fixture.length()));
     }

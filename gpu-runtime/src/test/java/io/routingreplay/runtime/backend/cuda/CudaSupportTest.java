@@ -9,8 +9,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,49 +20,85 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CudaSupportTest {
 
     @ParameterizedTest
+    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny", "glm4-moe-tiny",
+            "qwen2-moe-tiny"})
+    void acceptsTheGqaFixtures(String fixture) {
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.load(Fixtures.model(fixture)), true));
+    }
+
+    /** The GPU checks (CudaChecks, `BUNDLE/run check`) run every accepted fixture: GLM-4.5 and Qwen2-MoE now too. */
+    @Test
+    void theGpuChecksCoverEveryGqaFixtureButOlmoe() {
+        assertEquals(List.of("qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny", "glm4-moe-tiny",
+                "qwen2-moe-tiny"), CudaChecks.acceptedFixtures());
+    }
+
+    /** Until the GPU checks pass them, the new parts' kernels run only when asked for, and the refusal says how. */
+    @ParameterizedTest
+    @ValueSource(strings = {"glm4-moe-tiny", "qwen2-moe-tiny"})
+    void refusesUnvalidatedKernelsUnlessAskedFor(String fixture) {
+        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.load(Fixtures.model(fixture)), false)).getMessage();
+        assertTrue(msg.contains("not yet validated on a GPU") && msg.contains("-Droutingreplay.cuda.unvalidated=true")
+                && msg.contains("q/k/v bias"), msg);
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny"})
-    void acceptsTheGqaSoftmaxFixtures(String fixture) {
-        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.load(Fixtures.model(fixture))));
+    void acceptsTheValidatedFixturesWithoutAsking(String fixture) {
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.load(Fixtures.model(fixture)), false));
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"deepseek-v2-tiny", "deepseek-v2-greedy-tiny"})
     void refusesMla(String fixture) {
         String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)))).getMessage();
+                ModelConfigLoader.load(Fixtures.model(fixture)), true)).getMessage();
         assertTrue(msg.contains(": its attention is MLA"), msg);
     }
 
     @Test
     void refusesDeepSeekV3WithTheReasonAndTheWayOut() {
         String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model("deepseek-v3-tiny")))).getMessage();
+                ModelConfigLoader.load(Fixtures.model("deepseek-v3-tiny")), true)).getMessage();
         assertTrue(msg.startsWith("the CUDA backend cannot run deepseek_v3"), msg);
         assertTrue(msg.contains(": its attention is MLA") && msg.contains("GQA only (use --backend cpu)"), msg);
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"glm4-moe-tiny", "qwen2-moe-tiny"})
-    void refusesQkvBias(String fixture) {
-        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)))).getMessage();
-        assertTrue(msg.contains(": its attention has q/k/v bias") && msg.endsWith("(use --backend cpu)"), msg);
-    }
-
     @Test
-    void refusesPartialRotaryWithoutBias() throws IOException {
+    void acceptsPartialRotaryWithoutBias() throws IOException {
         ObjectNode json = fixtureConfig("glm4-moe-tiny").put("attention_bias", false);
-        String msg = assertThrows(IllegalArgumentException.class,
-                () -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null))).getMessage();
-        assertTrue(msg.contains(": its attention rotates only 8 of 16 head dims (partial rotary)"), msg);
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.parse(json, null), true));
     }
 
     @Test
-    void refusesTheSharedExpertGateWithoutBias() throws IOException {
+    void acceptsTheSharedExpertGateWithoutBias() throws IOException {
         ObjectNode json = fixtureConfig("qwen2-moe-tiny").put("qkv_bias", false);
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.parse(json, null), true));
+    }
+
+    @Test
+    void refusesSigmoidGroupsOfOneExpert() throws IOException {
+        // 16 experts in 16 groups: router_grouped scores a group by the sum of its two best (the second is -inf)
+        ObjectNode json = fixtureConfig("glm4-moe-tiny").put("n_group", 16).put("topk_group", 8);
         String msg = assertThrows(IllegalArgumentException.class,
-                () -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null))).getMessage();
-        assertTrue(msg.contains(": its shared expert is scaled by a sigmoid shared_expert_gate"), msg);
+                () -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.parse(json, null), true)).getMessage();
+        assertTrue(msg.contains(": its router is ") && msg.contains("groups of one expert are not supported")
+                && msg.endsWith("(use --backend cpu)"), msg);
+    }
+
+    @Test
+    void refusesAnOddSharedExpertWidth() throws IOException {
+        ObjectNode json = fixtureConfig("qwen2-moe-tiny").put("shared_expert_intermediate_size", 36);
+        String msg = assertThrows(IllegalArgumentException.class,
+                () -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.parse(json, null), true)).getMessage();
+        assertTrue(msg.endsWith(": hidden, q and intermediate sizes must be multiples of 8"), msg);
     }
 
     private static ObjectNode fixtureConfig(String fixture) throws IOException {
