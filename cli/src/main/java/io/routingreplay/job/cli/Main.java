@@ -6,7 +6,7 @@ import java.util.Arrays;
 
 /**
  * {@code bin/routing-replay}: the streaming subcommands live here ({@code local}, {@code publish}, {@code consume});
- * the engine-only ones ({@code generate}, {@code bench}, {@code verify}) are the gpu-runtime CLI's, reached by class name so this
+ * the engine-only ones ({@code generate}, {@code bench}, {@code verify}, {@code multi-turn}) are the gpu-runtime CLI's, reached by class name so this
  * module does not depend on their internals.
  */
 public final class Main {
@@ -24,10 +24,13 @@ public final class Main {
                         read committed results and write them as generate does (routing as .npy with --npy-dir);
                         a record that is not a result stops it (exit 4, nothing from it on committed) unless
                         --undecodable-output is given: then it is written there and consume goes on (exit 3)
-              generate, bench, verify: see `routing-replay generate --help` (the engine alone, no Kafka/Flink)
+              generate, bench, verify, multi-turn: see `routing-replay generate --help` (the engine alone, no
+                        Kafka/Flink)
             """;
 
     static final String ENGINE_CLI = "io.routingreplay.runtime.cli.Main";
+    /** The subcommands the engine CLI runs. */
+    static final java.util.Set<String> ENGINE_COMMANDS = java.util.Set.of("generate", "bench", "verify", "multi-turn");
 
     private Main() {
     }
@@ -37,7 +40,7 @@ public final class Main {
         if (System.getProperty("log4j2.configurationFile") == null) {
             System.setProperty("log4j2.configurationFile", "classpath:routing-replay-log4j2.xml");
         }
-        if (args.length > 0 && (args[0].equals("generate") || args[0].equals("bench") || args[0].equals("verify"))) {
+        if (args.length > 0 && ENGINE_COMMANDS.contains(args[0])) {
             delegateToEngineCli(args);
             return;
         }

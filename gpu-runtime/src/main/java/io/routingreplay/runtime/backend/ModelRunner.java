@@ -30,6 +30,19 @@ public interface ModelRunner extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Prompt-end logits: whether {@link #forward} honours {@link SeqChunk#keepLogits()} (returns the raw logits row a
+     * chunk sampled from in {@link StepOutput#keptLogits()}) and {@link SeqChunk#sampleFrom()} (a chunk of no
+     * tokens sampled from a given row with its own params, seed and index, exactly as if the row had been computed
+     * in this step). With it the prefix cache serves a prompt that ends on a cached block whole, its first token
+     * sampled from the row kept when that block was computed; without it (the default) the block holding the last
+     * prompt position is always computed. A backend that offers it must return the very row it samples from, so a
+     * token sampled from a kept row is the token the cold run samples.
+     */
+    default boolean supportsPromptEndLogits() {
+        return false;
+    }
+
     /** The device's measured copy bandwidth (bytes read + written per second, in GB/s), where the backend has a
      *  device to measure; the lower bound of a run's time is its bytes over it. */
     default OptionalDouble copyBandwidthGBs() {

@@ -13,9 +13,18 @@ package io.routingreplay.runtime.backend;
  * @param forcedReproduced per chunk with {@link SeqChunk#forcedIds()}: per forced position and MoE layer
  *                         ({@code [position][moe_layer]}), how many of the forced ids the free router would also
  *                         have picked (k: it would have chosen the same experts); null entries elsewhere
+ * @param keptLogits       per chunk with {@link SeqChunk#keepLogits()}: the raw logits row (vocab floats) it
+ *                         sampled from; null entries elsewhere
  */
 public record StepOutput(int[] sampledTokens, float[] logprobs, int[][] routingIds, float[][] routingWeights,
-                         float[][] scoreLogprobs, byte[][] forcedReproduced) {
+                         float[][] scoreLogprobs, byte[][] forcedReproduced, float[][] keptLogits) {
+
+    /** A step that keeps no logits row. */
+    public StepOutput(int[] sampledTokens, float[] logprobs, int[][] routingIds, float[][] routingWeights,
+                      float[][] scoreLogprobs, byte[][] forcedReproduced) {
+        this(sampledTokens, logprobs, routingIds, routingWeights, scoreLogprobs, forcedReproduced,
+                new float[sampledTokens.length][]);
+    }
 
     /** A step with no scoring and no forced routing. */
     public StepOutput(int[] sampledTokens, float[] logprobs, int[][] routingIds, float[][] routingWeights) {

@@ -12,7 +12,7 @@ import java.util.Set;
 final class EngineOptions {
     static final Set<String> NAMES = Set.of("model", "backend", "max-batch", "max-batch-tokens", "kv-cache-tokens",
             "kv-cache-dtype", "max-new-tokens-cap", "threads", "synthetic-config", "admission", "tensor-parallel",
-            "expert-parallel");
+            "expert-parallel", "prompt-end-logits-mib");
     /** Engine options that take no value. */
     static final Set<String> FLAGS = Set.of("prefix-cache", "no-prefix-cache");
 
@@ -28,6 +28,10 @@ final class EngineOptions {
               --prefix-cache           share the K/V (and routing) of equal prompt prefixes between requests and
                                        keep a preempted request's blocks for its return (default)
               --no-prefix-cache        compute every prompt from scratch
+              --prompt-end-logits-mib N  host memory for the logits row of the last position of each cached prompt
+                                       that ends on a block boundary (vocab x 4 B each), from which a later
+                                       request with the same whole prompt samples without computing any of it
+                                       (CPU backend; default 64; 0 keeps none)
               --admission P            eager (default): start a request as soon as its prompt fits, preempting
                                        the newest when the cache is full; reserve: only when its prompt +
                                        max_new_tokens fit beside what the running ones may still need (never
@@ -100,6 +104,18 @@ final class EngineOptions {
         }
         if (args.flag("no-prefix-cache")) {
             b.prefixCache(false);
+        }
+        if (args.has("prompt-end-logits-mib")) {
+            String v = args.string("prompt-end-logits-mib", "");
+            try {
+                long mib = Long.parseLong(v.trim());
+                if (mib < 0 || mib > (Long.MAX_VALUE >> 20)) {
+                    throw new NumberFormatException();
+                }
+                b.promptEndLogitsBytes(mib << 20);
+            } catch (NumberFormatException e) {
+                throw new UsageException("--prompt-end-logits-mib must be a whole number of MiB >= 0, got '" + v + "'");
+            }
         }
         if (args.has("admission")) {
             try {

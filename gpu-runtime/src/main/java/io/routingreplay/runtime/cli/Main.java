@@ -9,7 +9,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * {@code routing-replay} command line: {@code generate}, {@code bench}, {@code verify}, {@code help}. Exit status:
+ * {@code routing-replay} command line: {@code generate}, {@code bench}, {@code verify}, {@code multi-turn},
+ * {@code help}. Exit status:
  * 0 success, 1 failure, 2 usage error, 3 some input lines rejected (the rest completed), 4 some results did not
  * verify.
  */
@@ -22,6 +23,7 @@ public final class Main {
               generate   run a JSONL file of requests offline; results with per-token expert routing
               bench      CPU/GPU tokens/s for prefill and decode
               verify     replay results on their recorded routing: logprobs, free-router share, structure
+              multi-turn a multi-turn rollout in one engine: per turn, prefix-cache hits and routing bytes returned
               help       this text, or `help COMMAND` for one command's options
             """;
 
@@ -48,6 +50,7 @@ public final class Main {
                 case "generate" -> new GenerateCommand(err).run(rest);
                 case "bench" -> new BenchCommand(out).run(rest);
                 case "verify" -> new VerifyCommand(out).run(rest);
+                case "multi-turn" -> new MultiTurnCommand(out, err).run(rest);
                 case "help", "--help", "-h" -> help(rest, out, err);
                 default -> throw new UsageException("unknown command '" + command + "'");
             };
@@ -93,6 +96,7 @@ public final class Main {
             case "generate" -> Optional.of(GenerateCommand.USAGE);
             case "bench" -> Optional.of(BenchCommand.USAGE);
             case "verify" -> Optional.of(VerifyCommand.USAGE);
+            case "multi-turn" -> Optional.of(MultiTurnCommand.USAGE);
             case "help", "--help", "-h" -> Optional.of(usage());
             default -> Optional.empty();
         };

@@ -1,20 +1,13 @@
 package io.routingreplay.runtime.cli;
 
-import io.routingreplay.runtime.cli.output.NpyFileNames;
-import io.routingreplay.runtime.cli.output.NpyWriter;
-import io.routingreplay.runtime.cli.output.ResultJson;
 import io.routingreplay.runtime.engine.GenerationRequest;
-import io.routingreplay.runtime.engine.GenerationResult;
 import io.routingreplay.runtime.engine.ResultBuilder;
 import io.routingreplay.runtime.engine.StepEvent;
 import io.routingreplay.runtime.routing.RoutingLayout;
 import io.routingreplay.runtime.tokenizer.TextTokenizer;
 
-import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -28,9 +21,7 @@ import java.util.Map;
  */
 final class OrderedResultWriter implements Closeable {
     private final RoutingLayout layout;
-    private final TextTokenizer tokenizer;
-    private final BufferedWriter out;
-    private final Path npyDir;
+    private final ResultSink out;
     private final List<ResultBuilder> inOrder = new ArrayList<>();
     private final Map<String, ResultBuilder> byRid = new HashMap<>();
     private int nextToWrite;
@@ -42,9 +33,7 @@ final class OrderedResultWriter implements Closeable {
      */
     OrderedResultWriter(RoutingLayout layout, TextTokenizer tokenizer, Path output, Path npyDir) throws IOException {
         this.layout = layout;
-        this.tokenizer = tokenizer;
-        this.npyDir = npyDir;
-        this.out = Files.newBufferedWriter(output, StandardCharsets.UTF_8);
+        this.out = new ResultSink(tokenizer, output, npyDir);
     }
 
     /** Registers an admitted request; results are written in the order of these calls. */
@@ -69,21 +58,11 @@ final class OrderedResultWriter implements Closeable {
 
     private void writeReady() throws IOException {
         while (nextToWrite < inOrder.size() && inOrder.get(nextToWrite).isComplete()) {
-            write(inOrder.get(nextToWrite).build());
+            out.write(inOrder.get(nextToWrite).build());
             inOrder.set(nextToWrite, null);
             nextToWrite++;
         }
         out.flush();
-    }
-
-    private void write(GenerationResult r) throws IOException {
-        String text = tokenizer == null ? null : tokenizer.decode(r.outputTokenIds());
-        out.write(ResultJson.toLine(r, text));
-        out.write('\n');
-        if (npyDir != null && r.routing() != null) { // return_routing false: no file (the JSON line says null)
-            NpyWriter.write(npyDir.resolve(NpyFileNames.forRecord(r.rid(), r.routing().firstPosition())),
-                    r.routing());
-        }
     }
 
     int numExpected() {

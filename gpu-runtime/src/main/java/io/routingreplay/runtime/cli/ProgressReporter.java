@@ -53,11 +53,19 @@ final class ProgressReporter {
         return seconds;
     }
 
-    /** "H hit / M missed positions (R %)": positions known at admission served from / not in the prefix cache. */
+    /**
+     * "H hit / M missed positions (R %)": positions known at admission served from / not in the prefix cache; then,
+     * when any are kept, the host memory of the prompt-end logits rows kept with cached blocks.
+     */
     static String prefixCache(EngineStats stats) {
         long hits = stats.prefixCacheHits();
         long all = hits + stats.prefixCacheMisses();
-        return String.format(Locale.ROOT, "%d hit / %d missed positions (%.1f %%)", hits, stats.prefixCacheMisses(),
-                all == 0 ? 0.0 : 100.0 * hits / all);
+        String s = String.format(Locale.ROOT, "%d hit / %d missed positions (%.1f %%)", hits,
+                stats.prefixCacheMisses(), all == 0 ? 0.0 : 100.0 * hits / all);
+        if (stats.promptEndLogitsBytes() > 0) {
+            s += String.format(Locale.ROOT, ", %.1f MiB of prompt-end logits kept",
+                    stats.promptEndLogitsBytes() / (1024.0 * 1024.0));
+        }
+        return s;
     }
 }

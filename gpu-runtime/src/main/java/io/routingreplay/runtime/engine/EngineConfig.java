@@ -27,11 +27,16 @@ import java.nio.file.Path;
  *                          attention heads, dense and shared MLPs and the vocabulary split over all of them
  * @param expertParallel    groups of whole experts the routed experts are split into over those ranks (divides
  *                          tensorParallel; the ranks of a group split each expert's width)
+ * @param promptEndLogitsBytes with the prefix cache, the most host bytes of raw logits rows kept with cached blocks
+ *                          that ended a prompt (vocab × 4 B each), so that a request whose whole prompt is cached
+ *                          computes nothing (default 64 MiB: 110 rows of Qwen3's 151,936-token vocabulary; least
+ *                          recently used dropped first; 0 keeps none: the last block of such a prompt is computed)
  */
 public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvBlockSize,
                            int kvCacheTokens, KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, Path syntheticConfig,
                            boolean prefixCache, AdmissionPolicy admission, int tensorParallel,
-                           int expertParallel) {
+                           int expertParallel, long promptEndLogitsBytes) {
+    public static final long DEFAULT_PROMPT_END_LOGITS_BYTES = 64L << 20;
 
     public static Builder builder(Path modelDir) {
         return new Builder().modelDir(modelDir);
@@ -52,6 +57,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         private AdmissionPolicy admission = AdmissionPolicy.EAGER;
         private int tensorParallel = 1;
         private int expertParallel = 1;
+        private long promptEndLogitsBytes = DEFAULT_PROMPT_END_LOGITS_BYTES;
 
         public Builder modelDir(Path v) { modelDir = v; return this; }
         public Builder backend(String v) { backend = v; return this; }
@@ -67,6 +73,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         public Builder admission(AdmissionPolicy v) { admission = v; return this; }
         public Builder tensorParallel(int v) { tensorParallel = v; return this; }
         public Builder expertParallel(int v) { expertParallel = v; return this; }
+        public Builder promptEndLogitsBytes(long v) { promptEndLogitsBytes = v; return this; }
 
         public EngineConfig build() {
             if (syntheticConfig == null) {
@@ -95,9 +102,10 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
             require(tensorParallel == 1 || backend.equals("cpu"), "tensorParallel " + tensorParallel + " needs the "
                     + "multi-GPU CUDA backend, which is not built yet (docs/multi-gpu.md); the CPU backend runs the "
                     + "sharded reference");
+            require(promptEndLogitsBytes >= 0, "promptEndLogitsBytes must be >= 0 (0 keeps no logits rows)");
             return new EngineConfig(modelDir, backend, maxNumSeqs, maxBatchTokens, kvBlockSize, kvCacheTokens,
                     kvCacheDtype, maxNewTokensCap, threads, syntheticConfig, prefixCache, admission, tensorParallel,
-                    expertParallel);
+                    expertParallel, promptEndLogitsBytes);
         }
 
         private static void require(boolean ok, String message) {

@@ -19,9 +19,19 @@ package io.routingreplay.runtime.engine;
  * @param prefixCacheHits   positions known at admission (the prompt; prompt + outputs for a preempted request)
  *                       served from the prefix cache instead of being computed
  * @param prefixCacheMisses positions known at admission that were computed (always 0 hits with the cache off)
+ * @param promptEndLogitsBytes host bytes of the raw logits rows kept with cached blocks that ended a prompt (vocab
+ *                       × 4 each; they let a request whose whole prompt is cached compute nothing)
  */
 public record EngineStats(long prefillTokens, long decodeTokens, long steps, int lastBatchSize, int maxNumSeqs,
                           int kvBlocksUsed, int kvBlocksTotal, int waiting, int running, long routingBytes,
                           long preemptions, long recomputedPositions, long prefixCacheHits,
-                          long prefixCacheMisses) {
+                          long prefixCacheMisses, long promptEndLogitsBytes) {
+
+    /** Stats of an engine that keeps no prompt-end logits. */
+    public EngineStats(long prefillTokens, long decodeTokens, long steps, int lastBatchSize, int maxNumSeqs,
+                       int kvBlocksUsed, int kvBlocksTotal, int waiting, int running, long routingBytes,
+                       long preemptions, long recomputedPositions, long prefixCacheHits, long prefixCacheMisses) {
+        this(prefillTokens, decodeTokens, steps, lastBatchSize, maxNumSeqs, kvBlocksUsed, kvBlocksTotal, waiting,
+                running, routingBytes, preemptions, recomputedPositions, prefixCacheHits, prefixCacheMisses, 0L);
+    }
 }

@@ -30,6 +30,10 @@ import java.util.Map;
  * under its chained token hash together with its positions' routing ({@link BlockRouting}); a later sequence with
  * the same leading tokens starts from those blocks and is handed their stored routing, which is the routing it
  * would have computed itself, bit for bit, because the backend's outputs do not depend on batching or chunking.
+ * When the backend {@linkplain ModelRunner#supportsPromptEndLogits keeps prompt-end logits}, a prompt that ends on
+ * a block boundary also leaves the raw logits row of its last position with that block, and a later request with
+ * the same whole prompt (a GRPO group's later samples) is served every block and samples its first token from that
+ * row: it computes no prompt position at all.
  */
 public final class LLMEngine implements AutoCloseable {
     private final EngineConfig config;
@@ -40,6 +44,8 @@ public final class LLMEngine implements AutoCloseable {
     /** Routing of each block's positions, kept for blocks served from the prefix cache; null with caching off. */
     private final BlockRouting blockRouting;
     private final Scheduler scheduler;
+    /** Prefix cache on and the backend keeps / samples from prompt-end logits rows. */
+    private final boolean promptEndLogits;
     private final Map<String, Sequence> live = new HashMap<>();
     private final SecureRandom seeds = new SecureRandom();
     private long arrivals;
@@ -56,10 +62,14 @@ public final class LLMEngine implements AutoCloseable {
         this.runner = runner;
         this.model = runner.config();
         this.layout = new RoutingLayout(model.moeLayerIndices, model.topK, model.numExperts);
-        this.blocks = new BlockManager(runner.numKvBlocks(), runner.kvBlockSize(), config.prefixCache());
+        this.promptEndLogits = config.prefixCache() && runner.supportsPromptEndLogits()
+                && config.promptEndLogitsBytes() > 0;
+        this.blocks = new BlockManager(runner.numKvBlocks(), runner.kvBlockSize(), config.prefixCache(),
+                promptEndLogits ? config.promptEndLogitsBytes() : 0L);
         this.blockRouting = config.prefixCache()
                 ? new BlockRouting(runner.numKvBlocks(), runner.kvBlockSize(), layout) : null;
-        this.scheduler = new Scheduler(blocks, config.maxNumSeqs(), config.maxBatchTokens(), config.admission());
+        this.scheduler = new Scheduler(blocks, config.maxNumSeqs(), config.maxBatchTokens(), config.admission(),
+                promptEndLogits);
     }
 
     public static LLMEngine create(EngineConfig config) {
@@ -201,7 +211,8 @@ public final class LLMEngine implements AutoCloseable {
             Sequence s = c.seq();
             boolean sample = s.numComputed + c.numTokens() == s.numTokens();
             chunks.add(new SeqChunk(s.tokenSlice(s.numComputed, c.numTokens()), s.numComputed, s.blockTableArray(),
-                    sample, s.params, s.seed, s.numOutputs(), forcedIds(s, c.numTokens()), scoreTokens(s, c.numTokens())));
+                    sample, s.params, s.seed, s.numOutputs(), forcedIds(s, c.numTokens()), scoreTokens(s, c.numTokens()),
+                    keepsPromptEndLogits(s, c.numTokens(), sample), keptRowToSampleFrom(s, c.numTokens())));
         }
         ForwardBatch batch = new ForwardBatch(chunks);
         StepOutput out = runner.forward(batch);
@@ -218,6 +229,32 @@ public final class LLMEngine implements AutoCloseable {
             }
         }
         return events;
+    }
+
+    /**
+     * Whether this chunk's sampled logits row is kept with the block its last position completes: it computes the
+     * last position of a prompt that ends on a block boundary (not a forced one: blocks routed by forced ids are
+     * never served to a request that could use the row).
+     */
+    private boolean keepsPromptEndLogits(Sequence s, int n, boolean sample) {
+        return promptEndLogits && sample && n > 0 && s.numOutputs() == 0 && s.forced == null
+                && s.numTokens() % blocks.blockSize() == 0;
+    }
+
+    /**
+     * A chunk of no tokens: admission served every known position from the cache, the last block with its kept
+     * logits row, which the chunk samples from; null for a chunk that computes.
+     */
+    private float[] keptRowToSampleFrom(Sequence s, int n) {
+        if (n > 0) {
+            return null;
+        }
+        float[] row = blocks.promptEndLogits(s.blockTable.get((s.numTokens() - 1) / blocks.blockSize()));
+        if (row == null) {
+            throw new IllegalStateException("rid " + s.rid + " was admitted with every position cached but its last"
+                    + " block keeps no logits row");
+        }
+        return row;
     }
 
     /** The forced ids of the chunk's leading forced positions, or null when none of them is forced. */
@@ -257,6 +294,11 @@ public final class LLMEngine implements AutoCloseable {
         if (blockRouting != null) {
             keepForPrefixCache(s, first, n, RoutingRecord.pack(layout, out.routingIds()[i], 0, n * per),
                     out.routingWeights()[i]);
+            if (chunk.keepLogits() && out.keptLogits()[i] != null) { // before the sampled token joins s.tokens
+                int bs = blocks.blockSize();
+                blocks.keepPromptEndLogits(s.blockHashes(s.numTokens() / bs, bs).get(s.numTokens() / bs - 1),
+                        out.keptLogits()[i]);
+            }
         }
         // Routing of positions not yet emitted: those served from the prefix cache (below first) come from their
         // blocks; a recompute after preemption or restore skips what was already emitted.
@@ -308,7 +350,8 @@ public final class LLMEngine implements AutoCloseable {
             return null;
         }
         return new StepEvent(s.rid, emitFrom, Math.max(emitCount, 0), ids, weights, token, logprob, outputIndex,
-                s.finishReason, s.finishReason == null ? null : replayReport(s));
+                s.finishReason, s.finishReason == null ? null : replayReport(s),
+                s.finishReason == null ? 0 : s.cachedAtFirstAdmission());
     }
 
     /** Scores and forced-routing counts of the positions just fed (a recompute writes the same values again). */
@@ -405,7 +448,7 @@ public final class LLMEngine implements AutoCloseable {
         return new EngineStats(prefillTokens, decodeTokens, steps, lastBatchSize, config.maxNumSeqs(),
                 blocks.numUsed(), blocks.numBlocks(), scheduler.numWaiting(), scheduler.numRunning(), routingBytes,
                 scheduler.preemptions(), recomputedPositions, scheduler.cacheHitPositions(),
-                scheduler.cacheMissPositions());
+                scheduler.cacheMissPositions(), blocks.promptEndLogitsBytes());
     }
 
     /** The engine's K/V block manager (reference counts and prefix cache), for tests and diagnostics. */

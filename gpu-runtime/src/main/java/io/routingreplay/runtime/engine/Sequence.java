@@ -31,6 +31,8 @@ public final class Sequence {
     /** The most positions ever computed at once: feeding a position below it again is a recompute. */
     private int computedHighWater;
     int numEmitted;
+    /** Positions served from the prefix cache at the first admission; -1 until then. */
+    private int cachedAtFirstAdmission = -1;
     Status status = Status.WAITING;
     FinishReason finishReason;
     /** Routing replay: the experts of positions 0 .. m − 1, or null. */
@@ -118,6 +120,14 @@ public final class Sequence {
     /** At (re-)admission: the first {@code hitPositions} positions were served from the prefix cache. */
     public void setCachedPositions(int hitPositions) {
         numComputed = hitPositions;
+        if (cachedAtFirstAdmission < 0) {
+            cachedAtFirstAdmission = hitPositions;
+        }
+    }
+
+    /** Positions served from the prefix cache when this sequence was first admitted (0 before that). */
+    int cachedAtFirstAdmission() {
+        return Math.max(0, cachedAtFirstAdmission);
     }
 
     /**

@@ -12,16 +12,18 @@ package io.routingreplay.runtime.engine;
  * @param outputIndex   index of {@code sampledToken} in the output (0 for the first), or -1
  * @param replay        on the last event of a request with {@code forced_routing} or {@code prompt_logprobs}: what
  *                      they produced; null otherwise
+ * @param cachedPositions on the last event: how many of the positions the request had when it was first admitted
+ *                      (its prompt) were served from the prefix cache instead of computed; 0 on other events
  */
 public record StepEvent(String rid, int firstPosition, int numRoutedTokens, byte[] routingIds,
                         float[] routingWeights, int sampledToken, float logprob, int outputIndex,
-                        FinishReason finishReason, ReplayReport replay) {
+                        FinishReason finishReason, ReplayReport replay, int cachedPositions) {
 
     /** An event with no replay report. */
     public StepEvent(String rid, int firstPosition, int numRoutedTokens, byte[] routingIds, float[] routingWeights,
                      int sampledToken, float logprob, int outputIndex, FinishReason finishReason) {
         this(rid, firstPosition, numRoutedTokens, routingIds, routingWeights, sampledToken, logprob, outputIndex,
-                finishReason, null);
+                finishReason, null, 0);
     }
 
     public boolean isFinal() {

@@ -17,6 +17,8 @@ import java.util.Map;
  * {@linkplain #register registered} under its {@link BlockHash}; when its count falls to zero it stays cached and
  * becomes evictable, least recently released first. Allocation takes never-cached free blocks first and evicts a
  * cached one only when none are left, so a block a running sequence holds is never evicted (its count is > 0).
+ * A cached block whose last position ended a prompt may also carry that position's raw logits row
+ * ({@link #keepPromptEndLogits}), dropped when the block is evicted.
  * Pairs: {@link #canAllocate} before {@link #allocate}; {@link #match} then {@link #canAdmit} then
  * {@link #acquire}.
  */
@@ -31,6 +33,8 @@ public final class BlockManager {
     /** Unreferenced blocks with cached content, least recently released first. */
     private final LinkedHashSet<Integer> evictable = new LinkedHashSet<>();
     private final Map<BlockHash, Integer> cached = new HashMap<>();
+    /** Raw logits rows kept with cached blocks that ended a prompt (evicted with their block). */
+    private final PromptEndLogits promptEndLogits;
     private long evictions;
 
     public BlockManager(int numBlocks, int blockSize) {
@@ -38,6 +42,13 @@ public final class BlockManager {
     }
 
     public BlockManager(int numBlocks, int blockSize, boolean prefixCaching) {
+        this(numBlocks, blockSize, prefixCaching, 0L);
+    }
+
+    /**
+     * @param promptEndLogitsBytes the most host bytes of prompt-end logits rows kept with cached blocks (0: none)
+     */
+    public BlockManager(int numBlocks, int blockSize, boolean prefixCaching, long promptEndLogitsBytes) {
         if (numBlocks < 1) {
             throw new IllegalArgumentException("the K/V cache needs at least one block, got " + numBlocks);
         }
@@ -46,6 +57,7 @@ public final class BlockManager {
         this.prefixCaching = prefixCaching;
         this.refCount = new int[numBlocks];
         this.hashOf = new BlockHash[numBlocks];
+        this.promptEndLogits = new PromptEndLogits(numBlocks, promptEndLogitsBytes);
         for (int i = 0; i < numBlocks; i++) {
             empty.add(i);
         }
@@ -115,6 +127,7 @@ public final class BlockManager {
             lru.remove();
             cached.remove(hashOf[b]);
             hashOf[b] = null;
+            promptEndLogits.drop(b);
             evictions++;
         }
         refCount[b] = 1;
@@ -178,6 +191,33 @@ public final class BlockManager {
         }
         cached.put(hash, block);
         hashOf[block] = hash;
+    }
+
+    /**
+     * Keeps the raw logits row of the last position of the cached block registered under {@code hash}, computed by
+     * a sequence whose prompt ended there (see {@link PromptEndLogits}); no-op when no block is cached under that
+     * hash (prefix caching off, or the block was not registered) or the block already has one.
+     */
+    public void keepPromptEndLogits(BlockHash hash, float[] row) {
+        Integer b = cached.get(hash);
+        if (b != null) {
+            promptEndLogits.keep(b, row);
+        }
+    }
+
+    /** The logits row kept with cached {@code block} (its last position's), or null. */
+    public float[] promptEndLogits(int block) {
+        return hashOf[block] == null ? null : promptEndLogits.get(block);
+    }
+
+    /** Host bytes of the logits rows kept with cached blocks. */
+    public long promptEndLogitsBytes() {
+        return promptEndLogits.bytes();
+    }
+
+    /** Cached blocks that carry a prompt-end logits row. */
+    public int numPromptEndLogits() {
+        return promptEndLogits.count();
     }
 
     /**

@@ -16,10 +16,14 @@ import java.util.List;
  * known tokens are free (no thrashing); when a running sequence cannot grow, the newest running one is preempted
  * (its blocks released, recomputed later: the engine suppresses routing it already emitted).
  *
- * <p>With prefix caching, an admitted sequence starts with the cached blocks that match its leading full blocks
- * (never the block holding its last known position, whose logits must be computed to sample), and only the rest
- * is fed. A preempted sequence's full blocks stay cached when released, so its re-admission is mostly a hit. A
- * waiting sequence whose next uncached block a running sequence is computing right now waits a step for it.
+ * <p>With prefix caching, an admitted sequence starts with the cached blocks that match its leading full blocks,
+ * and only the rest is fed. The block holding its last known position is taken only when its known tokens end
+ * exactly on that block and the block carries the raw logits row of its last position
+ * ({@link BlockManager#promptEndLogits}), kept by the request whose prompt ended there, and the backend can sample
+ * from such a row ({@code fullPromptHits}): the sequence then computes nothing and its first step samples from that
+ * row (a chunk of no tokens). Otherwise that block is computed, for the logits its next token is sampled from. A
+ * preempted sequence's full blocks stay cached when released, so its re-admission is mostly a hit. A waiting
+ * sequence whose next uncached block a running sequence is computing right now waits a step for it.
  *
  * <p>Under {@link AdmissionPolicy#RESERVE} a waiting sequence is admitted only when the blocks for its largest
  * possible length fit beside what the running ones may still grow into, so the preemption above does not happen
@@ -30,6 +34,8 @@ public final class Scheduler {
     private final int maxNumSeqs;
     private final int maxBatchTokens;
     private final AdmissionPolicy admission;
+    /** Whether a sequence may take the cached block holding its last known position (see the class comment). */
+    private final boolean fullPromptHits;
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
     private long preemptions;
@@ -37,6 +43,16 @@ public final class Scheduler {
     private long cacheMissPositions;
 
     public Scheduler(BlockManager blocks, int maxNumSeqs, int maxBatchTokens, AdmissionPolicy admission) {
+        this(blocks, maxNumSeqs, maxBatchTokens, admission, false);
+    }
+
+    /**
+     * @param fullPromptHits the backend samples from a kept logits row, so a sequence whose known tokens end on a
+     *                       cached block carrying one is served whole
+     */
+    public Scheduler(BlockManager blocks, int maxNumSeqs, int maxBatchTokens, AdmissionPolicy admission,
+                     boolean fullPromptHits) {
+        this.fullPromptHits = fullPromptHits;
         this.blocks = blocks;
         this.maxNumSeqs = maxNumSeqs;
         this.maxBatchTokens = maxBatchTokens;
@@ -74,8 +90,12 @@ public final class Scheduler {
             Sequence s = waiting.peekFirst();
             List<Integer> hits = List.of();
             if (blocks.prefixCaching() && s.takesPrefixHits()) {
-                List<BlockHash> hashes = s.blockHashes((s.numTokens() - 1) / blocks.blockSize(), blocks.blockSize());
+                List<BlockHash> hashes = s.blockHashes(shareableBlocks(s), blocks.blockSize());
                 hits = blocks.match(hashes);
+                if (hits.size() == hashes.size() && endsOnBlock(s)
+                        && blocks.promptEndLogits(hits.get(hits.size() - 1)) == null) {
+                    hits = hits.subList(0, hits.size() - 1); // no logits kept at its end: computes its last block
+                }
                 if (hits.size() < hashes.size() && beingComputed(hashes.get(hits.size()))) {
                     break; // a running sequence computes this prefix now: admitted next step, it shares it
                 }
@@ -100,6 +120,18 @@ public final class Scheduler {
             budget -= n;
         }
         return out;
+    }
+
+    /**
+     * The leading full blocks of {@code s} that admission may serve from the cache: all of them when its known tokens
+     * end on a block boundary and the backend samples from kept rows, else those before its last known position.
+     */
+    private int shareableBlocks(Sequence s) {
+        return endsOnBlock(s) ? s.numTokens() / blocks.blockSize() : (s.numTokens() - 1) / blocks.blockSize();
+    }
+
+    private boolean endsOnBlock(Sequence s) {
+        return fullPromptHits && s.numTokens() % blocks.blockSize() == 0;
     }
 
     /** Blocks the running sequences may still take before they finish (at most max_new_tokens each). */

@@ -265,6 +265,29 @@ class GenerateCommandTest {
         assertTrue(groups.stderr.contains("expertParallel (3) must divide tensorParallel (4)"), groups.stderr);
     }
 
+    /**
+     * A block-aligned prompt (112 tokens: 7 blocks) keeps its last position's logits row: the second request is served
+     * all 7 blocks and the summary shows the row's memory (vocab × 4 B); --prompt-end-logits-mib 0 keeps none (the
+     * last block is computed), with the same records; a negative budget is a usage error.
+     */
+    @Test
+    void aBlockAlignedPromptIsServedWholeUnlessPromptEndLogitsAreTurnedOff() throws IOException {
+        int[] prompt = java.util.Arrays.copyOf(Fixtures.cases("qwen3-moe-tiny").get(2).promptIds(), 112);
+        String field = "\"prompt_token_ids\":" + JSON.writeValueAsString(prompt);
+        List<String> lines = List.of(greedyLine("first", field, 4), greedyLine("second", field, 4));
+        Run whole = generate("qwen3-moe-tiny", lines, "--max-batch", "1");
+        assertEquals(0, whole.exitCode, whole.stderr);
+        assertTrue(whole.stderr.contains("prefix cache 112 hit / 112 missed positions (50.0 %), 0.6 MiB of prompt-end "
+                + "logits kept"), whole.stderr);
+        Run off = generate("qwen3-moe-tiny", lines, "--max-batch", "1", "--prompt-end-logits-mib", "0");
+        assertEquals(0, off.exitCode, off.stderr);
+        assertTrue(off.stderr.contains("prefix cache 96 hit / 128 missed positions (42.9 %)\n"), off.stderr);
+        assertEquals(off.results, whole.results, "the same records either way");
+        Run bad = generate("qwen3-moe-tiny", lines, "--prompt-end-logits-mib", "-1");
+        assertEquals(Main.EXIT_USAGE, bad.exitCode);
+        assertTrue(bad.stderr.contains("--prompt-end-logits-mib must be a whole number of MiB >= 0"), bad.stderr);
+    }
+
     @Test
     void usageErrorsExitWithTwo() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();

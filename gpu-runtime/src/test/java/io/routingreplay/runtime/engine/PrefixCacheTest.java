@@ -1,5 +1,12 @@
 package io.routingreplay.runtime.engine;
 
+import io.routingreplay.runtime.backend.ForwardBatch;
+import io.routingreplay.runtime.backend.ModelRunner;
+import io.routingreplay.runtime.backend.SeqChunk;
+import io.routingreplay.runtime.backend.StepOutput;
+import io.routingreplay.runtime.backend.cpu.CpuModelRunner;
+import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.routing.ForcedRouting;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 import io.routingreplay.runtime.testing.Fixtures;
@@ -13,13 +20,17 @@ import java.util.List;
 import java.util.Random;
 
 import static io.routingreplay.runtime.engine.SameRecord.assertSameRecord;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A record served partly from the prefix cache equals the record computed cold (prefix cache off, request alone),
- * bit for bit: tokens, logprobs, routing ids and weights, including the routing of the cached positions. Every
- * engine here ends with every block's reference count back at zero. On every CPU fixture (every architecture).
+ * bit for bit: tokens, logprobs, routing ids and weights, including the routing of the cached positions. A prompt
+ * that ends on a block boundary is served whole once an earlier request with that prompt kept its last position's
+ * logits: its first token is sampled from the kept row and no prompt position is computed again. Every engine here
+ * ends with every block's reference count back at zero. On every CPU fixture (every architecture).
  */
 @ParameterizedClass
 @MethodSource("io.routingreplay.runtime.testing.Fixtures#cpu")
@@ -77,13 +88,45 @@ class PrefixCacheTest {
         }
     }
 
-    /** GRPO: n samples of one prompt (different seeds, with and without weights); the first warms the cache. */
+    /**
+     * GRPO: n samples of one prompt (different seeds, with and without weights, greedy and with other temperature /
+     * top-p / top-k: a kept logits row must serve each with its own sampling); the first warms the cache.
+     */
     private static List<GenerationRequest> grpoGroup(int[] prompt, int n) {
         List<GenerationRequest> reqs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            reqs.add(new GenerationRequest("g" + i, prompt, sampled(6 + i % 3, 500L + i, i % 2 == 0)));
+            SamplingParams p = switch (i % 3) {
+                case 0 -> sampled(6 + i % 3, 500L + i, i % 2 == 0);
+                case 1 -> new SamplingParams(7, 0f, 1f, 0, 500L + i, List.of(), true, i % 2 == 0);
+                default -> new SamplingParams(8, 1.2f, 1f, 0, 500L + i, List.of(), true, i % 2 == 0);
+            };
+            reqs.add(new GenerationRequest("g" + i, prompt, p));
         }
         return reqs;
+    }
+
+    /**
+     * Prompt positions a later sample of a group is served: every full block, including the one holding its last
+     * position when the prompt ends on a block boundary (its first token then comes from the kept logits row).
+     */
+    private static int servedPerLaterSample(int promptLen) {
+        return promptLen % BLOCK == 0 ? promptLen : (promptLen - 1) / BLOCK * BLOCK;
+    }
+
+    /** Counts the positions the engine feeds through the model (every chunk of every step). */
+    private static long[] countFedPositions(LLMEngine e) {
+        long[] fed = new long[1];
+        e.observeSteps((batch, out) -> fed[0] += batch.numTokens());
+        return fed;
+    }
+
+    /** Positions a group computes: the first sample's prompt, the later ones' unshared rest, all outputs but the last. */
+    private static long expectedFed(int promptLen, List<GenerationResult> results) {
+        long fed = promptLen + (long) (results.size() - 1) * (promptLen - servedPerLaterSample(promptLen));
+        for (GenerationResult r : results) {
+            fed += r.outputTokenIds().length - 1;
+        }
+        return fed;
     }
 
     private void grpoSamplesEqualTheirColdRecords(EngineConfig.Builder cfg, int promptLen) {
@@ -91,16 +134,17 @@ class PrefixCacheTest {
         List<GenerationRequest> reqs = grpoGroup(prompt, 6);
         List<GenerationResult> expected = cold(reqs);
         try (LLMEngine e = LLMEngine.create(cfg.build())) {
+            long[] fed = countFedPositions(e);
             List<GenerationResult> got = new ArrayList<>(e.generate(reqs.subList(0, 1)));
             got.addAll(e.generate(reqs.subList(1, reqs.size()))); // batched, each sharing the first's blocks
             for (int i = 0; i < reqs.size(); i++) {
                 assertSameRecord(expected.get(i), got.get(i));
             }
-            // Every later sample is served all full blocks but the one holding its last prompt position.
-            int shared = (promptLen - 1) / BLOCK * BLOCK;
+            int shared = servedPerLaterSample(promptLen);
             assertTrue(shared > 0, "the prompt spans full blocks");
             assertEquals(5L * shared, e.stats().prefixCacheHits());
             assertEquals(6L * promptLen - 5L * shared, e.stats().prefixCacheMisses());
+            assertEquals(expectedFed(promptLen, got), fed[0], "the later samples compute only what they were not served");
             assertAllReleased(e);
         }
     }
@@ -111,30 +155,65 @@ class PrefixCacheTest {
     }
 
     @Test
-    void aPromptOfWholeBlocksStillComputesItsLastPosition() {
+    void aPromptOfWholeBlocksIsServedWholeAndSampledFromItsKeptLogits() {
         grpoSamplesEqualTheirColdRecords(config(), 48);
     }
 
     @Test
-    void aGroupSubmittedTogetherWaitsAStepForItsFirstSampleAndSharesItsPrompt() {
-        int promptLen = 45;
-        int[] prompt = randomTokens(new Random(71), promptLen);
+    void aPromptOfWholeBlocksWithChunkedPrefillIsServedWhole() {
+        grpoSamplesEqualTheirColdRecords(config().maxNumSeqs(3).maxBatchTokens(5), 48);
+    }
+
+    private void groupSubmittedTogether(int promptLen) {
+        int[] prompt = randomTokens(new Random(71 + promptLen), promptLen);
         List<GenerationRequest> reqs = grpoGroup(prompt, 6);
         List<GenerationResult> expected = cold(reqs);
         try (LLMEngine e = LLMEngine.create(config().build())) {
+            long[] fed = countFedPositions(e);
             List<GenerationResult> got = e.generate(reqs); // all six at once
             for (int i = 0; i < reqs.size(); i++) {
                 assertSameRecord(expected.get(i), got.get(i));
             }
-            assertEquals(5L * ((promptLen - 1) / BLOCK * BLOCK), e.stats().prefixCacheHits(),
+            assertEquals(5L * servedPerLaterSample(promptLen), e.stats().prefixCacheHits(),
                     "the five later samples share the first one's full blocks");
+            assertEquals(expectedFed(promptLen, got), fed[0]);
             assertAllReleased(e);
         }
     }
 
     @Test
+    void aGroupSubmittedTogetherWaitsAStepForItsFirstSampleAndSharesItsPrompt() {
+        groupSubmittedTogether(45);
+    }
+
+    @Test
+    void aGroupOfWholeBlockPromptsSubmittedTogetherSharesTheWholePrompt() {
+        groupSubmittedTogether(64);
+    }
+
+    @Test
     void grpoSamplesWithChunkedPrefillEqualTheirColdRecords() {
         grpoSamplesEqualTheirColdRecords(config().maxNumSeqs(3).maxBatchTokens(5), 45);
+    }
+
+    @Test
+    void aKeptRowLivesWithItsBlockAndIsCountedInBytes() {
+        int[] prompt = randomTokens(new Random(81), 32);
+        try (LLMEngine e = LLMEngine.create(config().kvCacheTokens(10 * BLOCK).build())) {
+            e.generate(grpoGroup(prompt, 1));
+            assertEquals(1, e.blockManager().numPromptEndLogits(), "one row, kept with the prompt's last block");
+            assertEquals((long) Fixtures.vocabSize(model) * Float.BYTES, e.stats().promptEndLogitsBytes());
+            e.generate(grpoGroup(prompt, 2).subList(1, 2));
+            assertEquals(32, e.stats().prefixCacheHits(), "the row serves the next sample");
+            int cachedBefore = e.blockManager().numCached();
+            // A distinct prompt (not block-aligned: it keeps no row) that needs every block evicts all cached ones.
+            e.generate(List.of(new GenerationRequest("f", randomTokens(new Random(82), 10 * BLOCK - 1),
+                    sampled(1, 1L, false))));
+            assertTrue(cachedBefore > 0 && e.blockManager().evictions() >= cachedBefore);
+            assertEquals(0, e.blockManager().numPromptEndLogits(), "evicted with its block");
+            assertEquals(0, e.stats().promptEndLogitsBytes());
+            assertAllReleased(e);
+        }
     }
 
     @Test
@@ -236,6 +315,142 @@ class PrefixCacheTest {
                 assertTrue(e.stats().prefixCacheHits() >= 2 * BLOCK, "b shares a's two full blocks");
                 assertAllReleased(e);
             }
+        }
+    }
+
+    @Test
+    void keptRowsStayWithinTheirByteBudgetLeastRecentlyUsedDroppedFirst() {
+        long row = (long) Fixtures.vocabSize(model) * Float.BYTES;
+        Random rnd = new Random(85);
+        int[] a = randomTokens(rnd, 32), b = randomTokens(rnd, 32), c = randomTokens(rnd, 32);
+        List<GenerationRequest> firsts = List.of(new GenerationRequest("a", a, sampled(3, 1L, true)),
+                new GenerationRequest("b", b, sampled(3, 2L, true)), new GenerationRequest("c", c, sampled(3, 3L, true)));
+        List<GenerationRequest> seconds = List.of(new GenerationRequest("a2", a, sampled(4, 4L, true)),
+                new GenerationRequest("c2", c, sampled(4, 5L, true)));
+        List<GenerationResult> expected = cold(seconds);
+        try (LLMEngine e = LLMEngine.create(config().promptEndLogitsBytes(2 * row).build())) {
+            for (GenerationRequest r : firsts) {
+                e.generate(List.of(r));
+            }
+            assertEquals(2, e.blockManager().numPromptEndLogits(), "room for two rows: a's, the oldest, was dropped");
+            assertEquals(2 * row, e.stats().promptEndLogitsBytes());
+            long hits = e.stats().prefixCacheHits();
+            assertSameRecord(expected.get(0), e.generate(List.of(seconds.get(0))).get(0));
+            assertEquals(BLOCK, e.stats().prefixCacheHits() - hits, "a's blocks are still cached, its row is not");
+            hits = e.stats().prefixCacheHits();
+            assertSameRecord(expected.get(1), e.generate(List.of(seconds.get(1))).get(0));
+            assertEquals(32, e.stats().prefixCacheHits() - hits, "c is served whole from its row");
+            assertTrue(e.stats().promptEndLogitsBytes() <= 2 * row);
+            assertAllReleased(e);
+        }
+    }
+
+    /** The CPU runner with the prompt-end logits capability off: what a backend without it (CUDA, today) gets. */
+    private static final class WithoutPromptEndLogits implements ModelRunner {
+        private final ModelRunner r;
+
+        WithoutPromptEndLogits(ModelRunner r) {
+            this.r = r;
+        }
+
+        @Override
+        public ModelConfig config() {
+            return r.config();
+        }
+
+        @Override
+        public int kvBlockSize() {
+            return r.kvBlockSize();
+        }
+
+        @Override
+        public int numKvBlocks() {
+            return r.numKvBlocks();
+        }
+
+        @Override
+        public StepOutput forward(ForwardBatch batch) {
+            for (SeqChunk c : batch.chunks()) {
+                assertFalse(c.usesPromptEndLogits(), "the engine asked a backend without the capability for it");
+            }
+            return r.forward(batch);
+        }
+
+        @Override
+        public boolean supportsReplayInputs() {
+            return r.supportsReplayInputs();
+        }
+
+        @Override
+        public void close() {
+            r.close();
+        }
+    }
+
+    @Test
+    void aBackendWithoutPromptEndLogitsComputesTheLastBlockOfAWholeBlockPrompt() {
+        int promptLen = 48;
+        int[] prompt = randomTokens(new Random(91), promptLen);
+        List<GenerationRequest> reqs = grpoGroup(prompt, 4);
+        List<GenerationResult> expected = cold(reqs);
+        EngineConfig cfg = config().build();
+        try (LLMEngine e = LLMEngine.create(cfg, new WithoutPromptEndLogits(CpuModelRunner.load(cfg)))) {
+            List<GenerationResult> got = new ArrayList<>(e.generate(reqs.subList(0, 1)));
+            got.addAll(e.generate(reqs.subList(1, reqs.size())));
+            for (int i = 0; i < reqs.size(); i++) {
+                assertSameRecord(expected.get(i), got.get(i));
+            }
+            assertEquals(3L * (promptLen - BLOCK), e.stats().prefixCacheHits(), "all blocks but the last");
+            assertEquals(0, e.stats().promptEndLogitsBytes());
+            assertAllReleased(e);
+        }
+    }
+
+    private static GenerationRequest scoring(String rid, int[] prompt) {
+        return new GenerationRequest(rid, prompt, new SamplingParams(3, 0.9f, 1f, 0, 7L, List.of(), true, true), null,
+                null, true);
+    }
+
+    @Test
+    void aScoringRequestTakesNoHitsAndItsPromptEndServesLaterSamples() {
+        int[] prompt = randomTokens(new Random(93), 48);
+        GenerationRequest sample = grpoGroup(prompt, 1).get(0), score = scoring("score", prompt);
+        List<GenerationResult> expected = cold(List.of(sample, score));
+        try (LLMEngine e = LLMEngine.create(config().build())) {
+            assertSameRecord(expected.get(0), e.generate(List.of(sample)).get(0));
+            GenerationResult scored = e.generate(List.of(score)).get(0);
+            assertSameRecord(expected.get(1), scored);
+            assertArrayEquals(expected.get(1).replay().promptLogprobs(), scored.replay().promptLogprobs());
+            assertEquals(0, e.stats().prefixCacheHits(), "scoring needs every prompt position's logits");
+            assertAllReleased(e);
+        }
+        try (LLMEngine e = LLMEngine.create(config().build())) {
+            GenerationResult scored = e.generate(List.of(score)).get(0);
+            assertArrayEquals(expected.get(1).replay().promptLogprobs(), scored.replay().promptLogprobs());
+            assertSameRecord(expected.get(0), e.generate(List.of(sample)).get(0));
+            assertEquals(48, e.stats().prefixCacheHits(), "the scoring request kept its prompt end for the sample");
+            assertAllReleased(e);
+        }
+    }
+
+    @Test
+    void aForcedRequestComputesEveryPositionAndKeepsNoRow() {
+        int[] prompt = randomTokens(new Random(95), 48);
+        GenerationRequest free = grpoGroup(prompt, 1).get(0), later = grpoGroup(prompt, 2).get(1);
+        List<GenerationResult> expected = cold(List.of(free, later));
+        try (LLMEngine e = LLMEngine.create(config().build())) {
+            assertSameRecord(expected.get(0), e.generate(List.of(free)).get(0));
+            GenerationRequest forced = new GenerationRequest("forced", prompt, free.params(), null,
+                    ForcedRouting.of(expected.get(0).routing(), prompt.length), false);
+            GenerationResult replayed = e.generate(List.of(forced)).get(0);
+            assertArrayEquals(expected.get(0).outputTokenIds(), replayed.outputTokenIds(),
+                    "forcing a record's own routing reproduces it");
+            assertArrayEquals(expected.get(0).outputLogprobs(), replayed.outputLogprobs());
+            assertEquals(0, e.stats().prefixCacheHits(), "a forced request takes no hits");
+            assertEquals(1, e.blockManager().numPromptEndLogits(), "only the free prompt's end keeps a row");
+            assertSameRecord(expected.get(1), e.generate(List.of(later)).get(0));
+            assertEquals(48, e.stats().prefixCacheHits(), "served whole from the free request's blocks");
+            assertAllReleased(e);
         }
     }
 

@@ -138,7 +138,7 @@ public final class CpuModelRunner implements ModelRunner {
             int[] f = chunks.get(ci).forcedIds();
             forcedReproduced[ci] = f == null ? null : new byte[f.length / K];
         }
-        for (int l = 0; l < c.numLayers; l++) {
+        for (int l = 0; l < c.numLayers && T > 0; l++) { // T is 0 when every chunk samples from a kept row
             for (int t = 0; t < T; t++) {
                 CpuOps.rmsNorm(x, t * H, attnNorm[l], 0, c.rmsNormEps, xn, t * H, H);
             }
@@ -171,9 +171,10 @@ public final class CpuModelRunner implements ModelRunner {
                 addInto(x, coll.sumInRankOrder(CpuMlp.forward(par, w.layers[l].dense, xn, T, H)));
             }
         }
-        StepOutput sampled = sample(chunks, b.chunkStart, x, routingIds, routingWeights);
+        float[][] kept = new float[nChunks][];
+        StepOutput sampled = sample(chunks, b.chunkStart, x, kept);
         return new StepOutput(sampled.sampledTokens(), sampled.logprobs(), routingIds, routingWeights,
-                score(chunks, b.chunkStart, x), forcedReproduced);
+                score(chunks, b.chunkStart, x), forcedReproduced, kept);
     }
 
     /**
@@ -223,6 +224,12 @@ public final class CpuModelRunner implements ModelRunner {
 
     @Override
     public boolean supportsReplayInputs() {
+        return true;
+    }
+
+    /** The sampled row's logits are a host array here: keeping one is a copy, sampling from one is the same call. */
+    @Override
+    public boolean supportsPromptEndLogits() {
         return true;
     }
 
@@ -285,16 +292,29 @@ public final class CpuModelRunner implements ModelRunner {
         return out;
     }
 
-    /** Final norm and lm_head for the last position of each sampling chunk, then the sampler. */
-    private StepOutput sample(List<SeqChunk> chunks, int[] chunkStart, float[] x, int[][] routingIds,
-                              float[][] routingWeights) {
+    /**
+     * Final norm and lm_head for the last position of each sampling chunk that computes its logits, then the sampler;
+     * a chunk with a kept row ({@link SeqChunk#sampleFrom()}) is sampled from that row by the same sampler. The row
+     * a {@link SeqChunk#keepLogits()} chunk sampled from is copied into {@code kept}.
+     */
+    private StepOutput sample(List<SeqChunk> chunks, int[] chunkStart, float[] x, float[][] kept) {
         int n = chunks.size(), H = c.hiddenSize, V = c.vocabSize;
         int[] sampled = new int[n];
         float[] logprobs = new float[n];
         java.util.Arrays.fill(sampled, -1);
         List<Integer> rows = new ArrayList<>();
         for (int ci = 0; ci < n; ci++) {
-            if (chunks.get(ci).sample()) {
+            SeqChunk ch = chunks.get(ci);
+            if (ch.sampleFrom() != null) {
+                if (!ch.sample() || ch.length() != 0 || ch.sampleFrom().length != V) {
+                    throw new IllegalArgumentException("chunk " + ci + " samples from a kept row: it must sample, "
+                            + "feed no tokens and give " + V + " logits (got " + ch.length() + " tokens, "
+                            + ch.sampleFrom().length + " logits)");
+                }
+                Sampler.Sample s = Sampler.sample(ch.sampleFrom(), 0, V, ch.params(), ch.seed(), ch.sampleIndex());
+                sampled[ci] = s.token();
+                logprobs[ci] = s.logprob();
+            } else if (ch.sample()) {
                 rows.add(ci);
             }
         }
@@ -313,8 +333,13 @@ public final class CpuModelRunner implements ModelRunner {
                 sampled[rows.get(r)] = s.token();
                 logprobs[rows.get(r)] = s.logprob();
             });
+            for (int r = 0; r < R; r++) {
+                if (chunks.get(rows.get(r)).keepLogits()) {
+                    kept[rows.get(r)] = java.util.Arrays.copyOfRange(logits, r * V, (r + 1) * V);
+                }
+            }
         }
-        return new StepOutput(sampled, logprobs, routingIds, routingWeights);
+        return new StepOutput(sampled, logprobs, null, null);
     }
 
     @Override
