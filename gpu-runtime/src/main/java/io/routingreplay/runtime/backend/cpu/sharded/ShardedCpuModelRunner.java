@@ -18,7 +18,9 @@ import io.routingreplay.runtime.weights.WeightStore;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletionService;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -37,12 +39,20 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ShardedCpuModelRunner implements ModelRunner {
     private final ModelConfig config;
     private final ParallelLayout layout;
-    private final List<CpuModelRunner> ranks = new ArrayList<>();
+    private final List<ModelRunner> ranks = new ArrayList<>();
     private final List<InProcessCollectives> comms;
     private final long[] bytesRead;
     private final ExecutorService threads;
 
-    private ShardedCpuModelRunner(ModelConfig config, ParallelLayout layout, ModelWeights full, EngineConfig cfg) {
+    /** What a rank steps with, given its real runner: the runner itself, except where a test injects a fault. */
+    interface RankWrapper {
+        RankWrapper NONE = (rank, runner) -> runner;
+
+        ModelRunner wrap(int rank, ModelRunner runner);
+    }
+
+    private ShardedCpuModelRunner(ModelConfig config, ParallelLayout layout, ModelWeights full, EngineConfig cfg,
+                                  RankWrapper wrapper) {
         this.config = config;
         this.layout = layout;
         int n = layout.ranks();
@@ -55,8 +65,8 @@ public final class ShardedCpuModelRunner implements ModelRunner {
             RankShard shard = layout.shard(config, r);
             ModelWeights rankWeights = RankWeights.read(full, shard, reader);
             bytesRead[r] = reader.bytesRead();
-            ranks.add(CpuModelRunner.rank(config, rankWeights, shard, comms.get(r), threadsPerRank,
-                    cfg.kvBlockSize(), numBlocks, cfg.kvCacheDtype()));
+            ranks.add(wrapper.wrap(r, CpuModelRunner.rank(config, rankWeights, shard, comms.get(r), threadsPerRank,
+                    cfg.kvBlockSize(), numBlocks, cfg.kvCacheDtype())));
         }
         AtomicInteger made = new AtomicInteger();
         this.threads = Executors.newFixedThreadPool(n, task -> {
@@ -69,12 +79,17 @@ public final class ShardedCpuModelRunner implements ModelRunner {
     /** Loads {@code cfg}'s model split as its tensor-parallel / expert-parallel settings say; refuses a model the
      *  layout cannot split, with the numbers. */
     public static ShardedCpuModelRunner load(EngineConfig cfg) {
+        return load(cfg, RankWrapper.NONE);
+    }
+
+    /** {@link #load(EngineConfig)} with each rank's runner passed through {@code wrapper} (a test's fault). */
+    static ShardedCpuModelRunner load(EngineConfig cfg, RankWrapper wrapper) {
         ModelConfig mc = ModelConfigLoader.load(cfg.modelDir());
         ParallelLayout layout = new ParallelLayout(cfg.tensorParallel(), cfg.expertParallel());
         layout.check(mc);
         // Names and shapes only: the mapping is read where a rank reads its slices.
         ModelWeights full = ModelWeights.load(mc, WeightStore.open(cfg.modelDir()));
-        return new ShardedCpuModelRunner(mc, layout, full, cfg);
+        return new ShardedCpuModelRunner(mc, layout, full, cfg, wrapper);
     }
 
     public ParallelLayout layout() {
@@ -108,12 +123,19 @@ public final class ShardedCpuModelRunner implements ModelRunner {
 
     @Override
     public StepOutput forward(ForwardBatch batch) {
+        CompletionService<StepOutput> finished = new ExecutorCompletionService<>(threads);
         List<Future<StepOutput>> steps = new ArrayList<>();
-        for (CpuModelRunner rank : ranks) {
-            steps.add(threads.submit(() -> rank.forward(batch)));
+        for (ModelRunner rank : ranks) {
+            steps.add(finished.submit(() -> rank.forward(batch)));
         }
         StepOutput[] out = new StepOutput[steps.size()];
         try {
+            // In the order the ranks finish, not by rank: a rank that threw is done while the others still wait
+            // for it in a collective (waiting on rank 0 first would hang), and the first failure is the thrower's
+            // own, never a rank released by the abort that follows.
+            for (int i = 0; i < out.length; i++) {
+                finished.take().get();
+            }
             for (int r = 0; r < out.length; r++) {
                 out[r] = steps.get(r).get();
             }
@@ -160,7 +182,7 @@ public final class ShardedCpuModelRunner implements ModelRunner {
     @Override
     public void close() {
         threads.shutdownNow();
-        for (CpuModelRunner r : ranks) {
+        for (ModelRunner r : ranks) {
             r.close();
         }
     }
