@@ -75,6 +75,20 @@ static std::vector<float> normal(size_t n, unsigned seed, float mean = 0.f, floa
 
 static int cdiv(int a, int b) { return (a + b - 1) / b; }
 
+// copies h into the device buffer d (which holds at least h.size() elements)
+template <typename T>
+static void put(T* d, const std::vector<T>& h) {
+    CK(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+}
+
+// n bf16 values ~ N(mean, sd), reproducible from seed (normal's floats rounded once)
+static std::vector<bf16> bf16s(size_t n, unsigned seed, float mean, float sd) {
+    auto f = normal(n, seed, mean, sd);
+    std::vector<bf16> h(n);
+    for (size_t i = 0; i < n; i++) h[i] = __float2bfloat16_rn(f[i]);
+    return h;
+}
+
 // fp32 rows (rows × K, K % 8 == 0) as the split rows the backend's GEMMs read (kernels.cu storeSplit), in a new
 // device buffer: what a producer kernel writes, for the benchmarks that start from fp32 activations
 __global__ void x_presplit(const float* x, long long n, float* out) {

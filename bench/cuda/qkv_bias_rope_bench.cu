@@ -25,18 +25,6 @@ struct Shape {
     double theta;
 };
 
-template <typename T>
-static void put(T* d, const std::vector<T>& h) {
-    CK(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
-}
-
-static std::vector<bf16> bf16s(size_t n, unsigned seed, float mean, float sd) {
-    auto f = normal(n, seed, mean, sd);
-    std::vector<bf16> h(n);
-    for (size_t i = 0; i < n; i++) h[i] = __float2bfloat16_rn(f[i]);
-    return h;
-}
-
 // the CPU reference of one token's q/k/v row, written as the kernel's outputs: q [nH*D], k and v [nKV*D]
 static void reference(const Shape& s, const float* row, const float* bias, const std::vector<bf16>& qn,
                       const std::vector<bf16>& kn, const std::vector<float>& inv, int pos, float eps, float* q,

@@ -160,18 +160,6 @@ extern "C" __global__ void x_qk_norm_rope_kv_bf16_ref(X_QK_ARGS, bf16* kCache, b
 
 // ---- harness ----
 template <typename T>
-static void put(T* d, const std::vector<T>& h) {
-    CK(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
-}
-
-static std::vector<bf16> bf16s(size_t n, unsigned seed, float mean, float sd) {
-    auto f = normal(n, seed, mean, sd);
-    std::vector<bf16> h(n);
-    for (size_t i = 0; i < n; i++) h[i] = __float2bfloat16_rn(f[i]);
-    return h;
-}
-
-template <typename T>
 static bool sameBits(const T* a, const T* b, size_t n) {
     auto ha = toHost(a, n), hb = toHost(b, n);
     return memcmp(ha.data(), hb.data(), n * sizeof(T)) == 0;
