@@ -143,10 +143,12 @@ public final class CudaModelRunner implements ModelRunner {
             why = "head_dim must be a multiple of 8 up to 256";
         } else if (mc.numExperts > 1024 || mc.topK > 32) {
             why = "at most 1024 experts and top-k 32";
-        } else if (!unvalidatedKernels && unvalidatedParts(mc, gqa, router) != null) {
-            why = "its " + unvalidatedParts(mc, gqa, router) + " would run through CUDA kernels compiled but not yet "
-                    + "validated on a GPU (docs/cuda-notes.md); -D" + UNVALIDATED_KERNELS + "=true runs them anyway "
-                    + "(or use --backend cpu)";
+        }
+        String unvalidated = why != null || unvalidatedKernels ? null
+                : unvalidatedParts(mc, (GqaAttention) mc.attention, router);
+        if (unvalidated != null) {
+            why = "its " + unvalidated + " would run through CUDA kernels compiled but not yet validated on a GPU "
+                    + "(docs/cuda-notes.md); -D" + UNVALIDATED_KERNELS + "=true runs them anyway (or use --backend cpu)";
         }
         if (why != null) {
             throw new IllegalArgumentException("the CUDA backend cannot run " + mc + ": " + why);
