@@ -191,26 +191,58 @@ __device__ __forceinline__ void routerSelect(const float* s, float* c, int E, in
     __syncthreads();
 }
 
-// One block per token (512 or 1,024 threads, as router_topk). bias: e_score_correction_bias [E] (fp32) or null;
-// sharedGateW: Qwen2-MoE's shared_expert_gate row [H] or null, then sharedGate[t] = sigmoid(xn . sharedGateW).
-// Writes topIds / topW [t][K] for the MoE block and, when routingOut is given, the routing record as router_topk
-// does: per token [ids numMoe*K | weights numMoe*K] (int32 / fp32 words), this layer at moeSlot.
-#define RG_THREADS 1024 // the most threads a launch may use (ForwardPass launches 512 or 1,024, as for router_topk)
-extern "C" __global__ void __launch_bounds__(RG_THREADS)
-router_grouped(const float* xn, const bf16* Wr, const float* bias, const bf16* sharedGateW, int E, int H, int K,
-               int kind, int nGroup, int topkGroup, int normTopk, float normEps, float scaling, int moeSlot,
-               int numMoe, int* topIds, float* topW, float* sharedGate, int* routingOut) {
-    __shared__ float l[ROUTER_MAXE + 1];
-    __shared__ float c[ROUTER_MAXE];
-    __shared__ float scratch[32];
-    __shared__ float gsc[RG_MAXG];
-    __shared__ int gok[RG_MAXG];
-    __shared__ int idsS[RG_MAXK];
-    __shared__ float wsS[RG_MAXK];
+// Routing replay (router_grouped_forced, kernels/replay.cuh), after routerSelect: where forcedRow[t] = r >= 0,
+// counts how many of the forced ids forcedIds[(r * numMoe + moeSlot) * K ..] the free selection in idsS picked
+// (into reproduced[r * numMoe + moeSlot]), then puts the forced ids in idsS, in the given order, with their scores
+// s[id] (the softmax probability or the unbiased sigmoid score: RouterKind.weigh's gather) normalised and scaled as
+// routerSelect does the free ones (sum in the given order, + normEps, then * scaling). Forcing the ids the free
+// selection lists gives its weights bit for bit. By the whole block; ends with a barrier.
+__device__ __forceinline__ void routerForce(const float* s, int t, int K, int moeSlot, int numMoe, int normTopk,
+                                            float normEps, float scaling, const int* forcedRow, const int* forcedIds,
+                                            int* reproduced, int* idsS, float* wsS) {
+    if (threadIdx.x == 0) {
+        int fr = forcedRow[t];
+        if (fr >= 0) {
+            const int* fid = forcedIds + ((size_t)fr * numMoe + moeSlot) * K;
+            int same = 0;
+            for (int a = 0; a < K; a++) {
+                for (int b = 0; b < K; b++) {
+                    if (idsS[a] == fid[b]) { same++; break; }
+                }
+            }
+            reproduced[fr * numMoe + moeSlot] = same;
+            for (int k = 0; k < K; k++) {
+                idsS[k] = fid[k];
+                wsS[k] = s[fid[k]];
+            }
+            if (normTopk) {
+                float sum = 0.f;
+                for (int k = 0; k < K; k++) sum += wsS[k];
+                float denom = sum + normEps;
+                for (int k = 0; k < K; k++) wsS[k] = wsS[k] / denom;
+            }
+            for (int k = 0; k < K; k++) wsS[k] = wsS[k] * scaling;
+        }
+    }
+    __syncthreads();
+}
+
+// The kernel's body (FORCED: + routerForce); the shared arrays are the entry point's (l [ROUTER_MAXE + 1],
+// c [ROUTER_MAXE], scratch [32], gsc / gok [RG_MAXG], idsS / wsS [RG_MAXK]), so router_grouped's PTX keeps its names.
+template <bool FORCED>
+__device__ __forceinline__ void routerGrouped(const float* xn, const bf16* Wr, const float* bias,
+                                              const bf16* sharedGateW, int E, int H, int K, int kind, int nGroup,
+                                              int topkGroup, int normTopk, float normEps, float scaling, int moeSlot,
+                                              int numMoe, int* topIds, float* topW, float* sharedGate,
+                                              int* routingOut, const int* forcedRow, const int* forcedIds,
+                                              int* reproduced, float* l, float* c, float* scratch, float* gsc,
+                                              int* gok, int* idsS, float* wsS) {
     int t = blockIdx.x;
     routerLogits(xn + (size_t)t * H, Wr, sharedGateW, E, H, l);
     routerScores(l, c, bias, E, kind, scratch);
     routerSelect(l, c, E, K, kind, nGroup, topkGroup, normTopk, normEps, scaling, gsc, gok, idsS, wsS);
+    if (FORCED)
+        routerForce(l, t, K, moeSlot, numMoe, normTopk, normEps, scaling, forcedRow, forcedIds, reproduced, idsS, wsS);
     if (threadIdx.x == 0 && sharedGateW) sharedGate[t] = 1.0f / (1.0f + expf(-l[E]));
     int* rec = routingOut ? routingOut + (size_t)t * (2 * numMoe * K) : nullptr;
     for (int k = threadIdx.x; k < K; k += blockDim.x) {
@@ -221,4 +253,29 @@ router_grouped(const float* xn, const bf16* Wr, const float* bias, const bf16* s
             rec[numMoe * K + moeSlot * K + k] = __float_as_int(wsS[k]);
         }
     }
+}
+
+// Declares the shared arrays routerGrouped takes, in every entry point that calls it.
+#define ROUTER_GROUPED_SHARED                \
+    __shared__ float l[ROUTER_MAXE + 1];     \
+    __shared__ float c[ROUTER_MAXE];         \
+    __shared__ float scratch[32];            \
+    __shared__ float gsc[RG_MAXG];           \
+    __shared__ int gok[RG_MAXG];             \
+    __shared__ int idsS[RG_MAXK];            \
+    __shared__ float wsS[RG_MAXK];
+
+// One block per token (512 or 1,024 threads, as router_topk). bias: e_score_correction_bias [E] (fp32) or null;
+// sharedGateW: Qwen2-MoE's shared_expert_gate row [H] or null, then sharedGate[t] = sigmoid(xn . sharedGateW).
+// Writes topIds / topW [t][K] for the MoE block and, when routingOut is given, the routing record as router_topk
+// does: per token [ids numMoe*K | weights numMoe*K] (int32 / fp32 words), this layer at moeSlot.
+#define RG_THREADS 1024 // the most threads a launch may use (ForwardPass launches 512 or 1,024, as for router_topk)
+extern "C" __global__ void __launch_bounds__(RG_THREADS)
+router_grouped(const float* xn, const bf16* Wr, const float* bias, const bf16* sharedGateW, int E, int H, int K,
+               int kind, int nGroup, int topkGroup, int normTopk, float normEps, float scaling, int moeSlot,
+               int numMoe, int* topIds, float* topW, float* sharedGate, int* routingOut) {
+    ROUTER_GROUPED_SHARED
+    routerGrouped<false>(xn, Wr, bias, sharedGateW, E, H, K, kind, nGroup, topkGroup, normTopk, normEps, scaling,
+                         moeSlot, numMoe, topIds, topW, sharedGate, routingOut, nullptr, nullptr, nullptr, l, c,
+                         scratch, gsc, gok, idsS, wsS);
 }

@@ -13,10 +13,17 @@
 // flight), each in the same fixed order.
 // ---------------------------------------------------------------------------------------------------------------
 #define ROUTER_MAXE 1024
-extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, int H, int K, int normTopk,
-                                       int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut) {
-    __shared__ float probs[ROUTER_MAXE];
-    __shared__ float scratch[32];
+// The kernel's body; FORCED adds routing replay (router_topk_forced, kernels/replay.cuh): a token with
+// forcedRow[t] = r >= 0 takes its K ids from forcedIds[(r * numMoe + moeSlot) * K ..] (in the given order), weighs
+// them with the softmax probabilities gathered there, renormalised like the free ids (RouterKind.weigh: the sum in
+// the given order), and still runs the free selection to write how many of the forced ids it would have picked
+// into reproduced[r * numMoe + moeSlot]. probs [ROUTER_MAXE] and scratch [32]: the entry's shared
+// arrays. Forcing the ids the free selection picks gives its weights bit for bit.
+template <bool FORCED>
+__device__ __forceinline__ void routerTopk(const float* xn, const bf16* Wr, int E, int H, int K, int normTopk,
+                                           int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut,
+                                           const int* forcedRow, const int* forcedIds, int* reproduced,
+                                           float* probs, float* scratch) {
     int t = blockIdx.x;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
     const float* xr = xn + (size_t)t * H;
@@ -61,6 +68,18 @@ extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, i
     if (warp == 0) {
         int ids[32];
         float ws[32];
+        int fr = -1;
+        const int* fid = nullptr;
+        float fw[FORCED ? 32 : 1];
+        if (FORCED) {
+            fr = forcedRow[t];
+            if (fr >= 0) {
+                fid = forcedIds + ((size_t)fr * numMoe + moeSlot) * K;
+                // gathered before the free selection below marks its picks in probs
+                if (lane == 0)
+                    for (int k = 0; k < K; k++) fw[k] = probs[fid[k]];
+            }
+        }
         for (int k = 0; k < K; k++) {
             float best = -1.f;
             int bi = 0x7fffffff;
@@ -81,6 +100,19 @@ extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, i
             __syncwarp();
         }
         if (lane == 0) {
+            if (FORCED && fr >= 0) {
+                int same = 0;
+                for (int a = 0; a < K; a++) {
+                    for (int b = 0; b < K; b++) {
+                        if (ids[a] == fid[b]) { same++; break; }
+                    }
+                }
+                reproduced[fr * numMoe + moeSlot] = same;
+                for (int k = 0; k < K; k++) {
+                    ids[k] = fid[k];
+                    ws[k] = fw[k];
+                }
+            }
             if (normTopk) {
                 float s = 0.f;
                 for (int k = 0; k < K; k++) s += ws[k];
@@ -97,4 +129,13 @@ extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, i
             }
         }
     }
+}
+
+extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, int H, int K, int normTopk,
+                                       int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut) {
+    // shared arrays declared by each entry point (their PTX names are the entry's: router_topk's are unchanged)
+    __shared__ float probs[ROUTER_MAXE];
+    __shared__ float scratch[32];
+    routerTopk<false>(xn, Wr, E, H, K, normTopk, moeSlot, numMoe, topIds, topW, routingOut, nullptr, nullptr,
+                      nullptr, probs, scratch);
 }

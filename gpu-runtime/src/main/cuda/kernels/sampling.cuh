@@ -40,6 +40,41 @@ __device__ double massAbove(const float* l, int V, uint32_t thr, double invT, do
 }
 
 #define SAMPLE_THREADS 1024
+// The log-softmax normaliser of the row l of V logits, by a block of SAMPLE_THREADS threads, declared in the caller's
+// scope: m = the largest logit, bi = its lowest id, z = sum of exp(l - m) (thread i over i, i + SAMPLE_THREADS, ...,
+// then blockSum); a token's logprob is l[tok] - m - logf(z). sample_tokens and score_tokens (kernels/replay.cuh)
+// both expand it, so a scored token's logprob is the one reported when that token is sampled from the same row, bit
+// for bit. It reads l, V, scratch [32 floats] and iscratch [32 ints] from the caller's scope. A macro rather than a
+// function: sample_tokens's PTX stays what it was (an inlined function reorders its instructions).
+#define ROW_LOG_SOFTMAX_NORM \
+    float best = -INFINITY;                                                                                             \
+    int bi = 0x7fffffff;                                                                                                \
+    for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {                                                             \
+        float v = l[i];                                                                                                 \
+        if (v > best) { best = v; bi = i; }                                                                             \
+    }                                                                                                                   \
+    {                                                                                                                   \
+        int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;                                                           \
+        _Pragma("unroll")                                                                                               \
+        for (int o = 16; o > 0; o >>= 1) {                                                                              \
+            float ob = __shfl_xor_sync(0xffffffffu, best, o);                                                           \
+            int oi = __shfl_xor_sync(0xffffffffu, bi, o);                                                               \
+            if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }                                           \
+        }                                                                                                               \
+        if (lane == 0) { scratch[warp] = best; iscratch[warp] = bi; }                                                   \
+        __syncthreads();                                                                                                \
+        best = scratch[0];                                                                                              \
+        bi = iscratch[0];                                                                                               \
+        for (int w = 1; w < SAMPLE_THREADS / 32; w++) {                                                                 \
+            if (scratch[w] > best || (scratch[w] == best && iscratch[w] < bi)) { best = scratch[w]; bi = iscratch[w]; } \
+        }                                                                                                               \
+        __syncthreads();                                                                                                \
+    }                                                                                                                   \
+    float m = best;                                                                                                     \
+    float z = 0.f;                                                                                                      \
+    for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) z += expf(l[i] - m);                                          \
+    z = blockSum(z, scratch);
+
 extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
 sample_tokens(const float* logits, int V, const int* params, int* outTok, float* outLogp) {
     __shared__ float scratch[32];
@@ -54,34 +89,8 @@ sample_tokens(const float* logits, int V, const int* params, int* outTok, float*
     uint64_t seed = ((uint64_t)(uint32_t)p[4] << 32) | (uint32_t)p[3];
     int sampleIndex = p[5];
 
-    // max, argmax (lowest id among equals)
-    float best = -INFINITY;
-    int bi = 0x7fffffff;
-    for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) {
-        float v = l[i];
-        if (v > best) { best = v; bi = i; }
-    }
-    {
-        int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) {
-            float ob = __shfl_xor_sync(0xffffffffu, best, o);
-            int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-            if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
-        }
-        if (lane == 0) { scratch[warp] = best; iscratch[warp] = bi; }
-        __syncthreads();
-        best = scratch[0];
-        bi = iscratch[0];
-        for (int w = 1; w < SAMPLE_THREADS / 32; w++) {
-            if (scratch[w] > best || (scratch[w] == best && iscratch[w] < bi)) { best = scratch[w]; bi = iscratch[w]; }
-        }
-        __syncthreads();
-    }
-    float m = best;
-    float z = 0.f;
-    for (int i = threadIdx.x; i < V; i += SAMPLE_THREADS) z += expf(l[i] - m);
-    z = blockSum(z, scratch);
+    // max, argmax (lowest id among equals); m, z
+    ROW_LOG_SOFTMAX_NORM
     int tok = bi;
     if (temp > 0.f) {
         double invT = 1.0 / (double)temp;
