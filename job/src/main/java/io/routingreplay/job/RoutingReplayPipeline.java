@@ -114,7 +114,7 @@ public final class RoutingReplayPipeline {
                 .returns(new AvroTypeInfo<>(RoutingResult.class));
         double auditFraction = conf.get(JobOptions.AUDIT_FRACTION);
         if (auditFraction > 0) {
-            results.sinkTo(new ResultAuditSink(engine, engines, auditFraction(auditFraction, engine)))
+            results.sinkTo(new ResultAuditSink(engine, engines, auditFraction(auditFraction)))
                     .name("audit").uid("audit").setParallelism(inferenceParallelism);
         }
 
@@ -128,16 +128,11 @@ public final class RoutingReplayPipeline {
 
     /**
      * The audit replays results with their routing forced on the job's backend (bit for bit is a same-backend
-     * promise); the cuda backend does not take forced routing yet, so an audit there is refused at submission.
+     * promise); both backends, cpu and cuda, take forced routing and scoring.
      */
-    static double auditFraction(double fraction, EngineSettings engine) {
+    static double auditFraction(double fraction) {
         if (!(fraction <= 1)) {
             throw new IllegalArgumentException(JobOptions.AUDIT_FRACTION.key() + " must be in [0, 1], got " + fraction);
-        }
-        if (!"cpu".equals(engine.backend())) {
-            throw new IllegalArgumentException(JobOptions.AUDIT_FRACTION.key() + " " + fraction + " needs "
-                    + JobOptions.BACKEND.key() + " cpu: the " + engine.backend() + " backend does not take "
-                    + "forced_routing yet, and the audit replays each result with its routing forced");
         }
         return fraction;
     }

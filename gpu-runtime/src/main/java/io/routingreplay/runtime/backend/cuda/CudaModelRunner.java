@@ -278,15 +278,14 @@ public final class CudaModelRunner implements ModelRunner {
         return eagerSteps;
     }
 
+    /** Routing replay and scoring run in the step's kernels (ReplayInputs; kernels/replay.cuh). */
+    @Override
+    public boolean supportsReplayInputs() {
+        return true;
+    }
+
     @Override
     public StepOutput forward(ForwardBatch batch) {
-        for (SeqChunk c : batch.chunks()) {
-            // The engine rejects such requests (supportsReplayInputs is false); never route freely in their place.
-            if (c.hasReplayInputs()) {
-                throw new UnsupportedOperationException("forced_routing and prompt_logprobs are not supported on "
-                        + "the cuda backend yet");
-            }
-        }
         dev.bind();
         List<SeqChunk> chunks = batch.chunks();
         int n = chunks.size();
@@ -295,7 +294,9 @@ public final class CudaModelRunner implements ModelRunner {
             throw new IllegalArgumentException("step of " + n + " sequences / " + T + " tokens exceeds the runner's "
                     + ws.maxSeqs + " / " + ws.maxTokens + " (EngineConfig maxNumSeqs / maxBatchTokens)");
         }
-        boolean decode = useGraphs && !forceEager && T == n;
+        // a step with forced routing or scoring runs eagerly (the decode graphs keep the free kernels)
+        boolean replay = ReplayInputs.any(chunks);
+        boolean decode = useGraphs && !forceEager && T == n && !replay;
         for (SeqChunk ch : chunks) {
             decode &= ch.sample();
         }
@@ -303,17 +304,37 @@ public final class CudaModelRunner implements ModelRunner {
         int stride = fillInputs(chunks, rows, decode);
         int S = decode ? rows : countSampled(chunks);
         int inWords = ws.offBlockTables + (decode ? rows : n) * stride;
+        ReplayInputs rp = replay ? ReplayInputs.pack(chunks, c.numMoeLayers(), c.topK, c.numExperts, c.vocabSize,
+                ws.inWords, inWords) : null;
+        if (rp != null) {
+            inWords = rp.endWord;
+        }
         cuMemcpyHtoDAsync(ws.in, ws.inHost, 4L * inWords, dev.stream);
+        long outWords = 2L * ws.maxSeqs + (captureRouting ? (long) T * ws.routingWordsPerToken : 0);
         if (decode) {
             launchGraph(rows);
         } else {
-            pass.enqueue(T, S, captureRouting);
+            pass.enqueue(T, S, captureRouting, rp == null ? null : new ForwardPass.Replay(
+                    rp.forced() ? ws.inAt(rp.offForcedRow) : null, ws.inAt(rp.offForcedIds), ws.outAt(outWords),
+                    ws.inAt(rp.offScoreRows), ws.inAt(rp.offScoreTargets), ws.outAt(outWords + rp.outScores()),
+                    rp.scoredRows));
             eagerSteps++;
         }
-        long outWords = 2L * ws.maxSeqs + (captureRouting ? (long) T * ws.routingWordsPerToken : 0);
+        long replayOut = outWords;
+        if (rp != null) {
+            outWords += rp.outWords();
+        }
         cuMemcpyDtoHAsync(ws.outHost, ws.out, 4 * outWords, dev.stream);
         dev.sync();
-        return readOutputs(chunks);
+        StepOutput free = readOutputs(chunks);
+        if (rp == null) {
+            return free;
+        }
+        float[][] scores = new float[n][];
+        byte[][] reproduced = new byte[n][];
+        rp.read(chunks, ws.outWords, replayOut, scores, reproduced);
+        return new StepOutput(free.sampledTokens(), free.logprobs(), free.routingIds(), free.routingWeights(), scores,
+                reproduced);
     }
 
     private int bucket(int n) {

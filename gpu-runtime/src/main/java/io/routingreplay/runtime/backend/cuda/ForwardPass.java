@@ -97,6 +97,35 @@ final class ForwardPass {
      * @param captureRouting write the routing record into the output buffer (off only for the benchmark's A/B)
      */
     void enqueue(int T, int S, boolean captureRouting) {
+        enqueue(T, S, captureRouting, null);
+    }
+
+    /**
+     * A step's routing-replay and scoring buffers (device addresses inside the step's input and output buffers,
+     * {@link ReplayInputs}).
+     *
+     * @param forcedRow    per token its row of forced ids or -1; null when no token of the step is forced (the
+     *                     routers are then the free ones)
+     * @param forcedIds    the forced rows [row][moe layer][k]
+     * @param reproduced   receives per forced row and MoE layer how many forced ids the free router picked too
+     * @param scoreRows    the token index of each scored row
+     * @param scoreTargets the token whose logprob each scored row is asked for
+     * @param scores       receives the scored logprobs
+     * @param scoredRows   how many rows are scored (0: none)
+     */
+    record Replay(CUdeviceptr forcedRow, CUdeviceptr forcedIds, CUdeviceptr reproduced, CUdeviceptr scoreRows,
+                  CUdeviceptr scoreTargets, CUdeviceptr scores, int scoredRows) {
+    }
+
+    /**
+     * As {@link #enqueue(int, int, boolean)}, with routing replay and scoring where {@code replay} asks for them
+     * (null: the free step, the launches {@link #enqueue(int, int, boolean)} makes). Forced tokens route through
+     * router_topk_forced / router_grouped_forced (every token of the step: the others with forcedRow -1, routed as
+     * the free kernels route them); scored rows get the final norm, lm_head and score_tokens, in groups of at most
+     * maxSeqs rows (the logits buffer's), before the sampled rows.
+     */
+    void enqueue(int T, int S, boolean captureRouting, Replay replay) {
+        boolean forced = replay != null && replay.forcedRow() != null;
         int H = c.hiddenSize, K = c.topK, E = c.numExperts;
         int qkvDim = c.qDim() + 2 * c.kvDim();
         float eps = c.rmsNormEps;
@@ -141,9 +170,19 @@ final class ForwardPass {
                 // the multiprocessors (at 256 tokens 1,024 took two waves). The block sums are the same for both
                 // only while every thread holds at most one logit, hence E <= 512 (batch invariance)
                 int routerThreads = T > sms && E <= 512 ? 512 : 1024;
-                if (groupedRouter == null) {
+                if (groupedRouter == null && forced) {
+                    dev.launch("router_topk_forced", T, 1, routerThreads, ws.xn, lw.router, E, H, K,
+                            c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut,
+                            replay.forcedRow(), replay.forcedIds(), replay.reproduced());
+                } else if (groupedRouter == null) {
                     dev.launch("router_topk", T, 1, routerThreads, ws.xn, lw.router, E, H, K, c.normTopkProb ? 1 : 0,
                             c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
+                } else if (forced) {
+                    GroupedRouter r = groupedRouter;
+                    dev.launch("router_grouped_forced", T, 1, routerThreads, ws.xn, lw.router, lw.routerBias,
+                            lw.sharedGateRow, E, H, K, r.kind(), r.nGroup(), r.topkGroup(), r.normTopk(), r.normEps(),
+                            r.scaling(), c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, ws.sharedGate, routingOut,
+                            replay.forcedRow(), replay.forcedIds(), replay.reproduced());
                 } else {    // group limit, sigmoid + correction bias, routed scaling, Qwen2-MoE's shared-expert gate
                     GroupedRouter r = groupedRouter;
                     dev.launch("router_grouped", T, 1, routerThreads, ws.xn, lw.router, lw.routerBias,
@@ -198,6 +237,15 @@ final class ForwardPass {
                 dense("gemm_swiglu", T, I, ws.xnSplit, H, null, lw.gate, lw.up, zero, I, H, ws.act, I, null, null, T);
                 denseResidual(T, H, ws.act, I, lw.down, ws.x);
             }
+        }
+        for (int b = 0; replay != null && b < replay.scoredRows(); b += ws.maxSeqs) {
+            // scoring: the sampled rows' kernels over the scored rows (each row's bits do not depend on the group)
+            int n = Math.min(ws.maxSeqs, replay.scoredRows() - b);
+            dev.launch("rmsnorm", n, 1, 256, ws.x, replay.scoreRows().withByteOffset(4L * b), w.finalNorm, null,
+                    ws.finalX, H, eps);
+            denseStore(n, c.vocabSize, ws.finalX, H, w.lmHead, ws.logits, true, TILED_LM_HEAD_FROM_ROWS);
+            dev.launch("score_tokens", n, 1, 1024, ws.logits, c.vocabSize,
+                    replay.scoreTargets().withByteOffset(4L * b), replay.scores().withByteOffset(4L * b));
         }
         if (S > 0) {
             dev.launch("rmsnorm", S, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, null, ws.finalX, H, eps);

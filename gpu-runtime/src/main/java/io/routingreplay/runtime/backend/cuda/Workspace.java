@@ -15,7 +15,8 @@ import java.nio.IntBuffer;
  * <p>Per-step inputs travel in one host→device copy of {@link #in}: int32 words at fixed offsets
  * (tokens, positions, cache slots, sequence of each token, rows to sample, sampling params, meta, block tables).
  * Results come back in one device→host copy of the prefix of {@link #out}: sampled tokens, their logprobs, then per
- * token [routing ids (num_moe_layers × k) | routing weights (same, fp32 bits)].
+ * token [routing ids (num_moe_layers × k) | routing weights (same, fp32 bits)]. A step with forced routing or scoring
+ * adds its inputs after the block tables and its outputs after the routing record ({@link ReplayInputs}).
  *
  * <p>The GEMM inputs {@code xnSplit}, {@code attn}, {@code act} and {@code finalX} hold split rows (kernels.cu
  * {@code storeSplit}: each activation as bf16 hi + lo, in the bytes its fp32 value would take), written by their
@@ -81,11 +82,15 @@ final class Workspace {
         offSampleParams = offSampleRows + maxSeqs;
         offMeta = offSampleParams + SAMPLE_PARAMS * maxSeqs;
         offBlockTables = offMeta + 4;
-        long inWordsTotal = offBlockTables + (long) maxSeqs * maxBlocksPerSeq;
+        // after the block tables: a step's forced routing ids and scored rows, when it has any (ReplayInputs)
+        long inWordsTotal = offBlockTables + (long) maxSeqs * maxBlocksPerSeq
+                + ReplayInputs.maxWords(maxTokens, c.numMoeLayers(), K);
         in = dev.alloc(4 * inWordsTotal);
         inHost = dev.allocHost(4 * inWordsTotal);
         inWords = inHost.getByteBuffer(0, 4 * inWordsTotal).order(ByteOrder.nativeOrder()).asIntBuffer();
-        long outWordsTotal = 2L * maxSeqs + (long) maxTokens * routingWordsPerToken;
+        // after the routing record: a step's reproduced-id counts and scored logprobs, when it has any
+        long outWordsTotal = 2L * maxSeqs + (long) maxTokens * routingWordsPerToken
+                + ReplayInputs.maxOutWords(maxTokens, c.numMoeLayers());
         out = dev.alloc(4 * outWordsTotal);
         outHost = dev.allocHost(4 * outWordsTotal);
         outWords = outHost.getByteBuffer(0, 4 * outWordsTotal).order(ByteOrder.nativeOrder()).asIntBuffer();
@@ -113,7 +118,9 @@ final class Workspace {
                 + (c.sharedExpertIntermediateSize > 0 ? maxTokens * H : 0) + (c.sharedExpertGated ? maxTokens : 0)
                 + pairs * H + maxSeqs * H + (long) maxSeqs * c.vocabSize
                 + 4L * maxTokens + 7L * maxSeqs + (long) maxSeqs * maxBlocksPerSeq
-                + 2L * maxSeqs + (long) maxTokens * 2 * c.numMoeLayers() * c.topK;
+                + 2L * maxSeqs + (long) maxTokens * 2 * c.numMoeLayers() * c.topK
+                + ReplayInputs.maxWords(maxTokens, c.numMoeLayers(), c.topK)
+                + ReplayInputs.maxOutWords(maxTokens, c.numMoeLayers());
         return 4 * f;
     }
 

@@ -6,6 +6,8 @@ import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.engine.GenerationResult;
 import io.routingreplay.runtime.engine.LLMEngine;
+import io.routingreplay.runtime.engine.ReplayReport;
+import io.routingreplay.runtime.routing.ForcedRouting;
 import io.routingreplay.runtime.routing.RoutingRecord;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.testing.Fixtures;
@@ -32,6 +34,7 @@ import java.util.Random;
  *   <li>prefix cache: every fixture prompt's greedy record and three seeded samples of it (GRPO-like), served
  *       from the prefix cache (whole batches and 7-token chunks), equal the records computed cold (cache off,
  *       each request alone) bit for bit, including the routing of the cached positions.</li>
+ *   <li>replay (routing replay and scoring, issue 18; fp32 K/V): {@link #replay}.</li>
  * </ol>
  * Each check returns a list of failures (empty when it passes) and prints a one-line summary.
  */
@@ -59,8 +62,18 @@ public final class CudaChecks {
             failures.forEach(f -> System.out.println("FAIL " + f));
             System.out.println(failures.isEmpty() ? "PREFIX CACHE CHECK PASSED" : failures.size() + " FAILURES");
             System.exit(failures.isEmpty() ? 0 : 1);
+        } else if (args.length == 1 && args[0].equals("--replay-only")) {
+            // routing replay and scoring alone (a short device lease)
+            List<String> failures = new ArrayList<>();
+            for (String fixture : acceptedFixtures()) {
+                failures.addAll(replay(fixture));
+            }
+            failures.forEach(f -> System.out.println("FAIL " + f));
+            System.out.println(failures.isEmpty() ? "REPLAY CHECK PASSED" : failures.size() + " FAILURES");
+            System.exit(failures.isEmpty() ? 0 : 1);
         } else if (args.length != 0) {
-            throw new IllegalArgumentException("usage: CudaChecks [--kv-cache-dtype fp32|bf16|fp8 | --prefix-cache-only]");
+            throw new IllegalArgumentException("usage: CudaChecks [--kv-cache-dtype fp32|bf16|fp8 | --prefix-cache-only "
+                    + "| --replay-only]");
         }
         List<String> failures = new ArrayList<>();
         List<String> accepted = acceptedFixtures();
@@ -72,6 +85,9 @@ public final class CudaChecks {
             }
             failures.addAll(invariance(fixture));
             failures.addAll(prefixCache(fixture));
+            if (kv == KvCacheDtype.FP32) {
+                failures.addAll(replay(fixture));
+            }
         }
         long seed = 7L;
         for (String fixture : accepted) {
@@ -402,6 +418,207 @@ public final class CudaChecks {
                     fails.isEmpty() ? "PASS" : "FAIL");
         }
         return fails;
+    }
+
+    /**
+     * Routing replay and scoring on the CUDA backend (the CPU's ForcedRoutingTest and ScoringTest), each fixture's
+     * greedy cases plus one seeded top-k/top-p sample per case:
+     * <ol>
+     *   <li>own routing: every request re-run with its prompt's routing forced gives the free CUDA run's tokens,
+     *       logprobs, routing ids and weights bit for bit, every forced cell counted as reproduced;</li>
+     *   <li>one altered cell (MoE layer 0, a position inside the prompt, the last rank) is used (the record holds it),
+     *       weighed by the live router (another weight), counted once in its layer's mismatches, and changes the
+     *       output logprobs;</li>
+     *   <li>a greedy rollout resumed from its first half (prompt + half the outputs as the prompt, all of it forced)
+     *       gives the uninterrupted run's remaining tokens and logprobs and its whole record, bit for bit;</li>
+     *   <li>scoring prompt + outputs (max_new_tokens 0, prompt_logprobs) gives, at the output positions, the logprobs
+     *       the CUDA engine reported when it sampled those tokens, bit for bit, and the CPU backend's prompt
+     *       logprobs within the conformance tolerance at every position;</li>
+     *   <li>the forced, scored and free requests together in one batch, each alone, and in 7-token chunks give the
+     *       same tokens, logprobs, routing and replay reports, bit for bit.</li>
+     * </ol>
+     * The runs that check the forced and scored bits run with the prefix cache off, so the positions are computed
+     * by the forced and scoring kernels, not served from blocks of the free run.
+     */
+    public static List<String> replay(String fixture) {
+        List<String> fails = new ArrayList<>();
+        List<GenerationRequest> reqs = new ArrayList<>(Fixtures.greedyRequests(fixture));
+        List<Fixtures.Case> cases = Fixtures.cases(fixture);
+        for (int i = 0; i < cases.size(); i++) {
+            reqs.add(new GenerationRequest("sampled-" + i, cases.get(i).promptIds(),
+                    new SamplingParams(6, 0.9f, 0.95f, 40, 900L + i, List.of(), true, true)));
+        }
+        EngineConfig cfg = cuda(fixture).prefixCache(false).build();
+        List<GenerationResult> free = run(cfg, reqs);
+        int L = free.get(0).routing().layout().numMoeLayers(), K = free.get(0).routing().layout().topK();
+
+        // the mixed batch: own routing forced, scoring, one altered cell, the free requests again
+        List<GenerationRequest> mixed = new ArrayList<>();
+        for (int i = 0; i < reqs.size(); i++) {
+            GenerationRequest r = reqs.get(i);
+            mixed.add(forced(r, "forced-" + r.rid(), ForcedRouting.of(free.get(i).routing(),
+                    r.promptTokenIds().length)));
+        }
+        for (int i = 0; i < reqs.size(); i++) {
+            mixed.add(score("scored-" + reqs.get(i).rid(), concat(reqs.get(i).promptTokenIds(),
+                    free.get(i).outputTokenIds())));
+        }
+        GenerationRequest base = reqs.get(0);
+        GenerationResult baseFree = free.get(0);
+        int m = Math.min(5, base.promptTokenIds().length);
+        int pos = Math.min(3, m - 1), layer = 0, k = K - 1;
+        int[] altered = ForcedRouting.of(baseFree.routing(), m).ids().clone();
+        int cell = (pos * L + layer) * K + k;
+        altered[cell] = otherExpert(baseFree.routing(), pos, layer);
+        mixed.add(forced(base, "altered", new ForcedRouting(m, altered)));
+        mixed.addAll(reqs);
+        List<GenerationResult> batched = run(cfg, mixed);
+
+        // 1. own routing forced = free
+        for (int i = 0; i < reqs.size(); i++) {
+            GenerationResult got = batched.get(i);
+            String where = fixture + " " + got.rid();
+            same(where + " vs the free run", got, free.get(i), fails);
+            ReplayReport rep = got.replay();
+            int positions = reqs.get(i).promptTokenIds().length;
+            if (rep == null || rep.forcedPositions() != positions || rep.forcedCells() != (long) positions * L * K
+                    || rep.forcedCellsReproduced() != rep.forcedCells()
+                    || !Arrays.equals(rep.forcedMismatches(), new int[L])) {
+                fails.add(where + ": forced-routing report " + describe(rep) + ", expected " + positions
+                        + " positions, every cell reproduced, no mismatch");
+            }
+        }
+        // 2. one altered cell
+        GenerationResult alt = batched.get(2 * reqs.size());
+        int[] expectedMismatches = new int[L];
+        expectedMismatches[layer] = 1;
+        if (alt.routing().id(pos, layer, k) != altered[cell]) {
+            fails.add(fixture + " altered: the record holds expert " + alt.routing().id(pos, layer, k)
+                    + ", not the forced " + altered[cell]);
+        }
+        if (alt.routing().weight(pos, layer, k) == baseFree.routing().weight(pos, layer, k)) {
+            fails.add(fixture + " altered: the forced expert has the replaced expert's weight");
+        }
+        if (!Arrays.equals(alt.replay().forcedMismatches(), expectedMismatches)
+                || alt.replay().forcedCellsReproduced() != alt.replay().forcedCells() - 1) {
+            fails.add(fixture + " altered: report " + describe(alt.replay()) + ", expected one mismatch in layer "
+                    + layer + " and one cell not reproduced");
+        }
+        if (Arrays.equals(alt.outputLogprobs(), baseFree.outputLogprobs())) {
+            fails.add(fixture + " altered: another expert at position " + pos + " left every output logprob as it was");
+        }
+        // 4. scoring = the sampled logprobs (bit for bit) and the CPU's prompt logprobs (within tolerance)
+        List<GenerationRequest> scoring = mixed.subList(reqs.size(), 2 * reqs.size());
+        List<GenerationResult> cpuScores = run(EngineConfig.builder(Fixtures.model(fixture)).threads(2)
+                .maxNumSeqs(64).maxBatchTokens(512).build(), scoring);
+        double worstCpu = 0;
+        for (int i = 0; i < reqs.size(); i++) {
+            GenerationResult sample = free.get(i), scored = batched.get(reqs.size() + i);
+            String where = fixture + " " + scored.rid();
+            int p = sample.promptTokenIds().length, o = sample.outputTokenIds().length;
+            float[] lp = scored.replay() == null ? null : scored.replay().promptLogprobs();
+            if (lp == null || lp.length != p + o - 1) {
+                fails.add(where + ": " + (lp == null ? "no" : lp.length) + " prompt logprobs, expected " + (p + o - 1));
+                continue;
+            }
+            if (!Arrays.equals(sample.outputLogprobs(), Arrays.copyOfRange(lp, p - 1, p + o - 1))) {
+                fails.add(where + ": scored logprobs of the outputs " + Arrays.toString(Arrays.copyOfRange(lp, p - 1,
+                        p + o - 1)) + " != sampled " + Arrays.toString(sample.outputLogprobs()));
+            }
+            float[] cpu = cpuScores.get(i).replay().promptLogprobs();
+            for (int j = 0; j < lp.length; j++) {
+                double d = Math.abs(lp[j] - cpu[j]);
+                worstCpu = Math.max(worstCpu, Float.isNaN(lp[j]) ? Double.POSITIVE_INFINITY : d);
+                if (!(d <= LOGPROB_TOL)) {
+                    fails.add(where + " prompt logprob " + j + ": " + lp[j] + " vs CPU " + cpu[j]);
+                }
+            }
+        }
+        // 3. a partial rollout resumed on its recorded routing = the uninterrupted greedy run
+        int resumedCase = reqs.size() > 1 && Fixtures.greedyRequests(fixture).size() > 1 ? 1 : 0;
+        GenerationRequest whole = reqs.get(resumedCase);
+        GenerationResult uninterrupted = free.get(resumedCase);
+        int n = uninterrupted.outputTokenIds().length, half = n / 2;
+        if (half < 1) {
+            fails.add(fixture + " " + whole.rid() + ": " + n + " outputs, too few to resume from a half");
+        } else {
+            int[] resumedPrompt = concat(whole.promptTokenIds(), Arrays.copyOf(uninterrupted.outputTokenIds(), half));
+            GenerationRequest resume = new GenerationRequest("resumed", resumedPrompt,
+                    new SamplingParams(whole.params().maxNewTokens() - half, 0f, 1f, 0, null, List.of(), true, true),
+                    null, ForcedRouting.of(uninterrupted.routing(), resumedPrompt.length), false);
+            GenerationResult resumed = run(cfg, List.of(resume)).get(0);
+            if (!Arrays.equals(Arrays.copyOfRange(uninterrupted.outputTokenIds(), half, n), resumed.outputTokenIds())
+                    || !Arrays.equals(Arrays.copyOfRange(uninterrupted.outputLogprobs(), half, n),
+                    resumed.outputLogprobs())) {
+                fails.add(fixture + " resumed " + whole.rid() + ": the second half's tokens or logprobs differ");
+            } else if (!Arrays.equals(uninterrupted.routing().ids(), resumed.routing().ids())
+                    || !Arrays.equals(uninterrupted.routing().weights(), resumed.routing().weights())) {
+                fails.add(fixture + " resumed " + whole.rid() + ": the record differs from the uninterrupted one");
+            }
+        }
+        // 5. alone = batched = 7-token chunks, forced and scored rows beside free ones
+        List<GenerationResult> chunked = run(cuda(fixture).prefixCache(false).maxNumSeqs(7).maxBatchTokens(7).build(),
+                mixed);
+        try (LLMEngine e = LLMEngine.create(cfg)) {
+            for (int i = 0; i < mixed.size(); i++) {
+                GenerationResult alone = e.generate(List.of(mixed.get(i))).get(0);
+                String where = fixture + " " + mixed.get(i).rid();
+                sameWithReport(where + " alone vs batch", alone, batched.get(i), fails);
+                sameWithReport(where + " 7-token chunks vs batch", chunked.get(i), batched.get(i), fails);
+            }
+        }
+        System.out.printf("replay      %-15s %d requests: own routing forced = free, one altered cell counted, "
+                + "resumed rollout = uninterrupted, scores = sampled logprobs (max|d| vs CPU %.2e), alone = batched "
+                + "= 7-token chunks, bit for bit -> %s%n", fixture, mixed.size() + 1, worstCpu,
+                fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
+        return fails;
+    }
+
+    private static GenerationRequest forced(GenerationRequest r, String rid, ForcedRouting f) {
+        return new GenerationRequest(rid, r.promptTokenIds(), r.params(), r.routing(), f, false);
+    }
+
+    private static GenerationRequest score(String rid, int[] tokens) {
+        return new GenerationRequest(rid, tokens, new SamplingParams(0, 1f, 1f, 0, null, List.of(), false, true), null,
+                null, true);
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /** An expert the record does not hold at (position, layer): the free router did not pick it there. */
+    private static int otherExpert(RoutingRecord rec, int pos, int layer) {
+        for (int e = 0; ; e++) {
+            boolean taken = false;
+            for (int k = 0; k < rec.layout().topK(); k++) {
+                taken |= rec.id(pos, layer, k) == e;
+            }
+            if (!taken) {
+                return e;
+            }
+        }
+    }
+
+    private static String describe(ReplayReport r) {
+        return r == null ? "none" : "positions=" + r.forcedPositions() + " mismatches="
+                + Arrays.toString(r.forcedMismatches()) + " cells=" + r.forcedCells() + " reproduced="
+                + r.forcedCellsReproduced();
+    }
+
+    /** {@link #same}, and the replay reports (prompt logprobs bit for bit, forced-routing counts) equal. */
+    private static void sameWithReport(String what, GenerationResult a, GenerationResult b, List<String> fails) {
+        same(what, a, b, fails);
+        ReplayReport x = a.replay(), y = b.replay();
+        if ((x == null) != (y == null)) {
+            fails.add(what + ": one has a replay report, the other not");
+        } else if (x != null && (!Arrays.equals(x.promptLogprobs(), y.promptLogprobs())
+                || x.forcedPositions() != y.forcedPositions() || !Arrays.equals(x.forcedMismatches(), y.forcedMismatches())
+                || x.forcedCells() != y.forcedCells() || x.forcedCellsReproduced() != y.forcedCellsReproduced())) {
+            fails.add(what + ": replay reports differ (" + describe(x) + " vs " + describe(y) + ")");
+        }
     }
 
     private static int vocabOf(String fixture) {
