@@ -12,7 +12,14 @@
 //      picks either by batch size: a token's routing must not depend on it).
 //   3. router_grouped as a plain softmax top-k (one group, no bias, scaling 1, normEps 0) against router_topk, the
 //      router the GPU checks already cover: ids and weights bit for bit, with and without renormalisation.
-//   4. timing: router_grouped and router_topk (softmax top-k, the Qwen3-MoE router) on the same E, H, K.
+//   4. routing replay (router_grouped_forced, router_topk_forced; kernels/replay.cuh), every other token forced:
+//      forcing the free kernel's own ids gives its ids, weights and record bit for bit, every forced id counted as
+//      reproduced, the free tokens unchanged; forcing random distinct ids gives the CPU reference's weights for them
+//      (scores gathered at the ids, normalised in the given order, scaled) within 1e-5 x scaling and the count of
+//      the free kernel's ids among them exactly; router_topk_forced equals router_grouped_forced as a plain softmax
+//      top-k bit for bit (ids, weights, counts), with and without renormalisation.
+//   5. timing: router_grouped and router_topk (softmax top-k, the Qwen3-MoE router) on the same E, H, K, and the
+//      forced variants with every token forced.
 // On the GPU machine: bench/cuda/run-bench.sh router_bench [tokens ...]   (default 1 32 256). Exits 1 on any mismatch.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
 #include "bench_util.cuh"
@@ -332,6 +339,145 @@ static bool checkAgainstTopk(const Shape& sh, int T, unsigned seed) {
     return ok;
 }
 
+// ---- routing replay (part 4) ----
+// the CPU reference's weights for given ids (RouterKind.weigh): scores gathered, renormalised (sum in the given
+// order, + normEps) when normTopk, times scaling
+static void cpuWeigh(const float* s, const int* ids, const Shape& sh, float* w) {
+    for (int k = 0; k < sh.K; k++) w[k] = s[ids[k]];
+    if (sh.normTopk) {
+        float sum = 0.f;
+        for (int k = 0; k < sh.K; k++) sum += w[k];
+        sum += sh.normEps;
+        for (int k = 0; k < sh.K; k++) w[k] /= sum;
+    }
+    for (int k = 0; k < sh.K; k++) w[k] *= sh.scaling;
+}
+
+static int shared(const int* a, const int* b, int K) {
+    int n = 0;
+    for (int i = 0; i < K; i++)
+        for (int j = 0; j < K; j++)
+            if (a[i] == b[j]) { n++; break; }
+    return n;
+}
+
+static bool checkForced(const Shape& sh, int T, unsigned seed) {
+    Inputs in = makeInputs(sh, T, seed);
+    int numMoe = 3, moeSlot = 1, K = sh.K;
+    size_t recWords = (size_t)T * 2 * numMoe * K;
+    int *dIds, *dRec, *dIdsF, *dRecF, *dRep;
+    float *dW, *dWF, *dGate, *dGateF;
+    CK(cudaMalloc(&dIds, (size_t)T * K * 4));
+    CK(cudaMalloc(&dIdsF, (size_t)T * K * 4));
+    CK(cudaMalloc(&dW, (size_t)T * K * 4));
+    CK(cudaMalloc(&dWF, (size_t)T * K * 4));
+    CK(cudaMalloc(&dGate, (size_t)T * 4));
+    CK(cudaMalloc(&dGateF, (size_t)T * 4));
+    CK(cudaMalloc(&dRec, recWords * 4));
+    CK(cudaMalloc(&dRecF, recWords * 4));
+    CK(cudaMalloc(&dRep, (size_t)T * numMoe * 4));
+    CK(cudaMemset(dRec, 0, recWords * 4));
+    router_grouped<<<T, 512>>>(in.xn, in.Wr, in.bias, in.gateW, sh.E, sh.H, K, sh.kind, sh.nGroup, sh.topkGroup,
+                               sh.normTopk, sh.normEps, sh.scaling, moeSlot, numMoe, dIds, dW, dGate, dRec);
+    CK(cudaDeviceSynchronize());
+    auto freeIds = toHost(dIds, (size_t)T * K);
+    auto freeW = toHost(dW, (size_t)T * K);
+    auto freeRec = toHost(dRec, recWords);
+    auto freeGate = toHost(dGate, (size_t)T);
+    // every other token forced: row r = t / 2 of the forced ids [row][numMoe][K]
+    std::vector<int> row(T), forced((size_t)(T / 2 + 1) * numMoe * K, 0);
+    for (int t = 0; t < T; t++) row[t] = t % 2 == 0 ? t / 2 : -1;
+    auto runForced = [&](bool topk, int norm) {
+        CK(cudaMemset(dRecF, 0, recWords * 4));
+        CK(cudaMemset(dRep, 0xff, (size_t)T * numMoe * 4));
+        int* dRowP = dev(row);
+        int* dForcedP = dev(forced);
+        if (topk)
+            router_topk_forced<<<T, 512>>>(in.xn, in.Wr, sh.E, sh.H, K, norm, moeSlot, numMoe, dIdsF, dWF, dRecF,
+                                           dRowP, dForcedP, dRep);
+        else
+            router_grouped_forced<<<T, 512>>>(in.xn, in.Wr, in.bias, in.gateW, sh.E, sh.H, K, sh.kind, sh.nGroup,
+                                              sh.topkGroup, norm, sh.normEps, sh.scaling, moeSlot, numMoe, dIdsF,
+                                              dWF, dGateF, dRecF, dRowP, dForcedP, dRep);
+        CK(cudaDeviceSynchronize());
+    };
+    // (a) the free kernel's own ids forced
+    for (int t = 0; t < T; t += 2)
+        memcpy(&forced[((size_t)(t / 2) * numMoe + moeSlot) * K], &freeIds[(size_t)t * K], K * 4);
+    runForced(false, sh.normTopk);
+    auto rep = toHost(dRep, (size_t)T * numMoe);
+    bool own = toHost(dIdsF, (size_t)T * K) == freeIds &&
+               memcmp(toHost(dWF, (size_t)T * K).data(), freeW.data(), freeW.size() * 4) == 0 &&
+               toHost(dRecF, recWords) == freeRec &&
+               (!sh.sharedGate || memcmp(toHost(dGateF, (size_t)T).data(), freeGate.data(), T * 4) == 0);
+    for (int t = 0; t < T; t += 2) own &= rep[(size_t)(t / 2) * numMoe + moeSlot] == K;
+    // (b) random distinct ids forced: the CPU reference's weights, the free ids counted
+    std::mt19937 rng(seed + 100);
+    for (int t = 0; t < T; t += 2) {
+        std::vector<int> perm(sh.E);
+        std::iota(perm.begin(), perm.end(), 0);
+        std::shuffle(perm.begin(), perm.end(), rng);
+        memcpy(&forced[((size_t)(t / 2) * numMoe + moeSlot) * K], perm.data(), K * 4);
+    }
+    runForced(false, sh.normTopk);
+    auto gi = toHost(dIdsF, (size_t)T * K);
+    auto gw = toHost(dWF, (size_t)T * K);
+    auto grec = toHost(dRecF, recWords);
+    rep = toHost(dRep, (size_t)T * numMoe);
+    int idsBad = 0, countBad = 0, freeBad = 0, recBad = 0;
+    double maxWDiff = 0;
+    std::vector<double> l(sh.E);
+    std::vector<float> s(sh.E), c(sh.E), w(K);
+    for (int t = 0; t < T; t++) {
+        const int* g = &gi[(size_t)t * K];
+        const int* r = &grec[(size_t)t * 2 * numMoe * K];
+        if (memcmp(r + moeSlot * K, g, K * 4) || memcmp(r + numMoe * K + moeSlot * K, &gw[(size_t)t * K], K * 4))
+            recBad++;
+        if (t % 2) {
+            freeBad += memcmp(g, &freeIds[(size_t)t * K], K * 4) || memcmp(&gw[(size_t)t * K], &freeW[(size_t)t * K], K * 4);
+            continue;
+        }
+        const int* f = &forced[((size_t)(t / 2) * numMoe + moeSlot) * K];
+        idsBad += memcmp(g, f, K * 4) != 0;
+        countBad += rep[(size_t)(t / 2) * numMoe + moeSlot] != shared(&freeIds[(size_t)t * K], f, K);
+        const float* x = &in.hx[(size_t)t * sh.H];
+        for (int e = 0; e < sh.E; e++) {
+            double a = 0;
+            for (int h = 0; h < sh.H; h++) a += (double)in.hw[(size_t)e * sh.H + h] * x[h];
+            l[e] = a;
+        }
+        cpuScores(l.data(), sh.bias ? in.hb.data() : nullptr, sh, s.data(), c.data());
+        cpuWeigh(s.data(), f, sh, w.data());
+        for (int k = 0; k < K; k++)
+            maxWDiff = std::max(maxWDiff, (double)std::fabs(w[k] - gw[(size_t)t * K + k]) / sh.scaling);
+    }
+    bool randomOk = idsBad == 0 && countBad == 0 && freeBad == 0 && recBad == 0 && maxWDiff <= 1e-5;
+    // (c) router_topk_forced = router_grouped_forced as a plain softmax top-k (same random forced ids)
+    bool topkSame = true;
+    if (sh.E <= ROUTER_MAXE) {
+        for (int norm = 0; norm < 2; norm++) {
+            runForced(true, norm);
+            auto ti = toHost(dIdsF, (size_t)T * K);
+            auto tw = toHost(dWF, (size_t)T * K);
+            auto trep = toHost(dRep, (size_t)T * numMoe);
+            CK(cudaMemset(dRep, 0xff, (size_t)T * numMoe * 4));
+            router_grouped_forced<<<T, 512>>>(in.xn, in.Wr, nullptr, nullptr, sh.E, sh.H, K, ROUTE_SOFTMAX, 1, 1, norm,
+                                              0.f, 1.0f, moeSlot, numMoe, dIdsF, dWF, nullptr, nullptr, dev(row),
+                                              dev(forced), dRep);
+            CK(cudaDeviceSynchronize());
+            topkSame &= ti == toHost(dIdsF, (size_t)T * K) && trep == toHost(dRep, (size_t)T * numMoe) &&
+                        memcmp(tw.data(), toHost(dWF, (size_t)T * K).data(), tw.size() * 4) == 0;
+        }
+    }
+    printf("  forced (every other of %d tokens): own ids = free bit for bit %s; random ids: ids %s, weights vs CPU "
+           "max |dw| / scaling %.2e, reproduced counts %s, free tokens %s, record %s; router_topk_forced = "
+           "router_grouped_forced (softmax top-k, norm 0 and 1) %s -> %s\n", T, own ? "yes" : "NO",
+           idsBad ? "DIFFERENT" : "as forced", maxWDiff, countBad ? "WRONG" : "exact", freeBad ? "CHANGED" : "unchanged",
+           recBad ? "DIFFERENT" : "same", topkSame ? "bit-identical" : "DIFFERENT",
+           own && randomOk && topkSame ? "ok" : "FAILED");
+    return own && randomOk && topkSame;
+}
+
 static void timeShape(const Shape& sh, int T) {
     Inputs in = makeInputs(sh, T, 7);
     int numMoe = 3;
@@ -352,9 +498,23 @@ static void timeShape(const Shape& sh, int T) {
     double topk = timeIt([&] {
         router_topk<<<T, threads>>>(in.xn, in.Wr, sh.E, sh.H, sh.K, sh.normTopk, 1, numMoe, dIds, dW, dRec);
     }, 50, 20);
+    std::vector<int> row(T), forced((size_t)T * numMoe * sh.K);
+    for (int t = 0; t < T; t++) row[t] = t;
+    for (size_t i = 0; i < forced.size(); i++) forced[i] = (int)(i % sh.K) * (sh.E / sh.K);
+    int *dRow = dev(row), *dForced = dev(forced), *dRep;
+    CK(cudaMalloc(&dRep, (size_t)T * numMoe * 4));
+    double groupedForced = timeIt([&] {
+        router_grouped_forced<<<T, threads>>>(in.xn, in.Wr, in.bias, in.gateW, sh.E, sh.H, sh.K, sh.kind, sh.nGroup,
+                                              sh.topkGroup, sh.normTopk, sh.normEps, sh.scaling, 1, numMoe, dIds, dW,
+                                              dGate, dRec, dRow, dForced, dRep);
+    }, 50, 20);
+    double topkForced = timeIt([&] {
+        router_topk_forced<<<T, threads>>>(in.xn, in.Wr, sh.E, sh.H, sh.K, sh.normTopk, 1, numMoe, dIds, dW, dRec,
+                                           dRow, dForced, dRep);
+    }, 50, 20);
     double gb = ((double)sh.E * sh.H * 2 + (double)T * sh.H * 4) / 1e9;
-    printf("  T %4d: router_grouped %7.2f us (%5.2f TB/s of router weights + inputs), router_topk %7.2f us\n", T,
-           grouped, gb / (grouped * 1e-6) / 1e3, topk);
+    printf("  T %4d: router_grouped %7.2f us (%5.2f TB/s of router weights + inputs), router_topk %7.2f us; "
+           "all forced: %7.2f / %7.2f us\n", T, grouped, gb / (grouped * 1e-6) / 1e3, topk, groupedForced, topkForced);
 }
 
 int main(int argc, char** argv) {
@@ -371,6 +531,7 @@ int main(int argc, char** argv) {
         ok &= checkSelect(sh, 4096, true, seed++);
         ok &= checkFull(sh, 1024, seed++);
         ok &= checkAgainstTopk(sh, 1024, seed++);
+        ok &= checkForced(sh, 1024, seed++);
         for (int T : tokens) timeShape(sh, T);
     }
     printf(ok ? "all checks passed\n" : "SOME CHECKS FAILED\n");
