@@ -170,7 +170,7 @@ class ForcedRoutingTest {
         }
     }
 
-    /** The CPU backend as a backend that does not honour replay inputs (as CUDA today): only that answer changes. */
+    /** The CPU backend as a backend that does not honour replay inputs (as CUDA before issue 18, or a future backend): only that answer changes. */
     private static final class NoReplayInputs implements io.routingreplay.runtime.backend.ModelRunner {
         private final io.routingreplay.runtime.backend.ModelRunner cpu;
 

@@ -45,4 +45,10 @@ class CudaBackendTest {
     void agreesWithCpuOnRandomRequests(String fixture) {
         assertEquals(List.of(), CudaChecks.agreement(fixture, 100, fixture.length()));
     }
+
+    @ParameterizedTest
+    @MethodSource("accepted")
+    void replaysItsOwnRoutingAndScoresItsOwnSamples(String fixture) {
+        assertEquals(List.of(), CudaChecks.replay(fixture));
+    }
 }
