@@ -114,8 +114,11 @@ public final class CudaChecks {
         return accepted;
     }
 
+    /** The backend the checks' engines run on: cuda; cpu only to try a check's own logic on a machine without a GPU. */
+    static String backend = "cuda";
+
     static EngineConfig.Builder cuda(String fixture) {
-        return EngineConfig.builder(Fixtures.model(fixture)).backend("cuda").maxNumSeqs(64).maxBatchTokens(512)
+        return EngineConfig.builder(Fixtures.model(fixture)).backend(backend).maxNumSeqs(64).maxBatchTokens(512)
                 .kvCacheTokens(64 * 1024).kvCacheDtype(kv);
     }
 
