@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.file.Path;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -73,6 +74,22 @@ class MlaLayoutTest {
                 }
             }
         }
+    }
+
+    /** MlaAttentionStep rotates with the table CudaModelRunner uploads: the CPU's YaRN frequencies over
+     *  qk_rope_head_dim, in the workspace's head_dim / 2 slots, and cos / sin scaled by the attention factor. */
+    @Test
+    void yarnTableAndAttentionFactorAreTheCpus() {
+        ModelConfig c = config("deepseek-v2-greedy-tiny");
+        MlaAttention a = (MlaAttention) c.attention;
+        float[] cuda = io.routingreplay.runtime.model.Rope.inverseFrequencies(c);
+        assertArrayEquals(c.rope.inverseFrequencies(), cuda);
+        assertEquals(a.qkRopeHeadDim() / 2, cuda.length);
+        assertEquals(c.headDim / 2, cuda.length);                // Workspace.invFreq's size
+        // mscale 1 vs mscale_all_dim 0.707 at factor 8: the factor mla_rope_kv multiplies cos / sin by
+        double f = (0.1 * Math.log(8) + 1) / (0.1 * 0.707 * Math.log(8) + 1);
+        assertEquals(f, c.rope.attentionFactor(), 1e-12);
+        assertEquals(0, ForwardPass.extendedQkvRotaryDim(c));   // no GQA rope kernel for MLA
     }
 
     @Test
