@@ -24,21 +24,21 @@ class CudaSupportTest {
             "qwen2-moe-tiny"})
     void acceptsTheGqaFixtures(String fixture) {
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), true));
+                ModelConfigLoader.load(Fixtures.model(fixture))));
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"deepseek-v3-tiny", "deepseek-v2-tiny", "deepseek-v2-greedy-tiny"})
     void acceptsTheMlaFixtures(String fixture) {
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), true));
+                ModelConfigLoader.load(Fixtures.model(fixture))));
     }
 
-    /** `run bench --synthetic-config` on DeepSeek-V2-Lite and Moonlight-16B-A3B (MLA, YaRN for V2-Lite). */
+    /** `bench --synthetic-config` / CudaBenchmark --config on DeepSeek-V2-Lite and Moonlight-16B-A3B (MLA, YaRN). */
     @ParameterizedTest
     @ValueSource(strings = {"deepseek-v2-lite-config.json", "moonlight-16b-a3b-config.json"})
     void acceptsTheMlaExampleConfigs(String file) {
-        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(MlaLayoutTest.example(file), true));
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(MlaLayoutTest.example(file)));
     }
 
     /** The GPU checks (CudaChecks, `BUNDLE/run check`) run every accepted fixture: the DeepSeek (MLA) ones now too. */
@@ -49,38 +49,12 @@ class CudaSupportTest {
                 CudaChecks.acceptedFixtures());
     }
 
-    /** Until the GPU checks pass them, the new parts' kernels run only when asked for, and the refusal says how. */
-    @ParameterizedTest
-    @ValueSource(strings = {"glm4-moe-tiny", "qwen2-moe-tiny"})
-    void refusesUnvalidatedKernelsUnlessAskedFor(String fixture) {
-        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), false)).getMessage();
-        assertTrue(msg.contains("not yet validated on a GPU") && msg.contains("-Droutingreplay.cuda.unvalidated=true")
-                && msg.contains("q/k/v bias"), msg);
-    }
-
-    @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny"})
-    void acceptsTheValidatedFixturesWithoutAsking(String fixture) {
-        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), false));
-    }
-
-    /** MLA runs through mla_rope_kv, not yet run on a GPU: only when asked for, as the other new parts. */
-    @ParameterizedTest
-    @ValueSource(strings = {"deepseek-v3-tiny", "deepseek-v2-tiny", "deepseek-v2-greedy-tiny"})
-    void refusesMlaUnlessAskedFor(String fixture) {
-        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), false)).getMessage();
-        assertTrue(msg.contains("its MLA attention, ") && msg.contains("not yet validated on a GPU"), msg);
-    }
-
     @Test
     void refusesMlaHeadsWiderThanTheAttentionKernels() throws IOException {
         // qk_head_dim 240 + 32 = 272: the padded K/V head is wider than attention.cuh's ATT_MAXD (256)
         ObjectNode json = fixtureConfig("deepseek-v3-tiny").put("qk_nope_head_dim", 240).put("qk_rope_head_dim", 32);
         String msg = assertThrows(IllegalArgumentException.class,
-                () -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null), true)).getMessage();
+                () -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null))).getMessage();
         assertTrue(msg.startsWith("the CUDA backend cannot run deepseek_v3"), msg);
         assertTrue(msg.contains(": its attention is MLA") && msg.contains("wider than the attention kernels' 256")
                 && msg.endsWith("(use --backend cpu)"), msg);
@@ -90,14 +64,14 @@ class CudaSupportTest {
     void acceptsPartialRotaryWithoutBias() throws IOException {
         ObjectNode json = fixtureConfig("glm4-moe-tiny").put("attention_bias", false);
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true));
+                ModelConfigLoader.parse(json, null)));
     }
 
     @Test
     void acceptsTheSharedExpertGateWithoutBias() throws IOException {
         ObjectNode json = fixtureConfig("qwen2-moe-tiny").put("qkv_bias", false);
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true));
+                ModelConfigLoader.parse(json, null)));
     }
 
     @Test
@@ -106,7 +80,7 @@ class CudaSupportTest {
         ObjectNode json = fixtureConfig("glm4-moe-tiny").put("n_group", 16).put("topk_group", 8);
         String msg = assertThrows(IllegalArgumentException.class,
                 () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true)).getMessage();
+                ModelConfigLoader.parse(json, null))).getMessage();
         assertTrue(msg.contains(": its router is ") && msg.contains("groups of one expert are not supported")
                 && msg.endsWith("(use --backend cpu)"), msg);
     }
@@ -116,7 +90,7 @@ class CudaSupportTest {
         ObjectNode json = fixtureConfig("qwen2-moe-tiny").put("shared_expert_intermediate_size", 36);
         String msg = assertThrows(IllegalArgumentException.class,
                 () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true)).getMessage();
+                ModelConfigLoader.parse(json, null))).getMessage();
         assertTrue(msg.endsWith(": hidden, q and intermediate sizes must be multiples of 8"), msg);
     }
 
