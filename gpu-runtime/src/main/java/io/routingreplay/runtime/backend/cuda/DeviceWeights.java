@@ -20,7 +20,8 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 
 /**
  * Every weight of the model as bf16 on the device, in the layouts the kernels read: q/k/v stacked into one
- * [q_dim + 2 kv_dim, hidden] matrix, and each MoE layer's experts stacked [expert][rows][cols] per projection.
+ * [q_dim + 2 kv_dim, hidden] matrix (an MLA layer's attention tensors in {@link MlaLayerWeights} instead), and each
+ * MoE layer's experts stacked [expert][rows][cols] per projection.
  * Loaded from a checkpoint (bf16 bytes copied as they are; f16/f32 rounded to bf16) or filled with random values
  * by a kernel on the device (synthetic benchmark models never touch the host).
  */
