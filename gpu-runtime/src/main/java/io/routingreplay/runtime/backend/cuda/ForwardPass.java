@@ -97,6 +97,16 @@ final class ForwardPass {
      * @param captureRouting write the routing record into the output buffer (off only for the benchmark's A/B)
      */
     void enqueue(int T, int S, boolean captureRouting) {
+        enqueue(T, S, S, captureRouting);
+    }
+
+    /**
+     * As {@link #enqueue(int, int, boolean)} where only the first {@code computed} of the S sampled rows are computed
+     * (final RMSNorm + lm_head); the rows after them hold logits copied in before the step (prompt-end logits,
+     * {@link LogitsRowStaging}), and {@code sample_tokens} runs over all S. With T = 0 (every chunk samples from a
+     * given row) no layer runs.
+     */
+    void enqueue(int T, int computed, int S, boolean captureRouting) {
         int H = c.hiddenSize, K = c.topK, E = c.numExperts;
         int qkvDim = c.qDim() + 2 * c.kvDim();
         float eps = c.rmsNormEps;
@@ -108,8 +118,10 @@ final class ForwardPass {
         CUdeviceptr routingOut = captureRouting ? ws.outAt(2L * ws.maxSeqs) : null;
         long zero = 0L;
 
-        dev.launch("embed", T, 1, 256, tokens, w.embedding, ws.x, H);
-        for (int l = 0; l < c.numLayers; l++) {
+        if (T > 0) {
+            dev.launch("embed", T, 1, 256, tokens, w.embedding, ws.x, H);
+        }
+        for (int l = 0; l < c.numLayers && T > 0; l++) { // T is 0 when every chunk samples from a given row
             DeviceWeights.Layer lw = w.layers[l];
             // the GEMMs read split rows (kernels.cu storeSplit), written once here rather than in every GEMM block
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, null, ws.xnSplit, H, eps);
@@ -199,9 +211,12 @@ final class ForwardPass {
                 denseResidual(T, H, ws.act, I, lw.down, ws.x);
             }
         }
+        if (computed > 0) {
+            dev.launch("rmsnorm", computed, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, null, ws.finalX, H,
+                    eps);
+            denseStore(computed, c.vocabSize, ws.finalX, H, w.lmHead, ws.logits, true, TILED_LM_HEAD_FROM_ROWS);
+        }
         if (S > 0) {
-            dev.launch("rmsnorm", S, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, null, ws.finalX, H, eps);
-            denseStore(S, c.vocabSize, ws.finalX, H, w.lmHead, ws.logits, true, TILED_LM_HEAD_FROM_ROWS);
             dev.launch("sample_tokens", S, 1, 1024, ws.logits, c.vocabSize, ws.inAt(ws.offSampleParams),
                     ws.outAt(0), ws.outAt(ws.maxSeqs));
         }

@@ -1,5 +1,6 @@
 package io.routingreplay.runtime.backend.cuda;
 
+import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Function;
 
 /**
  * The GPU checks of the CUDA backend, runnable without Maven on the GPU machine ({@code scripts/gpu-test.sh}
@@ -32,6 +34,9 @@ import java.util.Random;
  *   <li>prefix cache: every fixture prompt's greedy record and three seeded samples of it (GRPO-like), served
  *       from the prefix cache (whole batches and 7-token chunks), equal the records computed cold (cache off,
  *       each request alone) bit for bit, including the routing of the cached positions.</li>
+ *   <li>prompt-end logits: a GRPO group of one block-aligned prompt, whose later samples are served the whole
+ *       prompt from the cache and draw their first token from the logits row the first sample kept (alone, batched,
+ *       beside a computed row, in chunks), equal their cold records bit for bit.</li>
  * </ol>
  * Each check returns a list of failures (empty when it passes) and prints a one-line summary.
  */
@@ -56,6 +61,8 @@ public final class CudaChecks {
             // the prefix-cache check alone (a short device lease)
             List<String> failures = new ArrayList<>(prefixCache("qwen3-moe-tiny"));
             failures.addAll(prefixCache("mixtral-tiny"));
+            failures.addAll(promptEndLogits("qwen3-moe-tiny"));
+            failures.addAll(promptEndLogits("mixtral-tiny"));
             failures.forEach(f -> System.out.println("FAIL " + f));
             System.out.println(failures.isEmpty() ? "PREFIX CACHE CHECK PASSED" : failures.size() + " FAILURES");
             System.exit(failures.isEmpty() ? 0 : 1);
@@ -72,6 +79,7 @@ public final class CudaChecks {
             }
             failures.addAll(invariance(fixture));
             failures.addAll(prefixCache(fixture));
+            failures.addAll(promptEndLogits(fixture));
         }
         long seed = 7L;
         for (String fixture : accepted) {
@@ -273,6 +281,120 @@ public final class CudaChecks {
         }
         System.out.printf("prefix cache %-14s %d positions served from the cache, records bit-identical to cold -> %s%n",
                 fixture, hits, fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
+        return fails;
+    }
+
+    /** {@link #promptEndLogits(String, Function)} on the CUDA backend. */
+    public static List<String> promptEndLogits(String fixture) {
+        return promptEndLogits(fixture, CudaChecks::cuda);
+    }
+
+    /**
+     * Prompt-end logits (issue 15; PrefixCacheTest's case): a GRPO group of 6 samples of one prompt of 3 whole
+     * blocks (different seeds, greedy, top-p / top-k, temperature 1.2 over the whole vocabulary). The first sample
+     * computes the prompt and keeps its last position's logits row; every later one must be served the whole prompt
+     * from the cache and draw its first token from that row — each later sample alone (a step of no tokens), all
+     * batched (several given rows), the group submitted together (given rows beside the first sample's computed
+     * one), in 5-token chunks of at most 3 sequences, and with the prompt's last position alone in its step (one
+     * token, one chunk: the decode graph's shape). Passes when every record equals its cold record (cache off, each
+     * request alone) bit for bit, the cache served exactly the later samples' whole prompts, no later sample fed a
+     * prompt position, and one row was kept. Without the row the later samples compute the last block (hits fall
+     * short); with a wrong row their first tokens or logprobs differ.
+     *
+     * @param engine the engine under check per fixture (the CUDA one in {@link #main}; the CPU backend in the unit
+     *               test that shows the check passes there and fails when no row is kept)
+     */
+    static List<String> promptEndLogits(String fixture, Function<String, EngineConfig.Builder> engine) {
+        List<String> fails = new ArrayList<>();
+        EngineConfig base = engine.apply(fixture).build();
+        int promptLen = 3 * base.kvBlockSize();
+        Random rnd = new Random(15);
+        int[] prompt = new int[promptLen];
+        for (int i = 0; i < promptLen; i++) {
+            prompt[i] = rnd.nextInt(vocabOf(fixture));
+        }
+        List<GenerationRequest> group = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            SamplingParams p = switch (i % 3) {
+                case 0 -> new SamplingParams(6 + i % 3, 0.9f, 0.95f, 40, 500L + i, List.of(), true, i % 2 == 0);
+                case 1 -> new SamplingParams(7, 0f, 1f, 0, 500L + i, List.of(), true, i % 2 == 0);
+                default -> new SamplingParams(8, 1.2f, 1f, 0, 500L + i, List.of(), true, i % 2 == 0);
+            };
+            group.add(new GenerationRequest("g" + i, prompt, p));
+        }
+        List<GenerationRequest> later = group.subList(1, group.size());
+        List<GenerationResult> cold = new ArrayList<>();
+        try (LLMEngine e = LLMEngine.create(engine.apply(fixture).prefixCache(false).build())) {
+            for (GenerationRequest r : group) {
+                cold.add(e.generate(List.of(r)).get(0));
+            }
+        }
+        String[] ways = {"later samples alone", "later samples batched", "group submitted together",
+                "5-token chunks", "last prompt position alone in its step"};
+        long rowBytes = 4L * vocabOf(fixture);
+        for (int w = 0; w < ways.length; w++) {
+            EngineConfig.Builder cfg = engine.apply(fixture);
+            if (w == 3) {
+                cfg.maxNumSeqs(3).maxBatchTokens(5);
+            } else if (w == 4) {
+                cfg.maxNumSeqs(8).maxBatchTokens(promptLen - 1);
+            }
+            String where = fixture + " prompt-end logits, " + ways[w];
+            try (LLMEngine e = LLMEngine.create(cfg.build())) {
+                // fed positions; steps of given rows only, of given rows beside computed ones, and keeping one token's
+                // row in a step of one-token chunks (the shapes each way is there to reach)
+                long[] fed = new long[1], shapes = new long[3];
+                e.observeSteps((batch, out) -> {
+                    fed[0] += batch.numTokens();
+                    boolean given = batch.chunks().stream().anyMatch(ch -> ch.sampleFrom() != null);
+                    boolean computes = batch.chunks().stream().anyMatch(ch -> ch.sample() && ch.sampleFrom() == null);
+                    shapes[0] += given && batch.numTokens() == 0 ? 1 : 0;
+                    shapes[1] += given && computes ? 1 : 0;
+                    shapes[2] += batch.numTokens() == batch.chunks().size()
+                            && batch.chunks().stream().anyMatch(SeqChunk::keepLogits) ? 1 : 0;
+                });
+                List<GenerationResult> got = new ArrayList<>();
+                if (w == 2) {
+                    got.addAll(e.generate(group));
+                } else {
+                    got.addAll(e.generate(group.subList(0, 1)));
+                    if (w == 0) {
+                        for (GenerationRequest r : later) {
+                            got.add(e.generate(List.of(r)).get(0));
+                        }
+                    } else {
+                        got.addAll(e.generate(later));
+                    }
+                }
+                for (int i = 0; i < group.size(); i++) {
+                    same(where + ": " + group.get(i).rid() + " vs cold", got.get(i), cold.get(i), fails);
+                }
+                long expectedFed = promptLen;
+                for (GenerationResult r : got) {
+                    expectedFed += r.outputTokenIds().length - 1;
+                }
+                long hits = e.stats().prefixCacheHits(), wholePrompts = (long) later.size() * promptLen;
+                if (hits != wholePrompts) {
+                    fails.add(where + ": " + hits + " prompt positions served from the cache, expected " + wholePrompts
+                            + " (each later sample's whole prompt, its first token from the kept row)");
+                }
+                if (fed[0] != expectedFed) {
+                    fails.add(where + ": " + fed[0] + " positions fed through the model, expected " + expectedFed
+                            + " (the first sample's prompt and every sample's outputs but the last)");
+                }
+                int shape = w == 0 ? 0 : w == 2 ? 1 : w == 4 ? 2 : -1;
+                if (shape >= 0 && shapes[shape] == 0) {
+                    fails.add(where + ": no step had the shape this way is meant to check");
+                }
+                if (e.stats().promptEndLogitsBytes() != rowBytes) {
+                    fails.add(where + ": " + e.stats().promptEndLogitsBytes() + " bytes of prompt-end logits kept, "
+                            + "expected one row of " + rowBytes);
+                }
+            }
+        }
+        System.out.printf("prompt-end  %-15s %d-token prompt, 5 later samples served whole (alone, batched, together,"
+                + " chunked, last position alone), records bit-identical to cold -> %s%n", fixture, promptLen,
+                fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
         return fails;
     }
 
