@@ -292,28 +292,25 @@ public final class CudaChecks {
     /**
      * Prompt-end logits (issue 15; PrefixCacheTest's case): a GRPO group of 6 samples of one prompt of 3 whole
      * blocks (different seeds, greedy, top-p / top-k, temperature 1.2 over the whole vocabulary). The first sample
-     * computes the prompt and keeps its last position's logits row; every later one must be served the whole prompt
-     * from the cache and draw its first token from that row — each later sample alone (a step of no tokens), all
-     * batched (several given rows), the group submitted together (given rows beside the first sample's computed
-     * one), in 5-token chunks of at most 3 sequences, and with the prompt's last position alone in its step (one
-     * token, one chunk: the decode graph's shape). Passes when every record equals its cold record (cache off, each
-     * request alone) bit for bit, the cache served exactly the later samples' whole prompts, no later sample fed a
-     * prompt position, and one row was kept. Without the row the later samples compute the last block (hits fall
-     * short); with a wrong row their first tokens or logprobs differ.
+     * computes the prompt and keeps its last position's logits row; every later one must then be served the whole
+     * prompt from the cache and draw its first token from that row. In one engine: the later samples alone (steps
+     * of no tokens), then again all batched with an unrelated request whose prompt is computed (given rows beside a
+     * computed one); in 5-token chunks of at most 3 sequences; and with the prompt's last position alone in its step
+     * (a one-token keep step: the decode graph's shape). Passes when every record equals its cold record (cache off,
+     * each request alone) bit for bit, the cache served exactly the later samples' whole prompts, the model was fed
+     * only the positions not served (no prompt position of a later sample), one row was kept, and each way reached
+     * the step shape it is there for. Without the row the later samples compute the last block (hits fall short);
+     * with a wrong row their first tokens or logprobs differ.
      *
      * @param engine the engine under check per fixture (the CUDA one in {@link #main}; the CPU backend in the unit
-     *               test that shows the check passes there and fails when no row is kept)
+     *               test that shows the check passes there and fails where no row is kept)
      */
     static List<String> promptEndLogits(String fixture, Function<String, EngineConfig.Builder> engine) {
         List<String> fails = new ArrayList<>();
-        EngineConfig base = engine.apply(fixture).build();
-        int promptLen = 3 * base.kvBlockSize();
+        int promptLen = 3 * engine.apply(fixture).build().kvBlockSize();
         Random rnd = new Random(15);
-        int[] prompt = new int[promptLen];
-        for (int i = 0; i < promptLen; i++) {
-            prompt[i] = rnd.nextInt(vocabOf(fixture));
-        }
         List<GenerationRequest> group = new ArrayList<>();
+        int[] prompt = randomPrompt(rnd, promptLen, fixture);
         for (int i = 0; i < 6; i++) {
             SamplingParams p = switch (i % 3) {
                 case 0 -> new SamplingParams(6 + i % 3, 0.9f, 0.95f, 40, 500L + i, List.of(), true, i % 2 == 0);
@@ -322,27 +319,33 @@ public final class CudaChecks {
             };
             group.add(new GenerationRequest("g" + i, prompt, p));
         }
+        GenerationRequest other = new GenerationRequest("other", randomPrompt(rnd, promptLen - 3, fixture),
+                new SamplingParams(5, 0.9f, 0.95f, 40, 77L, List.of(), true, true));
         List<GenerationRequest> later = group.subList(1, group.size());
-        List<GenerationResult> cold = new ArrayList<>();
+        List<GenerationRequest> laterAndOther = new ArrayList<>(later);
+        laterAndOther.add(other);
+        List<GenerationResult> cold = new ArrayList<>(), coldLaterAndOther = new ArrayList<>();
         try (LLMEngine e = LLMEngine.create(engine.apply(fixture).prefixCache(false).build())) {
             for (GenerationRequest r : group) {
                 cold.add(e.generate(List.of(r)).get(0));
             }
+            coldLaterAndOther.addAll(cold.subList(1, cold.size()));
+            coldLaterAndOther.add(e.generate(List.of(other)).get(0));
         }
-        String[] ways = {"later samples alone", "later samples batched", "group submitted together",
-                "5-token chunks", "last prompt position alone in its step"};
         long rowBytes = 4L * vocabOf(fixture);
-        for (int w = 0; w < ways.length; w++) {
+        for (int w = 0; w < 3; w++) {
             EngineConfig.Builder cfg = engine.apply(fixture);
-            if (w == 3) {
+            String way = w == 0 ? "alone, then batched beside a computed prompt" : w == 1 ? "5-token chunks"
+                    : "last prompt position alone in its step";
+            if (w == 1) {
                 cfg.maxNumSeqs(3).maxBatchTokens(5);
-            } else if (w == 4) {
+            } else if (w == 2) {
                 cfg.maxNumSeqs(8).maxBatchTokens(promptLen - 1);
             }
-            String where = fixture + " prompt-end logits, " + ways[w];
+            String where = fixture + " prompt-end logits, " + way;
             try (LLMEngine e = LLMEngine.create(cfg.build())) {
-                // fed positions; steps of given rows only, of given rows beside computed ones, and keeping one token's
-                // row in a step of one-token chunks (the shapes each way is there to reach)
+                // positions fed; steps of given rows only, of given rows beside computed ones, and keeping one
+                // token's row in a step of one-token chunks
                 long[] fed = new long[1], shapes = new long[3];
                 e.observeSteps((batch, out) -> {
                     fed[0] += batch.numTokens();
@@ -353,38 +356,26 @@ public final class CudaChecks {
                     shapes[2] += batch.numTokens() == batch.chunks().size()
                             && batch.chunks().stream().anyMatch(SeqChunk::keepLogits) ? 1 : 0;
                 });
-                List<GenerationResult> got = new ArrayList<>();
-                if (w == 2) {
-                    got.addAll(e.generate(group));
-                } else {
-                    got.addAll(e.generate(group.subList(0, 1)));
-                    if (w == 0) {
-                        for (GenerationRequest r : later) {
-                            got.add(e.generate(List.of(r)).get(0));
-                        }
-                    } else {
-                        got.addAll(e.generate(later));
+                servedWhole(where + " (first sample)", e, group.subList(0, 1), cold.subList(0, 1), fed, 0,
+                        promptLen, fails);
+                if (w == 0) {
+                    for (int i = 0; i < later.size(); i++) {
+                        servedWhole(where + " (later sample alone)", e, later.subList(i, i + 1),
+                                cold.subList(i + 1, i + 2), fed, promptLen, 0, fails);
                     }
+                    servedWhole(where + " (later samples batched with " + other.rid() + ")", e, laterAndOther,
+                            coldLaterAndOther, fed, later.size() * (long) promptLen, other.promptTokenIds().length,
+                            fails);
+                } else {
+                    servedWhole(where + " (later samples batched)", e, later, cold.subList(1, cold.size()), fed,
+                            later.size() * (long) promptLen, 0, fails);
                 }
-                for (int i = 0; i < group.size(); i++) {
-                    same(where + ": " + group.get(i).rid() + " vs cold", got.get(i), cold.get(i), fails);
-                }
-                long expectedFed = promptLen;
-                for (GenerationResult r : got) {
-                    expectedFed += r.outputTokenIds().length - 1;
-                }
-                long hits = e.stats().prefixCacheHits(), wholePrompts = (long) later.size() * promptLen;
-                if (hits != wholePrompts) {
-                    fails.add(where + ": " + hits + " prompt positions served from the cache, expected " + wholePrompts
-                            + " (each later sample's whole prompt, its first token from the kept row)");
-                }
-                if (fed[0] != expectedFed) {
-                    fails.add(where + ": " + fed[0] + " positions fed through the model, expected " + expectedFed
-                            + " (the first sample's prompt and every sample's outputs but the last)");
-                }
-                int shape = w == 0 ? 0 : w == 2 ? 1 : w == 4 ? 2 : -1;
-                if (shape >= 0 && shapes[shape] == 0) {
-                    fails.add(where + ": no step had the shape this way is meant to check");
+                int[] wanted = w == 0 ? new int[]{0, 1} : w == 2 ? new int[]{2} : new int[0];
+                for (int shape : wanted) {
+                    if (shapes[shape] == 0) {
+                        fails.add(where + ": no step of " + new String[]{"given rows only",
+                                "given rows beside a computed one", "a one-token keep"}[shape]);
+                    }
                 }
                 if (e.stats().promptEndLogitsBytes() != rowBytes) {
                     fails.add(where + ": " + e.stats().promptEndLogitsBytes() + " bytes of prompt-end logits kept, "
@@ -392,10 +383,45 @@ public final class CudaChecks {
                 }
             }
         }
-        System.out.printf("prompt-end  %-15s %d-token prompt, 5 later samples served whole (alone, batched, together,"
-                + " chunked, last position alone), records bit-identical to cold -> %s%n", fixture, promptLen,
-                fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
+        System.out.printf("prompt-end  %-15s %d-token prompt, later samples served whole from the kept row (alone, "
+                + "batched beside a computed prompt, chunked, one-token keep step), records bit-identical to cold "
+                + "-> %s%n", fixture, promptLen, fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
         return fails;
+    }
+
+    /**
+     * Generates {@code reqs} in {@code e}; each record must equal its cold one, the cache must serve exactly
+     * {@code hits} positions and the model be fed exactly {@code computedPrompt} prompt positions plus every
+     * output but the last.
+     */
+    private static void servedWhole(String where, LLMEngine e, List<GenerationRequest> reqs,
+                                    List<GenerationResult> cold, long[] fed, long hits, long computedPrompt,
+                                    List<String> fails) {
+        long hitsBefore = e.stats().prefixCacheHits(), fedBefore = fed[0];
+        List<GenerationResult> got = e.generate(reqs);
+        long expectedFed = computedPrompt;
+        for (int i = 0; i < reqs.size(); i++) {
+            same(where + ": " + reqs.get(i).rid() + " vs cold", got.get(i), cold.get(i), fails);
+            expectedFed += got.get(i).outputTokenIds().length - 1;
+        }
+        long served = e.stats().prefixCacheHits() - hitsBefore;
+        if (served != hits) {
+            fails.add(where + ": " + served + " prompt positions served from the cache, expected " + hits
+                    + " (each later sample's whole prompt, its first token from the kept row)");
+        }
+        if (fed[0] - fedBefore != expectedFed) {
+            fails.add(where + ": " + (fed[0] - fedBefore) + " positions fed through the model, expected "
+                    + expectedFed + " (the prompts not served and every output but the last)");
+        }
+    }
+
+    private static int[] randomPrompt(Random rnd, int n, String fixture) {
+        int[] p = new int[n];
+        int vocab = vocabOf(fixture);
+        for (int i = 0; i < n; i++) {
+            p[i] = rnd.nextInt(vocab);
+        }
+        return p;
     }
 
     private static void same(String what, GenerationResult a, GenerationResult b, List<String> fails) {
