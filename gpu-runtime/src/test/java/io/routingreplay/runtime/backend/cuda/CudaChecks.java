@@ -53,11 +53,12 @@ public final class CudaChecks {
         if (args.length == 2 && args[0].equals("--kv-cache-dtype")) {
             kv = KvCacheDtype.parse(args[1]);
         } else if (args.length == 1 && args[0].equals("--prefix-cache-only")) {
-            // the prefix-cache check alone (a short device lease)
-            List<String> failures = new ArrayList<>(prefixCache("qwen3-moe-tiny"));
-            failures.addAll(prefixCache("mixtral-tiny"));
-            failures.addAll(promptEndLogits("qwen3-moe-tiny"));
-            failures.addAll(promptEndLogits("mixtral-tiny"));
+            // the prefix-cache and prompt-end logits checks alone, on every accepted fixture (a short device lease)
+            List<String> failures = new ArrayList<>();
+            for (String fixture : acceptedFixtures()) {
+                failures.addAll(prefixCache(fixture));
+                failures.addAll(promptEndLogits(fixture));
+            }
             failures.forEach(f -> System.out.println("FAIL " + f));
             System.out.println(failures.isEmpty() ? "PREFIX CACHE CHECK PASSED" : failures.size() + " FAILURES");
             System.exit(failures.isEmpty() ? 0 : 1);
