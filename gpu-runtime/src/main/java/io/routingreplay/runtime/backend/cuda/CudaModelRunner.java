@@ -11,6 +11,7 @@ import io.routingreplay.runtime.model.Rope;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.model.ModelWeights;
 import io.routingreplay.runtime.model.attention.GqaAttention;
+import io.routingreplay.runtime.model.attention.MlaAttention;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.weights.WeightStore;
 import jcuda.Pointer;
@@ -82,13 +83,15 @@ public final class CudaModelRunner implements ModelRunner {
             KvCacheDtype kvType = cfg.kvCacheDtype();
             int kvElem = kvType.bytes();
             int maxTokens = cfg.maxBatchTokens(), maxSeqs = cfg.maxNumSeqs();
-            long kvBytesPerBlock = 2L * mc.numLayers * bs * mc.kvDim() * kvElem;
+            int kvWidth = MlaLayout.cacheWidth(mc);     // GQA: kv_dim; MLA: a padded K/V head per query head
+            long kvBytesPerBlock = 2L * mc.numLayers * bs * kvWidth * kvElem;
             int maxBlocksPerSeq = (mc.maxPositionEmbeddings + bs - 1) / bs;
             int blocks;
             if (cfg.kvCacheTokens() > 0) {
                 blocks = (cfg.kvCacheTokens() + bs - 1) / bs;
             } else {
-                long free = dev.memInfo()[0] - Workspace.bytes(mc, maxTokens, maxSeqs, maxBlocksPerSeq);
+                long free = dev.memInfo()[0] - Workspace.bytes(mc, maxTokens, maxSeqs, maxBlocksPerSeq)
+                        - MlaAttentionStep.workspaceBytes(mc, maxTokens);
                 long usable = (long) (free * KV_MEMORY_FRACTION) - KV_MEMORY_RESERVE;
                 blocks = (int) Math.min(Integer.MAX_VALUE / 2, usable / kvBytesPerBlock - 1);
                 if (blocks < 1) {
@@ -102,8 +105,8 @@ public final class CudaModelRunner implements ModelRunner {
             long slots = (long) (blocks + 1) * bs;
             CUdeviceptr[] k = new CUdeviceptr[mc.numLayers], v = new CUdeviceptr[mc.numLayers];
             for (int l = 0; l < mc.numLayers; l++) {
-                k[l] = dev.alloc(slots * mc.kvDim() * kvElem);
-                v[l] = dev.alloc(slots * mc.kvDim() * kvElem);
+                k[l] = dev.alloc(slots * kvWidth * kvElem);
+                v[l] = dev.alloc(slots * kvWidth * kvElem);
             }
             uploadInvFreq(ws, mc);
             boolean graphs = !"false".equals(System.getProperty("routingreplay.cuda.graphs"));
@@ -120,22 +123,25 @@ public final class CudaModelRunner implements ModelRunner {
      */
     static void checkSupported(ModelConfig mc) {
         String why = null;
-        GroupedRouter router = mc.attention instanceof GqaAttention ? GroupedRouter.of(mc) : null;
-        if (!(mc.attention instanceof GqaAttention gqa)) {
-            why = "its attention is " + mc.attention + "; the CUDA backend runs GQA only (use --backend cpu)";
-        } else if (gqa.qkvBias() && gqa.qkNorm() == QkNorm.FULL) {
+        GroupedRouter router = GroupedRouter.of(mc);
+        GqaAttention gqa = mc.attention instanceof GqaAttention g ? g : null;
+        MlaAttention mla = mc.attention instanceof MlaAttention m ? m : null;
+        if (mla != null && MlaLayout.unsupported(mc, mla) != null) {
+            why = "its attention is " + mc.attention + ": " + MlaLayout.unsupported(mc, mla) + " (use --backend cpu)";
+        } else if (gqa != null && gqa.qkvBias() && gqa.qkNorm() == QkNorm.FULL) {
             why = "its attention has q/k/v bias and full-width q/k norm (" + mc.attention + "); the CUDA kernels "
                     + "run bias with per-head or no q/k norm (use --backend cpu)";
         } else if (router != null && router.unsupported(mc.numExperts) != null) {
             why = "its router is " + mc.router + ": " + router.unsupported(mc.numExperts) + " (use --backend cpu)";
-        } else if (!Rope.DEFAULT.equals(mc.rope.type())) {
-            why = "its RoPE is " + mc.rope.type() + "; the CUDA backend runs the default RoPE only (use --backend cpu)";
-        } else if (mc.hiddenSize % 8 != 0 || mc.moeIntermediateSize % 8 != 0 || mc.qDim() % 8 != 0
+        } else if (gqa != null && !Rope.DEFAULT.equals(mc.rope.type())) {
+            // MLA applies YaRN (frequencies, attention factor, mscale² in the softmax scale): mla_rope_kv
+            why = "its RoPE is " + mc.rope.type() + "; the CUDA backend runs YaRN for MLA only (use --backend cpu)";
+        } else if (mc.hiddenSize % 8 != 0 || mc.moeIntermediateSize % 8 != 0 || (gqa != null && mc.qDim() % 8 != 0)
                 || mc.denseIntermediateSize % 8 != 0 || mc.sharedExpertIntermediateSize % 8 != 0) {
             why = "hidden, q and intermediate sizes must be multiples of 8";
         } else if (mc.numHeads / mc.numKvHeads > 8) {
             why = "at most 8 query heads per K/V head";
-        } else if (mc.headDim > 256 || mc.headDim % 8 != 0) {
+        } else if (gqa != null && (mc.headDim > 256 || mc.headDim % 8 != 0)) {   // MLA: MlaLayout.unsupported
             why = "head_dim must be a multiple of 8 up to 256";
         } else if (mc.numExperts > 1024 || mc.topK > 32) {
             why = "at most 1024 experts and top-k 32";
