@@ -32,7 +32,9 @@ import static jcuda.driver.JCudaDriver.*;
  * from free GPU memory.
  * Each {@link #forward} is one host→device copy of the step's inputs, the kernel sequence of {@link ForwardPass}
  * (replayed from a CUDA graph for decode steps, one graph per power-of-two batch bucket), and one device→host
- * copy carrying sampled tokens, logprobs and the routing record.
+ * copy carrying sampled tokens, logprobs and the routing record. With prompt-end logits a step also copies whole
+ * logits rows: the rows of chunks that sample from a kept row in before its kernels, the rows of chunks that keep
+ * theirs out after sampling ({@link LogitsRowStaging}; such steps run eagerly).
  */
 public final class CudaModelRunner implements ModelRunner {
     /** Share of the free GPU memory (after weights and workspace) given to the K/V cache when not configured. */
@@ -44,6 +46,7 @@ public final class CudaModelRunner implements ModelRunner {
     private final DeviceWeights weights;
     private final Workspace ws;
     private final ForwardPass pass;
+    private final LogitsRowStaging logitsRows;
     private final int blockSize, numBlocks;
     private final Map<Integer, CUgraphExec> graphs = new HashMap<>();
     private final boolean useGraphs;
@@ -59,6 +62,7 @@ public final class CudaModelRunner implements ModelRunner {
         this.weights = weights;
         this.ws = ws;
         this.pass = pass;
+        this.logitsRows = new LogitsRowStaging(dev, ws, c.vocabSize);
         this.blockSize = blockSize;
         this.numBlocks = numBlocks;
         this.useGraphs = useGraphs;
@@ -168,6 +172,16 @@ public final class CudaModelRunner implements ModelRunner {
         return numBlocks;
     }
 
+    /**
+     * A kept row is the very {@code ws.logits} row {@code sample_tokens} read, copied out after it; a given row is
+     * copied into a row of {@code ws.logits} that lm_head does not write, and the same kernel samples it
+     * ({@link LogitsRowStaging}).
+     */
+    @Override
+    public boolean supportsPromptEndLogits() {
+        return true;
+    }
+
     @Override
     public java.util.OptionalDouble copyBandwidthGBs() {
         return java.util.OptionalDouble.of(dev.copyBandwidthGBs());
@@ -268,14 +282,18 @@ public final class CudaModelRunner implements ModelRunner {
             throw new IllegalArgumentException("step of " + n + " sequences / " + T + " tokens exceeds the runner's "
                     + ws.maxSeqs + " / " + ws.maxTokens + " (EngineConfig maxNumSeqs / maxBatchTokens)");
         }
-        // a step with forced routing or scoring runs eagerly (the decode graphs keep the free kernels)
+        // prompt-end logits: each sampling chunk's row of ws.logits, the computed ones first; a step that keeps or
+        // is given a row runs eagerly (the graphs sample one computed row per chunk and copy no row), and so does a
+        // step with forced routing or scoring (the decode graphs keep the free kernels)
+        int[] sampleRows = LogitsRowStaging.sampleRows(chunks, c.vocabSize);
+        boolean movesRows = LogitsRowStaging.movesRows(chunks);
         boolean replay = ReplayInputs.any(chunks);
-        boolean decode = useGraphs && !forceEager && T == n && !replay;
+        boolean decode = useGraphs && !forceEager && T == n && !movesRows && !replay;
         for (SeqChunk ch : chunks) {
             decode &= ch.sample();
         }
         int rows = decode ? bucket(n) : T;
-        int stride = fillInputs(chunks, rows, decode);
+        int stride = fillInputs(chunks, rows, decode, sampleRows);
         int S = decode ? rows : countSampled(chunks);
         int inWords = ws.offBlockTables + (decode ? rows : n) * stride;
         ReplayInputs rp = replay ? ReplayInputs.pack(chunks, c.numMoeLayers(), c.topK, c.numExperts, c.vocabSize,
@@ -284,15 +302,25 @@ public final class CudaModelRunner implements ModelRunner {
             inWords = rp.endWord;
         }
         cuMemcpyHtoDAsync(ws.in, ws.inHost, 4L * inWords, dev.stream);
+        if (movesRows) {
+            logitsRows.enqueueGiven(chunks, sampleRows);
+        }
         long outWords = 2L * ws.maxSeqs + (captureRouting ? (long) T * ws.routingWordsPerToken : 0);
+        ForwardPass.Replay replayBuffers = rp == null ? null : new ForwardPass.Replay(
+                rp.forced() ? ws.inAt(rp.offForcedRow) : null, ws.inAt(rp.offForcedIds), ws.outAt(outWords),
+                ws.inAt(rp.offScoreRows), ws.inAt(rp.offScoreTargets), ws.outAt(outWords + rp.outScores()),
+                rp.scoredRows);
         if (decode) {
             launchGraph(rows);
         } else {
-            pass.enqueue(T, S, captureRouting, rp == null ? null : new ForwardPass.Replay(
-                    rp.forced() ? ws.inAt(rp.offForcedRow) : null, ws.inAt(rp.offForcedIds), ws.outAt(outWords),
-                    ws.inAt(rp.offScoreRows), ws.inAt(rp.offScoreTargets), ws.outAt(outWords + rp.outScores()),
-                    rp.scoredRows));
+            pass.enqueue(T, LogitsRowStaging.computedRows(chunks), S, captureRouting, replayBuffers);
             eagerSteps++;
+        }
+        if (movesRows) {
+            logitsRows.enqueueKept(chunks, sampleRows);
+        }
+        if (replayBuffers != null && replayBuffers.scoredRows() > 0) {
+            pass.enqueueScoring(replayBuffers);    // reuses ws.logits: after the sampled and kept rows are done
         }
         long replayOut = outWords;
         if (rp != null) {
@@ -300,7 +328,7 @@ public final class CudaModelRunner implements ModelRunner {
         }
         cuMemcpyDtoHAsync(ws.outHost, ws.out, 4 * outWords, dev.stream);
         dev.sync();
-        StepOutput free = readOutputs(chunks);
+        StepOutput free = readOutputs(chunks, sampleRows, movesRows ? logitsRows.kept(chunks) : null);
         if (rp == null) {
             return free;
         }
@@ -308,7 +336,7 @@ public final class CudaModelRunner implements ModelRunner {
         byte[][] reproduced = new byte[n][];
         rp.read(chunks, ws.outWords, replayOut, scores, reproduced);
         return new StepOutput(free.sampledTokens(), free.logprobs(), free.routingIds(), free.routingWeights(), scores,
-                reproduced);
+                reproduced, free.keptLogits());
     }
 
     private int bucket(int n) {
@@ -330,7 +358,7 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     /** Packs the step's inputs into the pinned staging buffer; returns the block-table stride used. */
-    private int fillInputs(List<SeqChunk> chunks, int rows, boolean padded) {
+    private int fillInputs(List<SeqChunk> chunks, int rows, boolean padded, int[] sampleRows) {
         IntBuffer in = ws.inWords;
         int stride = 1;
         for (SeqChunk ch : chunks) {
@@ -367,8 +395,9 @@ public final class CudaModelRunner implements ModelRunner {
             for (int b = 0; b < stride; b++) {
                 in.put(ws.offBlockTables + i * stride + b, b < bt.length ? bt[b] : numBlocks);
             }
-            if (ch.sample()) {
-                putSampling(s++, t - 1, ch.params(), ch.seed(), ch.sampleIndex());
+            if (sampleRows[i] >= 0) { // a chunk sampling a given row has no position of its own: no row is computed for it
+                putSampling(sampleRows[i], ch.sampleFrom() == null ? t - 1 : 0, ch.params(), ch.seed(), ch.sampleIndex());
+                s++;
             }
         }
         if (padded) {
@@ -416,7 +445,8 @@ public final class CudaModelRunner implements ModelRunner {
         graphLaunches++;
     }
 
-    private StepOutput readOutputs(List<SeqChunk> chunks) {
+    /** The step's outputs per chunk; {@code kept}: the rows the chunks kept (null when the step kept none). */
+    private StepOutput readOutputs(List<SeqChunk> chunks, int[] sampleRows, float[][] kept) {
         IntBuffer out = ws.outWords;
         int n = chunks.size();
         int[] tokens = new int[n];
@@ -426,13 +456,13 @@ public final class CudaModelRunner implements ModelRunner {
         int per = c.numMoeLayers() * c.topK;
         int wordsPerToken = ws.routingWordsPerToken;
         long base = 2L * ws.maxSeqs;
-        int t = 0, s = 0;
+        int t = 0;
         for (int i = 0; i < n; i++) {
             SeqChunk ch = chunks.get(i);
-            if (ch.sample()) {
+            int s = sampleRows[i];
+            if (s >= 0) {
                 tokens[i] = out.get(s);
                 logprobs[i] = Float.intBitsToFloat(out.get(ws.maxSeqs + s));
-                s++;
             } else {
                 tokens[i] = -1;
                 logprobs[i] = Float.NaN;
@@ -452,7 +482,8 @@ public final class CudaModelRunner implements ModelRunner {
                 t += len;
             }
         }
-        return new StepOutput(tokens, logprobs, ids, wts);
+        return kept == null ? new StepOutput(tokens, logprobs, ids, wts)
+                : new StepOutput(tokens, logprobs, ids, wts, new float[n][], new byte[n][], kept);
     }
 
     @Override

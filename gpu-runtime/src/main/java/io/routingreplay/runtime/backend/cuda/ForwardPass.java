@@ -104,7 +104,17 @@ final class ForwardPass {
      * @param captureRouting write the routing record into the output buffer (off only for the benchmark's A/B)
      */
     void enqueue(int T, int S, boolean captureRouting) {
-        enqueue(T, S, captureRouting, null);
+        enqueue(T, S, S, captureRouting);
+    }
+
+    /**
+     * As {@link #enqueue(int, int, boolean)} where only the first {@code computed} of the S sampled rows are computed
+     * (final RMSNorm + lm_head); the rows after them hold logits copied in before the step (prompt-end logits,
+     * {@link LogitsRowStaging}), and {@code sample_tokens} runs over all S. With T = 0 (every chunk samples from a
+     * given row) no layer runs.
+     */
+    void enqueue(int T, int computed, int S, boolean captureRouting) {
+        enqueue(T, computed, S, captureRouting, null);
     }
 
     /**
@@ -125,13 +135,13 @@ final class ForwardPass {
     }
 
     /**
-     * As {@link #enqueue(int, int, boolean)}, with routing replay and scoring where {@code replay} asks for them
-     * (null: the free step, the launches {@link #enqueue(int, int, boolean)} makes). Forced tokens route through
-     * router_topk_forced / router_grouped_forced (every token of the step: the others with forcedRow -1, routed as
-     * the free kernels route them); scored rows get the final norm, lm_head and score_tokens, in groups of at most
-     * maxSeqs rows (the logits buffer's), before the sampled rows.
+     * As {@link #enqueue(int, int, int, boolean)}, with routing replay where {@code replay} forces tokens (null: the
+     * free step, the launches {@link #enqueue(int, int, int, boolean)} makes): router_topk_forced /
+     * router_grouped_forced for every token of the step (the others with forcedRow -1, routed as the free kernels
+     * route them). Scoring is {@link #enqueueScoring}, enqueued after the step's sampled rows are done with the
+     * logits buffer.
      */
-    void enqueue(int T, int S, boolean captureRouting, Replay replay) {
+    void enqueue(int T, int computed, int S, boolean captureRouting, Replay replay) {
         boolean forced = replay != null && replay.forcedRow() != null;
         int H = c.hiddenSize, K = c.topK, E = c.numExperts;
         float eps = c.rmsNormEps;
@@ -141,8 +151,10 @@ final class ForwardPass {
         CUdeviceptr routingOut = captureRouting ? ws.outAt(2L * ws.maxSeqs) : null;
         long zero = 0L;
 
-        dev.launch("embed", T, 1, 256, tokens, w.embedding, ws.x, H);
-        for (int l = 0; l < c.numLayers; l++) {
+        if (T > 0) {
+            dev.launch("embed", T, 1, 256, tokens, w.embedding, ws.x, H);
+        }
+        for (int l = 0; l < c.numLayers && T > 0; l++) { // T is 0 when every chunk samples from a given row
             DeviceWeights.Layer lw = w.layers[l];
             // the GEMMs read split rows (kernels.cu storeSplit), written once here rather than in every GEMM block
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, null, ws.xnSplit, H, eps);
@@ -230,20 +242,32 @@ final class ForwardPass {
                 denseResidual(T, H, ws.act, I, lw.down, ws.x);
             }
         }
-        for (int b = 0; replay != null && b < replay.scoredRows(); b += ws.maxSeqs) {
-            // scoring: the sampled rows' kernels over the scored rows (each row's bits do not depend on the group)
+        if (computed > 0) {
+            dev.launch("rmsnorm", computed, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, null, ws.finalX, H,
+                    eps);
+            denseStore(computed, c.vocabSize, ws.finalX, H, w.lmHead, ws.logits, true, TILED_LM_HEAD_FROM_ROWS);
+        }
+        if (S > 0) {
+            dev.launch("sample_tokens", S, 1, 1024, ws.logits, c.vocabSize, ws.inAt(ws.offSampleParams),
+                    ws.outAt(0), ws.outAt(ws.maxSeqs));
+        }
+    }
+
+    /**
+     * Scoring: the sampled rows' kernels over the step's scored rows of x — final RMSNorm (rows by index), lm_head,
+     * score_tokens — in groups of at most maxSeqs rows (the logits buffer's; each row's bits do not depend on the
+     * group). Enqueued after {@link #enqueue} and after any kept logits row is copied out, since it reuses the
+     * logits buffer; x still holds the step's last hidden states.
+     */
+    void enqueueScoring(Replay replay) {
+        int H = c.hiddenSize;
+        for (int b = 0; b < replay.scoredRows(); b += ws.maxSeqs) {
             int n = Math.min(ws.maxSeqs, replay.scoredRows() - b);
             dev.launch("rmsnorm", n, 1, 256, ws.x, replay.scoreRows().withByteOffset(4L * b), w.finalNorm, null,
-                    ws.finalX, H, eps);
+                    ws.finalX, H, c.rmsNormEps);
             denseStore(n, c.vocabSize, ws.finalX, H, w.lmHead, ws.logits, true, TILED_LM_HEAD_FROM_ROWS);
             dev.launch("score_tokens", n, 1, 1024, ws.logits, c.vocabSize,
                     replay.scoreTargets().withByteOffset(4L * b), replay.scores().withByteOffset(4L * b));
-        }
-        if (S > 0) {
-            dev.launch("rmsnorm", S, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, null, ws.finalX, H, eps);
-            denseStore(S, c.vocabSize, ws.finalX, H, w.lmHead, ws.logits, true, TILED_LM_HEAD_FROM_ROWS);
-            dev.launch("sample_tokens", S, 1, 1024, ws.logits, c.vocabSize, ws.inAt(ws.offSampleParams),
-                    ws.outAt(0), ws.outAt(ws.maxSeqs));
         }
     }
 
