@@ -287,8 +287,8 @@ public final class CudaChecks {
         }
     }
 
-    public static List<String> agreement(String fixture, int n, long seed) {
-        List<String> fails = new ArrayList<>();
+    /** The agreement check's n random requests (the same for a given seed): even ones greedy, odd ones sampled. */
+    static List<GenerationRequest> randomRequests(String fixture, int n, long seed) {
         Random rnd = new Random(seed);
         int vocab = Fixtures.cases(fixture).get(0).promptIds().length > 0 ? vocabOf(fixture) : 0;
         List<GenerationRequest> reqs = new ArrayList<>();
@@ -304,6 +304,12 @@ public final class CudaChecks {
                     1 + rnd.nextInt(50), rnd.nextLong(), List.of(), true, true);
             reqs.add(new GenerationRequest("r" + i, prompt, p));
         }
+        return reqs;
+    }
+
+    public static List<String> agreement(String fixture, int n, long seed) {
+        List<String> fails = new ArrayList<>();
+        List<GenerationRequest> reqs = randomRequests(fixture, n, seed);
         List<GenerationResult> gpu = run(cuda(fixture).build(), reqs);
         // the same requests on the K-split GEMMs only: batches of up to 512 prefill tokens and 64 sampled rows run the
         // persistent and tiled GEMMs (lm_head from 64 rows, QKV/O from 256, experts from 32 pairs per expert), which
@@ -320,7 +326,7 @@ public final class CudaChecks {
         // with a rounded (bf16/fp8) cache the two backends' last-bit differences are rounded apart and then amplified
         // token after token: their disagreement is reported, and is a failure only in the exact fp32 mode
         List<String> cpuDiffs = new ArrayList<>();
-        int tokenMismatch = 0, idsCompared = 0, idsSkipped = 0;
+        int tokenMismatch = 0, tokenTies = 0, idsCompared = 0, idsSkipped = 0;
         for (int i = 0; i < n; i++) {
             GenerationResult g = gpu.get(i), c = cpu.get(i);
             int[] gt = g.outputTokenIds(), ct = c.outputTokenIds();
@@ -328,7 +334,12 @@ public final class CudaChecks {
             while (agree < Math.min(gt.length, ct.length) && gt[agree] == ct[agree]) {
                 agree++;
             }
-            if (agree < Math.max(gt.length, ct.length)) {
+            if (agree < Math.min(gt.length, ct.length) && TokenTies.cpuChoosesWithinTolerance(Fixtures.model(fixture),
+                    kv, prefix(reqs.get(i).promptTokenIds(), gt, agree), reqs.get(i).params(), agree, gt[agree])) {
+                // the GPU's token is the CPU's choice once its logit moves by 1e-4 (TokenTies): a near-tie, not an
+                // error; the tokens after it continue differently, the routing of the agreeing ones is compared
+                tokenTies++;
+            } else if (agree < Math.max(gt.length, ct.length)) {
                 tokenMismatch++;
                 cpuDiffs.add(fixture + " request " + i + " (" + reqs.get(i).params() + "): tokens " + Arrays.toString(gt)
                         + " vs CPU " + Arrays.toString(ct));
@@ -376,10 +387,11 @@ public final class CudaChecks {
                 System.out.println("  differs from CPU (" + kv + " K/V, reported): " + d);
             }
         }
-        System.out.printf("agreement   %-15s %d random requests vs CPU: token mismatches=%d, ids compared=%d "
+        System.out.printf("agreement   %-15s %d random requests vs CPU: token mismatches=%d (skipped %d the CPU "
+                + "chooses with that token's logit moved by %.0e), ids compared=%d "
                 + "(skipped %d within %.0e of a neighbour or, at the last rank, of the other pick)%s; K-split-only "
                 + "GEMMs differ in %d -> %s%n", fixture, n,
-                tokenMismatch, idsCompared, idsSkipped, MARGIN,
+                tokenMismatch, tokenTies, TokenTies.LOGIT_TOLERANCE, idsCompared, idsSkipped, MARGIN,
                 kv == KvCacheDtype.FP32 ? "" : ", " + cpuDiffs.size() + " CPU differences reported (" + kv + " K/V)",
                 kSplitDiffs,
                 fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
@@ -402,6 +414,13 @@ public final class CudaChecks {
                     fails.isEmpty() ? "PASS" : "FAIL");
         }
         return fails;
+    }
+
+    /** The prompt followed by the first {@code n} outputs: the tokens before output {@code n} is drawn. */
+    static int[] prefix(int[] prompt, int[] outputs, int n) {
+        int[] t = Arrays.copyOf(prompt, prompt.length + n);
+        System.arraycopy(outputs, 0, t, prompt.length, n);
+        return t;
     }
 
     private static int vocabOf(String fixture) {
