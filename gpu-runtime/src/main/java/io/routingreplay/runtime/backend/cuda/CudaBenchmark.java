@@ -31,7 +31,10 @@ import static jcuda.driver.JCudaDriver.*;
  * Decode/prefill throughput of the CUDA backend on the Qwen3-30B-A3B shape with synthetic bf16 weights, driven
  * straight through {@link CudaModelRunner#forward} (no engine scheduling in the numbers), with the HBM roofline of
  * each decode step. Usage: {@code CudaBenchmark [--layers N|auto] [--batches 1,32,128,256] [--prompt 512]
- * [--output 256] [--kv-cache-dtype fp32|bf16|fp8] [--csv FILE]}. Prints a table; the layer count is reduced to what fits the GPU when "auto".
+ * [--output 256] [--kv-cache-dtype fp32|bf16|fp8] [--csv FILE] [--synthetic-config FILE]}. Prints a table; the layer count
+ * is reduced to what fits the GPU when "auto" (at most the config's {@code num_hidden_layers}). {@code
+ * --synthetic-config} benchmarks another model's shape (a Hub config.json, e.g. examples/glm-4.5-air-config.json)
+ * instead of Qwen3-30B-A3B's; parts the GPU checks have not validated yet need -Droutingreplay.cuda.unvalidated=true.
  */
 public final class CudaBenchmark {
     public static void main(String[] args) throws IOException {
@@ -40,6 +43,7 @@ public final class CudaBenchmark {
         int prompt = 512, output = 256;
         Path csv = null;
         KvCacheDtype kv = KvCacheDtype.FP32;
+        Path shape = null; // another model's config.json (examples/glm-4.5-air-config.json); default Qwen3-30B-A3B
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--layers" -> layersArg = args[++i];
@@ -48,6 +52,7 @@ public final class CudaBenchmark {
                 case "--output" -> output = Integer.parseInt(args[++i]);
                 case "--csv" -> csv = Path.of(args[++i]);
                 case "--kv-cache-dtype" -> kv = KvCacheDtype.parse(args[++i]);
+                case "--synthetic-config" -> shape = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -66,19 +71,23 @@ public final class CudaBenchmark {
                     dev.blocksPerMultiprocessor("attention_staged_d128", 128), dev.blocksPerMultiprocessor("attention", 128),
                     dev.blocksPerMultiprocessor("gemm_store_wide", 256), dev.blocksPerMultiprocessor("gemm_swiglu_wide", 256));
         }
+        ObjectNode json = shape == null ? qwen3Json(48)
+                : (ObjectNode) new ObjectMapper().readTree(shape.toFile());
+        int maxLayers = json.get("num_hidden_layers").asInt();
+        String name = shape == null ? "Qwen3-30B-A3B shape" : shape.getFileName().toString();
         int layers;
         if (layersArg.equals("auto")) {
-            ModelConfig one = qwen3Shape(1);
+            ModelConfig one = withLayers(json, 1);
             int kvElem = kv.bytes();
             long perLayer = layerBytes(one) + 2L * ctxPerSeq * maxBatch * one.kvDim() * kvElem;
             long fixed = 2L * one.vocabSize * one.hiddenSize * 2 + (3L << 30);
-            layers = (int) Math.min(48, (free * 0.9 - fixed) / perLayer);
+            layers = (int) Math.min(maxLayers, (free * 0.9 - fixed) / perLayer);
         } else {
             layers = Integer.parseInt(layersArg);
         }
-        ModelConfig mc = qwen3Shape(layers);
-        Path cfgFile = Files.createTempFile("qwen3-30b-a3b-shape", ".json");
-        Files.writeString(cfgFile, qwen3Json(layers).toString());
+        ModelConfig mc = withLayers(json, layers);
+        Path cfgFile = Files.createTempFile("synthetic-shape", ".json");
+        Files.writeString(cfgFile, json.deepCopy().put("num_hidden_layers", layers).toString());
         EngineConfig cfg = EngineConfig.builder(null).backend("cuda").syntheticConfig(cfgFile).maxNumSeqs(maxBatch)
                 .maxBatchTokens(Math.max(2048, maxBatch)).kvBlockSize(16)
                 .kvCacheTokens(maxBatch * (ctxPerSeq + 16)).kvCacheDtype(kv).build();
@@ -95,8 +104,8 @@ public final class CudaBenchmark {
             }
         }
         System.out.println();
-        System.out.printf(Locale.ROOT, "CUDA backend, Qwen3-30B-A3B shape with %d of 48 layers, synthetic bf16 weights, "
-                + "%s K/V, prompt %d / output %d, %s%n", layers,
+        System.out.printf(Locale.ROOT, "CUDA backend, %s with %d of %d layers, synthetic bf16 weights, "
+                + "%s K/V, prompt %d / output %d, %s%n", name, layers, maxLayers,
                 kv, prompt, output, card);
         for (String row : rows) {
             System.out.println(row);
@@ -301,7 +310,12 @@ public final class CudaBenchmark {
     private static long layerBytes(ModelConfig c) {
         long h = c.hiddenSize;
         return 2 * ((c.qDim() + 2L * c.kvDim()) * h + h * c.qDim() + (long) c.numExperts * h
-                + 3L * c.numExperts * c.moeIntermediateSize * h);
+                + 3L * c.numExperts * c.moeIntermediateSize * h + 3L * c.sharedExpertIntermediateSize * h);
+    }
+
+    /** The config with its layer count replaced (the file's own count is the most the benchmark runs). */
+    static ModelConfig withLayers(ObjectNode json, int layers) {
+        return ModelConfigLoader.parse(json.deepCopy().put("num_hidden_layers", layers), null);
     }
 
     static ObjectNode qwen3Json(int layers) {
@@ -328,9 +342,5 @@ public final class CudaBenchmark {
         n.put("eos_token_id", 151645);
         n.put("torch_dtype", "bfloat16");
         return n;
-    }
-
-    static ModelConfig qwen3Shape(int layers) {
-        return ModelConfigLoader.parse(qwen3Json(layers), null);
     }
 }

@@ -137,10 +137,8 @@ public final class CudaModelRunner implements ModelRunner {
         } else if (mc.hiddenSize % 8 != 0 || mc.moeIntermediateSize % 8 != 0 || mc.qDim() % 8 != 0
                 || mc.denseIntermediateSize % 8 != 0 || mc.sharedExpertIntermediateSize % 8 != 0) {
             why = "hidden, q and intermediate sizes must be multiples of 8";
-        } else if (mc.numHeads / mc.numKvHeads > 8) {
-            why = "at most 8 query heads per K/V head";
-        } else if (mc.headDim > 256 || mc.headDim % 8 != 0) {
-            why = "head_dim must be a multiple of 8 up to 256";
+        } else if (mc.headDim > 256 || mc.headDim % 4 != 0) {
+            why = "head_dim must be a multiple of 4 up to 256";
         } else if (mc.numExperts > 1024 || mc.topK > 32) {
             why = "at most 1024 experts and top-k 32";
         }
@@ -166,6 +164,12 @@ public final class CudaModelRunner implements ModelRunner {
         }
         if (mc.sharedExpertIntermediateSize > 0) {
             parts.add("shared experts");
+        }
+        if (mc.numHeads / mc.numKvHeads > 8) {
+            parts.add("attention over more than 8 query heads per K/V head (head groups)");
+        }
+        if (mc.headDim % 8 != 0) {
+            parts.add("head_dim " + mc.headDim + " (not a multiple of 8)");
         }
         if (router != null) {
             parts.add("router (" + mc.router + ")");

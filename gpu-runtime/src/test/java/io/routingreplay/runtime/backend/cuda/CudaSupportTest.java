@@ -20,18 +20,74 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CudaSupportTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny", "glm4-moe-tiny",
+    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny", "glm4-moe-tiny",
             "qwen2-moe-tiny"})
     void acceptsTheGqaFixtures(String fixture) {
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
                 ModelConfigLoader.load(Fixtures.model(fixture)), true));
     }
 
-    /** The GPU checks (CudaChecks, `BUNDLE/run check`) run every accepted fixture: GLM-4.5 and Qwen2-MoE now too. */
+    /** The GPU checks (CudaChecks, `BUNDLE/run check`) run every accepted fixture: every GQA one, OLMoE's head_dim 12
+     *  included. */
     @Test
-    void theGpuChecksCoverEveryGqaFixtureButOlmoe() {
-        assertEquals(List.of("qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny", "glm4-moe-tiny",
+    void theGpuChecksCoverEveryGqaFixture() {
+        assertEquals(List.of("qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny", "glm4-moe-tiny",
                 "qwen2-moe-tiny"), CudaChecks.acceptedFixtures());
+    }
+
+    /** OLMoE's head_dim 12 runs the block attention kernel (D % 4), not yet validated on a GPU: asked for only. */
+    @Test
+    void runsAHeadDimOf12OnlyWhenAskedFor() {
+        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.load(Fixtures.model("olmoe-tiny")), false)).getMessage();
+        assertTrue(msg.contains("head_dim 12 (not a multiple of 8)") && msg.contains("not yet validated"), msg);
+    }
+
+    @Test
+    void refusesAHeadDimThatIsNotAMultipleOf4() throws IOException {
+        ObjectNode json = fixtureConfig("qwen3-moe-tiny").put("head_dim", 10);
+        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.parse(json, null), true)).getMessage();
+        assertTrue(msg.endsWith(": head_dim must be a multiple of 4 up to 256"), msg);
+    }
+
+    /** The GLM-4.5-Air example (`run bench --synthetic-config examples/glm-4.5-air-config.json`): 96 query heads over
+     *  8 K/V heads, bias, partial rotary, a shared expert; accepted with the unvalidated parts asked for. */
+    @Test
+    void acceptsTheGlm45AirExampleWhenAskedFor() throws IOException {
+        ObjectNode json = (ObjectNode) new ObjectMapper().readTree(
+                Fixtures.root().resolveSibling("examples").resolve("glm-4.5-air-config.json").toFile());
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null), true));
+    }
+
+    /** The *_grouped attention entries ForwardPass names for more than 8 query heads per K/V head are in the PTX. */
+    @Test
+    void theGroupedAttentionEntriesAreCompiled() throws IOException {
+        String ptx;
+        try (var in = CudaSupportTest.class.getResourceAsStream(CudaDevice.PTX_RESOURCE)) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(in != null, "built without nvcc: no kernels.ptx");
+            ptx = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+        }
+        for (String kv : List.of("", "_bf16", "_fp8")) {
+            assertTrue(ptx.contains(".entry attention_grouped" + kv + "("), "attention_grouped" + kv);
+            for (int d : new int[] {16, 32, 64, 128}) {
+                String name = "attention_staged_d" + d + kv + "_grouped";
+                assertTrue(ptx.contains(".entry " + name + "("), name);
+            }
+        }
+    }
+
+    /** GLM-4.5 / 4.6 / -Air: 96 query heads over 8 K/V heads (12 each) run in head groups of at most 8. */
+    @Test
+    void acceptsTwelveQueryHeadsPerKvHeadThroughHeadGroups() throws IOException {
+        ObjectNode json = fixtureConfig("glm4-moe-tiny").put("num_attention_heads", 24).put("num_key_value_heads", 2);
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null), true));
+        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.parse(json, null), false)).getMessage();
+        assertTrue(msg.contains("more than 8 query heads per K/V head (head groups)"), msg);
+        assertEquals(2, ForwardPass.attentionHeadGroups(12));
+        assertEquals(1, ForwardPass.attentionHeadGroups(8));
+        assertEquals(1, ForwardPass.attentionHeadGroups(1));
     }
 
     /** Until the GPU checks pass them, the new parts' kernels run only when asked for, and the refusal says how. */
