@@ -24,7 +24,7 @@ class CudaSupportTest {
             "qwen2-moe-tiny"})
     void acceptsTheGqaFixtures(String fixture) {
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), true));
+                ModelConfigLoader.load(Fixtures.model(fixture))));
     }
 
     /** The GPU checks (CudaChecks, `BUNDLE/run check`) run every accepted fixture: every GQA one, OLMoE's head_dim 12
@@ -35,29 +35,21 @@ class CudaSupportTest {
                 "qwen2-moe-tiny"), CudaChecks.acceptedFixtures());
     }
 
-    /** OLMoE's head_dim 12 runs the block attention kernel (D % 4), not yet validated on a GPU: asked for only. */
-    @Test
-    void runsAHeadDimOf12OnlyWhenAskedFor() {
-        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model("olmoe-tiny")), false)).getMessage();
-        assertTrue(msg.contains("head_dim 12 (not a multiple of 8)") && msg.contains("not yet validated"), msg);
-    }
-
     @Test
     void refusesAHeadDimThatIsNotAMultipleOf4() throws IOException {
         ObjectNode json = fixtureConfig("qwen3-moe-tiny").put("head_dim", 10);
         String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true)).getMessage();
+                ModelConfigLoader.parse(json, null))).getMessage();
         assertTrue(msg.endsWith(": head_dim must be a multiple of 4 up to 256"), msg);
     }
 
-    /** The GLM-4.5-Air example (`run bench --synthetic-config examples/glm-4.5-air-config.json`): 96 query heads over
-     *  8 K/V heads, bias, partial rotary, a shared expert; accepted with the unvalidated parts asked for. */
+    /** The GLM-4.5-Air example (`run bench --config examples/glm-4.5-air-config.json`): 96 query heads over 8 K/V
+     *  heads, bias, partial rotary, a shared expert. */
     @Test
-    void acceptsTheGlm45AirExampleWhenAskedFor() throws IOException {
+    void acceptsTheGlm45AirExample() throws IOException {
         ObjectNode json = (ObjectNode) new ObjectMapper().readTree(
                 Fixtures.root().resolveSibling("examples").resolve("glm-4.5-air-config.json").toFile());
-        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null), true));
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null)));
     }
 
     /** The *_grouped attention entries ForwardPass names for more than 8 query heads per K/V head are in the PTX. */
@@ -81,44 +73,24 @@ class CudaSupportTest {
     @Test
     void acceptsTwelveQueryHeadsPerKvHeadThroughHeadGroups() throws IOException {
         ObjectNode json = fixtureConfig("glm4-moe-tiny").put("num_attention_heads", 24).put("num_key_value_heads", 2);
-        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null), true));
-        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), false)).getMessage();
-        assertTrue(msg.contains("more than 8 query heads per K/V head (head groups)"), msg);
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null)));
         assertEquals(2, ForwardPass.attentionHeadGroups(12));
         assertEquals(1, ForwardPass.attentionHeadGroups(8));
         assertEquals(1, ForwardPass.attentionHeadGroups(1));
-    }
-
-    /** Until the GPU checks pass them, the new parts' kernels run only when asked for, and the refusal says how. */
-    @ParameterizedTest
-    @ValueSource(strings = {"glm4-moe-tiny", "qwen2-moe-tiny"})
-    void refusesUnvalidatedKernelsUnlessAskedFor(String fixture) {
-        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), false)).getMessage();
-        assertTrue(msg.contains("not yet validated on a GPU") && msg.contains("-Droutingreplay.cuda.unvalidated=true")
-                && msg.contains("q/k/v bias"), msg);
-    }
-
-    @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny"})
-    void acceptsTheValidatedFixturesWithoutAsking(String fixture) {
-        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), false));
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"deepseek-v2-tiny", "deepseek-v2-greedy-tiny"})
     void refusesMla(String fixture) {
         String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), true)).getMessage();
+                ModelConfigLoader.load(Fixtures.model(fixture)))).getMessage();
         assertTrue(msg.contains(": its attention is MLA"), msg);
     }
 
     @Test
     void refusesDeepSeekV3WithTheReasonAndTheWayOut() {
         String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model("deepseek-v3-tiny")), true)).getMessage();
+                ModelConfigLoader.load(Fixtures.model("deepseek-v3-tiny")))).getMessage();
         assertTrue(msg.startsWith("the CUDA backend cannot run deepseek_v3"), msg);
         assertTrue(msg.contains(": its attention is MLA") && msg.contains("GQA only (use --backend cpu)"), msg);
     }
@@ -127,14 +99,14 @@ class CudaSupportTest {
     void acceptsPartialRotaryWithoutBias() throws IOException {
         ObjectNode json = fixtureConfig("glm4-moe-tiny").put("attention_bias", false);
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true));
+                ModelConfigLoader.parse(json, null)));
     }
 
     @Test
     void acceptsTheSharedExpertGateWithoutBias() throws IOException {
         ObjectNode json = fixtureConfig("qwen2-moe-tiny").put("qkv_bias", false);
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true));
+                ModelConfigLoader.parse(json, null)));
     }
 
     @Test
@@ -143,7 +115,7 @@ class CudaSupportTest {
         ObjectNode json = fixtureConfig("glm4-moe-tiny").put("n_group", 16).put("topk_group", 8);
         String msg = assertThrows(IllegalArgumentException.class,
                 () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true)).getMessage();
+                ModelConfigLoader.parse(json, null))).getMessage();
         assertTrue(msg.contains(": its router is ") && msg.contains("groups of one expert are not supported")
                 && msg.endsWith("(use --backend cpu)"), msg);
     }
@@ -153,7 +125,7 @@ class CudaSupportTest {
         ObjectNode json = fixtureConfig("qwen2-moe-tiny").put("shared_expert_intermediate_size", 36);
         String msg = assertThrows(IllegalArgumentException.class,
                 () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true)).getMessage();
+                ModelConfigLoader.parse(json, null))).getMessage();
         assertTrue(msg.endsWith(": hidden, q and intermediate sizes must be multiples of 8"), msg);
     }
 
