@@ -31,7 +31,7 @@ final class EngineOptions {
               --prompt-end-logits-mib N  host memory for the logits row of the last position of each cached prompt
                                        that ends on a block boundary (vocab x 4 B each), from which a later
                                        request with the same whole prompt samples without computing any of it
-                                       (CPU backend; default 64; 0 keeps none)
+                                       (default 64; 0 keeps none)
               --admission P            eager (default): start a request as soon as its prompt fits, preempting
                                        the newest when the cache is full; reserve: only when its prompt +
                                        max_new_tokens fit beside what the running ones may still need (never
