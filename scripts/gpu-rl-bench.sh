@@ -33,7 +33,10 @@
 # script on the CPU with the tiny fixture:
 #   RL_BENCH_MULTI_TURN="bin/routing-replay multi-turn --model fixtures/qwen3-moe-tiny --threads 2" \
 #     MULTI_TURN_SHAPE=4,40,8,6,16 scripts/gpu-rl-bench.sh - multi-turn fp32
-# For each run it prints wall time, output tokens/s, preemptions, recomputed positions, the prefix cache's hit rate
+# RL_BENCH_SWAP_GIB sets --swap-space-gib (the host swap space for preempted K/V; unset: the engine's default, 16
+# GiB on cuda; 0: none, preempted work is recomputed as before the swap space existed).
+# For each run it prints wall time, output tokens/s, preemptions, K/V blocks swapped out / back in, recomputed
+# positions (and their share of the generated tokens), the prefix cache's hit rate
 # (positions known at admission served from it) and the lower bound the run's
 # own schedule implies (each step's weight + K/V bytes over the GPU's measured copy bandwidth), and writes the table
 # to $OUT/rl-bench.txt (logs beside it) when OUT is set.
@@ -86,6 +89,7 @@ options() { # name -> generate options of the workload
     vllm-23151) echo "--max-batch 10" ;;
     rl-long|grpo|multi-turn) echo "--max-batch 256 --npy-dir $work/npy" ;;
   esac
+  if [ -n "${RL_BENCH_SWAP_GIB:-}" ]; then echo "--swap-space-gib $RL_BENCH_SWAP_GIB"; fi
 }
 
 multi_turn() { # kv, admission: the whole conversation workload in one engine; appends its table to $out/multi-turn.txt
@@ -103,7 +107,8 @@ multi_turn() { # kv, admission: the whole conversation workload in one engine; a
 }
 
 table="$out/rl-bench.txt"
-printf '%-11s %-7s %-5s %9s %10s %8s %11s %6s %10s %10s %8s\n' workload admit kv "wall s" "out tok/s" preempt recomputed "hit %" "bound s" "x bound" "x vLLM" > "$table"
+printf '%-11s %-7s %-5s %9s %10s %8s %15s %11s %8s %6s %10s %10s %8s\n' workload admit kv "wall s" "out tok/s" preempt \
+  "swapped out/in" recomputed "recomp %" "hit %" "bound s" "x bound" "x vLLM" > "$table"
 for w in ${workloads//,/ }; do
   if [ "$w" = multi-turn ]; then
     for kv in ${dtypes//,/ }; do
@@ -126,7 +131,8 @@ for w in ${workloads//,/ }; do
 import re, sys
 w, kv, log, adm = sys.argv[1], sys.argv[2], open(sys.argv[3]).read(), sys.argv[4]
 done = re.search(r"done: (\d+) requests generated, \d+ rejected; (\d+) prompt \+ (\d+) generated tokens in ([\d.]+) s.*?"
-                 r"(\d+) preemptions for K/V space, (\d+) positions recomputed", log)
+                 r"(\d+) preemptions for K/V space, (\d+) blocks swapped out / (\d+) in, (\d+) positions recomputed",
+                 log)
 bound = re.search(r"lower bound: ([\d.]+) s .*measured ([\d.]+) s = ([\d.]+)x the bound", log)
 hit = re.search(r"prefix cache \d+ hit / \d+ missed positions \(([\d.]+) %\)", log)
 hit = hit.group(1) if hit else "-"
@@ -136,8 +142,11 @@ if not done or not bound:
 secs, gen = float(done.group(4)), int(done.group(3))
 rate = gen / secs
 vllm = f"{rate / 739.8:.2f}" if w == "vllm-23151" else "-"
-print(f"{w:<11} {adm:<7} {kv:<5} {secs:>9.1f} {rate:>10.0f} {done.group(5):>8} {done.group(6):>11} {hit:>6} {float(bound.group(1)):>10.2f} "
-      f"{float(bound.group(3)):>8.2f} {vllm:>8}")
+swapped = f"{done.group(6)}/{done.group(7)}"
+recomputed = int(done.group(8))
+share = 100.0 * recomputed / max(gen, 1)
+print(f"{w:<11} {adm:<7} {kv:<5} {secs:>9.1f} {rate:>10.0f} {done.group(5):>8} {swapped:>15} {recomputed:>11} "
+      f"{share:>8.1f} {hit:>6} {float(bound.group(1)):>10.2f} {float(bound.group(3)):>8.2f} {vllm:>8}")
 PY
   done
   done

@@ -64,8 +64,8 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         private int tensorParallel = 1;
         private int expertParallel = 1;
         private long promptEndLogitsBytes = DEFAULT_PROMPT_END_LOGITS_BYTES;
-        /** Negative: the backend's default (see {@link #defaultSwapSpaceBytes}). */
-        private long swapSpaceBytes = -1;
+        /** Null: the backend's default (see {@link #defaultSwapSpaceBytes}). */
+        private Long swapSpaceBytes;
 
         public Builder modelDir(Path v) { modelDir = v; return this; }
         public Builder backend(String v) { backend = v; return this; }
@@ -83,6 +83,8 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         public Builder expertParallel(int v) { expertParallel = v; return this; }
         public Builder promptEndLogitsBytes(long v) { promptEndLogitsBytes = v; return this; }
         public Builder swapSpaceBytes(long v) { swapSpaceBytes = v; return this; }
+        /** Host swap space in bytes; null keeps the backend's default. */
+        public Builder swapSpaceBytes(Long v) { swapSpaceBytes = v; return this; }
 
         public EngineConfig build() {
             if (syntheticConfig == null) {
@@ -112,10 +114,11 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
                     + "multi-GPU CUDA backend, which is not built yet (docs/multi-gpu.md); the CPU backend runs the "
                     + "sharded reference");
             require(promptEndLogitsBytes >= 0, "promptEndLogitsBytes must be >= 0 (0 keeps no logits rows)");
+            require(swapSpaceBytes == null || swapSpaceBytes >= 0, "swapSpaceBytes must be >= 0 (0: no swap space)");
             return new EngineConfig(modelDir, backend, maxNumSeqs, maxBatchTokens, kvBlockSize, kvCacheTokens,
                     kvCacheDtype, maxNewTokensCap, threads, syntheticConfig, prefixCache, admission, tensorParallel,
                     expertParallel, promptEndLogitsBytes,
-                    swapSpaceBytes < 0 ? defaultSwapSpaceBytes(backend) : swapSpaceBytes);
+                    swapSpaceBytes == null ? defaultSwapSpaceBytes(backend) : swapSpaceBytes);
         }
 
         /** 16 GiB on cuda; on cpu (where the swap space is heap, like the cache) an eighth of the heap, at most that. */

@@ -55,10 +55,8 @@ public final class LLMEngine implements AutoCloseable {
     private final Scheduler scheduler;
     /** The backend's host swap space, or null (none configured, or the backend has none). */
     private final KvSwapSpace swapSpace;
-    /** Per swap slot, what its block carried beside K/V: routing (with the prefix cache) and a prompt-end row. */
-    private final byte[][] slotRoutingIds;
-    private final float[][] slotRoutingWeights;
-    private final float[][] slotPromptEndLogits;
+    /** Per swap slot in use, what its block carried beside K/V: routing (with the prefix cache), a prompt-end row. */
+    private final Map<Integer, Carried> carried = new HashMap<>();
     /** Prefix cache on and the backend keeps / samples from prompt-end logits rows. */
     private final boolean promptEndLogits;
     private final Map<String, Sequence> live = new HashMap<>();
@@ -85,9 +83,6 @@ public final class LLMEngine implements AutoCloseable {
                 ? new BlockRouting(runner.numKvBlocks(), runner.kvBlockSize(), layout) : null;
         int slots = swapSlots(config.swapSpaceBytes(), runner.kvSwapBytesPerBlock());
         this.swapSpace = slots > 0 ? runner.openKvSwapSpace(slots) : null;
-        this.slotRoutingIds = new byte[slots][];
-        this.slotRoutingWeights = new float[slots][];
-        this.slotPromptEndLogits = new float[slots][];
         this.scheduler = new Scheduler(blocks, config.maxNumSeqs(), config.maxBatchTokens(), config.admission(),
                 promptEndLogits, slots > 0 ? new SwappedBlocks(slots, runner.kvBlockSize()) : null);
     }
@@ -266,29 +261,28 @@ public final class LLMEngine implements AutoCloseable {
             return;
         }
         for (SwapPlan.Out o : swaps.outs()) {
-            if (blockRouting != null) {
-                slotRoutingIds[o.slot()] = blockRouting.idsCopy(o.block());
-                slotRoutingWeights[o.slot()] = blockRouting.weightsCopy(o.block());
-            }
-            slotPromptEndLogits[o.slot()] = o.promptEndLogits();
+            carried.put(o.slot(), new Carried(blockRouting == null ? null : blockRouting.idsCopy(o.block()),
+                    blockRouting == null ? null : blockRouting.weightsCopy(o.block()), o.promptEndLogits()));
         }
         swapSpace.copy(swaps.outBlocks(), swaps.outSlots(), swaps.inSlots(), swaps.inBlocks());
         int bs = blocks.blockSize();
         for (SwapPlan.In in : swaps.ins()) {
+            Carried c = carried.remove(in.slot());
             if (blockRouting != null) {
-                blockRouting.restore(in.block(), slotRoutingIds[in.slot()], slotRoutingWeights[in.slot()]);
+                blockRouting.restore(in.block(), c.routingIds(), c.routingWeights());
                 if (in.full()) {
                     BlockHash hash = in.seq().blockHashes(in.index() + 1, bs).get(in.index());
                     blocks.register(in.block(), hash);
-                    if (slotPromptEndLogits[in.slot()] != null) {
-                        blocks.keepPromptEndLogits(hash, slotPromptEndLogits[in.slot()]);
+                    if (c.promptEndLogits() != null) {
+                        blocks.keepPromptEndLogits(hash, c.promptEndLogits());
                     }
                 }
             }
-            slotRoutingIds[in.slot()] = null;
-            slotRoutingWeights[in.slot()] = null;
-            slotPromptEndLogits[in.slot()] = null;
         }
+    }
+
+    /** What a swapped block carries beside its K/V (routing null with the prefix cache off; row usually null). */
+    private record Carried(byte[] routingIds, float[] routingWeights, float[] promptEndLogits) {
     }
 
     /**

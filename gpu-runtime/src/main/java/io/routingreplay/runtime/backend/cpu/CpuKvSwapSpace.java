@@ -11,14 +11,14 @@ import io.routingreplay.runtime.backend.KvSwapSpace;
 final class CpuKvSwapSpace implements KvSwapSpace {
     private final CpuKvCache cache;
     private final int slots;
-    private final float[][][] k;   // [slot][layer] -> [blockSize * keyWidth], or null
+    private final float[][][] k;   // [slot][layer] -> [blockSize * keyWidth]; a slot's arrays made on first use
     private final float[][][] v;
 
     CpuKvSwapSpace(CpuKvCache cache, int slots) {
         this.cache = cache;
         this.slots = slots;
-        this.k = new float[slots][cache.layers()][];
-        this.v = new float[slots][cache.layers()][];
+        this.k = new float[slots][][];
+        this.v = new float[slots][][];
     }
 
     /** Heap bytes of one slot (fp32 elements, as the cache stores them whatever its dtype). */
@@ -34,6 +34,10 @@ final class CpuKvSwapSpace implements KvSwapSpace {
     @Override
     public void copy(int[] outBlocks, int[] outSlots, int[] inSlots, int[] inBlocks) {
         for (int i = 0; i < outBlocks.length; i++) {
+            if (k[outSlots[i]] == null) {
+                k[outSlots[i]] = new float[cache.layers()][];
+                v[outSlots[i]] = new float[cache.layers()][];
+            }
             for (int l = 0; l < cache.layers(); l++) {
                 k[outSlots[i]][l] = copyInto(k[outSlots[i]][l], cache.keys(l)[outBlocks[i]]);
                 v[outSlots[i]][l] = copyInto(v[outSlots[i]][l], cache.values(l)[outBlocks[i]]);

@@ -194,6 +194,21 @@ public final class CudaModelRunner implements ModelRunner {
         return numBlocks;
     }
 
+    /** Bytes of one block of one layer's keys (or values). */
+    private long kvBlockBytes() {
+        return (long) blockSize * c.kvDim() * kvElemBytes;
+    }
+
+    @Override
+    public long kvSwapBytesPerBlock() {
+        return 2L * c.numLayers * kvBlockBytes();
+    }
+
+    @Override
+    public io.routingreplay.runtime.backend.KvSwapSpace openKvSwapSpace(int slots) {
+        return CudaKvSwap.over(dev, pass.kCache, pass.vCache, kvBlockBytes(), slots);
+    }
+
     @Override
     public java.util.OptionalDouble copyBandwidthGBs() {
         return java.util.OptionalDouble.of(dev.copyBandwidthGBs());

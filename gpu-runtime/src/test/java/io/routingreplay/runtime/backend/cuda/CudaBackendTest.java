@@ -42,6 +42,12 @@ class CudaBackendTest {
 
     @ParameterizedTest
     @MethodSource("accepted")
+    void preemptedRecordsComeBackFromTheSwapSpaceBitIdentical(String fixture) {
+        assertEquals(List.of(), CudaChecks.swapSpace(fixture));
+    }
+
+    @ParameterizedTest
+    @MethodSource("accepted")
     void agreesWithCpuOnRandomRequests(String fixture) {
         assertEquals(List.of(), CudaChecks.agreement(fixture, 100, fixture.length()));
     }
