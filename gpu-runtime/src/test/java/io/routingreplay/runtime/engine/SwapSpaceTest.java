@@ -95,8 +95,8 @@ class SwapSpaceTest {
         assertTrue(perBlock > 0, "the CPU backend offers a swap space");
         Run free = run(config(true).swapSpaceBytes(0).build(), reqs);
         Run noSwap = run(config(true).kvCacheTokens(SQUEEZED_KV_TOKENS).swapSpaceBytes(0).build(), reqs);
-        // two slots: far fewer than the preempted requests' blocks
-        Run tiny = run(config(true).kvCacheTokens(SQUEEZED_KV_TOKENS).swapSpaceBytes(2 * perBlock + perBlock / 2)
+        // one slot: fewer than most preempted requests' blocks (a copy keeps their first block only)
+        Run tiny = run(config(true).kvCacheTokens(SQUEEZED_KV_TOKENS).swapSpaceBytes(perBlock + perBlock / 2)
                 .build(), reqs);
         for (int i = 0; i < reqs.size(); i++) {
             assertSameRecord(free.results().get(i), tiny.results().get(i));
@@ -106,10 +106,10 @@ class SwapSpaceTest {
                 "some copies were dropped for room: out " + tiny.stats().swappedOutBlocks() + ", in "
                         + tiny.stats().swappedInBlocks());
         assertTrue(tiny.stats().recomputedPositions() > 0, "dropped copies are computed again");
-        // the copies that fit still spare work (deterministic here: 19 positions recomputed against 63)
+        // the copies that fit still spare work
         assertTrue(tiny.stats().swappedInBlocks() > 0, "some copies came back");
         assertTrue(tiny.stats().recomputedPositions() < noSwap.stats().recomputedPositions(),
-                "two slots " + tiny.stats().recomputedPositions() + " recomputed, none "
+                "one slot " + tiny.stats().recomputedPositions() + " recomputed, none "
                         + noSwap.stats().recomputedPositions());
     }
 }
