@@ -88,6 +88,20 @@ class SwapSpaceTest {
         }
     }
 
+    /** A sharded engine's ranks each copy their own K/V heads of the same blocks into the same slots. */
+    @Test
+    void aShardedEngineSwapsEveryRanksShare() {
+        List<GenerationRequest> reqs = requests();
+        Run free = run(config(true).tensorParallel(2).swapSpaceBytes(0).build(), reqs);
+        Run swapped = run(config(true).tensorParallel(2).kvCacheTokens(SQUEEZED_KV_TOKENS).build(), reqs);
+        assertTrue(swapped.stats().preemptions() > 0, "the test must actually preempt");
+        assertTrue(swapped.stats().swappedInBlocks() > 0);
+        assertEquals(0, swapped.stats().recomputedPositions());
+        for (int i = 0; i < reqs.size(); i++) {
+            assertSameRecord(free.results().get(i), swapped.results().get(i));
+        }
+    }
+
     @Test
     void aFullSwapSpaceDropsTheOldestCopiesAndThoseRequestsComputeAgain() {
         List<GenerationRequest> reqs = requests();
