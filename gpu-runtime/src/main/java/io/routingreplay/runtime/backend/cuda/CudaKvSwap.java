@@ -4,6 +4,9 @@ import io.routingreplay.runtime.backend.KvSwapSpace;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import static jcuda.driver.JCudaDriver.cuMemcpyDtoHAsync;
 import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
 
@@ -90,8 +93,19 @@ final class CudaKvSwap implements KvSwapSpace {
         copyRuns(inBlocks, inSlots, false);
     }
 
-    /** Copies pairs (block[i], slot[i]) grouped into runs of consecutive blocks and slots within one chunk. */
+    /** Copies pairs (block[i], slot[i]), a run at a time ({@link #runs}). */
     private void copyRuns(int[] blocks, int[] slotIds, boolean toHost) {
+        for (int[] run : runs(blocks, slotIds, slotsPerChunk)) {
+            copyRun(run[0], run[1], run[2], toHost);
+        }
+    }
+
+    /**
+     * The pairs (block[i], slot[i]) in order, grouped into runs {first block, first slot, length} of consecutive
+     * blocks going to consecutive slots of one chunk (one copy per region each).
+     */
+    static List<int[]> runs(int[] blocks, int[] slotIds, int slotsPerChunk) {
+        List<int[]> out = new ArrayList<>();
         int i = 0;
         while (i < blocks.length) {
             int j = i + 1;
@@ -99,9 +113,10 @@ final class CudaKvSwap implements KvSwapSpace {
                     && slotIds[j] / slotsPerChunk == slotIds[i] / slotsPerChunk) {
                 j++;
             }
-            copyRun(blocks[i], slotIds[i], j - i, toHost);
+            out.add(new int[]{blocks[i], slotIds[i], j - i});
             i = j;
         }
+        return out;
     }
 
     private void copyRun(int block, int slot, int n, boolean toHost) {
