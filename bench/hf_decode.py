@@ -2,14 +2,18 @@
 greedy decode ms/step per batch size, the peer the CUDA backend is compared with (scripts/gpu-bench.sh runs both
 in one device call).
 
-usage: python3 bench/hf_decode.py --layers 48 --batches 1,32,128 --prompt 512 --steps 16 --budget 240
+usage: python3 bench/hf_decode.py --layers 48 --batches 1,32,128 --prompt 512 --steps 16 --budget 240 [--config CFG.json]
+--config runs another shape (a Hugging Face config.json, e.g. examples/glm-4.5-air-config.json; its layer count is
+replaced by --layers), built by transformers' own classes for its model_type.
 """
 import argparse
+import json
+import os
 import time
 
 import torch
 import transformers
-from transformers import DynamicCache, Qwen3MoeConfig, Qwen3MoeForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache, Qwen3MoeConfig, Qwen3MoeForCausalLM
 
 
 def main():
@@ -19,10 +23,19 @@ def main():
     ap.add_argument("--prompt", type=int, default=512)
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--budget", type=float, default=240.0, help="seconds; later batch sizes are skipped past it")
+    ap.add_argument("--config", default=None, help="a config.json of the shape to run (default Qwen3-30B-A3B)")
     ap.add_argument("--experts", default=None, help="experts backend (grouped_mm, eager, batched_mm); default: transformers' own")
     a = ap.parse_args()
     t_start = time.time()
-    cfg = Qwen3MoeConfig(vocab_size=151936, hidden_size=2048, num_hidden_layers=a.layers, num_attention_heads=32,
+    if a.config:
+        d = {k: v for k, v in json.load(open(a.config)).items() if not k.startswith("_")}
+        d["num_hidden_layers"] = a.layers
+        cfg = AutoConfig.for_model(d.pop("model_type"), **d)
+        shape = os.path.basename(a.config)
+    else:
+        cfg = None
+        shape = "Qwen3-30B-A3B shape"
+    cfg = cfg or Qwen3MoeConfig(vocab_size=151936, hidden_size=2048, num_hidden_layers=a.layers, num_attention_heads=32,
                          num_key_value_heads=4, head_dim=128, intermediate_size=6144, moe_intermediate_size=768,
                          num_experts=128, num_experts_per_tok=8, norm_topk_prob=True, max_position_embeddings=40960,
                          tie_word_embeddings=False)
@@ -30,7 +43,7 @@ def main():
         cfg._experts_implementation = a.experts
     torch.set_default_dtype(torch.bfloat16)
     with torch.device("cuda"):
-        model = Qwen3MoeForCausalLM(cfg)
+        model = AutoModelForCausalLM.from_config(cfg) if a.config else Qwen3MoeForCausalLM(cfg)
     model.eval()
     impl = {k: getattr(model.config, k, None) for k in ("_attn_implementation", "_experts_implementation")}
     print(f"transformers {transformers.__version__}, torch {torch.__version__}, {torch.cuda.get_device_name()}, "
@@ -66,7 +79,7 @@ def main():
         del out, cache
         torch.cuda.empty_cache()
     print()
-    print(f"Hugging Face transformers, Qwen3-30B-A3B shape with {a.layers} of 48 layers, random bf16 weights, "
+    print(f"Hugging Face transformers, {shape} with {a.layers} layers, random bf16 weights, "
           f"prompt {a.prompt}, {torch.cuda.get_device_name()}")
     for r in rows:
         print(r)

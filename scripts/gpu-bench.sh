@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The CUDA backend's benchmark and the transformers peer, on the same GPU in one call (repository root):
-#   scripts/gpu-bench.sh [BUNDLE] [LAYERS]   LAYERS: a number, or "auto" (as many of the 48 as fit with K/V for
-#                                             batch 256; default auto). Both runs use the same layer count.
+#   scripts/gpu-bench.sh [BUNDLE] [LAYERS] [CONFIG]
+#     LAYERS: a number, or "auto" (as many as fit with K/V for the largest batch; default auto); both runs use the
+#     same layer count. CONFIG: a Hugging Face config.json of another shape (default Qwen3-30B-A3B), e.g.
+#     examples/glm-4.5-air-config.json. CUDA_BATCHES / HF_BATCHES pick the batch sizes (default 1,32,128,256).
 # Writes logs under $OUT when set. Prints the two tables last, then the ratio of their decode tokens/s per batch.
 set -uo pipefail
 bundle="${1:-.gpu/bundle}"
 layers="${2:-auto}"
+config="${3:-}"
 out="${OUT:-/tmp}"
 mkdir -p "$out"
-"$bundle/run" bench --layers "$layers" --csv "$out/cuda-bench.txt" 2>&1 | tee "$out/cuda-bench.log"
+"$bundle/run" bench --layers "$layers" --batches "${CUDA_BATCHES:-1,32,128,256}" ${config:+--config "$config"} --csv "$out/cuda-bench.txt" 2>&1 | tee "$out/cuda-bench.log"
 used=$(sed -n 's/^layers=//p' "$out/cuda-bench.txt" 2>/dev/null || echo 8)
 PYTHONUNBUFFERED=1 python3 "$(dirname "$0")/../bench/hf_decode.py" --layers "${used:-8}" --batches "${HF_BATCHES:-1,32,128,256}" \
-  --steps "${HF_STEPS:-12}" --budget "${HF_BUDGET:-200}" 2>&1 | tee "$out/hf-bench.log"
+  --steps "${HF_STEPS:-12}" --budget "${HF_BUDGET:-200}" ${config:+--config "$config"} 2>&1 | tee "$out/hf-bench.log"
 echo
 echo "==== CUDA backend ===="; sed -n '/^CUDA backend, /,$p' "$out/cuda-bench.log"
 echo "==== transformers ===="; sed -n '/^Hugging Face transformers, /,$p' "$out/hf-bench.log"

@@ -50,26 +50,45 @@ public record StepBytes(double weightBytes, double kvBytes) {
             positionsRead += ch.startPos() + ch.length();
             positionsWritten += ch.length();
         }
-        double h = c.hiddenSize;
-        double attention = ((c.qDim() + 2.0 * c.kvDim()) * h + h * c.qDim()) * 2;
-        double router = (double) c.numExperts * h * 2;
-        double expert = 3.0 * c.moeIntermediateSize * h * 2;
-        double denseMlp = 3.0 * c.denseIntermediateSize * h * 2;
-        int denseLayers = c.numLayers - moeLayers;
-        double weights = c.numLayers * attention + moeLayers * router + distinctExperts * expert + denseLayers * denseMlp
-                + (sampled ? (double) c.vocabSize * h * 2 : 0);
-        double kvPerPosition = (double) c.numLayers * 2 * c.kvDim() * kvElementBytes;
-        return new StepBytes(weights, (positionsRead + positionsWritten) * kvPerPosition);
+        double weights = fixedWeights(c) + distinctExperts * expertBytes(c) + (sampled ? lmHeadBytes(c) : 0);
+        return new StepBytes(weights, (positionsRead + positionsWritten) * kvBytesPerPosition(c, kvElementBytes));
     }
 
     /** A decode step of {@code batch} sequences at context {@code ctx} touching {@code expertsPerLayer} distinct
      *  experts per MoE layer (the benchmark's estimate, where no schedule exists). */
     public static StepBytes decode(ModelConfig c, int kvElementBytes, int batch, int ctx, double expertsPerLayer) {
+        double weights = fixedWeights(c) + c.numMoeLayers() * expertsPerLayer * expertBytes(c) + lmHeadBytes(c);
+        return new StepBytes(weights, (double) batch * ctx * kvBytesPerPosition(c, kvElementBytes));
+    }
+
+    /** Every bf16 weight a model holds (all experts), lm_head included: what must fit on the device. */
+    public static double modelBytes(ModelConfig c) {
+        return fixedWeights(c) + (double) c.numMoeLayers() * c.numExperts * expertBytes(c) + lmHeadBytes(c)
+                + (double) c.vocabSize * c.hiddenSize * 2;
+    }
+
+    /** The weights every step reads whatever its routing: attention of every layer, and per MoE layer its router
+     *  and shared experts, per dense layer its MLP. */
+    private static double fixedWeights(ModelConfig c) {
         double h = c.hiddenSize;
-        double attention = ((c.qDim() + 2.0 * c.kvDim()) * h + h * c.qDim()) * 2;
+        double attention = c.attention.weightElements(c.hiddenSize) * 2.0;
         double router = (double) c.numExperts * h * 2;
-        double expert = 3.0 * c.moeIntermediateSize * h * 2;
-        double weights = c.numLayers * (attention + router + expertsPerLayer * expert) + (double) c.vocabSize * h * 2;
-        return new StepBytes(weights, (double) batch * ctx * c.numLayers * 2.0 * c.kvDim() * kvElementBytes);
+        double shared = 3.0 * c.sharedExpertIntermediateSize * h * 2 + (c.sharedExpertGated ? h * 2 : 0);
+        double denseMlp = 3.0 * c.denseIntermediateSize * h * 2;
+        int moeLayers = c.numMoeLayers();
+        return c.numLayers * attention + moeLayers * (router + shared) + (c.numLayers - moeLayers) * denseMlp;
+    }
+
+    private static double expertBytes(ModelConfig c) {
+        return 3.0 * c.moeIntermediateSize * c.hiddenSize * 2;
+    }
+
+    private static double lmHeadBytes(ModelConfig c) {
+        return (double) c.vocabSize * c.hiddenSize * 2;
+    }
+
+    /** K/V bytes of one position over all layers, as the cache holds it. */
+    private static double kvBytesPerPosition(ModelConfig c, int kvElementBytes) {
+        return (double) c.numLayers * (c.attention.keyWidth() + c.attention.valueWidth()) * kvElementBytes;
     }
 }

@@ -54,4 +54,21 @@ class StepBytesTest {
         assertEquals(0.0, StepBytes.of(c, 2, unsampled, out0).weightBytes()
                 - 4 * (attention + router) - (4 + 8 + 6 + 6) * expert, 0.0, "no lm_head without a sampled row");
     }
+
+    /** deepseek-v3-tiny, counted from config.json: hidden 64, 4 layers of which layer 0 is dense (intermediate 128),
+     *  MLA with q_lora 32, kv_lora 16, 4 heads of nope 16 + rope 8, v 16; 16 experts of 32, one shared expert of 32;
+     *  vocabulary 1,024. Its cache holds per position and layer 4 keys of 24 and 4 values of 16. */
+    @Test
+    void countsMlaProjectionsSharedExpertsAndDenseLayersInADecodeStep() {
+        ModelConfig c = ModelConfigLoader.load(Fixtures.model("deepseek-v3-tiny"));
+        double mla = (32 * 64 + 4 * 24 * 32          // q_a, q_b
+                + (16 + 8) * 64                      // kv_a_proj_with_mqa
+                + 4 * (16 + 16) * 16                 // kv_b
+                + 4 * 16 * 64) * 2.0;                // o
+        double router = 16 * 64 * 2, shared = 3 * 32 * 64 * 2, expert = 3 * 32 * 64 * 2, dense = 3 * 128 * 64 * 2;
+        double lmHead = 1024 * 64 * 2;
+        StepBytes b = StepBytes.decode(c, 4, 2, 10, 5.0);
+        assertEquals(4 * mla + 3 * (router + shared + 5 * expert) + dense + lmHead, b.weightBytes(), 0.0);
+        assertEquals(2 * 10 * 4 * (4 * 24 + 4 * 16) * 4.0, b.kvBytes(), 0.0);
+    }
 }

@@ -31,14 +31,20 @@ import static jcuda.driver.JCudaDriver.*;
  * Decode/prefill throughput of the CUDA backend on the Qwen3-30B-A3B shape with synthetic bf16 weights, driven
  * straight through {@link CudaModelRunner#forward} (no engine scheduling in the numbers), with the HBM roofline of
  * each decode step. Usage: {@code CudaBenchmark [--layers N|auto] [--batches 1,32,128,256] [--prompt 512]
- * [--output 256] [--kv-cache-dtype fp32|bf16|fp8] [--csv FILE]}. Prints a table; the layer count is reduced to what fits the GPU when "auto".
+ * [--output 256] [--kv-cache-dtype fp32|bf16|fp8] [--temperature T] [--config CONFIG.json] [--csv FILE]}. Prints a table; the
+ * layer count is reduced to what fits the GPU when "auto". {@code --config} runs another shape (a Hugging Face
+ * config.json, e.g. examples/glm-4.5-air-config.json) instead of Qwen3-30B-A3B.
  */
 public final class CudaBenchmark {
+    /** Sampling temperature of every sequence ({@code --temperature}); 0 = greedy. */
+    private static float temperature = 0f;
+
     public static void main(String[] args) throws IOException {
         String layersArg = "auto";
         int[] batches = {1, 32, 128, 256};
         int prompt = 512, output = 256;
         Path csv = null;
+        Path configFile = null;     // a Hugging Face config.json of the shape to run; default Qwen3-30B-A3B
         KvCacheDtype kv = KvCacheDtype.FP32;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -48,6 +54,8 @@ public final class CudaBenchmark {
                 case "--output" -> output = Integer.parseInt(args[++i]);
                 case "--csv" -> csv = Path.of(args[++i]);
                 case "--kv-cache-dtype" -> kv = KvCacheDtype.parse(args[++i]);
+                case "--temperature" -> temperature = Float.parseFloat(args[++i]);
+                case "--config" -> configFile = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -66,19 +74,24 @@ public final class CudaBenchmark {
                     dev.blocksPerMultiprocessor("attention_staged_d128", 128), dev.blocksPerMultiprocessor("attention", 128),
                     dev.blocksPerMultiprocessor("gemm_store_wide", 256), dev.blocksPerMultiprocessor("gemm_swiglu_wide", 256));
         }
+        ObjectNode shape = configFile == null ? qwen3Json(48)
+                : (ObjectNode) new ObjectMapper().readTree(configFile.toFile());
+        String shapeName = configFile == null ? "Qwen3-30B-A3B shape" : configFile.getFileName().toString();
+        ModelConfig full = ModelConfigLoader.parse(shape, null);
         int layers;
         if (layersArg.equals("auto")) {
-            ModelConfig one = qwen3Shape(1);
-            int kvElem = kv.bytes();
-            long perLayer = layerBytes(one) + 2L * ctxPerSeq * maxBatch * one.kvDim() * kvElem;
-            long fixed = 2L * one.vocabSize * one.hiddenSize * 2 + (3L << 30);
-            layers = (int) Math.min(48, (free * 0.9 - fixed) / perLayer);
+            // as many layers as fit beside embeddings, lm_head, 3 GB of workspace and the K/V of the largest batch
+            double embeddings = 2.0 * full.vocabSize * full.hiddenSize * 2;
+            double perLayer = (StepBytes.modelBytes(full) - embeddings) / full.numLayers
+                    + StepBytes.decode(full, kv.bytes(), maxBatch, ctxPerSeq, 0).kvBytes() / full.numLayers;
+            layers = (int) Math.min(full.numLayers, (free * 0.9 - embeddings - (3L << 30)) / perLayer);
         } else {
             layers = Integer.parseInt(layersArg);
         }
-        ModelConfig mc = qwen3Shape(layers);
-        Path cfgFile = Files.createTempFile("qwen3-30b-a3b-shape", ".json");
-        Files.writeString(cfgFile, qwen3Json(layers).toString());
+        shape.put("num_hidden_layers", layers);
+        ModelConfig mc = ModelConfigLoader.parse(shape, null);
+        Path cfgFile = Files.createTempFile("benchmark-shape", ".json");
+        Files.writeString(cfgFile, shape.toString());
         EngineConfig cfg = EngineConfig.builder(null).backend("cuda").syntheticConfig(cfgFile).maxNumSeqs(maxBatch)
                 .maxBatchTokens(Math.max(2048, maxBatch)).kvBlockSize(16)
                 .kvCacheTokens(maxBatch * (ctxPerSeq + 16)).kvCacheDtype(kv).build();
@@ -95,9 +108,9 @@ public final class CudaBenchmark {
             }
         }
         System.out.println();
-        System.out.printf(Locale.ROOT, "CUDA backend, Qwen3-30B-A3B shape with %d of 48 layers, synthetic bf16 weights, "
-                + "%s K/V, prompt %d / output %d, %s%n", layers,
-                kv, prompt, output, card);
+        System.out.printf(Locale.ROOT, "CUDA backend, %s with %d of %d layers, synthetic bf16 weights, "
+                + "%s K/V, prompt %d / output %d, %s%s%n", shapeName, layers, full.numLayers,
+                kv, prompt, output, card, temperature > 0 ? ", temperature " + temperature : "");
         for (String row : rows) {
             System.out.println(row);
         }
@@ -121,7 +134,10 @@ public final class CudaBenchmark {
                 tables[s][j] = s * perSeq + j;
             }
         }
-        SamplingParams greedy = SamplingParams.greedy(output);
+        // greedy unless --temperature: seeded sampling over the whole vocabulary (RL rollouts' setting)
+        SamplingParams greedy = temperature > 0
+                ? new SamplingParams(output, temperature, 1f, 0, 42L, List.of(), true, true)
+                : SamplingParams.greedy(output);
         // prefill: chunks of up to 2048 tokens per step, whole prompts where they fit
         int[] next = new int[B];
         int maxTokens = Math.max(2048, B);
@@ -298,12 +314,6 @@ public final class CudaBenchmark {
         return sum / L;
     }
 
-    private static long layerBytes(ModelConfig c) {
-        long h = c.hiddenSize;
-        return 2 * ((c.qDim() + 2L * c.kvDim()) * h + h * c.qDim() + (long) c.numExperts * h
-                + 3L * c.numExperts * c.moeIntermediateSize * h);
-    }
-
     static ObjectNode qwen3Json(int layers) {
         ObjectNode n = new ObjectMapper().createObjectNode();
         n.putArray("architectures").add("Qwen3MoeForCausalLM");
@@ -328,9 +338,5 @@ public final class CudaBenchmark {
         n.put("eos_token_id", 151645);
         n.put("torch_dtype", "bfloat16");
         return n;
-    }
-
-    static ModelConfig qwen3Shape(int layers) {
-        return ModelConfigLoader.parse(qwen3Json(layers), null);
     }
 }

@@ -20,7 +20,6 @@ import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUstreamCaptureMode;
 
 import java.nio.IntBuffer;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,14 +64,8 @@ public final class CudaModelRunner implements ModelRunner {
         this.kvElemBytes = kvElemBytes;
     }
 
-    /**
-     * System property that lets the backend run parts whose kernels were compiled but have not yet passed the GPU
-     * checks (docs/cuda-notes.md lists them); the GPU check program sets it to validate them.
-     */
-    public static final String UNVALIDATED_KERNELS = "routingreplay.cuda.unvalidated";
-
     public static CudaModelRunner create(EngineConfig cfg, ModelConfig mc) {
-        checkSupported(mc, Boolean.getBoolean(UNVALIDATED_KERNELS));
+        checkSupported(mc);
         CudaDevice dev = new CudaDevice(Integer.getInteger("routingreplay.cuda.device", 0));
         try {
             DeviceWeights w;
@@ -119,10 +112,9 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     /**
-     * Refuses, with the reason, a model whose parts the CUDA kernels do not implement (checked before any GPU work),
-     * or whose parts run through kernels not yet validated on a GPU unless {@code unvalidatedKernels}.
+     * Refuses, with the reason, a model whose parts the CUDA kernels do not implement (checked before any GPU work).
      */
-    static void checkSupported(ModelConfig mc, boolean unvalidatedKernels) {
+    static void checkSupported(ModelConfig mc) {
         String why = null;
         GroupedRouter router = mc.attention instanceof GqaAttention ? GroupedRouter.of(mc) : null;
         if (!(mc.attention instanceof GqaAttention gqa)) {
@@ -144,33 +136,9 @@ public final class CudaModelRunner implements ModelRunner {
         } else if (mc.numExperts > 1024 || mc.topK > 32) {
             why = "at most 1024 experts and top-k 32";
         }
-        String unvalidated = why != null || unvalidatedKernels ? null
-                : unvalidatedParts(mc, (GqaAttention) mc.attention, router);
-        if (unvalidated != null) {
-            why = "its " + unvalidated + " would run through CUDA kernels compiled but not yet validated on a GPU "
-                    + "(docs/cuda-notes.md); -D" + UNVALIDATED_KERNELS + "=true runs them anyway (or use --backend cpu)";
-        }
         if (why != null) {
             throw new IllegalArgumentException("the CUDA backend cannot run " + mc + ": " + why);
         }
-    }
-
-    /** The parts of a supported GQA model whose kernels have not passed the GPU checks yet, or null. */
-    private static String unvalidatedParts(ModelConfig mc, GqaAttention gqa, GroupedRouter router) {
-        List<String> parts = new ArrayList<>();
-        if (gqa.qkvBias()) {
-            parts.add("q/k/v bias");
-        }
-        if (gqa.rotaryDim() != gqa.headDim()) {
-            parts.add("partial rotary");
-        }
-        if (mc.sharedExpertIntermediateSize > 0) {
-            parts.add("shared experts");
-        }
-        if (router != null) {
-            parts.add("router (" + mc.router + ")");
-        }
-        return parts.isEmpty() ? null : String.join(", ", parts);
     }
 
     /** RoPE inverse frequencies, the same bits as the CPU backend's. */

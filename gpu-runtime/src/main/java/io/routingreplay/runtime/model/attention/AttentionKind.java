@@ -26,6 +26,9 @@ public sealed interface AttentionKind permits GqaAttention, MlaAttention {
         return numKvHeads() * valueHeadDim();
     }
 
+    /** Weights of one layer's attention projections (bias and norm vectors left out): what a step reads. */
+    long weightElements(int hidden);
+
     /** Loads and shape-checks layer {@code layer}'s attention tensors. */
     AttentionWeights load(WeightStore store, TensorNaming n, int layer, int hidden);
 }

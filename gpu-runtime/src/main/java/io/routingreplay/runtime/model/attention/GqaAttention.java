@@ -48,6 +48,12 @@ public record GqaAttention(int numHeads, int numKvHeads, int headDim, QkNorm qkN
     }
 
     @Override
+    public long weightElements(int hidden) {
+        long qd = (long) numHeads * headDim, kvd = (long) numKvHeads * headDim;
+        return (qd + 2 * kvd) * hidden + qd * hidden;
+    }
+
+    @Override
     public GqaWeights load(WeightStore store, TensorNaming n, int i, int hidden) {
         long qd = (long) numHeads * headDim, kvd = (long) numKvHeads * headDim;
         GqaWeights w = new GqaWeights();

@@ -70,6 +70,14 @@ public record MlaAttention(int numHeads, int qLoraRank, int kvLoraRank, int qkNo
     }
 
     @Override
+    public long weightElements(int hidden) {
+        long qOut = (long) numHeads * qkHeadDim();
+        long q = qLoraRank > 0 ? (long) qLoraRank * hidden + qOut * qLoraRank : qOut * hidden;
+        return q + (long) (kvLoraRank + qkRopeHeadDim) * hidden
+                + (long) numHeads * (qkNopeHeadDim + vHeadDim) * kvLoraRank + (long) numHeads * vHeadDim * hidden;
+    }
+
+    @Override
     public MlaWeights load(WeightStore store, TensorNaming n, int i, int hidden) {
         MlaWeights w = new MlaWeights();
         long qOut = (long) numHeads * qkHeadDim();

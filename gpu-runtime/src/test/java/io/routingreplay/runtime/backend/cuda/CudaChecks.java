@@ -47,11 +47,6 @@ public final class CudaChecks {
     /** {@code [--kv-cache-dtype fp32|bf16|fp8]}: fp32 runs every check against transformers; bf16 / fp8 report how
      *  far the rounded cache moves greedy tokens, logprobs and routing from transformers and from the CPU backend
      *  (both reported, not failures), and must pass invariance and the K-split comparison bit for bit. */
-    static {
-        // these checks are what validates kernels not yet run on a GPU: the runners they make accept them
-        System.setProperty(CudaModelRunner.UNVALIDATED_KERNELS, "true");
-    }
-
     public static void main(String[] args) {
         if (args.length == 2 && args[0].equals("--kv-cache-dtype")) {
             kv = KvCacheDtype.parse(args[1]);
@@ -106,7 +101,7 @@ public final class CudaChecks {
         List<String> accepted = new ArrayList<>();
         for (String fixture : Fixtures.CPU) {
             try {
-                CudaModelRunner.checkSupported(ModelConfigLoader.load(Fixtures.model(fixture)), true);
+                CudaModelRunner.checkSupported(ModelConfigLoader.load(Fixtures.model(fixture)));
                 accepted.add(fixture);
             } catch (IllegalArgumentException e) {
                 System.out.printf("refused     %-15s %s%n", fixture, e.getMessage());

@@ -24,7 +24,7 @@ class CudaSupportTest {
             "qwen2-moe-tiny"})
     void acceptsTheGqaFixtures(String fixture) {
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), true));
+                ModelConfigLoader.load(Fixtures.model(fixture))));
     }
 
     /** The GPU checks (CudaChecks, `BUNDLE/run check`) run every accepted fixture: GLM-4.5 and Qwen2-MoE now too. */
@@ -34,35 +34,18 @@ class CudaSupportTest {
                 "qwen2-moe-tiny"), CudaChecks.acceptedFixtures());
     }
 
-    /** Until the GPU checks pass them, the new parts' kernels run only when asked for, and the refusal says how. */
-    @ParameterizedTest
-    @ValueSource(strings = {"glm4-moe-tiny", "qwen2-moe-tiny"})
-    void refusesUnvalidatedKernelsUnlessAskedFor(String fixture) {
-        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), false)).getMessage();
-        assertTrue(msg.contains("not yet validated on a GPU") && msg.contains("-Droutingreplay.cuda.unvalidated=true")
-                && msg.contains("q/k/v bias"), msg);
-    }
-
-    @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny"})
-    void acceptsTheValidatedFixturesWithoutAsking(String fixture) {
-        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), false));
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"deepseek-v2-tiny", "deepseek-v2-greedy-tiny"})
     void refusesMla(String fixture) {
         String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)), true)).getMessage();
+                ModelConfigLoader.load(Fixtures.model(fixture)))).getMessage();
         assertTrue(msg.contains(": its attention is MLA"), msg);
     }
 
     @Test
     void refusesDeepSeekV3WithTheReasonAndTheWayOut() {
         String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model("deepseek-v3-tiny")), true)).getMessage();
+                ModelConfigLoader.load(Fixtures.model("deepseek-v3-tiny")))).getMessage();
         assertTrue(msg.startsWith("the CUDA backend cannot run deepseek_v3"), msg);
         assertTrue(msg.contains(": its attention is MLA") && msg.contains("GQA only (use --backend cpu)"), msg);
     }
@@ -71,14 +54,14 @@ class CudaSupportTest {
     void acceptsPartialRotaryWithoutBias() throws IOException {
         ObjectNode json = fixtureConfig("glm4-moe-tiny").put("attention_bias", false);
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true));
+                ModelConfigLoader.parse(json, null)));
     }
 
     @Test
     void acceptsTheSharedExpertGateWithoutBias() throws IOException {
         ObjectNode json = fixtureConfig("qwen2-moe-tiny").put("qkv_bias", false);
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true));
+                ModelConfigLoader.parse(json, null)));
     }
 
     @Test
@@ -87,7 +70,7 @@ class CudaSupportTest {
         ObjectNode json = fixtureConfig("glm4-moe-tiny").put("n_group", 16).put("topk_group", 8);
         String msg = assertThrows(IllegalArgumentException.class,
                 () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true)).getMessage();
+                ModelConfigLoader.parse(json, null))).getMessage();
         assertTrue(msg.contains(": its router is ") && msg.contains("groups of one expert are not supported")
                 && msg.endsWith("(use --backend cpu)"), msg);
     }
@@ -97,7 +80,7 @@ class CudaSupportTest {
         ObjectNode json = fixtureConfig("qwen2-moe-tiny").put("shared_expert_intermediate_size", 36);
         String msg = assertThrows(IllegalArgumentException.class,
                 () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.parse(json, null), true)).getMessage();
+                ModelConfigLoader.parse(json, null))).getMessage();
         assertTrue(msg.endsWith(": hidden, q and intermediate sizes must be multiples of 8"), msg);
     }
 
