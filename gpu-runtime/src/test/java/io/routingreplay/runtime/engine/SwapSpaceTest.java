@@ -88,6 +88,25 @@ class SwapSpaceTest {
         }
     }
 
+    /** A preempted request aborted while its blocks wait in the swap space gives their slots back. */
+    @Test
+    void abortingASwappedRequestFreesItsSlots() {
+        List<GenerationRequest> reqs = requests();
+        try (LLMEngine e = LLMEngine.create(config(false).kvCacheTokens(SQUEEZED_KV_TOKENS).build())) {
+            reqs.forEach(e::add);
+            while (e.swapSlotsInUse() == 0 && e.hasUnfinished()) {
+                e.step();
+            }
+            assertTrue(e.swapSlotsInUse() > 0, "the test must swap a request out");
+            for (GenerationRequest r : reqs) {
+                e.abort(r.rid());
+            }
+            assertEquals(0, e.swapSlotsInUse());
+            assertEquals(0, e.blockManager().numUsed());
+            assertTrue(!e.hasUnfinished());
+        }
+    }
+
     /** A sharded engine's ranks each copy their own K/V heads of the same blocks into the same slots. */
     @Test
     void aShardedEngineSwapsEveryRanksShare() {
