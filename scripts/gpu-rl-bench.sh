@@ -14,7 +14,12 @@
 #               to --npy-dir.
 #   grpo        GRPO groups: 64 random 1,024-token prompts x 8 samples each (512 requests, a group's samples
 #               adjacent; distinct seeds, temperature 1), max_new_tokens drawn in 256..2,048, ignore_eos, routing to
-#               --npy-dir. The prefix cache should serve >= 7/8 of prompt positions ("hit %").
+#               --npy-dir. Every prompt is 64 whole blocks, so with prompt-end logits (both backends) each group's
+#               first sample keeps its last position's logits row and the 7 later ones are served the whole prompt
+#               from the prefix cache: "hit %" should be 7/8 = 87.5 (86.1 = 7 x 1,008 / 8,192 where the last block is
+#               computed again; "kept MiB": the rows kept, 0.58 MiB per prompt). The table's note prints the
+#               expected figure for the shape. GRPO_SHAPE=groups,prompt_len,samples,min_new,max_new (default
+#               64,1024,8,256,2048) changes the size, e.g. for a trial on the CPU (see below).
 #   multi-turn  32 conversations x 6 turns in ONE engine (`multi-turn`, so the prefix cache lives across turns as
 #               in a long-lived server or the streaming job): turn 1 a random 1,024-token prompt; when a
 #               conversation's turn n finishes, its turn n+1 = turn n's prompt + output tokens + 64 new random tokens
@@ -33,11 +38,14 @@
 # script on the CPU with the tiny fixture:
 #   RL_BENCH_MULTI_TURN="bin/routing-replay multi-turn --model fixtures/qwen3-moe-tiny --threads 2" \
 #     MULTI_TURN_SHAPE=4,40,8,6,16 scripts/gpu-rl-bench.sh - multi-turn fp32
+#   RL_BENCH_GENERATE="bin/routing-replay generate --model fixtures/qwen3-moe-tiny --threads 2" \
+#     GRPO_SHAPE=4,64,8,2,6 scripts/gpu-rl-bench.sh - grpo fp32 reserve
+# (without --lower-bound the bound columns print "-").
 # RL_BENCH_SWAP_GIB sets --swap-space-gib (the host swap space for preempted K/V; unset: the engine's default, 16
 # GiB on cuda; 0: none, preempted work is recomputed as before the swap space existed).
 # For each run it prints wall time, output tokens/s, preemptions, K/V blocks swapped out / back in, recomputed
-# positions (and their share of the generated tokens), the prefix cache's hit rate
-# (positions known at admission served from it) and the lower bound the run's
+# positions (and their share of the generated tokens), the prefix cache's hit rate (positions known at admission
+# served from it), the prompt-end logits rows it kept (MiB) and the lower bound the run's
 # own schedule implies (each step's weight + K/V bytes over the GPU's measured copy bandwidth), and writes the table
 # to $OUT/rl-bench.txt (logs beside it) when OUT is set.
 set -uo pipefail
@@ -56,8 +64,9 @@ generate_cmd=(${RL_BENCH_GENERATE:-$bundle/run generate --backend cuda --synthet
 # shellcheck disable=SC2206
 multi_turn_cmd=(${RL_BENCH_MULTI_TURN:-$bundle/run multi-turn --backend cuda --synthetic-config $config})
 
+grpo_shape="${GRPO_SHAPE:-64,1024,8,256,2048}"
 requests() { # name -> JSONL of token-id requests (random ids over the vocabulary, a fixed seed per workload)
-  python3 - "$1" <<'PY'
+  python3 - "$1" "$grpo_shape" <<'PY'
 import json, random, sys
 name = sys.argv[1]
 vocab = 151936
@@ -73,12 +82,13 @@ elif name == "rl-long":
                           "max_new_tokens": 1536, "temperature": 1.0, "seed": 1000 + i, "ignore_eos": True}))
 elif name == "grpo":
     rnd = random.Random(8)
-    for g in range(64):
-        prompt = [rnd.randrange(vocab) for _ in range(1024)]
-        for k in range(8):
+    groups, prompt_len, samples, min_new, max_new = (int(v) for v in sys.argv[2].split(","))
+    for g in range(groups):
+        prompt = [rnd.randrange(vocab) for _ in range(prompt_len)]
+        for k in range(samples):
             print(json.dumps({"rid": f"g{g}s{k}", "prompt_token_ids": prompt,
-                              "max_new_tokens": rnd.randint(256, 2048), "temperature": 1.0,
-                              "seed": 8 * g + k, "ignore_eos": True}))
+                              "max_new_tokens": rnd.randint(min_new, max_new), "temperature": 1.0,
+                              "seed": samples * g + k, "ignore_eos": True}))
 else:
     sys.exit(f"unknown workload {name}")
 PY
@@ -107,8 +117,8 @@ multi_turn() { # kv, admission: the whole conversation workload in one engine; a
 }
 
 table="$out/rl-bench.txt"
-printf '%-11s %-7s %-5s %9s %10s %8s %15s %11s %8s %6s %10s %10s %8s\n' workload admit kv "wall s" "out tok/s" preempt \
-  "swapped out/in" recomputed "recomp %" "hit %" "bound s" "x bound" "x vLLM" > "$table"
+printf '%-11s %-7s %-5s %9s %10s %8s %15s %11s %8s %6s %8s %10s %10s %8s\n' workload admit kv "wall s" "out tok/s" \
+  preempt "swapped out/in" recomputed "recomp %" "hit %" "kept MiB" "bound s" "x bound" "x vLLM" > "$table"
 for w in ${workloads//,/ }; do
   if [ "$w" = multi-turn ]; then
     for kv in ${dtypes//,/ }; do
@@ -134,9 +144,11 @@ done = re.search(r"done: (\d+) requests generated, \d+ rejected; (\d+) prompt \+
                  r"(\d+) preemptions for K/V space, (\d+) blocks swapped out / (\d+) in, (\d+) positions recomputed",
                  log)
 bound = re.search(r"lower bound: ([\d.]+) s .*measured ([\d.]+) s = ([\d.]+)x the bound", log)
-hit = re.search(r"prefix cache \d+ hit / \d+ missed positions \(([\d.]+) %\)", log)
-hit = hit.group(1) if hit else "-"
-if not done or not bound:
+summary = re.search(r"prefix cache \d+ hit / \d+ missed positions \(([\d.]+) %\)(?:, ([\d.]+) MiB of prompt-end logits kept)?",
+                    done.group(0) + log[done.end():] if done else "")
+hit = summary.group(1) if summary else "-"
+kept = summary.group(2) or "0" if summary else "-"
+if not done:
     print(f"{w:<11} {adm:<7} {kv:<5} FAILED (see {sys.argv[3]})")
     sys.exit()
 secs, gen = float(done.group(4)), int(done.group(3))
@@ -145,8 +157,10 @@ vllm = f"{rate / 739.8:.2f}" if w == "vllm-23151" else "-"
 swapped = f"{done.group(6)}/{done.group(7)}"
 recomputed = int(done.group(8))
 share = 100.0 * recomputed / max(gen, 1)
+bound_s = f"{float(bound.group(1)):.2f}" if bound else "-"
+x_bound = f"{float(bound.group(3)):.2f}" if bound else "-"
 print(f"{w:<11} {adm:<7} {kv:<5} {secs:>9.1f} {rate:>10.0f} {done.group(5):>8} {swapped:>15} {recomputed:>11} "
-      f"{share:>8.1f} {hit:>6} {float(bound.group(1)):>10.2f} {float(bound.group(3)):>8.2f} {vllm:>8}")
+      f"{share:>8.1f} {hit:>6} {kept:>8} {bound_s:>10} {x_bound:>8} {vllm:>8}")
 PY
   done
   done
@@ -155,6 +169,23 @@ echo
 echo "==== RL workloads, $card, Qwen3-30B-A3B shape (48 layers, synthetic bf16 weights) ===="
 cat "$table"
 echo "x vLLM: output tokens/s over 739.8 (vLLM issue #23151, one H100, bf16, TP 1, 2,048 in / 1,024 out, concurrency 10)"
+case ",$workloads," in *,grpo,*)
+  IFS=, read -r _ g_prompt g_samples _ _ <<< "$grpo_shape"
+  python3 - "$g_prompt" "$g_samples" <<'PY'
+import sys
+prompt, samples = int(sys.argv[1]), int(sys.argv[2])
+block = 16  # the engine's default kvBlockSize
+whole = 100.0 * (samples - 1) / samples
+last_block = 100.0 * (samples - 1) * ((prompt - 1) // block * block) / (samples * prompt)
+if prompt % block == 0:
+    print(f"grpo hit %: {whole:.1f} expected (each group's {samples - 1} later samples served the whole {prompt}-token "
+          f"prompt, first token from the kept prompt-end logits row); {last_block:.1f} means the last block was "
+          f"computed again (no row kept: --prompt-end-logits-mib 0, or rows evicted)")
+else:
+    print(f"grpo hit %: {last_block:.1f} expected ({prompt}-token prompts do not end on a block boundary)")
+PY
+  ;;
+esac
 if [ -s "$out/multi-turn.txt" ]; then
   echo
   echo "==== multi-turn: routing returned per turn with and without routing_start, $card ===="

@@ -36,3 +36,4 @@
 // the parts of the architectures after Qwen3-MoE / Mixtral / OLMoE (issue 16), last so the entries above keep their place
 #include "kernels/qkv_bias_rope_kv.cuh" // qkv_bias_norm_rope_kv{,_bf16,_fp8}: + q/k/v bias, partial rotary
 #include "kernels/moe_combine_shared.cuh" // moe_combine_shared: routed + (gated) shared experts + residual
+#include "kernels/mla_rope_kv.cuh"    // mla_rope_kv{,_bf16,_fp8}: MLA's rotated q and decompressed per-head K/V rows

@@ -31,7 +31,7 @@ final class EngineOptions {
               --prompt-end-logits-mib N  host memory for the logits row of the last position of each cached prompt
                                        that ends on a block boundary (vocab x 4 B each), from which a later
                                        request with the same whole prompt samples without computing any of it
-                                       (CPU backend; default 64; 0 keeps none)
+                                       (default 64; 0 keeps none)
               --swap-space-gib G       host memory a preempted request's K/V blocks are copied to, and restored
                                        from when it resumes instead of being computed again (vLLM's swap_space;
                                        default 16 on cuda, pinned as used; on cpu an eighth of the heap, at most

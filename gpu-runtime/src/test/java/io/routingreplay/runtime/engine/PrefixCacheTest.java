@@ -345,7 +345,7 @@ class PrefixCacheTest {
         }
     }
 
-    /** The CPU runner with the prompt-end logits capability off: what a backend without it (CUDA, today) gets. */
+    /** The CPU runner with the prompt-end logits capability off: what a backend without it gets. */
     private static final class WithoutPromptEndLogits implements ModelRunner {
         private final ModelRunner r;
 

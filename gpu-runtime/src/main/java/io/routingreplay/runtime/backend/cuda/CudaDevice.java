@@ -127,6 +127,13 @@ final class CudaDevice implements AutoCloseable {
         return p;
     }
 
+    /** Frees page-locked host memory from {@link #allocHost} before {@link #close()} (a staging buffer that grew). */
+    void freeHost(Pointer p) {
+        if (hostAllocations.remove(p)) {
+            cuMemFreeHost(p);
+        }
+    }
+
     long[] memInfo() {
         long[] free = new long[1], total = new long[1];
         cuMemGetInfo(free, total);

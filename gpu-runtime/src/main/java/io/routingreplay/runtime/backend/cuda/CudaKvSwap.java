@@ -55,7 +55,8 @@ final class CudaKvSwap implements KvSwapSpace {
         this.chunks = new Pointer[(slots + slotsPerChunk - 1) / slotsPerChunk];
     }
 
-    /** Over a GQA cache: per layer a key and a value buffer of {@code blockBytes} per block each. */
+    /** Over the runner's cache: per layer a key and a value buffer of {@code blockBytes} per block each (GQA and
+     *  MLA alike: MLA's cache keeps a padded K/V head per query head, the same width for both). */
     static CudaKvSwap over(CudaDevice dev, CUdeviceptr[] k, CUdeviceptr[] v, long blockBytes, int slots) {
         CUdeviceptr[] regions = new CUdeviceptr[k.length + v.length];
         long[] bytes = new long[regions.length];

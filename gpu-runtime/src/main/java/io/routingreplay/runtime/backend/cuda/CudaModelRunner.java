@@ -11,6 +11,7 @@ import io.routingreplay.runtime.model.Rope;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.model.ModelWeights;
 import io.routingreplay.runtime.model.attention.GqaAttention;
+import io.routingreplay.runtime.model.attention.MlaAttention;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.weights.WeightStore;
 import jcuda.Pointer;
@@ -31,7 +32,9 @@ import static jcuda.driver.JCudaDriver.*;
  * from free GPU memory.
  * Each {@link #forward} is one host→device copy of the step's inputs, the kernel sequence of {@link ForwardPass}
  * (replayed from a CUDA graph for decode steps, one graph per power-of-two batch bucket), and one device→host
- * copy carrying sampled tokens, logprobs and the routing record.
+ * copy carrying sampled tokens, logprobs and the routing record. With prompt-end logits a step also copies whole
+ * logits rows: the rows of chunks that sample from a kept row in before its kernels, the rows of chunks that keep
+ * theirs out after sampling ({@link LogitsRowStaging}; such steps run eagerly).
  */
 public final class CudaModelRunner implements ModelRunner {
     /** Share of the free GPU memory (after weights and workspace) given to the K/V cache when not configured. */
@@ -43,6 +46,7 @@ public final class CudaModelRunner implements ModelRunner {
     private final DeviceWeights weights;
     private final Workspace ws;
     private final ForwardPass pass;
+    private final LogitsRowStaging logitsRows;
     private final int blockSize, numBlocks;
     private final Map<Integer, CUgraphExec> graphs = new HashMap<>();
     private final boolean useGraphs;
@@ -58,6 +62,7 @@ public final class CudaModelRunner implements ModelRunner {
         this.weights = weights;
         this.ws = ws;
         this.pass = pass;
+        this.logitsRows = new LogitsRowStaging(dev, ws, c.vocabSize);
         this.blockSize = blockSize;
         this.numBlocks = numBlocks;
         this.useGraphs = useGraphs;
@@ -78,13 +83,15 @@ public final class CudaModelRunner implements ModelRunner {
             KvCacheDtype kvType = cfg.kvCacheDtype();
             int kvElem = kvType.bytes();
             int maxTokens = cfg.maxBatchTokens(), maxSeqs = cfg.maxNumSeqs();
-            long kvBytesPerBlock = 2L * mc.numLayers * bs * mc.kvDim() * kvElem;
+            int kvWidth = MlaLayout.cacheWidth(mc);     // GQA: kv_dim; MLA: a padded K/V head per query head
+            long kvBytesPerBlock = 2L * mc.numLayers * bs * kvWidth * kvElem;
             int maxBlocksPerSeq = (mc.maxPositionEmbeddings + bs - 1) / bs;
             int blocks;
             if (cfg.kvCacheTokens() > 0) {
                 blocks = (cfg.kvCacheTokens() + bs - 1) / bs;
             } else {
-                long free = dev.memInfo()[0] - Workspace.bytes(mc, maxTokens, maxSeqs, maxBlocksPerSeq);
+                long free = dev.memInfo()[0] - Workspace.bytes(mc, maxTokens, maxSeqs, maxBlocksPerSeq)
+                        - MlaAttentionStep.workspaceBytes(mc, maxTokens);
                 long usable = (long) (free * KV_MEMORY_FRACTION) - KV_MEMORY_RESERVE;
                 blocks = (int) Math.min(Integer.MAX_VALUE / 2, usable / kvBytesPerBlock - 1);
                 if (blocks < 1) {
@@ -98,8 +105,8 @@ public final class CudaModelRunner implements ModelRunner {
             long slots = (long) (blocks + 1) * bs;
             CUdeviceptr[] k = new CUdeviceptr[mc.numLayers], v = new CUdeviceptr[mc.numLayers];
             for (int l = 0; l < mc.numLayers; l++) {
-                k[l] = dev.alloc(slots * mc.kvDim() * kvElem);
-                v[l] = dev.alloc(slots * mc.kvDim() * kvElem);
+                k[l] = dev.alloc(slots * kvWidth * kvElem);
+                v[l] = dev.alloc(slots * kvWidth * kvElem);
             }
             uploadInvFreq(ws, mc);
             boolean graphs = !"false".equals(System.getProperty("routingreplay.cuda.graphs"));
@@ -116,22 +123,25 @@ public final class CudaModelRunner implements ModelRunner {
      */
     static void checkSupported(ModelConfig mc) {
         String why = null;
-        GroupedRouter router = mc.attention instanceof GqaAttention ? GroupedRouter.of(mc) : null;
-        if (!(mc.attention instanceof GqaAttention gqa)) {
-            why = "its attention is " + mc.attention + "; the CUDA backend runs GQA only (use --backend cpu)";
-        } else if (gqa.qkvBias() && gqa.qkNorm() == QkNorm.FULL) {
+        GroupedRouter router = GroupedRouter.of(mc);
+        GqaAttention gqa = mc.attention instanceof GqaAttention g ? g : null;
+        MlaAttention mla = mc.attention instanceof MlaAttention m ? m : null;
+        if (mla != null && MlaLayout.unsupported(mc, mla) != null) {
+            why = "its attention is " + mc.attention + ": " + MlaLayout.unsupported(mc, mla) + " (use --backend cpu)";
+        } else if (gqa != null && gqa.qkvBias() && gqa.qkNorm() == QkNorm.FULL) {
             why = "its attention has q/k/v bias and full-width q/k norm (" + mc.attention + "); the CUDA kernels "
                     + "run bias with per-head or no q/k norm (use --backend cpu)";
         } else if (router != null && router.unsupported(mc.numExperts) != null) {
             why = "its router is " + mc.router + ": " + router.unsupported(mc.numExperts) + " (use --backend cpu)";
-        } else if (!Rope.DEFAULT.equals(mc.rope.type())) {
-            why = "its RoPE is " + mc.rope.type() + "; the CUDA backend runs the default RoPE only (use --backend cpu)";
-        } else if (mc.hiddenSize % 8 != 0 || mc.moeIntermediateSize % 8 != 0 || mc.qDim() % 8 != 0
+        } else if (gqa != null && !Rope.DEFAULT.equals(mc.rope.type())) {
+            // MLA applies YaRN (frequencies, attention factor, mscale² in the softmax scale): mla_rope_kv
+            why = "its RoPE is " + mc.rope.type() + "; the CUDA backend runs YaRN for MLA only (use --backend cpu)";
+        } else if (mc.hiddenSize % 8 != 0 || mc.moeIntermediateSize % 8 != 0 || (gqa != null && mc.qDim() % 8 != 0)
                 || mc.denseIntermediateSize % 8 != 0 || mc.sharedExpertIntermediateSize % 8 != 0) {
             why = "hidden, q and intermediate sizes must be multiples of 8";
         } else if (mc.numHeads / mc.numKvHeads > 8) {
             why = "at most 8 query heads per K/V head";
-        } else if (mc.headDim > 256 || mc.headDim % 8 != 0) {
+        } else if (gqa != null && (mc.headDim > 256 || mc.headDim % 8 != 0)) {   // MLA: MlaLayout.unsupported
             why = "head_dim must be a multiple of 8 up to 256";
         } else if (mc.numExperts > 1024 || mc.topK > 32) {
             why = "at most 1024 experts and top-k 32";
@@ -162,9 +172,9 @@ public final class CudaModelRunner implements ModelRunner {
         return numBlocks;
     }
 
-    /** Bytes of one block of one layer's keys (or values). */
+    /** Bytes of one block of one layer's keys (or values): the cache's width as {@link #create} allocates it. */
     private long kvBlockBytes() {
-        return (long) blockSize * c.kvDim() * kvElemBytes;
+        return (long) blockSize * MlaLayout.cacheWidth(c) * kvElemBytes;
     }
 
     @Override
@@ -175,6 +185,16 @@ public final class CudaModelRunner implements ModelRunner {
     @Override
     public io.routingreplay.runtime.backend.KvSwapSpace openKvSwapSpace(int slots) {
         return CudaKvSwap.over(dev, pass.kCache, pass.vCache, kvBlockBytes(), slots);
+    }
+
+    /**
+     * A kept row is the very {@code ws.logits} row {@code sample_tokens} read, copied out after it; a given row is
+     * copied into a row of {@code ws.logits} that lm_head does not write, and the same kernel samples it
+     * ({@link LogitsRowStaging}).
+     */
+    @Override
+    public boolean supportsPromptEndLogits() {
+        return true;
     }
 
     @Override
@@ -278,25 +298,35 @@ public final class CudaModelRunner implements ModelRunner {
             throw new IllegalArgumentException("step of " + n + " sequences / " + T + " tokens exceeds the runner's "
                     + ws.maxSeqs + " / " + ws.maxTokens + " (EngineConfig maxNumSeqs / maxBatchTokens)");
         }
-        boolean decode = useGraphs && !forceEager && T == n;
+        // prompt-end logits: each sampling chunk's row of ws.logits, the computed ones first; a step that keeps or
+        // is given a row runs eagerly (the graphs sample one computed row per chunk and copy no row)
+        int[] sampleRows = LogitsRowStaging.sampleRows(chunks, c.vocabSize);
+        boolean movesRows = LogitsRowStaging.movesRows(chunks);
+        boolean decode = useGraphs && !forceEager && T == n && !movesRows;
         for (SeqChunk ch : chunks) {
             decode &= ch.sample();
         }
         int rows = decode ? bucket(n) : T;
-        int stride = fillInputs(chunks, rows, decode);
+        int stride = fillInputs(chunks, rows, decode, sampleRows);
         int S = decode ? rows : countSampled(chunks);
         int inWords = ws.offBlockTables + (decode ? rows : n) * stride;
         cuMemcpyHtoDAsync(ws.in, ws.inHost, 4L * inWords, dev.stream);
+        if (movesRows) {
+            logitsRows.enqueueGiven(chunks, sampleRows);
+        }
         if (decode) {
             launchGraph(rows);
         } else {
-            pass.enqueue(T, S, captureRouting);
+            pass.enqueue(T, LogitsRowStaging.computedRows(chunks), S, captureRouting);
             eagerSteps++;
+        }
+        if (movesRows) {
+            logitsRows.enqueueKept(chunks, sampleRows);
         }
         long outWords = 2L * ws.maxSeqs + (captureRouting ? (long) T * ws.routingWordsPerToken : 0);
         cuMemcpyDtoHAsync(ws.outHost, ws.out, 4 * outWords, dev.stream);
         dev.sync();
-        return readOutputs(chunks);
+        return readOutputs(chunks, sampleRows, movesRows ? logitsRows.kept(chunks) : null);
     }
 
     private int bucket(int n) {
@@ -318,7 +348,7 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     /** Packs the step's inputs into the pinned staging buffer; returns the block-table stride used. */
-    private int fillInputs(List<SeqChunk> chunks, int rows, boolean padded) {
+    private int fillInputs(List<SeqChunk> chunks, int rows, boolean padded, int[] sampleRows) {
         IntBuffer in = ws.inWords;
         int stride = 1;
         for (SeqChunk ch : chunks) {
@@ -355,8 +385,9 @@ public final class CudaModelRunner implements ModelRunner {
             for (int b = 0; b < stride; b++) {
                 in.put(ws.offBlockTables + i * stride + b, b < bt.length ? bt[b] : numBlocks);
             }
-            if (ch.sample()) {
-                putSampling(s++, t - 1, ch.params(), ch.seed(), ch.sampleIndex());
+            if (sampleRows[i] >= 0) { // a chunk sampling a given row has no position of its own: no row is computed for it
+                putSampling(sampleRows[i], ch.sampleFrom() == null ? t - 1 : 0, ch.params(), ch.seed(), ch.sampleIndex());
+                s++;
             }
         }
         if (padded) {
@@ -404,7 +435,8 @@ public final class CudaModelRunner implements ModelRunner {
         graphLaunches++;
     }
 
-    private StepOutput readOutputs(List<SeqChunk> chunks) {
+    /** The step's outputs per chunk; {@code kept}: the rows the chunks kept (null when the step kept none). */
+    private StepOutput readOutputs(List<SeqChunk> chunks, int[] sampleRows, float[][] kept) {
         IntBuffer out = ws.outWords;
         int n = chunks.size();
         int[] tokens = new int[n];
@@ -414,13 +446,13 @@ public final class CudaModelRunner implements ModelRunner {
         int per = c.numMoeLayers() * c.topK;
         int wordsPerToken = ws.routingWordsPerToken;
         long base = 2L * ws.maxSeqs;
-        int t = 0, s = 0;
+        int t = 0;
         for (int i = 0; i < n; i++) {
             SeqChunk ch = chunks.get(i);
-            if (ch.sample()) {
+            int s = sampleRows[i];
+            if (s >= 0) {
                 tokens[i] = out.get(s);
                 logprobs[i] = Float.intBitsToFloat(out.get(ws.maxSeqs + s));
-                s++;
             } else {
                 tokens[i] = -1;
                 logprobs[i] = Float.NaN;
@@ -440,7 +472,8 @@ public final class CudaModelRunner implements ModelRunner {
                 t += len;
             }
         }
-        return new StepOutput(tokens, logprobs, ids, wts);
+        return kept == null ? new StepOutput(tokens, logprobs, ids, wts)
+                : new StepOutput(tokens, logprobs, ids, wts, new float[n][], new byte[n][], kept);
     }
 
     @Override

@@ -4,6 +4,8 @@ import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.QkNorm;
 import io.routingreplay.runtime.model.attention.GqaAttention;
 import io.routingreplay.runtime.model.attention.GqaWeights;
+import io.routingreplay.runtime.model.attention.MlaAttention;
+import io.routingreplay.runtime.model.attention.MlaWeights;
 import io.routingreplay.runtime.model.LayerWeights;
 import io.routingreplay.runtime.model.ModelWeights;
 import io.routingreplay.runtime.weights.Dtype;
@@ -18,7 +20,8 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoD;
 
 /**
  * Every weight of the model as bf16 on the device, in the layouts the kernels read: q/k/v stacked into one
- * [q_dim + 2 kv_dim, hidden] matrix, and each MoE layer's experts stacked [expert][rows][cols] per projection.
+ * [q_dim + 2 kv_dim, hidden] matrix (an MLA layer's attention tensors in {@link MlaLayerWeights} instead), and each
+ * MoE layer's experts stacked [expert][rows][cols] per projection.
  * Loaded from a checkpoint (bf16 bytes copied as they are; f16/f32 rounded to bf16) or filled with random values
  * by a kernel on the device (synthetic benchmark models never touch the host).
  */
@@ -39,6 +42,8 @@ final class DeviceWeights {
         CUdeviceptr sharedGate, sharedUp, sharedDown;
         /** Qwen2-MoE's shared_expert_gate row, bf16 [hidden], or null. */
         CUdeviceptr sharedGateRow;
+        /** An MLA layer's attention tensors (then wqkv, wo, qNorm, kNorm and qkvBias are null), or null. */
+        MlaLayerWeights mla;
     }
 
     private DeviceWeights(CUdeviceptr embedding, CUdeviceptr finalNorm, CUdeviceptr lmHead, Layer[] layers, long bytes) {
@@ -74,15 +79,19 @@ final class DeviceWeights {
             Layer l = new Layer();
             l.attnNorm = put(dev, total, lw.attnNorm);
             l.ffnNorm = put(dev, total, lw.ffnNorm);
-            GqaWeights a = lw.gqa();
-            l.wqkv = alloc(dev, total, s.qkv);
-            long off = copy(l.wqkv, 0, a.wq);
-            off = copy(l.wqkv, off, a.wk);
-            copy(l.wqkv, off, a.wv);
-            l.wo = put(dev, total, a.wo);
-            l.qNorm = a.qNorm == null ? null : put(dev, total, a.qNorm);
-            l.kNorm = a.kNorm == null ? null : put(dev, total, a.kNorm);
-            l.qkvBias = putFloats(dev, total, HostLayout.qkvBias(a));
+            if (lw.attention instanceof MlaWeights m) {
+                l.mla = MlaLayerWeights.upload(dev, total, (MlaAttention) c.attention, m);
+            } else {
+                GqaWeights a = lw.gqa();
+                l.wqkv = alloc(dev, total, s.qkv);
+                long off = copy(l.wqkv, 0, a.wq);
+                off = copy(l.wqkv, off, a.wk);
+                copy(l.wqkv, off, a.wv);
+                l.wo = put(dev, total, a.wo);
+                l.qNorm = a.qNorm == null ? null : put(dev, total, a.qNorm);
+                l.kNorm = a.kNorm == null ? null : put(dev, total, a.kNorm);
+                l.qkvBias = putFloats(dev, total, HostLayout.qkvBias(a));
+            }
             l.moe = lw.isMoe();
             if (l.moe) {
                 l.router = put(dev, total, lw.moe.router);
@@ -122,12 +131,16 @@ final class DeviceWeights {
             Layer l = new Layer();
             l.attnNorm = random(dev, total, counter, h, 0.05f, 1f);
             l.ffnNorm = random(dev, total, counter, h, 0.05f, 1f);
-            l.wqkv = random(dev, total, counter, s.qkv, inH, 0f);
-            l.wo = random(dev, total, counter, s.o, (float) (1 / Math.sqrt(c.qDim())), 0f);
-            l.qNorm = s.qn == 0 ? null : random(dev, total, counter, s.qn, 0.05f, 1f);
-            l.kNorm = s.kn == 0 ? null : random(dev, total, counter, s.kn, 0.05f, 1f);
-            if (c.attention instanceof GqaAttention g && g.qkvBias()) {
-                l.qkvBias = putFloats(dev, total, HostLayout.syntheticFloats(c.qDim() + 2 * c.kvDim(), counter[0]++, 0.1f));
+            if (c.attention instanceof MlaAttention a) {
+                l.mla = MlaLayerWeights.synthetic(dev, total, counter, c, a);
+            } else {    // GQA: the random stream Qwen3-MoE / Mixtral / OLMoE / GLM / Qwen2-MoE always drew
+                l.wqkv = random(dev, total, counter, s.qkv, inH, 0f);
+                l.wo = random(dev, total, counter, s.o, (float) (1 / Math.sqrt(c.qDim())), 0f);
+                l.qNorm = s.qn == 0 ? null : random(dev, total, counter, s.qn, 0.05f, 1f);
+                l.kNorm = s.kn == 0 ? null : random(dev, total, counter, s.kn, 0.05f, 1f);
+                if (c.attention instanceof GqaAttention g && g.qkvBias()) {
+                    l.qkvBias = putFloats(dev, total, HostLayout.syntheticFloats(c.qDim() + 2 * c.kvDim(), counter[0]++, 0.1f));
+                }
             }
             l.moe = c.isMoeLayer(i);
             if (l.moe) {
@@ -166,7 +179,7 @@ final class DeviceWeights {
         }
     }
 
-    private static CUdeviceptr putFloats(CudaDevice dev, long[] total, float[] f) {
+    static CUdeviceptr putFloats(CudaDevice dev, long[] total, float[] f) {
         if (f == null) {
             return null;
         }
@@ -176,19 +189,19 @@ final class DeviceWeights {
         return p;
     }
 
-    private static CUdeviceptr random(CudaDevice dev, long[] total, long[] counter, long n, float scale, float offset) {
+    static CUdeviceptr random(CudaDevice dev, long[] total, long[] counter, long n, float scale, float offset) {
         CUdeviceptr p = alloc(dev, total, n);
         int blocks = (int) Math.min(132L * 16, (n + 255) / 256);
         dev.launch("fill_random_bf16", blocks, 1, 256, p, n, counter[0]++ * 0x9E3779B97F4A7C15L, scale, offset);
         return p;
     }
 
-    private static CUdeviceptr alloc(CudaDevice dev, long[] total, long elements) {
+    static CUdeviceptr alloc(CudaDevice dev, long[] total, long elements) {
         total[0] += elements * 2;
         return dev.alloc(elements * 2);
     }
 
-    private static CUdeviceptr put(CudaDevice dev, long[] total, TensorView t) {
+    static CUdeviceptr put(CudaDevice dev, long[] total, TensorView t) {
         CUdeviceptr p = alloc(dev, total, t.numel());
         copy(p, 0, t);
         return p;
@@ -204,14 +217,14 @@ final class DeviceWeights {
     }
 
     /** Copies t as bf16 to dst + byteOffset; returns the offset after it. */
-    private static long copy(CUdeviceptr dst, long byteOffset, TensorView t) {
+    static long copy(CUdeviceptr dst, long byteOffset, TensorView t) {
         ByteBuffer b = t.dtype == Dtype.BF16 ? t.bytes() : toBf16(t);
         long n = t.numel() * 2;
         cuMemcpyHtoD(dst.withByteOffset(byteOffset), Pointer.to(b), n);
         return byteOffset + n;
     }
 
-    private static ByteBuffer toBf16(TensorView t) {
+    static ByteBuffer toBf16(TensorView t) {
         int n = Math.toIntExact(t.numel());
         ByteBuffer b = ByteBuffer.allocateDirect(n * 2).order(ByteOrder.LITTLE_ENDIAN);
         float[] chunk = new float[4096];

@@ -4,6 +4,7 @@ import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.QkNorm;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.model.attention.GqaAttention;
+import io.routingreplay.runtime.model.attention.MlaAttention;
 import jcuda.driver.CUdeviceptr;
 
 /**
@@ -62,6 +63,8 @@ final class ForwardPass {
     private final int extendedQkvRotaryDim;
     /** router_grouped's arguments where the router is not unscaled softmax top-k (else router_topk runs). */
     private final GroupedRouter groupedRouter;
+    /** The MLA attention's launches for an MLA config (DeepSeek-V2 / V3), else null (GQA). */
+    private final MlaAttentionStep mla;
 
     ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
                 CUdeviceptr[] vCache, int blockSize, KvCacheDtype kvType) {
@@ -83,12 +86,16 @@ final class ForwardPass {
                 ? "attention_staged_d" + d + kvSuffix : null;
         this.extendedQkvRotaryDim = extendedQkvRotaryDim(c);
         this.groupedRouter = GroupedRouter.of(c);
+        this.mla = c.attention instanceof MlaAttention a
+                ? new MlaAttentionStep(dev, c, a, w, ws, blockSize, kvSuffix) : null;
     }
 
     /** The rotary width qkv_bias_norm_rope_kv gets where the config has q/k/v bias or partial rotary; 0 where
      *  qk_norm_rope_kv runs (every config without either: their launches stay what they were). */
     static int extendedQkvRotaryDim(ModelConfig c) {
-        GqaAttention gqa = (GqaAttention) c.attention;
+        if (!(c.attention instanceof GqaAttention gqa)) {
+            return 0;   // MLA: MlaAttentionStep
+        }
         return gqa.qkvBias() || gqa.rotaryDim() != gqa.headDim() ? gqa.rotaryDim() : 0;
     }
 
@@ -98,39 +105,36 @@ final class ForwardPass {
      * @param captureRouting write the routing record into the output buffer (off only for the benchmark's A/B)
      */
     void enqueue(int T, int S, boolean captureRouting) {
+        enqueue(T, S, S, captureRouting);
+    }
+
+    /**
+     * As {@link #enqueue(int, int, boolean)} where only the first {@code computed} of the S sampled rows are computed
+     * (final RMSNorm + lm_head); the rows after them hold logits copied in before the step (prompt-end logits,
+     * {@link LogitsRowStaging}), and {@code sample_tokens} runs over all S. With T = 0 (every chunk samples from a
+     * given row) no layer runs.
+     */
+    void enqueue(int T, int computed, int S, boolean captureRouting) {
         int H = c.hiddenSize, K = c.topK, E = c.numExperts;
-        int qkvDim = c.qDim() + 2 * c.kvDim();
         float eps = c.rmsNormEps;
-        int qkMode = c.qkNorm == QkNorm.NONE ? 0 : c.qkNorm == QkNorm.PER_HEAD ? 1 : 2;
-        float scale = (float) (1.0 / Math.sqrt(c.headDim));
         boolean wideMoe = (long) T * K >= (long) WIDE_FROM_TOKENS_PER_EXPERT * E;
         CUdeviceptr tokens = ws.inAt(ws.offTokens), positions = ws.inAt(ws.offPositions), slots = ws.inAt(ws.offSlots);
         CUdeviceptr tokSeq = ws.inAt(ws.offTokSeq), meta = ws.inAt(ws.offMeta), bt = ws.inAt(ws.offBlockTables);
         CUdeviceptr routingOut = captureRouting ? ws.outAt(2L * ws.maxSeqs) : null;
         long zero = 0L;
 
-        dev.launch("embed", T, 1, 256, tokens, w.embedding, ws.x, H);
-        for (int l = 0; l < c.numLayers; l++) {
+        if (T > 0) {
+            dev.launch("embed", T, 1, 256, tokens, w.embedding, ws.x, H);
+        }
+        for (int l = 0; l < c.numLayers && T > 0; l++) { // T is 0 when every chunk samples from a given row
             DeviceWeights.Layer lw = w.layers[l];
             // the GEMMs read split rows (kernels.cu storeSplit), written once here rather than in every GEMM block
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, null, ws.xnSplit, H, eps);
-            denseStore(T, qkvDim, ws.xnSplit, H, lw.wqkv, ws.qkv, false, TILED_FROM_ROWS);
-            // one warp per q, k or v head (kernels.cu QKR_THREADS = 256 threads)
-            if (extendedQkvRotaryDim == 0) {
-                dev.launch("qk_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256, ws.qkv,
-                        positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
-                        ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
-            } else {    // + q/k/v bias, RoPE on the first rotaryDim dims (Qwen2-MoE, GLM-4.5)
-                dev.launch("qkv_bias_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256,
-                        ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps, ws.invFreq, ws.q, lw.qkvBias,
-                        extendedQkvRotaryDim, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
+            if (mla != null) {  // the one branch on the attention kind (MLA: DeepSeek-V2 / V3)
+                mla.enqueue(this, l, T, positions, slots, tokSeq, meta, bt, kCache[l], vCache[l], blockAttention);
+            } else {
+                gqaAttention(l, lw, T, positions, slots, tokSeq, meta, bt);
             }
-            boolean staged = stagedAttention != null && !blockAttention;
-            dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, staged ? c.numKvHeads : T,
-                    staged ? T : c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
-                    positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
-            dev.launch("attention_combine", T, ceil(c.numHeads, 8), 256, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
-            denseResidual(T, H, ws.attn, c.qDim(), lw.wo, ws.x);
             // fp32 for the router, split rows for the expert (or dense) gate/up product
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, ws.xnSplit, H, eps);
             if (lw.moe) {
@@ -200,12 +204,52 @@ final class ForwardPass {
                 denseResidual(T, H, ws.act, I, lw.down, ws.x);
             }
         }
+        if (computed > 0) {
+            dev.launch("rmsnorm", computed, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, null, ws.finalX, H,
+                    eps);
+            denseStore(computed, c.vocabSize, ws.finalX, H, w.lmHead, ws.logits, true, TILED_LM_HEAD_FROM_ROWS);
+        }
         if (S > 0) {
-            dev.launch("rmsnorm", S, 1, 256, ws.x, ws.inAt(ws.offSampleRows), w.finalNorm, null, ws.finalX, H, eps);
-            denseStore(S, c.vocabSize, ws.finalX, H, w.lmHead, ws.logits, true, TILED_LM_HEAD_FROM_ROWS);
             dev.launch("sample_tokens", S, 1, 1024, ws.logits, c.vocabSize, ws.inAt(ws.offSampleParams),
                     ws.outAt(0), ws.outAt(ws.maxSeqs));
         }
+    }
+
+    /** Layer l's GQA self-attention: the QKV product, q/k norm + RoPE + K/V cache rows, attention, O + residual. */
+    private void gqaAttention(int l, DeviceWeights.Layer lw, int T, CUdeviceptr positions, CUdeviceptr slots,
+                              CUdeviceptr tokSeq, CUdeviceptr meta, CUdeviceptr bt) {
+        int H = c.hiddenSize;
+        int qkvDim = c.qDim() + 2 * c.kvDim();
+        float eps = c.rmsNormEps;
+        int qkMode = c.qkNorm == QkNorm.NONE ? 0 : c.qkNorm == QkNorm.PER_HEAD ? 1 : 2;
+        float scale = (float) (1.0 / Math.sqrt(c.headDim));
+        denseStore(T, qkvDim, ws.xnSplit, H, lw.wqkv, ws.qkv, false, TILED_FROM_ROWS);
+        // one warp per q, k or v head (kernels.cu QKR_THREADS = 256 threads)
+        if (extendedQkvRotaryDim == 0) {
+            dev.launch("qk_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256, ws.qkv,
+                    positions, slots, lw.qNorm, lw.kNorm, qkMode, eps,
+                    ws.invFreq, ws.q, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
+        } else {    // + q/k/v bias, RoPE on the first rotaryDim dims (Qwen2-MoE, GLM-4.5)
+            dev.launch("qkv_bias_norm_rope_kv" + kvSuffix, T, ceil(c.numHeads + 2 * c.numKvHeads, 8), 256,
+                    ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps, ws.invFreq, ws.q, lw.qkvBias,
+                    extendedQkvRotaryDim, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
+        }
+        boolean staged = stagedAttention != null && !blockAttention;
+        dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, staged ? c.numKvHeads : T,
+                staged ? T : c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
+                positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
+        dev.launch("attention_combine", T, ceil(c.numHeads, 8), 256, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
+        denseResidual(T, H, ws.attn, c.qDim(), lw.wo, ws.x);
+    }
+
+    /** Y[t][n] = W[n] · X[t] for a projection in front of attention (MlaAttentionStep), chosen as the QKV product's. */
+    void projection(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
+        denseStore(t, n, x, k, wt, y, false, TILED_FROM_ROWS);
+    }
+
+    /** Y[t][n] += W[n] · X[t] for an attention output projection (MlaAttentionStep), as the O product's. */
+    void outputProjection(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
+        denseResidual(t, n, x, k, wt, y);
     }
 
     /**

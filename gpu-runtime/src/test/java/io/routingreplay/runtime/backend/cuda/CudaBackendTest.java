@@ -48,6 +48,12 @@ class CudaBackendTest {
 
     @ParameterizedTest
     @MethodSource("accepted")
+    void laterSamplesOfABlockAlignedPromptAreServedWholeFromTheKeptLogitsRow(String fixture) {
+        assertEquals(List.of(), CudaChecks.promptEndLogits(fixture));
+    }
+
+    @ParameterizedTest
+    @MethodSource("accepted")
     void agreesWithCpuOnRandomRequests(String fixture) {
         assertEquals(List.of(), CudaChecks.agreement(fixture, 100, fixture.length()));
     }

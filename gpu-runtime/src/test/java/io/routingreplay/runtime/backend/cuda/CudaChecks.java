@@ -1,5 +1,6 @@
 package io.routingreplay.runtime.backend.cuda;
 
+import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
@@ -14,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Function;
 
 /**
  * The GPU checks of the CUDA backend, runnable without Maven on the GPU machine ({@code scripts/gpu-test.sh}
@@ -32,6 +34,9 @@ import java.util.Random;
  *   <li>prefix cache: every fixture prompt's greedy record and three seeded samples of it (GRPO-like), served
  *       from the prefix cache (whole batches and 7-token chunks), equal the records computed cold (cache off,
  *       each request alone) bit for bit, including the routing of the cached positions.</li>
+ *   <li>prompt-end logits: a GRPO group of one block-aligned prompt, whose later samples are served the whole
+ *       prompt from the cache and draw their first token from the logits row the first sample kept (alone, batched,
+ *       beside a computed row, in chunks), equal their cold records bit for bit.</li>
  *   <li>swap space: a 96-position K/V cache preempts seeded sampled requests; their blocks go to pinned host memory
  *       and come back ({@link CudaKvSwap}), nothing is recomputed, and every record equals the unpreempted one bit
  *       for bit (and so does the recompute path, swap space 0).</li>
@@ -51,9 +56,12 @@ public final class CudaChecks {
         if (args.length == 2 && args[0].equals("--kv-cache-dtype")) {
             kv = KvCacheDtype.parse(args[1]);
         } else if (args.length == 1 && args[0].equals("--prefix-cache-only")) {
-            // the prefix-cache check alone (a short device lease)
-            List<String> failures = new ArrayList<>(prefixCache("qwen3-moe-tiny"));
-            failures.addAll(prefixCache("mixtral-tiny"));
+            // the prefix-cache and prompt-end logits checks alone, on every accepted fixture (a short device lease)
+            List<String> failures = new ArrayList<>();
+            for (String fixture : acceptedFixtures()) {
+                failures.addAll(prefixCache(fixture));
+                failures.addAll(promptEndLogits(fixture));
+            }
             failures.forEach(f -> System.out.println("FAIL " + f));
             System.out.println(failures.isEmpty() ? "PREFIX CACHE CHECK PASSED" : failures.size() + " FAILURES");
             System.exit(failures.isEmpty() ? 0 : 1);
@@ -78,6 +86,7 @@ public final class CudaChecks {
             }
             failures.addAll(invariance(fixture));
             failures.addAll(prefixCache(fixture));
+            failures.addAll(promptEndLogits(fixture));
             failures.addAll(swapSpace(fixture));
         }
         long seed = 7L;
@@ -281,6 +290,146 @@ public final class CudaChecks {
         System.out.printf("prefix cache %-14s %d positions served from the cache, records bit-identical to cold -> %s%n",
                 fixture, hits, fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
         return fails;
+    }
+
+    /** {@link #promptEndLogits(String, Function)} on the CUDA backend. */
+    public static List<String> promptEndLogits(String fixture) {
+        return promptEndLogits(fixture, CudaChecks::cuda);
+    }
+
+    /**
+     * Prompt-end logits (issue 15; PrefixCacheTest's case): a GRPO group of 6 samples of one prompt of 3 whole
+     * blocks (different seeds, greedy, top-p / top-k, temperature 1.2 over the whole vocabulary). The first sample
+     * computes the prompt and keeps its last position's logits row; every later one must then be served the whole
+     * prompt from the cache and draw its first token from that row. In one engine: the later samples alone (steps
+     * of no tokens), then again all batched with an unrelated request whose prompt is computed (given rows beside a
+     * computed one); in 5-token chunks of at most 3 sequences; and with the prompt's last position alone in its step
+     * (a one-token keep step: the decode graph's shape). Passes when every record equals its cold record (cache off,
+     * each request alone) bit for bit, the cache served exactly the later samples' whole prompts, the model was fed
+     * only the positions not served (no prompt position of a later sample), one row was kept, and each way reached
+     * the step shape it is there for. Without the row the later samples compute the last block (hits fall short);
+     * with a wrong row their first tokens or logprobs differ.
+     *
+     * @param engine the engine under check per fixture (the CUDA one in {@link #main}; the CPU backend in the unit
+     *               test that shows the check passes there and fails where no row is kept)
+     */
+    static List<String> promptEndLogits(String fixture, Function<String, EngineConfig.Builder> engine) {
+        List<String> fails = new ArrayList<>();
+        int promptLen = 3 * engine.apply(fixture).build().kvBlockSize();
+        Random rnd = new Random(15);
+        List<GenerationRequest> group = new ArrayList<>();
+        int[] prompt = randomPrompt(rnd, promptLen, fixture);
+        for (int i = 0; i < 6; i++) {
+            SamplingParams p = switch (i % 3) {
+                case 0 -> new SamplingParams(6 + i % 3, 0.9f, 0.95f, 40, 500L + i, List.of(), true, i % 2 == 0);
+                case 1 -> new SamplingParams(7, 0f, 1f, 0, 500L + i, List.of(), true, i % 2 == 0);
+                default -> new SamplingParams(8, 1.2f, 1f, 0, 500L + i, List.of(), true, i % 2 == 0);
+            };
+            group.add(new GenerationRequest("g" + i, prompt, p));
+        }
+        GenerationRequest other = new GenerationRequest("other", randomPrompt(rnd, promptLen - 3, fixture),
+                new SamplingParams(5, 0.9f, 0.95f, 40, 77L, List.of(), true, true));
+        List<GenerationRequest> later = group.subList(1, group.size());
+        List<GenerationRequest> laterAndOther = new ArrayList<>(later);
+        laterAndOther.add(other);
+        List<GenerationResult> cold = new ArrayList<>(), coldLaterAndOther = new ArrayList<>();
+        try (LLMEngine e = LLMEngine.create(engine.apply(fixture).prefixCache(false).build())) {
+            for (GenerationRequest r : group) {
+                cold.add(e.generate(List.of(r)).get(0));
+            }
+            coldLaterAndOther.addAll(cold.subList(1, cold.size()));
+            coldLaterAndOther.add(e.generate(List.of(other)).get(0));
+        }
+        long rowBytes = 4L * vocabOf(fixture);
+        for (int w = 0; w < 3; w++) {
+            EngineConfig.Builder cfg = engine.apply(fixture);
+            String way = w == 0 ? "alone, then batched beside a computed prompt" : w == 1 ? "5-token chunks"
+                    : "last prompt position alone in its step";
+            if (w == 1) {
+                cfg.maxNumSeqs(3).maxBatchTokens(5);
+            } else if (w == 2) {
+                cfg.maxNumSeqs(8).maxBatchTokens(promptLen - 1);
+            }
+            String where = fixture + " prompt-end logits, " + way;
+            try (LLMEngine e = LLMEngine.create(cfg.build())) {
+                // positions fed; steps of given rows only, of given rows beside computed ones, and keeping one
+                // token's row in a step of one-token chunks
+                long[] fed = new long[1], shapes = new long[3];
+                e.observeSteps((batch, out) -> {
+                    fed[0] += batch.numTokens();
+                    boolean given = batch.chunks().stream().anyMatch(ch -> ch.sampleFrom() != null);
+                    boolean computes = batch.chunks().stream().anyMatch(ch -> ch.sample() && ch.sampleFrom() == null);
+                    shapes[0] += given && batch.numTokens() == 0 ? 1 : 0;
+                    shapes[1] += given && computes ? 1 : 0;
+                    shapes[2] += batch.numTokens() == batch.chunks().size()
+                            && batch.chunks().stream().anyMatch(SeqChunk::keepLogits) ? 1 : 0;
+                });
+                servedWhole(where + " (first sample)", e, group.subList(0, 1), cold.subList(0, 1), fed, 0,
+                        promptLen, fails);
+                if (w == 0) {
+                    for (int i = 0; i < later.size(); i++) {
+                        servedWhole(where + " (later sample alone)", e, later.subList(i, i + 1),
+                                cold.subList(i + 1, i + 2), fed, promptLen, 0, fails);
+                    }
+                    servedWhole(where + " (later samples batched with " + other.rid() + ")", e, laterAndOther,
+                            coldLaterAndOther, fed, later.size() * (long) promptLen, other.promptTokenIds().length,
+                            fails);
+                } else {
+                    servedWhole(where + " (later samples batched)", e, later, cold.subList(1, cold.size()), fed,
+                            later.size() * (long) promptLen, 0, fails);
+                }
+                int[] wanted = w == 0 ? new int[]{0, 1} : w == 2 ? new int[]{2} : new int[0];
+                for (int shape : wanted) {
+                    if (shapes[shape] == 0) {
+                        fails.add(where + ": no step of " + new String[]{"given rows only",
+                                "given rows beside a computed one", "a one-token keep"}[shape]);
+                    }
+                }
+                if (e.stats().promptEndLogitsBytes() != rowBytes) {
+                    fails.add(where + ": " + e.stats().promptEndLogitsBytes() + " bytes of prompt-end logits kept, "
+                            + "expected one row of " + rowBytes);
+                }
+            }
+        }
+        System.out.printf("prompt-end  %-15s %d-token prompt, later samples served whole from the kept row (alone, "
+                + "batched beside a computed prompt, chunked, one-token keep step), records bit-identical to cold "
+                + "-> %s%n", fixture, promptLen, fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
+        return fails;
+    }
+
+    /**
+     * Generates {@code reqs} in {@code e}; each record must equal its cold one, the cache must serve exactly
+     * {@code hits} positions and the model be fed exactly {@code computedPrompt} prompt positions plus every
+     * output but the last.
+     */
+    private static void servedWhole(String where, LLMEngine e, List<GenerationRequest> reqs,
+                                    List<GenerationResult> cold, long[] fed, long hits, long computedPrompt,
+                                    List<String> fails) {
+        long hitsBefore = e.stats().prefixCacheHits(), fedBefore = fed[0];
+        List<GenerationResult> got = e.generate(reqs);
+        long expectedFed = computedPrompt;
+        for (int i = 0; i < reqs.size(); i++) {
+            same(where + ": " + reqs.get(i).rid() + " vs cold", got.get(i), cold.get(i), fails);
+            expectedFed += got.get(i).outputTokenIds().length - 1;
+        }
+        long served = e.stats().prefixCacheHits() - hitsBefore;
+        if (served != hits) {
+            fails.add(where + ": " + served + " prompt positions served from the cache, expected " + hits
+                    + " (each later sample's whole prompt, its first token from the kept row)");
+        }
+        if (fed[0] - fedBefore != expectedFed) {
+            fails.add(where + ": " + (fed[0] - fedBefore) + " positions fed through the model, expected "
+                    + expectedFed + " (the prompts not served and every output but the last)");
+        }
+    }
+
+    private static int[] randomPrompt(Random rnd, int n, String fixture) {
+        int[] p = new int[n];
+        int vocab = vocabOf(fixture);
+        for (int i = 0; i < n; i++) {
+            p[i] = rnd.nextInt(vocab);
+        }
+        return p;
     }
 
     /**

@@ -27,27 +27,37 @@ class CudaSupportTest {
                 ModelConfigLoader.load(Fixtures.model(fixture))));
     }
 
-    /** The GPU checks (CudaChecks, `BUNDLE/run check`) run every accepted fixture: GLM-4.5 and Qwen2-MoE now too. */
-    @Test
-    void theGpuChecksCoverEveryGqaFixtureButOlmoe() {
-        assertEquals(List.of("qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny", "glm4-moe-tiny",
-                "qwen2-moe-tiny"), CudaChecks.acceptedFixtures());
-    }
-
     @ParameterizedTest
-    @ValueSource(strings = {"deepseek-v2-tiny", "deepseek-v2-greedy-tiny"})
-    void refusesMla(String fixture) {
-        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model(fixture)))).getMessage();
-        assertTrue(msg.contains(": its attention is MLA"), msg);
+    @ValueSource(strings = {"deepseek-v3-tiny", "deepseek-v2-tiny", "deepseek-v2-greedy-tiny"})
+    void acceptsTheMlaFixtures(String fixture) {
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.load(Fixtures.model(fixture))));
+    }
+
+    /** `bench --synthetic-config` / CudaBenchmark --config on DeepSeek-V2-Lite and Moonlight-16B-A3B (MLA, YaRN). */
+    @ParameterizedTest
+    @ValueSource(strings = {"deepseek-v2-lite-config.json", "moonlight-16b-a3b-config.json"})
+    void acceptsTheMlaExampleConfigs(String file) {
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(MlaLayoutTest.example(file)));
+    }
+
+    /** The GPU checks (CudaChecks, `BUNDLE/run check`) run every accepted fixture: the DeepSeek (MLA) ones now too. */
+    @Test
+    void theGpuChecksCoverEveryFixtureButOlmoe() {
+        assertEquals(List.of("qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny", "deepseek-v3-tiny",
+                "deepseek-v2-tiny", "deepseek-v2-greedy-tiny", "glm4-moe-tiny", "qwen2-moe-tiny"),
+                CudaChecks.acceptedFixtures());
     }
 
     @Test
-    void refusesDeepSeekV3WithTheReasonAndTheWayOut() {
-        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
-                ModelConfigLoader.load(Fixtures.model("deepseek-v3-tiny")))).getMessage();
+    void refusesMlaHeadsWiderThanTheAttentionKernels() throws IOException {
+        // qk_head_dim 240 + 32 = 272: the padded K/V head is wider than attention.cuh's ATT_MAXD (256)
+        ObjectNode json = fixtureConfig("deepseek-v3-tiny").put("qk_nope_head_dim", 240).put("qk_rope_head_dim", 32);
+        String msg = assertThrows(IllegalArgumentException.class,
+                () -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null))).getMessage();
         assertTrue(msg.startsWith("the CUDA backend cannot run deepseek_v3"), msg);
-        assertTrue(msg.contains(": its attention is MLA") && msg.contains("GQA only (use --backend cpu)"), msg);
+        assertTrue(msg.contains(": its attention is MLA") && msg.contains("wider than the attention kernels' 256")
+                && msg.endsWith("(use --backend cpu)"), msg);
     }
 
     @Test
