@@ -4,8 +4,8 @@
 # minus -lineinfo (line numbers are all a pure move may change), then
 #   scripts/ptx-same.sh [REV]            compares the two files byte for byte (a pure move: identical PTX);
 #   scripts/ptx-same.sh --entries [REV]  compares entry point by entry point, with the numbering the compiler gives
-#                                        by position (basic-block labels, local depots) and its "demoted" comments
-#                                        left out: lists the entries added and removed, fails if any other changed
+#                                        by position (basic-block labels, local depots), its "demoted" comments and
+#                                        a defaulted trailing bool template argument (Lb0E) left out: lists the entries added and removed, fails if any other changed
 #                                        (new kernels added without touching the existing ones).
 # Needs nvcc; exit 0 = unchanged.
 set -euo pipefail
@@ -27,6 +27,9 @@ def entries(path):
     text = re.sub(r'// \S+ has been demoted\n', '', text)
     text = re.sub(r'\$L__BB\d+_', '$L__BB_', text)
     text = re.sub(r'__local_depot\d+', '__local_depot', text)
+    # a body template's shared variables are named after its mangled arguments: a trailing `bool ... = false`
+    # parameter added to it (Lb0E before the function type's Ev) renames them and nothing else
+    text = re.sub(r'Lb0E(Ev)', r'\1', text)
     parts = re.split(r'(?=\t// \.globl\t)', text)
     # rstrip: the last entry's text ends with the file, so entries appended after it must not count as its change
     return {re.match(r'\t// \.globl\t(\S+)', p).group(1): p.rstrip() for p in parts[1:]}

@@ -5,7 +5,9 @@
 // and, at D = 128, the staged kernel at other ring depths (S stages) and blocks per SM (B), plus copy-only probes
 // of three access patterns (no arithmetic: what the memory system gives each). Cases: the Qwen3-30B-A3B decode
 // shape (32 query / 4 KV heads, D 128) at positions ctx - 32 .. ctx + 31; the same shape at random positions
-// 0 .. 2,599 (partial chunks, partitions with two chunks); the tiny fixtures' shape (4 / 2 heads, D 16).
+// 0 .. 2,599 (partial chunks, partitions with two chunks); the tiny fixtures' shape (4 / 2 heads, D 16); more than 8
+// query heads per K/V head through the *_grouped entries — GLM-4.5's 96 / 8 heads at both position sets, and 18 / 2
+// (groups of 5 and 4) — each also checked bit for bit against the ungrouped `attention` run on each group's heads.
 // docs/cuda-notes.md v27–v29 has what these numbers decided. On the GPU machine:
 //   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/attention_bench bench/cuda/attention_bench.cu && /tmp/attention_bench 256 770
 // Prints per case and kernel: max |error| against the CPU sum, µs per launch pair, K/V GB/s. Exits 1 on a failed check.
@@ -88,12 +90,14 @@ static Variant v(const char* name, AttKernel k, int threads, int sharedBytes, bo
     return {name, k, threads, sharedBytes, copyOnly};
 }
 
-static std::vector<Variant> variantsFor(int D) {
+static std::vector<Variant> variantsFor(int D, bool grouped) {
     std::vector<Variant> r;
-    AttKernel staged = D == 16 ? attention_staged_d16 : D == 32 ? attention_staged_d32 : D == 64 ? attention_staged_d64
-                                                                                                : attention_staged_d128;
-    r.push_back(v("staged", staged, SATT_THREADS, 0, false));
-    if (D == 128) {
+    AttKernel staged = grouped ? (D == 16 ? attention_staged_d16_grouped : D == 32 ? attention_staged_d32_grouped
+                                  : D == 64 ? attention_staged_d64_grouped : attention_staged_d128_grouped)
+                               : (D == 16 ? attention_staged_d16 : D == 32 ? attention_staged_d32
+                                  : D == 64 ? attention_staged_d64 : attention_staged_d128);
+    r.push_back(v(grouped ? "staged grp" : "staged", staged, SATT_THREADS, 0, false));
+    if (D == 128 && !grouped) {
         r.push_back(v("staged S3B5", x_staged128<3, 5>, SATT_THREADS, 0, false));
         r.push_back(v("staged S4B5", x_staged128<4, 5>, SATT_THREADS, 0, false));
         r.push_back(v("copy 64B", x_copy_probe<16, 4>, 128, 4 * 2048 * 4, true));
@@ -107,6 +111,9 @@ static bool ok = true;
 
 static void runCase(const Case& c, unsigned seed) {
     const int T = (int)c.pos.size(), nH = c.nH, nKV = c.nKV, D = c.D, G = nH / nKV, blockSize = 16;
+    // more than ATT_MAXG query heads per K/V head: the *_grouped entries over nKV × attHeadGroups(G) blocks
+    const bool grouped = G > ATT_MAXG;
+    const int kvBlocks = nKV * (grouped ? attHeadGroups(G) : 1);
     const float scale = 1.f / std::sqrt((float)D);
     // block tables: sequence t owns ceil((pos + 1) / 16) physical blocks, all of them shuffled
     int btStride = 0, numBlocks = 0;
@@ -178,13 +185,13 @@ static void runCase(const Case& c, unsigned seed) {
         x_attention_combine_ref<<<dim3(n, nH), 128>>>(pt, positions, nH, D, o);
     };
     auto block = [&] {
-        attention<<<dim3(T, nKV, ATT_SPLITS), ATT_THREADS>>>(q, k, v, tokSeqD, posD, btD, meta, blockSize, nH, nKV, D,
-                                                            scale, part);
+        (grouped ? attention_grouped : attention)<<<dim3(T, kvBlocks, ATT_SPLITS), ATT_THREADS>>>(
+            q, k, v, tokSeqD, posD, btD, meta, blockSize, nH, nKV, D, scale, part);
         combine(out, T, posD, part);
     };
     auto launcher = [&](const Variant& w) {
         return [=] {
-            w.kernel<<<dim3(nKV, T, ATT_SPLITS), w.threads, w.sharedBytes>>>(q, k, v, tokSeqD, posD, btD, meta,
+            w.kernel<<<dim3(kvBlocks, T, ATT_SPLITS), w.threads, w.sharedBytes>>>(q, k, v, tokSeqD, posD, btD, meta,
                                                                             blockSize, nH, nKV, D, scale, part);
             combine(out, T, posD, part);
         };
@@ -198,10 +205,42 @@ static void runCase(const Case& c, unsigned seed) {
     };
     double errBlock = maxErr(blockOut);
     ok &= errBlock <= TOL;
-    line("block", errBlock, errBlock <= TOL ? "ok (reference)" : "FAIL: over tolerance", timeIt(block, 11, 5));
+    line(grouped ? "block grp" : "block", errBlock, errBlock <= TOL ? "ok (reference)" : "FAIL: over tolerance",
+         timeIt(block, 11, 5));
 
-    if (G <= 8 && D % 16 == 0 && D <= 128) {
-        for (const Variant& w : variantsFor(D)) {
+    if (grouped) {
+        // each head group is the ungrouped kernel's problem on its own: the queries of group i of every K/V head,
+        // nKV × size heads (size <= 8), through `attention`, must give those heads' rows bit for bit
+        int hg = attHeadGroups(G), size = (G + hg - 1) / hg;
+        bool same = true;
+        for (int gi = 0; gi < hg; gi++) {
+            int g0 = gi * size, n = std::min(size, G - g0), nHg = nKV * n;
+            std::vector<float> qg((size_t)T * nHg * D);
+            for (int t = 0; t < T; t++)
+                for (int kvh = 0; kvh < nKV; kvh++)
+                    for (int j = 0; j < n; j++)
+                        memcpy(&qg[(((size_t)t * nKV + kvh) * n + j) * D],
+                               &qH[((size_t)t * nH + kvh * G + g0 + j) * D], (size_t)D * 4);
+            float* qgD = dev(qg);
+            float *partG, *outG;
+            CK(cudaMalloc(&partG, (size_t)T * nHg * ATT_SPLITS * (D + 2) * 4));
+            CK(cudaMalloc(&outG, (size_t)T * nHg * D * 4));
+            attention<<<dim3(T, nKV, ATT_SPLITS), ATT_THREADS>>>(qgD, k, v, tokSeqD, posD, btD, meta, blockSize, nHg,
+                                                                nKV, D, scale, partG);
+            x_attention_combine_ref<<<dim3(T, nHg), 128>>>(partG, posD, nHg, D, outG);
+            auto got = toHost(outG, (size_t)T * nHg * D);
+            for (int t = 0; t < T; t++)
+                for (int kvh = 0; kvh < nKV; kvh++)
+                    same &= memcmp(&got[(((size_t)t * nKV + kvh) * n) * D],
+                                   &blockOut[((size_t)t * nH + kvh * G + g0) * D], (size_t)n * D * 4) == 0;
+            for (float* p : {qgD, partG, outG}) CK(cudaFree(p));
+        }
+        ok &= same;
+        printf("  %-10s %d groups of <= %d heads: %s\n", "groups", hg, size,
+               same ? "= the ungrouped kernel on each group's heads (bit for bit)" : "FAIL: differs from ungrouped");
+    }
+    if (D % 16 == 0 && D <= 128) {
+        for (const Variant& w : variantsFor(D, grouped)) {
             auto run = launcher(w);
             run();
             CK(cudaDeviceSynchronize());
@@ -218,7 +257,7 @@ static void runCase(const Case& c, unsigned seed) {
             CK(cudaMalloc(&part1, (size_t)nH * ATT_SPLITS * (D + 2) * 4));
             CK(cudaMalloc(&out1, (size_t)nH * D * 4));
             for (int t : {0, T / 2, T - 1}) {
-                w.kernel<<<dim3(nKV, 1, ATT_SPLITS), w.threads, w.sharedBytes>>>(
+                w.kernel<<<dim3(kvBlocks, 1, ATT_SPLITS), w.threads, w.sharedBytes>>>(
                     q + (size_t)t * nH * D, k, v, tokSeqD + t, posD + t, btD, meta, blockSize, nH, nKV, D, scale, part1);
                 combine(out1, 1, posD + t, part1);
                 auto alone = toHost(out1, (size_t)nH * D);
@@ -252,6 +291,9 @@ int main(int argc, char** argv) {
     runCase({"Qwen3-30B-A3B decode (32/4 heads, D 128)", 32, 4, 128, decode}, 10);
     runCase({"same shape, positions 0..2599", 32, 4, 128, mixed}, 20);
     runCase({"tiny fixtures (4/2 heads, D 16)", 4, 2, 16, fixture}, 30);
+    runCase({"GLM-4.5 decode (96/8 heads: 12 per K/V head, D 128)", 96, 8, 128, decode}, 40);
+    runCase({"GLM-4.5, positions 0..2599", 96, 8, 128, mixed}, 50);
+    runCase({"9 per K/V head (groups of 5 and 4, D 64)", 18, 2, 64, fixture}, 60);
     printf(ok ? "all checks passed\n" : "CHECKS FAILED\n");
     return ok ? 0 : 1;
 }

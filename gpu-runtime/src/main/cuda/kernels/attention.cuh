@@ -13,12 +13,28 @@
 // attention_combine merges the partials in z order. Partitions, their assignment and both merge orders depend
 // only on the position: the result does not depend on the batch or on how a prompt is chunked, and a single
 // decoding sequence still spreads over ATT_SPLITS × kv-heads blocks.
+// More than ATT_MAXG query heads per K/V head (GLM-4.5: 96 over 8, G = 12) run through the *_grouped entries: the
+// kv-head grid dimension then counts (kv head, head group) pairs, attHeadGroups(G) groups of at most ATT_MAXG heads
+// each (attHeadGroup), and a block does for its group exactly what the ungrouped kernel does for all G heads — each
+// head's scores, softmax steps and P·V in the same order, so its output is the same bits however its group is cut.
+// The ungrouped entries are the same template with GROUPED false: they compile to what they compiled to before.
 // ---------------------------------------------------------------------------------------------------------------
 #define ATT_THREADS 128
 #define ATT_CHUNK 128
 #define ATT_MAXG 8
 #define ATT_MAXD 256
 #define ATT_SPLITS 16
+
+// head groups of a K/V head's G query heads: as few as hold at most ATT_MAXG heads each, sizes as even as possible
+__host__ __device__ __forceinline__ int attHeadGroups(int G) { return (G + ATT_MAXG - 1) / ATT_MAXG; }
+// the group of grid index x (kv head × groups + group): its kv head, first query head within the K/V head, size
+struct AttHeadGroup {
+    int kvh, g0, n;
+};
+__device__ __forceinline__ AttHeadGroup attHeadGroup(int x, int G) {
+    int hg = attHeadGroups(G), size = (G + hg - 1) / hg, g0 = (x % hg) * size;
+    return {x / hg, g0, min(size, G - g0)};
+}
 
 // One partition's online-softmax step for query head g, by one warp: the partition's n scaled scores (score(j))
 // become probabilities e^(s - mNew) in pT[j][g] (in place when score reads pT), the running max and sum (mS, lS)
@@ -48,7 +64,7 @@ __device__ __forceinline__ void softmaxStep(Score score, float (*pT)[ATT_MAXG], 
     }
 }
 
-template <typename KVT>
+template <typename KVT, bool GROUPED = false>
 __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache, const KVT* vCache, const int* tokSeq,
                                               const int* positions, const int* blockTables, const int* meta,
                                               int blockSize, int nH, int nKV, int D, float scale, float* part) {
@@ -59,13 +75,20 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
     __shared__ float mS[ATT_MAXG], lS[ATT_MAXG], corrS[ATT_MAXG];
     int t = blockIdx.x, kvh = blockIdx.y, tid = threadIdx.x;
     int G = nH / nKV;
+    int h0 = 0; // GROUPED: the group's first head (G heads from it); otherwise kvh * G, written as before
+    if (GROUPED) {
+        AttHeadGroup hg = attHeadGroup(blockIdx.y, nH / nKV);
+        kvh = hg.kvh;
+        G = hg.n;
+        h0 = kvh * (nH / nKV) + hg.g0;
+    }
     int btStride = meta[0];
     const int* bt = blockTables + (size_t)tokSeq[t] * btStride;
     int ctx = positions[t] + 1;
     int z = blockIdx.z;
     if (z * ATT_CHUNK >= ctx) return;
     int qDim = nH * D;
-    for (int i = tid; i < G * D; i += ATT_THREADS) qs[i] = q[(size_t)t * qDim + kvh * G * D + i];
+    for (int i = tid; i < G * D; i += ATT_THREADS) qs[i] = q[(size_t)t * qDim + (GROUPED ? h0 * D : kvh * G * D) + i];
     if (tid < ATT_MAXG) { mS[tid] = -INFINITY; lS[tid] = 0.f; }
     float acc[ATT_MAXG][2];
 #pragma unroll
@@ -133,11 +156,11 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
         if (d < D) {
 #pragma unroll
             for (int g = 0; g < ATT_MAXG; g++)
-                if (g < G) part[(((size_t)t * nH + kvh * G + g) * ATT_SPLITS + z) * (D + 2) + d] = acc[g][dd];
+                if (g < G) part[(((size_t)t * nH + (GROUPED ? h0 : kvh * G) + g) * ATT_SPLITS + z) * (D + 2) + d] = acc[g][dd];
         }
     }
     if (tid < G) {
-        float* pp = part + (((size_t)t * nH + kvh * G + tid) * ATT_SPLITS + z) * (D + 2);
+        float* pp = part + (((size_t)t * nH + (GROUPED ? h0 : kvh * G) + tid) * ATT_SPLITS + z) * (D + 2);
         pp[D] = mS[tid];
         pp[D + 1] = lS[tid];
     }
@@ -194,4 +217,20 @@ attention_bf16(const float* q, const bf16* kCache, const bf16* vCache, ATT_ARGS)
 extern "C" __global__ void __launch_bounds__(ATT_THREADS)
 attention_fp8(const float* q, const fp8* kCache, const fp8* vCache, ATT_ARGS) {
     attentionBody<fp8>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, part);
+}
+// G > ATT_MAXG: grid (tokens, nKV × attHeadGroups(G), ATT_SPLITS)
+extern "C" __global__ void __launch_bounds__(ATT_THREADS)
+attention_grouped(const float* q, const float* kCache, const float* vCache, ATT_ARGS) {
+    attentionBody<float, true>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale,
+                               part);
+}
+extern "C" __global__ void __launch_bounds__(ATT_THREADS)
+attention_grouped_bf16(const float* q, const bf16* kCache, const bf16* vCache, ATT_ARGS) {
+    attentionBody<bf16, true>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale,
+                              part);
+}
+extern "C" __global__ void __launch_bounds__(ATT_THREADS)
+attention_grouped_fp8(const float* q, const fp8* kCache, const fp8* vCache, ATT_ARGS) {
+    attentionBody<fp8, true>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale,
+                             part);
 }

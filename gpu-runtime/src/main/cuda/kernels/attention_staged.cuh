@@ -5,7 +5,8 @@
 #include "cp_async.cuh"
 
 // ---------------------------------------------------------------------------------------------------------------
-// Staged attention (K/V fp32, bf16 or fp8; D in {16, 32, 64, 128}, G <= 8), the one that runs where it applies:
+// Staged attention (K/V fp32, bf16 or fp8; D in {16, 32, 64, 128}; G <= 8, or any G in groups of <= 8 through
+// the *_grouped entries as attention.cuh says), the one that runs where it applies:
 // the same partitions, arithmetic and order as `attention` above — bit-identical partials — with the K and V of a
 // (token, kv head, z) job streamed through a ring of shared-memory stages by cp.async (coalesced 16-byte copies,
 // SATT_STAGES - 1 stages in flight) instead of per-thread global loads. A stage holds 8 KB whatever the element type:
@@ -22,7 +23,7 @@
 
 #define SATT_THREADS 128
 // STAGES: the ring's depth (SATT_STAGES here; attention_bench.cu times others); KVT: the cache's element type
-template <int D, int STAGES, typename KVT = float>
+template <int D, int STAGES, typename KVT = float, bool GROUPED = false>
 __device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* kCache, const KVT* vCache,
                                                      const int* tokSeq, const int* positions, const int* blockTables,
                                                      const int* meta, int blockSize, int nH, int nKV, float scale,
@@ -46,6 +47,13 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* k
     int tid = threadIdx.x;
     int warp = tid >> 5;
     int G = nH / nKV;
+    int h0 = 0; // GROUPED: the group's first head (G heads from it); otherwise kvh * G, written as before
+    if (GROUPED) {
+        AttHeadGroup hg = attHeadGroup(blockIdx.x, nH / nKV);
+        kvh = hg.kvh;
+        G = hg.n;
+        h0 = kvh * (nH / nKV) + hg.g0;
+    }
     const int* bt = blockTables + (size_t)tokSeq[t] * meta[0];
     int ctx = positions[t] + 1;
     if (z * ATT_CHUNK >= ctx) return;
@@ -65,7 +73,7 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* k
         }
         __syncthreads();
         if (c0 == z * ATT_CHUNK) {
-            const float* qg = q + (size_t)t * nH * D + (size_t)kvh * G * D;
+            const float* qg = q + (size_t)t * nH * D + (GROUPED ? (size_t)h0 * D : (size_t)kvh * G * D);
             for (int i = tid * 4; i < G * D; i += SATT_THREADS * 4) cpAsync16(&qs[0][0] + i, qg + i, true);
         }
         auto issue = [&](int s) {
@@ -147,11 +155,11 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* k
     if (tid < D) {
 #pragma unroll
         for (int g = 0; g < ATT_MAXG; g++)
-            if (g < G) part[(((size_t)t * nH + kvh * G + g) * ATT_SPLITS + z) * (D + 2) + tid] = acc[g];
+            if (g < G) part[(((size_t)t * nH + (GROUPED ? h0 : kvh * G) + g) * ATT_SPLITS + z) * (D + 2) + tid] = acc[g];
     }
     __syncthreads();
     if (tid < G) {
-        float* pp = part + (((size_t)t * nH + kvh * G + tid) * ATT_SPLITS + z) * (D + 2);
+        float* pp = part + (((size_t)t * nH + (GROUPED ? h0 : kvh * G) + tid) * ATT_SPLITS + z) * (D + 2);
         pp[D] = mS[tid];
         pp[D + 1] = lS[tid];
     }
@@ -176,3 +184,18 @@ SATT_KERNEL(attention_staged_d16_fp8, 16, fp8)
 SATT_KERNEL(attention_staged_d32_fp8, 32, fp8)
 SATT_KERNEL(attention_staged_d64_fp8, 64, fp8)
 SATT_KERNEL(attention_staged_d128_fp8, 128, fp8)
+// G > ATT_MAXG (attention.cuh): grid (nKV × attHeadGroups(G), tokens, ATT_SPLITS)
+#define SATT_KERNEL_GROUPED(NAME, DD, KVT) extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) \
+    NAME(SATT_ARGS_T(KVT)) { stagedAttentionBody<DD, SATT_STAGES, KVT, true>(SATT_PASS); }
+SATT_KERNEL_GROUPED(attention_staged_d16_grouped, 16, float)
+SATT_KERNEL_GROUPED(attention_staged_d32_grouped, 32, float)
+SATT_KERNEL_GROUPED(attention_staged_d64_grouped, 64, float)
+SATT_KERNEL_GROUPED(attention_staged_d128_grouped, 128, float)
+SATT_KERNEL_GROUPED(attention_staged_d16_bf16_grouped, 16, bf16)
+SATT_KERNEL_GROUPED(attention_staged_d32_bf16_grouped, 32, bf16)
+SATT_KERNEL_GROUPED(attention_staged_d64_bf16_grouped, 64, bf16)
+SATT_KERNEL_GROUPED(attention_staged_d128_bf16_grouped, 128, bf16)
+SATT_KERNEL_GROUPED(attention_staged_d16_fp8_grouped, 16, fp8)
+SATT_KERNEL_GROUPED(attention_staged_d32_fp8_grouped, 32, fp8)
+SATT_KERNEL_GROUPED(attention_staged_d64_fp8_grouped, 64, fp8)
+SATT_KERNEL_GROUPED(attention_staged_d128_fp8_grouped, 128, fp8)

@@ -139,10 +139,8 @@ public final class CudaModelRunner implements ModelRunner {
         } else if (mc.hiddenSize % 8 != 0 || mc.moeIntermediateSize % 8 != 0 || (gqa != null && mc.qDim() % 8 != 0)
                 || mc.denseIntermediateSize % 8 != 0 || mc.sharedExpertIntermediateSize % 8 != 0) {
             why = "hidden, q and intermediate sizes must be multiples of 8";
-        } else if (mc.numHeads / mc.numKvHeads > 8) {
-            why = "at most 8 query heads per K/V head";
-        } else if (gqa != null && (mc.headDim > 256 || mc.headDim % 8 != 0)) {   // MLA: MlaLayout.unsupported
-            why = "head_dim must be a multiple of 8 up to 256";
+        } else if (gqa != null && (mc.headDim > 256 || mc.headDim % 4 != 0)) {   // MLA: MlaLayout.unsupported
+            why = "head_dim must be a multiple of 4 up to 256";
         } else if (mc.numExperts > 1024 || mc.topK > 32) {
             why = "at most 1024 experts and top-k 32";
         }

@@ -43,9 +43,12 @@ final class ForwardPass {
     final CUdeviceptr[] kCache, vCache;
     private final int blockSize;
     private final String kvSuffix;
-    /** The attention with cp.async-staged K/V (any cache dtype, head_dim 16/32/64/128, ≤ 8 query heads per KV head;
-     *  grid (kv heads, tokens, z)), or null where only the block version applies. Both give bit-identical partials. */
-    private final String stagedAttention;
+    /** The attention with cp.async-staged K/V (any cache dtype, head_dim 16/32/64/128; grid (kv heads × head groups,
+     *  tokens, z)), or null where only the block version (grid (tokens, kv heads × head groups, z)) applies. Both
+     *  give bit-identical partials. */
+    private final String stagedAttention, blockAttentionKernel;
+    /** Launch groups of at most 8 query heads per K/V head (kernels/attention.cuh attHeadGroups): 1 up to 8. */
+    private final int attentionHeadGroups;
     /** Use the block version even where the staged one applies (the benchmark's bitwise A/B; also
      *  -D{@value #ATTENTION_PROPERTY}=block). */
     boolean blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
@@ -82,12 +85,21 @@ final class ForwardPass {
         this.gateUp24Blocks = PersistentGemm.GATE_UP_24.residentBlocks(dev, sms);
         this.storeBlocks = PersistentGemm.STORE.residentBlocks(dev, sms);
         this.store24Blocks = PersistentGemm.STORE_24.residentBlocks(dev, sms);
-        this.stagedAttention = g <= 8 && (d == 16 || d == 32 || d == 64 || d == 128)
-                ? "attention_staged_d" + d + kvSuffix : null;
+        // more than 8 query heads per K/V head (GLM-4.5's 12): the *_grouped entries, over head groups of <= 8
+        this.attentionHeadGroups = attentionHeadGroups(g);
+        String grouped = attentionHeadGroups > 1 ? "_grouped" : "";
+        this.blockAttentionKernel = "attention" + grouped + kvSuffix;
+        this.stagedAttention = d == 16 || d == 32 || d == 64 || d == 128
+                ? "attention_staged_d" + d + kvSuffix + grouped : null;
         this.extendedQkvRotaryDim = extendedQkvRotaryDim(c);
         this.groupedRouter = GroupedRouter.of(c);
         this.mla = c.attention instanceof MlaAttention a
                 ? new MlaAttentionStep(dev, c, a, w, ws, blockSize, kvSuffix) : null;
+    }
+
+    /** Groups of at most 8 query heads per K/V head the attention kernels run (kernels/attention.cuh attHeadGroups). */
+    static int attentionHeadGroups(int queryHeadsPerKvHead) {
+        return (queryHeadsPerKvHead + 7) / 8;
     }
 
     /** The rotary width qkv_bias_norm_rope_kv gets where the config has q/k/v bias or partial rotary; 0 where
@@ -235,8 +247,9 @@ final class ForwardPass {
                     extendedQkvRotaryDim, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
         }
         boolean staged = stagedAttention != null && !blockAttention;
-        dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, staged ? c.numKvHeads : T,
-                staged ? T : c.numKvHeads, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
+        int kvGroups = c.numKvHeads * attentionHeadGroups;
+        dev.launch3(staged ? stagedAttention : blockAttentionKernel, staged ? kvGroups : T,
+                staged ? T : kvGroups, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
                 positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
         dev.launch("attention_combine", T, ceil(c.numHeads, 8), 256, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
         denseResidual(T, H, ws.attn, c.qDim(), lw.wo, ws.x);

@@ -20,11 +20,55 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CudaSupportTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny", "glm4-moe-tiny",
+    @ValueSource(strings = {"qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny", "glm4-moe-tiny",
             "qwen2-moe-tiny"})
     void acceptsTheGqaFixtures(String fixture) {
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(
                 ModelConfigLoader.load(Fixtures.model(fixture))));
+    }
+
+    @Test
+    void refusesAHeadDimThatIsNotAMultipleOf4() throws IOException {
+        ObjectNode json = fixtureConfig("qwen3-moe-tiny").put("head_dim", 10);
+        String msg = assertThrows(IllegalArgumentException.class, () -> CudaModelRunner.checkSupported(
+                ModelConfigLoader.parse(json, null))).getMessage();
+        assertTrue(msg.endsWith(": head_dim must be a multiple of 4 up to 256"), msg);
+    }
+
+    /** The GLM-4.5-Air example (`run bench --config examples/glm-4.5-air-config.json`): 96 query heads over 8 K/V
+     *  heads, bias, partial rotary, a shared expert. */
+    @Test
+    void acceptsTheGlm45AirExample() throws IOException {
+        ObjectNode json = (ObjectNode) new ObjectMapper().readTree(
+                Fixtures.root().resolveSibling("examples").resolve("glm-4.5-air-config.json").toFile());
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null)));
+    }
+
+    /** The *_grouped attention entries ForwardPass names for more than 8 query heads per K/V head are in the PTX. */
+    @Test
+    void theGroupedAttentionEntriesAreCompiled() throws IOException {
+        String ptx;
+        try (var in = CudaSupportTest.class.getResourceAsStream(CudaDevice.PTX_RESOURCE)) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(in != null, "built without nvcc: no kernels.ptx");
+            ptx = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+        }
+        for (String kv : List.of("", "_bf16", "_fp8")) {
+            assertTrue(ptx.contains(".entry attention_grouped" + kv + "("), "attention_grouped" + kv);
+            for (int d : new int[] {16, 32, 64, 128}) {
+                String name = "attention_staged_d" + d + kv + "_grouped";
+                assertTrue(ptx.contains(".entry " + name + "("), name);
+            }
+        }
+    }
+
+    /** GLM-4.5 / 4.6 / -Air: 96 query heads over 8 K/V heads (12 each) run in head groups of at most 8. */
+    @Test
+    void acceptsTwelveQueryHeadsPerKvHeadThroughHeadGroups() throws IOException {
+        ObjectNode json = fixtureConfig("glm4-moe-tiny").put("num_attention_heads", 24).put("num_key_value_heads", 2);
+        assertDoesNotThrow(() -> CudaModelRunner.checkSupported(ModelConfigLoader.parse(json, null)));
+        assertEquals(2, ForwardPass.attentionHeadGroups(12));
+        assertEquals(1, ForwardPass.attentionHeadGroups(8));
+        assertEquals(1, ForwardPass.attentionHeadGroups(1));
     }
 
     @ParameterizedTest
@@ -41,10 +85,11 @@ class CudaSupportTest {
         assertDoesNotThrow(() -> CudaModelRunner.checkSupported(MlaLayoutTest.example(file)));
     }
 
-    /** The GPU checks (CudaChecks, `BUNDLE/run check`) run every accepted fixture: the DeepSeek (MLA) ones now too. */
+    /** The GPU checks (CudaChecks, `BUNDLE/run check`) run every accepted fixture: the DeepSeek (MLA) ones and
+     *  OLMoE's head_dim 12 now too. */
     @Test
-    void theGpuChecksCoverEveryFixtureButOlmoe() {
-        assertEquals(List.of("qwen3-moe-tiny", "mixtral-tiny", "qwen3-moe-mixed-tiny", "deepseek-v3-tiny",
+    void theGpuChecksCoverEveryFixture() {
+        assertEquals(List.of("qwen3-moe-tiny", "mixtral-tiny", "olmoe-tiny", "qwen3-moe-mixed-tiny", "deepseek-v3-tiny",
                 "deepseek-v2-tiny", "deepseek-v2-greedy-tiny", "glm4-moe-tiny", "qwen2-moe-tiny"),
                 CudaChecks.acceptedFixtures());
     }
