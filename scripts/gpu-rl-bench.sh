@@ -41,8 +41,11 @@
 #   RL_BENCH_GENERATE="bin/routing-replay generate --model fixtures/qwen3-moe-tiny --threads 2" \
 #     GRPO_SHAPE=4,64,8,2,6 scripts/gpu-rl-bench.sh - grpo fp32 reserve
 # (without --lower-bound the bound columns print "-").
-# For each run it prints wall time, output tokens/s, preemptions, recomputed positions, the prefix cache's hit rate
-# (positions known at admission served from it), the prompt-end logits rows it kept (MiB) and the lower bound the run's
+# RL_BENCH_SWAP_GIB sets --swap-space-gib (the host swap space for preempted K/V; unset: the engine's default, 16
+# GiB on cuda; 0: none, preempted work is recomputed as before the swap space existed).
+# For each run it prints wall time, output tokens/s, preemptions, K/V blocks swapped out / back in, recomputed
+# positions (and their share of the generated tokens), the prefix cache's hit rate (positions known at admission
+# served from it), the prompt-end logits rows it kept (MiB) and the lower bound the run's
 # own schedule implies (each step's weight + K/V bytes over the GPU's measured copy bandwidth), and writes the table
 # to $OUT/rl-bench.txt (logs beside it) when OUT is set.
 set -uo pipefail
@@ -96,6 +99,7 @@ options() { # name -> generate options of the workload
     vllm-23151) echo "--max-batch 10" ;;
     rl-long|grpo|multi-turn) echo "--max-batch 256 --npy-dir $work/npy" ;;
   esac
+  if [ -n "${RL_BENCH_SWAP_GIB:-}" ]; then echo "--swap-space-gib $RL_BENCH_SWAP_GIB"; fi
 }
 
 multi_turn() { # kv, admission: the whole conversation workload in one engine; appends its table to $out/multi-turn.txt
@@ -113,7 +117,8 @@ multi_turn() { # kv, admission: the whole conversation workload in one engine; a
 }
 
 table="$out/rl-bench.txt"
-printf '%-11s %-7s %-5s %9s %10s %8s %11s %6s %8s %10s %10s %8s\n' workload admit kv "wall s" "out tok/s" preempt recomputed "hit %" "kept MiB" "bound s" "x bound" "x vLLM" > "$table"
+printf '%-11s %-7s %-5s %9s %10s %8s %15s %11s %8s %6s %8s %10s %10s %8s\n' workload admit kv "wall s" "out tok/s" \
+  preempt "swapped out/in" recomputed "recomp %" "hit %" "kept MiB" "bound s" "x bound" "x vLLM" > "$table"
 for w in ${workloads//,/ }; do
   if [ "$w" = multi-turn ]; then
     for kv in ${dtypes//,/ }; do
@@ -136,7 +141,8 @@ for w in ${workloads//,/ }; do
 import re, sys
 w, kv, log, adm = sys.argv[1], sys.argv[2], open(sys.argv[3]).read(), sys.argv[4]
 done = re.search(r"done: (\d+) requests generated, \d+ rejected; (\d+) prompt \+ (\d+) generated tokens in ([\d.]+) s.*?"
-                 r"(\d+) preemptions for K/V space, (\d+) positions recomputed", log)
+                 r"(\d+) preemptions for K/V space, (\d+) blocks swapped out / (\d+) in, (\d+) positions recomputed",
+                 log)
 bound = re.search(r"lower bound: ([\d.]+) s .*measured ([\d.]+) s = ([\d.]+)x the bound", log)
 summary = re.search(r"prefix cache \d+ hit / \d+ missed positions \(([\d.]+) %\)(?:, ([\d.]+) MiB of prompt-end logits kept)?",
                     done.group(0) + log[done.end():] if done else "")
@@ -148,10 +154,13 @@ if not done:
 secs, gen = float(done.group(4)), int(done.group(3))
 rate = gen / secs
 vllm = f"{rate / 739.8:.2f}" if w == "vllm-23151" else "-"
+swapped = f"{done.group(6)}/{done.group(7)}"
+recomputed = int(done.group(8))
+share = 100.0 * recomputed / max(gen, 1)
 bound_s = f"{float(bound.group(1)):.2f}" if bound else "-"
 x_bound = f"{float(bound.group(3)):.2f}" if bound else "-"
-print(f"{w:<11} {adm:<7} {kv:<5} {secs:>9.1f} {rate:>10.0f} {done.group(5):>8} {done.group(6):>11} {hit:>6} {kept:>8} {bound_s:>10} "
-      f"{x_bound:>8} {vllm:>8}")
+print(f"{w:<11} {adm:<7} {kv:<5} {secs:>9.1f} {rate:>10.0f} {done.group(5):>8} {swapped:>15} {recomputed:>11} "
+      f"{share:>8.1f} {hit:>6} {kept:>8} {bound_s:>10} {x_bound:>8} {vllm:>8}")
 PY
   done
   done

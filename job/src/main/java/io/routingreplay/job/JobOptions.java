@@ -92,6 +92,13 @@ public final class JobOptions {
                     + "multi-turn conversations) and keep a preempted request's blocks for its return; records are "
                     + "bit for bit those computed without it. The cache is not state: a restored job rebuilds it.");
 
+    public static final ConfigOption<Double> SWAP_SPACE_GIB = ConfigOptions.key("engine.swap-space-gib")
+            .doubleType().noDefaultValue()
+            .withDescription("Host memory (GiB) a preempted request's K/V blocks are copied to and restored from when "
+                    + "it resumes, instead of being computed again (vLLM's swap_space). Unset: 16 on cuda (pinned "
+                    + "as used), an eighth of the heap (at most 16) on cpu; 0: none, preempted work is recomputed. "
+                    + "Records are bit for bit the same either way.");
+
     public static final ConfigOption<String> ADMISSION = ConfigOptions.key("engine.admission")
             .stringType().defaultValue("eager")
             .withDescription("When a waiting request starts: 'eager' as soon as its prompt fits (most at once; the "

@@ -144,7 +144,7 @@ public final class RoutingReplayPipeline {
                 conf.get(JobOptions.MAX_NUM_SEQS), conf.get(JobOptions.MAX_BATCH_TOKENS),
                 conf.get(JobOptions.KV_CACHE_TOKENS), kvCacheDtype(conf), maxNewTokens,
                 conf.get(JobOptions.ENGINE_THREADS), conf.get(JobOptions.PREFIX_CACHE), admission(conf),
-                conf.get(JobOptions.TENSOR_PARALLEL), conf.get(JobOptions.EXPERT_PARALLEL));
+                conf.get(JobOptions.TENSOR_PARALLEL), conf.get(JobOptions.EXPERT_PARALLEL), swapSpaceBytes(conf));
         engine.toEngineConfig();
         checkParallelLayout(conf, modelDir);
         return engine;
@@ -185,6 +185,19 @@ public final class RoutingReplayPipeline {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(JobOptions.KV_CACHE_DTYPE.key() + ": " + e.getMessage(), e);
         }
+    }
+
+    /** engine.swap-space-gib in bytes; null when unset (the backend's default). */
+    static Long swapSpaceBytes(ReadableConfig conf) {
+        Double gib = conf.getOptional(JobOptions.SWAP_SPACE_GIB).orElse(null);
+        if (gib == null) {
+            return null;
+        }
+        if (!(gib >= 0) || gib > (1L << 33)) {
+            throw new IllegalArgumentException(JobOptions.SWAP_SPACE_GIB.key() + " must be a number of GiB >= 0, got "
+                    + gib);
+        }
+        return (long) (gib * (1L << 30));
     }
 
     private static AdmissionPolicy admission(ReadableConfig conf) {

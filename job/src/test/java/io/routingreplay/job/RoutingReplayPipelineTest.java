@@ -40,6 +40,22 @@ class RoutingReplayPipelineTest {
         assertEquals(List.of("p0", "p1", "p2", "p3", "p4", "p5"), assembledRids(conf));
     }
 
+    /** engine.swap-space-gib reaches the engine (unset: the backend's default); a negative size fails at submission. */
+    @Test
+    void theSwapSpaceOptionReachesTheEngine() {
+        Configuration conf = conf(MODEL);
+        assertEquals(EngineConfig.builder(MODEL).build().swapSpaceBytes(),
+                RoutingReplayPipeline.engineSettings(conf, MODEL, 64).toEngineConfig().swapSpaceBytes());
+        conf.set(JobOptions.SWAP_SPACE_GIB, 0.5);
+        assertEquals(1L << 29, RoutingReplayPipeline.engineSettings(conf, MODEL, 64).toEngineConfig().swapSpaceBytes());
+        conf.set(JobOptions.SWAP_SPACE_GIB, 0.0);
+        assertEquals(0, RoutingReplayPipeline.engineSettings(conf, MODEL, 64).toEngineConfig().swapSpaceBytes());
+        conf.set(JobOptions.SWAP_SPACE_GIB, -1.0);
+        String m = assertThrows(IllegalArgumentException.class,
+                () -> RoutingReplayPipeline.engineSettings(conf, MODEL, 64)).getMessage();
+        assertTrue(m.contains("engine.swap-space-gib must be a number of GiB >= 0"), m);
+    }
+
     /** A split the model cannot take fails at submission, naming the options and the numbers. */
     @Test
     void aSplitTheModelRefusesFailsAtSubmission() {

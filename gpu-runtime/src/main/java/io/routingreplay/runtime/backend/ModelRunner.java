@@ -43,6 +43,19 @@ public interface ModelRunner extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Host bytes one K/V block takes in a {@link KvSwapSpace} (every layer's keys and values), or 0 when the backend
+     * has no host swap tier (the default: a preempted request's positions are computed again).
+     */
+    default long kvSwapBytesPerBlock() {
+        return 0;
+    }
+
+    /** A host swap space of {@code slots} blocks; only where {@link #kvSwapBytesPerBlock()} is positive. */
+    default KvSwapSpace openKvSwapSpace(int slots) {
+        throw new UnsupportedOperationException("this backend keeps no host swap space");
+    }
+
     /** The device's measured copy bandwidth (bytes read + written per second, in GB/s), where the backend has a
      *  device to measure; the lower bound of a run's time is its bytes over it. */
     default OptionalDouble copyBandwidthGBs() {

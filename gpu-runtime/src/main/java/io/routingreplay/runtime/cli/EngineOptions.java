@@ -12,7 +12,7 @@ import java.util.Set;
 final class EngineOptions {
     static final Set<String> NAMES = Set.of("model", "backend", "max-batch", "max-batch-tokens", "kv-cache-tokens",
             "kv-cache-dtype", "max-new-tokens-cap", "threads", "synthetic-config", "admission", "tensor-parallel",
-            "expert-parallel", "prompt-end-logits-mib");
+            "expert-parallel", "prompt-end-logits-mib", "swap-space-gib");
     /** Engine options that take no value. */
     static final Set<String> FLAGS = Set.of("prefix-cache", "no-prefix-cache");
 
@@ -32,6 +32,10 @@ final class EngineOptions {
                                        that ends on a block boundary (vocab x 4 B each), from which a later
                                        request with the same whole prompt samples without computing any of it
                                        (default 64; 0 keeps none)
+              --swap-space-gib G       host memory a preempted request's K/V blocks are copied to, and restored
+                                       from when it resumes instead of being computed again (vLLM's swap_space;
+                                       default 16 on cuda, pinned as used; on cpu an eighth of the heap, at most
+                                       16; 0: none, preempted work is recomputed)
               --admission P            eager (default): start a request as soon as its prompt fits, preempting
                                        the newest when the cache is full; reserve: only when its prompt +
                                        max_new_tokens fit beside what the running ones may still need (never
@@ -117,6 +121,9 @@ final class EngineOptions {
                 throw new UsageException("--prompt-end-logits-mib must be a whole number of MiB >= 0, got '" + v + "'");
             }
         }
+        if (args.has("swap-space-gib")) {
+            b.swapSpaceBytes(swapSpaceBytes(args.string("swap-space-gib", "")));
+        }
         if (args.has("admission")) {
             try {
                 b.admission(AdmissionPolicy.parse(args.string("admission", "eager")));
@@ -125,6 +132,19 @@ final class EngineOptions {
             }
         }
         return b;
+    }
+
+    /** GiB, whole or not (0.5), to bytes; a negative or unreadable value is a usage error. */
+    static long swapSpaceBytes(String gib) {
+        try {
+            double g = Double.parseDouble(gib.trim());
+            if (!(g >= 0) || g > (1L << 33)) {
+                throw new NumberFormatException();
+            }
+            return (long) (g * (1L << 30));
+        } catch (NumberFormatException e) {
+            throw new UsageException("--swap-space-gib must be a number of GiB >= 0, got '" + gib + "'");
+        }
     }
 
     /** The finished config; a combination the builder refuses is a usage error, with the builder's message. */

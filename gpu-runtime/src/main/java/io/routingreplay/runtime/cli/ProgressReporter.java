@@ -8,7 +8,7 @@ import java.util.Locale;
 /**
  * Prints a progress line on stderr at most every {@code intervalNanos}: requests finished of the total, tokens per
  * second (prompt tokens prefilled plus tokens generated) since the previous line, and the scheduler's queues and
- * preemptions (a sign that the K/V cache is the limit), and the prefix cache's hit rate (positions known at
+ * preemptions (a sign that the K/V cache is the limit) with the blocks swapped to host and back, and the prefix cache's hit rate (positions known at
  * admission served from the cache).
  */
 final class ProgressReporter {
@@ -36,8 +36,9 @@ final class ProgressReporter {
         long tokens = stats.prefillTokens() + stats.decodeTokens();
         double rate = (tokens - lastTokens) / ((now - lastNanos) / 1e9);
         err.printf(Locale.ROOT, "progress: %d/%d requests done, %.1f tokens/s (%d running, %d waiting, %d preempted so far,"
-                        + " prefix cache %s)%n",
-                done, total, rate, stats.running(), stats.waiting(), stats.preemptions(), prefixCache(stats));
+                        + " %s, prefix cache %s)%n",
+                done, total, rate, stats.running(), stats.waiting(), stats.preemptions(), swapped(stats),
+                prefixCache(stats));
         lastNanos = now;
         lastTokens = tokens;
     }
@@ -46,11 +47,19 @@ final class ProgressReporter {
     double finish(int done, int rejected, EngineStats stats) {
         double seconds = (System.nanoTime() - startNanos) / 1e9;
         err.printf(Locale.ROOT, "done: %d requests generated, %d rejected; %d prompt + %d generated tokens in %.1f s"
-                        + " (%.1f tokens/s); %d preemptions for K/V space, %d positions recomputed; prefix cache %s%n",
+                        + " (%.1f tokens/s); %d preemptions for K/V space, %s, %d positions recomputed; prefix cache"
+                        + " %s%n",
                 done, rejected, stats.prefillTokens(), stats.decodeTokens(), seconds,
                 (stats.prefillTokens() + stats.decodeTokens()) / Math.max(seconds, 1e-9), stats.preemptions(),
-                stats.recomputedPositions(), prefixCache(stats));
+                swapped(stats), stats.recomputedPositions(), prefixCache(stats));
         return seconds;
+    }
+
+    /** "O blocks swapped out / I in": preempted K/V copied to the host swap space, and copied back instead of
+     *  being computed again. */
+    static String swapped(EngineStats stats) {
+        return String.format(Locale.ROOT, "%d blocks swapped out / %d in", stats.swappedOutBlocks(),
+                stats.swappedInBlocks());
     }
 
     /**

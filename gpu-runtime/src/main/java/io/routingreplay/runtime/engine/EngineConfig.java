@@ -31,12 +31,18 @@ import java.nio.file.Path;
  *                          that ended a prompt (vocab × 4 B each), so that a request whose whole prompt is cached
  *                          computes nothing (default 64 MiB: 110 rows of Qwen3's 151,936-token vocabulary; least
  *                          recently used dropped first; 0 keeps none: the last block of such a prompt is computed)
+ * @param swapSpaceBytes    host memory a preempted request's K/V blocks are copied to and restored from at its
+ *                          return instead of being computed again (vLLM's swap_space; default 16 GiB of pinned
+ *                          memory on cuda, an eighth of the heap at most 16 GiB on cpu; 0: none, preempted work is
+ *                          recomputed). When it is full the copies of the requests preempted longest ago are dropped
  */
 public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvBlockSize,
                            int kvCacheTokens, KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, Path syntheticConfig,
                            boolean prefixCache, AdmissionPolicy admission, int tensorParallel,
-                           int expertParallel, long promptEndLogitsBytes) {
+                           int expertParallel, long promptEndLogitsBytes, long swapSpaceBytes) {
     public static final long DEFAULT_PROMPT_END_LOGITS_BYTES = 64L << 20;
+    /** The swap space of the cuda backend when not configured (pinned host memory, taken as it is used). */
+    public static final long DEFAULT_CUDA_SWAP_SPACE_BYTES = 16L << 30;
 
     public static Builder builder(Path modelDir) {
         return new Builder().modelDir(modelDir);
@@ -58,6 +64,8 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         private int tensorParallel = 1;
         private int expertParallel = 1;
         private long promptEndLogitsBytes = DEFAULT_PROMPT_END_LOGITS_BYTES;
+        /** Null: the backend's default (see {@link #defaultSwapSpaceBytes}). */
+        private Long swapSpaceBytes;
 
         public Builder modelDir(Path v) { modelDir = v; return this; }
         public Builder backend(String v) { backend = v; return this; }
@@ -74,6 +82,9 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         public Builder tensorParallel(int v) { tensorParallel = v; return this; }
         public Builder expertParallel(int v) { expertParallel = v; return this; }
         public Builder promptEndLogitsBytes(long v) { promptEndLogitsBytes = v; return this; }
+        public Builder swapSpaceBytes(long v) { swapSpaceBytes = v; return this; }
+        /** Host swap space in bytes; null keeps the backend's default. */
+        public Builder swapSpaceBytes(Long v) { swapSpaceBytes = v; return this; }
 
         public EngineConfig build() {
             if (syntheticConfig == null) {
@@ -103,9 +114,17 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
                     + "multi-GPU CUDA backend, which is not built yet (docs/multi-gpu.md); the CPU backend runs the "
                     + "sharded reference");
             require(promptEndLogitsBytes >= 0, "promptEndLogitsBytes must be >= 0 (0 keeps no logits rows)");
+            require(swapSpaceBytes == null || swapSpaceBytes >= 0, "swapSpaceBytes must be >= 0 (0: no swap space)");
             return new EngineConfig(modelDir, backend, maxNumSeqs, maxBatchTokens, kvBlockSize, kvCacheTokens,
                     kvCacheDtype, maxNewTokensCap, threads, syntheticConfig, prefixCache, admission, tensorParallel,
-                    expertParallel, promptEndLogitsBytes);
+                    expertParallel, promptEndLogitsBytes,
+                    swapSpaceBytes == null ? defaultSwapSpaceBytes(backend) : swapSpaceBytes);
+        }
+
+        /** 16 GiB on cuda; on cpu (where the swap space is heap, like the cache) an eighth of the heap, at most that. */
+        static long defaultSwapSpaceBytes(String backend) {
+            return backend.equals("cuda") ? DEFAULT_CUDA_SWAP_SPACE_BYTES
+                    : Math.min(DEFAULT_CUDA_SWAP_SPACE_BYTES, Runtime.getRuntime().maxMemory() / 8);
         }
 
         private static void require(boolean ok, String message) {

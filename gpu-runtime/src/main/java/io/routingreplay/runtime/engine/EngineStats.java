@@ -21,17 +21,21 @@ package io.routingreplay.runtime.engine;
  * @param prefixCacheMisses positions known at admission that were computed (always 0 hits with the cache off)
  * @param promptEndLogitsBytes host bytes of the raw logits rows kept with cached blocks that ended a prompt (vocab
  *                       × 4 each; they let a request whose whole prompt is cached compute nothing)
+ * @param swappedOutBlocks K/V blocks of preempted requests copied to the host swap space
+ * @param swappedInBlocks  K/V blocks copied back from it at re-admission instead of being computed again
  */
 public record EngineStats(long prefillTokens, long decodeTokens, long steps, int lastBatchSize, int maxNumSeqs,
                           int kvBlocksUsed, int kvBlocksTotal, int waiting, int running, long routingBytes,
                           long preemptions, long recomputedPositions, long prefixCacheHits,
-                          long prefixCacheMisses, long promptEndLogitsBytes) {
+                          long prefixCacheMisses, long promptEndLogitsBytes, long swappedOutBlocks,
+                          long swappedInBlocks) {
 
     /** Stats of an engine that keeps no prompt-end logits. */
     public EngineStats(long prefillTokens, long decodeTokens, long steps, int lastBatchSize, int maxNumSeqs,
                        int kvBlocksUsed, int kvBlocksTotal, int waiting, int running, long routingBytes,
                        long preemptions, long recomputedPositions, long prefixCacheHits, long prefixCacheMisses) {
         this(prefillTokens, decodeTokens, steps, lastBatchSize, maxNumSeqs, kvBlocksUsed, kvBlocksTotal, waiting,
-                running, routingBytes, preemptions, recomputedPositions, prefixCacheHits, prefixCacheMisses, 0L);
+                running, routingBytes, preemptions, recomputedPositions, prefixCacheHits, prefixCacheMisses, 0L, 0L,
+                0L);
     }
 }

@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.engine;
 
 import io.routingreplay.runtime.backend.ForwardBatch;
+import io.routingreplay.runtime.backend.KvSwapSpace;
 import io.routingreplay.runtime.backend.ModelRunner;
 import io.routingreplay.runtime.backend.ModelRunners;
 import io.routingreplay.runtime.backend.SeqChunk;
@@ -9,10 +10,12 @@ import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.kvcache.BlockHash;
 import io.routingreplay.runtime.kvcache.BlockManager;
 import io.routingreplay.runtime.kvcache.BlockRouting;
+import io.routingreplay.runtime.kvcache.SwappedBlocks;
 import io.routingreplay.runtime.routing.RoutingLayout;
 import io.routingreplay.runtime.routing.RoutingRecord;
 import io.routingreplay.runtime.scheduler.ScheduledChunk;
 import io.routingreplay.runtime.scheduler.Scheduler;
+import io.routingreplay.runtime.scheduler.SwapPlan;
 
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -34,6 +37,12 @@ import java.util.Map;
  * a block boundary also leaves the raw logits row of its last position with that block, and a later request with
  * the same whole prompt (a GRPO group's later samples) is served every block and samples its first token from that
  * row: it computes no prompt position at all.
+ *
+ * <p>Host swap space ({@link EngineConfig#swapSpaceBytes()}, where the backend {@linkplain
+ * ModelRunner#kvSwapBytesPerBlock offers one}): a preempted request's computed blocks are copied to host memory
+ * with what each block carries here (its positions' routing, a prompt-end logits row), and copied back at its
+ * re-admission instead of being computed again ({@link Scheduler}); the blocks hold the very bytes they held, so its
+ * record is the unpreempted one, bit for bit.
  */
 public final class LLMEngine implements AutoCloseable {
     private final EngineConfig config;
@@ -44,6 +53,10 @@ public final class LLMEngine implements AutoCloseable {
     /** Routing of each block's positions, kept for blocks served from the prefix cache; null with caching off. */
     private final BlockRouting blockRouting;
     private final Scheduler scheduler;
+    /** The backend's host swap space, or null (none configured, or the backend has none). */
+    private final KvSwapSpace swapSpace;
+    /** Per swap slot in use, what its block carried beside K/V: routing (with the prefix cache), a prompt-end row. */
+    private final Map<Integer, Carried> carried = new HashMap<>();
     /** Prefix cache on and the backend keeps / samples from prompt-end logits rows. */
     private final boolean promptEndLogits;
     private final Map<String, Sequence> live = new HashMap<>();
@@ -68,8 +81,15 @@ public final class LLMEngine implements AutoCloseable {
                 promptEndLogits ? config.promptEndLogitsBytes() : 0L);
         this.blockRouting = config.prefixCache()
                 ? new BlockRouting(runner.numKvBlocks(), runner.kvBlockSize(), layout) : null;
+        int slots = swapSlots(config.swapSpaceBytes(), runner.kvSwapBytesPerBlock());
+        this.swapSpace = slots > 0 ? runner.openKvSwapSpace(slots) : null;
         this.scheduler = new Scheduler(blocks, config.maxNumSeqs(), config.maxBatchTokens(), config.admission(),
-                promptEndLogits);
+                promptEndLogits, slots > 0 ? new SwappedBlocks(slots, runner.kvBlockSize()) : null);
+    }
+
+    /** Whole blocks that fit {@code bytes} of swap space (0 when the backend has none). */
+    static int swapSlots(long bytes, long bytesPerBlock) {
+        return bytes <= 0 || bytesPerBlock <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE / 2, bytes / bytesPerBlock);
     }
 
     public static LLMEngine create(EngineConfig config) {
@@ -199,6 +219,7 @@ public final class LLMEngine implements AutoCloseable {
     /** One step: schedule, run the batch, turn its output into events. Empty when there is nothing to do. */
     public List<StepEvent> step() {
         List<ScheduledChunk> plan = scheduler.schedule();
+        runSwaps(scheduler.takeSwapPlan());
         if (plan.isEmpty()) {
             if (!scheduler.isEmpty()) {
                 throw new IllegalStateException("scheduler made no progress with " + scheduler.numWaiting()
@@ -229,6 +250,39 @@ public final class LLMEngine implements AutoCloseable {
             }
         }
         return events;
+    }
+
+    /**
+     * Copies the step's swapped blocks out and back in (before its forward), with their routing and prompt-end
+     * rows, and registers the blocks that came back whole in the prefix cache again.
+     */
+    private void runSwaps(SwapPlan swaps) {
+        if (swaps.isEmpty()) {
+            return;
+        }
+        for (SwapPlan.Out o : swaps.outs()) {
+            carried.put(o.slot(), new Carried(blockRouting == null ? null : blockRouting.idsCopy(o.block()),
+                    blockRouting == null ? null : blockRouting.weightsCopy(o.block()), o.promptEndLogits()));
+        }
+        swapSpace.copy(swaps.outBlocks(), swaps.outSlots(), swaps.inSlots(), swaps.inBlocks());
+        int bs = blocks.blockSize();
+        for (SwapPlan.In in : swaps.ins()) {
+            Carried c = carried.remove(in.slot());
+            if (blockRouting != null) {
+                blockRouting.restore(in.block(), c.routingIds(), c.routingWeights());
+                if (in.full()) {
+                    BlockHash hash = in.seq().blockHashes(in.index() + 1, bs).get(in.index());
+                    blocks.register(in.block(), hash);
+                    if (c.promptEndLogits() != null) {
+                        blocks.keepPromptEndLogits(hash, c.promptEndLogits());
+                    }
+                }
+            }
+        }
+    }
+
+    /** What a swapped block carries beside its K/V (routing null with the prefix cache off; row usually null). */
+    private record Carried(byte[] routingIds, float[] routingWeights, float[] promptEndLogits) {
     }
 
     /**
@@ -448,12 +502,18 @@ public final class LLMEngine implements AutoCloseable {
         return new EngineStats(prefillTokens, decodeTokens, steps, lastBatchSize, config.maxNumSeqs(),
                 blocks.numUsed(), blocks.numBlocks(), scheduler.numWaiting(), scheduler.numRunning(), routingBytes,
                 scheduler.preemptions(), recomputedPositions, scheduler.cacheHitPositions(),
-                scheduler.cacheMissPositions(), blocks.promptEndLogitsBytes());
+                scheduler.cacheMissPositions(), blocks.promptEndLogitsBytes(), scheduler.swappedOutBlocks(),
+                scheduler.swappedInBlocks());
     }
 
     /** The engine's K/V block manager (reference counts and prefix cache), for tests and diagnostics. */
     BlockManager blockManager() {
         return blocks;
+    }
+
+    /** Host swap slots holding a preempted request's blocks now, for tests. */
+    int swapSlotsInUse() {
+        return scheduler.swapSlotsInUse();
     }
 
     /** Drops a request wherever it is; it produces no further events. Unknown rids are ignored. */
@@ -487,6 +547,9 @@ public final class LLMEngine implements AutoCloseable {
 
     @Override
     public void close() {
+        if (swapSpace != null) {
+            swapSpace.close();
+        }
         runner.close();
     }
 }

@@ -66,4 +66,20 @@ public final class BlockRouting {
         }
         return out;
     }
+
+    /** A copy of the packed ids stored with {@code block} (null when none were written), for a swap to host. */
+    public byte[] idsCopy(int block) {
+        return ids[block] == null ? null : ids[block].clone();
+    }
+
+    /** A copy of the combine weights stored with {@code block} (null when none were written). */
+    public float[] weightsCopy(int block) {
+        return weights[block] == null ? null : weights[block].clone();
+    }
+
+    /** Puts routing copied with {@link #idsCopy} / {@link #weightsCopy} into {@code block} (swapped back in). */
+    public void restore(int block, byte[] blockIds, float[] blockWeights) {
+        ids[block] = blockIds;
+        weights[block] = blockWeights;
+    }
 }

@@ -3,6 +3,7 @@ package io.routingreplay.runtime.scheduler;
 import io.routingreplay.runtime.engine.Sequence;
 import io.routingreplay.runtime.kvcache.BlockHash;
 import io.routingreplay.runtime.kvcache.BlockManager;
+import io.routingreplay.runtime.kvcache.SwappedBlocks;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -28,6 +29,12 @@ import java.util.List;
  * <p>Under {@link AdmissionPolicy#RESERVE} a waiting sequence is admitted only when the blocks for its largest
  * possible length fit beside what the running ones may still grow into, so the preemption above does not happen
  * (the engine refuses a request that could not fit the cache alone, so the first one is always admitted).
+ *
+ * <p>With a host swap space ({@link SwappedBlocks}), a preempted sequence's computed blocks are also copied to host
+ * slots, all of them (its cached blocks are the first the growing survivors evict: kept only in the prefix cache
+ * they would mostly be computed again); at re-admission, the blocks after its prefix-cache hits come back from
+ * those slots into the freshly allocated blocks, and only positions past the copy are computed. The copies are
+ * listed in a {@link SwapPlan} the engine runs before the step's forward ({@link #takeSwapPlan()}).
  */
 public final class Scheduler {
     private final BlockManager blocks;
@@ -38,6 +45,12 @@ public final class Scheduler {
     private final boolean fullPromptHits;
     private final Deque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
+    /** Host copies of preempted sequences' blocks; null without a swap space. */
+    private final SwappedBlocks swap;
+    private SwapPlan swapPlan = SwapPlan.empty();
+    private long swappedOutBlocks;
+    private long swappedInBlocks;
+    private long swappedInPositions;
     private long preemptions;
     private long cacheHitPositions;
     private long cacheMissPositions;
@@ -52,6 +65,13 @@ public final class Scheduler {
      */
     public Scheduler(BlockManager blocks, int maxNumSeqs, int maxBatchTokens, AdmissionPolicy admission,
                      boolean fullPromptHits) {
+        this(blocks, maxNumSeqs, maxBatchTokens, admission, fullPromptHits, null);
+    }
+
+    /** @param swap host slots for preempted sequences' blocks (null: a preempted sequence is computed again) */
+    public Scheduler(BlockManager blocks, int maxNumSeqs, int maxBatchTokens, AdmissionPolicy admission,
+                     boolean fullPromptHits, SwappedBlocks swap) {
+        this.swap = swap;
         this.fullPromptHits = fullPromptHits;
         this.blocks = blocks;
         this.maxNumSeqs = maxNumSeqs;
@@ -110,9 +130,10 @@ public final class Scheduler {
             blocks.acquire(s.blockTable(), hits);
             blocks.allocate(s.blockTable(), s.numTokens());
             int cachedPositions = hits.size() * blocks.blockSize();
-            s.setCachedPositions(cachedPositions);
+            int restored = swapIn(s, hits.size());
+            s.setCachedPositions(cachedPositions + restored);
             cacheHitPositions += cachedPositions;
-            cacheMissPositions += s.numTokens() - cachedPositions;
+            cacheMissPositions += s.numTokens() - cachedPositions - restored;
             s.setStatus(Sequence.Status.RUNNING);
             running.add(s);
             int n = Math.min(s.numUncomputed(), budget);
@@ -160,8 +181,50 @@ public final class Scheduler {
         return false;
     }
 
+    /**
+     * Plans the copy back of {@code s}'s swapped blocks after its {@code hits} cached ones (into the blocks just
+     * allocated for them); returns the positions restored past the hits (0 without a copy).
+     */
+    private int swapIn(Sequence s, int hits) {
+        SwappedBlocks.Copy copy = swap == null ? null : swap.take(s);
+        if (copy == null) {
+            return 0;
+        }
+        int bs = blocks.blockSize();
+        for (int i = hits; i < copy.slots().length; i++) {
+            swapPlan.ins().add(new SwapPlan.In(s, i, copy.slots()[i], s.blockTable().get(i),
+                    (i + 1) * bs <= copy.positions()));
+            swappedInBlocks++;
+        }
+        int restored = Math.max(0, copy.positions() - hits * bs);
+        swappedInPositions += restored;
+        return restored;
+    }
+
+    /** Plans the copy of {@code victim}'s computed blocks to host slots, while they still hold its K/V. */
+    private void swapOut(Sequence victim) {
+        SwappedBlocks.Copy copy = swap == null || victim.numComputed() == 0 ? null
+                : swap.store(victim, victim.numComputed());
+        if (copy == null) {
+            return;
+        }
+        for (int i = 0; i < copy.slots().length; i++) {
+            int b = victim.blockTable().get(i);
+            swapPlan.outs().add(new SwapPlan.Out(b, copy.slots()[i], blocks.promptEndLogits(b)));
+            swappedOutBlocks++;
+        }
+    }
+
+    /** The copies planned since the last call (this step's), for the engine to run before the forward. */
+    public SwapPlan takeSwapPlan() {
+        SwapPlan p = swapPlan;
+        swapPlan = SwapPlan.empty();
+        return p;
+    }
+
     private void preempt(Sequence victim) {
         running.remove(victim);
+        swapOut(victim);
         blocks.free(victim.blockTable()); // its full blocks stay cached (evictable) for its re-admission
         victim.resetComputed();
         victim.setStatus(Sequence.Status.WAITING);
@@ -173,6 +236,9 @@ public final class Scheduler {
     public void remove(Sequence s) {
         running.remove(s);
         waiting.remove(s);
+        if (swap != null) {
+            swap.release(s);
+        }
         blocks.free(s.blockTable());
     }
 
@@ -196,6 +262,26 @@ public final class Scheduler {
 
     public long preemptions() {
         return preemptions;
+    }
+
+    /** Blocks of preempted sequences copied to host swap slots. */
+    public long swappedOutBlocks() {
+        return swappedOutBlocks;
+    }
+
+    /** Blocks copied back from host swap slots at re-admission (instead of being computed again). */
+    public long swappedInBlocks() {
+        return swappedInBlocks;
+    }
+
+    /** Host swap slots holding a copy now (0 without a swap space). */
+    public int swapSlotsInUse() {
+        return swap == null ? 0 : swap.numUsed();
+    }
+
+    /** Positions restored from host swap slots at re-admission. */
+    public long swappedInPositions() {
+        return swappedInPositions;
     }
 
     public boolean isEmpty() {

@@ -288,6 +288,38 @@ class GenerateCommandTest {
         assertTrue(bad.stderr.contains("--prompt-end-logits-mib must be a whole number of MiB >= 0"), bad.stderr);
     }
 
+    /**
+     * Six requests of 40 positions in a 64-position cache preempt one another: the summary counts the blocks swapped
+     * out and back in with nothing recomputed; --swap-space-gib 0 recomputes instead, with the same records; a
+     * negative size is a usage error.
+     */
+    @Test
+    void preemptedRequestsAreSwappedAndTheSummarySaysSo() throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            int[] prompt = java.util.Arrays.copyOf(Fixtures.cases("qwen3-moe-tiny").get(i % 3).promptIds(), 20);
+            prompt[0] = i;  // distinct prompts: no prefix sharing
+            lines.add(greedyLine("r" + i, "\"prompt_token_ids\":" + JSON.writeValueAsString(prompt), 20));
+        }
+        Run swapped = generate("qwen3-moe-tiny", lines, "--kv-cache-tokens", "64", "--admission", "eager");
+        assertEquals(0, swapped.exitCode, swapped.stderr);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "(\\d+) preemptions for K/V space, (\\d+) blocks swapped out / (\\d+) in, (\\d+) positions recomputed")
+                .matcher(swapped.stderr);
+        assertTrue(m.find(), swapped.stderr);
+        assertTrue(Long.parseLong(m.group(1)) > 0, "the test must preempt: " + m.group());
+        assertTrue(Long.parseLong(m.group(3)) > 0, m.group());
+        assertEquals("0", m.group(4), m.group());
+        Run recomputed = generate("qwen3-moe-tiny", lines, "--kv-cache-tokens", "64", "--admission", "eager",
+                "--swap-space-gib", "0");
+        assertEquals(0, recomputed.exitCode, recomputed.stderr);
+        assertTrue(recomputed.stderr.contains("0 blocks swapped out / 0 in"), recomputed.stderr);
+        assertEquals(recomputed.results, swapped.results, "the same records either way");
+        Run bad = generate("qwen3-moe-tiny", lines, "--swap-space-gib", "-1");
+        assertEquals(Main.EXIT_USAGE, bad.exitCode);
+        assertTrue(bad.stderr.contains("--swap-space-gib must be a number of GiB >= 0"), bad.stderr);
+    }
+
     @Test
     void usageErrorsExitWithTwo() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -81,14 +81,18 @@ class BatchInvarianceTest {
 
     @Test
     void sameResultWhenTheKvCacheForcesPreemption() {
-        // 4 blocks of 16 positions: sequences of up to 52 positions fit one at a time, so decodes preempt others.
-        try (LLMEngine engine = engine(EngineConfig.builder(Fixtures.model(model)).threads(2).kvCacheTokens(64)
-                .admission(AdmissionPolicy.EAGER))) {
-            List<GenerationResult> squeezed = engine.generate(requests.subList(0, 8));
-            for (int i = 0; i < alone.size(); i++) {
-                SameRecord.assertSameRecord(alone.get(i), squeezed.get(i));
+        // 4 blocks of 16 positions: sequences of up to 52 positions fit one at a time, so decodes preempt others;
+        // preempted work recomputed (no swap space) and copied back from host memory (the default swap space)
+        for (long swapBytes : new long[]{0, 64L << 20}) {
+            try (LLMEngine engine = engine(EngineConfig.builder(Fixtures.model(model)).threads(2).kvCacheTokens(64)
+                    .admission(AdmissionPolicy.EAGER).swapSpaceBytes(swapBytes))) {
+                List<GenerationResult> squeezed = engine.generate(requests.subList(0, 8));
+                for (int i = 0; i < alone.size(); i++) {
+                    SameRecord.assertSameRecord(alone.get(i), squeezed.get(i));
+                }
+                assertTrue(engine.stats().preemptions() > 0, "the test must actually preempt");
+                assertEquals(swapBytes > 0, engine.stats().swappedInBlocks() > 0, "swap space " + swapBytes);
             }
-            assertTrue(engine.stats().preemptions() > 0, "the test must actually preempt");
         }
     }
 

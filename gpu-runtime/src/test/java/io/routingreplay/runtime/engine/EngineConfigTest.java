@@ -49,4 +49,16 @@ class EngineConfigTest {
         assertEquals(4, ok.tensorParallel());
         assertEquals(2, ok.expertParallel());
     }
+
+    @Test
+    void theSwapSpaceDefaultsPerBackendAndIsNeverNegative() {
+        Path model = Fixtures.model("mixtral-tiny");
+        assertEquals(EngineConfig.DEFAULT_CUDA_SWAP_SPACE_BYTES,
+                EngineConfig.builder(model).backend("cuda").build().swapSpaceBytes());
+        long cpu = EngineConfig.builder(model).build().swapSpaceBytes();
+        assertTrue(cpu > 0 && cpu <= Runtime.getRuntime().maxMemory() / 8, "an eighth of the heap at most: " + cpu);
+        assertEquals(0, EngineConfig.builder(model).swapSpaceBytes(0).build().swapSpaceBytes());
+        assertEquals(cpu, EngineConfig.builder(model).swapSpaceBytes((Long) null).build().swapSpaceBytes());
+        assertTrue(refusal(EngineConfig.builder(model).swapSpaceBytes(-1)).contains("swapSpaceBytes must be >= 0"));
+    }
 }

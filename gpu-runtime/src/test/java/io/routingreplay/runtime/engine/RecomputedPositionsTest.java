@@ -26,7 +26,8 @@ class RecomputedPositionsTest {
 
     private static Run run(int kvTokens, boolean prefixCache, List<GenerationRequest> reqs) {
         EngineConfig.Builder b = EngineConfig.builder(Fixtures.model("qwen3-moe-tiny")).threads(2)
-                .prefixCache(prefixCache).admission(AdmissionPolicy.EAGER); // eager: the starved runs must preempt
+                .prefixCache(prefixCache).admission(AdmissionPolicy.EAGER) // eager: the starved runs must preempt
+                .swapSpaceBytes(0); // no host copy: preempted work is recomputed (SwapSpaceTest has the copies)
         if (kvTokens > 0) {
             b.kvCacheTokens(kvTokens);
         }

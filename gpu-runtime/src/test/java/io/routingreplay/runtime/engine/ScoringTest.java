@@ -140,15 +140,25 @@ class ScoringTest {
                         ForcedRouting.of(first.get(i).routing(), r.promptTokenIds().length), true));
             }
         }
-        List<GenerationResult> calm, squeezed;
-        long preemptions;
+        List<GenerationResult> calm;
         try (LLMEngine e = LLMEngine.create(config().prefixCache(false).build())) {
             calm = e.generate(replays);
         }
-        try (LLMEngine e = LLMEngine.create(config().prefixCache(false).kvCacheTokens(96)
+        // preempted work recomputed (no swap space), then copied back from host memory (scores and counts kept)
+        for (long swapBytes : new long[]{0, 64L << 20}) {
+            checkSqueezedReplays(replays, calm, swapBytes);
+        }
+    }
+
+    private static void checkSqueezedReplays(List<GenerationRequest> replays, List<GenerationResult> calm,
+                                             long swapBytes) {
+        List<GenerationResult> squeezed;
+        long preemptions;
+        try (LLMEngine e = LLMEngine.create(config().prefixCache(false).kvCacheTokens(96).swapSpaceBytes(swapBytes)
                 .admission(io.routingreplay.runtime.scheduler.AdmissionPolicy.EAGER).build())) {
             squeezed = e.generate(replays);
             preemptions = e.stats().preemptions();
+            assertEquals(swapBytes > 0, e.stats().swappedInBlocks() > 0, "swap space " + swapBytes);
         }
         assertTrue(preemptions > 0, "the test must actually preempt");
         for (int i = 0; i < replays.size(); i++) {

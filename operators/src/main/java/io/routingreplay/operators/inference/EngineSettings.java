@@ -9,11 +9,21 @@ import java.nio.file.Path;
 /**
  * The engine configuration in a form Flink can ship to task managers (EngineConfig holds a {@link Path}, which is
  * not serializable). Each inference subtask builds its own engine from it in {@code open()}.
+ *
+ * @param swapSpaceBytes host memory for preempted requests' K/V blocks; null: the backend's default
  */
 public record EngineSettings(String modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvCacheTokens,
                              KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, boolean prefixCache,
-                             AdmissionPolicy admission, int tensorParallel, int expertParallel)
+                             AdmissionPolicy admission, int tensorParallel, int expertParallel, Long swapSpaceBytes)
         implements Serializable {
+
+    /** Settings with the backend's default swap space. */
+    public EngineSettings(String modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvCacheTokens,
+                          KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, boolean prefixCache,
+                          AdmissionPolicy admission, int tensorParallel, int expertParallel) {
+        this(modelDir, backend, maxNumSeqs, maxBatchTokens, kvCacheTokens, kvCacheDtype, maxNewTokensCap, threads,
+                prefixCache, admission, tensorParallel, expertParallel, null);
+    }
 
     /** Builds and checks the engine config; the exception says which setting to fix. */
     public EngineConfig toEngineConfig() {
@@ -29,6 +39,7 @@ public record EngineSettings(String modelDir, String backend, int maxNumSeqs, in
                 .admission(admission)
                 .tensorParallel(tensorParallel)
                 .expertParallel(expertParallel)
+                .swapSpaceBytes(swapSpaceBytes)
                 .build();
     }
 }

@@ -15,7 +15,8 @@ import static io.routingreplay.operators.metrics.MetricNames.*;
 /**
  * The inference operator's metrics: token and routing throughput, batch occupancy, K/V-cache use, queue depth,
  * requests in flight, per-request latency, and the prefix cache (positions served from it or computed at
- * admission, positions recomputed after a preemption). (Dead letters are counted once for the whole job by
+ * admission, positions recomputed after a preemption) and the swap space (blocks of preempted requests copied to
+ * host memory and back). (Dead letters are counted once for the whole job by
  * {@link DeadLetterCounter} in front of the dead-letter sink.)
  *
  * <p>The engine reports cumulative counters ({@link EngineStats}); {@link #onStep} turns them into counter
@@ -35,6 +36,8 @@ public final class InferenceMetrics {
     private final Counter preemptions;
     private final Counter engineFailures;
     private final Counter recomputedPositions;
+    private final Counter swappedOutBlocks;
+    private final Counter swappedInBlocks;
     private final Counter prefixCacheHits;
     private final Counter prefixCacheMisses;
     private final Counter requestsFinished;
@@ -58,6 +61,8 @@ public final class InferenceMetrics {
         preemptions = g.counter(PREEMPTIONS);
         engineFailures = g.counter(ENGINE_FAILURES);
         recomputedPositions = g.counter(RECOMPUTED_POSITIONS);
+        swappedOutBlocks = g.counter(SWAPPED_OUT_BLOCKS);
+        swappedInBlocks = g.counter(SWAPPED_IN_BLOCKS);
         prefixCacheHits = g.counter(PREFIX_CACHE_HITS);
         prefixCacheMisses = g.counter(PREFIX_CACHE_MISSES);
         g.gauge(BATCH_SIZE, (Gauge<Integer>) () -> latest == null ? 0 : latest.lastBatchSize());
@@ -85,6 +90,8 @@ public final class InferenceMetrics {
         steps.inc(growth(before == null ? 0 : before.steps(), now.steps()));
         preemptions.inc(growth(before == null ? 0 : before.preemptions(), now.preemptions()));
         recomputedPositions.inc(growth(before == null ? 0 : before.recomputedPositions(), now.recomputedPositions()));
+        swappedOutBlocks.inc(growth(before == null ? 0 : before.swappedOutBlocks(), now.swappedOutBlocks()));
+        swappedInBlocks.inc(growth(before == null ? 0 : before.swappedInBlocks(), now.swappedInBlocks()));
         prefixCacheHits.inc(growth(before == null ? 0 : before.prefixCacheHits(), now.prefixCacheHits()));
         prefixCacheMisses.inc(growth(before == null ? 0 : before.prefixCacheMisses(), now.prefixCacheMisses()));
         latest = now;

@@ -30,6 +30,8 @@ public final class MetricNames {
     public static final String PREEMPTIONS = "preemptions";
     public static final String ENGINE_FAILURES = "engine_failures";
     public static final String RECOMPUTED_POSITIONS = "recomputed_positions";
+    public static final String SWAPPED_OUT_BLOCKS = "swapped_out_blocks";
+    public static final String SWAPPED_IN_BLOCKS = "swapped_in_blocks";
     public static final String PREFIX_CACHE_HITS = "prefix_cache_hits";
     public static final String PREFIX_CACHE_MISSES = "prefix_cache_misses";
     public static final String BATCH_SIZE = "batch_size";
@@ -88,6 +90,8 @@ public final class MetricNames {
             new Metric(PREEMPTIONS, Kind.COUNTER, null),
             new Metric(ENGINE_FAILURES, Kind.COUNTER, null),
             new Metric(RECOMPUTED_POSITIONS, Kind.COUNTER, null),
+            new Metric(SWAPPED_OUT_BLOCKS, Kind.COUNTER, null),
+            new Metric(SWAPPED_IN_BLOCKS, Kind.COUNTER, null),
             new Metric(PREFIX_CACHE_HITS, Kind.COUNTER, null),
             new Metric(PREFIX_CACHE_MISSES, Kind.COUNTER, null),
             new Metric(BATCH_SIZE, Kind.GAUGE, null),

@@ -80,6 +80,15 @@ class InferenceMetricsTest {
     }
 
     @Test
+    void swappedBlocksCountWhatTheEngineReportsGrewBy() {
+        InferenceMetrics metrics = new InferenceMetrics(groups.operator("inference"));
+        metrics.onStep(new EngineStats(100, 10, 2, 4, 8, 3, 12, 5, 4, 300, 1, 0, 48, 52, 0, 6, 0));
+        metrics.onStep(new EngineStats(160, 130, 9, 6, 8, 9, 12, 1, 6, 3900, 2, 0, 160, 70, 0, 11, 9));
+        assertEquals(11, groups.<Counter>get(p(SWAPPED_OUT_BLOCKS)).getCount());
+        assertEquals(9, groups.<Counter>get(p(SWAPPED_IN_BLOCKS)).getCount());
+    }
+
+    @Test
     void aNewEngineWhoseCountersRestartedCountsWhole() {
         InferenceMetrics metrics = new InferenceMetrics(groups.operator("inference"));
         metrics.onStep(stats(500, 400, 50, 1, 8, 1, 10, 0, 1, 1000, 0));

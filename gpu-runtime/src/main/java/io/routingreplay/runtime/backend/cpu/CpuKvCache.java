@@ -39,6 +39,10 @@ final class CpuKvCache {
         dtype.roundInPlace(v[l][block], vs, valueWidth);
     }
 
+    int layers() {
+        return k.length;
+    }
+
     float[][] keys(int l) {
         return k[l];
     }

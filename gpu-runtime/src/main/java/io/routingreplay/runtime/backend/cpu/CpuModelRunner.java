@@ -48,6 +48,7 @@ public final class CpuModelRunner implements ModelRunner {
     private final float[][] ffnNorm;    // [layer][hidden]
     private final float[] finalNorm;    // [hidden]
     private final float[] invFreq;      // [rotary dim / 2], RoPE inverse frequencies
+    private final CpuKvCache cache;
 
     private CpuModelRunner(ModelConfig c, ModelWeights w, RankShard shard, Collectives coll, int threads,
                            int blockSize, int numBlocks, KvCacheDtype kvDtype) {
@@ -58,7 +59,7 @@ public final class CpuModelRunner implements ModelRunner {
         this.par = new Parallel(threads);
         this.blockSize = blockSize;
         this.numBlocks = numBlocks;
-        CpuKvCache cache = new CpuKvCache(c.numLayers, numBlocks, blockSize, shard.attention().keyWidth(),
+        this.cache = new CpuKvCache(c.numLayers, numBlocks, blockSize, shard.attention().keyWidth(),
                 shard.attention().valueWidth(), kvDtype);
         this.attention = CpuAttention.of(c, shard, coll, w, par, cache);
         this.moe = new CpuMoe(c, w, par);
@@ -110,6 +111,16 @@ public final class CpuModelRunner implements ModelRunner {
     @Override
     public int numKvBlocks() {
         return numBlocks;
+    }
+
+    @Override
+    public long kvSwapBytesPerBlock() {
+        return CpuKvSwapSpace.bytesPerBlock(c.numLayers, blockSize, cache.keyWidth, cache.valueWidth);
+    }
+
+    @Override
+    public io.routingreplay.runtime.backend.KvSwapSpace openKvSwapSpace(int slots) {
+        return new CpuKvSwapSpace(cache, slots);
     }
 
     @Override

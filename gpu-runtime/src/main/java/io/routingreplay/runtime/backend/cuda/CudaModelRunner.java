@@ -170,6 +170,21 @@ public final class CudaModelRunner implements ModelRunner {
         return numBlocks;
     }
 
+    /** Bytes of one block of one layer's keys (or values): the cache's width as {@link #create} allocates it. */
+    private long kvBlockBytes() {
+        return (long) blockSize * MlaLayout.cacheWidth(c) * kvElemBytes;
+    }
+
+    @Override
+    public long kvSwapBytesPerBlock() {
+        return 2L * c.numLayers * kvBlockBytes();
+    }
+
+    @Override
+    public io.routingreplay.runtime.backend.KvSwapSpace openKvSwapSpace(int slots) {
+        return CudaKvSwap.over(dev, pass.kCache, pass.vCache, kvBlockBytes(), slots);
+    }
+
     /**
      * A kept row is the very {@code ws.logits} row {@code sample_tokens} read, copied out after it; a given row is
      * copied into a row of {@code ws.logits} that lm_head does not write, and the same kernel samples it

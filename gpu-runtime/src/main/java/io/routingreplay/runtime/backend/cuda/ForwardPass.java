@@ -39,7 +39,8 @@ final class ForwardPass {
     private final ModelConfig c;
     private final DeviceWeights w;
     private final Workspace ws;
-    private final CUdeviceptr[] kCache, vCache;
+    /** The paged K/V cache (per layer); package-visible for {@link CudaKvSwap}. */
+    final CUdeviceptr[] kCache, vCache;
     private final int blockSize;
     private final String kvSuffix;
     /** The attention with cp.async-staged K/V (any cache dtype, head_dim 16/32/64/128; grid (kv heads × head groups,

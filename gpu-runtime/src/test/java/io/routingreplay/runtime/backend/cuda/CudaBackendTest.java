@@ -42,6 +42,12 @@ class CudaBackendTest {
 
     @ParameterizedTest
     @MethodSource("accepted")
+    void preemptedRecordsComeBackFromTheSwapSpaceBitIdentical(String fixture) {
+        assertEquals(List.of(), CudaChecks.swapSpace(fixture));
+    }
+
+    @ParameterizedTest
+    @MethodSource("accepted")
     void laterSamplesOfABlockAlignedPromptAreServedWholeFromTheKeptLogitsRow(String fixture) {
         assertEquals(List.of(), CudaChecks.promptEndLogits(fixture));
     }

@@ -43,6 +43,9 @@ import java.util.function.Function;
  *   <li>prompt-end logits: a GRPO group of one block-aligned prompt, whose later samples are served the whole
  *       prompt from the cache and draw their first token from the logits row the first sample kept (alone, batched,
  *       beside a computed row, in chunks), equal their cold records bit for bit.</li>
+ *   <li>swap space: a 96-position K/V cache preempts seeded sampled requests; their blocks go to pinned host memory
+ *       and come back ({@link CudaKvSwap}), nothing is recomputed, and every record equals the unpreempted one bit
+ *       for bit (and so does the recompute path, swap space 0).</li>
  *   <li>replay (routing replay and scoring, issue 18; fp32 K/V): {@link #replay}.</li>
  * </ol>
  * Each check returns a list of failures (empty when it passes) and prints a one-line summary.
@@ -78,9 +81,16 @@ public final class CudaChecks {
             failures.forEach(f -> System.out.println("FAIL " + f));
             System.out.println(failures.isEmpty() ? "REPLAY CHECK PASSED" : failures.size() + " FAILURES");
             System.exit(failures.isEmpty() ? 0 : 1);
+        } else if (args.length == 1 && args[0].equals("--swap-only")) {
+            // the swap-space check alone (a short device lease)
+            List<String> failures = new ArrayList<>(swapSpace("qwen3-moe-tiny"));
+            failures.addAll(swapSpace("mixtral-tiny"));
+            failures.forEach(f -> System.out.println("FAIL " + f));
+            System.out.println(failures.isEmpty() ? "SWAP SPACE CHECK PASSED" : failures.size() + " FAILURES");
+            System.exit(failures.isEmpty() ? 0 : 1);
         } else if (args.length != 0) {
             throw new IllegalArgumentException("usage: CudaChecks [--kv-cache-dtype fp32|bf16|fp8 | --prefix-cache-only "
-                    + "| --replay-only]");
+                    + "| --swap-only | --replay-only]");
         }
         List<String> failures = new ArrayList<>();
         List<String> accepted = acceptedFixtures();
@@ -93,6 +103,7 @@ public final class CudaChecks {
             failures.addAll(invariance(fixture));
             failures.addAll(prefixCache(fixture));
             failures.addAll(promptEndLogits(fixture));
+            failures.addAll(swapSpace(fixture));
             if (kv == KvCacheDtype.FP32) {
                 failures.addAll(replay(fixture));
             }
@@ -399,6 +410,56 @@ public final class CudaChecks {
             p[i] = rnd.nextInt(vocab);
         }
         return p;
+    }
+
+    /**
+     * A K/V cache of 96 positions and 8 seeded sampled requests of up to 53 positions each, eager admission: they
+     * preempt one another; with the swap space their blocks come back from pinned host memory (nothing recomputed),
+     * without it they are recomputed; both give the records of a run with room for all, bit for bit.
+     */
+    public static List<String> swapSpace(String fixture) {
+        List<String> fails = new ArrayList<>();
+        Random rnd = new Random(15);
+        int vocab = vocabOf(fixture);
+        List<GenerationRequest> reqs = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            int[] prompt = new int[10 + rnd.nextInt(20)];
+            for (int j = 0; j < prompt.length; j++) {
+                prompt[j] = rnd.nextInt(vocab);
+            }
+            reqs.add(new GenerationRequest("r" + i, prompt, new SamplingParams(24, 1f, 1f, 0, 100L + i, List.of(),
+                    true, true)));
+        }
+        List<GenerationResult> roomy = run(cuda(fixture).swapSpaceBytes(0).build(), reqs);
+        long[] swappedIn = new long[2], recomputed = new long[2], preemptions = new long[2];
+        long[] swapBytes = {64L << 20, 0};
+        for (int k = 0; k < 2; k++) {
+            try (LLMEngine e = LLMEngine.create(cuda(fixture).kvCacheTokens(96).swapSpaceBytes(swapBytes[k])
+                    .admission(io.routingreplay.runtime.scheduler.AdmissionPolicy.EAGER).build())) {
+                List<GenerationResult> squeezed = e.generate(reqs);
+                for (int i = 0; i < reqs.size(); i++) {
+                    same(fixture + " " + reqs.get(i).rid() + " preempted (swap space " + swapBytes[k]
+                            + " B) vs unpreempted", squeezed.get(i), roomy.get(i), fails);
+                }
+                swappedIn[k] = e.stats().swappedInBlocks();
+                recomputed[k] = e.stats().recomputedPositions();
+                preemptions[k] = e.stats().preemptions();
+            }
+        }
+        if (preemptions[0] == 0 || preemptions[1] == 0) {
+            fails.add(fixture + ": the 96-position cache did not preempt");
+        }
+        if (swappedIn[0] == 0 || recomputed[0] != 0) {
+            fails.add(fixture + " with the swap space: " + swappedIn[0] + " blocks swapped in, " + recomputed[0]
+                    + " positions recomputed (want > 0 and 0)");
+        }
+        if (recomputed[1] == 0) {
+            fails.add(fixture + " without the swap space: nothing recomputed");
+        }
+        System.out.printf("swap space  %-15s %d preemptions, %d blocks swapped in, %d recomputed (without: %d),"
+                        + " records bit-identical to unpreempted -> %s%n", fixture, preemptions[0], swappedIn[0],
+                recomputed[0], recomputed[1], fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
+        return fails;
     }
 
     private static void same(String what, GenerationResult a, GenerationResult b, List<String> fails) {

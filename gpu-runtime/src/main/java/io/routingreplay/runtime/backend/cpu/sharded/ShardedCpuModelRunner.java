@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.backend.cpu.sharded;
 
 import io.routingreplay.runtime.backend.ForwardBatch;
+import io.routingreplay.runtime.backend.KvSwapSpace;
 import io.routingreplay.runtime.backend.ModelRunner;
 import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.backend.cpu.CpuModelRunner;
@@ -114,6 +115,46 @@ public final class ShardedCpuModelRunner implements ModelRunner {
     @Override
     public int numKvBlocks() {
         return ranks.get(0).numKvBlocks();
+    }
+
+    /** Every rank's share of a block (0 when a rank keeps no swap space: then none does). */
+    @Override
+    public long kvSwapBytesPerBlock() {
+        long sum = 0;
+        for (ModelRunner r : ranks) {
+            if (r.kvSwapBytesPerBlock() <= 0) {
+                return 0;
+            }
+            sum += r.kvSwapBytesPerBlock();
+        }
+        return sum;
+    }
+
+    /** One swap space per rank, each copying its own K/V heads of the same blocks into the same slots. */
+    @Override
+    public KvSwapSpace openKvSwapSpace(int slots) {
+        List<KvSwapSpace> spaces = new ArrayList<>();
+        for (ModelRunner r : ranks) {
+            spaces.add(r.openKvSwapSpace(slots));
+        }
+        return new KvSwapSpace() {
+            @Override
+            public int numSlots() {
+                return slots;
+            }
+
+            @Override
+            public void copy(int[] outBlocks, int[] outSlots, int[] inSlots, int[] inBlocks) {
+                for (KvSwapSpace s : spaces) {
+                    s.copy(outBlocks, outSlots, inSlots, inBlocks);
+                }
+            }
+
+            @Override
+            public void close() {
+                spaces.forEach(KvSwapSpace::close);
+            }
+        };
     }
 
     @Override
