@@ -179,7 +179,9 @@ public final class TieAwareConformance {
                 }
                 tally.compared++;
                 for (int k = 0; k < c.topkIds()[t][l].length; k++) {
-                    if (c.topkIds()[t][l][k] != rr.id(t, l, k)) {
+                    if (listingTie(c, t, l, k, rr.id(t, l, k))) {
+                        tally.underMargin++;
+                    } else if (c.topkIds()[t][l][k] != rr.id(t, l, k)) {
                         tally.fails.add(where + " token " + t + " layer " + l + " k " + k + ": expert " + rr.id(t, l, k)
                                 + " != reference " + c.topkIds()[t][l][k]);
                     } else if (Math.abs(c.topkWeights()[t][l][k] - rr.weight(t, l, k)) > WEIGHT_TOL) {
@@ -189,6 +191,22 @@ public final class TieAwareConformance {
                 }
             }
         }
+    }
+
+    /**
+     * Whether the engine's id at rank k is the reference's neighbour at k ± 1 with a weight within MARGIN of rank k's:
+     * the selection agrees, only the listing order of two equally weighted experts differs (deepseek-v2-tiny case 3
+     * token 292, MoE layer 2 on the H100: ranks 4 and 5 weigh 0.0220042 and 0.0220029 and came out swapped).
+     */
+    static boolean listingTie(Fixtures.Case c, int t, int l, int k, int id) {
+        int[] ids = c.topkIds()[t][l];
+        double[] w = c.topkWeights()[t][l];
+        for (int j = k - 1; j <= k + 1; j += 2) {
+            if (j >= 0 && j < ids.length && ids[j] == id && Math.abs(w[k] - w[j]) < MARGIN) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Forced ids say nothing of the engine's router there: its replay report does (per MoE layer, the forced

@@ -69,6 +69,40 @@ class TieAwareConformanceTest {
                 r.failures().toString());
     }
 
+    @Test
+    void twoEquallyWeightedExpertsListedInTheOtherOrderAreNoFailureButAClearOrderIs() {
+        // case 2, token 163, MoE layer 2: ranks 3 and 4 weigh 0.0182992 and 0.0182930 (6e-6 apart); ranks 0 and 1 of
+        // token 50, layer 0 are far apart
+        List<GenerationResult> plain = cpu.generate(Fixtures.greedyRequests(FIXTURE));
+        assertEquals(List.of(), TieAwareConformance.check(FIXTURE, plain, null).failures());
+        List<GenerationResult> tied = swapRanks(plain, 163, 2, 3);
+        assertEquals(List.of(), TieAwareConformance.check(FIXTURE, tied, null).failures());
+        List<String> clear = TieAwareConformance.check(FIXTURE, swapRanks(plain, 50, 0, 0), null).failures();
+        assertTrue(clear.stream().anyMatch(f -> f.contains("case 2 token 50 layer 0 k 0: expert")), clear.toString());
+    }
+
+    /** The results with case 2's ranks k and k + 1 of (token, layer) swapped, ids and weights. */
+    private static List<GenerationResult> swapRanks(List<GenerationResult> results, int token, int layer, int k) {
+        List<GenerationResult> out = new ArrayList<>(results);
+        GenerationResult g = results.get(2);
+        RoutingRecord r = g.routing();
+        byte[] ids = r.ids().clone();
+        float[] w = r.weights().clone();
+        int at = (token * r.layout().numMoeLayers() + layer) * r.layout().topK() + k;
+        int width = ids.length / w.length;         // 1 (uint8) or 2 (uint16) bytes per id
+        for (int b = 0; b < width; b++) {
+            byte x = ids[at * width + b];
+            ids[at * width + b] = ids[(at + 1) * width + b];
+            ids[(at + 1) * width + b] = x;
+        }
+        float x = w[at];
+        w[at] = w[at + 1];
+        w[at + 1] = x;
+        out.set(2, new GenerationResult(g.rid(), g.promptTokenIds(), g.outputTokenIds(), g.outputLogprobs(),
+                g.finishReason(), new RoutingRecord(r.layout(), r.firstPosition(), r.numTokens(), ids, w), g.replay()));
+        return out;
+    }
+
     /** Each case-2-length result with the weights of (token, layer) times 1.01. */
     private static List<GenerationResult> skew(List<GenerationResult> results, int token, int layer) {
         List<GenerationResult> out = new ArrayList<>();

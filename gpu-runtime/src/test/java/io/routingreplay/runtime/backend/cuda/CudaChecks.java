@@ -533,36 +533,13 @@ public final class CudaChecks {
             // routing: every token both ran identically (the prompt and the agreeing outputs)
             int tokens = Math.min(g.routing().numTokens(), reqs.get(i).promptTokenIds().length + agree);
             tokens = Math.min(tokens, c.routing().numTokens());
-            int L = g.routing().layout().numMoeLayers(), K = g.routing().layout().topK();
+            int L = g.routing().layout().numMoeLayers();
             for (int t = 0; t < tokens; t++) {
                 for (int l = 0; l < L; l++) {
-                    for (int k = 0; k < K; k++) {
-                        float w = c.routing().weight(t, l, k);
-                        // a rank within MARGIN of a recorded neighbour may legitimately swap with it
-                        boolean tight = (k > 0 && Math.abs(c.routing().weight(t, l, k - 1) - w) < MARGIN)
-                                || (k + 1 < K && Math.abs(w - c.routing().weight(t, l, k + 1)) < MARGIN);
-                        if (tight) {
-                            idsSkipped++;
-                            continue;
-                        }
-                        int gpuId = g.routing().id(t, l, k), cpuId = c.routing().id(t, l, k);
-                        float gpuW = g.routing().weight(t, l, k);
-                        // The last rank's lower neighbour is the best expert NOT selected, whose weight the record
-                        // does not keep, so the check above cannot see a tie across the top-k boundary. If the two
-                        // picked different experts, a tie shows as (within MARGIN) equal weights at this rank: skip
-                        // that like a tie inside the list. Different experts with different weights are a failure.
-                        if (k == K - 1 && gpuId != cpuId && Math.abs(gpuW - w) < MARGIN) {
-                            idsSkipped++;
-                            continue;
-                        }
-                        idsCompared++;
-                        if (gpuId != cpuId) {
-                            cpuDiffs.add(fixture + " request " + i + " token " + t + " layer " + l + " k " + k + ": expert "
-                                    + gpuId + " vs CPU " + cpuId + " (weights GPU " + gpuW + ", CPU " + w
-                                    + (k + 1 < K ? "; next rank GPU " + g.routing().weight(t, l, k + 1) + ", CPU "
-                                    + c.routing().weight(t, l, k + 1) : "; last rank") + ")");
-                        }
-                    }
+                    int[] counts = RowAgreement.compare(g.routing(), c.routing(), t, l,
+                            fixture + " request " + i + " token " + t + " layer " + l, cpuDiffs);
+                    idsCompared += counts[0];
+                    idsSkipped += counts[1];
                 }
             }
         }
@@ -575,7 +552,7 @@ public final class CudaChecks {
         }
         System.out.printf("agreement   %-15s %d random requests vs CPU: token mismatches=%d (skipped %d the CPU "
                 + "chooses with that token's logit moved by %.0e), ids compared=%d "
-                + "(skipped %d within %.0e of a neighbour or, at the last rank, of the other pick)%s; K-split-only "
+                + "(skipped %d within %.0e of a neighbour or of the other pick, and the ranks below such a pick)%s; K-split-only "
                 + "GEMMs differ in %d -> %s%n", fixture, n,
                 tokenMismatch, tokenTies, TokenTies.LOGIT_TOLERANCE, idsCompared, idsSkipped, MARGIN,
                 kv == KvCacheDtype.FP32 ? "" : ", " + cpuDiffs.size() + " CPU differences reported (" + kv + " K/V)",
@@ -677,8 +654,6 @@ public final class CudaChecks {
         }
         // 2. one altered cell
         GenerationResult alt = batched.get(2 * reqs.size());
-        int[] expectedMismatches = new int[L];
-        expectedMismatches[layer] = 1;
         if (alt.routing().id(pos, layer, k) != altered[cell]) {
             fails.add(fixture + " altered: the record holds expert " + alt.routing().id(pos, layer, k)
                     + ", not the forced " + altered[cell]);
@@ -686,18 +661,30 @@ public final class CudaChecks {
         if (alt.routing().weight(pos, layer, k) == baseFree.routing().weight(pos, layer, k)) {
             fails.add(fixture + " altered: the forced expert has the replaced expert's weight");
         }
-        if (!Arrays.equals(alt.replay().forcedMismatches(), expectedMismatches)
-                || alt.replay().forcedCellsReproduced() != alt.replay().forcedCells() - 1) {
+        // layer 0's router reads no routed layer's output, so exactly the altered position differs there; the later
+        // layers' routers see what the altered expert changed (at that position and, through attention, after it)
+        // and may count more
+        if (alt.replay().forcedMismatches()[layer] != 1
+                || alt.replay().forcedCellsReproduced() > alt.replay().forcedCells() - 1) {
             fails.add(fixture + " altered: report " + describe(alt.replay()) + ", expected one mismatch in layer "
-                    + layer + " and one cell not reproduced");
+                    + layer + " and at least one cell not reproduced");
         }
         if (Arrays.equals(alt.outputLogprobs(), baseFree.outputLogprobs())) {
             fails.add(fixture + " altered: another expert at position " + pos + " left every output logprob as it was");
         }
-        // 4. scoring = the sampled logprobs (bit for bit) and the CPU's prompt logprobs (within tolerance)
-        List<GenerationRequest> scoring = mixed.subList(reqs.size(), 2 * reqs.size());
+        // 4. scoring = the sampled logprobs (bit for bit) and the CPU's prompt logprobs (within tolerance), the CPU
+        // scoring on the experts the GPU's scoring run chose: at a router near-tie the two backends may legitimately
+        // pick different experts, and the logprobs after it then follow different trajectories (qwen3-moe-mixed-tiny
+        // case 2, position 93 on the H100: 0.04 apart unforced)
+        List<GenerationRequest> cpuScoring = new ArrayList<>();
+        for (int i = 0; i < reqs.size(); i++) {
+            GenerationRequest s = mixed.get(reqs.size() + i);
+            RoutingRecord gpuRouting = batched.get(reqs.size() + i).routing();
+            cpuScoring.add(new GenerationRequest(s.rid(), s.promptTokenIds(), s.params(), s.routing(),
+                    ForcedRouting.of(gpuRouting, gpuRouting.numTokens()), true));
+        }
         List<GenerationResult> cpuScores = run(EngineConfig.builder(Fixtures.model(fixture)).threads(2)
-                .maxNumSeqs(64).maxBatchTokens(512).build(), scoring);
+                .maxNumSeqs(64).maxBatchTokens(512).build(), cpuScoring);
         double worstCpu = 0;
         for (int i = 0; i < reqs.size(); i++) {
             GenerationResult sample = free.get(i), scored = batched.get(reqs.size() + i);
