@@ -10,8 +10,10 @@
 // largest (top_k > 0), then the smallest prefix (by logit, descending) whose mass reaches top_p, and pick, walking
 // the kept tokens from the most probable down, the first whose cumulative mass exceeds u * kept mass, with
 // u = SeededUniform.draw(seed, sampleIndex) (same SplitMix64 formula). The sorted walks are bisections on the
-// logit's ordered bit pattern (32 block-wide passes each, no sort); masses are summed in double so the chosen
-// token matches the CPU's even when 150k near-equal probabilities are summed. logprob = log-softmax of the raw
+// logit's ordered bit pattern (no sort): top-k one bit per block-wide pass (32 passes, counts), top-p and the draw
+// four bits per pass (8 passes, massesAbove16: the bits and the masses those of the one-bit-per-pass bisection,
+// bit for bit); masses are summed in double so the chosen token matches the CPU's even when 150k near-equal
+// probabilities are summed. logprob = log-softmax of the raw
 // logits at the chosen token. params per row: temperature, topP (float bits), topK, seedLo, seedHi, sampleIndex.
 // ---------------------------------------------------------------------------------------------------------------
 __device__ __forceinline__ uint32_t orderedKey(float f) {
@@ -37,6 +39,69 @@ __device__ double massAbove(const float* l, int V, uint32_t thr, double invT, do
     for (int i = threadIdx.x; i < V; i += blockDim.x)
         if (orderedKey(l[i]) >= thr) c += exp((double)l[i] * invT - maxS);
     return blockSumD(c, scratch);
+}
+
+// One pass of a four-bit bisection step: out[j-1] (j = 1..15) = massAbove(max(pre | j << lo, floor)) exactly, bit
+// for bit. pre has no bits at or below lo + 3; the thresholds pre | j << lo = pre + (j << lo) grow with j, so a token
+// counts toward thresholds 1..J, J = min(15, (key - pre) >> lo) when key >= pre and key >= floor, else none. Each
+// threshold's sum is massAbove's: the same per-thread element order (thread t over t, t + blockDim.x, ...), the same
+// exp expression, the same butterfly in each warp and the warps added in index order from 0.0 (blockSumD) — a token
+// that does not count is skipped, as there. One exp per token instead of one per bit. scr: 32 × 16 doubles,
+// out: 16 doubles (shared); every thread may read out[0..14] on return.
+__device__ void massesAbove16(const float* l, int V, uint32_t pre, int lo, uint32_t floor, double invT, double maxS,
+                              double* scr, double* out) {
+    double c[15];
+#pragma unroll
+    for (int j = 0; j < 15; j++) c[j] = 0.0;
+    for (int i = threadIdx.x; i < V; i += blockDim.x) {
+        uint32_t key = orderedKey(l[i]);
+        if (key >= pre && key >= floor) {
+            int J = (int)min((key - pre) >> lo, 15u);
+            if (J > 0) {
+                double e = exp((double)l[i] * invT - maxS);
+#pragma unroll
+                for (int j = 0; j < 15; j++)
+                    if (j < J) c[j] += e;
+            }
+        }
+    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+#pragma unroll
+    for (int j = 0; j < 15; j++) {
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) c[j] += __shfl_xor_sync(0xffffffffu, c[j], o);
+    }
+    __syncthreads();
+    if (lane == 0) {
+#pragma unroll
+        for (int j = 0; j < 15; j++) scr[warp * 16 + j] = c[j];
+    }
+    __syncthreads();
+    if (threadIdx.x < 15) {
+        double s = 0.0;
+        for (int w = 0; w < nw; w++) s += scr[w * 16 + threadIdx.x];
+        out[threadIdx.x] = s;
+    }
+    __syncthreads();
+}
+
+// The 32-bit greedy bisection "for bit 31..0: cand = x | 1 << bit; if (mass(max(cand, floor)) passes) x = cand",
+// mass = massAbove, passes = (mass > bound) when strict, else (mass >= bound): four bits per massesAbove16 pass,
+// the four greedy steps of a group replayed on its 15 masses, so x is the one-bit bisection's, bit for bit.
+__device__ uint32_t bisectMass4(const float* l, int V, uint32_t floor, double bound, bool strict, double invT,
+                                double maxS, double* scr, double* out) {
+    uint32_t x = 0;
+    for (int lo = 28; lo >= 0; lo -= 4) {
+        massesAbove16(l, V, x, lo, floor, invT, maxS, scr, out);
+        uint32_t j = 0;
+        for (int b = 3; b >= 0; b--) {
+            uint32_t cj = j | (1u << b);
+            double m = out[cj - 1];
+            if (strict ? m > bound : m >= bound) j = cj;
+        }
+        x |= j << lo;
+    }
+    return x;
 }
 
 #define SAMPLE_THREADS 1024
@@ -80,6 +145,8 @@ sample_tokens(const float* logits, int V, const int* params, int* outTok, float*
     __shared__ float scratch[32];
     __shared__ int iscratch[32];
     __shared__ double dscratch[32];
+    __shared__ double mscratch[32 * 16];
+    __shared__ double mout[16];
     int r = blockIdx.x;
     const float* l = logits + (size_t)r * V;
     const int* p = params + r * 6;
@@ -111,22 +178,14 @@ sample_tokens(const float* logits, int V, const int* params, int* outTok, float*
         if (topP < 1.f) {
             // the largest threshold whose mass still reaches topP of the top-k mass
             double need = (double)topP * kept;
-            uint32_t lo = 0;
-            for (int bit = 31; bit >= 0; bit--) {
-                uint32_t cand = lo | (1u << bit);
-                if (massAbove(l, V, max(cand, thrK), invT, maxS, dscratch) >= need) lo = cand;
-            }
+            uint32_t lo = bisectMass4(l, V, thrK, need, false, invT, maxS, mscratch, mout);
             thrP = max(lo, thrK);
             kept = massAbove(l, V, thrP, invT, maxS, dscratch);
         }
         uint64_t bits = splitMix64(seed ^ splitMix64((uint64_t)(int64_t)sampleIndex));
         double u = (double)(bits >> 11) * (1.0 / 9007199254740992.0);
         double target = u * kept;
-        uint32_t sel = 0;
-        for (int bit = 31; bit >= 0; bit--) {
-            uint32_t cand = sel | (1u << bit);
-            if (massAbove(l, V, max(cand, thrP), invT, maxS, dscratch) > target) sel = cand;
-        }
+        uint32_t sel = bisectMass4(l, V, thrP, target, true, invT, maxS, mscratch, mout);
         sel = max(sel, thrP);
         // the token whose key is sel (lowest id among equals)
         int found = 0x7fffffff;
