@@ -109,6 +109,18 @@ __device__ __forceinline__ void top2Merge(float& a1, float& a2, float b1, float 
     a2 = n2;
 }
 
+// The selected weights (top-k order) normalised when normTopk (sum in that order, + normEps) and times scaling.
+__device__ __forceinline__ void normaliseAndScale(float* wsS, int K, int normTopk, float normEps, float scaling) {
+    if (normTopk) {
+        float sum = 0.f;
+        for (int k = 0; k < K; k++) sum += wsS[k];
+        float denom = sum + normEps;
+        for (int k = 0; k < K; k++) wsS[k] = wsS[k] / denom;
+    }
+    for (int k = 0; k < K; k++) wsS[k] = wsS[k] * scaling;
+}
+
+
 // Group limiting, the K largest c, their weights and order (see the top of the file), by the whole block: s (scores)
 // is read, c (choice) is masked and then consumed. Ends with ids[0..K) and ws[0..K) in the shared arrays idsS / wsS
 // and a barrier. gsc, gok: shared scratch of RG_MAXG entries.
@@ -179,13 +191,7 @@ __device__ __forceinline__ void routerSelect(const float* s, float* c, int E, in
                 idsS[j + 1] = id;
                 wsS[j + 1] = w;
             }
-            if (normTopk) {
-                float sum = 0.f;
-                for (int k = 0; k < K; k++) sum += wsS[k];
-                float denom = sum + normEps;
-                for (int k = 0; k < K; k++) wsS[k] = wsS[k] / denom;
-            }
-            for (int k = 0; k < K; k++) wsS[k] = wsS[k] * scaling;
+            normaliseAndScale(wsS, K, normTopk, normEps, scaling);
         }
     }
     __syncthreads();
@@ -215,13 +221,7 @@ __device__ __forceinline__ void routerForce(const float* s, int t, int K, int mo
                 idsS[k] = fid[k];
                 wsS[k] = s[fid[k]];
             }
-            if (normTopk) {
-                float sum = 0.f;
-                for (int k = 0; k < K; k++) sum += wsS[k];
-                float denom = sum + normEps;
-                for (int k = 0; k < K; k++) wsS[k] = wsS[k] / denom;
-            }
-            for (int k = 0; k < K; k++) wsS[k] = wsS[k] * scaling;
+            normaliseAndScale(wsS, K, normTopk, normEps, scaling);
         }
     }
     __syncthreads();
