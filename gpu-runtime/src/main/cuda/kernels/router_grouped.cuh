@@ -120,7 +120,6 @@ __device__ __forceinline__ void normaliseAndScale(float* wsS, int K, int normTop
     for (int k = 0; k < K; k++) wsS[k] = wsS[k] * scaling;
 }
 
-
 // Group limiting, the K largest c, their weights and order (see the top of the file), by the whole block: s (scores)
 // is read, c (choice) is masked and then consumed. Ends with ids[0..K) and ws[0..K) in the shared arrays idsS / wsS
 // and a barrier. gsc, gok: shared scratch of RG_MAXG entries.
