@@ -1,11 +1,11 @@
 package io.routingreplay.runtime.engine;
 
 import io.routingreplay.runtime.backend.ForwardBatch;
+import io.routingreplay.runtime.backend.ForwardingModelRunner;
 import io.routingreplay.runtime.backend.ModelRunner;
 import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.backend.cpu.CpuModelRunner;
-import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.routing.ForcedRouting;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.scheduler.AdmissionPolicy;
@@ -346,26 +346,14 @@ class PrefixCacheTest {
     }
 
     /** The CPU runner with the prompt-end logits capability off: what a backend without it gets. */
-    private static final class WithoutPromptEndLogits implements ModelRunner {
-        private final ModelRunner r;
-
+    private static final class WithoutPromptEndLogits extends ForwardingModelRunner {
         WithoutPromptEndLogits(ModelRunner r) {
-            this.r = r;
+            super(r);
         }
 
         @Override
-        public ModelConfig config() {
-            return r.config();
-        }
-
-        @Override
-        public int kvBlockSize() {
-            return r.kvBlockSize();
-        }
-
-        @Override
-        public int numKvBlocks() {
-            return r.numKvBlocks();
+        public boolean supportsPromptEndLogits() {
+            return false;
         }
 
         @Override
@@ -373,17 +361,7 @@ class PrefixCacheTest {
             for (SeqChunk c : batch.chunks()) {
                 assertFalse(c.usesPromptEndLogits(), "the engine asked a backend without the capability for it");
             }
-            return r.forward(batch);
-        }
-
-        @Override
-        public boolean supportsReplayInputs() {
-            return r.supportsReplayInputs();
-        }
-
-        @Override
-        public void close() {
-            r.close();
+            return delegate.forward(batch);
         }
     }
 

@@ -1,15 +1,14 @@
 package io.routingreplay.operators.inference;
 
 import io.routingreplay.runtime.backend.ForwardBatch;
+import io.routingreplay.runtime.backend.ForwardingModelRunner;
 import io.routingreplay.runtime.backend.ModelRunner;
 import io.routingreplay.runtime.backend.ModelRunners;
 import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.backend.StepOutput;
-import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.engine.LLMEngine;
 import java.util.Map;
-import java.util.OptionalDouble;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -68,28 +67,12 @@ public final class FailingEngines {
     }
 
     /** The real backend, except that a batch with the poison token in any chunk fails as a device fault would. */
-    private static final class FailingOnToken implements ModelRunner {
-        private final ModelRunner real;
+    private static final class FailingOnToken extends ForwardingModelRunner {
         private final int poison;
 
         FailingOnToken(ModelRunner real, int poison) {
-            this.real = real;
+            super(real);
             this.poison = poison;
-        }
-
-        @Override
-        public ModelConfig config() {
-            return real.config();
-        }
-
-        @Override
-        public int kvBlockSize() {
-            return real.kvBlockSize();
-        }
-
-        @Override
-        public int numKvBlocks() {
-            return real.numKvBlocks();
         }
 
         @Override
@@ -102,17 +85,7 @@ public final class FailingEngines {
                     }
                 }
             }
-            return real.forward(batch);
-        }
-
-        @Override
-        public OptionalDouble copyBandwidthGBs() {
-            return real.copyBandwidthGBs();
-        }
-
-        @Override
-        public void close() {
-            real.close();
+            return delegate.forward(batch);
         }
     }
 }

@@ -1,7 +1,7 @@
 package io.routingreplay.runtime.backend.cpu.sharded;
 
 import io.routingreplay.runtime.backend.ForwardBatch;
-import io.routingreplay.runtime.backend.ModelRunner;
+import io.routingreplay.runtime.backend.ForwardingModelRunner;
 import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.engine.EngineConfig;
@@ -64,7 +64,7 @@ class ShardedCpuModelRunnerTest {
         // Throws on the second step, before its first collective: the other ranks are then waiting for it in
         // their first all-gather (and the first step shows the group worked until then).
         ShardedCpuModelRunner.RankWrapper throwing = (rank, real) -> rank != lastRank() ? real
-                : new Delegating(real) {
+                : new ForwardingModelRunner(real) {
                     @Override
                     public StepOutput forward(ForwardBatch batch) {
                         if (steps.incrementAndGet() == 2) {
@@ -87,7 +87,7 @@ class ShardedCpuModelRunnerTest {
     /** Runs a generation with the last rank's every output passed through {@code change}; returns the failure. */
     private static IllegalStateException failingStep(UnaryOperator<StepOutput> change) {
         ShardedCpuModelRunner.RankWrapper disagreeing = (rank, real) -> rank != lastRank() ? real
-                : new Delegating(real) {
+                : new ForwardingModelRunner(real) {
                     @Override
                     public StepOutput forward(ForwardBatch batch) {
                         return change.apply(real.forward(batch));
@@ -119,34 +119,5 @@ class ShardedCpuModelRunnerTest {
     private static EngineConfig config(ParallelLayout layout) {
         return EngineConfig.builder(Fixtures.model(FIXTURE)).threads(2).prefixCache(false)
                 .tensorParallel(layout.tensorParallel()).expertParallel(layout.expertParallel()).build();
-    }
-
-    /** A rank's real runner, with {@link #forward} left to the fault. */
-    private abstract static class Delegating implements ModelRunner {
-        private final ModelRunner real;
-
-        Delegating(ModelRunner real) {
-            this.real = real;
-        }
-
-        @Override
-        public ModelConfig config() {
-            return real.config();
-        }
-
-        @Override
-        public int kvBlockSize() {
-            return real.kvBlockSize();
-        }
-
-        @Override
-        public int numKvBlocks() {
-            return real.numKvBlocks();
-        }
-
-        @Override
-        public void close() {
-            real.close();
-        }
     }
 }
