@@ -51,7 +51,8 @@ import java.util.function.Function;
  * Each check returns a list of failures (empty when it passes) and prints a one-line summary.
  */
 public final class CudaChecks {
-    static final double LOGPROB_TOL = 1e-3, MARGIN = 1e-4;
+    /** The conformance rule's tolerances, one definition for every check here. */
+    static final double LOGPROB_TOL = TieAwareConformance.LOGPROB_TOL, MARGIN = TieAwareConformance.MARGIN;
 
     /** K/V cache element type of every engine the checks build, CUDA and CPU alike (fp32 unless --kv-cache-dtype). */
     static KvCacheDtype kv = KvCacheDtype.FP32;

@@ -10,7 +10,7 @@ import java.util.List;
  * come out either way; everything else must agree.
  */
 final class RowAgreement {
-    static final double MARGIN = 1e-4;
+    private static final double MARGIN = CudaChecks.MARGIN;
 
     private RowAgreement() {
     }
