@@ -39,3 +39,5 @@
 #include "kernels/mla_rope_kv.cuh"    // mla_rope_kv{,_bf16,_fp8}: MLA's rotated q and decompressed per-head K/V rows
 // routing replay and scoring (issue 18): router_topk_forced, router_grouped_forced, score_tokens
 #include "kernels/replay.cuh"
+// tensor-core attention for bf16 / fp8 K/V (issue 14), last so the entries above keep their place
+#include "kernels/attention_tc.cuh"  // attention_tc_d{64,128}_{bf16,fp8}{,_x2,_x4}
