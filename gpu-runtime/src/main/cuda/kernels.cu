@@ -40,4 +40,4 @@
 // routing replay and scoring (issue 18): router_topk_forced, router_grouped_forced, score_tokens
 #include "kernels/replay.cuh"
 // tensor-core attention for bf16 / fp8 K/V (issue 14), last so the entries above keep their place
-#include "kernels/attention_tc.cuh"  // attention_tc_d{64,128}_{bf16,fp8}{,_x2,_x4}
+#include "kernels/attention_tc.cuh"  // attention_tc_d{16,32,64,128}_{bf16,fp8}{,_x4}, d{64,128} _x2

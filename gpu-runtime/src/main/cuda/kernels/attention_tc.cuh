@@ -176,8 +176,8 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
 #pragma unroll
                 for (int e = 0; e < 2; e++) {
                     int p = c0 + slice * 32 + nt * 8 + 2 * qd + e;
-                    s[nt][e] = p <= posA ? s[nt][e] * scale : -INFINITY;
-                    s[nt][2 + e] = p <= posB ? s[nt][2 + e] * scale : -INFINITY;
+                    s[nt][e] = p <= posA ? __fmul_rn(s[nt][e], scale) : -INFINITY; // _rn: never fused
+                    s[nt][2 + e] = p <= posB ? __fmul_rn(s[nt][2 + e], scale) : -INFINITY;
                     xA = fmaxf(xA, s[nt][e]);
                     xB = fmaxf(xB, s[nt][2 + e]);
                 }
@@ -198,7 +198,7 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
                 nB = fmaxf(nB, redMax[tile][sl][gr + 8]);
             }
             // unchanged max (nothing of the row here, or nothing larger): correction exactly 1
-            const float cA = nA == mA ? 1.f : __expf(mA - nA), cB = nB == mB ? 1.f : __expf(mB - nB);
+            const float cA = nA == mA ? 1.f : __expf(__fsub_rn(mA, nA)), cB = nB == mB ? 1.f : __expf(__fsub_rn(mB, nB));
             const float uA = nA == -INFINITY ? 0.f : nA, uB = nB == -INFINITY ? 0.f : nB;
             mA = nA;
             mB = nB;
@@ -207,8 +207,8 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
             for (int nt = 0; nt < 4; nt++) {
 #pragma unroll
                 for (int e = 0; e < 2; e++) {
-                    s[nt][e] = __expf(s[nt][e] - uA); // -inf: 0
-                    s[nt][2 + e] = __expf(s[nt][2 + e] - uB);
+                    s[nt][e] = __expf(__fsub_rn(s[nt][e], uA)); // -inf: 0
+                    s[nt][2 + e] = __expf(__fsub_rn(s[nt][2 + e], uB));
                     rA += s[nt][e];
                     rB += s[nt][2 + e];
                 }
@@ -217,8 +217,8 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
             rA += __shfl_xor_sync(0xffffffffu, rA, 2);
             rB += __shfl_xor_sync(0xffffffffu, rB, 1);
             rB += __shfl_xor_sync(0xffffffffu, rB, 2);
-            lA = lA * cA + rA;
-            lB = lB * cB + rB;
+            lA = fmaf(lA, cA, rA); // explicit: the same instruction in every entry
+            lB = fmaf(lB, cB, rB);
 #pragma unroll
             for (int i = 0; i < ND; i++) {
                 o[i][0] *= cA;
@@ -288,15 +288,24 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
 // ceil(T / (4 · tokPerTile)), ATT_SPLITS), tokPerTile 16 / G); dynamic shared memory tcAttSharedBytes(D, eb, NT)
 #define TCATT_KERNEL(NAME, DD, KVT, NT) extern "C" __global__ void __launch_bounds__(NT * TCATT_SLICES * 32) \
     NAME(TCATT_ARGS_T(KVT)) { tcAttentionBody<DD, KVT, NT>(TCATT_PASS); }
+TCATT_KERNEL(attention_tc_d16_bf16, 16, bf16, 1)
+TCATT_KERNEL(attention_tc_d32_bf16, 32, bf16, 1)
 TCATT_KERNEL(attention_tc_d64_bf16, 64, bf16, 1)
 TCATT_KERNEL(attention_tc_d128_bf16, 128, bf16, 1)
+TCATT_KERNEL(attention_tc_d16_fp8, 16, fp8, 1)
+TCATT_KERNEL(attention_tc_d32_fp8, 32, fp8, 1)
 TCATT_KERNEL(attention_tc_d64_fp8, 64, fp8, 1)
 TCATT_KERNEL(attention_tc_d128_fp8, 128, fp8, 1)
+// 2 row tiles: timed by bench/cuda/attention_tc_bench.cu against 4
 TCATT_KERNEL(attention_tc_d64_bf16_x2, 64, bf16, 2)
 TCATT_KERNEL(attention_tc_d128_bf16_x2, 128, bf16, 2)
 TCATT_KERNEL(attention_tc_d64_fp8_x2, 64, fp8, 2)
 TCATT_KERNEL(attention_tc_d128_fp8_x2, 128, fp8, 2)
+TCATT_KERNEL(attention_tc_d16_bf16_x4, 16, bf16, 4)
+TCATT_KERNEL(attention_tc_d32_bf16_x4, 32, bf16, 4)
 TCATT_KERNEL(attention_tc_d64_bf16_x4, 64, bf16, 4)
 TCATT_KERNEL(attention_tc_d128_bf16_x4, 128, bf16, 4)
+TCATT_KERNEL(attention_tc_d16_fp8_x4, 16, fp8, 4)
+TCATT_KERNEL(attention_tc_d32_fp8_x4, 32, fp8, 4)
 TCATT_KERNEL(attention_tc_d64_fp8_x4, 64, fp8, 4)
 TCATT_KERNEL(attention_tc_d128_fp8_x4, 128, fp8, 4)

@@ -237,23 +237,30 @@ public final class CudaModelRunner implements ModelRunner {
      * Runs the same step eagerly with the default kernels, then with the block attention kernel instead of the
      * staged one, then with the K-split expert GEMMs instead of the persistent ones, and says for each
      * alternative whether the sampled tokens, logprobs and routing records are bit-identical to the default's
-     * ({attention, gemm}; true where the alternative is what runs anyway). Running a step again is harmless: it
-     * rewrites the same K/V values into the same slots.
+     * ({attention, gemm}; true where the alternative is what runs anyway). With a bf16 / fp8 cache the default
+     * attention is the tensor-core one, which has no bit-identical reference: the attention comparison is then the
+     * staged FMA kernel's step against the block kernel's. Running a step again is harmless: it rewrites the same
+     * K/V values into the same slots.
      */
     public boolean[] referenceKernelsAgree(ForwardBatch batch) {
         forceEager = true;
         try {
             pass.blockAttention = false;
+            pass.fmaAttention = false;
             pass.kSplitGemm = false;
             StepOutput fast = forward(batch);
+            pass.fmaAttention = true;
+            StepOutput staged = pass.tensorCoreAttentionApplies() ? forward(batch) : fast;
             pass.blockAttention = true;
             StepOutput blockAttention = forward(batch);
             pass.blockAttention = false;
+            pass.fmaAttention = false;
             pass.kSplitGemm = true;
             StepOutput kSplit = forward(batch);
-            return new boolean[]{sameOutput(fast, blockAttention), sameOutput(fast, kSplit)};
+            return new boolean[]{sameOutput(staged, blockAttention), sameOutput(fast, kSplit)};
         } finally {
             pass.blockAttention = "block".equals(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
+            pass.fmaAttention = ForwardPass.isFmaAttention(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
             pass.kSplitGemm = "ksplit".equals(System.getProperty(ForwardPass.GEMM_PROPERTY));
             forceEager = false;
         }

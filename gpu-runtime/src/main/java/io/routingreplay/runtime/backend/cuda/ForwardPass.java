@@ -53,6 +53,17 @@ final class ForwardPass {
      *  -D{@value #ATTENTION_PROPERTY}=block). */
     boolean blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
     static final String ATTENTION_PROPERTY = "routingreplay.cuda.attention";
+    /** The tensor-core attention for a bf16 / fp8 cache (kernels/attention_tc.cuh), or null where it does not apply
+     *  (fp32 K/V, MLA, other head sizes). */
+    private final TensorCoreAttention tensorCoreAttention;
+    /** Run the fp32-FMA attention (staged, or block where {@link #blockAttention}) even where the tensor-core one
+     *  applies: the A/B timing and {@link CudaModelRunner#referenceKernelsAgree}'s staged = block comparison
+     *  (-D{@value #ATTENTION_PROPERTY}=fma; =block implies it). */
+    boolean fmaAttention = isFmaAttention(System.getProperty(ATTENTION_PROPERTY));
+
+    static boolean isFmaAttention(String property) {
+        return "fma".equals(property) || "block".equals(property);
+    }
     /** Use only the K-split GEMMs, never the persistent or tiled ones (bitwise A/B; also
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
     boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
@@ -95,6 +106,7 @@ final class ForwardPass {
         this.groupedRouter = GroupedRouter.of(c);
         this.mla = c.attention instanceof MlaAttention a
                 ? new MlaAttentionStep(dev, c, a, w, ws, blockSize, kvSuffix) : null;
+        this.tensorCoreAttention = mla == null ? TensorCoreAttention.of(kvType, d, g) : null;
     }
 
     /** Groups of at most 8 query heads per K/V head the attention kernels run (kernels/attention.cuh attHeadGroups). */
@@ -174,7 +186,7 @@ final class ForwardPass {
             if (mla != null) {  // the one branch on the attention kind (MLA: DeepSeek-V2 / V3)
                 mla.enqueue(this, l, T, positions, slots, tokSeq, meta, bt, kCache[l], vCache[l], blockAttention);
             } else {
-                gqaAttention(l, lw, T, positions, slots, tokSeq, meta, bt);
+                gqaAttention(l, lw, T, S, positions, slots, tokSeq, meta, bt);
             }
             // fp32 for the router, split rows for the expert (or dense) gate/up product
             dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, ws.xnSplit, H, eps);
@@ -284,8 +296,19 @@ final class ForwardPass {
         }
     }
 
-    /** Layer l's GQA self-attention: the QKV product, q/k norm + RoPE + K/V cache rows, attention, O + residual. */
-    private void gqaAttention(int l, DeviceWeights.Layer lw, int T, CUdeviceptr positions, CUdeviceptr slots,
+    /** Whether the step's attention runs on the tensor-core kernels (bf16 / fp8 K/V, unless forced off). */
+    boolean usesTensorCoreAttention() {
+        return tensorCoreAttentionApplies() && !fmaAttention && !blockAttention;
+    }
+
+    /** Whether the tensor-core attention applies to this model and cache at all (whatever the switches say). */
+    boolean tensorCoreAttentionApplies() {
+        return tensorCoreAttention != null;
+    }
+
+    /** Layer l's GQA self-attention: the QKV product, q/k norm + RoPE + K/V cache rows, attention, O + residual.
+     *  S (the step's sampled rows) only picks the tensor-core attention's decode or prefill entry (same bits). */
+    private void gqaAttention(int l, DeviceWeights.Layer lw, int T, int S, CUdeviceptr positions, CUdeviceptr slots,
                               CUdeviceptr tokSeq, CUdeviceptr meta, CUdeviceptr bt) {
         int H = c.hiddenSize;
         int qkvDim = c.qDim() + 2 * c.kvDim();
@@ -305,9 +328,14 @@ final class ForwardPass {
         }
         boolean staged = stagedAttention != null && !blockAttention;
         int kvGroups = c.numKvHeads * attentionHeadGroups;
-        dev.launch3(staged ? stagedAttention : blockAttentionKernel, staged ? kvGroups : T,
-                staged ? T : kvGroups, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
-                positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
+        if (usesTensorCoreAttention()) {
+            tensorCoreAttention.launch(dev, T, S, c.numKvHeads, Workspace.ATT_SPLITS, ws.q, kCache[l], vCache[l],
+                    tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
+        } else {
+            dev.launch3(staged ? stagedAttention : blockAttentionKernel, staged ? kvGroups : T,
+                    staged ? T : kvGroups, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
+                    positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
+        }
         dev.launch("attention_combine", T, ceil(c.numHeads, 8), 256, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
         denseResidual(T, H, ws.attn, c.qDim(), lw.wo, ws.x);
     }
