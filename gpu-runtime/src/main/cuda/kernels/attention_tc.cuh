@@ -81,7 +81,10 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
     constexpr int NTH = NT * TCATT_SLICES * 32;
     constexpr int ND = D / 8;        // n-tiles of the output (8 dimensions each)
     static_assert(D % 16 == 0 && ATT_CHUNK == TCATT_SLICES * 32, "tensor-core attention: D multiple of 16");
-    extern __shared__ __align__(16) unsigned char tcSmem[];
+    // dynamic shared memory under gemm_staged.cuh's name: one module-level declaration for both, so adding these
+    // entries leaves the PTX before them unchanged (scripts/ptx-same.sh --entries)
+    extern __shared__ __align__(16) unsigned char skSmem[];
+    unsigned char* tcSmem = skSmem;
     KVT* kS = reinterpret_cast<KVT*>(tcSmem);
     KVT* vS = kS + ATT_CHUNK * KS;
     float* sumS = reinterpret_cast<float*>(tcSmem); // [NT][16][D + 2], after the walk
