@@ -224,6 +224,18 @@ public final class CudaBenchmark {
             printProfile(r, B, prompt + output - 1, next, tables, greedy);
             r.useKSplitGemm(false);
         }
+        if (r.tensorCoreAttentionApplies()) {
+            // tensor-core vs fp32-FMA attention (bf16 / fp8 K/V), graph-replayed (same call and context); the
+            // FMA side starts from -Droutingreplay.cuda.attention's setting, so run without it
+            double[] ab = interleaved(r, B, prompt + output - 1, next, tables, greedy, 3, r::useFmaAttention);
+            r.useFmaAttention(false);
+            rows.add(String.format(Locale.ROOT, "%-28s %8d %12s", "attention tensor-core/FMA ms", B,
+                    String.format(Locale.ROOT, "%.2f/%.2f", ab[0], ab[1])));
+            System.out.print("[FMA attention] ");
+            r.useFmaAttention(true);
+            printProfile(r, B, prompt + output - 1, next, tables, greedy);
+            r.useFmaAttention(false);
+        }
         if (captureAb) {
             // routing capture off vs on
             double[] ab = interleaved(r, B, prompt + output - 1, next, tables, greedy, 4,

@@ -278,6 +278,16 @@ public final class CudaModelRunner implements ModelRunner {
         pass.kSplitGemm = kSplit;
     }
 
+    /** Runs the fp32-FMA attention kernels even where the tensor-core ones apply (the benchmark's A/B). */
+    public void useFmaAttention(boolean fma) {
+        pass.fmaAttention = fma;
+    }
+
+    /** Whether the tensor-core attention applies to this model and K/V cache (bf16 / fp8, kernels/attention_tc.cuh). */
+    public boolean tensorCoreAttentionApplies() {
+        return pass.tensorCoreAttentionApplies();
+    }
+
     public long graphLaunches() {
         return graphLaunches;
     }
@@ -449,7 +459,7 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     private void launchGraph(int rows) {
-        int key = rows * 4 + (captureRouting ? 1 : 0) + (pass.kSplitGemm ? 2 : 0);
+        int key = rows * 8 + (captureRouting ? 1 : 0) + (pass.kSplitGemm ? 2 : 0) + (pass.fmaAttention ? 4 : 0);
         CUgraphExec exec = graphs.get(key);
         if (exec == null) {
             CUgraph graph = new CUgraph();
