@@ -22,6 +22,12 @@ static const double TOL = 2e-3; // max |output - CPU double|: q and p carry ~16 
 static const int NH = 32, NKV = 4, D = 128, G = NH / NKV, BLOCK = 16;
 static bool ok = true;
 
+// the decode kernel with V loaded into K's stage (attention_tc.cuh ONEBUF): half the shared memory
+template <typename KVT>
+__global__ void __launch_bounds__(TCATT_SLICES * 32) x_tc_onebuf(TCATT_ARGS_T(KVT)) {
+    tcAttentionBody<128, KVT, 1, true>(TCATT_PASS);
+}
+
 // one paged cache: sequences of given lengths, physical blocks shuffled; q for every (sequence, position)
 template <typename KVT>
 struct Cache {
@@ -83,7 +89,8 @@ template <typename KVT>
 struct Runner {
     Cache<KVT>& c;
     float scale = 1.f / std::sqrt((float)D);
-    // launches kind over the step; returns the merged fp32 rows [T][NH][D]. kind: "staged", "tc" (decode), "x2", "x4"
+    // launches kind over the step; returns the merged fp32 rows [T][NH][D]. kind: "staged", "tc" (decode), "tc1"
+    // (decode, ONEBUF), "x2", "x4"
     std::vector<float> run(const Step& st, const std::string& kind, double* us = nullptr) {
         int T = (int)st.seq.size();
         std::vector<float> qs((size_t)T * NH * D);
@@ -105,11 +112,13 @@ struct Runner {
                     q, c.k, c.v, tokSeq, pos, c.bt, c.meta, BLOCK, NH, NKV, D, scale, part);
             };
         } else {
-            int nt = kind == "tc" ? 1 : kind == "x2" ? 2 : 4, tpt = nt == 1 ? 1 : 16 / G;
-            void* f = nt == 1 ? (b ? (void*)attention_tc_d128_bf16 : (void*)attention_tc_d128_fp8)
+            bool one = kind == "tc1";
+            int nt = kind == "tc" || one ? 1 : kind == "x2" ? 2 : 4, tpt = nt == 1 ? 1 : 16 / G;
+            void* f = one ? (void*)x_tc_onebuf<KVT>
+                    : nt == 1 ? (b ? (void*)attention_tc_d128_bf16 : (void*)attention_tc_d128_fp8)
                     : nt == 2 ? (b ? (void*)attention_tc_d128_bf16_x2 : (void*)attention_tc_d128_fp8_x2)
                               : (b ? (void*)attention_tc_d128_bf16_x4 : (void*)attention_tc_d128_fp8_x4);
-            int smem = tcAttSharedBytes(D, EB, nt);
+            int smem = tcAttSharedBytes(D, EB, nt, one);
             CK(cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
             CK(cudaFuncSetAttribute(f, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
             int gy = cdiv(T, nt * tpt);
@@ -207,6 +216,7 @@ static void checks(const char* type) {
         alone &= sameRows(r.run(one, "tc"), 0, decRows, p, 1);
     }
     verdict("decode: alone (T = 1) = 300 tokens in one launch", alone);
+    verdict("decode with V in K's stage (ONEBUF) = decode rows", sameRows(r.run(dec, "tc1"), 0, decRows, 0, L));
     for (const char* k : {"x2", "x4"}) {
         auto pre = r.run(dec, k);
         verdict((std::string("prefill ") + k + ", whole prompt = decode rows").c_str(), sameRows(pre, 0, decRows, 0, L));
@@ -243,13 +253,18 @@ static void timings(const char* type) {
         Runner<KVT> r{c};
         Step st;
         for (int s = 0; s < B; s++) st.add(s, ctx - 1, 1);
-        double bytes = 2.0 * B * ctx * NKV * D * sizeof(KVT), uS, uT;
+        double bytes = 2.0 * B * ctx * NKV * D * sizeof(KVT), uS, uT, u1;
         auto a = r.run(st, "staged", &uS);
         auto b = r.run(st, "tc", &uT);
+        auto b1 = r.run(st, "tc1", &u1);
         double diff = 0;
         for (size_t i = 0; i < a.size(); i++) diff = std::max(diff, (double)std::fabs(a[i] - b[i]));
-        printf("  decode %3d x %4d: staged %8.1f us %6.0f GB/s | tc %8.1f us %6.0f GB/s  (%.2fx; max|tc - staged| %.1e)\n",
-               B, ctx, uS, bytes / uS / 1e3, uT, bytes / uT / 1e3, uS / uT, diff);
+        bool same = b == b1;
+        ok &= same;
+        printf("  decode %3d x %4d: staged %8.1f us %6.0f GB/s | tc %8.1f us %6.0f GB/s (%.2fx) | tc ONEBUF %8.1f us "
+               "%6.0f GB/s (= tc: %s)  max|tc - staged| %.1e\n",
+               B, ctx, uS, bytes / uS / 1e3, uT, bytes / uT / 1e3, uS / uT, u1, bytes / u1 / 1e3,
+               same ? "bit for bit" : "FAIL", diff);
     }
     for (auto [B, len] : std::vector<std::pair<int, int>>{{1, 2048}, {1, 4096}, {16, 512}}) {
         Cache<KVT> c(std::vector<int>(B, len), 13);

@@ -34,13 +34,18 @@
 
 // shared memory of a block: K and V stages ([ATT_CHUNK][D + 16 bytes]), aliased after the walk by the slice sums
 // ([NT][16][D + 2] floats), then the q tiles ([NT][hi, lo][16][D + 8] bf16)
-__host__ __device__ constexpr int tcAttKvBytes(int D, int eb) { return 2 * ATT_CHUNK * (D * eb + 16); }
-__host__ __device__ constexpr int tcAttSumBytes(int D, int nt) { return nt * TCATT_ROWS * (D + 2) * 4; }
-__host__ __device__ constexpr int tcAttQOffset(int D, int eb, int nt) {
-    return ((tcAttKvBytes(D, eb) > tcAttSumBytes(D, nt) ? tcAttKvBytes(D, eb) : tcAttSumBytes(D, nt)) + 15) / 16 * 16;
+// ONEBUF (a variant bench/cuda/attention_tc_bench.cu times): V loaded into K's stage once the scores are taken — half
+// the shared memory (more blocks per multiprocessor), V's load no longer overlapping the score products
+__host__ __device__ constexpr int tcAttKvBytes(int D, int eb, bool onebuf = false) {
+    return (onebuf ? 1 : 2) * ATT_CHUNK * (D * eb + 16);
 }
-__host__ __device__ constexpr int tcAttSharedBytes(int D, int eb, int nt) {
-    return tcAttQOffset(D, eb, nt) + nt * 2 * TCATT_ROWS * (D + 8) * 2;
+__host__ __device__ constexpr int tcAttSumBytes(int D, int nt) { return nt * TCATT_ROWS * (D + 2) * 4; }
+__host__ __device__ constexpr int tcAttQOffset(int D, int eb, int nt, bool onebuf = false) {
+    return ((tcAttKvBytes(D, eb, onebuf) > tcAttSumBytes(D, nt) ? tcAttKvBytes(D, eb, onebuf) : tcAttSumBytes(D, nt))
+            + 15) / 16 * 16;
+}
+__host__ __device__ constexpr int tcAttSharedBytes(int D, int eb, int nt, bool onebuf = false) {
+    return tcAttQOffset(D, eb, nt, onebuf) + nt * 2 * TCATT_ROWS * (D + 8) * 2;
 }
 
 __device__ __forceinline__ uint32_t tcBits(bf16 v) { return *reinterpret_cast<const unsigned short*>(&v); }
@@ -68,7 +73,7 @@ __device__ __forceinline__ void tcSplit(float x0, float x1, uint32_t* hi, uint32
     *lo = packBf16(x0 - hf.x, x1 - hf.y);
 }
 
-template <int D, typename KVT, int NT>
+template <int D, typename KVT, int NT, bool ONEBUF = false>
 __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCache, const KVT* vCache,
                                                 const int* tokSeq, const int* positions, const int* blockTables,
                                                 const int* meta, int blockSize, int nH, int nKV, float scale,
@@ -86,9 +91,9 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
     extern __shared__ __align__(16) unsigned char skSmem[];
     unsigned char* tcSmem = skSmem;
     KVT* kS = reinterpret_cast<KVT*>(tcSmem);
-    KVT* vS = kS + ATT_CHUNK * KS;
+    KVT* vS = ONEBUF ? kS : kS + ATT_CHUNK * KS;
     float* sumS = reinterpret_cast<float*>(tcSmem); // [NT][16][D + 2], after the walk
-    bf16* qS = reinterpret_cast<bf16*>(tcSmem + tcAttQOffset(D, EB, NT)); // [NT][2][16][QS]
+    bf16* qS = reinterpret_cast<bf16*>(tcSmem + tcAttQOffset(D, EB, NT, ONEBUF)); // [NT][2][16][QS]
     __shared__ float redMax[NT][TCATT_SLICES][TCATT_ROWS];
     __shared__ int slotS[ATT_CHUNK];
     __shared__ int rowTok[NT][TCATT_ROWS], rowPos[NT][TCATT_ROWS];
@@ -141,12 +146,16 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
                 cpAsync16(kS + j * KS + c * PE, kCache + ((size_t)slotS[j] * nKV + kvh) * D + c * PE, j < n);
             }
             cpAsyncCommit();
-            for (int i = tid; i < ATT_CHUNK * DPC; i += NTH) {
-                int j = i / DPC, c = i % DPC;
-                cpAsync16(vS + j * KS + c * PE, vCache + ((size_t)slotS[j] * nKV + kvh) * D + c * PE, j < n);
-            }
-            cpAsyncCommit();
-            cpAsyncWaitN<1>(); // K here, V still arriving
+            auto issueV = [&] {
+                for (int i = tid; i < ATT_CHUNK * DPC; i += NTH) {
+                    int j = i / DPC, c = i % DPC;
+                    cpAsync16(vS + j * KS + c * PE, vCache + ((size_t)slotS[j] * nKV + kvh) * D + c * PE, j < n);
+                }
+                cpAsyncCommit();
+            };
+            if (!ONEBUF) issueV();
+            if (ONEBUF) cpAsyncWaitN<0>();
+            else cpAsyncWaitN<1>(); // K here, V still arriving
             __syncthreads();
             // S = Q Kᵀ over this warp's 32 positions: 4 n-tiles; each accumulates k-steps in order, hi then lo
             float s[4][4];
@@ -193,7 +202,8 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
                 redMax[tile][slice][gr] = xA;
                 redMax[tile][slice][gr + 8] = xB;
             }
-            __syncthreads();
+            __syncthreads(); // (every warp's scores taken: ONEBUF's stage is free for V)
+            if (ONEBUF) issueV();
             float nA = mA, nB = mB;
 #pragma unroll
             for (int sl = 0; sl < TCATT_SLICES; sl++) {
