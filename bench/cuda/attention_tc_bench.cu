@@ -27,6 +27,11 @@ template <typename KVT>
 __global__ void __launch_bounds__(TCATT_SLICES * 32) x_tc_onebuf(TCATT_ARGS_T(KVT)) {
     tcAttentionBody<128, KVT, 1, true>(TCATT_PASS);
 }
+// the decode and x4 kernels with scalar shared-memory fragment reads instead of ldmatrix (attention_tc.cuh LDM false)
+template <typename KVT, int NT>
+__global__ void __launch_bounds__(NT * TCATT_SLICES * 32) x_tc_scalar(TCATT_ARGS_T(KVT)) {
+    tcAttentionBody<128, KVT, NT, false, false>(TCATT_PASS);
+}
 
 // one paged cache: sequences of given lengths, physical blocks shuffled; q for every (sequence, position)
 template <typename KVT>
@@ -90,7 +95,7 @@ struct Runner {
     Cache<KVT>& c;
     float scale = 1.f / std::sqrt((float)D);
     // launches kind over the step; returns the merged fp32 rows [T][NH][D]. kind: "staged", "tc" (decode), "tc1"
-    // (decode, ONEBUF), "x2", "x4"
+    // (decode, ONEBUF), "x2", "x4", "s1" / "s4" (decode / x4 with scalar fragment reads)
     std::vector<float> run(const Step& st, const std::string& kind, double* us = nullptr) {
         int T = (int)st.seq.size();
         std::vector<float> qs((size_t)T * NH * D);
@@ -113,8 +118,10 @@ struct Runner {
             };
         } else {
             bool one = kind == "tc1";
-            int nt = kind == "tc" || one ? 1 : kind == "x2" ? 2 : 4, tpt = nt == 1 ? 1 : 16 / G;
+            int nt = kind == "tc" || one || kind == "s1" ? 1 : kind == "x2" ? 2 : 4, tpt = nt == 1 ? 1 : 16 / G;
             void* f = one ? (void*)x_tc_onebuf<KVT>
+                    : kind == "s1" ? (void*)x_tc_scalar<KVT, 1>
+                    : kind == "s4" ? (void*)x_tc_scalar<KVT, 4>
                     : nt == 1 ? (b ? (void*)attention_tc_d128_bf16 : (void*)attention_tc_d128_fp8)
                     : nt == 2 ? (b ? (void*)attention_tc_d128_bf16_x2 : (void*)attention_tc_d128_fp8_x2)
                               : (b ? (void*)attention_tc_d128_bf16_x4 : (void*)attention_tc_d128_fp8_x4);
@@ -217,6 +224,8 @@ static void checks(const char* type) {
     }
     verdict("decode: alone (T = 1) = 300 tokens in one launch", alone);
     verdict("decode with V in K's stage (ONEBUF) = decode rows", sameRows(r.run(dec, "tc1"), 0, decRows, 0, L));
+    verdict("decode and x4 with scalar fragment reads = decode rows (ldmatrix)",
+            sameRows(r.run(dec, "s1"), 0, decRows, 0, L) && sameRows(r.run(dec, "s4"), 0, decRows, 0, L));
     for (const char* k : {"x2", "x4"}) {
         auto pre = r.run(dec, k);
         verdict((std::string("prefill ") + k + ", whole prompt = decode rows").c_str(), sameRows(pre, 0, decRows, 0, L));
@@ -273,17 +282,18 @@ static void timings(const char* type) {
         for (int s = 0; s < B; s++) st.add(s, 0, len);
         double flops = 0;
         for (int s = 0; s < B; s++) flops += 4.0 * D * NH * (double)len * (len + 1) / 2;
-        double uS, u1, u2, u4;
+        double uS, u1, u2, u4, us4;
         auto a = r.run(st, "staged", &uS);
         auto b1 = r.run(st, "tc", &u1);
         auto b2 = r.run(st, "x2", &u2);
         auto b4 = r.run(st, "x4", &u4);
-        bool same = b1 == b2 && b1 == b4;
+        auto bs = r.run(st, "s4", &us4);
+        bool same = b1 == b2 && b1 == b4 && b1 == bs;
         ok &= same;
         printf("  prefill %2d x %4d: staged %8.1f us %5.1f TFLOP/s | tc %8.1f us %5.1f | x2 %8.1f us %5.1f | x4 %8.1f us "
-               "%5.1f TFLOP/s  (tc = x2 = x4: %s)\n",
-               B, len, uS, flops / uS / 1e6, u1, flops / u1 / 1e6, u2, flops / u2 / 1e6, u4, flops / u4 / 1e6,
-               same ? "bit for bit" : "FAIL");
+               "%5.1f | x4 scalar reads %8.1f us %5.1f TFLOP/s  (all = tc: %s)\n",
+               B, len, uS, flops / uS / 1e6, u1, flops / u1 / 1e6, u2, flops / u2 / 1e6, u4, flops / u4 / 1e6, us4,
+               flops / us4 / 1e6, same ? "bit for bit" : "FAIL");
     }
 }
 

@@ -65,6 +65,18 @@ __device__ __forceinline__ void tcMma(float* c, const uint32_t* a, uint32_t b0, 
                  : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+// ldmatrix .x4 (.trans): four 8 × 8 bf16 matrices, lane i giving row i % 8 of matrix i / 8 — register j of every
+// lane is matrix j's mma fragment (the same elements the scalar reads below gather, in fewer instructions)
+__device__ __forceinline__ void tcLdm4(uint32_t* r, const void* p) {
+    unsigned a = (unsigned)__cvta_generic_to_shared(p);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a) : "memory");
+}
+__device__ __forceinline__ void tcLdm4T(uint32_t* r, const void* p) {
+    unsigned a = (unsigned)__cvta_generic_to_shared(p);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a) : "memory");
+}
 // x as bf16 hi (returned in *hi's pair slot) and lo = bf16(x - hi), for a pair (x0, x1)
 __device__ __forceinline__ void tcSplit(float x0, float x1, uint32_t* hi, uint32_t* lo) {
     __nv_bfloat162 h = __floats2bfloat162_rn(x0, x1);
@@ -73,7 +85,8 @@ __device__ __forceinline__ void tcSplit(float x0, float x1, uint32_t* hi, uint32
     *lo = packBf16(x0 - hf.x, x1 - hf.y);
 }
 
-template <int D, typename KVT, int NT, bool ONEBUF = false>
+// LDM: fragments through ldmatrix (q always, K/V when bf16); false: scalar shared-memory reads (the bench's A/B)
+template <int D, typename KVT, int NT, bool ONEBUF = false, bool LDM = true>
 __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCache, const KVT* vCache,
                                                 const int* tokSeq, const int* positions, const int* blockTables,
                                                 const int* meta, int blockSize, int nH, int nKV, float scale,
@@ -101,6 +114,7 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int tile = warp / TCATT_SLICES, slice = warp % TCATT_SLICES;
     const int gr = lane >> 2, qd = lane & 3; // fragment row group, column pair
+    const int lmat = lane >> 3, lrow = lane & 7; // the ldmatrix row this lane addresses: matrix, row
     const int kvh = blockIdx.x, z = blockIdx.z, G = nH / nKV;
     const int tb = blockIdx.y * NT * tokPerTile, te = min(T, tb + NT * tokPerTile);
     const float* qBase = q + (size_t)kvh * G * D;
@@ -165,20 +179,36 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
 #pragma unroll
             for (int ks = 0; ks < D / 16; ks++) {
                 uint32_t ah[4], al[4];
-                const int c = ks * 16 + 2 * qd;
-                ah[0] = *reinterpret_cast<const uint32_t*>(qHi + gr * QS + c);
-                ah[1] = *reinterpret_cast<const uint32_t*>(qHi + (gr + 8) * QS + c);
-                ah[2] = *reinterpret_cast<const uint32_t*>(qHi + gr * QS + c + 8);
-                ah[3] = *reinterpret_cast<const uint32_t*>(qHi + (gr + 8) * QS + c + 8);
-                al[0] = *reinterpret_cast<const uint32_t*>(qLo + gr * QS + c);
-                al[1] = *reinterpret_cast<const uint32_t*>(qLo + (gr + 8) * QS + c);
-                al[2] = *reinterpret_cast<const uint32_t*>(qLo + gr * QS + c + 8);
-                al[3] = *reinterpret_cast<const uint32_t*>(qLo + (gr + 8) * QS + c + 8);
+                if (LDM) { // matrices: rows 0-7 / 8-15 × columns ks·16 + 0-7 / 8-15
+                    const int off = (lrow + (lmat & 1) * 8) * QS + ks * 16 + (lmat >> 1) * 8;
+                    tcLdm4(ah, qHi + off);
+                    tcLdm4(al, qLo + off);
+                } else {
+                    const int c = ks * 16 + 2 * qd;
+                    ah[0] = *reinterpret_cast<const uint32_t*>(qHi + gr * QS + c);
+                    ah[1] = *reinterpret_cast<const uint32_t*>(qHi + (gr + 8) * QS + c);
+                    ah[2] = *reinterpret_cast<const uint32_t*>(qHi + gr * QS + c + 8);
+                    ah[3] = *reinterpret_cast<const uint32_t*>(qHi + (gr + 8) * QS + c + 8);
+                    al[0] = *reinterpret_cast<const uint32_t*>(qLo + gr * QS + c);
+                    al[1] = *reinterpret_cast<const uint32_t*>(qLo + (gr + 8) * QS + c);
+                    al[2] = *reinterpret_cast<const uint32_t*>(qLo + gr * QS + c + 8);
+                    al[3] = *reinterpret_cast<const uint32_t*>(qLo + (gr + 8) * QS + c + 8);
+                }
 #pragma unroll
-                for (int nt = 0; nt < 4; nt++) {
-                    uint32_t b0 = tcPair(kW + nt * 8 * KS + ks * 16), b1 = tcPair(kW + nt * 8 * KS + ks * 16 + 8);
-                    tcMma(s[nt], ah, b0, b1);
-                    tcMma(s[nt], al, b0, b1);
+                for (int nt = 0; nt < 4; nt += 2) {
+                    uint32_t b[4]; // n-tiles nt, nt + 1: (b0, b1) each
+                    if (LDM && EB == 2) { // matrices: positions of n-tile nt / nt + 1 × d ks·16 + 0-7 / 8-15
+                        tcLdm4(b, kS + (slice * 32 + (nt + (lmat >> 1)) * 8 + lrow) * KS + ks * 16 + (lmat & 1) * 8);
+                    } else {
+                        b[0] = tcPair(kW + nt * 8 * KS + ks * 16);
+                        b[1] = tcPair(kW + nt * 8 * KS + ks * 16 + 8);
+                        b[2] = tcPair(kW + (nt + 1) * 8 * KS + ks * 16);
+                        b[3] = tcPair(kW + (nt + 1) * 8 * KS + ks * 16 + 8);
+                    }
+                    tcMma(s[nt], ah, b[0], b[1]);
+                    tcMma(s[nt], al, b[0], b[1]);
+                    tcMma(s[nt + 1], ah, b[2], b[3]);
+                    tcMma(s[nt + 1], al, b[2], b[3]);
                 }
             }
             // scale and mask (positions after the row's own: -inf), the row max of the slice, of the partition
@@ -251,11 +281,20 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
                 tcSplit(s[2 * kk + 1][2], s[2 * kk + 1][3], &ph[3], &pl[3]);
                 const KVT* vW = vS + (slice * 32 + kk * 16 + 2 * qd) * KS + gr;
 #pragma unroll
-                for (int i = 0; i < ND; i++) {
-                    uint32_t b0 = tcPair(vW + i * 8, vW + KS + i * 8);
-                    uint32_t b1 = tcPair(vW + 8 * KS + i * 8, vW + 9 * KS + i * 8);
-                    tcMma(o[i], ph, b0, b1);
-                    tcMma(o[i], pl, b0, b1);
+                for (int i = 0; i < ND; i += 2) {
+                    uint32_t b[4]; // output n-tiles i, i + 1: (b0, b1) each
+                    if (LDM && EB == 2) { // transposed matrices: positions 0-7 / 8-15 of the k-step × d of tile i / i + 1
+                        tcLdm4T(b, vS + (slice * 32 + kk * 16 + (lmat & 1) * 8 + lrow) * KS + (i + (lmat >> 1)) * 8);
+                    } else {
+                        b[0] = tcPair(vW + i * 8, vW + KS + i * 8);
+                        b[1] = tcPair(vW + 8 * KS + i * 8, vW + 9 * KS + i * 8);
+                        b[2] = tcPair(vW + (i + 1) * 8, vW + KS + (i + 1) * 8);
+                        b[3] = tcPair(vW + 8 * KS + (i + 1) * 8, vW + 9 * KS + (i + 1) * 8);
+                    }
+                    tcMma(o[i], ph, b[0], b[1]);
+                    tcMma(o[i], pl, b[0], b[1]);
+                    tcMma(o[i + 1], ph, b[2], b[3]);
+                    tcMma(o[i + 1], pl, b[2], b[3]);
                 }
             }
             __syncthreads(); // the stages and slots are free for the next partition
