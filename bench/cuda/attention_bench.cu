@@ -30,10 +30,11 @@ template <int S, int B>
 __global__ void __launch_bounds__(SATT_THREADS, B) x_staged128(SATT_ARGS) {
     stagedAttentionBody<128, 128, ATT_MAXG, S>(SATT_PASS);
 }
-// MLA's d 192 / v 128 staged kernel at other ring depths (S) and blocks per multiprocessor (B)
-template <int S, int B, typename KVT>
+// MLA's d 192 / v 128 staged kernel at other ring depths (S), blocks per multiprocessor (B) and K stages per d-slice
+// (KH 2: [64 positions][128 bytes] K stages)
+template <int S, int B, typename KVT, int KH = 1>
 __global__ void __launch_bounds__(SATT_THREADS, B) x_staged_mla(SATT_ARGS_T(KVT)) {
-    stagedAttentionBody<192, 128, 1, S, KVT>(SATT_PASS);
+    stagedAttentionBody<192, 128, 1, S, KVT, false, KH>(SATT_PASS);
 }
 
 static const double TOL = 2e-5; // max |output - CPU double sum|; outputs are convex combinations of N(0,1) values
@@ -154,17 +155,23 @@ static AttKernelT<fp8> blockKernel(fp8, bool grouped) { return grouped ? attenti
 static std::vector<VariantT<float>> mlaVariants(float) {
     return {v("staged", attention_staged_d192v128, SATT_THREADS, 0, false),
             v("staged S4B5", x_staged_mla<4, 5, float>, SATT_THREADS, 0, false),
-            v("staged S5B4", x_staged_mla<5, 4, float>, SATT_THREADS, 0, false)};
+            v("staged S5B4", x_staged_mla<5, 4, float>, SATT_THREADS, 0, false),
+            v("K128 S4B4", x_staged_mla<4, 4, float, 2>, SATT_THREADS, 0, false),
+            v("K128 S4B5", x_staged_mla<4, 5, float, 2>, SATT_THREADS, 0, false)};
 }
 static std::vector<VariantT<bf16>> mlaVariants(bf16) {
     return {v("staged", attention_staged_d192v128_bf16, SATT_THREADS, 0, false),
             v("staged S4B5", x_staged_mla<4, 5, bf16>, SATT_THREADS, 0, false),
-            v("staged S5B4", x_staged_mla<5, 4, bf16>, SATT_THREADS, 0, false)};
+            v("staged S5B4", x_staged_mla<5, 4, bf16>, SATT_THREADS, 0, false),
+            v("K128 S4B4", x_staged_mla<4, 4, bf16, 2>, SATT_THREADS, 0, false),
+            v("K128 S4B5", x_staged_mla<4, 5, bf16, 2>, SATT_THREADS, 0, false)};
 }
 static std::vector<VariantT<fp8>> mlaVariants(fp8) {
     return {v("staged", attention_staged_d192v128_fp8, SATT_THREADS, 0, false),
             v("staged S4B5", x_staged_mla<4, 5, fp8>, SATT_THREADS, 0, false),
-            v("staged S5B4", x_staged_mla<5, 4, fp8>, SATT_THREADS, 0, false)};
+            v("staged S5B4", x_staged_mla<5, 4, fp8>, SATT_THREADS, 0, false),
+            v("K128 S4B4", x_staged_mla<4, 4, fp8, 2>, SATT_THREADS, 0, false),
+            v("K128 S4B5", x_staged_mla<4, 5, fp8, 2>, SATT_THREADS, 0, false)};
 }
 
 static std::vector<Variant> variantsFor(int D, bool grouped) {

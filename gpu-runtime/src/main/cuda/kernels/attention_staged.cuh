@@ -31,32 +31,38 @@
 
 
 #define SATT_THREADS 128
-// dimensions of a K stage: 64 bytes of each position (16 fp32, 32 bf16, 64 fp8) or, where that does not divide the
-// row width DK, the largest power-of-two part of it that does (DK a multiple of 16: 16 at least, whole pieces)
-__host__ __device__ constexpr int sattKStageDims(int dk, int elemBytes) {
-    int kd = 64 / elemBytes;
+// dimensions of a K stage: `bytes` of each position (64: 16 fp32, 32 bf16, 64 fp8 dims) or, where that does not
+// divide the row width DK, the largest power-of-two part of it that does (DK a multiple of 16: whole pieces)
+__host__ __device__ constexpr int sattKStageDims(int dk, int elemBytes, int bytes) {
+    int kd = bytes / elemBytes;
     while (dk % kd != 0) kd /= 2;
     return kd;
 }
 // DK: the stored row width; DV: the value dims read and summed (DK for GQA); MG: the most query heads of a block
 // (ATT_MAXG, or 1 for MLA's one query head per K/V head); STAGES: the ring's depth (SATT_STAGES here;
-// attention_bench.cu times others); KVT: the cache's element type
-template <int DK, int DV, int MG, int STAGES, typename KVT = float, bool GROUPED = false>
+// attention_bench.cu times others); KVT: the cache's element type; KH: K stages per d-slice — 1: a stage is
+// [128 positions][64 bytes]; 2: [64 positions][128 bytes] (the partition's two halves one after the other, each
+// thread's dims still in order; only the half's threads add: for MG 1, where the FMAs are few and the longer
+// contiguous pieces may copy faster — attention_bench.cu times it)
+template <int DK, int DV, int MG, int STAGES, typename KVT = float, bool GROUPED = false, int KH = 1>
 __device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* kCache, const KVT* vCache,
                                                      const int* tokSeq, const int* positions, const int* blockTables,
                                                      const int* meta, int blockSize, int nH, int nKV, float scale,
                                                      float* part) {
     constexpr int EB = (int)sizeof(KVT);
     constexpr int PE = 16 / EB;                             // elements in a 16-byte piece
-    constexpr int KD = sattKStageDims(DK, EB);              // dimensions of a K stage
+    constexpr int KD = sattKStageDims(DK, EB, 64 * KH);     // dimensions of a K stage
     constexpr int KPIECES = KD / PE;                        // 16-byte pieces per position in a K stage
-    constexpr int KST = DK / KD;                            // K stages per partition
+    constexpr int KSL = DK / KD;                            // d-slices of a row
+    constexpr int KST = KSL * KH;                           // K stages per partition
+    constexpr int KPOS = ATT_CHUNK / KH;                    // positions of a K stage
     constexpr int VP = 16 * 4 / EB;                         // positions of a V stage
     constexpr int DPC = DV / PE;                            // 16-byte pieces of a V stage's row
     static_assert(DK % 16 == 0 && DK <= ATT_MAXD && ATT_CHUNK == SATT_THREADS, "staged attention: DK multiple of 16");
     static_assert(DV % 16 == 0 && DV <= SATT_THREADS && DV <= DK, "staged attention: DV multiple of 16, <= 128, <= DK");
     static_assert((KPIECES & (KPIECES - 1)) == 0 && MG >= 1 && MG <= ATT_MAXG, "swizzle over 2^k pieces; MG");
-    static_assert(ATT_CHUNK * KD * EB <= SATT_STAGE_FLOATS * 4 && VP * DV * EB <= SATT_STAGE_FLOATS * 4, "stage size");
+    static_assert(KH == 1 || KH == 2, "K stages per d-slice");
+    static_assert(KPOS * KD * EB <= SATT_STAGE_FLOATS * 4 && VP * DV * EB <= SATT_STAGE_FLOATS * 4, "stage size");
     __shared__ __align__(16) float ring[STAGES][SATT_STAGE_FLOATS];
     __shared__ __align__(16) float qs[MG][DK];
     __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // scaled scores, then (in place) probabilities
@@ -85,7 +91,9 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* k
     float acc[MG];
 #pragma unroll
     for (int g = 0; g < MG; g++) acc[g] = 0.f;
-    const int swz = (tid >> 1) & (KPIECES - 1);
+    // the K piece swizzle: 8 rows' 16-byte reads hit 8 bank groups (rows of 64 bytes: pairs of rows share 128 bytes)
+    const int kRow = KH == 1 ? tid : tid % KPOS;            // the thread's position within its K stages
+    const int swz = (kRow >> (KH == 1 ? 1 : 0)) & (KPIECES - 1);
     for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
         int n = min(ATT_CHUNK, ctx - c0);
         int total = KST + (n + VP - 1) / VP;
@@ -103,11 +111,13 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* k
             if (s < total) {
                 KVT* buf = reinterpret_cast<KVT*>(ring[s % STAGES]);
                 if (s < KST) {
+                    const int p0 = KH == 1 ? 0 : s / KSL * KPOS, sl = KH == 1 ? s : s % KSL; // positions, d-slice
 #pragma unroll
-                    for (int i = tid; i < ATT_CHUNK * KPIECES; i += SATT_THREADS) {
+                    for (int i = tid; i < KPOS * KPIECES; i += SATT_THREADS) {
                         int j = i / KPIECES, c = i % KPIECES;
-                        const KVT* src = kCache + ((size_t)slotS[j] * nKV + kvh) * DK + s * KD + c * PE;
-                        cpAsync16(buf + j * KD + ((c ^ ((j >> 1) & (KPIECES - 1))) * PE), src, j < n);
+                        const KVT* src = kCache + ((size_t)slotS[p0 + j] * nKV + kvh) * DK + sl * KD + c * PE;
+                        cpAsync16(buf + j * KD + ((c ^ ((j >> (KH == 1 ? 1 : 0)) & (KPIECES - 1))) * PE), src,
+                                  p0 + j < n);
                     }
                 } else {
                     int v0 = (s - KST) * VP;
@@ -132,19 +142,22 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* k
             issue(s + STAGES - 1);
             const KVT* buf = reinterpret_cast<const KVT*>(ring[s % STAGES]);
             if (s < KST) {
+                const int sl = KH == 1 ? s : s % KSL;           // the K stage's d-slice
+                if (KH == 1 || tid / KPOS == s / KSL) {         // the stage holds the thread's position
 #pragma unroll
-                for (int pc = 0; pc < KPIECES; pc++) {
-                    float kv[PE];
-                    kvPiece(buf + tid * KD + ((pc ^ swz) * PE), kv);
+                    for (int pc = 0; pc < KPIECES; pc++) {
+                        float kv[PE];
+                        kvPiece(buf + kRow * KD + ((pc ^ swz) * PE), kv);
 #pragma unroll
-                    for (int e = 0; e < PE; e += 4) {
+                        for (int e = 0; e < PE; e += 4) {
 #pragma unroll
-                        for (int g = 0; g < MG; g++) {
-                            float4 qg = *reinterpret_cast<const float4*>(&qs[g][s * KD + pc * PE + e]);
-                            sv[g] = fmaf(qg.x, kv[e], sv[g]);
-                            sv[g] = fmaf(qg.y, kv[e + 1], sv[g]);
-                            sv[g] = fmaf(qg.z, kv[e + 2], sv[g]);
-                            sv[g] = fmaf(qg.w, kv[e + 3], sv[g]);
+                            for (int g = 0; g < MG; g++) {
+                                float4 qg = *reinterpret_cast<const float4*>(&qs[g][sl * KD + pc * PE + e]);
+                                sv[g] = fmaf(qg.x, kv[e], sv[g]);
+                                sv[g] = fmaf(qg.y, kv[e + 1], sv[g]);
+                                sv[g] = fmaf(qg.z, kv[e + 2], sv[g]);
+                                sv[g] = fmaf(qg.w, kv[e + 3], sv[g]);
+                            }
                         }
                     }
                 }
