@@ -8,8 +8,13 @@
 #pragma once
 #include "attention_staged.cuh"
 
-#define SATT_KERNEL_MLA(NAME, DK, DV, KVT) extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) \
-    NAME(SATT_ARGS_T(KVT)) { stagedAttentionBody<DK, DV, 1, SATT_STAGES, KVT>(SATT_PASS); }
+// the GQA entries' ring depth and blocks per SM, K stages of [128 positions][64 bytes] (KH 1); attention_bench.cu
+// times the same body at other settings (S4B5, S5B4, KH 2) — a GPU measurement changes them here
+#define SATT_MLA_STAGES SATT_STAGES
+#define SATT_MLA_BLOCKS 4
+#define SATT_MLA_KH 1
+#define SATT_KERNEL_MLA(NAME, DK, DV, KVT) extern "C" __global__ void __launch_bounds__(SATT_THREADS, SATT_MLA_BLOCKS) \
+    NAME(SATT_ARGS_T(KVT)) { stagedAttentionBody<DK, DV, 1, SATT_MLA_STAGES, KVT, false, SATT_MLA_KH>(SATT_PASS); }
 SATT_KERNEL_MLA(attention_staged_d192v128, 192, 128, float)
 SATT_KERNEL_MLA(attention_staged_d192v128_bf16, 192, 128, bf16)
 SATT_KERNEL_MLA(attention_staged_d192v128_fp8, 192, 128, fp8)
