@@ -1,5 +1,5 @@
 // Micro-benchmark of the small per-layer kernels (embed, rmsnorm, qk_norm_rope_kv, attention_combine,
-// group_by_expert, moe_combine) at the Qwen3-30B-A3B decode shapes: each backend kernel is checked bit for bit
+// group_by_expert, moe_combine, and moe_combine_rmsnorm against moe_combine then rmsnorm) at the Qwen3-30B-A3B decode shapes: each backend kernel is checked bit for bit
 // against a verbatim copy of the kernel it replaced (x_*_ref below, as on main at fcca0b8), then both are timed.
 // On the GPU machine (nvcc there), from the repository root:
 //   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/small_bench bench/cuda/small_bench.cu && /tmp/small_bench 256
@@ -387,6 +387,34 @@ int main(int argc, char** argv) {
         neu();
         CK(cudaDeviceSynchronize());
         report("moe_combine", sameBits(xR, xN, (size_t)T * H), ref, neu);
+
+        // ---- moe_combine_rmsnorm (issue 14, few rows): the combine and the next layer's attention RMSNorm in one
+        // launch against moe_combine then rmsnorm; x, the fp32 rows and the split rows bit for bit, with the fp32
+        // output and without it (the backend writes split rows only) ----
+        bf16* wn = dev(bf16s(H, 13, 1.f, 0.2f));
+        float *outR, *outN, *splitR, *splitN;
+        CK(cudaMalloc(&outR, (size_t)T * H * 4));
+        CK(cudaMalloc(&outN, (size_t)T * H * 4));
+        CK(cudaMalloc(&splitR, (size_t)T * H * 4));
+        CK(cudaMalloc(&splitN, (size_t)T * H * 4));
+        for (bool fp32Out : {true, false}) {
+            float *xR2 = dev(xh), *xN2 = dev(xh);
+            float* oR = fp32Out ? outR : nullptr;
+            float* oN = fp32Out ? outN : nullptr;
+            auto ref2 = [&] {
+                moe_combine<<<T, 256>>>(xR2, y, pairSlot, topW, K, H);
+                rmsnorm<<<T, 256>>>(xR2, nullptr, wn, oR, splitR, H, eps);
+            };
+            auto neu2 = [&] { moe_combine_rmsnorm<<<T, 256>>>(xN2, y, pairSlot, topW, K, H, wn, oN, splitN, eps); };
+            CK(cudaMemset(splitN, 0xff, (size_t)T * H * 4));
+            ref2();
+            neu2();
+            CK(cudaDeviceSynchronize());
+            bool same2 = sameBits(xR2, xN2, (size_t)T * H) && sameBits(splitR, splitN, (size_t)T * H)
+                         && (!fp32Out || sameBits(outR, outN, (size_t)T * H));
+            report(fp32Out ? "moe_combine + rmsnorm fused, +fp32" : "moe_combine + rmsnorm fused (split)", same2,
+                   ref2, neu2);
+        }
     }
     printf(allSame ? "all identical\n" : "SOME OUTPUTS DIFFER\n");
     return allSame ? 0 : 1;

@@ -39,3 +39,7 @@
 #include "kernels/mla_rope_kv.cuh"    // mla_rope_kv{,_bf16,_fp8}: MLA's rotated q and decompressed per-head K/V rows
 // routing replay and scoring (issue 18): router_topk_forced, router_grouped_forced, score_tokens
 #include "kernels/replay.cuh"
+// the dense K-split GEMMs for few rows with a per-warp cp.async ring (issue 14: batch 10-32 decode; same bits)
+#include "kernels/gemm_stream.cuh"
+// the MoE combine fused with the next layer's attention RMSNorm (issue 14: few rows; same bits)
+#include "kernels/moe_combine_norm.cuh"

@@ -34,6 +34,14 @@ final class ForwardPass {
     /** Pairs per expert (on average) from which the expert products run over 24-pair tiles: at 16 (batch 256)
      *  gate/up -7 %, down -11 % in bench/cuda/gemm_bench.cu (random routing); at 8 (batch 128) +12 % / +14 %. */
     private static final int WIDE_TILES_FROM_PAIRS_PER_EXPERT = 12;
+    /** Rows up to which the dense products that ran the K-split kernels (QKV, O + residual) run on the streamed
+     *  ones (kernels/gemm_stream.cuh: same bits; batch-10 decode streamed O at ~0.9 TB/s, QKV at ~1.5 TB/s). */
+    private static final int STREAM_MAX_ROWS = 32;
+    /** Rows up to which the MoE combine also writes the next layer's attention RMSNorm (moe_combine_rmsnorm: same
+     *  bits, one launch fewer per layer; v20 measured it slower at 256 rows). */
+    private static final int FUSED_COMBINE_NORM_MAX_ROWS = 32;
+    /** moe_combine_rmsnorm's limits (kernels/moe_combine_norm.cuh: 256 threads, float4 combine, RMS_CACHE 8). */
+    private static final int FUSED_COMBINE_NORM_MAX_HIDDEN = 8 * 256;
 
     private final CudaDevice dev;
     private final ModelConfig c;
@@ -57,6 +65,13 @@ final class ForwardPass {
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
     boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
+    /** The small-batch kernels (the streamed dense GEMMs up to {@value #STREAM_MAX_ROWS} rows); off with
+     *  -D{@value #SMALL_ROWS_PROPERTY}=off (today's kernels, for an A/B over whole runs). The K-split A/B
+     *  ({@link #kSplitGemm}) turns them off too. */
+    final boolean smallRowKernels = !"off".equals(System.getProperty(SMALL_ROWS_PROPERTY));
+    static final String SMALL_ROWS_PROPERTY = "routingreplay.cuda.smallRows";
+    /** Resident blocks per multiprocessor of each {@link StreamGemm} at its shared memory. */
+    private final java.util.Map<StreamGemm, Integer> streamResident = new java.util.HashMap<>();
     /** Blocks of the persistent GEMMs' grids (as many as stay resident). */
     private final int gateUpBlocks, gateUp24Blocks, storeBlocks, store24Blocks;
     /** Multiprocessors of the device. */
@@ -85,6 +100,9 @@ final class ForwardPass {
         this.gateUp24Blocks = PersistentGemm.GATE_UP_24.residentBlocks(dev, sms);
         this.storeBlocks = PersistentGemm.STORE.residentBlocks(dev, sms);
         this.store24Blocks = PersistentGemm.STORE_24.residentBlocks(dev, sms);
+        for (StreamGemm sg : StreamGemm.ALL) {
+            streamResident.put(sg, dev.blocksPerMultiprocessor(sg.name(), 256, sg.sharedBytes()));
+        }
         // more than 8 query heads per K/V head (GLM-4.5's 12): the *_grouped entries, over head groups of <= 8
         this.attentionHeadGroups = attentionHeadGroups(g);
         String grouped = attentionHeadGroups > 1 ? "_grouped" : "";
@@ -167,10 +185,15 @@ final class ForwardPass {
         if (T > 0) {
             dev.launch("embed", T, 1, 256, tokens, w.embedding, ws.x, H);
         }
+        // the previous layer's MoE combine already wrote this layer's attention RMSNorm (moe_combine_rmsnorm)
+        boolean attnNormDone = false;
         for (int l = 0; l < c.numLayers && T > 0; l++) { // T is 0 when every chunk samples from a given row
             DeviceWeights.Layer lw = w.layers[l];
             // the GEMMs read split rows (kernels.cu storeSplit), written once here rather than in every GEMM block
-            dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, null, ws.xnSplit, H, eps);
+            if (!attnNormDone) {
+                dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, null, ws.xnSplit, H, eps);
+            }
+            attnNormDone = false;
             if (mla != null) {  // the one branch on the attention kind (MLA: DeepSeek-V2 / V3)
                 mla.enqueue(this, l, T, positions, slots, tokSeq, meta, bt, kCache[l], vCache[l], blockAttention);
             } else {
@@ -237,7 +260,11 @@ final class ForwardPass {
                     dev.launch(name("gemm_store", wideMoe), maxTiles, ceil(H, rows(wideMoe, false)), 256,
                             ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H, ws.tiles, ws.numTiles, 0);
                 }
-                if (lw.sharedGate == null) {
+                if (lw.sharedGate == null && fuseCombineNorm(T, l)) {
+                    dev.launch("moe_combine_rmsnorm", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H,
+                            w.layers[l + 1].attnNorm, null, ws.xnSplit, eps);
+                    attnNormDone = true;
+                } else if (lw.sharedGate == null) {
                     dev.launch("moe_combine", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H);
                 } else {
                     // the shared experts: one dense SwiGLU block over every row (act is free again: the routed
@@ -349,6 +376,8 @@ final class ForwardPass {
             persistent(PersistentGemm.STORE_24, store24Blocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         } else if (persistentOk && persistentBelow) {
             persistent(PersistentGemm.STORE, storeBlocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
+        } else if (streamed(t, k)) {
+            stream(false, t, n, x, k, wt, y);
         } else {
             dense("gemm_store", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
@@ -359,9 +388,33 @@ final class ForwardPass {
     private void denseResidual(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
         if (!kSplitGemm && t >= TILED_FROM_ROWS) {
             tiledDense(TiledGemm.RESIDUAL, t, n, x, k, wt, y);
+        } else if (streamed(t, k)) {
+            stream(true, t, n, x, k, wt, y);
         } else {
             dense("gemm_residual", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
+    }
+
+    /** Whether layer l's MoE combine also writes layer l + 1's attention RMSNorm (few rows, a next layer, a row
+     *  that moe_combine_rmsnorm holds). */
+    private boolean fuseCombineNorm(int t, int l) {
+        int H = c.hiddenSize;
+        return !kSplitGemm && smallRowKernels && t <= FUSED_COMBINE_NORM_MAX_ROWS && l + 1 < c.numLayers && H % 4 == 0
+                && H <= FUSED_COMBINE_NORM_MAX_HIDDEN && c.topK <= 32;
+    }
+
+    /** Whether a dense product over {@code t} rows of length {@code k} runs on a streamed kernel (16-byte pieces of
+     *  the rows: k % 8 == 0, as the K-split kernels' vector loads need too). */
+    private boolean streamed(int t, int k) {
+        return !kSplitGemm && smallRowKernels && t <= STREAM_MAX_ROWS && k % 8 == 0;
+    }
+
+    /** A streamed dense product (kernels/gemm_stream.cuh): gemm_store's / gemm_residual's grid and arguments, the
+     *  deepest ring whose grid fits the device in one wave. */
+    private void stream(boolean residual, int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
+        int bx = ceil(t, Workspace.GEMM_TILE), by = ceil(n, NARROW_ROWS);
+        StreamGemm g = StreamGemm.choose(residual, bx * by, sms, streamResident::get);
+        dev.launchShared(g.name(), bx, by, 1, 256, g.sharedBytes(), x, k, null, wt, 0L, n, k, y, n, null, null, t);
     }
 
     /** An output-tiled dense product over {@code t} rows of x (row length k). The tiled kernels need k % 8 == 0,
