@@ -11,7 +11,9 @@ import jcuda.driver.CUdeviceptr;
  * Enqueues one forward step on the stream: embedding, then per layer RMSNorm → QKV GEMM → q/k norm + RoPE + cache
  * write → paged attention (context split in partitions, merged) → O GEMM (+residual) → RMSNorm → router/top-k (writing the routing record) → grouping →
  * expert gate/up GEMM with SwiGLU → expert down GEMM → weighted combine (+residual); then final norm of the sampled
- * rows → lm_head → sampling. Nothing here synchronizes with the host, so the same sequence is captured into a
+ * rows → lm_head → sampling. Up to 32 rows (decode at small batches) the dense products run streamed
+ * (kernels/gemm_stream.cuh) and each MoE combine writes the next layer's attention RMSNorm (moe_combine_rmsnorm),
+ * with the same bits. Nothing here synchronizes with the host, so the same sequence is captured into a
  * CUDA graph for decode steps. Sizes (tokens, sampled rows) are fixed per call; everything that varies per step
  * is read from device memory.
  */
