@@ -43,3 +43,5 @@
 #include "kernels/gemm_stream.cuh"
 // the MoE combine fused with the next layer's attention RMSNorm (issue 14: few rows; same bits)
 #include "kernels/moe_combine_norm.cuh"
+// the MoE block's RMSNorm fused into router_topk (issue 14: few rows; same bits)
+#include "kernels/router_norm.cuh"

@@ -19,14 +19,16 @@
 // the given order), and still runs the free selection to write how many of the forced ids it would have picked
 // into reproduced[r * numMoe + moeSlot]. probs [ROUTER_MAXE] and scratch [32]: the entry's shared
 // arrays. Forcing the ids the free selection picks gives its weights bit for bit.
-template <bool FORCED>
+// ROW (router_topk_norm, kernels/router_norm.cuh): xn is the token's normed row itself (in shared memory), not the
+// matrix of all rows.
+template <bool FORCED, bool ROW = false>
 __device__ __forceinline__ void routerTopk(const float* xn, const bf16* Wr, int E, int H, int K, int normTopk,
                                            int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut,
                                            const int* forcedRow, const int* forcedIds, int* reproduced,
                                            float* probs, float* scratch) {
     int t = blockIdx.x;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    const float* xr = xn + (size_t)t * H;
+    const float* xr = ROW ? xn : xn + (size_t)t * H;
     constexpr int EPW = 4; // experts per warp and pass
     for (int e0 = warp; e0 < E; e0 += EPW * nw) {
         float s[EPW];

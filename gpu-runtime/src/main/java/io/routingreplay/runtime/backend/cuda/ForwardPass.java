@@ -12,8 +12,8 @@ import jcuda.driver.CUdeviceptr;
  * write → paged attention (context split in partitions, merged) → O GEMM (+residual) → RMSNorm → router/top-k (writing the routing record) → grouping →
  * expert gate/up GEMM with SwiGLU → expert down GEMM → weighted combine (+residual); then final norm of the sampled
  * rows → lm_head → sampling. Up to 32 rows (decode at small batches) the dense products run streamed
- * (kernels/gemm_stream.cuh) and each MoE combine writes the next layer's attention RMSNorm (moe_combine_rmsnorm),
- * with the same bits. Nothing here synchronizes with the host, so the same sequence is captured into a
+ * (kernels/gemm_stream.cuh), each MoE combine writes the next layer's attention RMSNorm (moe_combine_rmsnorm) and
+ * the router norms its own row (router_topk_norm), with the same bits. Nothing here synchronizes with the host, so the same sequence is captured into a
  * CUDA graph for decode steps. Sizes (tokens, sampled rows) are fixed per call; everything that varies per step
  * is read from device memory.
  */
@@ -39,10 +39,11 @@ final class ForwardPass {
     /** Rows up to which the dense products that ran the K-split kernels (QKV, O + residual) run on the streamed
      *  ones (kernels/gemm_stream.cuh: same bits; batch-10 decode streamed O at ~0.9 TB/s, QKV at ~1.5 TB/s). */
     private static final int STREAM_MAX_ROWS = 32;
-    /** Rows up to which the MoE combine also writes the next layer's attention RMSNorm (moe_combine_rmsnorm: same
-     *  bits, one launch fewer per layer; v20 measured it slower at 256 rows). */
+    /** Rows up to which the MoE combine also writes the next layer's attention RMSNorm (moe_combine_rmsnorm) and
+     *  the router norms its own row (router_topk_norm): same bits, one launch fewer per layer each (v20 measured
+     *  the first slower at 256 rows). */
     private static final int FUSED_COMBINE_NORM_MAX_ROWS = 32;
-    /** moe_combine_rmsnorm's limits (kernels/moe_combine_norm.cuh: 256 threads, float4 combine, RMS_CACHE 8). */
+    /** The fused norms' row limit (kernels/moe_combine_norm.cuh, router_norm.cuh: 256 norm threads × RMS_CACHE 8). */
     private static final int FUSED_COMBINE_NORM_MAX_HIDDEN = 8 * 256;
 
     private final CudaDevice dev;
@@ -201,8 +202,12 @@ final class ForwardPass {
             } else {
                 gqaAttention(l, lw, T, positions, slots, tokSeq, meta, bt);
             }
-            // fp32 for the router, split rows for the expert (or dense) gate/up product
-            dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, ws.xnSplit, H, eps);
+            // fp32 for the router, split rows for the expert (or dense) gate/up product; at few rows the router
+            // norms its own row (router_topk_norm)
+            boolean routerNorms = lw.moe && fuseRouterNorm(T, forced);
+            if (!routerNorms) {
+                dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, ws.xnSplit, H, eps);
+            }
             if (lw.moe) {
                 int I = c.moeIntermediateSize;
                 // persistent kernels need whole 32-wide k chunks; else (and for the A/B) the K-split ones
@@ -212,7 +217,10 @@ final class ForwardPass {
                 // the multiprocessors (at 256 tokens 1,024 took two waves). The block sums are the same for both
                 // only while every thread holds at most one logit, hence E <= 512 (batch invariance)
                 int routerThreads = T > sms && E <= 512 ? 512 : 1024;
-                if (groupedRouter == null && forced) {
+                if (routerNorms) {
+                    dev.launch("router_topk_norm", T, 1, 1024, ws.x, lw.ffnNorm, eps, ws.xnSplit, lw.router, E, H, K,
+                            c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
+                } else if (groupedRouter == null && forced) {
                     dev.launch("router_topk_forced", T, 1, routerThreads, ws.xn, lw.router, E, H, K,
                             c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut,
                             replay.forcedRow(), replay.forcedIds(), replay.reproduced());
@@ -403,6 +411,14 @@ final class ForwardPass {
         int H = c.hiddenSize;
         return !kSplitGemm && smallRowKernels && t <= FUSED_COMBINE_NORM_MAX_ROWS && l + 1 < c.numLayers && H % 4 == 0
                 && H <= FUSED_COMBINE_NORM_MAX_HIDDEN && c.topK <= 32;
+    }
+
+    /** Whether the MoE block's RMSNorm runs inside the router (router_topk_norm: few rows, the free softmax top-k
+     *  router, which takes 1,024 threads there too, a row that its 256 norm threads hold). */
+    private boolean fuseRouterNorm(int t, boolean forced) {
+        int H = c.hiddenSize;
+        return !kSplitGemm && smallRowKernels && !forced && groupedRouter == null && t <= FUSED_COMBINE_NORM_MAX_ROWS
+                && t <= sms && H % 8 == 0 && H <= FUSED_COMBINE_NORM_MAX_HIDDEN;
     }
 
     /** Whether a dense product over {@code t} rows of length {@code k} runs on a streamed kernel (16-byte pieces of
