@@ -68,11 +68,10 @@ final class ForwardPass {
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
     boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
-    /** The small-batch kernels (the streamed dense GEMMs up to {@value #STREAM_MAX_ROWS} rows); off with
-     *  -D{@value #SMALL_ROWS_PROPERTY}=off (today's kernels, for an A/B over whole runs). The K-split A/B
-     *  ({@link #kSplitGemm}) turns them off too. */
-    final boolean smallRowKernels = !"off".equals(System.getProperty(SMALL_ROWS_PROPERTY));
-    static final String SMALL_ROWS_PROPERTY = "routingreplay.cuda.smallRows";
+    /** The small-batch kernels used up to {@value #STREAM_MAX_ROWS} rows (streamed dense GEMMs, the fused norms);
+     *  -D{@value SmallRowKernels#PROPERTY}=off for today's kernels (an A/B over whole runs), or a list of parts.
+     *  The K-split A/B ({@link #kSplitGemm}) turns them all off. */
+    final SmallRowKernels small = SmallRowKernels.fromSystemProperty();
     /** Resident blocks per multiprocessor of each {@link StreamGemm} at its shared memory. */
     private final java.util.Map<StreamGemm, Integer> streamResident = new java.util.HashMap<>();
     /** Blocks of the persistent GEMMs' grids (as many as stay resident). */
@@ -409,7 +408,7 @@ final class ForwardPass {
      *  that moe_combine_rmsnorm holds). */
     private boolean fuseCombineNorm(int t, int l) {
         int H = c.hiddenSize;
-        return !kSplitGemm && smallRowKernels && t <= FUSED_COMBINE_NORM_MAX_ROWS && l + 1 < c.numLayers && H % 4 == 0
+        return !kSplitGemm && small.combineNorm() && t <= FUSED_COMBINE_NORM_MAX_ROWS && l + 1 < c.numLayers && H % 4 == 0
                 && H <= FUSED_COMBINE_NORM_MAX_HIDDEN && c.topK <= 32;
     }
 
@@ -417,14 +416,14 @@ final class ForwardPass {
      *  router, which takes 1,024 threads there too, a row that its 256 norm threads hold). */
     private boolean fuseRouterNorm(int t, boolean forced) {
         int H = c.hiddenSize;
-        return !kSplitGemm && smallRowKernels && !forced && groupedRouter == null && t <= FUSED_COMBINE_NORM_MAX_ROWS
+        return !kSplitGemm && small.routerNorm() && !forced && groupedRouter == null && t <= FUSED_COMBINE_NORM_MAX_ROWS
                 && t <= sms && H % 8 == 0 && H <= FUSED_COMBINE_NORM_MAX_HIDDEN;
     }
 
     /** Whether a dense product over {@code t} rows of length {@code k} runs on a streamed kernel (16-byte pieces of
      *  the rows: k % 8 == 0, as the K-split kernels' vector loads need too). */
     private boolean streamed(int t, int k) {
-        return !kSplitGemm && smallRowKernels && t <= STREAM_MAX_ROWS && k % 8 == 0;
+        return !kSplitGemm && small.stream() && t <= STREAM_MAX_ROWS && k % 8 == 0;
     }
 
     /** A streamed dense product (kernels/gemm_stream.cuh): gemm_store's / gemm_residual's grid and arguments, the
