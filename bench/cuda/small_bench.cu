@@ -452,6 +452,30 @@ int main(int argc, char** argv) {
             bool same = sameBits(splitR, splitN, (size_t)T * H) && sameBits(idR, idN, (size_t)T * K)
                         && sameBits(wR, wN, (size_t)T * K) && sameBits(recR, recN, recN_);
             report(normTopk ? "rmsnorm + router_topk fused" : "rmsnorm + router_topk fused, raw", same, ref, neu);
+            // the experts over `parts` blocks per token, the last block of each token running the top-k
+            float* logits;
+            int* arrivals;
+            CK(cudaMalloc(&logits, (size_t)T * E * 4));
+            CK(cudaMalloc(&arrivals, (size_t)T * 4));
+            CK(cudaMemset(arrivals, 0, (size_t)T * 4));
+            for (int parts : {2, 4, 8}) {
+                auto neuP = [&] {
+                    router_topk_norm_parts<<<dim3(T, parts), 256>>>(x, nw, eps, splitN, wr, E, H, K, normTopk, moeSlot,
+                                                                    numMoe, idN, wN, recN, logits, arrivals);
+                };
+                CK(cudaMemset(splitN, 0xff, (size_t)T * H * 4));
+                CK(cudaMemset(idN, 0xff, (size_t)T * K * 4));
+                CK(cudaMemset(recN, 0, recN_ * 4));
+                neuP();
+                neuP(); // twice: the arrival counters must be back at 0 after each launch
+                CK(cudaDeviceSynchronize());
+                bool sameP = sameBits(splitR, splitN, (size_t)T * H) && sameBits(idR, idN, (size_t)T * K)
+                             && sameBits(wR, wN, (size_t)T * K) && sameBits(recR, recN, recN_)
+                             && toHost(arrivals, T) == std::vector<int>(T, 0);
+                char name[64];
+                snprintf(name, sizeof name, "  same over %d blocks per token%s", parts, normTopk ? "" : ", raw");
+                report(name, sameP, ref, neuP);
+            }
         }
     }
     printf(allSame ? "all identical\n" : "SOME OUTPUTS DIFFER\n");

@@ -43,6 +43,9 @@ final class ForwardPass {
      *  the router norms its own row (router_topk_norm): same bits, one launch fewer per layer each (v20 measured
      *  the first slower at 256 rows). */
     private static final int FUSED_COMBINE_NORM_MAX_ROWS = 32;
+    /** Blocks per token of router_topk_norm_parts (v30 measured 4 best at 1-32 tokens), and the largest expert count
+     *  it takes (its 256 threads hold one logit each, as the 1,024-thread router's do). */
+    private static final int ROUTER_PARTS = 4, ROUTER_PARTS_MAX_EXPERTS = 256;
     /** The fused norms' row limit (kernels/moe_combine_norm.cuh, router_norm.cuh: 256 norm threads × RMS_CACHE 8). */
     private static final int FUSED_COMBINE_NORM_MAX_HIDDEN = 8 * 256;
 
@@ -72,6 +75,9 @@ final class ForwardPass {
      *  -D{@value SmallRowKernels#PROPERTY}=off for today's kernels (an A/B over whole runs), or a list of parts.
      *  The K-split A/B ({@link #kSplitGemm}) turns them all off. */
     final SmallRowKernels small = SmallRowKernels.fromSystemProperty();
+    /** router_topk_norm_parts' logits [rows][E] and per-token arrival counters (zero between launches), or null
+     *  where it never runs. */
+    private final CUdeviceptr routerLogits, routerArrivals;
     /** Resident blocks per multiprocessor of each {@link StreamGemm} at its shared memory. */
     private final java.util.Map<StreamGemm, Integer> streamResident = new java.util.HashMap<>();
     /** Blocks of the persistent GEMMs' grids (as many as stay resident). */
@@ -113,6 +119,14 @@ final class ForwardPass {
                 ? "attention_staged_d" + d + kvSuffix + grouped : null;
         this.extendedQkvRotaryDim = extendedQkvRotaryDim(c);
         this.groupedRouter = GroupedRouter.of(c);
+        if (groupedRouter == null && c.numExperts <= ROUTER_PARTS_MAX_EXPERTS && small.routerParts()) {
+            this.routerLogits = dev.alloc(4L * FUSED_COMBINE_NORM_MAX_ROWS * c.numExperts);
+            this.routerArrivals = dev.alloc(4L * FUSED_COMBINE_NORM_MAX_ROWS);
+            jcuda.driver.JCudaDriver.cuMemsetD32(routerArrivals, 0, FUSED_COMBINE_NORM_MAX_ROWS);
+        } else {
+            this.routerLogits = null;
+            this.routerArrivals = null;
+        }
         this.mla = c.attention instanceof MlaAttention a
                 ? new MlaAttentionStep(dev, c, a, w, ws, blockSize, kvSuffix) : null;
     }
@@ -216,7 +230,11 @@ final class ForwardPass {
                 // the multiprocessors (at 256 tokens 1,024 took two waves). The block sums are the same for both
                 // only while every thread holds at most one logit, hence E <= 512 (batch invariance)
                 int routerThreads = T > sms && E <= 512 ? 512 : 1024;
-                if (routerNorms) {
+                if (routerNorms && routerLogits != null) {   // the experts over ROUTER_PARTS blocks per token
+                    dev.launch3("router_topk_norm_parts", T, ROUTER_PARTS, 1, 256, ws.x, lw.ffnNorm, eps, ws.xnSplit,
+                            lw.router, E, H, K, c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(), ws.topIds,
+                            ws.topW, routingOut, routerLogits, routerArrivals);
+                } else if (routerNorms) {
                     dev.launch("router_topk_norm", T, 1, 1024, ws.x, lw.ffnNorm, eps, ws.xnSplit, lw.router, E, H, K,
                             c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
                 } else if (groupedRouter == null && forced) {

@@ -13,11 +13,12 @@ import java.util.Locale;
  * @param stream      QKV and O on the streamed GEMMs (kernels/gemm_stream.cuh)
  * @param combineNorm the MoE combine writing the next layer's attention RMSNorm (moe_combine_rmsnorm)
  * @param routerNorm  the MoE block's RMSNorm inside the router (router_topk_norm)
+ * @param routerParts that router's experts over several blocks per token (router_topk_norm_parts; with routerNorm)
  */
-record SmallRowKernels(boolean stream, boolean combineNorm, boolean routerNorm) {
+record SmallRowKernels(boolean stream, boolean combineNorm, boolean routerNorm, boolean routerParts) {
     static final String PROPERTY = "routingreplay.cuda.smallRows";
     /** The part names the property lists. */
-    static final List<String> PARTS = List.of("stream", "combine-norm", "router-norm");
+    static final List<String> PARTS = List.of("stream", "combine-norm", "router-norm", "router-parts");
 
     static SmallRowKernels fromSystemProperty() {
         return parse(System.getProperty(PROPERTY));
@@ -25,10 +26,10 @@ record SmallRowKernels(boolean stream, boolean combineNorm, boolean routerNorm) 
 
     static SmallRowKernels parse(String value) {
         if (value == null || value.isBlank() || value.trim().equalsIgnoreCase("on")) {
-            return new SmallRowKernels(true, true, true);
+            return new SmallRowKernels(true, true, true, true);
         }
         if (value.trim().equalsIgnoreCase("off")) {
-            return new SmallRowKernels(false, false, false);
+            return new SmallRowKernels(false, false, false, false);
         }
         List<String> parts = Arrays.stream(value.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).toList();
         for (String p : parts) {
@@ -38,6 +39,6 @@ record SmallRowKernels(boolean stream, boolean combineNorm, boolean routerNorm) 
             }
         }
         return new SmallRowKernels(parts.contains("stream"), parts.contains("combine-norm"),
-                parts.contains("router-norm"));
+                parts.contains("router-norm"), parts.contains("router-parts"));
     }
 }

@@ -9,21 +9,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SmallRowKernelsTest {
     @Test
     void unsetOrOnUsesAllAndOffNone() {
-        SmallRowKernels all = new SmallRowKernels(true, true, true);
+        SmallRowKernels all = new SmallRowKernels(true, true, true, true);
         assertEquals(all, SmallRowKernels.parse(null));
         assertEquals(all, SmallRowKernels.parse(""));
         assertEquals(all, SmallRowKernels.parse("on"));
-        assertEquals(new SmallRowKernels(false, false, false), SmallRowKernels.parse("off"));
-        assertEquals(new SmallRowKernels(false, false, false), SmallRowKernels.parse(" OFF "));
+        assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse("off"));
+        assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse(" OFF "));
     }
 
     @Test
     void aListUsesExactlyItsParts() {
-        assertEquals(new SmallRowKernels(true, false, false), SmallRowKernels.parse("stream"));
-        assertEquals(new SmallRowKernels(false, true, false), SmallRowKernels.parse("combine-norm"));
-        assertEquals(new SmallRowKernels(false, false, true), SmallRowKernels.parse("router-norm"));
-        assertEquals(new SmallRowKernels(false, true, true), SmallRowKernels.parse("router-norm, combine-norm"));
-        assertEquals(new SmallRowKernels(true, true, true), SmallRowKernels.parse("stream,combine-norm,router-norm"));
+        assertEquals(new SmallRowKernels(true, false, false, false), SmallRowKernels.parse("stream"));
+        assertEquals(new SmallRowKernels(false, true, false, false), SmallRowKernels.parse("combine-norm"));
+        assertEquals(new SmallRowKernels(false, false, true, false), SmallRowKernels.parse("router-norm"));
+        assertEquals(new SmallRowKernels(false, true, true, false), SmallRowKernels.parse("router-norm, combine-norm"));
+        assertEquals(new SmallRowKernels(true, true, true, false), SmallRowKernels.parse("stream,combine-norm,router-norm"));
+        assertEquals(new SmallRowKernels(false, false, true, true), SmallRowKernels.parse("router-norm,router-parts"));
     }
 
     @Test
