@@ -13,9 +13,9 @@ import jcuda.driver.CUdeviceptr;
  * expert gate/up GEMM with SwiGLU → expert down GEMM → weighted combine (+residual); then final norm of the sampled
  * rows → lm_head → sampling. Up to 32 rows (decode at small batches) the dense products run streamed
  * (kernels/gemm_stream.cuh), each MoE combine writes the next layer's attention RMSNorm (moe_combine_rmsnorm) and
- * the router norms its own row (router_topk_norm), with the same bits. Nothing here synchronizes with the host, so the same sequence is captured into a
- * CUDA graph for decode steps. Sizes (tokens, sampled rows) are fixed per call; everything that varies per step
- * is read from device memory.
+ * the router norms its own row (router_topk_norm[_parts]), with the same bits ({@link SmallRowKernels}). Nothing
+ * here synchronizes with the host, so the same sequence is captured into a CUDA graph for decode steps. Sizes
+ * (tokens, sampled rows) are fixed per call; everything that varies per step is read from device memory.
  */
 final class ForwardPass {
     /** Weight rows per GEMM block: 16 (narrow), 64 for the wide store/residual and 32 for the wide gate/up pair. */
@@ -426,8 +426,8 @@ final class ForwardPass {
      *  that moe_combine_rmsnorm holds). */
     private boolean fuseCombineNorm(int t, int l) {
         int H = c.hiddenSize;
-        return !kSplitGemm && small.combineNorm() && t <= FUSED_COMBINE_NORM_MAX_ROWS && l + 1 < c.numLayers && H % 4 == 0
-                && H <= FUSED_COMBINE_NORM_MAX_HIDDEN && c.topK <= 32;
+        return !kSplitGemm && small.combineNorm() && t <= FUSED_COMBINE_NORM_MAX_ROWS && l + 1 < c.numLayers
+                && H % 4 == 0 && H <= FUSED_COMBINE_NORM_MAX_HIDDEN && c.topK <= 32;
     }
 
     /** Whether the MoE block's RMSNorm runs inside the router (router_topk_norm: few rows, the free softmax top-k

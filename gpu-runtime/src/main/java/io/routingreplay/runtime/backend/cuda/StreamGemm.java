@@ -33,7 +33,8 @@ record StreamGemm(String name, boolean residual, int stages) {
      * ({@code residentPerSm} blocks per multiprocessor, from registers and shared memory) — a second wave would
      * leave most multiprocessors idle at its end —, else the shallowest. Any choice gives the same bits.
      */
-    static StreamGemm choose(boolean residual, int blocks, int multiprocessors, ToIntFunction<StreamGemm> residentPerSm) {
+    static StreamGemm choose(boolean residual, int blocks, int multiprocessors,
+                             ToIntFunction<StreamGemm> residentPerSm) {
         StreamGemm shallowest = null;
         for (StreamGemm g : ALL) {  // deepest first
             if (g.residual != residual) {
