@@ -5,7 +5,9 @@
 #   scripts/ptx-same.sh [REV]            compares the two files byte for byte (a pure move: identical PTX);
 #   scripts/ptx-same.sh --entries [REV]  compares entry point by entry point, with the numbering the compiler gives
 #                                        by position (basic-block labels, local depots), its "demoted" comments and
-#                                        a defaulted trailing bool template argument (Lb0E) left out: lists the entries added and removed, fails if any other changed
+#                                        a defaulted trailing bool template argument (Lb0E) left out and shared
+#                                        variables compared by name (not by their body template's mangled
+#                                        arguments): lists the entries added and removed, fails if any other changed
 #                                        (new kernels added without touching the existing ones).
 # Needs nvcc; exit 0 = unchanged.
 set -euo pipefail
@@ -30,6 +32,17 @@ def entries(path):
     # a body template's shared variables are named after its mangled arguments: a trailing `bool ... = false`
     # parameter added to it (Lb0E before the function type's Ev) renames them and nothing else
     text = re.sub(r'Lb0E(Ev)', r'\1', text)
+    # the same for any change to a body template's parameter list (a parameter added, a width split in two):
+    # a shared variable _ZZ<function>E<length><name> is compared by its name; declarations, sizes and every use of
+    # it are still compared
+    def shared_name(m):
+        tok = m.group(0)
+        for i in range(len(tok) - 1, 2, -1):
+            k = re.match(r'E(\d+)', tok[i:])
+            if tok[i] == 'E' and k and len(tok) - i - len(k.group(0)) == int(k.group(1)):
+                return '_ZZ' + tok[i + len(k.group(0)):]
+        return tok
+    text = re.sub(r'_ZZ[A-Za-z0-9_]+', shared_name, text)
     parts = re.split(r'(?=\t// \.globl\t)', text)
     # rstrip: the last entry's text ends with the file, so entries appended after it must not count as its change
     return {re.match(r'\t// \.globl\t(\S+)', p).group(1): p.rstrip() for p in parts[1:]}

@@ -7,19 +7,35 @@
 // shape (32 query / 4 KV heads, D 128) at positions ctx - 32 .. ctx + 31; the same shape at random positions
 // 0 .. 2,599 (partial chunks, partitions with two chunks); the tiny fixtures' shape (4 / 2 heads, D 16); more than 8
 // query heads per K/V head through the *_grouped entries — GLM-4.5's 96 / 8 heads at both position sets, and 18 / 2
-// (groups of 5 and 4) — each also checked bit for bit against the ungrouped `attention` run on each group's heads.
-// docs/cuda-notes.md v27–v29 has what these numbers decided. On the GPU machine:
-//   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/attention_bench bench/cuda/attention_bench.cu && /tmp/attention_bench 256 770
-// Prints per case and kernel: max |error| against the CPU sum, µs per launch pair, K/V GB/s. Exits 1 on a failed check.
+// (groups of 5 and 4) — each also checked bit for bit against the ungrouped `attention` run on each group's heads;
+// and MLA's decompressed heads (DeepSeek-V2-Lite / V3, Moonlight: 16 heads, one per K/V head, rows padded to
+// d 192 whose value dims from v_head_dim 128 on are zeros, as mla_rope_kv writes them) with fp32, bf16 and fp8
+// caches: `attention{,_bf16,_fp8}` against `attention_staged_d192v128{,_bf16,_fp8}` (and that body at other ring
+// depths / blocks per SM), the CPU sum over the stored (rounded) values. docs/cuda-notes.md v27–v29 has what the
+// GQA numbers decided, "MLA" what the d 192 / v 128 ones did. On the GPU machine:
+//   bench/cuda/run-bench.sh attention_bench [T [ctx [CASE]]]     e.g. attention_bench 256 770, attention_bench 128 770 MLA
+// (T tokens, decode positions ctx - 32 .. ctx + 31; CASE: run only the cases whose name starts with it).
+// Prints per case and kernel: max |error| against the CPU sum, µs per launch pair, K/V GB/s (the bytes of the
+// unpadded rows: D key and DV value elements a position and K/V head, as the roofline counts them). Exits 1 on a
+// failed check.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
 #include "bench_util.cuh"
 
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 // D = 128 staged kernel at other ring depths (S stages) and blocks per multiprocessor (B, the launch bounds)
 template <int S, int B>
-__global__ void __launch_bounds__(SATT_THREADS, B) x_staged128(SATT_ARGS) { stagedAttentionBody<128, S>(SATT_PASS); }
+__global__ void __launch_bounds__(SATT_THREADS, B) x_staged128(SATT_ARGS) {
+    stagedAttentionBody<128, 128, ATT_MAXG, S>(SATT_PASS);
+}
+// MLA's d 192 / v 128 staged kernel at other ring depths (S), blocks per multiprocessor (B) and K stages per d-slice
+// (KH 2: [64 positions][128 bytes] K stages)
+template <int S, int B, typename KVT, int KH = 1>
+__global__ void __launch_bounds__(SATT_THREADS, B) x_staged_mla(SATT_ARGS_T(KVT)) {
+    stagedAttentionBody<192, 128, 1, S, KVT, false, KH>(SATT_PASS);
+}
 
 static const double TOL = 2e-5; // max |output - CPU double sum|; outputs are convex combinations of N(0,1) values
 
@@ -27,7 +43,44 @@ struct Case {
     const char* name;
     int nH, nKV, D;
     std::vector<int> pos;
+    int DV = 0; // value dims that are not zero (0: all D); the rest of each value row is 0, as MLA's padding
 };
+
+// K/V cache elements: fp32 as they are, bf16 and fp8 e4m3 rounded once (kvStore's rounding), and back to fp32
+static void toKv(float x, float* o) { *o = x; }
+static void toKv(float x, bf16* o) { *o = __float2bfloat16_rn(x); }
+static void toKv(float x, fp8* o) { *o = __nv_cvt_float_to_fp8(x, __NV_SATFINITE, __NV_E4M3); }
+static float fromKv(float x) { return x; }
+static float fromKv(bf16 x) { return __bfloat162float(x); }
+static float fromKv(fp8 x) { return __half2float(__half(__nv_cvt_fp8_to_halfraw(x, __NV_E4M3))); }
+template <typename KVT> static const char* kvName();
+template <> const char* kvName<float>() { return "fp32"; }
+template <> const char* kvName<bf16>() { return "bf16"; }
+template <> const char* kvName<fp8>() { return "fp8"; }
+
+// f(chunk, begin, end) over [0, n) in chunks of 2^20, on all cores: the MLA cases' caches (up to 128 sequences ×
+// 2,048 positions × 16 heads × 192 dims, twice) take minutes on one
+template <typename F>
+static void parallelChunks(size_t n, F f) {
+    const size_t chunk = 1 << 20, chunks = (n + chunk - 1) / chunk;
+    unsigned nt = std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::thread> th;
+    for (unsigned w = 0; w < nt; w++)
+        th.emplace_back([&, w] {
+            for (size_t c = w; c < chunks; c += nt) f(c, c * chunk, std::min(n, (c + 1) * chunk));
+        });
+    for (auto& t : th) t.join();
+}
+// n floats ~ N(0, 1), one mt19937 per chunk seeded by (seed, chunk)
+static std::vector<float> normalParallel(size_t n, unsigned seed) {
+    std::vector<float> h(n);
+    parallelChunks(n, [&](size_t c, size_t b, size_t e) {
+        std::mt19937 rng(seed * 1000003u + (unsigned)c);
+        std::normal_distribution<float> d(0.f, 1.f);
+        for (size_t i = b; i < e; i++) h[i] = d(rng);
+    });
+    return h;
+}
 
 // Copy-only probes of the access pattern (D = 128): the staged kernel's grid, prologue and cp.async ring of 8 KB
 // stages, no arithmetic. Each stage takes W floats of each of 2048 / W rows: W = 16 reads 64-byte pieces of every
@@ -75,24 +128,55 @@ __global__ void __launch_bounds__(128, 4) x_copy_probe(SATT_ARGS) {
     part[((size_t)t * nKV + kvh) * ATT_SPLITS + z] = keep;
 }
 
-typedef void (*AttKernel)(SATT_ARGS);
-
-struct Variant {
+template <typename KVT>
+struct VariantT {
     const char* name;
-    AttKernel kernel;
+    void (*kernel)(SATT_ARGS_T(KVT));
     int threads, sharedBytes; // dynamic shared memory: the cp.async ring
     bool copyOnly;            // a copy probe: timed, not checked
 };
+typedef VariantT<float> Variant;
 
-static Variant v(const char* name, AttKernel k, int threads, int sharedBytes, bool copyOnly) {
+template <typename KVT>
+static VariantT<KVT> v(const char* name, void (*k)(SATT_ARGS_T(KVT)), int threads, int sharedBytes, bool copyOnly) {
     CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, sharedBytes));
     CK(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
     return {name, k, threads, sharedBytes, copyOnly};
 }
 
+// the block kernel for the cache's element type
+template <typename KVT>
+using AttKernelT = void (*)(SATT_ARGS_T(KVT)); // the block and the staged kernels take the same arguments
+static AttKernelT<float> blockKernel(float, bool grouped) { return grouped ? attention_grouped : attention; }
+static AttKernelT<bf16> blockKernel(bf16, bool grouped) { return grouped ? attention_grouped_bf16 : attention_bf16; }
+static AttKernelT<fp8> blockKernel(fp8, bool grouped) { return grouped ? attention_grouped_fp8 : attention_fp8; }
+
+// MLA's d 192 / v 128: the entry the backend launches, then the same body at other ring depths / blocks per SM
+static std::vector<VariantT<float>> mlaVariants(float) {
+    return {v("staged", attention_staged_d192v128, SATT_THREADS, 0, false),
+            v("staged S4B5", x_staged_mla<4, 5, float>, SATT_THREADS, 0, false),
+            v("staged S5B4", x_staged_mla<5, 4, float>, SATT_THREADS, 0, false),
+            v("K128 S4B4", x_staged_mla<4, 4, float, 2>, SATT_THREADS, 0, false),
+            v("K128 S4B5", x_staged_mla<4, 5, float, 2>, SATT_THREADS, 0, false)};
+}
+static std::vector<VariantT<bf16>> mlaVariants(bf16) {
+    return {v("staged", attention_staged_d192v128_bf16, SATT_THREADS, 0, false),
+            v("staged S4B5", x_staged_mla<4, 5, bf16>, SATT_THREADS, 0, false),
+            v("staged S5B4", x_staged_mla<5, 4, bf16>, SATT_THREADS, 0, false),
+            v("K128 S4B4", x_staged_mla<4, 4, bf16, 2>, SATT_THREADS, 0, false),
+            v("K128 S4B5", x_staged_mla<4, 5, bf16, 2>, SATT_THREADS, 0, false)};
+}
+static std::vector<VariantT<fp8>> mlaVariants(fp8) {
+    return {v("staged", attention_staged_d192v128_fp8, SATT_THREADS, 0, false),
+            v("staged S4B5", x_staged_mla<4, 5, fp8>, SATT_THREADS, 0, false),
+            v("staged S5B4", x_staged_mla<5, 4, fp8>, SATT_THREADS, 0, false),
+            v("K128 S4B4", x_staged_mla<4, 4, fp8, 2>, SATT_THREADS, 0, false),
+            v("K128 S4B5", x_staged_mla<4, 5, fp8, 2>, SATT_THREADS, 0, false)};
+}
+
 static std::vector<Variant> variantsFor(int D, bool grouped) {
     std::vector<Variant> r;
-    AttKernel staged = grouped ? (D == 16 ? attention_staged_d16_grouped : D == 32 ? attention_staged_d32_grouped
+    AttKernelT<float> staged = grouped ? (D == 16 ? attention_staged_d16_grouped : D == 32 ? attention_staged_d32_grouped
                                   : D == 64 ? attention_staged_d64_grouped : attention_staged_d128_grouped)
                                : (D == 16 ? attention_staged_d16 : D == 32 ? attention_staged_d32
                                   : D == 64 ? attention_staged_d64 : attention_staged_d128);
@@ -109,8 +193,11 @@ static std::vector<Variant> variantsFor(int D, bool grouped) {
 
 static bool ok = true;
 
+template <typename KVT>
 static void runCase(const Case& c, unsigned seed) {
     const int T = (int)c.pos.size(), nH = c.nH, nKV = c.nKV, D = c.D, G = nH / nKV, blockSize = 16;
+    const int DV = c.DV > 0 ? c.DV : D;
+    const bool mla = DV != D; // MLA's padded heads: d 192, v 128 (mlaVariants)
     // more than ATT_MAXG query heads per K/V head: the *_grouped entries over nKV × attHeadGroups(G) blocks
     const bool grouped = G > ATT_MAXG;
     const int kvBlocks = nKV * (grouped ? attHeadGroups(G) : 1);
@@ -130,8 +217,23 @@ static void runCase(const Case& c, unsigned seed) {
         for (int b = 0; b < cdiv(c.pos[t] + 1, blockSize); b++) bt[(size_t)t * btStride + b] = phys[next++];
     }
     size_t cacheN = (size_t)numBlocks * blockSize * nKV * D;
-    auto kH = normal(cacheN, seed + 1), vH = normal(cacheN, seed + 2), qH = normal((size_t)T * nH * D, seed + 3);
-    float *k = dev(kH), *v = dev(vH), *q = dev(qH);
+    // the GQA cases draw what they drew before; the MLA ones (larger) on all cores. kH / vH: the stored values as
+    // fp32 (the CPU sum's), kS / vS: as stored
+    auto kH = mla ? normalParallel(cacheN, seed + 1) : normal(cacheN, seed + 1);
+    auto vH = mla ? normalParallel(cacheN, seed + 2) : normal(cacheN, seed + 2);
+    auto qH = normal((size_t)T * nH * D, seed + 3);
+    std::vector<KVT> kS(cacheN), vS(cacheN);
+    parallelChunks(cacheN, [&](size_t, size_t b, size_t e) {
+        for (size_t i = b; i < e; i++) {
+            if ((int)(i % D) >= DV) vH[i] = 0.f; // the zero tail of MLA's padded value rows
+            toKv(kH[i], &kS[i]);
+            toKv(vH[i], &vS[i]);
+            kH[i] = fromKv(kS[i]);
+            vH[i] = fromKv(vS[i]);
+        }
+    });
+    KVT *k = dev(kS), *v = dev(vS);
+    float* q = dev(qH);
     int *tokSeqD = dev(tokSeq), *posD = dev(c.pos), *btD = dev(bt), *meta = dev(std::vector<int>{btStride});
     size_t partN = (size_t)T * nH * ATT_SPLITS * (D + 2), outN = (size_t)T * nH * D;
     float *part, *out;
@@ -177,19 +279,19 @@ static void runCase(const Case& c, unsigned seed) {
         return e;
     };
 
-    double kvBytes = 0;
-    for (int p : c.pos) kvBytes += 2.0 * (p + 1) * nKV * D * 4;
+    double kvBytes = 0; // the unpadded rows: D key and DV value elements a position and K/V head
+    for (int p : c.pos) kvBytes += (double)(p + 1) * nKV * (D + DV) * sizeof(KVT);
     // fp32 rows for the comparisons (the backend's attention_combine writes the O projection's split rows; it is
     // bit-identical to this one split, per small_bench)
     auto combine = [&](float* o, int n, const int* positions, const float* pt) {
         x_attention_combine_ref<<<dim3(n, nH), 128>>>(pt, positions, nH, D, o);
     };
     auto block = [&] {
-        (grouped ? attention_grouped : attention)<<<dim3(T, kvBlocks, ATT_SPLITS), ATT_THREADS>>>(
+        blockKernel(KVT(), grouped)<<<dim3(T, kvBlocks, ATT_SPLITS), ATT_THREADS>>>(
             q, k, v, tokSeqD, posD, btD, meta, blockSize, nH, nKV, D, scale, part);
         combine(out, T, posD, part);
     };
-    auto launcher = [&](const Variant& w) {
+    auto launcher = [&](const VariantT<KVT>& w) {
         return [=] {
             w.kernel<<<dim3(kvBlocks, T, ATT_SPLITS), w.threads, w.sharedBytes>>>(q, k, v, tokSeqD, posD, btD, meta,
                                                                             blockSize, nH, nKV, D, scale, part);
@@ -199,7 +301,7 @@ static void runCase(const Case& c, unsigned seed) {
     block();
     CK(cudaDeviceSynchronize());
     auto blockOut = toHost(out, outN);
-    printf("%-44s T=%d  K/V %.1f MB\n", c.name, T, kvBytes / 1e6);
+    printf("%-44s %s K/V  T=%d  K/V %.1f MB\n", c.name, kvName<KVT>(), T, kvBytes / 1e6);
     auto line = [&](const char* kernel, double err, const char* verdict, double us) {
         printf("  %-10s max|err| %.2e  %-28s %9.2f us  %7.0f GB/s\n", kernel, err, verdict, us, kvBytes / us / 1e3);
     };
@@ -225,8 +327,8 @@ static void runCase(const Case& c, unsigned seed) {
             float *partG, *outG;
             CK(cudaMalloc(&partG, (size_t)T * nHg * ATT_SPLITS * (D + 2) * 4));
             CK(cudaMalloc(&outG, (size_t)T * nHg * D * 4));
-            attention<<<dim3(T, nKV, ATT_SPLITS), ATT_THREADS>>>(qgD, k, v, tokSeqD, posD, btD, meta, blockSize, nHg,
-                                                                nKV, D, scale, partG);
+            blockKernel(KVT(), false)<<<dim3(T, nKV, ATT_SPLITS), ATT_THREADS>>>(qgD, k, v, tokSeqD, posD, btD, meta,
+                                                                              blockSize, nHg, nKV, D, scale, partG);
             x_attention_combine_ref<<<dim3(T, nHg), 128>>>(partG, posD, nHg, D, outG);
             auto got = toHost(outG, (size_t)T * nHg * D);
             for (int t = 0; t < T; t++)
@@ -239,8 +341,14 @@ static void runCase(const Case& c, unsigned seed) {
         printf("  %-10s %d groups of <= %d heads: %s\n", "groups", hg, size,
                same ? "= the ungrouped kernel on each group's heads (bit for bit)" : "FAIL: differs from ungrouped");
     }
-    if (D % 16 == 0 && D <= 128) {
-        for (const Variant& w : variantsFor(D, grouped)) {
+    std::vector<VariantT<KVT>> variants;
+    if (mla) {
+        if (D == 192 && DV == 128) variants = mlaVariants(KVT());
+    } else if constexpr (std::is_same<KVT, float>::value) {
+        if (D % 16 == 0 && D <= 128) variants = variantsFor(D, grouped);
+    }
+    {
+        for (const VariantT<KVT>& w : variants) {
             auto run = launcher(w);
             run();
             CK(cudaDeviceSynchronize());
@@ -271,13 +379,15 @@ static void runCase(const Case& c, unsigned seed) {
                  timeIt(run, 11, 5));
         }
     }
-    for (float* p : {k, v, q, part, out}) CK(cudaFree(p));
+    for (float* p : {q, part, out}) CK(cudaFree(p));
+    for (KVT* p : {k, v}) CK(cudaFree(p));
     for (int* p : {tokSeqD, posD, btD, meta}) CK(cudaFree(p));
 }
 
 int main(int argc, char** argv) {
     int T = argc > 1 ? atoi(argv[1]) : 256;
     int ctx = argc > 2 ? atoi(argv[2]) : 770;
+    const char* only = argc > 3 ? argv[3] : ""; // run the cases whose name starts with this
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
     printf("%s, %d SMs; tolerance %.0e against the CPU sum\n", prop.name, prop.multiProcessorCount, TOL);
@@ -288,12 +398,22 @@ int main(int argc, char** argv) {
         mixed[t] = (int)(rng() % 2600);
         fixture[t] = (int)(rng() % 300);
     }
-    runCase({"Qwen3-30B-A3B decode (32/4 heads, D 128)", 32, 4, 128, decode}, 10);
-    runCase({"same shape, positions 0..2599", 32, 4, 128, mixed}, 20);
-    runCase({"tiny fixtures (4/2 heads, D 16)", 4, 2, 16, fixture}, 30);
-    runCase({"GLM-4.5 decode (96/8 heads: 12 per K/V head, D 128)", 96, 8, 128, decode}, 40);
-    runCase({"GLM-4.5, positions 0..2599", 96, 8, 128, mixed}, 50);
-    runCase({"9 per K/V head (groups of 5 and 4, D 64)", 18, 2, 64, fixture}, 60);
+    auto run = [&](auto kvType, const Case& c, unsigned seed) {
+        if (strncmp(c.name, only, strlen(only)) == 0) runCase<decltype(kvType)>(c, seed);
+    };
+    run(float(), {"Qwen3-30B-A3B decode (32/4 heads, D 128)", 32, 4, 128, decode}, 10);
+    run(float(), {"same shape, positions 0..2599", 32, 4, 128, mixed}, 20);
+    run(float(), {"tiny fixtures (4/2 heads, D 16)", 4, 2, 16, fixture}, 30);
+    run(float(), {"GLM-4.5 decode (96/8 heads: 12 per K/V head, D 128)", 96, 8, 128, decode}, 40);
+    run(float(), {"GLM-4.5, positions 0..2599", 96, 8, 128, mixed}, 50);
+    run(float(), {"9 per K/V head (groups of 5 and 4, D 64)", 18, 2, 64, fixture}, 60);
+    // MLA, DeepSeek-V2-Lite / Moonlight decode: 16 heads, one per K/V head, qk 128 + 64 = d 192, v 128
+    const Case mlaDecode{"MLA V2-Lite decode (16/16 heads, d 192, v 128)", 16, 16, 192, decode, 128};
+    run(float(), mlaDecode, 70);
+    run(bf16(), mlaDecode, 71);
+    run(fp8(), mlaDecode, 72);
+    run(float(), {"MLA V2-Lite, positions 0..2599", 16, 16, 192, mixed, 128}, 80);
+    run(fp8(), {"MLA V2-Lite, positions 0..2599", 16, 16, 192, mixed, 128}, 81);
     printf(ok ? "all checks passed\n" : "CHECKS FAILED\n");
     return ok ? 0 : 1;
 }

@@ -37,6 +37,7 @@
 #include "kernels/qkv_bias_rope_kv.cuh" // qkv_bias_norm_rope_kv{,_bf16,_fp8}: + q/k/v bias, partial rotary
 #include "kernels/moe_combine_shared.cuh" // moe_combine_shared: routed + (gated) shared experts + residual
 #include "kernels/mla_rope_kv.cuh"    // mla_rope_kv{,_bf16,_fp8}: MLA's rotated q and decompressed per-head K/V rows
+#include "kernels/attention_staged_mla.cuh" // attention_staged_d192v128{,_bf16,_fp8}: staged attention, MLA's widths
 // routing replay and scoring (issue 18): router_topk_forced, router_grouped_forced, score_tokens
 #include "kernels/replay.cuh"
 // the dense K-split GEMMs for few rows with a per-warp cp.async ring (issue 14: batch 10-32 decode; same bits)

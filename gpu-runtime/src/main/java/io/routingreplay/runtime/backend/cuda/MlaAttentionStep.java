@@ -17,7 +17,8 @@ import jcuda.driver.CUdeviceptr;
  *            over the two row ranges of the one matrix: each output's sum is the same)
  *   kvb    = kv_b_proj(rmsnorm(latent, kv_a_layernorm))                            [T][heads (nope + v)]
  *   mla_rope_kv: RoPE (YaRN's attention factor on cos / sin), q padded, K and V rows into the cache
- *   attention (staged where the padded width is 16/32/64/128, else block) + attention_combine, scale =
+ *   attention (staged where MlaLayout.stagedAttention has an entry: padded width 16/32/64/128, or 192 with
+ *            v_head_dim 128, which reads only the value's 128 dims; else block) + attention_combine, scale =
  *   qk_head_dim^-0.5 · mscale² (MlaAttention.softmaxScale, the CPU's float)
  *   x     += o_proj(attention output) over the padded heads (o_proj's zero columns meet the outputs' zero tails)
  * </pre>
@@ -32,13 +33,14 @@ final class MlaAttentionStep {
     private final Workspace ws;
     private final int blockSize, d;
     private final String kvSuffix;
-    /** attention_staged_d{d} where d is one of its widths, else null (the block kernel runs). */
+    /** attention_staged_d{d}[v{v}] where MlaLayout has one for these widths, else null (the block kernel runs). */
     private final String stagedAttention;
     private final float scale, attnFactor;
     /** fp32 products: q_a [T][q_lora_rank] (null without), q [T][heads (nope + rope)], latent [T][kv_lora_rank],
-     *  kRope [T][rope], kvb [T][heads (nope + v)]; split rows: qaSplit, latentSplit, attn [T][heads d];
-     *  rotated q [T][heads d]; attention partials [T][heads][ATT_SPLITS][d + 2]. */
-    private final CUdeviceptr qa, qaSplit, qFull, latent, latentSplit, kRope, kvb, q, attnPart, attn;
+     *  kRope [T][rope], kvb [T][heads (nope + v)]; split rows: qaSplit, latentSplit. The rotated q [T][heads d],
+     *  the attention partials [T][heads][ATT_SPLITS][d + 2] and its split output rows [T][heads d] are the
+     *  workspace's q, attnPart and attn, which Workspace sizes from MlaLayout for an MLA config. */
+    private final CUdeviceptr qa, qaSplit, qFull, latent, latentSplit, kRope, kvb;
 
     MlaAttentionStep(CudaDevice dev, ModelConfig c, MlaAttention a, DeviceWeights w, Workspace ws, int blockSize,
                      String kvSuffix) {
@@ -50,7 +52,7 @@ final class MlaAttentionStep {
         this.blockSize = blockSize;
         this.kvSuffix = kvSuffix;
         this.d = MlaLayout.headDim(a);
-        this.stagedAttention = d == 16 || d == 32 || d == 64 || d == 128 ? "attention_staged_d" + d + kvSuffix : null;
+        this.stagedAttention = MlaLayout.stagedAttention(a, kvSuffix);
         this.scale = (float) a.softmaxScale(c.rope);
         this.attnFactor = (float) c.rope.attentionFactor();
         long T = ws.maxTokens;
@@ -62,19 +64,17 @@ final class MlaAttentionStep {
         latentSplit = dev.alloc(4L * T * a.kvLoraRank());
         kRope = dev.alloc(4L * T * a.qkRopeHeadDim());
         kvb = dev.alloc(4L * T * heads * (a.qkNopeHeadDim() + a.vHeadDim()));
-        q = dev.alloc(4L * T * heads * d);
-        attnPart = dev.alloc(4L * T * heads * Workspace.ATT_SPLITS * (d + 2));
-        attn = dev.alloc(4L * T * heads * d);
     }
 
-    /** Device bytes of the buffers above for {@code maxTokens} (0 for a GQA config), to size the K/V cache. */
+    /** Device bytes of the buffers above for {@code maxTokens} (0 for a GQA config), to size the K/V cache; the
+     *  workspace's (Workspace.bytes) are not counted again. */
     static long workspaceBytes(ModelConfig c, int maxTokens) {
         if (!(c.attention instanceof MlaAttention a)) {
             return 0;
         }
-        long heads = a.numHeads(), d = MlaLayout.headDim(a);
+        long heads = a.numHeads();
         long perToken = 2L * a.qLoraRank() + heads * a.qkHeadDim() + 2L * a.kvLoraRank() + a.qkRopeHeadDim()
-                + heads * (a.qkNopeHeadDim() + a.vHeadDim()) + 2 * heads * d + heads * Workspace.ATT_SPLITS * (d + 2);
+                + heads * (a.qkNopeHeadDim() + a.vHeadDim());
         return 4 * perToken * maxTokens;
     }
 
@@ -100,12 +100,12 @@ final class MlaAttentionStep {
         dev.launch("rmsnorm", T, 1, 256, latent, null, lw.kvANorm, null, latentSplit, kvr, eps);
         p.projection(T, heads * (a.qkNopeHeadDim() + a.vHeadDim()), latentSplit, kvr, lw.kvB, kvb);
         dev.launch("mla_rope_kv" + kvSuffix, T, 1, 256, qFull, kRope, kvb, positions, slots, ws.invFreq, attnFactor,
-                heads, a.qkNopeHeadDim(), rope, a.vHeadDim(), d, a.ropeInterleave() ? 1 : 0, q, kCache, vCache);
+                heads, a.qkNopeHeadDim(), rope, a.vHeadDim(), d, a.ropeInterleave() ? 1 : 0, ws.q, kCache, vCache);
         boolean staged = stagedAttention != null && !blockAttention;
         dev.launch3(staged ? stagedAttention : "attention" + kvSuffix, staged ? heads : T, staged ? T : heads,
-                Workspace.ATT_SPLITS, 128, q, kCache, vCache, tokSeq, positions, bt, meta, blockSize, heads, heads, d,
-                scale, attnPart);
-        dev.launch("attention_combine", T, (heads + 7) / 8, 256, attnPart, positions, heads, d, attn);
-        p.outputProjection(T, H, attn, heads * d, lw.oPadded, ws.x);
+                Workspace.ATT_SPLITS, 128, ws.q, kCache, vCache, tokSeq, positions, bt, meta, blockSize, heads, heads,
+                d, scale, ws.attnPart);
+        dev.launch("attention_combine", T, (heads + 7) / 8, 256, ws.attnPart, positions, heads, d, ws.attn);
+        p.outputProjection(T, H, ws.attn, heads * d, lw.oPadded, ws.x);
     }
 }

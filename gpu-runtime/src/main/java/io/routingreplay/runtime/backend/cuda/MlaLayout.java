@@ -16,6 +16,12 @@ final class MlaLayout {
     static final int MAX_HEAD_DIM = 256;
     /** kernels/mla_rope_kv.cuh MLAX_MAXDR. */
     static final int MAX_ROPE_DIM = 256;
+    /** The GQA staged attention's widths (kernels/attention_staged.cuh: K and V rows read whole). */
+    static final int[] STAGED_WIDTHS = {16, 32, 64, 128};
+    /** The padded width d and value width v of each attention_staged_d{d}v{v} entry
+     *  (kernels/attention_staged_mla.cuh: d key dims, only v value dims read): qk 128 + 64 / v 128 is
+     *  DeepSeek-V2(-Lite), V3, Moonlight and Kimi-K2. */
+    static final int[][] STAGED_MLA_WIDTHS = {{192, 128}};
 
     private MlaLayout() {
     }
@@ -23,6 +29,27 @@ final class MlaLayout {
     /** The padded K/V head width: max(qk_head_dim, v_head_dim) rounded up to 8 (whole split-row groups per head). */
     static int headDim(MlaAttention a) {
         return (Math.max(a.qkHeadDim(), a.vHeadDim()) + 7) / 8 * 8;
+    }
+
+    /**
+     * The staged attention entry for this config's padded heads ({@code kvSuffix}: "", "_bf16" or "_fp8"):
+     * {@code attention_staged_d{d}} where d is a GQA staged width, {@code attention_staged_d{d}v{v}} where
+     * (d, v_head_dim) has an MLA entry (the value rows' zero tail never read), else null: the block kernel runs.
+     * Either gives the block kernel's bits.
+     */
+    static String stagedAttention(MlaAttention a, String kvSuffix) {
+        int d = headDim(a);
+        for (int w : STAGED_WIDTHS) {
+            if (d == w) {
+                return "attention_staged_d" + d + kvSuffix;
+            }
+        }
+        for (int[] dv : STAGED_MLA_WIDTHS) {
+            if (d == dv[0] && a.vHeadDim() == dv[1]) {
+                return "attention_staged_d" + d + "v" + a.vHeadDim() + kvSuffix;
+            }
+        }
+        return null;
     }
 
     /** Elements of one position's keys (and, separately, values) in a layer's cache: GQA kv_dim, MLA heads × headDim. */

@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.backend.cuda;
 
 import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.model.attention.MlaAttention;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 
@@ -21,6 +22,11 @@ import java.nio.IntBuffer;
  * <p>The GEMM inputs {@code xnSplit}, {@code attn}, {@code act} and {@code finalX} hold split rows (kernels.cu
  * {@code storeSplit}: each activation as bf16 hi + lo, in the bytes its fp32 value would take), written by their
  * producers; {@code xn} is the fp32 normed row the router reads.
+ *
+ * <p>The attention's buffers ({@code q}, {@code attn}, {@code attnPart}) are sized for the attention that runs: the
+ * GQA heads, or for MLA the padded heads MlaAttentionStep's kernels read and write ({@link MlaLayout#headDim}), never
+ * MLA's nominal GQA width; {@code qkv} is the GQA QKV product's and null for MLA, whose projections MlaAttentionStep
+ * owns.
  */
 final class Workspace {
     static final int GEMM_TILE = 16;
@@ -32,6 +38,7 @@ final class Workspace {
     static final int ATT_SPLITS = 16;
 
     final int maxTokens, maxSeqs, maxBlocksPerSeq, routingWordsPerToken;
+    /** {@code qkv}: null for MLA. */
     final CUdeviceptr x, xn, xnSplit, qkv, q, attn, attnPart, topIds, topW, rankTmp, sortedTok, pairSlot, tiles, numTiles,
             tilesWide, numTilesWide, act, ySorted,
             finalX, logits, invFreq, in, out;
@@ -49,14 +56,13 @@ final class Workspace {
         this.maxBlocksPerSeq = maxBlocksPerSeq;
         int H = c.hiddenSize, K = c.topK;
         long pairs = (long) maxTokens * K;
-        long qkvDim = c.qDim() + 2L * c.kvDim();
         x = dev.alloc(4L * maxTokens * H);
         xn = dev.alloc(4L * maxTokens * H);
         xnSplit = dev.alloc(4L * maxTokens * H); // the normed rows as the GEMMs read them (kernels.cu storeSplit)
-        qkv = dev.alloc(4L * maxTokens * qkvDim);
-        q = dev.alloc(4L * maxTokens * c.qDim());
-        attn = dev.alloc(4L * maxTokens * c.qDim());
-        attnPart = dev.alloc(4L * maxTokens * c.numHeads * ATT_SPLITS * (c.headDim + 2));
+        qkv = qkvFloats(c) > 0 ? dev.alloc(4L * maxTokens * qkvFloats(c)) : null;
+        q = dev.alloc(4L * maxTokens * attentionRowFloats(c));
+        attn = dev.alloc(4L * maxTokens * attentionRowFloats(c));
+        attnPart = dev.alloc(4L * maxTokens * attentionPartFloats(c));
         topIds = dev.alloc(4L * pairs);
         topW = dev.alloc(4L * pairs);
         rankTmp = dev.alloc(4L * pairs);
@@ -104,6 +110,24 @@ final class Workspace {
                 (long) maxTokens * c.sharedExpertIntermediateSize);
     }
 
+    /** Floats per token of the QKV product (q | k | v); 0 for MLA (MlaAttentionStep's products). */
+    static long qkvFloats(ModelConfig c) {
+        return c.attention instanceof MlaAttention ? 0 : c.qDim() + 2L * c.kvDim();
+    }
+
+    /** Floats per token of the attention's query rows and of its output rows: all heads at the attention's head
+     *  width (GQA q_dim; MLA heads × the padded width). */
+    static long attentionRowFloats(ModelConfig c) {
+        return c.attention instanceof MlaAttention a ? (long) a.numHeads() * MlaLayout.headDim(a) : c.qDim();
+    }
+
+    /** Floats per token of the attention partials [heads][ATT_SPLITS][width + 2] (kernels/attention.cuh). */
+    static long attentionPartFloats(ModelConfig c) {
+        int heads = c.attention instanceof MlaAttention a ? a.numHeads() : c.numHeads;
+        int width = c.attention instanceof MlaAttention a ? MlaLayout.headDim(a) : c.headDim;
+        return (long) heads * ATT_SPLITS * (width + 2);
+    }
+
     static int maxTiles(ModelConfig c, int tokens) {
         return (int) ((long) tokens * c.topK + GEMM_TILE - 1) / GEMM_TILE + c.numExperts;
     }
@@ -111,8 +135,8 @@ final class Workspace {
     /** Device bytes a workspace for these limits takes (to size the KV cache before allocating it). */
     static long bytes(ModelConfig c, int maxTokens, int maxSeqs, int maxBlocksPerSeq) {
         long H = c.hiddenSize, pairs = (long) maxTokens * c.topK;
-        long f = maxTokens * H * 2 + maxTokens * (c.qDim() + 2L * c.kvDim()) + 2L * maxTokens * c.qDim()
-                + (long) maxTokens * c.numHeads * ATT_SPLITS * (c.headDim + 2)
+        long f = maxTokens * H * 2 + maxTokens * qkvFloats(c) + 2L * maxTokens * attentionRowFloats(c)
+                + maxTokens * attentionPartFloats(c)
                 + pairs * 5 + 6L * maxTiles(c, maxTokens) + 2
                 + actFloats(c, maxTokens)
                 + (c.sharedExpertIntermediateSize > 0 ? maxTokens * H : 0) + (c.sharedExpertGated ? maxTokens : 0)

@@ -12,10 +12,16 @@ import io.routingreplay.runtime.weights.WeightStore;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** The host side of MLA on the CUDA backend: padded head widths, cache widths, o_proj's padded layout (no GPU). */
@@ -43,6 +49,50 @@ class MlaLayoutTest {
     static ModelConfig example(String file) throws IOException {
         Path p = Fixtures.root().getParent().resolve("examples").resolve(file);
         return ModelConfigLoader.parse(new ObjectMapper().readTree(p.toFile()), null);
+    }
+
+    @Test
+    void theStagedAttentionRunsEveryPaddedWidthItHasAnEntryFor() throws IOException {
+        // the real shapes: d 192 (qk 128 + 64), v 128 read without the padded tail
+        MlaAttention lite = (MlaAttention) example("deepseek-v2-lite-config.json").attention;
+        assertEquals("attention_staged_d192v128", MlaLayout.stagedAttention(lite, ""));
+        assertEquals("attention_staged_d192v128_bf16", MlaLayout.stagedAttention(lite, "_bf16"));
+        assertEquals("attention_staged_d192v128_fp8",
+                MlaLayout.stagedAttention((MlaAttention) example("moonlight-16b-a3b-config.json").attention, "_fp8"));
+        // the fixtures: GQA staged widths 32 and 16 (whole rows), 24 has no staged kernel
+        assertEquals("attention_staged_d32_bf16",
+                MlaLayout.stagedAttention((MlaAttention) config("deepseek-v2-tiny").attention, "_bf16"));
+        assertEquals("attention_staged_d16",
+                MlaLayout.stagedAttention((MlaAttention) config("deepseek-v2-greedy-tiny").attention, ""));
+        assertNull(MlaLayout.stagedAttention((MlaAttention) config("deepseek-v3-tiny").attention, ""));
+        // d 192 with another value width: no entry, the block kernel
+        assertNull(MlaLayout.stagedAttention(new MlaAttention(16, 0, 512, 128, 64, 96, true), ""));
+    }
+
+    /** Every attention_staged_d{d}v{v} entry of kernels/attention_staged_mla.cuh is one MlaLayout picks, and every
+     *  one it picks is there, in all three cache types (a name the module lacks fails the launch on the GPU only). */
+    @Test
+    void mlaStagedWidthsAreTheKernelsEntries() throws IOException {
+        String src = Files.readString(Fixtures.root().getParent()
+                .resolve("gpu-runtime/src/main/cuda/kernels/attention_staged_mla.cuh"));
+        Matcher m = Pattern.compile("^SATT_KERNEL_MLA\\((\\w+), (\\d+), (\\d+), (\\w+)\\)", Pattern.MULTILINE)
+                .matcher(src);
+        Set<String> entries = new HashSet<>();
+        while (m.find()) {
+            String suffix = m.group(4).equals("float") ? "" : "_" + m.group(4);
+            assertEquals("attention_staged_d" + m.group(2) + "v" + m.group(3) + suffix, m.group(1));
+            entries.add(m.group(1));
+        }
+        Set<String> picked = new HashSet<>();
+        for (int[] dv : MlaLayout.STAGED_MLA_WIDTHS) {
+            // qk = d (nope d - 64, rope 64), v: the widths the entry is for
+            MlaAttention a = new MlaAttention(16, 0, 512, dv[0] - 64, 64, dv[1], true);
+            assertEquals(dv[0], MlaLayout.headDim(a));
+            for (String suffix : new String[]{"", "_bf16", "_fp8"}) {
+                picked.add(MlaLayout.stagedAttention(a, suffix));
+            }
+        }
+        assertEquals(entries, picked);
     }
 
     @Test
