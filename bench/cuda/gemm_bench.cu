@@ -4,6 +4,7 @@
 // variants split them in every block instead, as the kernels did before their producers wrote split rows.
 // On the GPU machine (nvcc there), from the repository root:
 //   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/gemm_bench bench/cuda/gemm_bench.cu && /tmp/gemm_bench 256
+//   /tmp/gemm_bench small [M ...]   the dense products at few rows (default 1 10 16 32): streamed vs K-split
 // Prints, per product and variant: bit-identical or not, median µs per launch, and the unique weight bytes it
 // had to stream over that time.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
@@ -159,7 +160,114 @@ static void report(const char* what, const char* variant, bool same, double us, 
            bytes / (us * 1e-6) / 1e12);
 }
 
+// ---- few rows (decode at batch <= 32): the streamed dense GEMMs (kernels/gemm_stream.cuh) against gemm_store /
+// gemm_residual, the K-split kernels the backend ran there ----
+// without the L2::256B hint on the weight copies (the module's entries have it)
+GEMM_STREAM_VARIANT(x_store_s2_nohint, 0, 2, 0)
+GEMM_STREAM_VARIANT(x_store_s4_nohint, 0, 4, 0)
+GEMM_STREAM_VARIANT(x_store_s8_nohint, 0, 8, 0)
+GEMM_STREAM_VARIANT(x_residual_s2_nohint, 1, 2, 0)
+GEMM_STREAM_VARIANT(x_residual_s4_nohint, 1, 4, 0)
+GEMM_STREAM_VARIANT(x_residual_s8_nohint, 1, 8, 0)
+GEMM_STREAM_VARIANT(x_store_s6, 0, 6, 1)
+GEMM_STREAM_VARIANT(x_residual_s6, 1, 6, 1)
+static int streamSmem(int stages) { return GEMM_WARPS * stages * GSTREAM_PIECES * 32 * 16; }
+
+// gemm_bench small [M ...] (default 1 10 16 32): QKV (5,120 x 2,048) and O + residual (2,048 x 4,096) at M rows.
+// Each variant's output is compared bit for bit with the K-split kernel's (O: the same random residual first);
+// timing: 20 launches back to back (as in the decode graph) over 8 copies of the weights in turn (more bytes than
+// L2 holds, so every launch streams its weights from HBM, as a step's 48 layers do). GB/s = weight bytes / time.
+static int smallRows(int argc, char** argv) {
+    std::vector<int> ms;
+    for (int i = 2; i < argc; i++) ms.push_back(atoi(argv[i]));
+    if (ms.empty()) ms = {1, 10, 16, 32};
+    cudaDeviceProp prop;
+    CK(cudaGetDeviceProperties(&prop, 0));
+    int sms = prop.multiProcessorCount;
+    printf("%s, %d SMs: dense products at few rows, streamed (cp.async ring of S chunks per warp) vs K-split\n",
+           prop.name, sms);
+    struct V { const char* name; GemmFn f; int stages; };
+    const V store[] = {{"s2", gemm_store_s2, 2}, {"s4", gemm_store_s4, 4}, {"s6", x_store_s6, 6}, {"s8", gemm_store_s8, 8},
+                       {"s2 no hint", x_store_s2_nohint, 2}, {"s4 no hint", x_store_s4_nohint, 4},
+                       {"s8 no hint", x_store_s8_nohint, 8}};
+    const V resid[] = {{"s2", gemm_residual_s2, 2}, {"s4", gemm_residual_s4, 4}, {"s6", x_residual_s6, 6},
+                       {"s8", gemm_residual_s8, 8}, {"s2 no hint", x_residual_s2_nohint, 2},
+                       {"s4 no hint", x_residual_s4_nohint, 4}, {"s8 no hint", x_residual_s8_nohint, 8}};
+    for (const V* vs : {store, resid})
+        for (int i = 0; i < 7; i++)
+            CK(cudaFuncSetAttribute((const void*)vs[i].f, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    streamSmem(vs[i].stages)));
+    const int H = 2048, QKV = 5120, QD = 4096, COPIES = 8;
+    int maxM = *std::max_element(ms.begin(), ms.end());
+    bool ok = true;
+    struct Case { const char* what; bool residual; int k, n; };
+    for (const Case& dc : {Case{"QKV", false, H, QKV}, Case{"O (+residual)", true, QD, H}}) {
+        std::vector<bf16*> w;
+        for (int c = 0; c < COPIES; c++) w.push_back(randomBf16((long long)dc.n * dc.k, 40 + c, 0.05f));
+        float* xin = randomF32((long long)maxM * dc.k, 50);
+        const float* in = presplit(xin, maxM, dc.k);
+        float* base = randomF32((long long)maxM * dc.n, 51);
+        float *y, *yRef;
+        CK(cudaMalloc(&y, (size_t)maxM * dc.n * 4));
+        CK(cudaMalloc(&yRef, (size_t)maxM * dc.n * 4));
+        double bytes = (double)dc.n * dc.k * 2;
+        for (int M : ms) {
+            long long outN = (long long)M * dc.n;
+            dim3 grid(cdiv(M, 16), cdiv(dc.n, 16));
+            int blocks = grid.x * grid.y;
+            auto prep = [&](float* out) {
+                if (dc.residual) CK(cudaMemcpy(out, base, outN * 4, cudaMemcpyDeviceToDevice));
+                else CK(cudaMemset(out, 0xff, outN * 4));
+            };
+            int copy = 0;
+            auto launch = [&](GemmFn f, int smem, float* out) {
+                f<<<grid, 256, smem>>>(in, dc.k, nullptr, w[copy], 0LL, dc.n, dc.k, out, dc.n, nullptr, nullptr, M);
+                copy = (copy + 1) % COPIES;
+            };
+            GemmFn ref = dc.residual ? gemm_residual : gemm_store;
+            prep(yRef);
+            copy = 0;
+            launch(ref, 0, yRef);
+            CK(cudaDeviceSynchronize());
+            double refUs = timeIt([&] { launch(ref, 0, y); }, 15, 20);
+            printf("%-14s M=%-3d %-24s %-10s %8.2f us %7.0f GB/s  (%d blocks)\n", dc.what, M, "K-split (ref.)",
+                   "identical", refUs, bytes / (refUs * 1e-6) / 1e9, blocks);
+            // the host's rule (StreamGemm.choose): the deepest of s8 / s4 / s2 whose grid is resident in one wave
+            const char* chosen = "s2";
+            for (int st : {8, 4, 2}) {
+                const V* v = nullptr;
+                for (int i = 0; i < 7; i++) {
+                    const V* cand = (dc.residual ? resid : store) + i;
+                    if (cand->stages == st && !strstr(cand->name, "hint")) v = cand;
+                }
+                int per = 0;
+                CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, v->f, 256, streamSmem(st)));
+                if (blocks <= sms * per) { chosen = v->name; break; }
+            }
+            for (int i = 0; i < 7; i++) {
+                const V& v = (dc.residual ? resid : store)[i];
+                int smem = streamSmem(v.stages);
+                prep(y);
+                copy = 0;
+                launch(v.f, smem, y);
+                CK(cudaDeviceSynchronize());
+                bool same = sameAll(y, yRef, outN);
+                ok = ok && same;
+                double us = timeIt([&] { launch(v.f, smem, y); }, 15, 20);
+                int per = 0;
+                CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, v.f, 256, smem));
+                printf("%-14s M=%-3d %-24s %-10s %8.2f us %7.0f GB/s  %.2fx  (%d per SM)%s\n", dc.what, M, v.name,
+                       same ? "identical" : "DIFFERENT", us, bytes / (us * 1e-6) / 1e9, refUs / us, per,
+                       strcmp(v.name, chosen) == 0 ? "  <- host's choice" : "");
+            }
+        }
+    }
+    printf(ok ? "all checks passed\n" : "CHECKS FAILED\n");
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
+    if (argc > 1 && std::string(argv[1]) == "small") return smallRows(argc, argv);
     int T = argc > 1 ? atoi(argv[1]) : 256;
     const int E = 128, H = 2048, I = 768, K = 8, QKV = 5120, QD = 4096;
     int pairs = T * K;

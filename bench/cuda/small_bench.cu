@@ -1,5 +1,5 @@
 // Micro-benchmark of the small per-layer kernels (embed, rmsnorm, qk_norm_rope_kv, attention_combine,
-// group_by_expert, moe_combine) at the Qwen3-30B-A3B decode shapes: each backend kernel is checked bit for bit
+// group_by_expert, moe_combine; moe_combine_rmsnorm and router_topk_norm against the two kernels each replaces) at the Qwen3-30B-A3B decode shapes: each backend kernel is checked bit for bit
 // against a verbatim copy of the kernel it replaced (x_*_ref below, as on main at fcca0b8), then both are timed.
 // On the GPU machine (nvcc there), from the repository root:
 //   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/small_bench bench/cuda/small_bench.cu && /tmp/small_bench 256
@@ -387,6 +387,96 @@ int main(int argc, char** argv) {
         neu();
         CK(cudaDeviceSynchronize());
         report("moe_combine", sameBits(xR, xN, (size_t)T * H), ref, neu);
+
+        // ---- moe_combine_rmsnorm (issue 14, few rows): the combine and the next layer's attention RMSNorm in one
+        // launch against moe_combine then rmsnorm; x, the fp32 rows and the split rows bit for bit, with the fp32
+        // output and without it (the backend writes split rows only) ----
+        bf16* wn = dev(bf16s(H, 13, 1.f, 0.2f));
+        float *outR, *outN, *splitR, *splitN;
+        CK(cudaMalloc(&outR, (size_t)T * H * 4));
+        CK(cudaMalloc(&outN, (size_t)T * H * 4));
+        CK(cudaMalloc(&splitR, (size_t)T * H * 4));
+        CK(cudaMalloc(&splitN, (size_t)T * H * 4));
+        for (bool fp32Out : {true, false}) {
+            float *xR2 = dev(xh), *xN2 = dev(xh);
+            float* oR = fp32Out ? outR : nullptr;
+            float* oN = fp32Out ? outN : nullptr;
+            auto ref2 = [&] {
+                moe_combine<<<T, 256>>>(xR2, y, pairSlot, topW, K, H);
+                rmsnorm<<<T, 256>>>(xR2, nullptr, wn, oR, splitR, H, eps);
+            };
+            auto neu2 = [&] { moe_combine_rmsnorm<<<T, 256>>>(xN2, y, pairSlot, topW, K, H, wn, oN, splitN, eps); };
+            CK(cudaMemset(splitN, 0xff, (size_t)T * H * 4));
+            ref2();
+            neu2();
+            CK(cudaDeviceSynchronize());
+            bool same2 = sameBits(xR2, xN2, (size_t)T * H) && sameBits(splitR, splitN, (size_t)T * H)
+                         && (!fp32Out || sameBits(outR, outN, (size_t)T * H));
+            report(fp32Out ? "moe_combine + rmsnorm fused, +fp32" : "moe_combine + rmsnorm fused (split)", same2,
+                   ref2, neu2);
+        }
+    }
+    // ---- router_topk_norm (issue 14, few rows): the MoE block's RMSNorm inside the router against rmsnorm then
+    // router_topk (1,024 threads, as the host launches both at <= 32 tokens): ids, weights, the routing record and
+    // the split rows for the gate/up product bit for bit ----
+    {
+        const int numMoe = 48, moeSlot = 5;
+        float* x = dev(normal((size_t)T * H, 14));
+        bf16* nw = dev(bf16s(H, 15, 1.f, 0.2f));
+        bf16* wr = dev(bf16s((size_t)E * H, 16, 0.f, 0.05f));
+        float *xn, *splitR, *splitN, *wR, *wN;
+        int *idR, *idN, *recR, *recN;
+        size_t recN_ = (size_t)T * 2 * numMoe * K;
+        CK(cudaMalloc(&xn, (size_t)T * H * 4));
+        CK(cudaMalloc(&splitR, (size_t)T * H * 4));
+        CK(cudaMalloc(&splitN, (size_t)T * H * 4));
+        CK(cudaMalloc(&wR, (size_t)T * K * 4));
+        CK(cudaMalloc(&wN, (size_t)T * K * 4));
+        CK(cudaMalloc(&idR, (size_t)T * K * 4));
+        CK(cudaMalloc(&idN, (size_t)T * K * 4));
+        CK(cudaMalloc(&recR, recN_ * 4));
+        CK(cudaMalloc(&recN, recN_ * 4));
+        CK(cudaMemset(recR, 0, recN_ * 4));
+        CK(cudaMemset(recN, 0, recN_ * 4));
+        for (int normTopk : {1, 0}) {
+            auto ref = [&] {
+                rmsnorm<<<T, 256>>>(x, nullptr, nw, xn, splitR, H, eps);
+                router_topk<<<T, 1024>>>(xn, wr, E, H, K, normTopk, moeSlot, numMoe, idR, wR, recR);
+            };
+            auto neu = [&] {
+                router_topk_norm<<<T, 1024>>>(x, nw, eps, splitN, wr, E, H, K, normTopk, moeSlot, numMoe, idN, wN, recN);
+            };
+            ref();
+            neu();
+            CK(cudaDeviceSynchronize());
+            bool same = sameBits(splitR, splitN, (size_t)T * H) && sameBits(idR, idN, (size_t)T * K)
+                        && sameBits(wR, wN, (size_t)T * K) && sameBits(recR, recN, recN_);
+            report(normTopk ? "rmsnorm + router_topk fused" : "rmsnorm + router_topk fused, raw", same, ref, neu);
+            // the experts over `parts` blocks per token, the last block of each token running the top-k
+            float* logits;
+            int* arrivals;
+            CK(cudaMalloc(&logits, (size_t)T * E * 4));
+            CK(cudaMalloc(&arrivals, (size_t)T * 4));
+            CK(cudaMemset(arrivals, 0, (size_t)T * 4));
+            for (int parts : {2, 4, 8}) {
+                auto neuP = [&] {
+                    router_topk_norm_parts<<<dim3(T, parts), 256>>>(x, nw, eps, splitN, wr, E, H, K, normTopk, moeSlot,
+                                                                    numMoe, idN, wN, recN, logits, arrivals);
+                };
+                CK(cudaMemset(splitN, 0xff, (size_t)T * H * 4));
+                CK(cudaMemset(idN, 0xff, (size_t)T * K * 4));
+                CK(cudaMemset(recN, 0, recN_ * 4));
+                neuP();
+                neuP(); // twice: the arrival counters must be back at 0 after each launch
+                CK(cudaDeviceSynchronize());
+                bool sameP = sameBits(splitR, splitN, (size_t)T * H) && sameBits(idR, idN, (size_t)T * K)
+                             && sameBits(wR, wN, (size_t)T * K) && sameBits(recR, recN, recN_)
+                             && toHost(arrivals, T) == std::vector<int>(T, 0);
+                char name[64];
+                snprintf(name, sizeof name, "  same over %d blocks per token%s", parts, normTopk ? "" : ", raw");
+                report(name, sameP, ref, neuP);
+            }
+        }
     }
     printf(allSame ? "all identical\n" : "SOME OUTPUTS DIFFER\n");
     return allSame ? 0 : 1;

@@ -19,42 +19,52 @@
 // the given order), and still runs the free selection to write how many of the forced ids it would have picked
 // into reproduced[r * numMoe + moeSlot]. probs [ROUTER_MAXE] and scratch [32]: the entry's shared
 // arrays. Forcing the ids the free selection picks gives its weights bit for bit.
-template <bool FORCED>
+// The logits of experts EB .. EE - 1 into OUT[e] (needs lane, warp, nw, Wr, E, H in scope): each warp EPW experts
+// per pass (e0, e0 + nw, ...: loads in flight), each expert's dot product in the one fixed order (lane strides of 8,
+// fmaf in k order, warpSum), so a logit's bits do not depend on which block, warp or pass computes it
+// (router_topk_norm_parts splits the experts over blocks). A macro, not a function: routerTopk's instructions stay
+// in their order (an inlined function reordered them; scripts/ptx-same.sh --entries), as sampling.cuh's macro.
+#define ROUTER_LOGITS(XR, EB, EE, OUT)                                                                          \
+    do {                                                                                                        \
+        constexpr int EPW = 4; /* experts per warp and pass */                                                  \
+        for (int e0 = (EB) + warp; e0 < (EE); e0 += EPW * nw) {                                                 \
+            float s[EPW];                                                                                       \
+            const bf16* wr[EPW];                                                                                \
+            _Pragma("unroll") for (int i = 0; i < EPW; i++) {                                                   \
+                s[i] = 0.f;                                                                                     \
+                wr[i] = Wr + (size_t)min(e0 + i * nw, E - 1) * H;                                               \
+            }                                                                                                   \
+            for (int k = lane * 8; k < H; k += 256) {                                                           \
+                float4 a = *reinterpret_cast<const float4*>((XR) + k);                                          \
+                float4 b = *reinterpret_cast<const float4*>((XR) + k + 4);                                      \
+                _Pragma("unroll") for (int i = 0; i < EPW; i++) {                                               \
+                    float w[8];                                                                                 \
+                    bf16x8ToFloat(*reinterpret_cast<const uint4*>(wr[i] + k), w);                               \
+                    s[i] = fmaf(w[0], a.x, s[i]); s[i] = fmaf(w[1], a.y, s[i]);                                 \
+                    s[i] = fmaf(w[2], a.z, s[i]); s[i] = fmaf(w[3], a.w, s[i]);                                 \
+                    s[i] = fmaf(w[4], b.x, s[i]); s[i] = fmaf(w[5], b.y, s[i]);                                 \
+                    s[i] = fmaf(w[6], b.z, s[i]); s[i] = fmaf(w[7], b.w, s[i]);                                 \
+                }                                                                                               \
+            }                                                                                                   \
+            _Pragma("unroll") for (int i = 0; i < EPW; i++) {                                                   \
+                float v = warpSum(s[i]);                                                                        \
+                if (lane == 0 && e0 + i * nw < (EE)) (OUT)[e0 + i * nw] = v;                                    \
+            }                                                                                                   \
+        }                                                                                                       \
+    } while (0)
+
+// ROW (router_topk_norm, kernels/router_norm.cuh): xn is the token's normed row itself (in shared memory), not the
+// matrix of all rows. PRESET (router_topk_norm_parts): probs already holds the E logits; only the softmax, top-k and
+// record run.
+template <bool FORCED, bool ROW = false, bool PRESET = false>
 __device__ __forceinline__ void routerTopk(const float* xn, const bf16* Wr, int E, int H, int K, int normTopk,
                                            int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut,
                                            const int* forcedRow, const int* forcedIds, int* reproduced,
                                            float* probs, float* scratch) {
     int t = blockIdx.x;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    const float* xr = xn + (size_t)t * H;
-    constexpr int EPW = 4; // experts per warp and pass
-    for (int e0 = warp; e0 < E; e0 += EPW * nw) {
-        float s[EPW];
-        const bf16* wr[EPW];
-#pragma unroll
-        for (int i = 0; i < EPW; i++) {
-            s[i] = 0.f;
-            wr[i] = Wr + (size_t)min(e0 + i * nw, E - 1) * H;
-        }
-        for (int k = lane * 8; k < H; k += 256) {
-            float4 a = *reinterpret_cast<const float4*>(xr + k);
-            float4 b = *reinterpret_cast<const float4*>(xr + k + 4);
-#pragma unroll
-            for (int i = 0; i < EPW; i++) {
-                float w[8];
-                bf16x8ToFloat(*reinterpret_cast<const uint4*>(wr[i] + k), w);
-                s[i] = fmaf(w[0], a.x, s[i]); s[i] = fmaf(w[1], a.y, s[i]);
-                s[i] = fmaf(w[2], a.z, s[i]); s[i] = fmaf(w[3], a.w, s[i]);
-                s[i] = fmaf(w[4], b.x, s[i]); s[i] = fmaf(w[5], b.y, s[i]);
-                s[i] = fmaf(w[6], b.z, s[i]); s[i] = fmaf(w[7], b.w, s[i]);
-            }
-        }
-#pragma unroll
-        for (int i = 0; i < EPW; i++) {
-            float v = warpSum(s[i]);
-            if (lane == 0 && e0 + i * nw < E) probs[e0 + i * nw] = v;
-        }
-    }
+    const float* xr = ROW ? xn : xn + (size_t)t * H;
+    if (!PRESET) ROUTER_LOGITS(xr, 0, E, probs);
     __syncthreads();
     float m = -INFINITY;
     for (int e = threadIdx.x; e < E; e += blockDim.x) m = fmaxf(m, probs[e]);

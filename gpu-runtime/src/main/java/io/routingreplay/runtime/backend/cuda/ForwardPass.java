@@ -11,9 +11,11 @@ import jcuda.driver.CUdeviceptr;
  * Enqueues one forward step on the stream: embedding, then per layer RMSNorm → QKV GEMM → q/k norm + RoPE + cache
  * write → paged attention (context split in partitions, merged) → O GEMM (+residual) → RMSNorm → router/top-k (writing the routing record) → grouping →
  * expert gate/up GEMM with SwiGLU → expert down GEMM → weighted combine (+residual); then final norm of the sampled
- * rows → lm_head → sampling. Nothing here synchronizes with the host, so the same sequence is captured into a
- * CUDA graph for decode steps. Sizes (tokens, sampled rows) are fixed per call; everything that varies per step
- * is read from device memory.
+ * rows → lm_head → sampling. Up to 32 rows (decode at small batches) the dense products run streamed
+ * (kernels/gemm_stream.cuh), each MoE combine writes the next layer's attention RMSNorm (moe_combine_rmsnorm) and
+ * the router norms its own row (router_topk_norm[_parts]), with the same bits ({@link SmallRowKernels}). Nothing
+ * here synchronizes with the host, so the same sequence is captured into a CUDA graph for decode steps. Sizes
+ * (tokens, sampled rows) are fixed per call; everything that varies per step is read from device memory.
  */
 final class ForwardPass {
     /** Weight rows per GEMM block: 16 (narrow), 64 for the wide store/residual and 32 for the wide gate/up pair. */
@@ -34,6 +36,18 @@ final class ForwardPass {
     /** Pairs per expert (on average) from which the expert products run over 24-pair tiles: at 16 (batch 256)
      *  gate/up -7 %, down -11 % in bench/cuda/gemm_bench.cu (random routing); at 8 (batch 128) +12 % / +14 %. */
     private static final int WIDE_TILES_FROM_PAIRS_PER_EXPERT = 12;
+    /** Rows up to which the dense products that ran the K-split kernels (QKV, O + residual) run on the streamed
+     *  ones (kernels/gemm_stream.cuh: same bits; batch-10 decode streamed O at ~0.9 TB/s, QKV at ~1.5 TB/s). */
+    private static final int STREAM_MAX_ROWS = 32;
+    /** Rows up to which the MoE combine also writes the next layer's attention RMSNorm (moe_combine_rmsnorm) and
+     *  the router norms its own row (router_topk_norm): same bits, one launch fewer per layer each (v20 measured
+     *  the first slower at 256 rows). */
+    private static final int FUSED_COMBINE_NORM_MAX_ROWS = 32;
+    /** Blocks per token of router_topk_norm_parts (v30 measured 4 best at 1-32 tokens), and the largest expert count
+     *  it takes (its 256 threads hold one logit each, as the 1,024-thread router's do). */
+    private static final int ROUTER_PARTS = 4, ROUTER_PARTS_MAX_EXPERTS = 256;
+    /** The fused norms' row limit (kernels/moe_combine_norm.cuh, router_norm.cuh: 256 norm threads × RMS_CACHE 8). */
+    private static final int FUSED_COMBINE_NORM_MAX_HIDDEN = 8 * 256;
 
     private final CudaDevice dev;
     private final ModelConfig c;
@@ -68,6 +82,15 @@ final class ForwardPass {
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
     boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
+    /** The small-batch kernels used up to {@value #STREAM_MAX_ROWS} rows (streamed dense GEMMs, the fused norms);
+     *  -D{@value SmallRowKernels#PROPERTY}=off for today's kernels (an A/B over whole runs), or a list of parts.
+     *  The K-split A/B ({@link #kSplitGemm}) turns them all off. */
+    final SmallRowKernels small = SmallRowKernels.fromSystemProperty();
+    /** router_topk_norm_parts' logits [rows][E] and per-token arrival counters (zero between launches), or null
+     *  where it never runs. */
+    private final CUdeviceptr routerLogits, routerArrivals;
+    /** Resident blocks per multiprocessor of each {@link StreamGemm} at its shared memory. */
+    private final java.util.Map<StreamGemm, Integer> streamResident = new java.util.HashMap<>();
     /** Blocks of the persistent GEMMs' grids (as many as stay resident). */
     private final int gateUpBlocks, gateUp24Blocks, storeBlocks, store24Blocks;
     /** Multiprocessors of the device. */
@@ -96,6 +119,9 @@ final class ForwardPass {
         this.gateUp24Blocks = PersistentGemm.GATE_UP_24.residentBlocks(dev, sms);
         this.storeBlocks = PersistentGemm.STORE.residentBlocks(dev, sms);
         this.store24Blocks = PersistentGemm.STORE_24.residentBlocks(dev, sms);
+        for (StreamGemm sg : StreamGemm.ALL) {
+            streamResident.put(sg, dev.blocksPerMultiprocessor(sg.name(), 256, sg.sharedBytes()));
+        }
         // more than 8 query heads per K/V head (GLM-4.5's 12): the *_grouped entries, over head groups of <= 8
         this.attentionHeadGroups = attentionHeadGroups(g);
         String grouped = attentionHeadGroups > 1 ? "_grouped" : "";
@@ -104,6 +130,14 @@ final class ForwardPass {
                 ? "attention_staged_d" + d + kvSuffix + grouped : null;
         this.extendedQkvRotaryDim = extendedQkvRotaryDim(c);
         this.groupedRouter = GroupedRouter.of(c);
+        if (groupedRouter == null && c.numExperts <= ROUTER_PARTS_MAX_EXPERTS && small.routerParts()) {
+            this.routerLogits = dev.alloc(4L * FUSED_COMBINE_NORM_MAX_ROWS * c.numExperts);
+            this.routerArrivals = dev.alloc(4L * FUSED_COMBINE_NORM_MAX_ROWS);
+            jcuda.driver.JCudaDriver.cuMemsetD32(routerArrivals, 0, FUSED_COMBINE_NORM_MAX_ROWS);
+        } else {
+            this.routerLogits = null;
+            this.routerArrivals = null;
+        }
         this.mla = c.attention instanceof MlaAttention a
                 ? new MlaAttentionStep(dev, c, a, w, ws, blockSize, kvSuffix) : null;
         this.tensorCoreAttention = mla == null ? TensorCoreAttention.of(kvType, d, g) : null;
@@ -179,17 +213,26 @@ final class ForwardPass {
         if (T > 0) {
             dev.launch("embed", T, 1, 256, tokens, w.embedding, ws.x, H);
         }
+        // the previous layer's MoE combine already wrote this layer's attention RMSNorm (moe_combine_rmsnorm)
+        boolean attnNormDone = false;
         for (int l = 0; l < c.numLayers && T > 0; l++) { // T is 0 when every chunk samples from a given row
             DeviceWeights.Layer lw = w.layers[l];
             // the GEMMs read split rows (kernels.cu storeSplit), written once here rather than in every GEMM block
-            dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, null, ws.xnSplit, H, eps);
+            if (!attnNormDone) {
+                dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.attnNorm, null, ws.xnSplit, H, eps);
+            }
+            attnNormDone = false;
             if (mla != null) {  // the one branch on the attention kind (MLA: DeepSeek-V2 / V3)
                 mla.enqueue(this, l, T, positions, slots, tokSeq, meta, bt, kCache[l], vCache[l], blockAttention);
             } else {
                 gqaAttention(l, lw, T, S, positions, slots, tokSeq, meta, bt);
             }
-            // fp32 for the router, split rows for the expert (or dense) gate/up product
-            dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, ws.xnSplit, H, eps);
+            // fp32 for the router, split rows for the expert (or dense) gate/up product; at few rows the router
+            // norms its own row (router_topk_norm)
+            boolean routerNorms = lw.moe && fuseRouterNorm(T, forced);
+            if (!routerNorms) {
+                dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, ws.xnSplit, H, eps);
+            }
             if (lw.moe) {
                 int I = c.moeIntermediateSize;
                 // persistent kernels need whole 32-wide k chunks; else (and for the A/B) the K-split ones
@@ -199,7 +242,14 @@ final class ForwardPass {
                 // the multiprocessors (at 256 tokens 1,024 took two waves). The block sums are the same for both
                 // only while every thread holds at most one logit, hence E <= 512 (batch invariance)
                 int routerThreads = T > sms && E <= 512 ? 512 : 1024;
-                if (groupedRouter == null && forced) {
+                if (routerNorms && routerLogits != null) {   // the experts over ROUTER_PARTS blocks per token
+                    dev.launch3("router_topk_norm_parts", T, ROUTER_PARTS, 1, 256, ws.x, lw.ffnNorm, eps, ws.xnSplit,
+                            lw.router, E, H, K, c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(), ws.topIds,
+                            ws.topW, routingOut, routerLogits, routerArrivals);
+                } else if (routerNorms) {
+                    dev.launch("router_topk_norm", T, 1, 1024, ws.x, lw.ffnNorm, eps, ws.xnSplit, lw.router, E, H, K,
+                            c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut);
+                } else if (groupedRouter == null && forced) {
                     dev.launch("router_topk_forced", T, 1, routerThreads, ws.xn, lw.router, E, H, K,
                             c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, routingOut,
                             replay.forcedRow(), replay.forcedIds(), replay.reproduced());
@@ -249,7 +299,11 @@ final class ForwardPass {
                     dev.launch(name("gemm_store", wideMoe), maxTiles, ceil(H, rows(wideMoe, false)), 256,
                             ws.act, I, null, lw.down, (long) H * I, H, I, ws.ySorted, H, ws.tiles, ws.numTiles, 0);
                 }
-                if (lw.sharedGate == null) {
+                if (lw.sharedGate == null && fuseCombineNorm(T, l)) {
+                    dev.launch("moe_combine_rmsnorm", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H,
+                            w.layers[l + 1].attnNorm, null, ws.xnSplit, eps);
+                    attnNormDone = true;
+                } else if (lw.sharedGate == null) {
                     dev.launch("moe_combine", T, 1, 256, ws.x, ws.ySorted, ws.pairSlot, ws.topW, K, H);
                 } else {
                     // the shared experts: one dense SwiGLU block over every row (act is free again: the routed
@@ -377,6 +431,8 @@ final class ForwardPass {
             persistent(PersistentGemm.STORE_24, store24Blocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         } else if (persistentOk && persistentBelow) {
             persistent(PersistentGemm.STORE, storeBlocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
+        } else if (streamed(t, k)) {
+            stream(false, t, n, x, k, wt, y);
         } else {
             dense("gemm_store", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
@@ -387,9 +443,41 @@ final class ForwardPass {
     private void denseResidual(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
         if (!kSplitGemm && t >= TILED_FROM_ROWS) {
             tiledDense(TiledGemm.RESIDUAL, t, n, x, k, wt, y);
+        } else if (streamed(t, k)) {
+            stream(true, t, n, x, k, wt, y);
         } else {
             dense("gemm_residual", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
+    }
+
+    /** Whether layer l's MoE combine also writes layer l + 1's attention RMSNorm (few rows, a next layer, a row
+     *  that moe_combine_rmsnorm holds). */
+    private boolean fuseCombineNorm(int t, int l) {
+        int H = c.hiddenSize;
+        return !kSplitGemm && small.combineNorm() && t <= FUSED_COMBINE_NORM_MAX_ROWS && l + 1 < c.numLayers
+                && H % 4 == 0 && H <= FUSED_COMBINE_NORM_MAX_HIDDEN && c.topK <= 32;
+    }
+
+    /** Whether the MoE block's RMSNorm runs inside the router (router_topk_norm: few rows, the free softmax top-k
+     *  router, which takes 1,024 threads there too, a row that its 256 norm threads hold). */
+    private boolean fuseRouterNorm(int t, boolean forced) {
+        int H = c.hiddenSize;
+        return !kSplitGemm && small.routerNorm() && !forced && groupedRouter == null && t <= FUSED_COMBINE_NORM_MAX_ROWS
+                && t <= sms && H % 8 == 0 && H <= FUSED_COMBINE_NORM_MAX_HIDDEN;
+    }
+
+    /** Whether a dense product over {@code t} rows of length {@code k} runs on a streamed kernel (16-byte pieces of
+     *  the rows: k % 8 == 0, as the K-split kernels' vector loads need too). */
+    private boolean streamed(int t, int k) {
+        return !kSplitGemm && small.stream() && t <= STREAM_MAX_ROWS && k % 8 == 0;
+    }
+
+    /** A streamed dense product (kernels/gemm_stream.cuh): gemm_store's / gemm_residual's grid and arguments, the
+     *  deepest ring whose grid fits the device in one wave. */
+    private void stream(boolean residual, int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
+        int bx = ceil(t, Workspace.GEMM_TILE), by = ceil(n, NARROW_ROWS);
+        StreamGemm g = StreamGemm.choose(residual, bx * by, sms, streamResident::get);
+        dev.launchShared(g.name(), bx, by, 1, 256, g.sharedBytes(), x, k, null, wt, 0L, n, k, y, n, null, null, t);
     }
 
     /** An output-tiled dense product over {@code t} rows of x (row length k). The tiled kernels need k % 8 == 0,

@@ -1,0 +1,102 @@
+// The MoE block's RMSNorm fused into the softmax top-k router (few rows: decode at batch <= 32).
+// Part of the one kernels PTX module: kernels.cu includes every header; each header includes what it uses.
+#pragma once
+#include "router_topk.cuh"
+#include "rmsnorm.cuh"
+
+// ---------------------------------------------------------------------------------------------------------------
+// RMSNorm of row x[t] exactly as rmsnorm's cached path with 256 threads — threads 0..255 of the block (warps 0-7):
+// thread tid squares elements tid, tid + 256, ... in order, the warp butterfly, then warps 0..7 in order, the same
+// output expression — into row (shared memory, fp32: what the router reads) and, where outSplit is given, the split
+// row the expert gate/up product reads. Every thread of the block calls it (two barriers); threads from 256 on add
+// and write nothing. H <= RMS_CACHE * 256.
+// ---------------------------------------------------------------------------------------------------------------
+#define RTN_NORM_THREADS 256
+__device__ __forceinline__ void routerNormRow(const float* x, const bf16* normW, float eps, int H, float* outSplit,
+                                              float* row, float* scratch) {
+    int t = blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, nt = RTN_NORM_THREADS;
+    bool norms = tid < nt;
+    const float* xr = x + (size_t)t * H;
+    float v[RMS_CACHE], wv[RMS_CACHE];
+#pragma unroll
+    for (int j = 0; j < RMS_CACHE; j++) {
+        int i = tid + j * nt;
+        v[j] = norms && i < H ? xr[i] : 0.f;
+        wv[j] = norms && i < H ? __bfloat162float(normW[i]) : 0.f;
+    }
+    float ss = 0.f;
+#pragma unroll
+    for (int j = 0; j < RMS_CACHE; j++)
+        if (norms && tid + j * nt < H) ss += v[j] * v[j];
+    // blockSum over the 8 norm warps (the others add nothing and write nothing)
+    ss = warpSum(ss);
+    __syncthreads();
+    if (lane == 0 && warp < nt / 32) scratch[warp] = ss;
+    __syncthreads();
+    float sum = 0.f;
+    for (int w = 0; w < nt / 32; w++) sum += scratch[w];
+    float inv = 1.0f / sqrtf(sum / (float)H + eps);
+    float* os = outSplit ? outSplit + (size_t)t * H : nullptr;
+#pragma unroll
+    for (int j = 0; j < RMS_CACHE; j++) {
+        int i = tid + j * nt;
+        if (norms && i < H) {
+            float val = wv[j] * (v[j] * inv);
+            row[i] = val;
+            if (os) storeSplit(os, i, val);
+        }
+    }
+}
+
+// router_topk_norm: routerNormRow, then router_topk's body (routerTopk) over the row: the same logits, softmax,
+// top-k and record as rmsnorm then router_topk, bit for bit (bench/cuda/small_bench.cu). One launch per MoE layer
+// fewer; the fp32 row is never written to global memory. Launched with 1,024 threads (router_topk's count up to as
+// many tokens as multiprocessors); H % 8 == 0 (the host checks).
+extern "C" __global__ void __launch_bounds__(1024) router_topk_norm(
+        const float* x, const bf16* normW, float eps, float* outSplit, const bf16* Wr, int E, int H, int K,
+        int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut) {
+    __shared__ float probs[ROUTER_MAXE];
+    __shared__ float scratch[32];
+    __shared__ __align__(16) float row[RMS_CACHE * RTN_NORM_THREADS];
+    routerNormRow(x, normW, eps, H, outSplit, row, scratch);
+    __syncthreads();
+    routerTopk<false, true>(row, Wr, E, H, K, normTopk, moeSlot, numMoe, topIds, topW, routingOut, nullptr, nullptr,
+                            nullptr, probs, scratch);
+}
+
+// router_topk_norm_parts: the same over gridDim.y blocks per token (grid (tokens, parts), 256 threads): each block
+// norms the row (part 0 writes the split row) and computes the logits of its ceil(E / parts) experts into
+// logits[t][e] (ROUTER_LOGITS: a logit's bits do not depend on the block); the token's last block to arrive
+// (arrivals[t], reset by it for the next launch) reads the E logits back and runs the softmax, top-k and record
+// (routerTopk PRESET). At batch 10-32 the one-block router streams the 512 KB of router weights per token through
+// one multiprocessor's L2 port (~5 µs); parts spread them. The block sums over E logits are the 1,024-thread
+// router's while E <= 256 (each thread holds at most one logit; the missing warps only added zeros): the host
+// checks. Bit-identical to rmsnorm then router_topk (bench/cuda/small_bench.cu).
+extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_parts(
+        const float* x, const bf16* normW, float eps, float* outSplit, const bf16* Wr, int E, int H, int K,
+        int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut, float* logits,
+        int* arrivals) {
+    __shared__ float probs[ROUTER_MAXE];
+    __shared__ float scratch[32];
+    __shared__ __align__(16) float row[RMS_CACHE * RTN_NORM_THREADS];
+    __shared__ int last;
+    int t = blockIdx.x, p = blockIdx.y, parts = gridDim.y;
+    routerNormRow(x, normW, eps, H, p == 0 ? outSplit : nullptr, row, scratch);
+    __syncthreads();
+    int per = (E + parts - 1) / parts;
+    float* lt = logits + (size_t)t * E;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    ROUTER_LOGITS(row, p * per, min(E, (p + 1) * per), lt);
+    // the last block of the token takes the logits (the threadFenceReduction pattern)
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(&arrivals[t], 1) == parts - 1;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    for (int e = threadIdx.x; e < E; e += blockDim.x) probs[e] = __ldcg(lt + e);
+    if (threadIdx.x == 0) arrivals[t] = 0;
+    __syncthreads();
+    routerTopk<false, false, true>(nullptr, Wr, E, H, K, normTopk, moeSlot, numMoe, topIds, topW, routingOut,
+                                   nullptr, nullptr, nullptr, probs, scratch);
+}

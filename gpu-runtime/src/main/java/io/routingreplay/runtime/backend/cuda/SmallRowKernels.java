@@ -1,0 +1,44 @@
+package io.routingreplay.runtime.backend.cuda;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Which of the small-batch kernels (issue 14: decode at ≤ 32 rows; each gives the bits of the kernels it replaces)
+ * {@link ForwardPass} uses, from {@code -Droutingreplay.cuda.smallRows}: unset or {@code on} — all; {@code off} —
+ * none (today's kernels, for an A/B over whole runs); else a comma-separated list of the parts to use, so a GPU
+ * call can time or bisect them one by one.
+ *
+ * @param stream      QKV and O on the streamed GEMMs (kernels/gemm_stream.cuh)
+ * @param combineNorm the MoE combine writing the next layer's attention RMSNorm (moe_combine_rmsnorm)
+ * @param routerNorm  the MoE block's RMSNorm inside the router (router_topk_norm)
+ * @param routerParts that router's experts over several blocks per token (router_topk_norm_parts; with routerNorm)
+ */
+record SmallRowKernels(boolean stream, boolean combineNorm, boolean routerNorm, boolean routerParts) {
+    static final String PROPERTY = "routingreplay.cuda.smallRows";
+    /** The part names the property lists. */
+    static final List<String> PARTS = List.of("stream", "combine-norm", "router-norm", "router-parts");
+
+    static SmallRowKernels fromSystemProperty() {
+        return parse(System.getProperty(PROPERTY));
+    }
+
+    static SmallRowKernels parse(String value) {
+        if (value == null || value.isBlank() || value.trim().equalsIgnoreCase("on")) {
+            return new SmallRowKernels(true, true, true, true);
+        }
+        if (value.trim().equalsIgnoreCase("off")) {
+            return new SmallRowKernels(false, false, false, false);
+        }
+        List<String> parts = Arrays.stream(value.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).toList();
+        for (String p : parts) {
+            if (!PARTS.contains(p)) {
+                throw new IllegalArgumentException("-D" + PROPERTY + "=" + value + ": unknown part '" + p
+                        + "' (on, off, or a comma-separated list of " + String.join(", ", PARTS) + ")");
+            }
+        }
+        return new SmallRowKernels(parts.contains("stream"), parts.contains("combine-norm"),
+                parts.contains("router-norm"), parts.contains("router-parts"));
+    }
+}

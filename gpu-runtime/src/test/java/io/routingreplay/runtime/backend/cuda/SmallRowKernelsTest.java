@@ -1,0 +1,36 @@
+package io.routingreplay.runtime.backend.cuda;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class SmallRowKernelsTest {
+    @Test
+    void unsetOrOnUsesAllAndOffNone() {
+        SmallRowKernels all = new SmallRowKernels(true, true, true, true);
+        assertEquals(all, SmallRowKernels.parse(null));
+        assertEquals(all, SmallRowKernels.parse(""));
+        assertEquals(all, SmallRowKernels.parse("on"));
+        assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse("off"));
+        assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse(" OFF "));
+    }
+
+    @Test
+    void aListUsesExactlyItsParts() {
+        assertEquals(new SmallRowKernels(true, false, false, false), SmallRowKernels.parse("stream"));
+        assertEquals(new SmallRowKernels(false, true, false, false), SmallRowKernels.parse("combine-norm"));
+        assertEquals(new SmallRowKernels(false, false, true, false), SmallRowKernels.parse("router-norm"));
+        assertEquals(new SmallRowKernels(false, true, true, false), SmallRowKernels.parse("router-norm, combine-norm"));
+        assertEquals(new SmallRowKernels(true, true, true, false), SmallRowKernels.parse("stream,combine-norm,router-norm"));
+        assertEquals(new SmallRowKernels(false, false, true, true), SmallRowKernels.parse("router-norm,router-parts"));
+    }
+
+    @Test
+    void anUnknownPartIsRefusedWithTheNames() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SmallRowKernels.parse("stream,routernorm"));
+        assertTrue(e.getMessage().contains("'routernorm'") && e.getMessage().contains("router-norm"), e.getMessage());
+    }
+}
