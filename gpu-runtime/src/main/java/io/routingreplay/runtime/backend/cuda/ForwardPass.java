@@ -72,18 +72,19 @@ final class ForwardPass {
     private final TensorCoreAttention tensorCoreAttention;
     /** Run the fp32-FMA attention (staged, or block where {@link #blockAttention}) even where the tensor-core one
      *  applies: the A/B timing and {@link CudaModelRunner#referenceKernelsAgree}'s staged = block comparison
-     *  (-D{@value #ATTENTION_PROPERTY}=fma; =block implies it). */
+     *  (-D{@value #ATTENTION_PROPERTY}=fma; =block implies it). The default until the tensor-core kernels have
+     *  passed the GPU checks: they run only with -D{@value #ATTENTION_PROPERTY}=tc. */
     boolean fmaAttention = isFmaAttention(System.getProperty(ATTENTION_PROPERTY));
 
     static boolean isFmaAttention(String property) {
-        return "fma".equals(property) || "block".equals(property);
+        return !"tc".equals(property);
     }
     /** Use only the K-split GEMMs, never the persistent or tiled ones (bitwise A/B; also
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
     boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
     /** The small-batch kernels used up to {@value #STREAM_MAX_ROWS} rows (streamed dense GEMMs, the fused norms);
-     *  -D{@value SmallRowKernels#PROPERTY}=off for today's kernels (an A/B over whole runs), or a list of parts.
+     *  off unless -D{@value SmallRowKernels#PROPERTY}=on (or a list of parts) until they have passed the GPU checks.
      *  The K-split A/B ({@link #kSplitGemm}) turns them all off. */
     final SmallRowKernels small = SmallRowKernels.fromSystemProperty();
     /** router_topk_norm_parts' logits [rows][E] and per-token arrival counters (zero between launches), or null

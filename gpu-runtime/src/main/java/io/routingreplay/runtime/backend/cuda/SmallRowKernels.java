@@ -6,8 +6,8 @@ import java.util.Locale;
 
 /**
  * Which of the small-batch kernels (issue 14: decode at ≤ 32 rows; each gives the bits of the kernels it replaces)
- * {@link ForwardPass} uses, from {@code -Droutingreplay.cuda.smallRows}: unset or {@code on} — all; {@code off} —
- * none (today's kernels, for an A/B over whole runs); else a comma-separated list of the parts to use, so a GPU
+ * {@link ForwardPass} uses, from {@code -Droutingreplay.cuda.smallRows}: {@code on} — all; unset or {@code off} —
+ * none (today's kernels; the default until these have passed the GPU checks); else a comma-separated list of the parts to use, so a GPU
  * call can time or bisect them one by one.
  *
  * @param stream      QKV and O on the streamed GEMMs (kernels/gemm_stream.cuh)
@@ -25,10 +25,10 @@ record SmallRowKernels(boolean stream, boolean combineNorm, boolean routerNorm, 
     }
 
     static SmallRowKernels parse(String value) {
-        if (value == null || value.isBlank() || value.trim().equalsIgnoreCase("on")) {
+        if (value != null && value.trim().equalsIgnoreCase("on")) {
             return new SmallRowKernels(true, true, true, true);
         }
-        if (value.trim().equalsIgnoreCase("off")) {
+        if (value == null || value.isBlank() || value.trim().equalsIgnoreCase("off")) {
             return new SmallRowKernels(false, false, false, false);
         }
         List<String> parts = Arrays.stream(value.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).toList();

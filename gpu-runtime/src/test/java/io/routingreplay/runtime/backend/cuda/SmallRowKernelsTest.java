@@ -8,10 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SmallRowKernelsTest {
     @Test
-    void unsetOrOnUsesAllAndOffNone() {
+    void onUsesAllAndUnsetOrOffNone() {
         SmallRowKernels all = new SmallRowKernels(true, true, true, true);
-        assertEquals(all, SmallRowKernels.parse(null));
-        assertEquals(all, SmallRowKernels.parse(""));
+        assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse(null));
+        assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse(""));
         assertEquals(all, SmallRowKernels.parse("on"));
         assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse("off"));
         assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse(" OFF "));
