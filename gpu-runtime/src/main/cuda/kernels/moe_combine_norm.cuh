@@ -31,31 +31,11 @@ extern "C" __global__ void __launch_bounds__(MCN_THREADS) moe_combine_rmsnorm(
         int i = tid + j * nt;
         wv[j] = i < H ? __bfloat162float(w[i]) : 0.f;
     }
-    for (int k = tid; k < K; k += nt) {
-        wS[k] = topW[t * K + k];
-        yS[k] = ySorted + (size_t)pairSlot[t * K + k] * H;
-    }
+    moeLoadPairs<MCN_THREADS>(wS, yS, ySorted, pairSlot, topW, t, K, H);
     __syncthreads();
     float* xr = x + (size_t)t * H;
-    for (int i = 4 * tid; i < H; i += 4 * nt) { // moe_combine's float4 path
-        float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
-#pragma unroll 8
-        for (int k = 0; k < K; k++) {
-            float wk = wS[k];
-            float4 y = *reinterpret_cast<const float4*>(yS[k] + i);
-            s0 += wk * y.x;
-            s1 += wk * y.y;
-            s2 += wk * y.z;
-            s3 += wk * y.w;
-        }
-        float4 xv = *reinterpret_cast<float4*>(xr + i);
-        xv.x += s0;
-        xv.y += s1;
-        xv.z += s2;
-        xv.w += s3;
-        *reinterpret_cast<float4*>(xr + i) = xv;
-        *reinterpret_cast<float4*>(row + i) = xv;
-    }
+    for (int i = 4 * tid; i < H; i += 4 * nt) // moe_combine's float4 path, the new values also into the row
+        *reinterpret_cast<float4*>(row + i) = moeCombine4(xr, wS, yS, K, i);
     __syncthreads();
     // rmsnorm's cached path over the row in shared memory
     float* o = out ? out + (size_t)t * H : nullptr;
@@ -66,19 +46,5 @@ extern "C" __global__ void __launch_bounds__(MCN_THREADS) moe_combine_rmsnorm(
         int i = tid + j * nt;
         v[j] = i < H ? row[i] : 0.f;
     }
-    float ss = 0.f;
-#pragma unroll
-    for (int j = 0; j < RMS_CACHE; j++)
-        if (tid + j * nt < H) ss += v[j] * v[j];
-    ss = blockSum(ss, scratch);
-    float inv = 1.0f / sqrtf(ss / (float)H + eps);
-#pragma unroll
-    for (int j = 0; j < RMS_CACHE; j++) {
-        int i = tid + j * nt;
-        if (i < H) {
-            float val = wv[j] * (v[j] * inv);
-            if (o) o[i] = val;
-            if (os) storeSplit(os, i, val);
-        }
-    }
+    rmsNormCached(v, wv, tid, nt, H, eps, scratch, o, os);
 }

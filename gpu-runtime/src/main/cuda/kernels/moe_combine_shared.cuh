@@ -2,7 +2,7 @@
 // GLM-4.5, Qwen2-MoE). Part of the one kernels PTX module: kernels.cu includes every header; each header includes
 // what it uses.
 #pragma once
-#include "moe_combine.cuh" // MOE_MAXK
+#include "moe_combine.cuh" // MOE_MAXK, moeLoadPairs, moeRoutedSum4
 
 // ---------------------------------------------------------------------------------------------------------------
 // x[t] += (sum_k w[t,k] * y[pairSlot[t*K+k]]) + g[t] * ySh[t]: moe_combine's routed sum (k in order, the same
@@ -15,10 +15,7 @@ extern "C" __global__ void moe_combine_shared(float* x, const float* ySorted, co
     __shared__ float wS[MOE_MAXK];
     __shared__ const float* yS[MOE_MAXK];
     int t = blockIdx.x;
-    for (int k = threadIdx.x; k < K; k += blockDim.x) {
-        wS[k] = topW[t * K + k];
-        yS[k] = ySorted + (size_t)pairSlot[t * K + k] * H;
-    }
+    moeLoadPairs(wS, yS, ySorted, pairSlot, topW, t, K, H);
     __syncthreads();
     float* xr = x + (size_t)t * H;
     const float* sr = ySh + (size_t)t * H;
@@ -26,16 +23,7 @@ extern "C" __global__ void moe_combine_shared(float* x, const float* ySorted, co
     float g = gated ? sharedGate[t] : 1.f;
     if ((H & 3) == 0) {
         for (int i = 4 * threadIdx.x; i < H; i += 4 * blockDim.x) {
-            float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
-#pragma unroll 8
-            for (int k = 0; k < K; k++) {
-                float w = wS[k];
-                float4 y = *reinterpret_cast<const float4*>(yS[k] + i);
-                s0 += w * y.x;
-                s1 += w * y.y;
-                s2 += w * y.z;
-                s3 += w * y.w;
-            }
+            float4 s = moeRoutedSum4(wS, yS, K, i);
             float4 sh = *reinterpret_cast<const float4*>(sr + i);
             if (gated) {
                 sh.x = __fmul_rn(g, sh.x);
@@ -44,10 +32,10 @@ extern "C" __global__ void moe_combine_shared(float* x, const float* ySorted, co
                 sh.w = __fmul_rn(g, sh.w);
             }
             float4 xv = *reinterpret_cast<float4*>(xr + i);
-            xv.x += __fadd_rn(s0, sh.x);
-            xv.y += __fadd_rn(s1, sh.y);
-            xv.z += __fadd_rn(s2, sh.z);
-            xv.w += __fadd_rn(s3, sh.w);
+            xv.x += __fadd_rn(s.x, sh.x);
+            xv.y += __fadd_rn(s.y, sh.y);
+            xv.z += __fadd_rn(s.z, sh.z);
+            xv.w += __fadd_rn(s.w, sh.w);
             *reinterpret_cast<float4*>(xr + i) = xv;
         }
     } else {

@@ -213,28 +213,14 @@ public final class CudaBenchmark {
             rows.add(String.format(Locale.ROOT, "%-28s %8d %12s", "GEMMs fast = K-split only", B,
                     same[1] ? "identical" : "DIFFERENT"));
         }
-        {
-            // persistent + tiled vs K-split-only GEMMs, graph-replayed (same call and context)
-            double[] ab = interleaved(r, B, prompt + output - 1, next, tables, greedy, 3, r::useKSplitGemm);
-            r.useKSplitGemm(false);
-            rows.add(String.format(Locale.ROOT, "%-28s %8d %12s", "GEMMs fast/K-split only ms", B,
-                    String.format(Locale.ROOT, "%.2f/%.2f", ab[0], ab[1])));
-            System.out.print("[K-split GEMMs only] ");
-            r.useKSplitGemm(true);
-            printProfile(r, B, prompt + output - 1, next, tables, greedy);
-            r.useKSplitGemm(false);
-        }
+        // persistent + tiled vs K-split-only GEMMs, graph-replayed (same call and context)
+        kernelAb(r, B, prompt + output - 1, next, tables, greedy, r::useKSplitGemm, "GEMMs fast/K-split only ms",
+                "K-split GEMMs only", rows);
         if (r.tensorCoreAttentionApplies()) {
             // tensor-core vs fp32-FMA attention (bf16 / fp8 K/V), graph-replayed (same call and context); the
             // FMA side starts from -Droutingreplay.cuda.attention's setting, so run without it
-            double[] ab = interleaved(r, B, prompt + output - 1, next, tables, greedy, 3, r::useFmaAttention);
-            r.useFmaAttention(false);
-            rows.add(String.format(Locale.ROOT, "%-28s %8d %12s", "attention tensor-core/FMA ms", B,
-                    String.format(Locale.ROOT, "%.2f/%.2f", ab[0], ab[1])));
-            System.out.print("[FMA attention] ");
-            r.useFmaAttention(true);
-            printProfile(r, B, prompt + output - 1, next, tables, greedy);
-            r.useFmaAttention(false);
+            kernelAb(r, B, prompt + output - 1, next, tables, greedy, r::useFmaAttention,
+                    "attention tensor-core/FMA ms", "FMA attention", rows);
         }
         if (captureAb) {
             // routing capture off vs on
@@ -252,6 +238,23 @@ public final class CudaBenchmark {
      * Median graph-replayed decode step with {@code set(false)} and with {@code set(true)}, measured in interleaved
      * blocks of 8 steps ({@code reps} of each) from position {@code pos} on, so context growth cancels out.
      */
+    /**
+     * One kernel choice's A/B: decode steps interleaved with the switch off (A) and on (B), the two medians as a
+     * table row, then the B side's per-kernel profile; the switch is left off.
+     */
+    private static void kernelAb(CudaModelRunner r, int B, int pos, int[] next, int[][] tables, SamplingParams p,
+                                 java.util.function.Consumer<Boolean> set, String row, String profileLabel,
+                                 List<String> rows) {
+        double[] ab = interleaved(r, B, pos, next, tables, p, 3, set);
+        set.accept(false);
+        rows.add(String.format(Locale.ROOT, "%-28s %8d %12s", row, B,
+                String.format(Locale.ROOT, "%.2f/%.2f", ab[0], ab[1])));
+        System.out.print("[" + profileLabel + "] ");
+        set.accept(true);
+        printProfile(r, B, pos, next, tables, p);
+        set.accept(false);
+    }
+
     private static double[] interleaved(CudaModelRunner r, int B, int pos, int[] next, int[][] tables,
                                         SamplingParams p, int reps, java.util.function.Consumer<Boolean> set) {
         List<Double> a = new ArrayList<>(), b = new ArrayList<>();
