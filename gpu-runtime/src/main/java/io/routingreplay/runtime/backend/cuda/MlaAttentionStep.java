@@ -35,7 +35,6 @@ final class MlaAttentionStep {
     private final String kvSuffix;
     /** attention_staged_d{d}[v{v}] where MlaLayout has one for these widths, else null (the block kernel runs). */
     private final String stagedAttention;
-    static final String WIDE_STAGED_PROPERTY = "routingreplay.cuda.mlaStaged";
     private final float scale, attnFactor;
     /** fp32 products: q_a [T][q_lora_rank] (null without), q [T][heads (nope + rope)], latent [T][kv_lora_rank],
      *  kRope [T][rope], kvb [T][heads (nope + v)]; split rows: qaSplit, latentSplit. The rotated q [T][heads d],
@@ -53,11 +52,7 @@ final class MlaAttentionStep {
         this.blockSize = blockSize;
         this.kvSuffix = kvSuffix;
         this.d = MlaLayout.headDim(a);
-        String staged = MlaLayout.stagedAttention(a, kvSuffix);
-        // the wide MLA entries (d192v128) run only with -Droutingreplay.cuda.mlaStaged=on until they have passed
-        // the GPU checks; the block kernel gives the same bits
-        boolean wide = staged != null && staged.matches(".*_d[0-9]+v[0-9]+.*");
-        this.stagedAttention = wide && !"on".equals(System.getProperty(WIDE_STAGED_PROPERTY)) ? null : staged;
+        this.stagedAttention = MlaLayout.stagedAttention(a, kvSuffix);
         this.scale = (float) a.softmaxScale(c.rope);
         this.attnFactor = (float) c.rope.attentionFactor();
         long T = ws.maxTokens;
