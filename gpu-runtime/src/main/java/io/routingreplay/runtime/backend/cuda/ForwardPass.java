@@ -11,9 +11,9 @@ import jcuda.driver.CUdeviceptr;
  * Enqueues one forward step on the stream: embedding, then per layer RMSNorm → QKV GEMM → q/k norm + RoPE + cache
  * write → paged attention (context split in partitions, merged) → O GEMM (+residual) → RMSNorm → router/top-k (writing the routing record) → grouping →
  * expert gate/up GEMM with SwiGLU → expert down GEMM → weighted combine (+residual); then final norm of the sampled
- * rows → lm_head → sampling. Up to 32 rows (decode at small batches) the dense products run streamed
- * (kernels/gemm_stream.cuh), each MoE combine writes the next layer's attention RMSNorm (moe_combine_rmsnorm) and
- * the router norms its own row (router_topk_norm[_parts]), with the same bits ({@link SmallRowKernels}). Nothing
+ * rows → lm_head → sampling. Up to 32 rows (decode at small batches) each MoE combine writes the next layer's
+ * attention RMSNorm (moe_combine_rmsnorm) and the router norms its own row (router_topk_norm[_parts]), with the same
+ * bits; the streamed dense products (kernels/gemm_stream.cuh) only when asked for ({@link SmallRowKernels}). Nothing
  * here synchronizes with the host, so the same sequence is captured into a CUDA graph for decode steps. Sizes
  * (tokens, sampled rows) are fixed per call; everything that varies per step is read from device memory.
  */
@@ -84,7 +84,7 @@ final class ForwardPass {
     boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
     /** The small-batch kernels used up to {@value #STREAM_MAX_ROWS} rows (streamed dense GEMMs, the fused norms);
-     *  off unless -D{@value SmallRowKernels#PROPERTY}=on (or a list of parts) until they have passed the GPU checks.
+     *  the fused norms unless -D{@value SmallRowKernels#PROPERTY} says otherwise (on, off, or a list of parts).
      *  The K-split A/B ({@link #kSplitGemm}) turns them all off. */
     final SmallRowKernels small = SmallRowKernels.fromSystemProperty();
     /** router_topk_norm_parts' logits [rows][E] and per-token arrival counters (zero between launches), or null

@@ -6,9 +6,11 @@ import java.util.Locale;
 
 /**
  * Which of the small-batch kernels (issue 14: decode at ≤ 32 rows; each gives the bits of the kernels it replaces)
- * {@link ForwardPass} uses, from {@code -Droutingreplay.cuda.smallRows}: {@code on} — all; unset or {@code off} —
- * none (today's kernels; the default until these have passed the GPU checks); else a comma-separated list of the parts to use, so a GPU
- * call can time or bisect them one by one.
+ * {@link ForwardPass} uses, from {@code -Droutingreplay.cuda.smallRows}: unset — the three fusions ({@link #DEFAULT}:
+ * bit-identical in the engine's GPU checks and 1.2–1.5× faster than the kernels they replace in small_bench on an
+ * H100; the streamed GEMMs measured slower there, so they are not in it); {@code on} — all four; {@code off} — none
+ * (the kernels before them); else a comma-separated list of the parts to use, so a GPU call can time or bisect them
+ * one by one.
  *
  * @param stream      QKV and O on the streamed GEMMs (kernels/gemm_stream.cuh)
  * @param combineNorm the MoE combine writing the next layer's attention RMSNorm (moe_combine_rmsnorm)
@@ -19,6 +21,8 @@ record SmallRowKernels(boolean stream, boolean combineNorm, boolean routerNorm, 
     static final String PROPERTY = "routingreplay.cuda.smallRows";
     /** The part names the property lists. */
     static final List<String> PARTS = List.of("stream", "combine-norm", "router-norm", "router-parts");
+    /** What runs when the property is unset: the fusions, not the streamed GEMMs (docs/cuda-notes.md v38–v41). */
+    static final SmallRowKernels DEFAULT = new SmallRowKernels(false, true, true, true);
 
     static SmallRowKernels fromSystemProperty() {
         return parse(System.getProperty(PROPERTY));
@@ -28,7 +32,10 @@ record SmallRowKernels(boolean stream, boolean combineNorm, boolean routerNorm, 
         if (value != null && value.trim().equalsIgnoreCase("on")) {
             return new SmallRowKernels(true, true, true, true);
         }
-        if (value == null || value.isBlank() || value.trim().equalsIgnoreCase("off")) {
+        if (value == null || value.isBlank()) {
+            return DEFAULT;
+        }
+        if (value.trim().equalsIgnoreCase("off")) {
             return new SmallRowKernels(false, false, false, false);
         }
         List<String> parts = Arrays.stream(value.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).toList();

@@ -8,10 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SmallRowKernelsTest {
     @Test
-    void onUsesAllAndUnsetOrOffNone() {
+    void unsetUsesTheFusionsOnAllOffNone() {
         SmallRowKernels all = new SmallRowKernels(true, true, true, true);
-        assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse(null));
-        assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse(""));
+        SmallRowKernels fusions = new SmallRowKernels(false, true, true, true);
+        assertEquals(fusions, SmallRowKernels.parse(null));
+        assertEquals(fusions, SmallRowKernels.parse(""));
         assertEquals(all, SmallRowKernels.parse("on"));
         assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse("off"));
         assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse(" OFF "));
