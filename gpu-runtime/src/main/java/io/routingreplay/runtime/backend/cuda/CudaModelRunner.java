@@ -237,9 +237,10 @@ public final class CudaModelRunner implements ModelRunner {
      * Runs the same step eagerly with the default kernels, then with the block attention kernel instead of the
      * staged one, then with the K-split expert GEMMs instead of the persistent ones, and says for each
      * alternative whether the sampled tokens, logprobs and routing records are bit-identical to the default's
-     * ({attention, gemm}; true where the alternative is what runs anyway). With a bf16 / fp8 cache the default
-     * attention is the tensor-core one, which has no bit-identical reference: the attention comparison is then the
-     * staged FMA kernel's step against the block kernel's. Running a step again is harmless: it rewrites the same
+     * ({attention, gemm}; true where the alternative is what runs anyway). With a bf16 / fp8 cache where the
+     * tensor-core attention applies, the first step runs it whatever the switch says (so the checks exercise it); it
+     * has no bit-identical reference, so the attention comparison is then the staged FMA kernel's step against the
+     * block kernel's. Running a step again is harmless: it rewrites the same
      * K/V values into the same slots.
      */
     public boolean[] referenceKernelsAgree(ForwardBatch batch) {

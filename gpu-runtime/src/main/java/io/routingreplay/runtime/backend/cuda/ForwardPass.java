@@ -7,6 +7,11 @@ import io.routingreplay.runtime.model.attention.GqaAttention;
 import io.routingreplay.runtime.model.attention.MlaAttention;
 import jcuda.driver.CUdeviceptr;
 
+import java.util.HashMap;
+import java.util.Map;
+
+import static jcuda.driver.JCudaDriver.cuMemsetD32;
+
 /**
  * Enqueues one forward step on the stream: embedding, then per layer RMSNorm → QKV GEMM → q/k norm + RoPE + cache
  * write → paged attention (context split in partitions, merged) → O GEMM (+residual) → RMSNorm → router/top-k (writing the routing record) → grouping →
@@ -37,7 +42,7 @@ final class ForwardPass {
      *  gate/up -7 %, down -11 % in bench/cuda/gemm_bench.cu (random routing); at 8 (batch 128) +12 % / +14 %. */
     private static final int WIDE_TILES_FROM_PAIRS_PER_EXPERT = 12;
     /** Rows up to which the dense products that ran the K-split kernels (QKV, O + residual) run on the streamed
-     *  ones (kernels/gemm_stream.cuh: same bits; batch-10 decode streamed O at ~0.9 TB/s, QKV at ~1.5 TB/s). */
+     *  ones when asked for (kernels/gemm_stream.cuh: same bits, but slower on an H100 above one row: v38). */
     private static final int STREAM_MAX_ROWS = 32;
     /** Rows up to which the MoE combine also writes the next layer's attention RMSNorm (moe_combine_rmsnorm) and
      *  the router norms its own row (router_topk_norm): same bits, one launch fewer per layer each (v20 measured
@@ -72,8 +77,8 @@ final class ForwardPass {
     private final TensorCoreAttention tensorCoreAttention;
     /** Run the fp32-FMA attention (staged, or block where {@link #blockAttention}) even where the tensor-core one
      *  applies: the A/B timing and {@link CudaModelRunner#referenceKernelsAgree}'s staged = block comparison
-     *  (-D{@value #ATTENTION_PROPERTY}=fma; =block implies it). The default until the tensor-core kernels have
-     *  passed the GPU checks: they run only with -D{@value #ATTENTION_PROPERTY}=tc. */
+     *  (-D{@value #ATTENTION_PROPERTY}=fma; =block implies it). The default: the tensor-core kernels pass the GPU
+     *  checks but decode slower (docs/cuda-notes.md v37), so they run only with -D{@value #ATTENTION_PROPERTY}=tc. */
     boolean fmaAttention = isFmaAttention(System.getProperty(ATTENTION_PROPERTY));
 
     static boolean isFmaAttention(String property) {
@@ -91,7 +96,7 @@ final class ForwardPass {
      *  where it never runs. */
     private final CUdeviceptr routerLogits, routerArrivals;
     /** Resident blocks per multiprocessor of each {@link StreamGemm} at its shared memory. */
-    private final java.util.Map<StreamGemm, Integer> streamResident = new java.util.HashMap<>();
+    private final Map<StreamGemm, Integer> streamResident = new HashMap<>();
     /** Blocks of the persistent GEMMs' grids (as many as stay resident). */
     private final int gateUpBlocks, gateUp24Blocks, storeBlocks, store24Blocks;
     /** Multiprocessors of the device. */
@@ -134,7 +139,7 @@ final class ForwardPass {
         if (groupedRouter == null && c.numExperts <= ROUTER_PARTS_MAX_EXPERTS && small.routerParts()) {
             this.routerLogits = dev.alloc(4L * FUSED_COMBINE_NORM_MAX_ROWS * c.numExperts);
             this.routerArrivals = dev.alloc(4L * FUSED_COMBINE_NORM_MAX_ROWS);
-            jcuda.driver.JCudaDriver.cuMemsetD32(routerArrivals, 0, FUSED_COMBINE_NORM_MAX_ROWS);
+            cuMemsetD32(routerArrivals, 0, FUSED_COMBINE_NORM_MAX_ROWS);
         } else {
             this.routerLogits = null;
             this.routerArrivals = null;
