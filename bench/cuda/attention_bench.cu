@@ -12,13 +12,24 @@
 // d 192 whose value dims from v_head_dim 128 on are zeros, as mla_rope_kv writes them) with fp32, bf16 and fp8
 // caches: `attention{,_bf16,_fp8}` against `attention_staged_d192v128{,_bf16,_fp8}` (and that body at other ring
 // depths / blocks per SM), the CPU sum over the stored (rounded) values. docs/cuda-notes.md v27–v29 has what the
-// GQA numbers decided, "MLA" what the d 192 / v 128 ones did. On the GPU machine:
-//   bench/cuda/run-bench.sh attention_bench [T [ctx [CASE]]]     e.g. attention_bench 256 770, attention_bench 128 770 MLA
+// GQA numbers decided, "MLA" what the d 192 / v 128 ones did.
+// Issue 14 (v43): the `issue14` cases (Qwen3-30B-A3B's 32 / 4 heads, D 128, fp32 / bf16 / fp8 K/V at batch 10 ×
+// 2,048-3,071 mixed positions, 128 × 1,024 and 32 × 4,096) also run
+//   lean S4, v43a S5B4, v43b S3B5   attention_staged_lean.cuh's loop variants (ring stages S, blocks per SM B):
+//                       = block bit for bit, alone = batched;
+//   fused               `attention_staged_d*_fused` (the merge in the last block of each (token, kv group)) against
+//                       the staged entry + the backend's `attention_combine` (split rows) bit for bit, alone =
+//                       batched, its arrival counters back at zero, its rows (hi + lo) against the CPU sum; timed
+//                       beside staged + attention_combine (every GQA case runs this check).
+// On the GPU machine:
+//   bench/cuda/run-bench.sh attention_bench [T [ctx [CASE]]]     e.g. attention_bench 256 770, attention_bench 128 770 MLA,
+//                                                                 attention_bench 1 1 issue14 (the issue-14 cases only)
 // (T tokens, decode positions ctx - 32 .. ctx + 31; CASE: run only the cases whose name starts with it).
 // Prints per case and kernel: max |error| against the CPU sum, µs per launch pair, K/V GB/s (the bytes of the
 // unpadded rows: D key and DV value elements a position and K/V head, as the roofline counts them). Exits 1 on a
 // failed check.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
+#include "attention_staged_lean.cuh"
 #include "bench_util.cuh"
 
 #include <cmath>
@@ -44,6 +55,7 @@ struct Case {
     int nH, nKV, D;
     std::vector<int> pos;
     int DV = 0; // value dims that are not zero (0: all D); the rest of each value row is 0, as MLA's padding
+    bool big = false; // draw the cache on all cores (the issue-14 cases: up to 128 × 1,024 positions)
 };
 
 // K/V cache elements: fp32 as they are, bf16 and fp8 e4m3 rounded once (kvStore's rounding), and back to fp32
@@ -174,7 +186,24 @@ static std::vector<VariantT<fp8>> mlaVariants(fp8) {
             v("K128 S4B5", x_staged_mla<4, 5, fp8, 2>, SATT_THREADS, 0, false)};
 }
 
-static std::vector<Variant> variantsFor(int D, bool grouped) {
+// the lean loop variants (attention_staged_lean.cuh; D 128, 8 heads per K/V head), piece loop rolled: lean S4 — the
+// changes alone at the entry's ring and 4 blocks per SM; v43a — 5 stages (4 in flight), 4 blocks per SM; v43b — 3
+// stages, 5 blocks per SM (<= 96 registers)
+template <typename KVT>
+static std::vector<VariantT<KVT>> leanOnly() {
+    return {v("lean S4", x_staged_lean<4, KVT, true, 4>, SATT_THREADS, xLeanRingBytes(4), false),
+            v("v43a S5B4", x_staged_lean<5, KVT, true, 4>, SATT_THREADS, xLeanRingBytes(5), false),
+            v("v43b S3B5", x_staged_lean<3, KVT, true, 5>, SATT_THREADS, xLeanRingBytes(3), false)};
+}
+// bf16 / fp8 GQA at D 128, 8 heads per K/V head: the staged entry, then the lean loop variants
+template <typename KVT>
+static std::vector<VariantT<KVT>> leanVariants(AttKernelT<KVT> staged) {
+    std::vector<VariantT<KVT>> r{v("staged", staged, SATT_THREADS, 0, false)};
+    for (auto& w : leanOnly<KVT>()) r.push_back(w);
+    return r;
+}
+
+static std::vector<Variant> variantsFor(int D, bool grouped, int G) {
     std::vector<Variant> r;
     AttKernelT<float> staged = grouped ? (D == 16 ? attention_staged_d16_grouped : D == 32 ? attention_staged_d32_grouped
                                   : D == 64 ? attention_staged_d64_grouped : attention_staged_d128_grouped)
@@ -184,11 +213,39 @@ static std::vector<Variant> variantsFor(int D, bool grouped) {
     if (D == 128 && !grouped) {
         r.push_back(v("staged S3B5", x_staged128<3, 5>, SATT_THREADS, 0, false));
         r.push_back(v("staged S4B5", x_staged128<4, 5>, SATT_THREADS, 0, false));
+        if (G == ATT_MAXG)
+            for (auto& w : leanOnly<float>()) r.push_back(w);
         r.push_back(v("copy 64B", x_copy_probe<16, 4>, 128, 4 * 2048 * 4, true));
         r.push_back(v("copy 128B", x_copy_probe<32, 4>, 128, 4 * 2048 * 4, true));
         r.push_back(v("copy rows", x_copy_probe<128, 4>, 128, 4 * 2048 * 4, true));
     }
     return r;
+}
+
+// the staged entry the backend names (ForwardPass: attention_staged_d{D}{kv}{_grouped}) and its _fused twin
+template <typename KVT>
+using FusedKernelT = void (*)(SATT_FUSED_ARGS_T(KVT));
+#define X_STAGED_PAIR(D, KV, GRP) {attention_staged_d##D##KV##GRP, attention_staged_d##D##KV##GRP##_fused}
+#define X_STAGED_TABLE(KV) { X_STAGED_PAIR(16, KV, ), X_STAGED_PAIR(32, KV, ), X_STAGED_PAIR(64, KV, ), \
+    X_STAGED_PAIR(128, KV, ), X_STAGED_PAIR(16, KV, _grouped), X_STAGED_PAIR(32, KV, _grouped), \
+    X_STAGED_PAIR(64, KV, _grouped), X_STAGED_PAIR(128, KV, _grouped) }
+template <typename KVT>
+struct StagedPair {
+    AttKernelT<KVT> staged;
+    FusedKernelT<KVT> fused;
+};
+static int stagedIndex(int D, bool grouped) { return (D == 16 ? 0 : D == 32 ? 1 : D == 64 ? 2 : 3) + (grouped ? 4 : 0); }
+static StagedPair<float> stagedPair(float, int D, bool grouped) {
+    static const StagedPair<float> t[8] = X_STAGED_TABLE();
+    return t[stagedIndex(D, grouped)];
+}
+static StagedPair<bf16> stagedPair(bf16, int D, bool grouped) {
+    static const StagedPair<bf16> t[8] = X_STAGED_TABLE(_bf16);
+    return t[stagedIndex(D, grouped)];
+}
+static StagedPair<fp8> stagedPair(fp8, int D, bool grouped) {
+    static const StagedPair<fp8> t[8] = X_STAGED_TABLE(_fp8);
+    return t[stagedIndex(D, grouped)];
 }
 
 static bool ok = true;
@@ -219,8 +276,8 @@ static void runCase(const Case& c, unsigned seed) {
     size_t cacheN = (size_t)numBlocks * blockSize * nKV * D;
     // the GQA cases draw what they drew before; the MLA ones (larger) on all cores. kH / vH: the stored values as
     // fp32 (the CPU sum's), kS / vS: as stored
-    auto kH = mla ? normalParallel(cacheN, seed + 1) : normal(cacheN, seed + 1);
-    auto vH = mla ? normalParallel(cacheN, seed + 2) : normal(cacheN, seed + 2);
+    auto kH = mla || c.big ? normalParallel(cacheN, seed + 1) : normal(cacheN, seed + 1);
+    auto vH = mla || c.big ? normalParallel(cacheN, seed + 2) : normal(cacheN, seed + 2);
     auto qH = normal((size_t)T * nH * D, seed + 3);
     std::vector<KVT> kS(cacheN), vS(cacheN);
     parallelChunks(cacheN, [&](size_t, size_t b, size_t e) {
@@ -345,7 +402,9 @@ static void runCase(const Case& c, unsigned seed) {
     if (mla) {
         if (D == 192 && DV == 128) variants = mlaVariants(KVT());
     } else if constexpr (std::is_same<KVT, float>::value) {
-        if (D % 16 == 0 && D <= 128) variants = variantsFor(D, grouped);
+        if (D % 16 == 0 && D <= 128) variants = variantsFor(D, grouped, G);
+    } else {
+        if (D == 128 && G == ATT_MAXG) variants = leanVariants<KVT>(stagedPair(KVT(), D, false).staged);
     }
     {
         for (const VariantT<KVT>& w : variants) {
@@ -378,6 +437,65 @@ static void runCase(const Case& c, unsigned seed) {
                                                                            : "= block, alone = batched",
                  timeIt(run, 11, 5));
         }
+    }
+    if (!mla && D % 16 == 0 && D <= 128) {
+        // the fused entry against the staged entry + the backend's attention_combine (split rows), bit for bit
+        StagedPair<KVT> sp = stagedPair(KVT(), D, grouped);
+        int* arrivals;
+        CK(cudaMalloc(&arrivals, (size_t)T * kvBlocks * 4));
+        CK(cudaMemset(arrivals, 0, (size_t)T * kvBlocks * 4));
+        float* outFused;
+        CK(cudaMalloc(&outFused, outN * 4));
+        for (auto f : {(const void*)sp.staged, (const void*)sp.fused})
+            CK(cudaFuncSetAttribute(f, cudaFuncAttributePreferredSharedMemoryCarveout, 100));
+        auto separate = [&] {
+            sp.staged<<<dim3(kvBlocks, T, ATT_SPLITS), SATT_THREADS>>>(q, k, v, tokSeqD, posD, btD, meta, blockSize,
+                                                                       nH, nKV, D, scale, part);
+            attention_combine<<<dim3(T, cdiv(nH, 8)), 256>>>(part, posD, nH, D, out);
+        };
+        auto fusedOn = [&](int n, const float* qq, const int* ts, const int* ps, float* pt, float* o) {
+            sp.fused<<<dim3(kvBlocks, n, ATT_SPLITS), SATT_THREADS>>>(qq, k, v, ts, ps, btD, meta, blockSize, nH, nKV,
+                                                                      D, scale, pt, o, arrivals);
+        };
+        auto fused = [&] { fusedOn(T, q, tokSeqD, posD, part, outFused); };
+        separate();
+        CK(cudaDeviceSynchronize());
+        auto sepOut = toHost(out, outN);
+        CK(cudaMemset(outFused, 0xff, outN * 4));
+        fused();
+        fused(); // twice: the counters the first launch left must be zero again for the second
+        CK(cudaDeviceSynchronize());
+        auto fusedOut = toHost(outFused, outN);
+        bool same = memcmp(sepOut.data(), fusedOut.data(), outN * 4) == 0;
+        // alone: tokens 0, T / 2, T - 1 each in a launch of one token
+        bool invariant = true;
+        float *part1, *out1;
+        CK(cudaMalloc(&part1, (size_t)nH * ATT_SPLITS * (D + 2) * 4));
+        CK(cudaMalloc(&out1, (size_t)nH * D * 4));
+        for (int t : {0, T / 2, T - 1}) {
+            fusedOn(1, q + (size_t)t * nH * D, tokSeqD + t, posD + t, part1, out1);
+            auto alone = toHost(out1, (size_t)nH * D);
+            invariant &= memcmp(alone.data(), fusedOut.data() + (size_t)t * nH * D, (size_t)nH * D * 4) == 0;
+        }
+        auto counters = toHost(arrivals, (size_t)T * kvBlocks);
+        bool zero = std::all_of(counters.begin(), counters.end(), [](int x) { return x == 0; });
+        // the split rows (hi + lo, storeSplit) against the CPU sum: within TOL plus the split's own rounding
+        std::vector<float> rows(outN);
+        for (size_t i = 0; i < outN; i++) {
+            const bf16* b = reinterpret_cast<const bf16*>(fusedOut.data() + (i / D) * D) + 16 * ((i % D) >> 3) + (i % 8);
+            rows[i] = __bfloat162float(b[0]) + __bfloat162float(b[8]);
+        }
+        double err = maxErr(rows);
+        bool close = err <= TOL + 2e-5; // |row| < ~5: the lo part's rounding is under 2^-18 · 5
+        ok &= same && invariant && zero && close;
+        double usSep = timeIt(separate, 11, 5), usFused = timeIt(fused, 11, 5);
+        line("staged+cmb", 0, "(split rows; reference)", usSep);
+        line("fused", err, !same ? "FAIL: != staged+combine" : !invariant ? "FAIL: alone != batched"
+                           : !zero ? "FAIL: counters not reset" : !close ? "FAIL: over tolerance"
+                                                                         : "= staged+combine, alone = batched",
+             usFused);
+        for (float* p : {outFused, part1, out1}) CK(cudaFree(p));
+        CK(cudaFree(arrivals));
     }
     for (float* p : {q, part, out}) CK(cudaFree(p));
     for (KVT* p : {k, v}) CK(cudaFree(p));
@@ -414,6 +532,18 @@ int main(int argc, char** argv) {
     run(fp8(), mlaDecode, 72);
     run(float(), {"MLA V2-Lite, positions 0..2599", 16, 16, 192, mixed, 128}, 80);
     run(fp8(), {"MLA V2-Lite, positions 0..2599", 16, 16, 192, mixed, 128}, 81);
+    // issue 14: Qwen3-30B-A3B decode at the workloads the issue names (independent of T and ctx)
+    std::vector<int> b10(10), b128(128, 1023), b32(32, 4095);
+    for (int t = 0; t < 10; t++) b10[t] = 2047 + (int)(rng() % 1025); // contexts 2,048 .. 3,072
+    const Case q10{"issue14 Qwen3 b10 ctx 2048-3072 (32/4, D 128)", 32, 4, 128, b10, 0, true};
+    const Case q128{"issue14 Qwen3 b128 ctx 1024 (32/4, D 128)", 32, 4, 128, b128, 0, true};
+    const Case q32{"issue14 Qwen3 b32 ctx 4096 (32/4, D 128)", 32, 4, 128, b32, 0, true};
+    unsigned s14 = 90;
+    for (const Case* c : {&q10, &q128, &q32}) {
+        run(bf16(), *c, s14++);
+        run(float(), *c, s14++);
+        run(fp8(), *c, s14++);
+    }
     printf(ok ? "all checks passed\n" : "CHECKS FAILED\n");
     return ok ? 0 : 1;
 }

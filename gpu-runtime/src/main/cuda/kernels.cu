@@ -48,3 +48,6 @@
 #include "kernels/router_norm.cuh"
 // tensor-core attention for bf16 / fp8 K/V (issue 14), last so the entries above keep their place
 #include "kernels/attention_tc.cuh"  // attention_tc_d{16,32,64,128}_{bf16,fp8}{,_x4}, d{64,128} _x2
+// staged attention with the partial merge in the last block of each (token, kv group) (issue 14; same bits as
+// attention_staged_* + attention_combine), last so the entries above keep their place
+#include "kernels/attention_staged_fused.cuh" // attention_staged_d{16,32,64,128}{,_bf16,_fp8}{,_grouped}_fused

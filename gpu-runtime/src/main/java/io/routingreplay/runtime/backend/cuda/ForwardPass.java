@@ -72,6 +72,25 @@ final class ForwardPass {
      *  -D{@value #ATTENTION_PROPERTY}=block). */
     boolean blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
     static final String ATTENTION_PROPERTY = "routingreplay.cuda.attention";
+    /** Run the staged attention's fused entry ({@code attention_staged_*_fused}: the last block of each (token, kv
+     *  group) merges the group's partials with attention_combine's code — the same bits by construction, one
+     *  launch fewer a layer; docs/cuda-notes.md v43) in place of the staged entry + attention_combine. On unless
+     *  -D{@value #FUSED_COMBINE_PROPERTY}=off (the A/B); the block and tensor-core attentions keep attention_combine. */
+    boolean fusedAttentionCombine = isFusedAttentionCombine(System.getProperty(FUSED_COMBINE_PROPERTY));
+    static final String FUSED_COMBINE_PROPERTY = "routingreplay.cuda.fusedAttentionCombine";
+
+    static boolean isFusedAttentionCombine(String property) {
+        if (property == null || property.isBlank() || property.trim().equalsIgnoreCase("on")) {
+            return true;
+        }
+        if (property.trim().equalsIgnoreCase("off")) {
+            return false;
+        }
+        throw new IllegalArgumentException("-D" + FUSED_COMBINE_PROPERTY + "=" + property + ": on or off");
+    }
+    /** The fused entry's per-(token, kv group) arrival counters [maxTokens][kv groups], zero between launches (its
+     *  last block resets its own), or null where the staged attention does not apply. */
+    private final CUdeviceptr attentionArrivals;
     /** The tensor-core attention for a bf16 / fp8 cache (kernels/attention_tc.cuh), or null where it does not apply
      *  (fp32 K/V, MLA, other head sizes). */
     private final TensorCoreAttention tensorCoreAttention;
@@ -134,6 +153,13 @@ final class ForwardPass {
         this.blockAttentionKernel = "attention" + grouped + kvSuffix;
         this.stagedAttention = d == 16 || d == 32 || d == 64 || d == 128
                 ? "attention_staged_d" + d + kvSuffix + grouped : null;
+        if (stagedAttention != null) {
+            int counters = ws.maxTokens * c.numKvHeads * attentionHeadGroups;
+            this.attentionArrivals = dev.alloc(4L * counters);
+            cuMemsetD32(attentionArrivals, 0, counters);
+        } else {
+            this.attentionArrivals = null;
+        }
         this.extendedQkvRotaryDim = extendedQkvRotaryDim(c);
         this.groupedRouter = GroupedRouter.of(c);
         if (groupedRouter == null && c.numExperts <= ROUTER_PARTS_MAX_EXPERTS && small.routerParts()) {
@@ -361,6 +387,13 @@ final class ForwardPass {
         return tensorCoreAttentionApplies() && !fmaAttention && !blockAttention;
     }
 
+    /** Whether a GQA layer's attention runs the fused staged entry (staged path, neither block nor tensor-core,
+     *  switch on). */
+    boolean runsFusedAttentionCombine() {
+        return mla == null && stagedAttention != null && !blockAttention && !usesTensorCoreAttention()
+                && fusedAttentionCombine;
+    }
+
     /** Whether the tensor-core attention applies to this model and cache at all (whatever the switches say). */
     boolean tensorCoreAttentionApplies() {
         return tensorCoreAttention != null;
@@ -391,6 +424,12 @@ final class ForwardPass {
         if (usesTensorCoreAttention()) {
             tensorCoreAttention.launch(dev, T, S, c.numKvHeads, Workspace.ATT_SPLITS, ws.q, kCache[l], vCache[l],
                     tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
+        } else if (runsFusedAttentionCombine()) { // the partials and their merge in one launch (same bits)
+            dev.launch3(stagedAttention + "_fused", kvGroups, T, Workspace.ATT_SPLITS, 128, ws.q, kCache[l],
+                    vCache[l], tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale,
+                    ws.attnPart, ws.attn, attentionArrivals);
+            denseResidual(T, H, ws.attn, c.qDim(), lw.wo, ws.x);
+            return;
         } else {
             dev.launch3(staged ? stagedAttention : blockAttentionKernel, staged ? kvGroups : T,
                     staged ? T : kvGroups, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,

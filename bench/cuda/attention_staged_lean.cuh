@@ -1,0 +1,161 @@
+// Bench-only loop variants of the staged attention (issue 14, docs/cuda-notes.md v43), for D 128 and exactly 8 query
+// heads per K/V head (Qwen3-30B-A3B: 32 / 4), fp32 / bf16 / fp8 K/V. Same partitions, same z walk, same stages in
+// the same order, the same FMA chains (scores: d = 0..127 in order per (position, head); P·V: positions in order per
+// (dimension, head), from acc · corr), the shared softmaxStep and the same partial record — so the same bits as
+// attention_staged_d128* (attention_bench.cu checks them bit for bit against the block kernel, and alone against
+// batched). What they change is what ptxas has to carry and the shared-memory traffic around the FMAs:
+//   - the staged entries sit at the 128-register cap of __launch_bounds__(128, 4) (ptxas: 128 for fp32 and bf16,
+//     127 for fp8; the bf16 entry spills 20 bytes): G is a compile-time 8 here (no per-head predicates, no `g < G`
+//     guards around the stores and FMAs), and the cp.async issue reads each position's 64-bit row offset from
+//     shared memory (rowS, computed once per partition by its thread) instead of recomputing slot · nKV · D from
+//     slotS for each of the 8 pieces a thread issues per stage;
+//   - the scores go to a head-major sc[g][position] (thread = position: conflict-free stores), which the softmax
+//     reads twice conflict-free, writing the probabilities into pT[position][g] as before (the staged kernel
+//     stores the scores into pT[position][g], 8 scalar stores 8-way bank-conflicted per thread, and the softmax
+//     reads them twice with the same 8-way conflict: stride 8 floats across the lanes) — the block kernel's layout;
+//   - the K piece loop is not unrolled (ROLLED): unrolled, ptxas hoists the 4 pieces' q and K loads and spills
+//     (bf16: 52 bytes at 128 registers); rolled it needs 123 (bf16) / 114 (fp32) / 118-119 (fp8), no spills, and with
+//     __launch_bounds__(128, 5) 96 / 95 / 96 (fp8: 8 bytes spilled) — a fifth block per multiprocessor;
+//   - the ring lives in dynamic shared memory, so a ring of 5 stages (4 in flight) fits beside the rest with 4
+//     blocks per multiprocessor (53 KB a block; static shared memory stops at 48 KB), or one of 3 with 5 blocks.
+// (ptxas sm_90 register counts; the driver's JIT of the PTX may differ by a few.)
+#pragma once
+#include "../../gpu-runtime/src/main/cuda/kernels/attention_staged.cuh"
+
+template <int STAGES, typename KVT, bool ROLLED = false>
+__device__ __forceinline__ void x_stagedLeanBody(const float* q, const KVT* kCache, const KVT* vCache,
+                                                 const int* tokSeq, const int* positions, const int* blockTables,
+                                                 const int* meta, int blockSize, int nH, int nKV, float scale,
+                                                 float* part) {
+    constexpr int DK = 128, DV = 128, MG = ATT_MAXG;
+    constexpr int EB = (int)sizeof(KVT);
+    constexpr int PE = 16 / EB;                      // elements in a 16-byte piece
+    constexpr int KD = sattKStageDims(DK, EB, 64);   // dimensions of a K stage
+    constexpr int KPIECES = KD / PE;                 // 16-byte pieces per position in a K stage
+    constexpr int KST = DK / KD;                     // K stages per partition
+    constexpr int VP = 16 * 4 / EB;                  // positions of a V stage
+    constexpr int DPC = DV / PE;                     // 16-byte pieces of a V stage's row
+    extern __shared__ __align__(16) float4 xLeanRing[];
+    float(*ring)[SATT_STAGE_FLOATS] = reinterpret_cast<float(*)[SATT_STAGE_FLOATS]>(xLeanRing);
+    __shared__ __align__(16) float qs[MG][DK];
+    __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // probabilities, position-major (P·V's float4 reads)
+    __shared__ float sc[ATT_MAXG][ATT_CHUNK];             // scaled scores, head-major
+    __shared__ long long rowS[ATT_CHUNK];                  // element offset of each position's row (this kv head)
+    __shared__ float mS[ATT_MAXG], lS[ATT_MAXG], corrS[ATT_MAXG];
+    int t = blockIdx.y, kvh = blockIdx.x, z = blockIdx.z;
+    int tid = threadIdx.x;
+    int warp = tid >> 5;
+    if (nH != nKV * MG) __trap(); // compiled for exactly 8 query heads per K/V head
+    const int* bt = blockTables + (size_t)tokSeq[t] * meta[0];
+    int ctx = positions[t] + 1;
+    if (z * ATT_CHUNK >= ctx) return;
+    if (tid < ATT_MAXG) { mS[tid] = -INFINITY; lS[tid] = 0.f; }
+    float acc[MG];
+#pragma unroll
+    for (int g = 0; g < MG; g++) acc[g] = 0.f;
+    const int swz = (tid >> 1) & (KPIECES - 1);
+    for (int c0 = z * ATT_CHUNK; c0 < ctx; c0 += ATT_SPLITS * ATT_CHUNK) {
+        int n = min(ATT_CHUNK, ctx - c0);
+        int total = KST + (n + VP - 1) / VP;
+        __syncthreads();
+        {
+            int p = c0 + min(tid, n - 1);
+            int slot = bt[p / blockSize] * blockSize + (p % blockSize);
+            rowS[tid] = ((long long)slot * nKV + kvh) * DK;
+        }
+        __syncthreads();
+        if (c0 == z * ATT_CHUNK) {
+            const float* qg = q + (size_t)t * nH * DK + (size_t)kvh * MG * DK;
+            for (int i = tid * 4; i < MG * DK; i += SATT_THREADS * 4) cpAsync16(&qs[0][0] + i, qg + i, true);
+        }
+        auto issue = [&](int s) {
+            if (s < total) {
+                KVT* buf = reinterpret_cast<KVT*>(ring[s % STAGES]);
+                if (s < KST) {
+#pragma unroll
+                    for (int i = tid; i < ATT_CHUNK * KPIECES; i += SATT_THREADS) {
+                        int j = i / KPIECES, c = i % KPIECES;
+                        cpAsync16(buf + j * KD + ((c ^ ((j >> 1) & (KPIECES - 1))) * PE),
+                                  kCache + rowS[j] + s * KD + c * PE, j < n);
+                    }
+                } else {
+                    int v0 = (s - KST) * VP;
+#pragma unroll
+                    for (int i = tid; i < VP * DPC; i += SATT_THREADS) {
+                        int j = i / DPC, c = i % DPC;
+                        cpAsync16(buf + j * DV + c * PE, vCache + rowS[v0 + j] + c * PE, v0 + j < n);
+                    }
+                }
+            }
+            cpAsyncCommit();
+        };
+#pragma unroll
+        for (int s = 0; s < STAGES - 1; s++) issue(s);
+        float sv[MG];
+#pragma unroll
+        for (int g = 0; g < MG; g++) sv[g] = 0.f;
+        for (int s = 0; s < total; s++) {
+            cpAsyncWaitN<STAGES - 2>();
+            __syncthreads();
+            issue(s + STAGES - 1);
+            const KVT* buf = reinterpret_cast<const KVT*>(ring[s % STAGES]);
+            if (s < KST) {
+#pragma unroll(ROLLED ? 1 : KPIECES)
+                for (int pc = 0; pc < KPIECES; pc++) {
+                    float kv[PE];
+                    kvPiece(buf + tid * KD + ((pc ^ swz) * PE), kv);
+#pragma unroll
+                    for (int e = 0; e < PE; e += 4) {
+#pragma unroll
+                        for (int g = 0; g < MG; g++) {
+                            float4 qg = *reinterpret_cast<const float4*>(&qs[g][s * KD + pc * PE + e]);
+                            sv[g] = fmaf(qg.x, kv[e], sv[g]);
+                            sv[g] = fmaf(qg.y, kv[e + 1], sv[g]);
+                            sv[g] = fmaf(qg.z, kv[e + 2], sv[g]);
+                            sv[g] = fmaf(qg.w, kv[e + 3], sv[g]);
+                        }
+                    }
+                }
+                if (s == KST - 1) {
+                    if (tid < n) {
+#pragma unroll
+                        for (int g = 0; g < MG; g++) sc[g][tid] = sv[g] * scale;
+                    }
+                    __syncthreads();
+                    for (int g = warp; g < MG; g += SATT_THREADS / 32)
+                        softmaxStep([&](int j) { return sc[g][j]; }, pT, n, g, mS, lS, corrS);
+                    __syncthreads();
+#pragma unroll
+                    for (int g = 0; g < MG; g++) acc[g] *= corrS[g];
+                }
+            } else {
+                int v0 = (s - KST) * VP;
+                int cnt = min(VP, n - v0);
+#pragma unroll 4
+                for (int jj = 0; jj < cnt; jj++) {
+                    float vv = kvLoad(buf + jj * DV + tid);
+                    float4 p0 = *reinterpret_cast<const float4*>(&pT[v0 + jj][0]);
+                    float4 p1 = *reinterpret_cast<const float4*>(&pT[v0 + jj][4]);
+                    const float pj[8] = {p0.x, p0.y, p0.z, p0.w, p1.x, p1.y, p1.z, p1.w};
+#pragma unroll
+                    for (int g = 0; g < MG; g++) acc[g] = fmaf(pj[g], vv, acc[g]);
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int g = 0; g < MG; g++) part[(((size_t)t * nH + kvh * MG + g) * ATT_SPLITS + z) * (DK + 2) + tid] = acc[g];
+    __syncthreads();
+    if (tid < MG) {
+        float* pp = part + (((size_t)t * nH + kvh * MG + tid) * ATT_SPLITS + z) * (DK + 2);
+        pp[DK] = mS[tid];
+        pp[DK + 1] = lS[tid];
+    }
+}
+
+// dynamic shared memory of a ring of S stages
+constexpr int xLeanRingBytes(int stages) { return stages * SATT_STAGE_FLOATS * 4; }
+template <int S, typename KVT, bool ROLLED = false, int B = 4>
+__global__ void __launch_bounds__(SATT_THREADS, B) x_staged_lean(SATT_ARGS_T(KVT)) {
+    x_stagedLeanBody<S, KVT, ROLLED>(SATT_PASS);
+}
