@@ -20,8 +20,9 @@ __device__ __forceinline__ void stagedAttentionFusedBody(const float* q, const K
                                                           const int* blockTables, const int* meta, int blockSize,
                                                           int nH, int nKV, float scale, float* part, float* out,
                                                           int* arrivals) {
-    stagedAttentionBody<DK, DK, ATT_MAXG, STAGES, KVT, GROUPED>(q, kCache, vCache, tokSeq, positions, blockTables,
-                                                                 meta, blockSize, nH, nKV, scale, part);
+    stagedAttentionBody<DK, DK, ATT_MAXG, STAGES, KVT, GROUPED, 1, true>(q, kCache, vCache, tokSeq, positions,
+                                                                          blockTables, meta, blockSize, nH, nKV,
+                                                                          scale, part);
     __shared__ int lastS;
     int t = blockIdx.y;
     int* counter = arrivals + (size_t)t * gridDim.x + blockIdx.x;
