@@ -8,7 +8,8 @@ import java.util.Locale;
  * Which of the small-batch kernels (issue 14: decode at ≤ 32 rows; each gives the bits of the kernels it replaces)
  * {@link ForwardPass} uses, from {@code -Droutingreplay.cuda.smallRows}: unset — the three fusions ({@link #DEFAULT}:
  * bit-identical in the engine's GPU checks and 1.2–1.5× faster than the kernels they replace in small_bench on an
- * H100; the streamed GEMMs measured slower there, so they are not in it); {@code on} — all four; {@code off} — none
+ * H100; the streamed GEMMs measured slower there, so they are not in it; the fused grouping joins them once
+ * {@link #ROUTER_GROUP_BY_DEFAULT} is flipped); {@code on} — all five; {@code off} — none
  * (the kernels before them); else a comma-separated list of the parts to use, so a GPU call can time or bisect them
  * one by one.
  *
@@ -16,13 +17,21 @@ import java.util.Locale;
  * @param combineNorm the MoE combine writing the next layer's attention RMSNorm (moe_combine_rmsnorm)
  * @param routerNorm  the MoE block's RMSNorm inside the router (router_topk_norm)
  * @param routerParts that router's experts over several blocks per token (router_topk_norm_parts; with routerNorm)
+ * @param routerGroup the MoE grouping (group_by_expert) inside that router's launch, run by the step's last token
+ *                    to finish (router_topk_norm_parts_group; with routerNorm and routerParts)
  */
-record SmallRowKernels(boolean stream, boolean combineNorm, boolean routerNorm, boolean routerParts) {
+record SmallRowKernels(boolean stream, boolean combineNorm, boolean routerNorm, boolean routerParts,
+                       boolean routerGroup) {
     static final String PROPERTY = "routingreplay.cuda.smallRows";
     /** The part names the property lists. */
-    static final List<String> PARTS = List.of("stream", "combine-norm", "router-norm", "router-parts");
-    /** What runs when the property is unset: the fusions, not the streamed GEMMs (docs/cuda-notes.md v38–v41). */
-    static final SmallRowKernels DEFAULT = new SmallRowKernels(false, true, true, true);
+    static final List<String> PARTS = List.of("stream", "combine-norm", "router-norm", "router-parts",
+            "router-group");
+    /** Whether the unset property includes router-group (docs/cuda-notes.md v42). OFF: written without a GPU; its
+     *  bits and speed are checked by bench/cuda/small_bench.cu only on a GPU, so it stays out of the default until
+     *  the lead has measured it there (small_bench and the engine A/B) and flips this constant. */
+    static final boolean ROUTER_GROUP_BY_DEFAULT = false;
+    /** What runs when the property is unset: the fusions, not the streamed GEMMs (docs/cuda-notes.md v38–v42). */
+    static final SmallRowKernels DEFAULT = new SmallRowKernels(false, true, true, true, ROUTER_GROUP_BY_DEFAULT);
 
     static SmallRowKernels fromSystemProperty() {
         return parse(System.getProperty(PROPERTY));
@@ -30,13 +39,13 @@ record SmallRowKernels(boolean stream, boolean combineNorm, boolean routerNorm, 
 
     static SmallRowKernels parse(String value) {
         if (value != null && value.trim().equalsIgnoreCase("on")) {
-            return new SmallRowKernels(true, true, true, true);
+            return new SmallRowKernels(true, true, true, true, true);
         }
         if (value == null || value.isBlank()) {
             return DEFAULT;
         }
         if (value.trim().equalsIgnoreCase("off")) {
-            return new SmallRowKernels(false, false, false, false);
+            return new SmallRowKernels(false, false, false, false, false);
         }
         List<String> parts = Arrays.stream(value.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).toList();
         for (String p : parts) {
@@ -46,6 +55,6 @@ record SmallRowKernels(boolean stream, boolean combineNorm, boolean routerNorm, 
             }
         }
         return new SmallRowKernels(parts.contains("stream"), parts.contains("combine-norm"),
-                parts.contains("router-norm"), parts.contains("router-parts"));
+                parts.contains("router-norm"), parts.contains("router-parts"), parts.contains("router-group"));
     }
 }
