@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds a self-contained folder for a GPU machine that has no Java and no Maven:
-#   OUT/jre      jlink'd Java 17 runtime (java.base, java.logging, jdk.unsupported)
+#   OUT/jre      jlink'd Java 17 runtime (java.base, java.logging, jdk.unsupported, java.sql, and jdk.jfr: JAVA_OPTS=-XX:StartFlightRecording=... profiles a run on the GPU machine)
 #   OUT/lib      the gpu-runtime jar (with kernels.ptx), its runtime dependencies minus the tokenizer (DJL, whose
 #                natives alone would break the 64 MiB transfer limit), JCuda + linux-x86_64 natives
 #   OUT/test     the compiled GPU checks (CudaChecks) and test helpers
@@ -50,7 +50,7 @@ shutil.move(tmp, src)
 PY
 fi
 cp -r gpu-runtime/target/test-classes/. "$out/test/"
-jlink --add-modules java.base,java.logging,jdk.unsupported,java.sql --strip-debug --no-man-pages --no-header-files \
+jlink --add-modules java.base,java.logging,jdk.unsupported,java.sql,jdk.jfr --strip-debug --no-man-pages --no-header-files \
   --compress=2 --output "$out/jre"
 cat > "$out/run" <<'RUN'
 #!/usr/bin/env bash

@@ -236,9 +236,11 @@ public final class LLMEngine implements AutoCloseable {
                     keepsPromptEndLogits(s, c.numTokens(), sample), keptRowToSampleFrom(s, c.numTokens())));
         }
         ForwardBatch batch = new ForwardBatch(chunks);
+        long start = System.nanoTime();
         StepOutput out = runner.forward(batch);
+        long forwardNanos = System.nanoTime() - start;
         if (observer != null) {
-            observer.onStep(batch, out);
+            observer.onStep(batch, out, forwardNanos);
         }
         steps++;
         lastBatchSize = plan.size();

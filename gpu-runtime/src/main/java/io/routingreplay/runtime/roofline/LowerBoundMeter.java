@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.roofline;
 
 import io.routingreplay.runtime.backend.ForwardBatch;
+import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.engine.StepObserver;
@@ -9,7 +10,10 @@ import java.util.Locale;
 
 /**
  * Sums, over the steps a run actually scheduled, the bytes each had to move ({@link StepBytes}): over the device's
- * measured copy bandwidth that is the least time any implementation could take for the same schedule.
+ * measured copy bandwidth that is the least time any implementation could take for the same schedule. It also keeps
+ * the forward calls' wall time apart for decode steps (every chunk one token) and steps with prompt tokens, each
+ * beside its own share of the bound, so a run's distance from the bound splits into the two kinds of step and the
+ * time spent outside the forward calls (scheduling, swaps, turning outputs into results, writing them).
  */
 public final class LowerBoundMeter implements StepObserver {
     private final ModelConfig model;
@@ -17,6 +21,9 @@ public final class LowerBoundMeter implements StepObserver {
     private final double bandwidthGBs;
     private double weightBytes, kvBytes;
     private long steps;
+    /** Per kind of step, [decode, with prompt tokens]: steps, forward nanoseconds, bound bytes. */
+    private final long[] kindSteps = new long[2], kindNanos = new long[2];
+    private final double[] kindBytes = new double[2];
 
     public LowerBoundMeter(ModelConfig model, int kvElementBytes, double bandwidthGBs) {
         this.model = model;
@@ -25,21 +32,55 @@ public final class LowerBoundMeter implements StepObserver {
     }
 
     @Override
-    public void onStep(ForwardBatch batch, StepOutput out) {
+    public void onStep(ForwardBatch batch, StepOutput out, long forwardNanos) {
         StepBytes b = StepBytes.of(model, kvElementBytes, batch, out);
         weightBytes += b.weightBytes();
         kvBytes += b.kvBytes();
         steps++;
+        int kind = isDecode(batch) ? 0 : 1;
+        kindSteps[kind]++;
+        kindNanos[kind] += forwardNanos;
+        kindBytes[kind] += b.weightBytes() + b.kvBytes();
+    }
+
+    /** Every chunk feeds one token (a chunk of none, sampling from a kept row, counts as decode too). */
+    static boolean isDecode(ForwardBatch batch) {
+        for (SeqChunk c : batch.chunks()) {
+            if (c.tokens().length > 1) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public double seconds() {
         return (weightBytes + kvBytes) / (bandwidthGBs * 1e9);
     }
 
-    /** One line: the bound, what it is made of, and measured ÷ bound. */
+    /** The forward calls' wall time of decode steps (kind 0) or of steps with prompt tokens (kind 1), in seconds. */
+    double forwardSeconds(int kind) {
+        return kindNanos[kind] / 1e9;
+    }
+
+    /** The bound's share of decode steps (kind 0) or of steps with prompt tokens (kind 1), in seconds. */
+    double boundSeconds(int kind) {
+        return kindBytes[kind] / (bandwidthGBs * 1e9);
+    }
+
+    /** The bound, what it is made of, and measured ÷ bound; then where the measured time went. */
     public String summary(double measuredSeconds) {
+        double outside = measuredSeconds - forwardSeconds(0) - forwardSeconds(1);
         return String.format(Locale.ROOT, "lower bound: %.2f s over %d steps (%.1f GB of weights + %.1f GB of K/V at "
-                        + "%.0f GB/s measured copy bandwidth); measured %.2f s = %.2fx the bound", seconds(), steps,
-                weightBytes / 1e9, kvBytes / 1e9, bandwidthGBs, measuredSeconds, measuredSeconds / seconds());
+                        + "%.0f GB/s measured copy bandwidth); measured %.2f s = %.2fx the bound%n"
+                        + "  where it went: %s; %s; outside the forward calls (scheduling, swaps, results) %.2f s",
+                seconds(), steps, weightBytes / 1e9, kvBytes / 1e9, bandwidthGBs, measuredSeconds,
+                measuredSeconds / seconds(), kind(0, "decode steps"), kind(1, "steps with prompt tokens"), outside);
+    }
+
+    private String kind(int k, String name) {
+        double f = forwardSeconds(k), b = boundSeconds(k);
+        return String.format(Locale.ROOT, "%d %s %.2f s (%.2f ms each) = %s their bound %.2f s", kindSteps[k], name, f,
+                kindSteps[k] == 0 ? 0.0 : 1e3 * f / kindSteps[k], b > 0 ? String.format(Locale.ROOT, "%.2fx", f / b)
+                        : "-", b);
     }
 }

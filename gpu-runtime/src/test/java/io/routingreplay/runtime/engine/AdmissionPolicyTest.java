@@ -43,7 +43,7 @@ class AdmissionPolicyTest {
     /** The most sequences any step ran, seen through the engine's step observer. */
     private static int[] run(LLMEngine e, List<GenerationRequest> reqs, List<GenerationResult> into) {
         int[] widest = {0};
-        e.observeSteps((batch, out) -> widest[0] = Math.max(widest[0], batch.chunks().size()));
+        e.observeSteps((batch, out, nanos) -> widest[0] = Math.max(widest[0], batch.chunks().size()));
         into.addAll(e.generate(reqs));
         return widest;
     }

@@ -116,7 +116,7 @@ class PrefixCacheTest {
     /** Counts the positions the engine feeds through the model (every chunk of every step). */
     private static long[] countFedPositions(LLMEngine e) {
         long[] fed = new long[1];
-        e.observeSteps((batch, out) -> fed[0] += batch.numTokens());
+        e.observeSteps((batch, out, nanos) -> fed[0] += batch.numTokens());
         return fed;
     }
 

@@ -135,7 +135,7 @@ final class Workspace {
     /** Device bytes a workspace for these limits takes (to size the KV cache before allocating it). */
     static long bytes(ModelConfig c, int maxTokens, int maxSeqs, int maxBlocksPerSeq) {
         long H = c.hiddenSize, pairs = (long) maxTokens * c.topK;
-        long f = maxTokens * H * 2 + maxTokens * qkvFloats(c) + 2L * maxTokens * attentionRowFloats(c)
+        long f = maxTokens * H * 3 /* x, xn, xnSplit */ + maxTokens * qkvFloats(c) + 2L * maxTokens * attentionRowFloats(c)
                 + maxTokens * attentionPartFloats(c)
                 + pairs * 5 + 6L * maxTiles(c, maxTokens) + 2
                 + actFloats(c, maxTokens)

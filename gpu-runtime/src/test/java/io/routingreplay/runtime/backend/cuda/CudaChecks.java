@@ -336,7 +336,7 @@ public final class CudaChecks {
                 // positions fed; steps of given rows only, of given rows beside computed ones, and keeping one
                 // token's row in a step of one-token chunks
                 long[] fed = new long[1], shapes = new long[3];
-                e.observeSteps((batch, out) -> {
+                e.observeSteps((batch, out, nanos) -> {
                     fed[0] += batch.numTokens();
                     boolean given = batch.chunks().stream().anyMatch(ch -> ch.sampleFrom() != null);
                     boolean computes = batch.chunks().stream().anyMatch(ch -> ch.sample() && ch.sampleFrom() == null);
