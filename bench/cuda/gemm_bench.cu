@@ -4,7 +4,7 @@
 // variants split them in every block instead, as the kernels did before their producers wrote split rows.
 // On the GPU machine (nvcc there), from the repository root:
 //   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/gemm_bench bench/cuda/gemm_bench.cu && /tmp/gemm_bench 256
-//   /tmp/gemm_bench small [M ...]   the dense products at few rows (default 1 10 16 32): streamed vs K-split
+//   /tmp/gemm_bench small [M ...]   the dense products at few rows (default 1 10 16 32): chain-major vs K-split
 // Prints, per product and variant: bit-identical or not, median µs per launch, and the unique weight bytes it
 // had to stream over that time.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
@@ -160,23 +160,41 @@ static void report(const char* what, const char* variant, bool same, double us, 
            bytes / (us * 1e-6) / 1e12);
 }
 
-// ---- few rows (decode at batch <= 32): the streamed dense GEMMs (kernels/gemm_stream.cuh) against gemm_store /
-// gemm_residual, the K-split kernels the backend ran there ----
-// without the L2::256B hint on the weight copies (the module's entries have it)
-GEMM_STREAM_VARIANT(x_store_s2_nohint, 0, 2, 0)
-GEMM_STREAM_VARIANT(x_store_s4_nohint, 0, 4, 0)
-GEMM_STREAM_VARIANT(x_store_s8_nohint, 0, 8, 0)
-GEMM_STREAM_VARIANT(x_residual_s2_nohint, 1, 2, 0)
-GEMM_STREAM_VARIANT(x_residual_s4_nohint, 1, 4, 0)
-GEMM_STREAM_VARIANT(x_residual_s8_nohint, 1, 8, 0)
-GEMM_STREAM_VARIANT(x_store_s6, 0, 6, 1)
-GEMM_STREAM_VARIANT(x_residual_s6, 1, 6, 1)
-static int streamSmem(int stages) { return GEMM_WARPS * stages * GSTREAM_PIECES * 32 * 16; }
+// ---- few rows (decode at batch <= 32): the chain-major dense GEMMs (kernels/gemm_small.cuh, v44) against
+// gemm_store / gemm_residual, the K-split kernels the backend runs there (and whose bits they must give) ----
+// gemmSmallBody<MODE, RG, NB, HINT>: RG groups of 16 weight rows and 8 / RG chains per block, NB weight chunks in
+// flight per warp; HINT 0 __ldg, 1 L1::no_allocate + L2::256B, 2 L1::no_allocate + L2 evict_first (the module's)
+GEMM_SMALL_VARIANT(x_store_r1b4, 0, 1, 4, 2, 1)     // (a) today's block (8 chains, 16 rows), register ring +
+GEMM_SMALL_VARIANT(x_residual_r1b4, 1, 1, 4, 2, 1)  //     staged activations, reduceAndStore in the block
+GEMM_SMALL_VARIANT(x_store_r1b8, 0, 1, 8, 2, 1)
+GEMM_SMALL_VARIANT(x_residual_r1b8, 1, 1, 8, 2, 1)
+GEMM_SMALL_VARIANT(x_store_r1b16, 0, 1, 16, 2, 1)
+GEMM_SMALL_VARIANT(x_residual_r1b16, 1, 1, 16, 2, 1)
+GEMM_SMALL_VARIANT(x_store_r2b8, 0, 2, 8, 2, 2)     // (b) 32 rows x 4 chains per block: activations / 2
+GEMM_SMALL_VARIANT(x_residual_r2b8, 1, 2, 8, 2, 2)
+GEMM_SMALL_VARIANT(x_store_r2b16, 0, 2, 16, 2, 1)
+GEMM_SMALL_VARIANT(x_residual_r2b16, 1, 2, 16, 2, 1)
+GEMM_SMALL_VARIANT(x_store_r4b8, 0, 4, 8, 2, 2)     //     64 rows x 2 chains (the module's RG, other depths)
+GEMM_SMALL_VARIANT(x_residual_r4b8, 1, 4, 8, 2, 2)
+GEMM_SMALL_VARIANT(x_store_r8b4, 0, 8, 4, 2, 3)     //     128 rows x 1 chain: activations / 8
+GEMM_SMALL_VARIANT(x_residual_r8b4, 1, 8, 4, 2, 3)
+GEMM_SMALL_VARIANT(x_store_r8b16, 0, 8, 16, 2, 1)
+GEMM_SMALL_VARIANT(x_residual_r8b16, 1, 8, 16, 2, 1)
+GEMM_SMALL_VARIANT(x_store_r4b16_h0, 0, 4, 16, 0, 1) // the module's b16 / b4 with the other weight-load hints
+GEMM_SMALL_VARIANT(x_residual_r4b16_h0, 1, 4, 16, 0, 1)
+GEMM_SMALL_VARIANT(x_store_r4b16_h1, 0, 4, 16, 1, 1)
+GEMM_SMALL_VARIANT(x_residual_r4b16_h1, 1, 4, 16, 1, 1)
+GEMM_SMALL_VARIANT(x_store_r4b4_h0, 0, 4, 4, 0, 3)
+GEMM_SMALL_VARIANT(x_residual_r4b4_h0, 1, 4, 4, 0, 3)
+typedef void (*SmallFn)(GEMM_SMALL_ARGS);
 
 // gemm_bench small [M ...] (default 1 10 16 32): QKV (5,120 x 2,048) and O + residual (2,048 x 4,096) at M rows.
-// Each variant's output is compared bit for bit with the K-split kernel's (O: the same random residual first);
-// timing: 20 launches back to back (as in the decode graph) over 8 copies of the weights in turn (more bytes than
+// The K-split kernel's output is checked against a CPU double-precision sum (W x the split rows' hi + lo; O: plus
+// the residual), then each variant's bit for bit against the K-split kernel's (O: the same random residual first).
+// Timing: 20 launches back to back (as in the decode graph) over 8 copies of the weights in turn (more bytes than
 // L2 holds, so every launch streams its weights from HBM, as a step's 48 layers do). GB/s = weight bytes / time.
+// "<- host's choice" marks what ForwardPass launches for the size (ForwardPass.smallDense: _b16 when the grid fits
+// the SMs in one wave at one block per SM, else _b4).
 static int smallRows(int argc, char** argv) {
     std::vector<int> ms;
     for (int i = 2; i < argc; i++) ms.push_back(atoi(argv[i]));
@@ -184,21 +202,33 @@ static int smallRows(int argc, char** argv) {
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
     int sms = prop.multiProcessorCount;
-    printf("%s, %d SMs: dense products at few rows, streamed (cp.async ring of S chunks per warp) vs K-split\n",
-           prop.name, sms);
-    struct V { const char* name; GemmFn f; int stages; };
-    const V store[] = {{"s2", gemm_store_s2, 2}, {"s4", gemm_store_s4, 4}, {"s6", x_store_s6, 6}, {"s8", gemm_store_s8, 8},
-                       {"s2 no hint", x_store_s2_nohint, 2}, {"s4 no hint", x_store_s4_nohint, 4},
-                       {"s8 no hint", x_store_s8_nohint, 8}};
-    const V resid[] = {{"s2", gemm_residual_s2, 2}, {"s4", gemm_residual_s4, 4}, {"s6", x_residual_s6, 6},
-                       {"s8", gemm_residual_s8, 8}, {"s2 no hint", x_residual_s2_nohint, 2},
-                       {"s4 no hint", x_residual_s4_nohint, 4}, {"s8 no hint", x_residual_s8_nohint, 8}};
-    for (const V* vs : {store, resid})
-        for (int i = 0; i < 7; i++)
-            CK(cudaFuncSetAttribute((const void*)vs[i].f, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    streamSmem(vs[i].stages)));
+    printf("%s, %d SMs: dense products at few rows, chain-major (gemm_small.cuh) vs K-split\n", prop.name, sms);
+    struct V { const char* name; SmallFn store, residual; int rg; };
+    const V vs[] = {{"r4b16 (module _b16)", gemm_store_small_b16, gemm_residual_small_b16, 4},
+                    {"r4b4 (module _b4)", gemm_store_small_b4, gemm_residual_small_b4, 4},
+                    {"r1b4 (a)", x_store_r1b4, x_residual_r1b4, 1},
+                    {"r1b8 (a)", x_store_r1b8, x_residual_r1b8, 1},
+                    {"r1b16 (a)", x_store_r1b16, x_residual_r1b16, 1},
+                    {"r2b8", x_store_r2b8, x_residual_r2b8, 2},
+                    {"r2b16", x_store_r2b16, x_residual_r2b16, 2},
+                    {"r4b8", x_store_r4b8, x_residual_r4b8, 4},
+                    {"r8b4", x_store_r8b4, x_residual_r8b4, 8},
+                    {"r8b16", x_store_r8b16, x_residual_r8b16, 8},
+                    {"r4b16 hint 0 (__ldg)", x_store_r4b16_h0, x_residual_r4b16_h0, 4},
+                    {"r4b16 hint 1 (256B)", x_store_r4b16_h1, x_residual_r4b16_h1, 4},
+                    {"r4b4 hint 0 (__ldg)", x_store_r4b4_h0, x_residual_r4b4_h0, 4}};
+    const int NV = sizeof(vs) / sizeof(vs[0]);
+    const int SMEM_CAP = (int)prop.sharedMemPerBlockOptin - 8 * 1024; // the static reduction tiles and a margin
+    for (const V& v : vs)
+        for (SmallFn f : {v.store, v.residual})
+            CK(cudaFuncSetAttribute((const void*)f, cudaFuncAttributeMaxDynamicSharedMemorySize, SMEM_CAP));
     const int H = 2048, QKV = 5120, QD = 4096, COPIES = 8;
-    int maxM = *std::max_element(ms.begin(), ms.end());
+    int maxM = std::min(*std::max_element(ms.begin(), ms.end()), (int)GSMALL_MAX_ROWS);
+    float* part;
+    unsigned* arrivals;
+    CK(cudaMalloc(&part, (size_t)GEMM_WARPS * GSMALL_MAX_ROWS * QKV * 4));
+    CK(cudaMalloc(&arrivals, 2 * cdiv(QKV, 16) * 4));
+    CK(cudaMemset(arrivals, 0, 2 * cdiv(QKV, 16) * 4));
     bool ok = true;
     struct Case { const char* what; bool residual; int k, n; };
     for (const Case& dc : {Case{"QKV", false, H, QKV}, Case{"O (+residual)", true, QD, H}}) {
@@ -211,7 +241,17 @@ static int smallRows(int argc, char** argv) {
         CK(cudaMalloc(&y, (size_t)maxM * dc.n * 4));
         CK(cudaMalloc(&yRef, (size_t)maxM * dc.n * 4));
         double bytes = (double)dc.n * dc.k * 2;
+        // the CPU reference's inputs: weights copy 0 and the split rows as the kernels read them (hi + lo)
+        auto hw = toHost(w[0], (size_t)dc.n * dc.k);
+        auto hs = toHost(in, (size_t)maxM * dc.k);
+        auto hbase = toHost(base, (size_t)maxM * dc.n);
+        auto bfv = [](uint16_t b) { uint32_t u = (uint32_t)b << 16; float f; memcpy(&f, &u, 4); return f; };
+        auto xval = [&](int row, int k) { // split row: hi at bf16 index 16 (k / 8) + k % 8, lo 8 further
+            const uint16_t* b = reinterpret_cast<const uint16_t*>(&hs[(size_t)row * dc.k]);
+            return (double)bfv(b[16 * (k / 8) + k % 8]) + (double)bfv(b[16 * (k / 8) + k % 8 + 8]);
+        };
         for (int M : ms) {
+            if (M > GSMALL_MAX_ROWS) { printf("M=%d: above %d rows, skipped\n", M, GSMALL_MAX_ROWS); continue; }
             long long outN = (long long)M * dc.n;
             dim3 grid(cdiv(M, 16), cdiv(dc.n, 16));
             int blocks = grid.x * grid.y;
@@ -220,45 +260,75 @@ static int smallRows(int argc, char** argv) {
                 else CK(cudaMemset(out, 0xff, outN * 4));
             };
             int copy = 0;
-            auto launch = [&](GemmFn f, int smem, float* out) {
-                f<<<grid, 256, smem>>>(in, dc.k, nullptr, w[copy], 0LL, dc.n, dc.k, out, dc.n, nullptr, nullptr, M);
+            auto launch = [&](GemmFn f, float* out) {
+                f<<<grid, 256>>>(in, dc.k, nullptr, w[copy], 0LL, dc.n, dc.k, out, dc.n, nullptr, nullptr, M);
                 copy = (copy + 1) % COPIES;
             };
             GemmFn ref = dc.residual ? gemm_residual : gemm_store;
             prep(yRef);
             copy = 0;
-            launch(ref, 0, yRef);
+            launch(ref, yRef);
             CK(cudaDeviceSynchronize());
-            double refUs = timeIt([&] { launch(ref, 0, y); }, 15, 20);
+            // the K-split kernel against the CPU: |y - sum| <= 1e-4 * sum |w x| + 1e-6 (fp32 accumulation)
+            {
+                auto hy = toHost(yRef, outN);
+                double worst = 0;
+                for (int s = 0; s < M; s++)
+                    for (int n = 0; n < dc.n; n++) {
+                        double sum = 0, mag = 0;
+                        for (int k = 0; k < dc.k; k++) {
+                            double p = (double)bfv(reinterpret_cast<const uint16_t*>(hw.data())[(size_t)n * dc.k + k])
+                                       * xval(s, k);
+                            sum += p;
+                            mag += fabs(p);
+                        }
+                        if (dc.residual) sum += hbase[(size_t)s * dc.n + n];
+                        double err = fabs(hy[(size_t)s * dc.n + n] - sum) / (1e-4 * mag + 1e-6);
+                        worst = std::max(worst, err);
+                    }
+                bool cpuOk = worst <= 1.0;
+                ok = ok && cpuOk;
+                printf("%-14s M=%-3d K-split vs CPU: %s (worst error %.3f of the tolerance)\n", dc.what, M,
+                       cpuOk ? "ok" : "FAILED", worst);
+            }
+            double refUs = timeIt([&] { launch(ref, y); }, 15, 20);
             printf("%-14s M=%-3d %-24s %-10s %8.2f us %7.0f GB/s  (%d blocks)\n", dc.what, M, "K-split (ref.)",
                    "identical", refUs, bytes / (refUs * 1e-6) / 1e9, blocks);
-            // the host's rule (StreamGemm.choose): the deepest of s8 / s4 / s2 whose grid is resident in one wave
-            const char* chosen = "s2";
-            for (int st : {8, 4, 2}) {
-                const V* v = nullptr;
-                for (int i = 0; i < 7; i++) {
-                    const V* cand = (dc.residual ? resid : store) + i;
-                    if (cand->stages == st && !strstr(cand->name, "hint")) v = cand;
-                }
+            for (int i = 0; i < NV; i++) {
+                const V& v = vs[i];
+                SmallFn f = dc.residual ? v.residual : v.store;
+                int smem = gemmSmallSmem(v.rg, dc.k, M);
+                dim3 g2(cdiv(M, 16), cdiv(dc.n, 16 * v.rg), v.rg);
                 int per = 0;
-                CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, v->f, 256, streamSmem(st)));
-                if (blocks <= sms * per) { chosen = v->name; break; }
-            }
-            for (int i = 0; i < 7; i++) {
-                const V& v = (dc.residual ? resid : store)[i];
-                int smem = streamSmem(v.stages);
+                CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, f, 256, smem));
+                if (smem > SMEM_CAP || per == 0) {
+                    printf("%-14s M=%-3d %-24s skipped: %d bytes of shared memory\n", dc.what, M, v.name, smem);
+                    continue;
+                }
+                auto run = [&](float* out) {
+                    f<<<g2, 256, smem>>>(in, dc.k, nullptr, w[copy], 0LL, dc.n, dc.k, out, dc.n, nullptr, nullptr,
+                                         M, part, arrivals);
+                    copy = (copy + 1) % COPIES;
+                };
                 prep(y);
                 copy = 0;
-                launch(v.f, smem, y);
+                run(y);
                 CK(cudaDeviceSynchronize());
+                CK(cudaGetLastError());
                 bool same = sameAll(y, yRef, outN);
+                // a second launch on the same output (the arrival counters must have been reset): same bits
+                prep(y);
+                copy = 0;
+                run(y);
+                CK(cudaDeviceSynchronize());
+                same = same && sameAll(y, yRef, outN);
                 ok = ok && same;
-                double us = timeIt([&] { launch(v.f, smem, y); }, 15, 20);
-                int per = 0;
-                CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per, v.f, 256, smem));
-                printf("%-14s M=%-3d %-24s %-10s %8.2f us %7.0f GB/s  %.2fx  (%d per SM)%s\n", dc.what, M, v.name,
-                       same ? "identical" : "DIFFERENT", us, bytes / (us * 1e-6) / 1e9, refUs / us, per,
-                       strcmp(v.name, chosen) == 0 ? "  <- host's choice" : "");
+                double us = timeIt([&] { run(y); }, 15, 20);
+                bool chosen = (strstr(v.name, "module _b16") && blocks <= sms) ||
+                              (strstr(v.name, "module _b4") && blocks > sms);
+                printf("%-14s M=%-3d %-24s %-10s %8.2f us %7.0f GB/s  %.2fx  (%d per SM, %d KB)%s\n", dc.what, M,
+                       v.name, same ? "identical" : "DIFFERENT", us, bytes / (us * 1e-6) / 1e9, refUs / us, per,
+                       smem / 1024, chosen ? "  <- host's choice" : "");
             }
         }
     }

@@ -40,11 +40,12 @@
 #include "kernels/attention_staged_mla.cuh" // attention_staged_d192v128{,_bf16,_fp8}: staged attention, MLA's widths
 // routing replay and scoring (issue 18): router_topk_forced, router_grouped_forced, score_tokens
 #include "kernels/replay.cuh"
-// the dense K-split GEMMs for few rows with a per-warp cp.async ring (issue 14: batch 10-32 decode; same bits)
-#include "kernels/gemm_stream.cuh"
 // the MoE combine fused with the next layer's attention RMSNorm (issue 14: few rows; same bits)
 #include "kernels/moe_combine_norm.cuh"
 // the MoE block's RMSNorm fused into router_topk (issue 14: few rows; same bits)
 #include "kernels/router_norm.cuh"
 // tensor-core attention for bf16 / fp8 K/V (issue 14), last so the entries above keep their place
 #include "kernels/attention_tc.cuh"  // attention_tc_d{16,32,64,128}_{bf16,fp8}{,_x4}, d{64,128} _x2
+// the dense products at <= 32 rows, chain-major (issue 14, v44: K-split bits, activations staged, weights in a
+// register ring), last so the entries above keep their place
+#include "kernels/gemm_small.cuh"    // gemm_{store,residual}_small_b{4,16}

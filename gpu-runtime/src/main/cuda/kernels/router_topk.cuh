@@ -24,6 +24,14 @@
 // fmaf in k order, warpSum), so a logit's bits do not depend on which block, warp or pass computes it
 // (router_topk_norm_parts splits the experts over blocks). A macro, not a function: routerTopk's instructions stay
 // in their order (an inlined function reordered them; scripts/ptx-same.sh --entries), as sampling.cuh's macro.
+// s += the 8 bf16 weights of W (a uint4) times the 8 activations a.x .. b.w, in k order (every router path's order)
+#define ROUTER_FMA8(S, W, A, B)                                                                                 \
+    do {                                                                                                        \
+        float w_[8];                                                                                            \
+        bf16x8ToFloat(W, w_);                                                                                   \
+        S = fmaf(w_[0], (A).x, S); S = fmaf(w_[1], (A).y, S); S = fmaf(w_[2], (A).z, S); S = fmaf(w_[3], (A).w, S); \
+        S = fmaf(w_[4], (B).x, S); S = fmaf(w_[5], (B).y, S); S = fmaf(w_[6], (B).z, S); S = fmaf(w_[7], (B).w, S); \
+    } while (0)
 #define ROUTER_LOGITS(XR, EB, EE, OUT)                                                                          \
     do {                                                                                                        \
         constexpr int EPW = 4; /* experts per warp and pass */                                                  \
@@ -37,14 +45,8 @@
             for (int k = lane * 8; k < H; k += 256) {                                                           \
                 float4 a = *reinterpret_cast<const float4*>((XR) + k);                                          \
                 float4 b = *reinterpret_cast<const float4*>((XR) + k + 4);                                      \
-                _Pragma("unroll") for (int i = 0; i < EPW; i++) {                                               \
-                    float w[8];                                                                                 \
-                    bf16x8ToFloat(*reinterpret_cast<const uint4*>(wr[i] + k), w);                               \
-                    s[i] = fmaf(w[0], a.x, s[i]); s[i] = fmaf(w[1], a.y, s[i]);                                 \
-                    s[i] = fmaf(w[2], a.z, s[i]); s[i] = fmaf(w[3], a.w, s[i]);                                 \
-                    s[i] = fmaf(w[4], b.x, s[i]); s[i] = fmaf(w[5], b.y, s[i]);                                 \
-                    s[i] = fmaf(w[6], b.z, s[i]); s[i] = fmaf(w[7], b.w, s[i]);                                 \
-                }                                                                                               \
+                _Pragma("unroll") for (int i = 0; i < EPW; i++)                                                 \
+                    ROUTER_FMA8(s[i], *reinterpret_cast<const uint4*>(wr[i] + k), a, b);                        \
             }                                                                                                   \
             _Pragma("unroll") for (int i = 0; i < EPW; i++) {                                                   \
                 float v = warpSum(s[i]);                                                                        \

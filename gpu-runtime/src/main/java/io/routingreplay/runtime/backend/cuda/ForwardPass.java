@@ -7,9 +7,6 @@ import io.routingreplay.runtime.model.attention.GqaAttention;
 import io.routingreplay.runtime.model.attention.MlaAttention;
 import jcuda.driver.CUdeviceptr;
 
-import java.util.HashMap;
-import java.util.Map;
-
 import static jcuda.driver.JCudaDriver.cuMemsetD32;
 
 /**
@@ -18,7 +15,7 @@ import static jcuda.driver.JCudaDriver.cuMemsetD32;
  * expert gate/up GEMM with SwiGLU → expert down GEMM → weighted combine (+residual); then final norm of the sampled
  * rows → lm_head → sampling. Up to 32 rows (decode at small batches) each MoE combine writes the next layer's
  * attention RMSNorm (moe_combine_rmsnorm) and the router norms its own row (router_topk_norm[_parts]), with the same
- * bits; the streamed dense products (kernels/gemm_stream.cuh) only when asked for ({@link SmallRowKernels}). Nothing
+ * bits; the chain-major dense products (kernels/gemm_small.cuh) only when asked for ({@link SmallRowKernels}). Nothing
  * here synchronizes with the host, so the same sequence is captured into a CUDA graph for decode steps. Sizes
  * (tokens, sampled rows) are fixed per call; everything that varies per step is read from device memory.
  */
@@ -41,9 +38,10 @@ final class ForwardPass {
     /** Pairs per expert (on average) from which the expert products run over 24-pair tiles: at 16 (batch 256)
      *  gate/up -7 %, down -11 % in bench/cuda/gemm_bench.cu (random routing); at 8 (batch 128) +12 % / +14 %. */
     private static final int WIDE_TILES_FROM_PAIRS_PER_EXPERT = 12;
-    /** Rows up to which the dense products that ran the K-split kernels (QKV, O + residual) run on the streamed
-     *  ones when asked for (kernels/gemm_stream.cuh: same bits, but slower on an H100 above one row: v38). */
-    private static final int STREAM_MAX_ROWS = 32;
+    /** Rows up to which the dense products that ran the K-split kernels (QKV, O + residual, a dense or shared
+     *  expert's down product) run on the chain-major ones when asked for (kernels/gemm_small.cuh: same bits; v44,
+     *  not yet measured, so off by default: {@link SmallRowKernels#DEFAULT}). */
+    private static final int SMALL_DENSE_MAX_ROWS = SmallDenseGemm.MAX_ROWS;
     /** Rows up to which the MoE combine also writes the next layer's attention RMSNorm (moe_combine_rmsnorm) and
      *  the router norms its own row (router_topk_norm): same bits, one launch fewer per layer each (v20 measured
      *  the first slower at 256 rows). */
@@ -91,7 +89,7 @@ final class ForwardPass {
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
     boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
-    /** The small-batch kernels used up to {@value #STREAM_MAX_ROWS} rows (streamed dense GEMMs, the fused norms);
+    /** The small-batch kernels used up to {@value #SMALL_DENSE_MAX_ROWS} rows (chain-major dense GEMMs, the fused norms);
      *  the fused norms unless -D{@value SmallRowKernels#PROPERTY} says otherwise (on, off, or a list of parts).
      *  The K-split A/B ({@link #kSplitGemm}) turns them all off. */
     final SmallRowKernels small = SmallRowKernels.fromSystemProperty();
@@ -101,8 +99,12 @@ final class ForwardPass {
     /** router_topk_norm_parts_group's one step-wide counter of finished tokens (zero between launches: the last
      *  token resets it), or null where the grouping never runs inside the router. */
     private final CUdeviceptr routerStepArrival;
-    /** Resident blocks per multiprocessor of each {@link StreamGemm} at its shared memory. */
-    private final Map<StreamGemm, Integer> streamResident = new HashMap<>();
+    /** The chain-major dense GEMMs' per-chain partial sums [8][32][smallDenseMaxN] and arrival counters (zero
+     *  between launches: the last block of a row block resets its own), or null where they never run. */
+    private final CUdeviceptr smallDensePart, smallDenseArrivals;
+    /** The most outputs a chain-major product may have (what its buffers hold): the largest of QKV and the hidden
+     *  size; wider products (MLA's) stay on the K-split kernel. 0 where they never run. */
+    private final int smallDenseMaxN;
     /** Blocks of the persistent GEMMs' grids (as many as stay resident). */
     private final int gateUpBlocks, gateUp24Blocks, storeBlocks, store24Blocks;
     /** Multiprocessors of the device. */
@@ -131,8 +133,16 @@ final class ForwardPass {
         this.gateUp24Blocks = PersistentGemm.GATE_UP_24.residentBlocks(dev, sms);
         this.storeBlocks = PersistentGemm.STORE.residentBlocks(dev, sms);
         this.store24Blocks = PersistentGemm.STORE_24.residentBlocks(dev, sms);
-        for (StreamGemm sg : StreamGemm.ALL) {
-            streamResident.put(sg, dev.blocksPerMultiprocessor(sg.name(), 256, sg.sharedBytes()));
+        if (small.dense() && !kSplitGemm) {
+            this.smallDenseMaxN = Math.max(c.hiddenSize, c.qDim() + 2 * c.kvDim());
+            this.smallDensePart = dev.alloc(4L * SmallDenseGemm.WARPS * SmallDenseGemm.MAX_ROWS * smallDenseMaxN);
+            int arrivals = SmallDenseGemm.arrivals(smallDenseMaxN);
+            this.smallDenseArrivals = dev.alloc(4L * arrivals);
+            cuMemsetD32(smallDenseArrivals, 0, arrivals);
+        } else {
+            this.smallDenseMaxN = 0;
+            this.smallDensePart = null;
+            this.smallDenseArrivals = null;
         }
         // more than 8 query heads per K/V head (GLM-4.5's 12): the *_grouped entries, over head groups of <= 8
         this.attentionHeadGroups = attentionHeadGroups(g);
@@ -460,8 +470,8 @@ final class ForwardPass {
             persistent(PersistentGemm.STORE_24, store24Blocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         } else if (persistentOk && persistentBelow) {
             persistent(PersistentGemm.STORE, storeBlocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
-        } else if (streamed(t, k)) {
-            stream(false, t, n, x, k, wt, y);
+        } else if (smallDense(t, n, k)) {
+            smallDense(false, t, n, x, k, wt, y);
         } else {
             dense("gemm_store", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
@@ -472,8 +482,8 @@ final class ForwardPass {
     private void denseResidual(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
         if (!kSplitGemm && t >= TILED_FROM_ROWS) {
             tiledDense(TiledGemm.RESIDUAL, t, n, x, k, wt, y);
-        } else if (streamed(t, k)) {
-            stream(true, t, n, x, k, wt, y);
+        } else if (smallDense(t, n, k)) {
+            smallDense(true, t, n, x, k, wt, y);
         } else {
             dense("gemm_residual", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
@@ -495,18 +505,23 @@ final class ForwardPass {
                 && t <= sms && H % 8 == 0 && H <= FUSED_COMBINE_NORM_MAX_HIDDEN;
     }
 
-    /** Whether a dense product over {@code t} rows of length {@code k} runs on a streamed kernel (16-byte pieces of
-     *  the rows: k % 8 == 0, as the K-split kernels' vector loads need too). */
-    private boolean streamed(int t, int k) {
-        return !kSplitGemm && small.stream() && t <= STREAM_MAX_ROWS && k % 8 == 0;
+    /** Whether a dense product over {@code t} rows, {@code n} outputs of length {@code k} runs on a chain-major
+     *  kernel: asked for (off by default until measured), few rows, outputs its buffers hold, 16-byte pieces of
+     *  the rows (k % 8 == 0, as the K-split kernels' vector loads need too) and staged activations that fit. Never
+     *  with -D{@value #GEMM_PROPERTY}=ksplit, which means today's K-split kernels only. */
+    private boolean smallDense(int t, int n, int k) {
+        return !kSplitGemm && small.dense() && t <= SMALL_DENSE_MAX_ROWS && n <= smallDenseMaxN && k % 8 == 0
+                && SmallDenseGemm.sharedBytes(k, t) <= SmallDenseGemm.MAX_SHARED_BYTES;
     }
 
-    /** A streamed dense product (kernels/gemm_stream.cuh): gemm_store's / gemm_residual's grid and arguments, the
-     *  deepest ring whose grid fits the device in one wave. */
-    private void stream(boolean residual, int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
-        int bx = ceil(t, Workspace.GEMM_TILE), by = ceil(n, NARROW_ROWS);
-        StreamGemm g = StreamGemm.choose(residual, bx * by, sms, streamResident::get);
-        dev.launchShared(g.name(), bx, by, 1, 256, g.sharedBytes(), x, k, null, wt, 0L, n, k, y, n, null, null, t);
+    /** A chain-major dense product (kernels/gemm_small.cuh): gemm_store's / gemm_residual's arguments plus the
+     *  partials and arrival counters; the 16-chunk ring where the grid fits the SMs once, else the 4-chunk one. */
+    private void smallDense(boolean residual, int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
+        int[] grid = SmallDenseGemm.grid(t, n);
+        // the K-split kernel's block count (ceil(t / 16) x ceil(n / 16)) is the same work split the same way
+        SmallDenseGemm g = SmallDenseGemm.choose(residual, grid[0] * grid[1] * grid[2], sms);
+        dev.launchShared(g.name(), grid[0], grid[1], grid[2], 256, SmallDenseGemm.sharedBytes(k, t), x, k, null, wt,
+                0L, n, k, y, n, null, null, t, smallDensePart, smallDenseArrivals);
     }
 
     /** An output-tiled dense product over {@code t} rows of x (row length k). The tiled kernels need k % 8 == 0,

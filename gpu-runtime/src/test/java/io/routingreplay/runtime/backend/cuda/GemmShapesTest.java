@@ -27,8 +27,8 @@ class GemmShapesTest {
     private static final Pattern SK = Pattern.compile(
             "^SK_VARIANT\\((\\w+), (\\d+), (\\d+), (\\d+), (\\d+), \\w+, \\w+(?:, (\\d+))?(?:, (\\d+))?\\)", Pattern.MULTILINE);
 
-    private static final Pattern GS = Pattern.compile(
-            "^GEMM_STREAM_VARIANT\\((\\w+), (\\d+), (\\d+), (\\d+)\\)", Pattern.MULTILINE);
+    private static final Pattern GSM = Pattern.compile(
+            "^GEMM_SMALL_VARIANT\\((\\w+), (\\d+), (\\d+), (\\d+), (\\d+), (\\d+)\\)", Pattern.MULTILINE);
 
     private static String source(String file) throws IOException {
         return Files.readString(Fixtures.root().getParent().resolve(Path.of("gpu-runtime/src/main/cuda", file)));
@@ -69,27 +69,29 @@ class GemmShapesTest {
     }
 
     @Test
-    void streamShapesMatchTheirKernels() throws IOException {
-        Map<String, int[]> k = variants("kernels/gemm_stream.cuh", GS);
-        // GSTREAM_PIECES = 2 + 2 * GEMM_SUB, GEMM_SUB = GEMM_TILE / 8
-        assertTrue(source("kernels/gemm_stream.cuh").contains("#define GSTREAM_PIECES (2 + 2 * GEMM_SUB)"));
+    void smallDenseShapesMatchTheirKernels() throws IOException {
+        Map<String, int[]> k = variants("kernels/gemm_small.cuh", GSM);
+        String src = source("kernels/gemm_small.cuh");
         assertTrue(source("kernels/gemm.cuh").contains("#define GEMM_TILE 16"));
         assertTrue(source("kernels/gemm.cuh").contains("#define GEMM_WARPS 8"));
-        assertEquals(2 + 2 * (16 / 8), StreamGemm.PIECES);
-        assertEquals(8, StreamGemm.WARPS);
-        for (StreamGemm g : StreamGemm.ALL) {
-            int[] a = k.get(g.name()); // mode, stages, hint
-            assertNotNull(a, g.name() + " is not a GEMM_STREAM_VARIANT of kernels/gemm_stream.cuh");
+        assertTrue(src.contains("#define GSMALL_MAX_ROWS 32"));
+        assertEquals(8, SmallDenseGemm.WARPS);
+        assertEquals(16, SmallDenseGemm.TILE);
+        assertEquals(32, SmallDenseGemm.MAX_ROWS);
+        // the kernel's shared memory and grid z, as the host computes them
+        assertTrue(src.contains("return GEMM_WARPS / rg * chunksPerChain * rows * 32 * 4;"));
+        assertTrue(src.contains("int w = blockIdx.z * C + cl;"));
+        for (SmallDenseGemm g : SmallDenseGemm.ALL) {
+            int[] a = k.get(g.name()); // mode, RG, NB, hint, min blocks
+            assertNotNull(a, g.name() + " is not a GEMM_SMALL_VARIANT of kernels/gemm_small.cuh");
             assertEquals(g.residual() ? 1 : 0, a[0], g.name() + " mode");
-            assertEquals(a[1], g.stages(), g.name() + " stages");
-            // the ring: GEMM_WARPS × S × GSTREAM_PIECES × 32 lanes × 16 bytes; with the static 7 KB of partial tiles
-            // it must fit the 227 KB a block may have
-            assertEquals(8 * a[1] * 6 * 32 * 16, g.sharedBytes(), g.name() + " shared memory");
-            assertTrue(g.sharedBytes() <= StreamGemm.MAX_SHARED_BYTES, g.name() + " shared memory");
-            assertTrue(g.sharedBytes() + 7 * 8 * 32 * 4 <= 227 * 1024, g.name() + " shared memory per block");
-            assertTrue(StreamGemm.isStream(g.name()));
+            assertEquals(SmallDenseGemm.ROW_GROUPS, a[1], g.name() + " row groups");
+            assertEquals(g.chunks(), a[2], g.name() + " chunks in flight");
+            // the b4 variant must keep three blocks per multiprocessor (QKV's 320 blocks in one wave)
+            assertEquals(g.chunks() == 4 ? 3 : 1, a[4], g.name() + " min blocks");
+            assertTrue(SmallDenseGemm.isSmallDense(g.name()));
         }
-        assertTrue(!StreamGemm.isStream("gemm_store") && !StreamGemm.isStream("gemm_residual"));
+        assertTrue(!SmallDenseGemm.isSmallDense("gemm_store") && !SmallDenseGemm.isSmallDense("gemm_residual"));
     }
 
     @Test
