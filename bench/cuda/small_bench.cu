@@ -1,5 +1,6 @@
 // Micro-benchmark of the small per-layer kernels (embed, rmsnorm, qk_norm_rope_kv, attention_combine,
-// group_by_expert, moe_combine; moe_combine_rmsnorm and router_topk_norm against the two kernels each replaces) at the Qwen3-30B-A3B decode shapes: each backend kernel is checked bit for bit
+// group_by_expert, moe_combine; moe_combine_rmsnorm and router_topk_norm against the two kernels each replaces;
+// router_topk_norm_parts_group against rmsnorm + router_topk + group_by_expert at 1, 10, 16, 32 tokens) at the Qwen3-30B-A3B decode shapes: each backend kernel is checked bit for bit
 // against a verbatim copy of the kernel it replaced (x_*_ref below, as on main at fcca0b8), then both are timed.
 // On the GPU machine (nvcc there), from the repository root:
 //   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/small_bench bench/cuda/small_bench.cu && /tmp/small_bench 256
@@ -175,6 +176,90 @@ static void report(const char* what, bool same, R ref, N neu) {
     printf("%-34s %-10s ref %8.2f us   new %8.2f us   (%.2fx)\n", what, same ? "identical" : "DIFFERENT", tr, tn, tr / tn);
 }
 
+
+// ---- router_topk_norm_parts_group (issue 14, v42): the router over 4 blocks per token with the MoE grouping run by
+// the step's last token to finish, against rmsnorm + router_topk (1,024 threads) + group_by_expert (1,024 threads).
+// Bit for bit: the split rows, ids, weights and routing record. The grouping: the same tile lists (first and, with
+// tile2, second: expert, first slot, count) and counts, per-expert slot ranges ascending by expert, every pair in
+// its expert's range with sortedTok[slot] = its token, no slot twice, and per expert the same set of tokens as
+// group_by_expert's (sorted; the order inside an expert is free: each row of an expert GEMM is computed on its
+// own). Launched twice each time: the per-token and the step counters must be back at 0 after a launch. ----
+static void routerGroupCheck(int T, int E, int K, int H, float eps) {
+    const int numMoe = 48, moeSlot = 5, parts = 4, tile = 16, pairs = T * K, maxTiles = cdiv(pairs, tile) + E;
+    float* x = dev(normal((size_t)T * H, 21 + T + E));
+    bf16* nw = dev(bf16s(H, 22, 1.f, 0.2f));
+    bf16* wr = dev(bf16s((size_t)E * H, 23 + E, 0.f, 0.05f));
+    size_t recLen = (size_t)T * 2 * numMoe * K;
+    float *xn, *splitR, *splitN, *wR, *wN, *logits;
+    int *idR, *idN, *recR, *recN, *arrivals, *step;
+    int *rankR, *sortedR, *slotR, *tilesR, *numR, *tiles2R, *num2R;
+    int *rankN, *sortedN, *slotN, *tilesN, *numN, *tiles2N, *num2N;
+    CK(cudaMalloc(&xn, (size_t)T * H * 4));
+    for (float** p : {&splitR, &splitN}) CK(cudaMalloc(p, (size_t)T * H * 4));
+    for (float** p : {&wR, &wN}) CK(cudaMalloc(p, (size_t)pairs * 4));
+    for (int** p : {&idR, &idN, &rankR, &sortedR, &slotR, &rankN, &sortedN, &slotN}) CK(cudaMalloc(p, (size_t)pairs * 4));
+    for (int** p : {&recR, &recN}) CK(cudaMalloc(p, recLen * 4));
+    for (int** p : {&tilesR, &tiles2R, &tilesN, &tiles2N}) CK(cudaMalloc(p, (size_t)maxTiles * 12));
+    for (int** p : {&numR, &num2R, &numN, &num2N, &step}) CK(cudaMalloc(p, 4));
+    CK(cudaMalloc(&logits, (size_t)T * E * 4));
+    CK(cudaMalloc(&arrivals, (size_t)T * 4));
+    CK(cudaMemset(arrivals, 0, (size_t)T * 4));
+    CK(cudaMemset(step, 0, 4));
+    for (int tile2 : {0, 24}) {
+        auto ref = [&] {
+            rmsnorm<<<T, 256>>>(x, nullptr, nw, xn, splitR, H, eps);
+            router_topk<<<T, 1024>>>(xn, wr, E, H, K, 1, moeSlot, numMoe, idR, wR, recR);
+            group_by_expert<<<1, 1024>>>(idR, pairs, K, E, tile, tile2, rankR, sortedR, slotR, tilesR, numR,
+                                         tiles2R, num2R);
+        };
+        auto neu = [&] {
+            router_topk_norm_parts_group<<<dim3(T, parts), 256>>>(x, nw, eps, splitN, wr, E, H, K, 1, moeSlot, numMoe,
+                                                                  idN, wN, recN, logits, arrivals, step, tile, tile2,
+                                                                  rankN, sortedN, slotN, tilesN, numN, tiles2N, num2N);
+        };
+        for (int* p : {tilesR, tiles2R, tilesN, tiles2N}) CK(cudaMemset(p, 0, (size_t)maxTiles * 12));
+        for (int* p : {numR, num2R}) CK(cudaMemset(p, 0, 4));
+        for (int* p : {numN, num2N}) CK(cudaMemset(p, 0xff, 4));
+        for (int* p : {idN, slotN, sortedN}) CK(cudaMemset(p, 0xff, (size_t)pairs * 4));
+        CK(cudaMemset(splitN, 0xff, (size_t)T * H * 4));
+        CK(cudaMemset(recR, 0, recLen * 4));
+        CK(cudaMemset(recN, 0, recLen * 4));
+        ref();
+        neu();
+        neu(); // twice: both counters must be back at 0 after each launch
+        CK(cudaDeviceSynchronize());
+        bool routed = sameBits(splitR, splitN, (size_t)T * H) && sameBits(idR, idN, (size_t)pairs)
+                      && sameBits(wR, wN, (size_t)pairs) && sameBits(recR, recN, recLen);
+        bool counters = toHost(arrivals, T) == std::vector<int>(T, 0) && toHost(step, 1)[0] == 0;
+        bool tilesSame = sameBits(numR, numN, 1) && sameBits(tilesR, tilesN, (size_t)maxTiles * 3)
+                         && (tile2 == 0 || (sameBits(num2R, num2N, 1) && sameBits(tiles2R, tiles2N, (size_t)maxTiles * 3)));
+        // a valid grouping: expert e owns slots off[e] .. off[e] + cnt[e] - 1, ascending by expert
+        auto ids = toHost(idR, pairs), sr = toHost(sortedR, pairs), sn = toHost(sortedN, pairs), pn = toHost(slotN, pairs);
+        std::vector<int> cnt(E, 0), off(E, 0), seen(pairs, 0);
+        for (int p = 0; p < pairs; p++) cnt[ids[p]]++;
+        for (int e = 1; e < E; e++) off[e] = off[e - 1] + cnt[e - 1];
+        bool valid = true;
+        for (int p = 0; p < pairs; p++) {
+            int s = pn[p], e = ids[p];
+            valid &= s >= off[e] && s < off[e] + cnt[e] && sn[s] == p / K && seen[s]++ == 0;
+        }
+        bool sets = true;
+        for (int e = 0; e < E; e++) {
+            std::vector<int> a(sr.begin() + off[e], sr.begin() + off[e] + cnt[e]);
+            std::vector<int> b(sn.begin() + off[e], sn.begin() + off[e] + cnt[e]);
+            std::sort(a.begin(), a.end());
+            std::sort(b.begin(), b.end());
+            sets &= a == b;
+        }
+        bool same = routed && counters && tilesSame && valid && sets;
+        if (!same)
+            printf("  E=%d K=%d T=%d tile2=%d: routing %d, counters %d, tiles %d, valid grouping %d, token sets %d\n",
+                   E, K, T, tile2, routed, counters, tilesSame, valid, sets);
+        char name[64];
+        snprintf(name, sizeof name, "router+group E%d K%d T%d%s", E, K, T, tile2 ? " +24" : "");
+        report(name, same, ref, neu);
+    }
+}
 
 int main(int argc, char** argv) {
     int T = argc > 1 ? atoi(argv[1]) : 256;
@@ -478,6 +563,9 @@ int main(int argc, char** argv) {
             }
         }
     }
+    // the fused router + grouping at the decode batch sizes, whatever T: Qwen3-30B-A3B (E 128, K 8) and E 64, K 6
+    for (int shape = 0; shape < 2; shape++)
+        for (int tg : {1, 10, 16, 32}) routerGroupCheck(tg, shape ? 64 : 128, shape ? 6 : 8, H, eps);
     printf(allSame ? "all identical\n" : "SOME OUTPUTS DIFFER\n");
     return allSame ? 0 : 1;
 }

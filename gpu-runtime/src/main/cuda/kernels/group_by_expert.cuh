@@ -20,13 +20,19 @@ __device__ __forceinline__ void expertTiles(int* tl, int e, int first, int count
     }
 }
 #define GROUP_REG 4 // pairs per thread whose expert and rank stay in registers; rankTmp holds the rest
-extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int K, int E, int tile, int tile2,
-                                           int* rankTmp, int* sortedTok, int* pairSlot, int* tiles, int* numTiles,
-                                           int* tiles2, int* numTiles2) {
-    __shared__ int cnt[GROUP_MAXE];
-    __shared__ int off[GROUP_MAXE];
-    __shared__ int toff[GROUP_MAXE];
-    __shared__ int toff2[GROUP_MAXE];
+// The grouping over the block's threads (blockDim.x of them, a multiple of 32: group_by_expert's 1,024,
+// router_topk_norm_parts_group's 256), every thread calling it. MAXE: the per-expert shared arrays' length (E <=
+// MAXE: GROUP_MAXE for group_by_expert; router_norm.cuh's fused path knows E <= 256 and keeps its shared memory
+// small). CG: topIds written by other blocks of the same launch (router_topk_norm_parts_group) are read with
+// __ldcg (L2, after the caller's __threadfence), never from a stale L1 line.
+template <int MAXE, bool CG>
+__device__ __forceinline__ void groupByExpert(const int* topIds, int numPairs, int K, int E, int tile, int tile2,
+                                              int* rankTmp, int* sortedTok, int* pairSlot, int* tiles,
+                                              int* numTiles, int* tiles2, int* numTiles2) {
+    __shared__ int cnt[MAXE];
+    __shared__ int off[MAXE];
+    __shared__ int toff[MAXE];
+    __shared__ int toff2[MAXE];
     __shared__ int warpC[32], warpT[32], warpT2[32];
     int tid = threadIdx.x, nt = blockDim.x, lane = tid & 31, warp = tid >> 5, nw = nt >> 5;
     for (int e = tid; e < E; e += nt) cnt[e] = 0;
@@ -36,11 +42,12 @@ extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int 
     for (int j = 0; j < GROUP_REG; j++) {
         int p = tid + j * nt;
         if (p < numPairs) {
-            myE[j] = topIds[p];
+            myE[j] = CG ? __ldcg(topIds + p) : topIds[p];
             myR[j] = atomicAdd(&cnt[myE[j]], 1);
         }
     }
-    for (int p = tid + GROUP_REG * nt; p < numPairs; p += nt) rankTmp[p] = atomicAdd(&cnt[topIds[p]], 1);
+    for (int p = tid + GROUP_REG * nt; p < numPairs; p += nt)
+        rankTmp[p] = atomicAdd(&cnt[CG ? __ldcg(topIds + p) : topIds[p]], 1);
     __syncthreads();
     // exclusive scans of the pair and tile counts over experts, nt experts per round (integer sums: exact)
     int baseC = 0, baseT = 0, baseT2 = 0;
@@ -86,8 +93,15 @@ extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int 
         }
     }
     for (int p = tid + GROUP_REG * nt; p < numPairs; p += nt) {
-        int slot = off[topIds[p]] + rankTmp[p];
+        int slot = off[CG ? __ldcg(topIds + p) : topIds[p]] + rankTmp[p];
         sortedTok[slot] = p / K;
         pairSlot[p] = slot;
     }
+}
+
+extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int K, int E, int tile, int tile2,
+                                           int* rankTmp, int* sortedTok, int* pairSlot, int* tiles, int* numTiles,
+                                           int* tiles2, int* numTiles2) {
+    groupByExpert<GROUP_MAXE, false>(topIds, numPairs, K, E, tile, tile2, rankTmp, sortedTok, pairSlot, tiles,
+                                     numTiles, tiles2, numTiles2);
 }

@@ -3,6 +3,7 @@
 #pragma once
 #include "router_topk.cuh"
 #include "rmsnorm.cuh"
+#include "group_by_expert.cuh"
 
 // ---------------------------------------------------------------------------------------------------------------
 // RMSNorm of row x[t] exactly as rmsnorm's cached path with 256 threads — threads 0..255 of the block (warps 0-7):
@@ -107,14 +108,18 @@ extern "C" __global__ void __launch_bounds__(1024) router_topk_norm(
 // one multiprocessor's L2 port (~5 µs); parts spread them. The block sums over E logits are the 1,024-thread
 // router's while E <= 256 (each thread holds at most one logit; the missing warps only added zeros): the host
 // checks. Bit-identical to rmsnorm then router_topk (bench/cuda/small_bench.cu).
-extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_parts(
-        const float* x, const bf16* normW, float eps, float* outSplit, const bf16* Wr, int E, int H, int K,
-        int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut, float* logits,
-        int* arrivals) {
-    __shared__ float probs[ROUTER_MAXE];
-    __shared__ float scratch[32];
-    __shared__ __align__(16) float row[RMS_CACHE * RTN_NORM_THREADS];
-    __shared__ int last;
+// The body: returns (to every thread of the block) whether this block was its token's last, i.e. ran the top-k.
+// The shared arrays are the entry's (RTN_PARTS_SHARED), so router_topk_norm_parts' PTX stays what it was.
+#define RTN_PARTS_SHARED                                                                                        \
+    __shared__ float probs[ROUTER_MAXE];                                                                        \
+    __shared__ float scratch[32];                                                                               \
+    __shared__ __align__(16) float row[RMS_CACHE * RTN_NORM_THREADS];                                           \
+    __shared__ int last
+__device__ __forceinline__ bool routerTopkNormParts(const float* x, const bf16* normW, float eps, float* outSplit,
+                                                    const bf16* Wr, int E, int H, int K, int normTopk, int moeSlot,
+                                                    int numMoe, int* topIds, float* topW, int* routingOut,
+                                                    float* logits, int* arrivals, float* probs, float* scratch,
+                                                    float* row, int& last) {
     int t = blockIdx.x, p = blockIdx.y, parts = gridDim.y;
     routerNormRow(x, normW, eps, H, p == 0 ? outSplit : nullptr, row, scratch);
     __syncthreads();
@@ -127,11 +132,56 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
     __syncthreads();
     if (threadIdx.x == 0) last = atomicAdd(&arrivals[t], 1) == parts - 1;
     __syncthreads();
-    if (!last) return;
+    if (!last) return false;
     __threadfence();
     for (int e = threadIdx.x; e < E; e += blockDim.x) probs[e] = __ldcg(lt + e);
     if (threadIdx.x == 0) arrivals[t] = 0;
     __syncthreads();
     routerTopk<false, false, true>(nullptr, Wr, E, H, K, normTopk, moeSlot, numMoe, topIds, topW, routingOut,
                                    nullptr, nullptr, nullptr, probs, scratch);
+    return true;
+}
+
+extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_parts(
+        const float* x, const bf16* normW, float eps, float* outSplit, const bf16* Wr, int E, int H, int K,
+        int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut, float* logits,
+        int* arrivals) {
+    RTN_PARTS_SHARED;
+    routerTopkNormParts(x, normW, eps, outSplit, Wr, E, H, K, normTopk, moeSlot, numMoe, topIds, topW, routingOut,
+                        logits, arrivals, probs, scratch, row, last);
+}
+
+// router_topk_norm_parts_group (issue 14: one launch fewer per MoE layer at <= 32 tokens): router_topk_norm_parts,
+// then the step's last token to finish groups the T * K (token, k) pairs by expert — what group_by_expert writes
+// (sortedTok, pairSlot, tiles / numTiles, tiles2 / numTiles2 with tile2 > 0), from groupByExpert with this
+// block's 256 threads. Each token's last block, after its top-k wrote topIds / topW, fences and counts itself on
+// stepArrival (one counter per launch, reset by the block that sees T - 1, so 0 again for the next launch:
+// graph-safe); that block reads every token's ids back through L2 (__ldcg). The tile lists are group_by_expert's
+// (the same counts per expert, the same scans); the order of the pairs inside an expert may differ, which changes
+// no bits (the expert GEMMs compute each tile row on its own: an mma output column depends on its own activation
+// row only, the K-split reduction is per element, and moe_combine reads each pair through pairSlot in k order).
+// bench/cuda/small_bench.cu checks it against rmsnorm + router_topk + group_by_expert. E <= ROUTER_PARTS_MAXE (the
+// host checks): the grouping's per-expert shared arrays are sized for it (probs, row and the grouping together
+// ~17 KB of static shared memory).
+#define ROUTER_PARTS_MAXE 256
+extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_parts_group(
+        const float* x, const bf16* normW, float eps, float* outSplit, const bf16* Wr, int E, int H, int K,
+        int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut, float* logits,
+        int* arrivals, int* stepArrival, int tile, int tile2, int* rankTmp, int* sortedTok, int* pairSlot,
+        int* tiles, int* numTiles, int* tiles2, int* numTiles2) {
+    RTN_PARTS_SHARED;
+    __shared__ int lastOfStep;
+    if (!routerTopkNormParts(x, normW, eps, outSplit, Wr, E, H, K, normTopk, moeSlot, numMoe, topIds, topW,
+                             routingOut, logits, arrivals, probs, scratch, row, last))
+        return;
+    // warp 0 wrote this token's ids: make them visible device-wide before counting the token as done
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) lastOfStep = atomicAdd(stepArrival, 1) == (int)gridDim.x - 1;
+    __syncthreads();
+    if (!lastOfStep) return;
+    __threadfence();
+    if (threadIdx.x == 0) *stepArrival = 0;
+    groupByExpert<ROUTER_PARTS_MAXE, true>(topIds, gridDim.x * K, K, E, tile, tile2, rankTmp, sortedTok, pairSlot,
+                                           tiles, numTiles, tiles2, numTiles2);
 }

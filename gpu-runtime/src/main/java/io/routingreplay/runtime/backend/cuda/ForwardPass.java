@@ -46,9 +46,12 @@ final class ForwardPass {
      *  the router norms its own row (router_topk_norm): same bits, one launch fewer per layer each (v20 measured
      *  the first slower at 256 rows). */
     private static final int FUSED_COMBINE_NORM_MAX_ROWS = 32;
-    /** Blocks per token of router_topk_norm_parts (v30 measured 4 best at 1-32 tokens), and the largest expert count
-     *  it takes (its 256 threads hold one logit each, as the 1,024-thread router's do). */
-    private static final int ROUTER_PARTS = 4, ROUTER_PARTS_MAX_EXPERTS = 256;
+    /** Blocks per token of router_topk_norm_parts (v30 measured 4 best at 1-32 tokens). */
+    private static final int ROUTER_PARTS = 4;
+    /** The largest expert count router_topk_norm_parts takes (its 256 threads hold one logit each, as the
+     *  1,024-thread router's do); router_topk_norm_parts_group's grouping arrays hold as many experts
+     *  (ROUTER_PARTS_MAXE in kernels/router_norm.cuh: RouterGroupShapesTest). */
+    static final int ROUTER_PARTS_MAX_EXPERTS = 256;
     /** The fused norms' row limit (kernels/moe_combine_norm.cuh, router_norm.cuh: 256 norm threads × RMS_CACHE 8). */
     private static final int FUSED_COMBINE_NORM_MAX_HIDDEN = 8 * 256;
 
@@ -112,6 +115,9 @@ final class ForwardPass {
     /** router_topk_norm_parts' logits [rows][E] and per-token arrival counters (zero between launches), or null
      *  where it never runs. */
     private final CUdeviceptr routerLogits, routerArrivals;
+    /** router_topk_norm_parts_group's one step-wide counter of finished tokens (zero between launches: the last
+     *  token resets it), or null where the grouping never runs inside the router. */
+    private final CUdeviceptr routerStepArrival;
     /** The chain-major dense GEMMs' per-chain partial sums [8][32][smallDenseMaxN] and arrival counters (zero
      *  between launches: the last block of a row block resets its own), or null where they never run. */
     private final CUdeviceptr smallDensePart, smallDenseArrivals;
@@ -179,6 +185,12 @@ final class ForwardPass {
         } else {
             this.routerLogits = null;
             this.routerArrivals = null;
+        }
+        if (routerLogits != null && small.routerGroup()) {
+            this.routerStepArrival = dev.alloc(4L);
+            cuMemsetD32(routerStepArrival, 0, 1);
+        } else {
+            this.routerStepArrival = null;
         }
         this.mla = c.attention instanceof MlaAttention a
                 ? new MlaAttentionStep(dev, c, a, w, ws, blockSize, kvSuffix) : null;
@@ -284,7 +296,21 @@ final class ForwardPass {
                 // the multiprocessors (at 256 tokens 1,024 took two waves). The block sums are the same for both
                 // only while every thread holds at most one logit, hence E <= 512 (batch invariance)
                 int routerThreads = T > sms && E <= 512 ? 512 : 1024;
-                if (routerNorms && routerLogits != null) {   // the experts over ROUTER_PARTS blocks per token
+                // prefill-sized steps: output-tiled expert products over 32-pair tiles; else, with most experts
+                // above 16 pairs, the persistent ones over 24-pair tiles (one where 16-pair tiles take two)
+                boolean tiledExperts = !kSplitGemm && (long) T * K >= (long) TILED_EXPERTS_FROM_PAIRS_PER_EXPERT * E;
+                boolean wideTiles = !tiledExperts && persistent
+                        && (long) T * K >= (long) WIDE_TILES_FROM_PAIRS_PER_EXPERT * E;
+                int tile2 = tiledExperts ? TiledGemm.SWIGLU.tokens() : wideTiles ? Workspace.GEMM_TILE_WIDE : 0;
+                // at few rows the step's last token to finish groups the pairs in the router's launch (v42)
+                boolean groupInRouter = routerNorms && routerStepArrival != null;
+                if (groupInRouter) {
+                    dev.launch3("router_topk_norm_parts_group", T, ROUTER_PARTS, 1, 256, ws.x, lw.ffnNorm, eps,
+                            ws.xnSplit, lw.router, E, H, K, c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(),
+                            ws.topIds, ws.topW, routingOut, routerLogits, routerArrivals, routerStepArrival,
+                            Workspace.GEMM_TILE, tile2, ws.rankTmp, ws.sortedTok, ws.pairSlot, ws.tiles,
+                            ws.numTiles, ws.tilesWide, ws.numTilesWide);
+                } else if (routerNorms && routerLogits != null) {   // the experts over ROUTER_PARTS blocks per token
                     dev.launch3("router_topk_norm_parts", T, ROUTER_PARTS, 1, 256, ws.x, lw.ffnNorm, eps, ws.xnSplit,
                             lw.router, E, H, K, c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(), ws.topIds,
                             ws.topW, routingOut, routerLogits, routerArrivals);
@@ -310,14 +336,11 @@ final class ForwardPass {
                             lw.sharedGateRow, E, H, K, r.kind(), r.nGroup(), r.topkGroup(), r.normTopk(), r.normEps(),
                             r.scaling(), c.moeSlot(l), c.numMoeLayers(), ws.topIds, ws.topW, ws.sharedGate, routingOut);
                 }
-                // prefill-sized steps: output-tiled expert products over 32-pair tiles; else, with most experts
-                // above 16 pairs, the persistent ones over 24-pair tiles (one where 16-pair tiles take two)
-                boolean tiledExperts = !kSplitGemm && (long) T * K >= (long) TILED_EXPERTS_FROM_PAIRS_PER_EXPERT * E;
-                boolean wideTiles = !tiledExperts && persistent
-                        && (long) T * K >= (long) WIDE_TILES_FROM_PAIRS_PER_EXPERT * E;
-                dev.launch("group_by_expert", 1, 1, 1024, ws.topIds, T * K, K, E, Workspace.GEMM_TILE,
-                        tiledExperts ? TiledGemm.SWIGLU.tokens() : wideTiles ? Workspace.GEMM_TILE_WIDE : 0,
-                        ws.rankTmp, ws.sortedTok, ws.pairSlot, ws.tiles, ws.numTiles, ws.tilesWide, ws.numTilesWide);
+                if (!groupInRouter) {
+                    dev.launch("group_by_expert", 1, 1, 1024, ws.topIds, T * K, K, E, Workspace.GEMM_TILE, tile2,
+                            ws.rankTmp, ws.sortedTok, ws.pairSlot, ws.tiles, ws.numTiles, ws.tilesWide,
+                            ws.numTilesWide);
+                }
                 if (tiledExperts) {
                     // at most one partial tile per expert beyond the full ones; blocks past the step's count return
                     int tiles32 = ceil(T * K, TiledGemm.SWIGLU.tokens()) + E;

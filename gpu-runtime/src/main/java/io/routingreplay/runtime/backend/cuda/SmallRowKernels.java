@@ -9,22 +9,31 @@ import java.util.Locale;
  * {@link ForwardPass} uses, from {@code -Droutingreplay.cuda.smallRows}: unset — the three fusions ({@link #DEFAULT}:
  * bit-identical in the engine's GPU checks and 1.2–1.5× faster than the kernels they replace in small_bench on an
  * H100; the chain-major dense GEMMs are not in it: written without a GPU, not yet measured, docs/cuda-notes.md
- * v44); {@code on} — all four; {@code off} — none (the kernels before them); else a comma-separated list of the
- * parts to use, so a GPU call can time or bisect them one by one.
+ * v44; nor the fused grouping, v42, until {@link #ROUTER_GROUP_BY_DEFAULT} is flipped); {@code on} — all five;
+ * {@code off} — none (the kernels before them); else a comma-separated list of the parts to use, so a GPU call can
+ * time or bisect them one by one.
  *
  * @param dense       QKV and O (the dense products that ran the K-split kernels) on the chain-major GEMMs
  *                    (kernels/gemm_small.cuh)
  * @param combineNorm the MoE combine writing the next layer's attention RMSNorm (moe_combine_rmsnorm)
  * @param routerNorm  the MoE block's RMSNorm inside the router (router_topk_norm)
  * @param routerParts that router's experts over several blocks per token (router_topk_norm_parts; with routerNorm)
+ * @param routerGroup the MoE grouping (group_by_expert) inside that router's launch, run by the step's last token
+ *                    to finish (router_topk_norm_parts_group; with routerNorm and routerParts)
  */
-record SmallRowKernels(boolean dense, boolean combineNorm, boolean routerNorm, boolean routerParts) {
+record SmallRowKernels(boolean dense, boolean combineNorm, boolean routerNorm, boolean routerParts,
+                       boolean routerGroup) {
     static final String PROPERTY = "routingreplay.cuda.smallRows";
     /** The part names the property lists. */
-    static final List<String> PARTS = List.of("dense", "combine-norm", "router-norm", "router-parts");
+    static final List<String> PARTS = List.of("dense", "combine-norm", "router-norm", "router-parts",
+            "router-group");
+    /** Whether the unset property includes router-group (docs/cuda-notes.md v42). OFF: written without a GPU; its
+     *  bits and speed are checked by bench/cuda/small_bench.cu only on a GPU, so it stays out of the default until
+     *  the lead has measured it there (small_bench and the engine A/B) and flips this constant. */
+    static final boolean ROUTER_GROUP_BY_DEFAULT = false;
     /** What runs when the property is unset: the fusions, not the chain-major dense GEMMs — OFF until the lead has
      *  timed them on a GPU (bench/cuda/gemm_bench.cu small, and the engine A/B; docs/cuda-notes.md v44). */
-    static final SmallRowKernels DEFAULT = new SmallRowKernels(false, true, true, true);
+    static final SmallRowKernels DEFAULT = new SmallRowKernels(false, true, true, true, ROUTER_GROUP_BY_DEFAULT);
 
     static SmallRowKernels fromSystemProperty() {
         return parse(System.getProperty(PROPERTY));
@@ -32,13 +41,13 @@ record SmallRowKernels(boolean dense, boolean combineNorm, boolean routerNorm, b
 
     static SmallRowKernels parse(String value) {
         if (value != null && value.trim().equalsIgnoreCase("on")) {
-            return new SmallRowKernels(true, true, true, true);
+            return new SmallRowKernels(true, true, true, true, true);
         }
         if (value == null || value.isBlank()) {
             return DEFAULT;
         }
         if (value.trim().equalsIgnoreCase("off")) {
-            return new SmallRowKernels(false, false, false, false);
+            return new SmallRowKernels(false, false, false, false, false);
         }
         List<String> parts = Arrays.stream(value.split(",")).map(s -> s.trim().toLowerCase(Locale.ROOT)).toList();
         for (String p : parts) {
@@ -48,6 +57,6 @@ record SmallRowKernels(boolean dense, boolean combineNorm, boolean routerNorm, b
             }
         }
         return new SmallRowKernels(parts.contains("dense"), parts.contains("combine-norm"),
-                parts.contains("router-norm"), parts.contains("router-parts"));
+                parts.contains("router-norm"), parts.contains("router-parts"), parts.contains("router-group"));
     }
 }

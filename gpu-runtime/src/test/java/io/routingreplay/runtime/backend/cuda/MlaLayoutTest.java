@@ -75,7 +75,7 @@ class MlaLayoutTest {
     void mlaStagedWidthsAreTheKernelsEntries() throws IOException {
         String src = Files.readString(Fixtures.root().getParent()
                 .resolve("gpu-runtime/src/main/cuda/kernels/attention_staged_mla.cuh"));
-        Matcher m = Pattern.compile("^SATT_KERNEL_MLA\\((\\w+), (\\d+), (\\d+), (\\w+)\\)", Pattern.MULTILINE)
+        Matcher m = Pattern.compile("^SATT_KERNEL_MLA\\((\\w+), (\\d+), (\\d+), (\\w+)(?:, \\d+)?\\)", Pattern.MULTILINE)
                 .matcher(src);
         Set<String> entries = new HashSet<>();
         while (m.find()) {
