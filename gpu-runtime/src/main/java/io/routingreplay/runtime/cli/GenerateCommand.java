@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -95,15 +96,21 @@ public final class GenerateCommand {
             }
             admitAll(input, parser, engine, results, rejections);
             ProgressReporter progress = new ProgressReporter(err, PROGRESS_INTERVAL_NANOS, results.numExpected());
+            long resultNanos = 0;
             while (engine.hasUnfinished()) {
-                for (StepEvent e : engine.step()) {
+                List<StepEvent> events = engine.step();
+                long t = System.nanoTime();
+                for (StepEvent e : events) {
                     results.accept(e);
                 }
+                resultNanos += System.nanoTime() - t;
                 progress.maybeReport(results.numFinished(), engine.stats());
             }
             double seconds = progress.finish(results.numFinished(), rejections.count(), engine.stats());
             if (meter != null) {
                 err.println(meter.summary(seconds));
+                err.printf(Locale.ROOT, "  host time: %s, results %.2f s%n", engine.hostTimes().describe(),
+                        resultNanos / 1e9);
             }
             return rejections.count() > 0 ? EXIT_REJECTED : 0;
         } finally {

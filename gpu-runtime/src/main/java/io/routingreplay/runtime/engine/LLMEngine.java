@@ -65,6 +65,8 @@ public final class LLMEngine implements AutoCloseable {
     private long prefillTokens;
     private long decodeTokens;
     private long steps;
+    /** Host-side time per part of the steps (HostTimes). */
+    private long scheduleNanos, swapNanos, prepareNanos, postprocessNanos;
     private long routingBytes;
     private long recomputedPositions;
     private int lastBatchSize;
@@ -218,8 +220,13 @@ public final class LLMEngine implements AutoCloseable {
 
     /** One step: schedule, run the batch, turn its output into events. Empty when there is nothing to do. */
     public List<StepEvent> step() {
+        long t0 = System.nanoTime();
         List<ScheduledChunk> plan = scheduler.schedule();
+        long t1 = System.nanoTime();
         runSwaps(scheduler.takeSwapPlan());
+        long t2 = System.nanoTime();
+        scheduleNanos += t1 - t0;
+        swapNanos += t2 - t1;
         if (plan.isEmpty()) {
             if (!scheduler.isEmpty()) {
                 throw new IllegalStateException("scheduler made no progress with " + scheduler.numWaiting()
@@ -237,6 +244,7 @@ public final class LLMEngine implements AutoCloseable {
         }
         ForwardBatch batch = new ForwardBatch(chunks);
         long start = System.nanoTime();
+        prepareNanos += start - t2;
         StepOutput out = runner.forward(batch);
         long forwardNanos = System.nanoTime() - start;
         if (observer != null) {
@@ -244,6 +252,7 @@ public final class LLMEngine implements AutoCloseable {
         }
         steps++;
         lastBatchSize = plan.size();
+        long post = System.nanoTime();
         List<StepEvent> events = new ArrayList<>(plan.size());
         for (int i = 0; i < plan.size(); i++) {
             StepEvent e = postprocess(plan.get(i), chunks.get(i), out, i);
@@ -251,6 +260,7 @@ public final class LLMEngine implements AutoCloseable {
                 events.add(e);
             }
         }
+        postprocessNanos += System.nanoTime() - post;
         return events;
     }
 
@@ -498,6 +508,11 @@ public final class LLMEngine implements AutoCloseable {
 
     public int numRunning() {
         return scheduler.numRunning();
+    }
+
+    /** Host-side time of the steps so far, by part (what the GPU waits for between forward calls). */
+    public HostTimes hostTimes() {
+        return new HostTimes(scheduleNanos, swapNanos, prepareNanos, postprocessNanos);
     }
 
     public EngineStats stats() {
