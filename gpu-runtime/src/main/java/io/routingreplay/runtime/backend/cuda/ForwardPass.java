@@ -75,17 +75,18 @@ final class ForwardPass {
     static final String ATTENTION_PROPERTY = "routingreplay.cuda.attention";
     /** Run the staged attention's fused entry ({@code attention_staged_*_fused}: the last block of each (token, kv
      *  group) merges the group's partials with attention_combine's code — the same bits by construction, one
-     *  launch fewer a layer; docs/cuda-notes.md v43) in place of the staged entry + attention_combine. On unless
-     *  -D{@value #FUSED_COMBINE_PROPERTY}=off (the A/B); the block and tensor-core attentions keep attention_combine. */
+     *  launch fewer a layer; docs/cuda-notes.md v43) in place of the staged entry + attention_combine. Off unless
+     *  -D{@value #FUSED_COMBINE_PROPERTY}=on: on an H100 it passed the GPU checks but was slower (the engine's step
+     *  +2 % at batch 10 and 32, attention_bench 8-13 %); the block and tensor-core attentions keep attention_combine. */
     boolean fusedAttentionCombine = isFusedAttentionCombine(System.getProperty(FUSED_COMBINE_PROPERTY));
     static final String FUSED_COMBINE_PROPERTY = "routingreplay.cuda.fusedAttentionCombine";
 
     static boolean isFusedAttentionCombine(String property) {
-        if (property == null || property.isBlank() || property.trim().equalsIgnoreCase("on")) {
-            return true;
-        }
-        if (property.trim().equalsIgnoreCase("off")) {
+        if (property == null || property.isBlank() || property.trim().equalsIgnoreCase("off")) {
             return false;
+        }
+        if (property.trim().equalsIgnoreCase("on")) {
+            return true;
         }
         throw new IllegalArgumentException("-D" + FUSED_COMBINE_PROPERTY + "=" + property + ": on or off");
     }

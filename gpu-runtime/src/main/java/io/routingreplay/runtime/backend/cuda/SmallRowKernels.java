@@ -6,10 +6,10 @@ import java.util.Locale;
 
 /**
  * Which of the small-batch kernels (issue 14: decode at ≤ 32 rows; each gives the bits of the kernels it replaces)
- * {@link ForwardPass} uses, from {@code -Droutingreplay.cuda.smallRows}: unset — the three fusions ({@link #DEFAULT}:
+ * {@link ForwardPass} uses, from {@code -Droutingreplay.cuda.smallRows}: unset — the four fusions ({@link #DEFAULT}:
  * bit-identical in the engine's GPU checks and 1.2–1.5× faster than the kernels they replace in small_bench on an
- * H100; the chain-major dense GEMMs are not in it: written without a GPU, not yet measured, docs/cuda-notes.md
- * v44; nor the fused grouping, v42, until {@link #ROUTER_GROUP_BY_DEFAULT} is flipped); {@code on} — all five;
+ * H100; not the chain-major dense GEMMs, slower than the K-split kernels there: docs/cuda-notes.md v44); {@code on}
+ * — all five;
  * {@code off} — none (the kernels before them); else a comma-separated list of the parts to use, so a GPU call can
  * time or bisect them one by one.
  *
@@ -27,13 +27,10 @@ record SmallRowKernels(boolean dense, boolean combineNorm, boolean routerNorm, b
     /** The part names the property lists. */
     static final List<String> PARTS = List.of("dense", "combine-norm", "router-norm", "router-parts",
             "router-group");
-    /** Whether the unset property includes router-group (docs/cuda-notes.md v42). OFF: written without a GPU; its
-     *  bits and speed are checked by bench/cuda/small_bench.cu only on a GPU, so it stays out of the default until
-     *  the lead has measured it there (small_bench and the engine A/B) and flips this constant. */
-    static final boolean ROUTER_GROUP_BY_DEFAULT = false;
-    /** What runs when the property is unset: the fusions, not the chain-major dense GEMMs — OFF until the lead has
-     *  timed them on a GPU (bench/cuda/gemm_bench.cu small, and the engine A/B; docs/cuda-notes.md v44). */
-    static final SmallRowKernels DEFAULT = new SmallRowKernels(false, true, true, true, ROUTER_GROUP_BY_DEFAULT);
+    /** What runs when the property is unset: the fusions (the grouping in the router too: v42, 1.5x faster than
+     *  rmsnorm + router_topk + group_by_expert in small_bench on an H100, 2026-12-07), not the chain-major dense
+     *  GEMMs (0.6–0.9x the K-split kernels in gemm_bench small on an H100: v44). */
+    static final SmallRowKernels DEFAULT = new SmallRowKernels(false, true, true, true, true);
 
     static SmallRowKernels fromSystemProperty() {
         return parse(System.getProperty(PROPERTY));
