@@ -46,9 +46,3 @@
 #include "kernels/router_norm.cuh"
 // tensor-core attention for bf16 / fp8 K/V (issue 14), last so the entries above keep their place
 #include "kernels/attention_tc.cuh"  // attention_tc_d{16,32,64,128}_{bf16,fp8}{,_x4}, d{64,128} _x2
-// the dense products at <= 32 rows, chain-major (issue 14, v44: K-split bits, activations staged, weights in a
-// register ring), last so the entries above keep their place
-#include "kernels/gemm_small.cuh"    // gemm_{store,residual}_small_b{4,16}
-// staged attention with the partial merge in the last block of each (token, kv group) (issue 14; same bits as
-// attention_staged_* + attention_combine), last so the entries above keep their place
-#include "kernels/attention_staged_fused.cuh" // attention_staged_d{16,32,64,128}{,_bf16,_fp8}{,_grouped}_fused

@@ -169,22 +169,12 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
 // Merges the attention partials of (token, head) in z order: out = sum_z e^(m_z - M) acc_z / sum_z e^(m_z - M) l_z,
 // written as a split row (storeSplit): out is only ever the O projection's input.
 // One warp per (token, head); D even. Lane z computes e^(m_z - M) once; M (fmaxf over z in order), L and each
-// output are then formed in z order as the one-block-per-head kernel did. attention_combine runs it for every head;
-// the fused staged entries (attention_staged.cuh, *_fused) run it in the last block of a (token, kv group) for the
-// group's heads, with CG true: partials written by other blocks of the same launch are read through L2 (__ldcg).
-// One body for both, so the arithmetic and its order are the same code.
-template <bool CG = false>
-__device__ __forceinline__ float attPartLoad(const float* p) { return CG ? __ldcg(p) : *p; }
-template <bool CG = false>
-__device__ __forceinline__ float2 attPartLoad2(const float* p) {
-    return CG ? __ldcg(reinterpret_cast<const float2*>(p)) : *reinterpret_cast<const float2*>(p);
-}
-template <bool CG = false>
+// output are then formed in z order as the one-block-per-head kernel did.
 __device__ __forceinline__ void attentionCombineHead(const float* part, int t, int h, int nz, int nH, int D, int lane,
                                                      float* out) {
     const float* p = part + ((size_t)t * nH + h) * ATT_SPLITS * (D + 2);
-    float m = lane < nz ? attPartLoad<CG>(&p[lane * (D + 2) + D]) : 0.f;
-    float l = lane < nz ? attPartLoad<CG>(&p[lane * (D + 2) + D + 1]) : 0.f;
+    float m = lane < nz ? p[lane * (D + 2) + D] : 0.f;
+    float l = lane < nz ? p[lane * (D + 2) + D + 1] : 0.f;
     float M = -INFINITY;
     for (int z = 0; z < nz; z++) M = fmaxf(M, __shfl_sync(0xffffffffu, m, z));
     float e = expf(m - M);
@@ -201,7 +191,7 @@ __device__ __forceinline__ void attentionCombineHead(const float* part, int t, i
 #pragma unroll
         for (int z = 0; z < ATT_SPLITS; z++) {
             if (z < nz) {
-                float2 v = attPartLoad2<CG>(p + z * (D + 2) + dd);
+                float2 v = *reinterpret_cast<const float2*>(p + z * (D + 2) + dd);
                 a0 += ez[z] * v.x;
                 a1 += ez[z] * v.y;
             }

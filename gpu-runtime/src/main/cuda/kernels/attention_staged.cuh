@@ -43,11 +43,8 @@ __host__ __device__ constexpr int sattKStageDims(int dk, int elemBytes, int byte
 // attention_bench.cu times others); KVT: the cache's element type; KH: K stages per d-slice — 1: a stage is
 // [128 positions][64 bytes]; 2: [64 positions][128 bytes] (the partition's two halves one after the other, each
 // thread's dims still in order; only the half's threads add: for MG 1, where the FMAs are few and the longer
-// contiguous pieces may copy faster — attention_bench.cu times it); TWIN: nothing in the body — the *_fused entries
-// (attention_staged_fused.cuh) instantiate it with true so that their shared arrays are not the same symbols as
-// their staged twins' (shared ones would move to module scope and change those entries' PTX)
-template <int DK, int DV, int MG, int STAGES, typename KVT = float, bool GROUPED = false, int KH = 1,
-          bool TWIN = false>
+// contiguous pieces may copy faster — attention_bench.cu times it)
+template <int DK, int DV, int MG, int STAGES, typename KVT = float, bool GROUPED = false, int KH = 1>
 __device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* kCache, const KVT* vCache,
                                                      const int* tokSeq, const int* positions, const int* blockTables,
                                                      const int* meta, int blockSize, int nH, int nKV, float scale,

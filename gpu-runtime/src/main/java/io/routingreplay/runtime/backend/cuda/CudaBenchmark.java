@@ -216,11 +216,6 @@ public final class CudaBenchmark {
         // persistent + tiled vs K-split-only GEMMs, graph-replayed (same call and context)
         kernelAb(r, B, prompt + output - 1, next, tables, greedy, r::useKSplitGemm, "GEMMs fast/K-split only ms",
                 "K-split GEMMs only", rows);
-        if (r.runsFusedAttentionCombine()) {
-            // staged attention with its merge fused in (the default) vs staged + attention_combine, graph-replayed
-            kernelAb(r, B, prompt + output - 1, next, tables, greedy, r::useSeparateAttentionCombine,
-                    "attention fused/separate merge ms", "staged attention + attention_combine", rows);
-        }
         if (r.tensorCoreAttentionApplies()) {
             // tensor-core vs fp32-FMA attention (bf16 / fp8 K/V), graph-replayed (same call and context); the
             // FMA side starts from -Droutingreplay.cuda.attention's setting, so run without it

@@ -89,14 +89,12 @@ final class CudaDevice implements AutoCloseable {
             // kernels that live on shared memory (the staged attention: ~41 KB per 128-thread block, the tiled
             // GEMMs 48 KB) need the largest carveout to keep several blocks per multiprocessor; the driver may
             // otherwise pick a small one
-            boolean persistent = PersistentGemm.isPersistent(k), smallDense = SmallDenseGemm.isSmallDense(k);
+            boolean persistent = PersistentGemm.isPersistent(k);
             cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
-                    k.startsWith("attention_staged") || persistent || smallDense || TiledGemm.isTiled(k) ? 100 : -1);
-            // the persistent kernels' cp.async ring and the chain-major ones' staged activations live in dynamic
-            // shared memory, beyond the default 48 KB
-            if (persistent || smallDense) {
+                    k.startsWith("attention_staged") || persistent || TiledGemm.isTiled(k) ? 100 : -1);
+            if (persistent) { // their cp.async ring lives in dynamic shared memory, beyond the default 48 KB
                 cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                        smallDense ? SmallDenseGemm.MAX_SHARED_BYTES : PersistentGemm.MAX_SHARED_BYTES);
+                        PersistentGemm.MAX_SHARED_BYTES);
             }
             if (TensorCoreAttention.isTensorCoreAttention(k)) { // a whole K/V partition staged: 45-102 KB
                 cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100);

@@ -234,9 +234,8 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     /**
-     * Runs the same step eagerly with the default kernels, then with the block attention kernel (+ attention_combine)
-     * instead of the staged one (its fused entry, which merges the partials itself, whatever
-     * -Droutingreplay.cuda.fusedAttentionCombine says), then with the K-split expert GEMMs instead of the persistent ones, and says for each
+     * Runs the same step eagerly with the default kernels, then with the block attention kernel instead of the
+     * staged one, then with the K-split expert GEMMs instead of the persistent ones, and says for each
      * alternative whether the sampled tokens, logprobs and routing records are bit-identical to the default's
      * ({attention, gemm}; true where the alternative is what runs anyway). With a bf16 / fp8 cache where the
      * tensor-core attention applies, the first step runs it whatever the switch says (so the checks exercise it); it
@@ -250,7 +249,6 @@ public final class CudaModelRunner implements ModelRunner {
             pass.blockAttention = false;
             pass.fmaAttention = false;
             pass.kSplitGemm = false;
-            pass.fusedAttentionCombine = true; // staged = its fused entry (partials + merge in one launch)
             StepOutput fast = forward(batch);
             pass.fmaAttention = true;
             StepOutput staged = pass.tensorCoreAttentionApplies() ? forward(batch) : fast;
@@ -265,8 +263,6 @@ public final class CudaModelRunner implements ModelRunner {
             pass.blockAttention = "block".equals(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
             pass.fmaAttention = ForwardPass.isFmaAttention(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
             pass.kSplitGemm = "ksplit".equals(System.getProperty(ForwardPass.GEMM_PROPERTY));
-            pass.fusedAttentionCombine = ForwardPass.isFusedAttentionCombine(
-                    System.getProperty(ForwardPass.FUSED_COMBINE_PROPERTY));
             forceEager = false;
         }
     }
@@ -281,17 +277,6 @@ public final class CudaModelRunner implements ModelRunner {
     /** Selects the K-split expert GEMMs only (true) or the persistent ones where they apply (false), for A/Bs. */
     public void useKSplitGemm(boolean kSplit) {
         pass.kSplitGemm = kSplit;
-    }
-
-    /** Runs the staged attention's partials and attention_combine as two launches (true) or the fused entry
-     *  (false), for the benchmark's A/B; the same bits either way. */
-    public void useSeparateAttentionCombine(boolean separate) {
-        pass.fusedAttentionCombine = !separate;
-    }
-
-    /** Whether the step's GQA attention runs the fused staged entry now (staged path, switch on). */
-    public boolean runsFusedAttentionCombine() {
-        return pass.runsFusedAttentionCombine();
     }
 
     /** Runs the fp32-FMA attention kernels even where the tensor-core ones apply (the benchmark's A/B). */
@@ -475,8 +460,7 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     private void launchGraph(int rows) {
-        int key = rows * 16 + (captureRouting ? 1 : 0) + (pass.kSplitGemm ? 2 : 0) + (pass.fmaAttention ? 4 : 0)
-                + (pass.fusedAttentionCombine ? 8 : 0);
+        int key = rows * 8 + (captureRouting ? 1 : 0) + (pass.kSplitGemm ? 2 : 0) + (pass.fmaAttention ? 4 : 0);
         CUgraphExec exec = graphs.get(key);
         if (exec == null) {
             CUgraph graph = new CUgraph();

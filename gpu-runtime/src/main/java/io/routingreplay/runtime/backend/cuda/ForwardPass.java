@@ -15,9 +15,9 @@ import static jcuda.driver.JCudaDriver.cuMemsetD32;
  * expert gate/up GEMM with SwiGLU → expert down GEMM → weighted combine (+residual); then final norm of the sampled
  * rows → lm_head → sampling. Up to 32 rows (decode at small batches) each MoE combine writes the next layer's
  * attention RMSNorm (moe_combine_rmsnorm) and the router norms its own row (router_topk_norm[_parts]), with the same
- * bits; the chain-major dense products (kernels/gemm_small.cuh) only when asked for ({@link SmallRowKernels}). Nothing
- * here synchronizes with the host, so the same sequence is captured into a CUDA graph for decode steps. Sizes
- * (tokens, sampled rows) are fixed per call; everything that varies per step is read from device memory.
+ * bits ({@link SmallRowKernels}). Nothing here synchronizes with the host, so the same sequence is captured into a
+ * CUDA graph for decode steps. Sizes (tokens, sampled rows) are fixed per call; everything that varies per step is
+ * read from device memory.
  */
 final class ForwardPass {
     /** Weight rows per GEMM block: 16 (narrow), 64 for the wide store/residual and 32 for the wide gate/up pair. */
@@ -38,10 +38,6 @@ final class ForwardPass {
     /** Pairs per expert (on average) from which the expert products run over 24-pair tiles: at 16 (batch 256)
      *  gate/up -7 %, down -11 % in bench/cuda/gemm_bench.cu (random routing); at 8 (batch 128) +12 % / +14 %. */
     private static final int WIDE_TILES_FROM_PAIRS_PER_EXPERT = 12;
-    /** Rows up to which the dense products that ran the K-split kernels (QKV, O + residual, a dense or shared
-     *  expert's down product) run on the chain-major ones when asked for (kernels/gemm_small.cuh: same bits; v44,
-     *  not yet measured, so off by default: {@link SmallRowKernels#DEFAULT}). */
-    private static final int SMALL_DENSE_MAX_ROWS = SmallDenseGemm.MAX_ROWS;
     /** Rows up to which the MoE combine also writes the next layer's attention RMSNorm (moe_combine_rmsnorm) and
      *  the router norms its own row (router_topk_norm): same bits, one launch fewer per layer each (v20 measured
      *  the first slower at 256 rows). */
@@ -73,26 +69,6 @@ final class ForwardPass {
      *  -D{@value #ATTENTION_PROPERTY}=block). */
     boolean blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
     static final String ATTENTION_PROPERTY = "routingreplay.cuda.attention";
-    /** Run the staged attention's fused entry ({@code attention_staged_*_fused}: the last block of each (token, kv
-     *  group) merges the group's partials with attention_combine's code — the same bits by construction, one
-     *  launch fewer a layer; docs/cuda-notes.md v43) in place of the staged entry + attention_combine. Off unless
-     *  -D{@value #FUSED_COMBINE_PROPERTY}=on: on an H100 it passed the GPU checks but was slower (the engine's step
-     *  +2 % at batch 10 and 32, attention_bench 8-13 %); the block and tensor-core attentions keep attention_combine. */
-    boolean fusedAttentionCombine = isFusedAttentionCombine(System.getProperty(FUSED_COMBINE_PROPERTY));
-    static final String FUSED_COMBINE_PROPERTY = "routingreplay.cuda.fusedAttentionCombine";
-
-    static boolean isFusedAttentionCombine(String property) {
-        if (property == null || property.isBlank() || property.trim().equalsIgnoreCase("off")) {
-            return false;
-        }
-        if (property.trim().equalsIgnoreCase("on")) {
-            return true;
-        }
-        throw new IllegalArgumentException("-D" + FUSED_COMBINE_PROPERTY + "=" + property + ": on or off");
-    }
-    /** The fused entry's per-(token, kv group) arrival counters [maxTokens][kv groups], zero between launches (its
-     *  last block resets its own), or null where the staged attention does not apply. */
-    private final CUdeviceptr attentionArrivals;
     /** The tensor-core attention for a bf16 / fp8 cache (kernels/attention_tc.cuh), or null where it does not apply
      *  (fp32 K/V, MLA, other head sizes). */
     private final TensorCoreAttention tensorCoreAttention;
@@ -109,8 +85,8 @@ final class ForwardPass {
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
     boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
-    /** The small-batch kernels used up to {@value #SMALL_DENSE_MAX_ROWS} rows (chain-major dense GEMMs, the fused norms);
-     *  the fused norms unless -D{@value SmallRowKernels#PROPERTY} says otherwise (on, off, or a list of parts).
+    /** The small-batch kernels used up to {@value #FUSED_COMBINE_NORM_MAX_ROWS} rows (the fused norms and router);
+     *  all of them unless -D{@value SmallRowKernels#PROPERTY} says otherwise (on, off, or a list of parts).
      *  The K-split A/B ({@link #kSplitGemm}) turns them all off. */
     final SmallRowKernels small = SmallRowKernels.fromSystemProperty();
     /** router_topk_norm_parts' logits [rows][E] and per-token arrival counters (zero between launches), or null
@@ -119,12 +95,6 @@ final class ForwardPass {
     /** router_topk_norm_parts_group's one step-wide counter of finished tokens (zero between launches: the last
      *  token resets it), or null where the grouping never runs inside the router. */
     private final CUdeviceptr routerStepArrival;
-    /** The chain-major dense GEMMs' per-chain partial sums [8][32][smallDenseMaxN] and arrival counters (zero
-     *  between launches: the last block of a row block resets its own), or null where they never run. */
-    private final CUdeviceptr smallDensePart, smallDenseArrivals;
-    /** The most outputs a chain-major product may have (what its buffers hold): the largest of QKV and the hidden
-     *  size; wider products (MLA's) stay on the K-split kernel. 0 where they never run. */
-    private final int smallDenseMaxN;
     /** Blocks of the persistent GEMMs' grids (as many as stay resident). */
     private final int gateUpBlocks, gateUp24Blocks, storeBlocks, store24Blocks;
     /** Multiprocessors of the device. */
@@ -153,30 +123,12 @@ final class ForwardPass {
         this.gateUp24Blocks = PersistentGemm.GATE_UP_24.residentBlocks(dev, sms);
         this.storeBlocks = PersistentGemm.STORE.residentBlocks(dev, sms);
         this.store24Blocks = PersistentGemm.STORE_24.residentBlocks(dev, sms);
-        if (small.dense() && !kSplitGemm) {
-            this.smallDenseMaxN = Math.max(c.hiddenSize, c.qDim() + 2 * c.kvDim());
-            this.smallDensePart = dev.alloc(4L * SmallDenseGemm.WARPS * SmallDenseGemm.MAX_ROWS * smallDenseMaxN);
-            int arrivals = SmallDenseGemm.arrivals(smallDenseMaxN);
-            this.smallDenseArrivals = dev.alloc(4L * arrivals);
-            cuMemsetD32(smallDenseArrivals, 0, arrivals);
-        } else {
-            this.smallDenseMaxN = 0;
-            this.smallDensePart = null;
-            this.smallDenseArrivals = null;
-        }
         // more than 8 query heads per K/V head (GLM-4.5's 12): the *_grouped entries, over head groups of <= 8
         this.attentionHeadGroups = attentionHeadGroups(g);
         String grouped = attentionHeadGroups > 1 ? "_grouped" : "";
         this.blockAttentionKernel = "attention" + grouped + kvSuffix;
         this.stagedAttention = d == 16 || d == 32 || d == 64 || d == 128
                 ? "attention_staged_d" + d + kvSuffix + grouped : null;
-        if (stagedAttention != null) {
-            int counters = ws.maxTokens * c.numKvHeads * attentionHeadGroups;
-            this.attentionArrivals = dev.alloc(4L * counters);
-            cuMemsetD32(attentionArrivals, 0, counters);
-        } else {
-            this.attentionArrivals = null;
-        }
         this.extendedQkvRotaryDim = extendedQkvRotaryDim(c);
         this.groupedRouter = GroupedRouter.of(c);
         if (groupedRouter == null && c.numExperts <= ROUTER_PARTS_MAX_EXPERTS && small.routerParts()) {
@@ -421,13 +373,6 @@ final class ForwardPass {
         return tensorCoreAttentionApplies() && !fmaAttention && !blockAttention;
     }
 
-    /** Whether a GQA layer's attention runs the fused staged entry (staged path, neither block nor tensor-core,
-     *  switch on). */
-    boolean runsFusedAttentionCombine() {
-        return mla == null && stagedAttention != null && !blockAttention && !usesTensorCoreAttention()
-                && fusedAttentionCombine;
-    }
-
     /** Whether the tensor-core attention applies to this model and cache at all (whatever the switches say). */
     boolean tensorCoreAttentionApplies() {
         return tensorCoreAttention != null;
@@ -458,12 +403,6 @@ final class ForwardPass {
         if (usesTensorCoreAttention()) {
             tensorCoreAttention.launch(dev, T, S, c.numKvHeads, Workspace.ATT_SPLITS, ws.q, kCache[l], vCache[l],
                     tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
-        } else if (runsFusedAttentionCombine()) { // the partials and their merge in one launch (same bits)
-            dev.launch3(stagedAttention + "_fused", kvGroups, T, Workspace.ATT_SPLITS, 128, ws.q, kCache[l],
-                    vCache[l], tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale,
-                    ws.attnPart, ws.attn, attentionArrivals);
-            denseResidual(T, H, ws.attn, c.qDim(), lw.wo, ws.x);
-            return;
         } else {
             dev.launch3(staged ? stagedAttention : blockAttentionKernel, staged ? kvGroups : T,
                     staged ? T : kvGroups, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
@@ -510,8 +449,6 @@ final class ForwardPass {
             persistent(PersistentGemm.STORE_24, store24Blocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         } else if (persistentOk && persistentBelow) {
             persistent(PersistentGemm.STORE, storeBlocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
-        } else if (smallDense(t, n, k)) {
-            smallDense(false, t, n, x, k, wt, y);
         } else {
             dense("gemm_store", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
@@ -522,8 +459,6 @@ final class ForwardPass {
     private void denseResidual(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
         if (!kSplitGemm && t >= TILED_FROM_ROWS) {
             tiledDense(TiledGemm.RESIDUAL, t, n, x, k, wt, y);
-        } else if (smallDense(t, n, k)) {
-            smallDense(true, t, n, x, k, wt, y);
         } else {
             dense("gemm_residual", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
@@ -543,25 +478,6 @@ final class ForwardPass {
         int H = c.hiddenSize;
         return !kSplitGemm && small.routerNorm() && !forced && groupedRouter == null && t <= FUSED_COMBINE_NORM_MAX_ROWS
                 && t <= sms && H % 8 == 0 && H <= FUSED_COMBINE_NORM_MAX_HIDDEN;
-    }
-
-    /** Whether a dense product over {@code t} rows, {@code n} outputs of length {@code k} runs on a chain-major
-     *  kernel: asked for (off by default until measured), few rows, outputs its buffers hold, 16-byte pieces of
-     *  the rows (k % 8 == 0, as the K-split kernels' vector loads need too) and staged activations that fit. Never
-     *  with -D{@value #GEMM_PROPERTY}=ksplit, which means today's K-split kernels only. */
-    private boolean smallDense(int t, int n, int k) {
-        return !kSplitGemm && small.dense() && t <= SMALL_DENSE_MAX_ROWS && n <= smallDenseMaxN && k % 8 == 0
-                && SmallDenseGemm.sharedBytes(k, t) <= SmallDenseGemm.MAX_SHARED_BYTES;
-    }
-
-    /** A chain-major dense product (kernels/gemm_small.cuh): gemm_store's / gemm_residual's arguments plus the
-     *  partials and arrival counters; the 16-chunk ring where the grid fits the SMs once, else the 4-chunk one. */
-    private void smallDense(boolean residual, int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
-        int[] grid = SmallDenseGemm.grid(t, n);
-        // the K-split kernel's block count (ceil(t / 16) x ceil(n / 16)) is the same work split the same way
-        SmallDenseGemm g = SmallDenseGemm.choose(residual, grid[0] * grid[1] * grid[2], sms);
-        dev.launchShared(g.name(), grid[0], grid[1], grid[2], 256, SmallDenseGemm.sharedBytes(k, t), x, k, null, wt,
-                0L, n, k, y, n, null, null, t, smallDensePart, smallDenseArrivals);
     }
 
     /** An output-tiled dense product over {@code t} rows of x (row length k). The tiled kernels need k % 8 == 0,

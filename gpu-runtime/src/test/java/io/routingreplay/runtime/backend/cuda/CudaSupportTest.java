@@ -14,7 +14,6 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** What the CUDA backend accepts, decided from the config alone (no GPU needed). */
@@ -60,40 +59,6 @@ class CudaSupportTest {
                 assertTrue(ptx.contains(".entry " + name + "("), name);
             }
         }
-    }
-
-    /** ForwardPass launches stagedAttention + "_fused" (kernels/attention_staged_fused.cuh) for every staged entry
-     *  it may name: each such entry is in the PTX. */
-    @Test
-    void theFusedStagedAttentionEntriesAreCompiled() throws IOException {
-        String ptx;
-        try (var in = CudaSupportTest.class.getResourceAsStream(CudaDevice.PTX_RESOURCE)) {
-            org.junit.jupiter.api.Assumptions.assumeTrue(in != null, "built without nvcc: no kernels.ptx");
-            ptx = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
-        }
-        for (String kv : List.of("", "_bf16", "_fp8")) {
-            for (String grouped : List.of("", "_grouped")) {
-                for (int d : new int[] {16, 32, 64, 128}) {
-                    String name = "attention_staged_d" + d + kv + grouped + "_fused";
-                    assertTrue(ptx.contains(".entry " + name + "("), name);
-                }
-            }
-        }
-    }
-
-    /** -Droutingreplay.cuda.fusedAttentionCombine: off when unset or "off" (slower on an H100: docs/cuda-notes.md
-     *  v43), on only for "on"; anything else is an error that names the property (a typo must not silently pick a
-     *  path). */
-    @Test
-    void theFusedAttentionCombineSwitchIsOffUnlessOn() {
-        assertFalse(ForwardPass.isFusedAttentionCombine(null));
-        assertFalse(ForwardPass.isFusedAttentionCombine(""));
-        assertFalse(ForwardPass.isFusedAttentionCombine("off"));
-        assertTrue(ForwardPass.isFusedAttentionCombine("on"));
-        assertTrue(ForwardPass.isFusedAttentionCombine(" ON "));
-        String msg = assertThrows(IllegalArgumentException.class,
-                () -> ForwardPass.isFusedAttentionCombine("of")).getMessage();
-        assertTrue(msg.contains(ForwardPass.FUSED_COMBINE_PROPERTY), msg);
     }
 
     /** GLM-4.5 / 4.6 / -Air: 96 query heads over 8 K/V heads (12 each) run in head groups of at most 8. */

@@ -27,9 +27,6 @@ class GemmShapesTest {
     private static final Pattern SK = Pattern.compile(
             "^SK_VARIANT\\((\\w+), (\\d+), (\\d+), (\\d+), (\\d+), \\w+, \\w+(?:, (\\d+))?(?:, (\\d+))?\\)", Pattern.MULTILINE);
 
-    private static final Pattern GSM = Pattern.compile(
-            "^GEMM_SMALL_VARIANT\\((\\w+), (\\d+), (\\d+), (\\d+), (\\d+), (\\d+)\\)", Pattern.MULTILINE);
-
     private static String source(String file) throws IOException {
         return Files.readString(Fixtures.root().getParent().resolve(Path.of("gpu-runtime/src/main/cuda", file)));
     }
@@ -66,32 +63,6 @@ class GemmShapesTest {
         }
         // the expert gate/up pair and the down product walk the same tile list
         assertEquals(TiledGemm.SWIGLU.tokens(), TiledGemm.STORE.tokens());
-    }
-
-    @Test
-    void smallDenseShapesMatchTheirKernels() throws IOException {
-        Map<String, int[]> k = variants("kernels/gemm_small.cuh", GSM);
-        String src = source("kernels/gemm_small.cuh");
-        assertTrue(source("kernels/gemm.cuh").contains("#define GEMM_TILE 16"));
-        assertTrue(source("kernels/gemm.cuh").contains("#define GEMM_WARPS 8"));
-        assertTrue(src.contains("#define GSMALL_MAX_ROWS 32"));
-        assertEquals(8, SmallDenseGemm.WARPS);
-        assertEquals(16, SmallDenseGemm.TILE);
-        assertEquals(32, SmallDenseGemm.MAX_ROWS);
-        // the kernel's shared memory and grid z, as the host computes them
-        assertTrue(src.contains("return GEMM_WARPS / rg * chunksPerChain * rows * 32 * 4;"));
-        assertTrue(src.contains("int w = blockIdx.z * C + cl;"));
-        for (SmallDenseGemm g : SmallDenseGemm.ALL) {
-            int[] a = k.get(g.name()); // mode, RG, NB, hint, min blocks
-            assertNotNull(a, g.name() + " is not a GEMM_SMALL_VARIANT of kernels/gemm_small.cuh");
-            assertEquals(g.residual() ? 1 : 0, a[0], g.name() + " mode");
-            assertEquals(SmallDenseGemm.ROW_GROUPS, a[1], g.name() + " row groups");
-            assertEquals(g.chunks(), a[2], g.name() + " chunks in flight");
-            // the b4 variant must keep three blocks per multiprocessor (QKV's 320 blocks in one wave)
-            assertEquals(g.chunks() == 4 ? 3 : 1, a[4], g.name() + " min blocks");
-            assertTrue(SmallDenseGemm.isSmallDense(g.name()));
-        }
-        assertTrue(!SmallDenseGemm.isSmallDense("gemm_store") && !SmallDenseGemm.isSmallDense("gemm_residual"));
     }
 
     @Test

@@ -9,36 +9,32 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SmallRowKernelsTest {
     @Test
-    void unsetUsesTheFusionsOnAllOffNone() {
-        SmallRowKernels all = new SmallRowKernels(true, true, true, true, true);
-        SmallRowKernels fusions = new SmallRowKernels(false, true, true, true, true);
-        assertEquals(fusions, SmallRowKernels.parse(null));
-        assertEquals(fusions, SmallRowKernels.parse(""));
+    void unsetAndOnUseAllFusionsOffNone() {
+        SmallRowKernels all = new SmallRowKernels(true, true, true, true);
+        assertEquals(all, SmallRowKernels.parse(null));
+        assertEquals(all, SmallRowKernels.parse(""));
         assertEquals(all, SmallRowKernels.parse("on"));
-        assertEquals(new SmallRowKernels(false, false, false, false, false), SmallRowKernels.parse("off"));
-        assertEquals(new SmallRowKernels(false, false, false, false, false), SmallRowKernels.parse(" OFF "));
+        assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse("off"));
+        assertEquals(new SmallRowKernels(false, false, false, false), SmallRowKernels.parse(" OFF "));
     }
 
     @Test
     void aListUsesExactlyItsParts() {
-        assertEquals(new SmallRowKernels(true, false, false, false, false), SmallRowKernels.parse("dense"));
-        assertEquals(new SmallRowKernels(false, true, false, false, false), SmallRowKernels.parse("combine-norm"));
-        assertEquals(new SmallRowKernels(false, false, true, false, false), SmallRowKernels.parse("router-norm"));
-        assertEquals(new SmallRowKernels(false, true, true, false, false),
+        assertEquals(new SmallRowKernels(true, false, false, false), SmallRowKernels.parse("combine-norm"));
+        assertEquals(new SmallRowKernels(false, true, false, false), SmallRowKernels.parse("router-norm"));
+        assertEquals(new SmallRowKernels(true, true, false, false),
                 SmallRowKernels.parse("router-norm, combine-norm"));
-        assertEquals(new SmallRowKernels(true, true, true, false, false),
-                SmallRowKernels.parse("dense,combine-norm,router-norm"));
-        assertEquals(new SmallRowKernels(false, false, true, true, false),
+        assertEquals(new SmallRowKernels(false, true, true, false),
                 SmallRowKernels.parse("router-norm,router-parts"));
-        assertEquals(new SmallRowKernels(false, false, false, false, true), SmallRowKernels.parse("router-group"));
-        assertEquals(new SmallRowKernels(false, true, true, true, true),
+        assertEquals(new SmallRowKernels(false, false, false, true), SmallRowKernels.parse("router-group"));
+        assertEquals(new SmallRowKernels(true, true, true, true),
                 SmallRowKernels.parse("combine-norm,router-norm,router-parts,router-group"));
     }
 
     @Test
     void anUnknownPartIsRefusedWithTheNames() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> SmallRowKernels.parse("dense,routernorm"));
+                () -> SmallRowKernels.parse("combine-norm,routernorm"));
         assertTrue(e.getMessage().contains("'routernorm'") && e.getMessage().contains("router-norm"), e.getMessage());
         IllegalArgumentException g = assertThrows(IllegalArgumentException.class,
                 () -> SmallRowKernels.parse("router-grouping"));
@@ -46,18 +42,16 @@ class SmallRowKernelsTest {
     }
 
     @Test
-    void theRemovedStreamedGemmsAreNoLongerAPart() {
-        // v38's streamed GEMMs (kernels/gemm_stream.cuh) are gone: naming them is an error, not a silent no-op
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> SmallRowKernels.parse("stream"));
-        assertTrue(e.getMessage().contains("'stream'") && e.getMessage().contains("dense"), e.getMessage());
-    }
-
-    @Test
-    void theDenseGemmsAreOffUnlessAskedFor() {
-        // slower than the K-split kernels on an H100 (docs/cuda-notes.md v44): only "on" or a list naming "dense"
-        assertTrue(!SmallRowKernels.DEFAULT.dense() && !SmallRowKernels.parse(null).dense());
-        assertTrue(SmallRowKernels.parse("on").dense());
+    void theRemovedDenseGemmsAreNoLongerParts() {
+        // v38's streamed and v44's chain-major dense GEMMs are gone (docs/cuda-notes.md): naming either part is an
+        // error that lists the valid parts, not a silent no-op
+        for (String removed : new String[] {"stream", "dense", "dense,combine-norm"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> SmallRowKernels.parse(removed), removed);
+            String m = e.getMessage();
+            assertTrue(m.contains("'" + removed.split(",")[0] + "'"), m);
+            assertTrue(m.contains("combine-norm, router-norm, router-parts, router-group"), m);
+        }
     }
 
     @Test
