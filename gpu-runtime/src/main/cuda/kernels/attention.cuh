@@ -168,10 +168,13 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
 
 // Merges the attention partials of (token, head) in z order: out = sum_z e^(m_z - M) acc_z / sum_z e^(m_z - M) l_z,
 // written as a split row (storeSplit): out is only ever the O projection's input.
-// One warp per (token, head); D even. Lane z computes e^(m_z - M) once; M (fmaxf over z in order), L and each
-// output are then formed in z order as the one-block-per-head kernel did.
-__device__ __forceinline__ void attentionCombineHead(const float* part, int t, int h, int nz, int nH, int D, int lane,
-                                                     float* out) {
+// One warp per (token, head), grid (tokens, ceil(nH / warps per block)); D even. Lane z computes e^(m_z - M) once;
+// M (fmaxf over z in order), L and each output are then formed in z order as the one-block-per-head kernel did.
+extern "C" __global__ void attention_combine(const float* part, const int* positions, int nH, int D, float* out) {
+    int t = blockIdx.x, h = blockIdx.y * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    if (h >= nH) return;
+    int ctx = positions[t] + 1;
+    int nz = min(ATT_SPLITS, (ctx + ATT_CHUNK - 1) / ATT_CHUNK);
     const float* p = part + ((size_t)t * nH + h) * ATT_SPLITS * (D + 2);
     float m = lane < nz ? p[lane * (D + 2) + D] : 0.f;
     float l = lane < nz ? p[lane * (D + 2) + D + 1] : 0.f;
@@ -199,17 +202,6 @@ __device__ __forceinline__ void attentionCombineHead(const float* part, int t, i
         storeSplit(orow, d, a0 / L);
         storeSplit(orow, d + 1, a1 / L);
     }
-}
-// the partitions a token's context has, at most ATT_SPLITS (the partials the merge reads)
-__device__ __forceinline__ int attPartials(int ctx) { return min(ATT_SPLITS, (ctx + ATT_CHUNK - 1) / ATT_CHUNK); }
-
-// grid (tokens, ceil(nH / warps per block)): one warp per (token, head)
-extern "C" __global__ void attention_combine(const float* part, const int* positions, int nH, int D, float* out) {
-    int t = blockIdx.x, h = blockIdx.y * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
-    if (h >= nH) return;
-    int ctx = positions[t] + 1;
-    int nz = attPartials(ctx);
-    attentionCombineHead(part, t, h, nz, nH, D, lane, out);
 }
 
 #define ATT_ARGS const int* tokSeq, const int* positions, const int* blockTables, const int* meta, int blockSize, \

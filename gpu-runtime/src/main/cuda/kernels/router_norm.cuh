@@ -65,44 +65,29 @@ extern "C" __global__ void __launch_bounds__(1024) router_topk_norm(
                             nullptr, probs, scratch);
 }
 
-// ROUTER_LOGITS with every weight load of a warp's pass issued before its FMAs (KB k steps of 256 at a time: a
+// ROUTER_KLOOP with every weight load of a warp's pass issued before its FMAs (KB k steps of 256 at a time: a
 // 2,048-wide row is one batch of 8 x EPW 16-byte loads per lane in flight, where the plain loop keeps EPW); the
 // same FMAs in the same order, so the same logits. For router_topk_norm_parts (256 threads: registers to spare).
-#define ROUTER_LOGITS_PREFETCH(XR, EB, EE, OUT, KB)                                                            \
-    do {                                                                                                        \
-        constexpr int EPW = 4;                                                                                  \
-        for (int e0 = (EB) + warp; e0 < (EE); e0 += EPW * nw) {                                                 \
-            float s[EPW];                                                                                       \
-            const bf16* wr[EPW];                                                                                \
-            _Pragma("unroll") for (int i = 0; i < EPW; i++) {                                                   \
-                s[i] = 0.f;                                                                                     \
-                wr[i] = Wr + (size_t)min(e0 + i * nw, E - 1) * H;                                               \
-            }                                                                                                   \
-            for (int k0 = lane * 8; k0 < H; k0 += 256 * (KB)) {                                                 \
-                uint4 wq[KB][EPW];                                                                              \
-                _Pragma("unroll") for (int j = 0; j < (KB); j++)                                                \
-                    _Pragma("unroll") for (int i = 0; i < EPW; i++)                                             \
-                        wq[j][i] = k0 + j * 256 < H ? *reinterpret_cast<const uint4*>(wr[i] + k0 + j * 256)     \
-                                                    : make_uint4(0, 0, 0, 0);                                   \
-                _Pragma("unroll") for (int j = 0; j < (KB); j++) {                                              \
-                    int k = k0 + j * 256;                                                                       \
-                    if (k < H) {                                                                                \
-                        float4 a = *reinterpret_cast<const float4*>((XR) + k);                                  \
-                        float4 b = *reinterpret_cast<const float4*>((XR) + k + 4);                              \
-                        _Pragma("unroll") for (int i = 0; i < EPW; i++) ROUTER_FMA8(s[i], wq[j][i], a, b);     \
-                    }                                                                                           \
-                }                                                                                               \
-            }                                                                                                   \
-            _Pragma("unroll") for (int i = 0; i < EPW; i++) {                                                   \
-                float v = warpSum(s[i]);                                                                        \
-                if (lane == 0 && e0 + i * nw < (EE)) (OUT)[e0 + i * nw] = v;                                    \
+#define ROUTER_KLOOP_PREFETCH(XR, KB)                                                                           \
+    for (int k0 = lane * 8; k0 < H; k0 += 256 * (KB)) {                                                         \
+        uint4 wq[KB][EPW];                                                                                      \
+        _Pragma("unroll") for (int j = 0; j < (KB); j++)                                                        \
+            _Pragma("unroll") for (int i = 0; i < EPW; i++)                                                     \
+                wq[j][i] = k0 + j * 256 < H ? *reinterpret_cast<const uint4*>(wr[i] + k0 + j * 256)             \
+                                            : make_uint4(0, 0, 0, 0);                                           \
+        _Pragma("unroll") for (int j = 0; j < (KB); j++) {                                                      \
+            int k = k0 + j * 256;                                                                               \
+            if (k < H) {                                                                                        \
+                float4 a = *reinterpret_cast<const float4*>((XR) + k);                                          \
+                float4 b = *reinterpret_cast<const float4*>((XR) + k + 4);                                      \
+                _Pragma("unroll") for (int i = 0; i < EPW; i++) ROUTER_FMA8(s[i], wq[j][i], a, b);             \
             }                                                                                                   \
         }                                                                                                       \
-    } while (0)
+    }
 
 // router_topk_norm_parts: the same over gridDim.y blocks per token (grid (tokens, parts), 256 threads): each block
 // norms the row (part 0 writes the split row) and computes the logits of its ceil(E / parts) experts into
-// logits[t][e] (ROUTER_LOGITS: a logit's bits do not depend on the block); the token's last block to arrive
+// logits[t][e] (ROUTER_PASSES: a logit's bits do not depend on the block); the token's last block to arrive
 // (arrivals[t], reset by it for the next launch) reads the E logits back and runs the softmax, top-k and record
 // (routerTopk PRESET). At batch 10-32 the one-block router streams the 512 KB of router weights per token through
 // one multiprocessor's L2 port (~5 µs); parts spread them. The block sums over E logits are the 1,024-thread
@@ -126,7 +111,7 @@ __device__ __forceinline__ bool routerTopkNormParts(const float* x, const bf16* 
     int per = (E + parts - 1) / parts;
     float* lt = logits + (size_t)t * E;
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    ROUTER_LOGITS_PREFETCH(row, p * per, min(E, (p + 1) * per), lt, 8);
+    ROUTER_PASSES(p * per, min(E, (p + 1) * per), lt, ROUTER_KLOOP_PREFETCH(row, 8));
     // the last block of the token takes the logits (the threadFenceReduction pattern)
     __threadfence();
     __syncthreads();

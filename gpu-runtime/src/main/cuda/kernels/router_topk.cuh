@@ -19,11 +19,6 @@
 // the given order), and still runs the free selection to write how many of the forced ids it would have picked
 // into reproduced[r * numMoe + moeSlot]. probs [ROUTER_MAXE] and scratch [32]: the entry's shared
 // arrays. Forcing the ids the free selection picks gives its weights bit for bit.
-// The logits of experts EB .. EE - 1 into OUT[e] (needs lane, warp, nw, Wr, E, H in scope): each warp EPW experts
-// per pass (e0, e0 + nw, ...: loads in flight), each expert's dot product in the one fixed order (lane strides of 8,
-// fmaf in k order, warpSum), so a logit's bits do not depend on which block, warp or pass computes it
-// (router_topk_norm_parts splits the experts over blocks). A macro, not a function: routerTopk's instructions stay
-// in their order (an inlined function reordered them; scripts/ptx-same.sh --entries), as sampling.cuh's macro.
 // s += the 8 bf16 weights of W (a uint4) times the 8 activations a.x .. b.w, in k order (every router path's order)
 #define ROUTER_FMA8(S, W, A, B)                                                                                 \
     do {                                                                                                        \
@@ -32,7 +27,14 @@
         S = fmaf(w_[0], (A).x, S); S = fmaf(w_[1], (A).y, S); S = fmaf(w_[2], (A).z, S); S = fmaf(w_[3], (A).w, S); \
         S = fmaf(w_[4], (B).x, S); S = fmaf(w_[5], (B).y, S); S = fmaf(w_[6], (B).z, S); S = fmaf(w_[7], (B).w, S); \
     } while (0)
-#define ROUTER_LOGITS(XR, EB, EE, OUT)                                                                          \
+// The logits of experts EB .. EE - 1 into OUT[e] (needs lane, warp, nw, Wr, E, H in scope): each warp EPW experts
+// per pass (e0, e0 + nw, ...: loads in flight), each expert's dot product in the one fixed order (lane strides of 8,
+// fmaf in k order, warpSum), so a logit's bits do not depend on which block, warp or pass computes it
+// (router_topk_norm_parts splits the experts over blocks). KLOOP: the pass's walk over k, adding into s[EPW] from
+// the rows wr[EPW] (ROUTER_KLOOP here; router_norm.cuh's ROUTER_KLOOP_PREFETCH issues its loads first). Macros,
+// not functions: routerTopk's instructions stay in their order (an inlined function reordered them;
+// scripts/ptx-same.sh --entries), as sampling.cuh's macro.
+#define ROUTER_PASSES(EB, EE, OUT, KLOOP)                                                                       \
     do {                                                                                                        \
         constexpr int EPW = 4; /* experts per warp and pass */                                                  \
         for (int e0 = (EB) + warp; e0 < (EE); e0 += EPW * nw) {                                                 \
@@ -42,18 +44,22 @@
                 s[i] = 0.f;                                                                                     \
                 wr[i] = Wr + (size_t)min(e0 + i * nw, E - 1) * H;                                               \
             }                                                                                                   \
-            for (int k = lane * 8; k < H; k += 256) {                                                           \
-                float4 a = *reinterpret_cast<const float4*>((XR) + k);                                          \
-                float4 b = *reinterpret_cast<const float4*>((XR) + k + 4);                                      \
-                _Pragma("unroll") for (int i = 0; i < EPW; i++)                                                 \
-                    ROUTER_FMA8(s[i], *reinterpret_cast<const uint4*>(wr[i] + k), a, b);                        \
-            }                                                                                                   \
+            KLOOP;                                                                                              \
             _Pragma("unroll") for (int i = 0; i < EPW; i++) {                                                   \
                 float v = warpSum(s[i]);                                                                        \
                 if (lane == 0 && e0 + i * nw < (EE)) (OUT)[e0 + i * nw] = v;                                    \
             }                                                                                                   \
         }                                                                                                       \
     } while (0)
+// one 16-byte weight load per expert at a time, the FMAs right after it
+#define ROUTER_KLOOP(XR)                                                                                        \
+    for (int k = lane * 8; k < H; k += 256) {                                                                   \
+        float4 a = *reinterpret_cast<const float4*>((XR) + k);                                                  \
+        float4 b = *reinterpret_cast<const float4*>((XR) + k + 4);                                              \
+        _Pragma("unroll") for (int i = 0; i < EPW; i++)                                                         \
+            ROUTER_FMA8(s[i], *reinterpret_cast<const uint4*>(wr[i] + k), a, b);                                \
+    }
+#define ROUTER_LOGITS(XR, EB, EE, OUT) ROUTER_PASSES(EB, EE, OUT, ROUTER_KLOOP(XR))
 
 // ROW (router_topk_norm, kernels/router_norm.cuh): xn is the token's normed row itself (in shared memory), not the
 // matrix of all rows. PRESET (router_topk_norm_parts): probs already holds the E logits; only the softmax, top-k and

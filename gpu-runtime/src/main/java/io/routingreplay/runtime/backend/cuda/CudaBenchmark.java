@@ -235,10 +235,6 @@ public final class CudaBenchmark {
     }
 
     /**
-     * Median graph-replayed decode step with {@code set(false)} and with {@code set(true)}, measured in interleaved
-     * blocks of 8 steps ({@code reps} of each) from position {@code pos} on, so context growth cancels out.
-     */
-    /**
      * One kernel choice's A/B: decode steps interleaved with the switch off (A) and on (B), the two medians as a
      * table row, then the B side's per-kernel profile; the switch is left off.
      */
@@ -255,6 +251,10 @@ public final class CudaBenchmark {
         set.accept(false);
     }
 
+    /**
+     * Median graph-replayed decode step with {@code set(false)} and with {@code set(true)}, measured in interleaved
+     * blocks of 8 steps ({@code reps} of each) from position {@code pos} on, so context growth cancels out.
+     */
     private static double[] interleaved(CudaModelRunner r, int B, int pos, int[] next, int[][] tables,
                                         SamplingParams p, int reps, java.util.function.Consumer<Boolean> set) {
         List<Double> a = new ArrayList<>(), b = new ArrayList<>();
