@@ -23,6 +23,8 @@
 // tile x of the list (expert, start, count <= 32·NWT), its activation rows gathered through inRow (or slots start..
 // when inRow is null), its weights at W + expert · expertStride, its outputs in slot rows start .. start + count.
 
+#include "kernels/pdl.cuh" // PDL_WAIT, PDL_TRIGGER
+
 // The loader's place in the class-by-class walk: chunk `chunk` of class `cls`, `issued` chunks so far (classes in
 // order, each class's chunks cls, cls + 8, ... below nCh).
 struct ClassWalk {
@@ -195,6 +197,8 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
 // (TiledGemm.sharedBytes).
 #define TG_VARIANT(name, mode, mf, nwr, nwt, stages, minBlocks, args, pass)                                     \
     extern "C" __global__ void __launch_bounds__(32 * nwr * nwt, minBlocks) name(args) {                       \
+        PDL_WAIT();                                                                                            \
+        PDL_TRIGGER();                                                                                         \
         tiledGemmBody<mode, mf, nwr, nwt, stages>(pass);                                                       \
     }
 // 128 weight rows × 32 tokens, four warps, 4 stages (48 KB): the best of the shapes gemm_bench.cu measured for

@@ -4,6 +4,7 @@
 #pragma once
 #include "bf16_split.cuh"
 #include "cp_async.cuh"
+#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // Tensor-core GEMM with bf16 weights and split fp32 activations:  Y[row s][n] = sum_k W_e[n][k] * X[in(s)][k].
@@ -231,18 +232,79 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
     for (int r = 0; r < RG; r++) reduceAndStore<MODE, SUB, NACC>(acc[r], red, nBase + r * 16, N, start, count, Y, ldy);
 }
 
+// Before PDL_WAIT (pdl.cuh) in the dense entries below: L2 prefetch hints for the weight pieces this lane loads in
+// gemmBody's first unrolled k iteration (4 chunks per warp for RG 1, 2 otherwise: its unroll depth), so that the
+// weight stream starts while the previous kernel drains. Only when tiles == null: an expert tile's weights are
+// known only from the tile list, which an earlier kernel writes. Weights are never written by a kernel of a step
+// and a prefetch reads nothing into registers, so the results are unchanged (the same bits with PDL on or off).
+template <int MODE, int RG>
+__device__ __forceinline__ void gemmPrefetchDense(const bf16* W, const bf16* W2, int N, int K, const int* tiles) {
+    if (!tiles) {
+        constexpr int CHUNKS = RG == 1 ? 4 : 2;
+        int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+        int g = lane >> 2, tq = lane & 3;
+        int nBase = blockIdx.y * 16 * RG;
+#pragma unroll
+        for (int r = 0; r < RG; r++) {
+            int rA = min(nBase + r * 16 + g, N - 1), rB = min(nBase + r * 16 + g + 8, N - 1);
+#pragma unroll
+            for (int c = 0; c < CHUNKS; c++) {
+                int k = (warp + c * GEMM_WARPS) * 32 + 8 * tq;
+                if (k < K) {
+                    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(W + (size_t)rA * K + k));
+                    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(W + (size_t)rB * K + k));
+                    if (MODE == 2) {
+                        asm volatile("prefetch.global.L2 [%0];\n" ::"l"(W2 + (size_t)rA * K + k));
+                        asm volatile("prefetch.global.L2 [%0];\n" ::"l"(W2 + (size_t)rB * K + k));
+                    }
+                }
+            }
+        }
+    }
+}
+
 // "_wide" variants (64 weight rows per block for store/residual, 32 for the gate/up pair) are picked by the host
 // for steps with many tokens per tile; their results are bit-identical to the narrow ones.
 #define GEMM_ARGS const float* X, int ldx, const int* inRow, const bf16* W, long long expertStride, int N, int K, \
     float* Y, int ldy, const int* tiles, const int* numTiles, int numRows
 #define GEMM_PASS X, ldx, inRow, W, nullptr, expertStride, N, K, Y, ldy, tiles, numTiles, numRows
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store(GEMM_ARGS) { gemmBody<0, 1>(GEMM_PASS); }
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store_wide(GEMM_ARGS) { gemmBody<0, 4>(GEMM_PASS); }
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual(GEMM_ARGS) { gemmBody<1, 1>(GEMM_PASS); }
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual_wide(GEMM_ARGS) { gemmBody<1, 4>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store(GEMM_ARGS) {
+    gemmPrefetchDense<0, 1>(W, nullptr, N, K, tiles);
+    PDL_WAIT();
+    PDL_TRIGGER();
+    gemmBody<0, 1>(GEMM_PASS);
+}
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store_wide(GEMM_ARGS) {
+    gemmPrefetchDense<0, 4>(W, nullptr, N, K, tiles);
+    PDL_WAIT();
+    PDL_TRIGGER();
+    gemmBody<0, 4>(GEMM_PASS);
+}
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual(GEMM_ARGS) {
+    gemmPrefetchDense<1, 1>(W, nullptr, N, K, tiles);
+    PDL_WAIT();
+    PDL_TRIGGER();
+    gemmBody<1, 1>(GEMM_PASS);
+}
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual_wide(GEMM_ARGS) {
+    gemmPrefetchDense<1, 4>(W, nullptr, N, K, tiles);
+    PDL_WAIT();
+    PDL_TRIGGER();
+    gemmBody<1, 4>(GEMM_PASS);
+}
 
 #define SWIGLU_ARGS const float* X, int ldx, const int* inRow, const bf16* Wg, const bf16* Wu, long long expertStride, \
     int N, int K, float* Y, int ldy, const int* tiles, const int* numTiles, int numRows
 #define SWIGLU_PASS X, ldx, inRow, Wg, Wu, expertStride, N, K, Y, ldy, tiles, numTiles, numRows
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu(SWIGLU_ARGS) { gemmBody<2, 1, GEMM_SUB, 1>(SWIGLU_PASS); }
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu_wide(SWIGLU_ARGS) { gemmBody<2, 2, GEMM_SUB, 1>(SWIGLU_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu(SWIGLU_ARGS) {
+    gemmPrefetchDense<2, 1>(Wg, Wu, N, K, tiles);
+    PDL_WAIT();
+    PDL_TRIGGER();
+    gemmBody<2, 1, GEMM_SUB, 1>(SWIGLU_PASS);
+}
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu_wide(SWIGLU_ARGS) {
+    gemmPrefetchDense<2, 2>(Wg, Wu, N, K, tiles);
+    PDL_WAIT();
+    PDL_TRIGGER();
+    gemmBody<2, 2, GEMM_SUB, 1>(SWIGLU_PASS);
+}

@@ -13,6 +13,7 @@ import jcuda.driver.JCudaDriver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,6 +40,9 @@ final class CudaDevice implements AutoCloseable {
     private final List<CUdeviceptr> allocations = new ArrayList<>();
     private final List<Pointer> hostAllocations = new ArrayList<>();
     private List<Object[]> profiled; // {name, start event, end event} while profiling
+    /** -Droutingreplay.cuda.pdl=on: every kernel launched with programmatic dependent launch (PdlLauncher). */
+    final boolean pdl = PdlLauncher.enabledFromSystemProperty();
+    private ByteBuffer pdlParams; // the packed arguments of the PDL launch in progress (the driver copies them)
 
     CudaDevice(int ordinal) {
         JCudaDriver.setExceptionsEnabled(true);
@@ -60,6 +64,9 @@ final class CudaDevice implements AutoCloseable {
         cuCtxSetCurrent(context);
         cuModuleLoadData(module, readPtx());
         cuStreamCreate(stream, 0);
+        if (pdl) {
+            PdlLauncher.load(); // fail at start, with the reason, when this build has no shim
+        }
     }
 
     /** Makes this device's context current on the calling thread (the engine may drive it from any one thread). */
@@ -165,6 +172,27 @@ final class CudaDevice implements AutoCloseable {
 
     /** As {@link #launch3} with {@code sharedBytes} of dynamic shared memory per block. */
     void launchShared(String f, int gx, int gy, int gz, int block, int sharedBytes, Object... args) {
+        if (profiled != null) {
+            CUevent e0 = new CUevent(), e1 = new CUevent();
+            cuEventCreate(e0, 0);
+            cuEventCreate(e1, 0);
+            cuEventRecord(e0, stream);
+            enqueue(f, gx, gy, gz, block, sharedBytes, args);
+            cuEventRecord(e1, stream);
+            profiled.add(new Object[]{f, e0, e1});
+        } else {
+            enqueue(f, gx, gy, gz, block, sharedBytes, args);
+        }
+    }
+
+    /** One launch on the stream: with PDL (kernels/pdl.cuh: the kernel may start while the previous one drains;
+     *  in a captured graph a programmatic kernel-to-kernel edge) when {@link #pdl}, else JCuda's cuLaunchKernel. */
+    private void enqueue(String f, int gx, int gy, int gz, int block, int sharedBytes, Object[] args) {
+        if (pdl) {
+            pdlParams = PdlLauncher.pack(args, pdlParams);
+            PdlLauncher.launch(fn(f), gx, gy, gz, block, sharedBytes, stream, pdlParams, args.length, true);
+            return;
+        }
         Pointer[] ps = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
@@ -182,17 +210,7 @@ final class CudaDevice implements AutoCloseable {
                 throw new IllegalArgumentException("kernel argument of type " + a.getClass());
             }
         }
-        if (profiled == null) {
-            cuLaunchKernel(fn(f), gx, gy, gz, block, 1, 1, sharedBytes, stream, Pointer.to(ps), null);
-            return;
-        }
-        CUevent e0 = new CUevent(), e1 = new CUevent();
-        cuEventCreate(e0, 0);
-        cuEventCreate(e1, 0);
-        cuEventRecord(e0, stream);
         cuLaunchKernel(fn(f), gx, gy, gz, block, 1, 1, sharedBytes, stream, Pointer.to(ps), null);
-        cuEventRecord(e1, stream);
-        profiled.add(new Object[]{f, e0, e1});
     }
 
     void startProfile() {
