@@ -216,6 +216,12 @@ public final class CudaBenchmark {
         // persistent + tiled vs K-split-only GEMMs, graph-replayed (same call and context)
         kernelAb(r, B, prompt + output - 1, next, tables, greedy, r::useKSplitGemm, "GEMMs fast/K-split only ms",
                 "K-split GEMMs only", rows);
+        if (r.leanAttentionRuns()) {
+            // staged entry vs the lean one it replaces (head_dim 128, 8 query heads per K/V head), graph-replayed
+            // (same call and context); only where the lean one runs, so the switch ends where it started
+            kernelAb(r, B, prompt + output - 1, next, tables, greedy, staged -> r.useLeanAttention(!staged),
+                    "attention lean/staged ms", "staged attention (lean off)", rows);
+        }
         if (r.tensorCoreAttentionApplies()) {
             // tensor-core vs fp32-FMA attention (bf16 / fp8 K/V), graph-replayed (same call and context); the
             // FMA side starts from -Droutingreplay.cuda.attention's setting, so run without it

@@ -240,8 +240,10 @@ public final class CudaModelRunner implements ModelRunner {
      * ({attention, gemm}; true where the alternative is what runs anyway). With a bf16 / fp8 cache where the
      * tensor-core attention applies, the first step runs it whatever the switch says (so the checks exercise it); it
      * has no bit-identical reference, so the attention comparison is then the staged FMA kernel's step against the
-     * block kernel's. Running a step again is harmless: it rewrites the same
-     * K/V values into the same slots.
+     * block kernel's. Where the lean staged attention applies (head_dim 128, 8 query heads per K/V head) the staged
+     * step runs it (the default) and, unless it is switched off, the staged entry it replaces runs too: the
+     * attention answer is true only if both equal the block kernel's step. Running a step again is harmless: it
+     * rewrites the same K/V values into the same slots.
      */
     public boolean[] referenceKernelsAgree(ForwardBatch batch) {
         forceEager = true;
@@ -252,15 +254,23 @@ public final class CudaModelRunner implements ModelRunner {
             StepOutput fast = forward(batch);
             pass.fmaAttention = true;
             StepOutput staged = pass.tensorCoreAttentionApplies() ? forward(batch) : fast;
+            StepOutput replacedStaged = staged; // the staged entry the lean one replaces, where it does
+            if (pass.leanAttention && pass.leanAttentionApplies()) {
+                pass.leanAttention = false;
+                replacedStaged = forward(batch);
+                pass.leanAttention = true;
+            }
             pass.blockAttention = true;
             StepOutput blockAttention = forward(batch);
             pass.blockAttention = false;
             pass.fmaAttention = false;
             pass.kSplitGemm = true;
             StepOutput kSplit = forward(batch);
-            return new boolean[]{sameOutput(staged, blockAttention), sameOutput(fast, kSplit)};
+            return new boolean[]{sameOutput(staged, blockAttention) && sameOutput(replacedStaged, blockAttention),
+                    sameOutput(fast, kSplit)};
         } finally {
             pass.blockAttention = "block".equals(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
+            pass.leanAttention = ForwardPass.isLeanAttention(System.getProperty(ForwardPass.LEAN_ATTENTION_PROPERTY));
             pass.fmaAttention = ForwardPass.isFmaAttention(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
             pass.kSplitGemm = "ksplit".equals(System.getProperty(ForwardPass.GEMM_PROPERTY));
             forceEager = false;
@@ -282,6 +292,18 @@ public final class CudaModelRunner implements ModelRunner {
     /** Runs the fp32-FMA attention kernels even where the tensor-core ones apply (the benchmark's A/B). */
     public void useFmaAttention(boolean fma) {
         pass.fmaAttention = fma;
+    }
+
+    /** Runs the lean staged attention where it applies (true, the default) or the staged entry it replaces
+     *  (false), for A/Bs. */
+    public void useLeanAttention(boolean lean) {
+        pass.leanAttention = lean;
+    }
+
+    /** Whether the step's FMA attention runs the lean staged entry (head_dim 128, 8 query heads per K/V head, not
+     *  switched off; kernels/attention_staged_lean.cuh). */
+    public boolean leanAttentionRuns() {
+        return pass.leanAttention && pass.leanAttentionApplies();
     }
 
     /** Whether the tensor-core attention applies to this model and K/V cache (bf16 / fp8, kernels/attention_tc.cuh). */
@@ -460,7 +482,8 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     private void launchGraph(int rows) {
-        int key = rows * 8 + (captureRouting ? 1 : 0) + (pass.kSplitGemm ? 2 : 0) + (pass.fmaAttention ? 4 : 0);
+        int key = rows * 16 + (captureRouting ? 1 : 0) + (pass.kSplitGemm ? 2 : 0) + (pass.fmaAttention ? 4 : 0)
+                + (pass.leanAttention ? 8 : 0);
         CUgraphExec exec = graphs.get(key);
         if (exec == null) {
             CUgraph graph = new CUgraph();
