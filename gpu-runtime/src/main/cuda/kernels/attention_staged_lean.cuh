@@ -111,17 +111,7 @@ __device__ __forceinline__ void stagedLeanBody(const float* q, const KVT* kCache
                 for (int pc = 0; pc < KPIECES; pc++) {
                     float kv[PE];
                     kvPiece(buf + tid * KD + ((pc ^ swz) * PE), kv);
-#pragma unroll
-                    for (int e = 0; e < PE; e += 4) {
-#pragma unroll
-                        for (int g = 0; g < MG; g++) {
-                            float4 qg = *reinterpret_cast<const float4*>(&qs[g][s * KD + pc * PE + e]);
-                            sv[g] = fmaf(qg.x, kv[e], sv[g]);
-                            sv[g] = fmaf(qg.y, kv[e + 1], sv[g]);
-                            sv[g] = fmaf(qg.z, kv[e + 2], sv[g]);
-                            sv[g] = fmaf(qg.w, kv[e + 3], sv[g]);
-                        }
-                    }
+                    sattScorePiece<MG, PE, DK>(qs, s * KD + pc * PE, kv, sv);
                 }
                 if (s == KST - 1) {
                     if (tid < n) {

@@ -69,9 +69,11 @@ public final class CudaBenchmark {
             copyGBs = dev.copyBandwidthGBs();
             free = dev.memInfo()[0];
             card = dev.name;
-            System.out.printf(Locale.ROOT, "resident blocks per SM: attention_staged_d128 %d, attention %d (128 threads), "
-                            + "gemm_store_wide %d, gemm_swiglu_wide %d (256)%n",
-                    dev.blocksPerMultiprocessor("attention_staged_d128", 128), dev.blocksPerMultiprocessor("attention", 128),
+            System.out.printf(Locale.ROOT, "resident blocks per SM: attention_staged_d128 %d, attention_staged_lean_d128g8 "
+                            + "%d, attention %d (128 threads), gemm_store_wide %d, gemm_swiglu_wide %d (256)%n",
+                    dev.blocksPerMultiprocessor("attention_staged_d128", 128),
+                    dev.blocksPerMultiprocessor("attention_staged_lean_d128g8", 128, ForwardPass.LEAN_RING_BYTES),
+                    dev.blocksPerMultiprocessor("attention", 128),
                     dev.blocksPerMultiprocessor("gemm_store_wide", 256), dev.blocksPerMultiprocessor("gemm_swiglu_wide", 256));
         }
         ObjectNode shape = configFile == null ? qwen3Json(48)
@@ -121,6 +123,9 @@ public final class CudaBenchmark {
 
     private static void runBatch(CudaModelRunner r, ModelConfig mc, int B, int prompt, int output, double copyGBs,
                                  List<String> rows, boolean captureAb) {
+        // every batch from the configured kernels: the previous batch's A/B rows leave their switch off, and the
+        // tensor-core one's "off" is useFmaAttention(false), the tensor-core attention itself
+        r.resetKernelSwitches();
         int bs = r.kvBlockSize();
         int perSeq = (prompt + output + 80 + bs - 1) / bs;
         Random rnd = new Random(B);

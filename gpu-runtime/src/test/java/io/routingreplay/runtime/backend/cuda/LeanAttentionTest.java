@@ -6,9 +6,6 @@ import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -73,8 +70,8 @@ class LeanAttentionTest {
      *  would put the ring's last stage past the block's shared memory. */
     @Test
     void theLaunchAsksForTheKernelsRing() throws IOException {
-        int stages = define("kernels/attention_staged_lean.cuh", "SATT_LEAN_STAGES");
-        int floats = define("kernels/attention_staged.cuh", "SATT_STAGE_FLOATS");
+        int stages = KernelSources.define("kernels/attention_staged_lean.cuh", "SATT_LEAN_STAGES");
+        int floats = KernelSources.define("kernels/attention_staged.cuh", "SATT_STAGE_FLOATS");
         assertEquals(stages * floats * 4, ForwardPass.LEAN_RING_BYTES);
     }
 
@@ -82,11 +79,7 @@ class LeanAttentionTest {
      *  the 48 KB a launch may ask for without the opt-in attribute (CudaDevice sets none for them). */
     @Test
     void theLeanEntriesAreCompiledAndFitWithoutTheSharedMemoryOptIn() throws IOException {
-        String ptx;
-        try (var in = LeanAttentionTest.class.getResourceAsStream(CudaDevice.PTX_RESOURCE)) {
-            org.junit.jupiter.api.Assumptions.assumeTrue(in != null, "built without nvcc: no kernels.ptx");
-            ptx = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
-        }
+        String ptx = KernelSources.ptx();
         for (String kv : List.of("", "_bf16", "_fp8")) {
             String name = ForwardPass.leanAttentionEntry(128, 32, 4, kv);
             int at = ptx.indexOf(".entry " + name + "(");
@@ -101,12 +94,5 @@ class LeanAttentionTest {
             assertTrue(staticBytes + ForwardPass.LEAN_RING_BYTES <= 48 * 1024,
                     name + ": " + staticBytes + " + " + ForwardPass.LEAN_RING_BYTES + " bytes of shared memory");
         }
-    }
-
-    private static int define(String file, String name) throws IOException {
-        String src = Files.readString(Fixtures.root().getParent().resolve(Path.of("gpu-runtime/src/main/cuda", file)));
-        Matcher m = Pattern.compile("^#define " + name + " (\\d+)\\b", Pattern.MULTILINE).matcher(src);
-        assertTrue(m.find(), name + " is not defined in " + file);
-        return Integer.parseInt(m.group(1));
     }
 }
