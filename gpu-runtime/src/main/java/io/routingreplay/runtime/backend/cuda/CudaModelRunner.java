@@ -54,6 +54,10 @@ public final class CudaModelRunner implements ModelRunner {
     private boolean forceEager;
     private boolean captureRouting = true;
     private long graphLaunches, eagerSteps;
+    /** Host memory the swap space pins at a time ({@link CudaKvSwap#CHUNK_BYTES}; the GPU check takes a few slots to
+     *  cross chunks). */
+    private long swapChunkBytes = CudaKvSwap.CHUNK_BYTES;
+    private CudaKvSwap swap;
 
     private CudaModelRunner(CudaDevice dev, ModelConfig c, DeviceWeights weights, Workspace ws, ForwardPass pass,
                             int blockSize, int numBlocks, boolean useGraphs, int kvElemBytes) {
@@ -182,7 +186,18 @@ public final class CudaModelRunner implements ModelRunner {
 
     @Override
     public io.routingreplay.runtime.backend.KvSwapSpace openKvSwapSpace(int slots) {
-        return CudaKvSwap.over(dev, pass.kCache, pass.vCache, kvBlockBytes(), slots);
+        swap = CudaKvSwap.over(dev, pass.kCache, pass.vCache, kvBlockBytes(), numBlocks, slots, swapChunkBytes);
+        return swap;
+    }
+
+    /** Pins the swap space opened after this in chunks of {@code bytes} (at least one slot each). */
+    void swapChunkBytes(long bytes) {
+        swapChunkBytes = bytes;
+    }
+
+    /** The swap space last opened, or null: for the GPU check's report. */
+    CudaKvSwap swapSpace() {
+        return swap;
     }
 
     /**
