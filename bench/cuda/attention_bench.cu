@@ -13,11 +13,13 @@
 // caches: `attention{,_bf16,_fp8}` against `attention_staged_d192v128{,_bf16,_fp8}` (and that body at other ring
 // depths / blocks per SM), the CPU sum over the stored (rounded) values. docs/cuda-notes.md v27–v29 has what the
 // GQA numbers decided, "MLA" what the d 192 / v 128 ones did.
-// Issue 14 (v43): the `issue14` cases (Qwen3-30B-A3B's 32 / 4 heads, D 128, fp32 / bf16 / fp8 K/V at batch 10 ×
-// 2,048-3,071 mixed positions, 128 × 1,024 and 32 × 4,096) also run
-//   lean S4, v43a S5B4, v43b S3B5   attention_staged_lean.cuh's loop variants (ring stages S, blocks per SM B):
-//                       = block bit for bit, alone = batched.
-// (v43's staged attention with the merge fused in gave the same bits but was slower on an H100 and was removed.)
+// Issue 14 (v43, v45): the `issue14` cases (Qwen3-30B-A3B's 32 / 4 heads, D 128, fp32 / bf16 / fp8 K/V at batch
+// 10 × 2,048-3,071 mixed positions, 128 × 1,024 and 32 × 4,096) and every case with D 128 and 8 query heads per K/V
+// head also run
+//   lean        `attention_staged_lean_d128g8{,_bf16,_fp8}` (kernels/attention_staged_lean.cuh, the entry the backend
+//               launches for that shape; v43's "v43b S3B5"): = block bit for bit, alone = batched.
+// (v43's staged attention with the merge fused in gave the same bits but was slower on an H100 and was removed; so
+// were v43's other lean variants, S4 at 4 blocks per SM and S5B4, no faster than S3B5 on any case.)
 // On the GPU machine:
 //   bench/cuda/run-bench.sh attention_bench [T [ctx [CASE]]]     e.g. attention_bench 256 770, attention_bench 128 770 MLA,
 //                                                                 attention_bench 1 1 issue14 (the issue-14 cases only)
@@ -26,7 +28,6 @@
 // unpadded rows: D key and DV value elements a position and K/V head, as the roofline counts them). Exits 1 on a
 // failed check.
 #include "../../gpu-runtime/src/main/cuda/kernels.cu"
-#include "attention_staged_lean.cuh"
 #include "bench_util.cuh"
 
 #include <cmath>
@@ -183,21 +184,18 @@ static std::vector<VariantT<fp8>> mlaVariants(fp8) {
             v("K128 S4B5", x_staged_mla<4, 5, fp8, 2>, SATT_THREADS, 0, false)};
 }
 
-// the lean loop variants (attention_staged_lean.cuh; D 128, 8 heads per K/V head), piece loop rolled: lean S4 — the
-// changes alone at the entry's ring and 4 blocks per SM; v43a — 5 stages (4 in flight), 4 blocks per SM; v43b — 3
-// stages, 5 blocks per SM (<= 96 registers)
+// the lean staged entry (kernels/attention_staged_lean.cuh; D 128, 8 heads per K/V head) for the cache's element type
+static AttKernelT<float> leanEntry(float) { return attention_staged_lean_d128g8; }
+static AttKernelT<bf16> leanEntry(bf16) { return attention_staged_lean_d128g8_bf16; }
+static AttKernelT<fp8> leanEntry(fp8) { return attention_staged_lean_d128g8_fp8; }
 template <typename KVT>
-static std::vector<VariantT<KVT>> leanOnly() {
-    return {v("lean S4", x_staged_lean<4, KVT, true, 4>, SATT_THREADS, xLeanRingBytes(4), false),
-            v("v43a S5B4", x_staged_lean<5, KVT, true, 4>, SATT_THREADS, xLeanRingBytes(5), false),
-            v("v43b S3B5", x_staged_lean<3, KVT, true, 5>, SATT_THREADS, xLeanRingBytes(3), false)};
+static VariantT<KVT> leanVariant() {
+    return v("lean", leanEntry(KVT()), SATT_THREADS, SATT_LEAN_RING_BYTES, false);
 }
-// bf16 / fp8 GQA at D 128, 8 heads per K/V head: the staged entry, then the lean loop variants
+// bf16 / fp8 GQA at D 128, 8 heads per K/V head: the staged entry, then the lean one
 template <typename KVT>
 static std::vector<VariantT<KVT>> leanVariants(AttKernelT<KVT> staged) {
-    std::vector<VariantT<KVT>> r{v("staged", staged, SATT_THREADS, 0, false)};
-    for (auto& w : leanOnly<KVT>()) r.push_back(w);
-    return r;
+    return {v("staged", staged, SATT_THREADS, 0, false), leanVariant<KVT>()};
 }
 
 static std::vector<Variant> variantsFor(int D, bool grouped, int G) {
@@ -210,8 +208,7 @@ static std::vector<Variant> variantsFor(int D, bool grouped, int G) {
     if (D == 128 && !grouped) {
         r.push_back(v("staged S3B5", x_staged128<3, 5>, SATT_THREADS, 0, false));
         r.push_back(v("staged S4B5", x_staged128<4, 5>, SATT_THREADS, 0, false));
-        if (G == ATT_MAXG)
-            for (auto& w : leanOnly<float>()) r.push_back(w);
+        if (G == ATT_MAXG) r.push_back(leanVariant<float>());
         r.push_back(v("copy 64B", x_copy_probe<16, 4>, 128, 4 * 2048 * 4, true));
         r.push_back(v("copy 128B", x_copy_probe<32, 4>, 128, 4 * 2048 * 4, true));
         r.push_back(v("copy rows", x_copy_probe<128, 4>, 128, 4 * 2048 * 4, true));

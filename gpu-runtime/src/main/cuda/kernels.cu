@@ -46,3 +46,7 @@
 #include "kernels/router_norm.cuh"
 // tensor-core attention for bf16 / fp8 K/V (issue 14), last so the entries above keep their place
 #include "kernels/attention_tc.cuh"  // attention_tc_d{16,32,64,128}_{bf16,fp8}{,_x4}, d{64,128} _x2
+// the staged attention for D 128 and exactly 8 query heads per K/V head (issue 14, v45: same bits, fewer registers)
+#include "kernels/attention_staged_lean.cuh" // attention_staged_lean_d128g8{,_bf16,_fp8}
+// the swap space's block copies, one launch per direction per step (issue 14), after the others so they keep their place
+#include "kernels/kv_swap.cuh"   // kv_swap_out, kv_swap_in

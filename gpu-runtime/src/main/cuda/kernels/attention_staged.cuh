@@ -39,6 +39,24 @@ __host__ __device__ constexpr int sattKStageDims(int dk, int elemBytes, int byte
     while (dk % kd != 0) kd /= 2;
     return kd;
 }
+// The score chains over one 16-byte K piece (PE elements from dimension d0, converted): sv[g] += q[g][d] · k[d], d in
+// order, for every head of qs (the rows past a block's G heads hold zeros). Shared by stagedAttentionBody below and
+// stagedLeanBody (attention_staged_lean.cuh), so both run the same chains. (Sharing the copy issue and the P·V loop
+// the same way changed the bf16 / fp8 staged entries' integer code: ptx-same; they stay written out in each.)
+template <int MG, int PE, int DK>
+__device__ __forceinline__ void sattScorePiece(const float (*qs)[DK], int d0, const float* kv, float* sv) {
+#pragma unroll
+    for (int e = 0; e < PE; e += 4) {
+#pragma unroll
+        for (int g = 0; g < MG; g++) {
+            float4 qg = *reinterpret_cast<const float4*>(&qs[g][d0 + e]);
+            sv[g] = fmaf(qg.x, kv[e], sv[g]);
+            sv[g] = fmaf(qg.y, kv[e + 1], sv[g]);
+            sv[g] = fmaf(qg.z, kv[e + 2], sv[g]);
+            sv[g] = fmaf(qg.w, kv[e + 3], sv[g]);
+        }
+    }
+}
 // DK: the stored row width; DV: the value dims read and summed (DK for GQA); MG: the most query heads of a block
 // (ATT_MAXG, or 1 for MLA's one query head per K/V head); STAGES: the ring's depth (SATT_STAGES here;
 // attention_bench.cu times others); KVT: the cache's element type; KH: K stages per d-slice — 1: a stage is
@@ -149,17 +167,7 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* k
                     for (int pc = 0; pc < KPIECES; pc++) {
                         float kv[PE];
                         kvPiece(buf + kRow * KD + ((pc ^ swz) * PE), kv);
-#pragma unroll
-                        for (int e = 0; e < PE; e += 4) {
-#pragma unroll
-                            for (int g = 0; g < MG; g++) {
-                                float4 qg = *reinterpret_cast<const float4*>(&qs[g][sl * KD + pc * PE + e]);
-                                sv[g] = fmaf(qg.x, kv[e], sv[g]);
-                                sv[g] = fmaf(qg.y, kv[e + 1], sv[g]);
-                                sv[g] = fmaf(qg.z, kv[e + 2], sv[g]);
-                                sv[g] = fmaf(qg.w, kv[e + 3], sv[g]);
-                            }
-                        }
+                        sattScorePiece<MG, PE, DK>(qs, sl * KD + pc * PE, kv, sv);
                     }
                 }
                 if (s == KST - 1) {

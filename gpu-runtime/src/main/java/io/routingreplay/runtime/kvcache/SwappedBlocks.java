@@ -14,8 +14,8 @@ import java.util.Map;
  * scheduler puts a preempted sequence at the head of the waiting queue, so the newest copy is the first one needed
  * and the oldest the last. A sequence whose copy was dropped (or that found too few slots even then: it keeps the
  * leading blocks that fit) computes the rest again, as without a swap space; no request is ever lost to it. Free
- * slots are handed out lowest first, so a sequence's blocks tend to land in consecutive slots (the GPU copies a run
- * of consecutive blocks into consecutive slots at once).
+ * slots are handed out lowest first, so the slots in use stay packed at the low end (the GPU pins its host memory in
+ * chunks as slots are first used).
  */
 public final class SwappedBlocks {
     /** A sequence's copy: {@code slots[i]} holds its block i; the first {@code positions} positions are valid. */

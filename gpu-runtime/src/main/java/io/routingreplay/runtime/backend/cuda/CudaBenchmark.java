@@ -69,9 +69,11 @@ public final class CudaBenchmark {
             copyGBs = dev.copyBandwidthGBs();
             free = dev.memInfo()[0];
             card = dev.name;
-            System.out.printf(Locale.ROOT, "resident blocks per SM: attention_staged_d128 %d, attention %d (128 threads), "
-                            + "gemm_store_wide %d, gemm_swiglu_wide %d (256)%n",
-                    dev.blocksPerMultiprocessor("attention_staged_d128", 128), dev.blocksPerMultiprocessor("attention", 128),
+            System.out.printf(Locale.ROOT, "resident blocks per SM: attention_staged_d128 %d, attention_staged_lean_d128g8 "
+                            + "%d, attention %d (128 threads), gemm_store_wide %d, gemm_swiglu_wide %d (256)%n",
+                    dev.blocksPerMultiprocessor("attention_staged_d128", 128),
+                    dev.blocksPerMultiprocessor("attention_staged_lean_d128g8", 128, ForwardPass.LEAN_RING_BYTES),
+                    dev.blocksPerMultiprocessor("attention", 128),
                     dev.blocksPerMultiprocessor("gemm_store_wide", 256), dev.blocksPerMultiprocessor("gemm_swiglu_wide", 256));
         }
         ObjectNode shape = configFile == null ? qwen3Json(48)
@@ -122,6 +124,9 @@ public final class CudaBenchmark {
 
     private static void runBatch(CudaModelRunner r, ModelConfig mc, int B, int prompt, int output, double copyGBs,
                                  List<String> rows, boolean captureAb) {
+        // every batch from the configured kernels: the previous batch's A/B rows leave their switch off, and the
+        // tensor-core one's "off" is useFmaAttention(false), the tensor-core attention itself
+        r.resetKernelSwitches();
         int bs = r.kvBlockSize();
         int perSeq = (prompt + output + 80 + bs - 1) / bs;
         Random rnd = new Random(B);
@@ -217,6 +222,12 @@ public final class CudaBenchmark {
         // persistent + tiled vs K-split-only GEMMs, graph-replayed (same call and context)
         kernelAb(r, B, prompt + output - 1, next, tables, greedy, r::useKSplitGemm, "GEMMs fast/K-split only ms",
                 "K-split GEMMs only", rows);
+        if (r.leanAttentionRuns()) {
+            // staged entry vs the lean one it replaces (head_dim 128, 8 query heads per K/V head), graph-replayed
+            // (same call and context); only where the lean one runs, so the switch ends where it started
+            kernelAb(r, B, prompt + output - 1, next, tables, greedy, staged -> r.useLeanAttention(!staged),
+                    "attention lean/staged ms", "staged attention (lean off)", rows);
+        }
         if (r.tensorCoreAttentionApplies()) {
             // tensor-core vs fp32-FMA attention (bf16 / fp8 K/V), graph-replayed (same call and context); the
             // FMA side starts from -Droutingreplay.cuda.attention's setting, so run without it

@@ -131,12 +131,38 @@ final class CudaDevice implements AutoCloseable {
         return p;
     }
 
+    /** Frees device memory from {@link #alloc} before {@link #close()} (a buffer that grew); the caller makes sure
+     *  no enqueued work still uses it. */
+    void free(CUdeviceptr p) {
+        if (allocations.remove(p)) {
+            cuMemFree(p);
+        }
+    }
+
     /** Page-locked host memory (needed for asynchronous copies that a graph-launched step overlaps). */
     Pointer allocHost(long bytes) {
         Pointer p = new Pointer();
         cuMemAllocHost(p, Math.max(bytes, 16));
         hostAllocations.add(p);
         return p;
+    }
+
+    /**
+     * Page-locked host memory mapped into the device's address space (kernels read and write it over PCIe through
+     * {@link #mappedDevicePointer}); portable, so any context may use it. Freed as {@link #allocHost}'s.
+     */
+    Pointer allocHostMapped(long bytes) {
+        Pointer p = new Pointer();
+        cuMemHostAlloc(p, Math.max(bytes, 16), CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_PORTABLE);
+        hostAllocations.add(p);
+        return p;
+    }
+
+    /** The address kernels use for host memory from {@link #allocHostMapped}. */
+    CUdeviceptr mappedDevicePointer(Pointer host) {
+        CUdeviceptr d = new CUdeviceptr();
+        cuMemHostGetDevicePointer(d, host, 0);
+        return d;
     }
 
     /** Frees page-locked host memory from {@link #allocHost} before {@link #close()} (a staging buffer that grew). */

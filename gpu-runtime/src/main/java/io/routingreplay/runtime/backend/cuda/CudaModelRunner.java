@@ -54,6 +54,10 @@ public final class CudaModelRunner implements ModelRunner {
     private boolean forceEager;
     private boolean captureRouting = true;
     private long graphLaunches, eagerSteps;
+    /** Host memory the swap space pins at a time ({@link CudaKvSwap#CHUNK_BYTES}; the GPU check takes a few slots to
+     *  cross chunks). */
+    private long swapChunkBytes = CudaKvSwap.CHUNK_BYTES;
+    private CudaKvSwap swap;
 
     private CudaModelRunner(CudaDevice dev, ModelConfig c, DeviceWeights weights, Workspace ws, ForwardPass pass,
                             int blockSize, int numBlocks, boolean useGraphs, int kvElemBytes) {
@@ -182,7 +186,18 @@ public final class CudaModelRunner implements ModelRunner {
 
     @Override
     public io.routingreplay.runtime.backend.KvSwapSpace openKvSwapSpace(int slots) {
-        return CudaKvSwap.over(dev, pass.kCache, pass.vCache, kvBlockBytes(), slots);
+        swap = CudaKvSwap.over(dev, pass.kCache, pass.vCache, kvBlockBytes(), numBlocks, slots, swapChunkBytes);
+        return swap;
+    }
+
+    /** Pins the swap space opened after this in chunks of {@code bytes} (at least one slot each). */
+    void swapChunkBytes(long bytes) {
+        swapChunkBytes = bytes;
+    }
+
+    /** The swap space last opened, or null: for the GPU check's report. */
+    CudaKvSwap swapSpace() {
+        return swap;
     }
 
     /**
@@ -240,8 +255,10 @@ public final class CudaModelRunner implements ModelRunner {
      * ({attention, gemm}; true where the alternative is what runs anyway). With a bf16 / fp8 cache where the
      * tensor-core attention applies, the first step runs it whatever the switch says (so the checks exercise it); it
      * has no bit-identical reference, so the attention comparison is then the staged FMA kernel's step against the
-     * block kernel's. Running a step again is harmless: it rewrites the same
-     * K/V values into the same slots.
+     * block kernel's. Where the lean staged attention applies (head_dim 128, 8 query heads per K/V head) the staged
+     * step runs it (the default) and, unless it is switched off, the staged entry it replaces runs too: the
+     * attention answer is true only if both equal the block kernel's step. Running a step again is harmless: it
+     * rewrites the same K/V values into the same slots.
      */
     public boolean[] referenceKernelsAgree(ForwardBatch batch) {
         forceEager = true;
@@ -252,19 +269,33 @@ public final class CudaModelRunner implements ModelRunner {
             StepOutput fast = forward(batch);
             pass.fmaAttention = true;
             StepOutput staged = pass.tensorCoreAttentionApplies() ? forward(batch) : fast;
+            StepOutput replacedStaged = staged; // the staged entry the lean one replaces, where it does
+            if (pass.leanAttention && pass.leanAttentionApplies()) {
+                pass.leanAttention = false;
+                replacedStaged = forward(batch);
+                pass.leanAttention = true;
+            }
             pass.blockAttention = true;
             StepOutput blockAttention = forward(batch);
             pass.blockAttention = false;
             pass.fmaAttention = false;
             pass.kSplitGemm = true;
             StepOutput kSplit = forward(batch);
-            return new boolean[]{sameOutput(staged, blockAttention), sameOutput(fast, kSplit)};
+            return new boolean[]{sameOutput(staged, blockAttention) && sameOutput(replacedStaged, blockAttention),
+                    sameOutput(fast, kSplit)};
         } finally {
-            pass.blockAttention = "block".equals(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
-            pass.fmaAttention = ForwardPass.isFmaAttention(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
-            pass.kSplitGemm = "ksplit".equals(System.getProperty(ForwardPass.GEMM_PROPERTY));
+            resetKernelSwitches();
             forceEager = false;
         }
+    }
+
+    /** Sets the kernel switches the A/Bs flip (block / FMA / lean attention, K-split GEMMs) back to what the system
+     *  properties say, as {@link ForwardPass} reads them at start. */
+    public void resetKernelSwitches() {
+        pass.blockAttention = "block".equals(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
+        pass.leanAttention = ForwardPass.isLeanAttention(System.getProperty(ForwardPass.LEAN_ATTENTION_PROPERTY));
+        pass.fmaAttention = ForwardPass.isFmaAttention(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
+        pass.kSplitGemm = "ksplit".equals(System.getProperty(ForwardPass.GEMM_PROPERTY));
     }
 
     private static boolean sameOutput(StepOutput a, StepOutput b) {
@@ -282,6 +313,18 @@ public final class CudaModelRunner implements ModelRunner {
     /** Runs the fp32-FMA attention kernels even where the tensor-core ones apply (the benchmark's A/B). */
     public void useFmaAttention(boolean fma) {
         pass.fmaAttention = fma;
+    }
+
+    /** Runs the lean staged attention where it applies (true, the default) or the staged entry it replaces
+     *  (false), for A/Bs. */
+    public void useLeanAttention(boolean lean) {
+        pass.leanAttention = lean;
+    }
+
+    /** Whether the step's FMA attention runs the lean staged entry (head_dim 128, 8 query heads per K/V head, not
+     *  switched off; kernels/attention_staged_lean.cuh). */
+    public boolean leanAttentionRuns() {
+        return pass.leanAttention && pass.leanAttentionApplies();
     }
 
     /** Whether the tensor-core attention applies to this model and K/V cache (bf16 / fp8, kernels/attention_tc.cuh). */
@@ -460,7 +503,8 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     private void launchGraph(int rows) {
-        int key = rows * 8 + (captureRouting ? 1 : 0) + (pass.kSplitGemm ? 2 : 0) + (pass.fmaAttention ? 4 : 0);
+        int key = rows * 16 + (captureRouting ? 1 : 0) + (pass.kSplitGemm ? 2 : 0) + (pass.fmaAttention ? 4 : 0)
+                + (pass.leanAttention ? 8 : 0);
         CUgraphExec exec = graphs.get(key);
         if (exec == null) {
             CUgraph graph = new CUgraph();

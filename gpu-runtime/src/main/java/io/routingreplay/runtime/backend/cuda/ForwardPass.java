@@ -63,6 +63,23 @@ final class ForwardPass {
      *  tokens, z)), or null where only the block version (grid (tokens, kv heads × head groups, z)) applies. Both
      *  give bit-identical partials. */
     private final String stagedAttention, blockAttentionKernel;
+    /** The lean staged attention (kernels/attention_staged_lean.cuh) for this shape, or null where it does not apply
+     *  ({@link #leanAttentionEntry}): where it applies it runs in place of {@link #stagedAttention}, with the same
+     *  bits (docs/cuda-notes.md v45). */
+    private final String leanAttentionKernel;
+    /** Run the lean staged attention where it applies (the default); false runs the staged entry it replaces (the
+     *  A/B, also -D{@value #LEAN_ATTENTION_PROPERTY}=off). {@link #blockAttention} and the tensor-core attention
+     *  take precedence over both. */
+    boolean leanAttention = isLeanAttention(System.getProperty(LEAN_ATTENTION_PROPERTY));
+    static final String LEAN_ATTENTION_PROPERTY = "routingreplay.cuda.leanAttention";
+    /** The lean entries' dynamic shared memory: a ring of 3 stages of 8 KB (SATT_LEAN_RING_BYTES). With their
+     *  13.1 KB of static arrays a block stays under the 48 KB that needs no opt-in (LeanAttentionTest checks the PTX),
+     *  and CudaDevice gives every attention_staged* entry the largest carveout: 5 blocks per multiprocessor. */
+    static final int LEAN_RING_BYTES = 3 * 2048 * 4;
+
+    static boolean isLeanAttention(String property) {
+        return !"off".equals(property);
+    }
     /** Launch groups of at most 8 query heads per K/V head (kernels/attention.cuh attHeadGroups): 1 up to 8. */
     private final int attentionHeadGroups;
     /** Use the block version even where the staged one applies (the benchmark's bitwise A/B; also
@@ -129,6 +146,7 @@ final class ForwardPass {
         this.blockAttentionKernel = "attention" + grouped + kvSuffix;
         this.stagedAttention = d == 16 || d == 32 || d == 64 || d == 128
                 ? "attention_staged_d" + d + kvSuffix + grouped : null;
+        this.leanAttentionKernel = leanAttentionEntry(d, c.numHeads, c.numKvHeads, kvSuffix);
         this.extendedQkvRotaryDim = extendedQkvRotaryDim(c);
         this.groupedRouter = GroupedRouter.of(c);
         if (groupedRouter == null && c.numExperts <= ROUTER_PARTS_MAX_EXPERTS && small.routerParts()) {
@@ -153,6 +171,25 @@ final class ForwardPass {
     /** Groups of at most 8 query heads per K/V head the attention kernels run (kernels/attention.cuh attHeadGroups). */
     static int attentionHeadGroups(int queryHeadsPerKvHead) {
         return (queryHeadsPerKvHead + 7) / 8;
+    }
+
+    /** The lean staged attention's entry for a GQA shape (kvSuffix: "", "_bf16" or "_fp8"), or null: it is compiled
+     *  for head_dim 128 with exactly 8 query heads per K/V head (kernels/attention_staged_lean.cuh; it traps on
+     *  any other head count), every other shape keeps the staged entries. */
+    static String leanAttentionEntry(int headDim, int numHeads, int numKvHeads, String kvSuffix) {
+        return headDim == 128 && numKvHeads > 0 && numHeads == 8 * numKvHeads
+                ? "attention_staged_lean_d128g8" + kvSuffix : null;
+    }
+
+    /** The staged attention entry the step launches (the lean one where it applies and is on), or null where only
+     *  the block kernel applies. */
+    String stagedAttentionKernel() {
+        return leanAttention && leanAttentionKernel != null ? leanAttentionKernel : stagedAttention;
+    }
+
+    /** Whether the lean staged attention applies to this model and cache at all (whatever the switches say). */
+    boolean leanAttentionApplies() {
+        return leanAttentionKernel != null;
     }
 
     /** The rotary width qkv_bias_norm_rope_kv gets where the config has q/k/v bias or partial rotary; 0 where
@@ -398,15 +435,19 @@ final class ForwardPass {
                     ws.qkv, positions, slots, lw.qNorm, lw.kNorm, qkMode, eps, ws.invFreq, ws.q, lw.qkvBias,
                     extendedQkvRotaryDim, kCache[l], vCache[l], c.numHeads, c.numKvHeads, c.headDim);
         }
-        boolean staged = stagedAttention != null && !blockAttention;
+        String stagedKernel = blockAttention ? null : stagedAttentionKernel();
+        boolean staged = stagedKernel != null;
         int kvGroups = c.numKvHeads * attentionHeadGroups;
         if (usesTensorCoreAttention()) {
             tensorCoreAttention.launch(dev, T, S, c.numKvHeads, Workspace.ATT_SPLITS, ws.q, kCache[l], vCache[l],
                     tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
         } else {
-            dev.launch3(staged ? stagedAttention : blockAttentionKernel, staged ? kvGroups : T,
-                    staged ? T : kvGroups, Workspace.ATT_SPLITS, 128, ws.q, kCache[l], vCache[l], tokSeq,
-                    positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale, ws.attnPart);
+            // the lean entry's ring is dynamic shared memory; the other entries' arrays are all static
+            dev.launchShared(staged ? stagedKernel : blockAttentionKernel, staged ? kvGroups : T,
+                    staged ? T : kvGroups, Workspace.ATT_SPLITS, 128,
+                    staged && stagedKernel.equals(leanAttentionKernel) ? LEAN_RING_BYTES : 0, ws.q, kCache[l],
+                    vCache[l], tokSeq, positions, bt, meta, blockSize, c.numHeads, c.numKvHeads, c.headDim, scale,
+                    ws.attnPart);
         }
         dev.launch("attention_combine", T, ceil(c.numHeads, 8), 256, ws.attnPart, positions, c.numHeads, c.headDim, ws.attn);
         denseResidual(T, H, ws.attn, c.qDim(), lw.wo, ws.x);

@@ -44,8 +44,9 @@ import java.util.function.Function;
  *       prompt from the cache and draw their first token from the logits row the first sample kept (alone, batched,
  *       beside a computed row, in chunks), equal their cold records bit for bit.</li>
  *   <li>swap space: a 96-position K/V cache preempts seeded sampled requests; their blocks go to pinned host memory
- *       and come back ({@link CudaKvSwap}), nothing is recomputed, and every record equals the unpreempted one bit
- *       for bit (and so does the recompute path, swap space 0).</li>
+ *       and come back ({@link CudaKvSwap}'s kernels, the host memory pinned in 2-slot chunks so copies cross
+ *       chunks), nothing is recomputed, the kernels copied exactly the engine's pairs, and every record equals the
+ *       unpreempted one bit for bit (and so does the recompute path, swap space 0).</li>
  *   <li>replay (routing replay and scoring, issue 18; fp32 K/V): {@link #replay}.</li>
  * </ol>
  * Each check returns a list of failures (empty when it passes) and prints a one-line summary.
@@ -434,9 +435,16 @@ public final class CudaChecks {
         List<GenerationResult> roomy = run(cuda(fixture).swapSpaceBytes(0).build(), reqs);
         long[] swappedIn = new long[2], recomputed = new long[2], preemptions = new long[2];
         long[] swapBytes = {64L << 20, 0};
+        long swappedOut = 0, launches = 0, pairs = 0;
+        int chunks = 0;
         for (int k = 0; k < 2; k++) {
-            try (LLMEngine e = LLMEngine.create(cuda(fixture).kvCacheTokens(96).swapSpaceBytes(swapBytes[k])
-                    .admission(io.routingreplay.runtime.scheduler.AdmissionPolicy.EAGER).build())) {
+            EngineConfig cfg = cuda(fixture).kvCacheTokens(96).swapSpaceBytes(swapBytes[k])
+                    .admission(io.routingreplay.runtime.scheduler.AdmissionPolicy.EAGER).build();
+            CudaModelRunner runner = (CudaModelRunner) io.routingreplay.runtime.backend.ModelRunners.create(cfg);
+            // chunks of 2 slots: a victim of 2-4 blocks, or two victims, cross chunk boundaries, and slots sit at
+            // both places of a chunk (in production a chunk is 256 MiB, 170 slots of Qwen3-30B-A3B)
+            runner.swapChunkBytes(2 * runner.kvSwapBytesPerBlock());
+            try (LLMEngine e = LLMEngine.create(cfg, runner)) {
                 List<GenerationResult> squeezed = e.generate(reqs);
                 for (int i = 0; i < reqs.size(); i++) {
                     same(fixture + " " + reqs.get(i).rid() + " preempted (swap space " + swapBytes[k]
@@ -445,7 +453,20 @@ public final class CudaChecks {
                 swappedIn[k] = e.stats().swappedInBlocks();
                 recomputed[k] = e.stats().recomputedPositions();
                 preemptions[k] = e.stats().preemptions();
+                if (k == 0) {
+                    swappedOut = e.stats().swappedOutBlocks();
+                    launches = runner.swapSpace().launches();
+                    pairs = runner.swapSpace().pairs();
+                    chunks = runner.swapSpace().chunksPinned();
+                }
             }
+        }
+        if (pairs != swappedOut + swappedIn[0]) {
+            fails.add(fixture + ": the swap kernels copied " + pairs + " (block, slot) pairs, the engine swapped "
+                    + swappedOut + " out and " + swappedIn[0] + " in");
+        }
+        if (chunks < 2) {
+            fails.add(fixture + ": the swap space pinned " + chunks + " chunk(s) of 2 slots: no copy crossed a chunk");
         }
         if (preemptions[0] == 0 || preemptions[1] == 0) {
             fails.add(fixture + ": the 96-position cache did not preempt");
@@ -457,8 +478,9 @@ public final class CudaChecks {
         if (recomputed[1] == 0) {
             fails.add(fixture + " without the swap space: nothing recomputed");
         }
-        System.out.printf("swap space  %-15s %d preemptions, %d blocks swapped in, %d recomputed (without: %d),"
-                        + " records bit-identical to unpreempted -> %s%n", fixture, preemptions[0], swappedIn[0],
+        System.out.printf("swap space  %-15s %d preemptions, %d blocks swapped out / %d in by %d kernel launches"
+                        + " (%d chunks of 2 slots), %d recomputed (without: %d), records bit-identical to"
+                        + " unpreempted -> %s%n", fixture, preemptions[0], swappedOut, swappedIn[0], launches, chunks,
                 recomputed[0], recomputed[1], fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
         return fails;
     }

@@ -47,11 +47,7 @@ class CudaSupportTest {
     /** The *_grouped attention entries ForwardPass names for more than 8 query heads per K/V head are in the PTX. */
     @Test
     void theGroupedAttentionEntriesAreCompiled() throws IOException {
-        String ptx;
-        try (var in = CudaSupportTest.class.getResourceAsStream(CudaDevice.PTX_RESOURCE)) {
-            org.junit.jupiter.api.Assumptions.assumeTrue(in != null, "built without nvcc: no kernels.ptx");
-            ptx = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
-        }
+        String ptx = KernelSources.ptx();
         for (String kv : List.of("", "_bf16", "_fp8")) {
             assertTrue(ptx.contains(".entry attention_grouped" + kv + "("), "attention_grouped" + kv);
             for (int d : new int[] {16, 32, 64, 128}) {

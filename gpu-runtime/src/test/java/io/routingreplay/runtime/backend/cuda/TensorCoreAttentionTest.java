@@ -4,7 +4,6 @@ import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -19,11 +18,7 @@ class TensorCoreAttentionTest {
     /** Every entry ForwardPass may launch for a bf16 / fp8 cache is in the PTX. */
     @Test
     void theEntriesItNamesAreCompiled() throws IOException {
-        String ptx;
-        try (var in = TensorCoreAttentionTest.class.getResourceAsStream(CudaDevice.PTX_RESOURCE)) {
-            org.junit.jupiter.api.Assumptions.assumeTrue(in != null, "built without nvcc: no kernels.ptx");
-            ptx = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
-        }
+        String ptx = KernelSources.ptx();
         for (KvCacheDtype kv : List.of(KvCacheDtype.BF16, KvCacheDtype.FP8)) {
             for (int d : new int[] {16, 32, 64, 128}) {
                 for (int g = 1; g <= 16; g++) {

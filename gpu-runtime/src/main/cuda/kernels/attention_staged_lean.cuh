@@ -1,33 +1,39 @@
-// Bench-only loop variants of the staged attention (issue 14, docs/cuda-notes.md v43), for D 128 and exactly 8 query
-// heads per K/V head (Qwen3-30B-A3B: 32 / 4), fp32 / bf16 / fp8 K/V. Same partitions, same z walk, same stages in
-// the same order, the same FMA chains (scores: d = 0..127 in order per (position, head); P·V: positions in order per
-// (dimension, head), from acc · corr), the shared softmaxStep and the same partial record — so the same bits as
-// attention_staged_d128* (attention_bench.cu checks them bit for bit against the block kernel, and alone against
-// batched). What they change is what ptxas has to carry and the shared-memory traffic around the FMAs:
-//   - the staged entries sit at the 128-register cap of __launch_bounds__(128, 4) (ptxas: 128 for fp32 and bf16,
-//     127 for fp8; the bf16 entry spills 20 bytes): G is a compile-time 8 here (no per-head predicates, no `g < G`
-//     guards around the stores and FMAs), and the cp.async issue reads each position's 64-bit row offset from
-//     shared memory (rowS, computed once per partition by its thread) instead of recomputing slot · nKV · D from
-//     slotS for each of the 8 pieces a thread issues per stage;
-//   - the scores go to a head-major sc[g][position] (thread = position: conflict-free stores), which the softmax
-//     reads twice conflict-free, writing the probabilities into pT[position][g] as before (the staged kernel
-//     stores the scores into pT[position][g], 8 scalar stores 8-way bank-conflicted per thread, and the softmax
-//     reads them twice with the same 8-way conflict: stride 8 floats across the lanes) — the block kernel's layout;
-//   - the K piece loop is not unrolled (ROLLED): unrolled, ptxas hoists the 4 pieces' q and K loads and spills
-//     (bf16: 52 bytes at 128 registers); rolled it needs 123 (bf16) / 114 (fp32) / 118-119 (fp8), no spills, and with
-//     __launch_bounds__(128, 5) 96 / 95 / 96 (fp8: 8 bytes spilled) — a fifth block per multiprocessor;
-//   - the ring lives in dynamic shared memory, so a ring of 5 stages (4 in flight) fits beside the rest with 4
-//     blocks per multiprocessor (53 KB a block; static shared memory stops at 48 KB), or one of 3 with 5 blocks.
-// (ptxas sm_90 register counts; the driver's JIT of the PTX may differ by a few.)
+// The lean staged attention (issue 14, docs/cuda-notes.md v43b, v45): attention_staged.cuh's staged attention for
+// D 128 and exactly 8 query heads per K/V head (Qwen3-30B-A3B: 32 / 4), fp32 / bf16 / fp8 K/V — the shape where
+// the engine spends its attention time — with what ptxas has to carry cut down. Same partitions, same z walk, same
+// stages in the same order, the same FMA chains (scores: d = 0..127 in order per (position, head); P·V: positions in
+// order per (dimension, head), from acc · corr), the shared softmaxStep and the same partial record: the same bits
+// as attention_staged_d128* and `attention` (bench/cuda/attention_bench.cu checks them bit for bit against the block
+// kernel, and alone against batched). What it changes:
+//   - G is a compile-time 8: no per-head predicates, no `g < G` guards around the stores and FMAs;
+//   - the cp.async issue reads each position's 64-bit row offset from shared memory (rowS, computed once per
+//     partition by its thread) instead of recomputing slot · nKV · D for each of the 8 pieces a thread issues a stage;
+//   - the scores go to a head-major sc[head][position] (thread = position: conflict-free stores), which the softmax
+//     reads twice conflict-free, writing the probabilities into pT[position][head] (the staged body keeps the scores
+//     in pT[position][head]: 8-way bank conflicts on the stores and both softmax reads) — the block kernel's layout;
+//   - the K piece loop is rolled (unrolled, ptxas hoists the 4 pieces' q and K loads and spills);
+//   - a ring of 3 stages (2 in flight) in dynamic shared memory (SATT_LEAN_RING_BYTES, 24 KB; 37 KB a block with the
+//     static arrays) and __launch_bounds__(128, 5): ptxas sm_90 96 / 95 / 96 registers (bf16 / fp32 / fp8; fp8 spills
+//     8 bytes), 5 blocks = 20 warps per multiprocessor against the staged entries' 4 at the 128-register cap.
+// On an H100 (attention_bench 1 1 issue14, 2026-12-07, as "v43b S3B5") it was the fastest of the variants tried for
+// every dtype and case: bf16 batch 10 × 2–3k 48 → 41 µs a layer with the merge, 128 × 1,024 150 → 135, 32 × 4,096
+// 176 → 158; fp8 128 × 1,024 143 → 128; fp32 about 4 % faster. Every other shape keeps the staged entries.
+// Part of the one kernels PTX module (kernels.cu includes it last, so the entries before it keep their place).
 #pragma once
-#include "../../gpu-runtime/src/main/cuda/kernels/attention_staged.cuh"
+#include "attention_staged.cuh"
+#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
-template <int STAGES, typename KVT, bool ROLLED = false>
-__device__ __forceinline__ void x_stagedLeanBody(const float* q, const KVT* kCache, const KVT* vCache,
-                                                 const int* tokSeq, const int* positions, const int* blockTables,
-                                                 const int* meta, int blockSize, int nH, int nKV, float scale,
-                                                 float* part) {
-    constexpr int DK = 128, DV = 128, MG = ATT_MAXG;
+#define SATT_LEAN_STAGES 3  // ring stages (SATT_LEAN_STAGES - 1 in flight)
+#define SATT_LEAN_BLOCKS 5  // __launch_bounds__' blocks per multiprocessor (<= 102 registers)
+// dynamic shared memory of a launch: the ring (ForwardPass.LEAN_RING_BYTES; the static arrays below add ~13 KB)
+#define SATT_LEAN_RING_BYTES (SATT_LEAN_STAGES * SATT_STAGE_FLOATS * 4)
+
+template <typename KVT>
+__device__ __forceinline__ void stagedLeanBody(const float* q, const KVT* kCache, const KVT* vCache,
+                                               const int* tokSeq, const int* positions, const int* blockTables,
+                                               const int* meta, int blockSize, int nH, int nKV, float scale,
+                                               float* part) {
+    constexpr int DK = 128, DV = 128, MG = ATT_MAXG, STAGES = SATT_LEAN_STAGES;
     constexpr int EB = (int)sizeof(KVT);
     constexpr int PE = 16 / EB;                      // elements in a 16-byte piece
     constexpr int KD = sattKStageDims(DK, EB, 64);   // dimensions of a K stage
@@ -35,8 +41,10 @@ __device__ __forceinline__ void x_stagedLeanBody(const float* q, const KVT* kCac
     constexpr int KST = DK / KD;                     // K stages per partition
     constexpr int VP = 16 * 4 / EB;                  // positions of a V stage
     constexpr int DPC = DV / PE;                     // 16-byte pieces of a V stage's row
-    extern __shared__ __align__(16) float4 xLeanRing[];
-    float(*ring)[SATT_STAGE_FLOATS] = reinterpret_cast<float(*)[SATT_STAGE_FLOATS]>(xLeanRing);
+    // the ring: dynamic shared memory under the name gemm_staged.cuh and attention_tc.cuh give it (a new name would
+    // add a module-scope declaration to the PTX in front of every entry)
+    extern __shared__ __align__(16) unsigned char skSmem[];
+    float(*ring)[SATT_STAGE_FLOATS] = reinterpret_cast<float(*)[SATT_STAGE_FLOATS]>(skSmem);
     __shared__ __align__(16) float qs[MG][DK];
     __shared__ __align__(16) float pT[ATT_CHUNK][ATT_MAXG]; // probabilities, position-major (P·V's float4 reads)
     __shared__ float sc[ATT_MAXG][ATT_CHUNK];             // scaled scores, head-major
@@ -100,21 +108,11 @@ __device__ __forceinline__ void x_stagedLeanBody(const float* q, const KVT* kCac
             issue(s + STAGES - 1);
             const KVT* buf = reinterpret_cast<const KVT*>(ring[s % STAGES]);
             if (s < KST) {
-#pragma unroll(ROLLED ? 1 : KPIECES)
+#pragma unroll 1
                 for (int pc = 0; pc < KPIECES; pc++) {
                     float kv[PE];
                     kvPiece(buf + tid * KD + ((pc ^ swz) * PE), kv);
-#pragma unroll
-                    for (int e = 0; e < PE; e += 4) {
-#pragma unroll
-                        for (int g = 0; g < MG; g++) {
-                            float4 qg = *reinterpret_cast<const float4*>(&qs[g][s * KD + pc * PE + e]);
-                            sv[g] = fmaf(qg.x, kv[e], sv[g]);
-                            sv[g] = fmaf(qg.y, kv[e + 1], sv[g]);
-                            sv[g] = fmaf(qg.z, kv[e + 2], sv[g]);
-                            sv[g] = fmaf(qg.w, kv[e + 3], sv[g]);
-                        }
-                    }
+                    sattScorePiece<MG, PE, DK>(qs, s * KD + pc * PE, kv, sv);
                 }
                 if (s == KST - 1) {
                     if (tid < n) {
@@ -153,9 +151,9 @@ __device__ __forceinline__ void x_stagedLeanBody(const float* q, const KVT* kCac
     }
 }
 
-// dynamic shared memory of a ring of S stages
-constexpr int xLeanRingBytes(int stages) { return stages * SATT_STAGE_FLOATS * 4; }
-template <int S, typename KVT, bool ROLLED = false, int B = 4>
-__global__ void __launch_bounds__(SATT_THREADS, B) x_staged_lean(SATT_ARGS_T(KVT)) {
-    x_stagedLeanBody<S, KVT, ROLLED>(SATT_PASS);
-}
+// grid (kv heads, tokens, ATT_SPLITS), SATT_THREADS threads, SATT_LEAN_RING_BYTES of dynamic shared memory
+#define SATT_LEAN_KERNEL(NAME, KVT) extern "C" __global__ void __launch_bounds__(SATT_THREADS, SATT_LEAN_BLOCKS) \
+    NAME(SATT_ARGS_T(KVT)) { PDL_WAIT(); PDL_TRIGGER(); stagedLeanBody<KVT>(SATT_PASS); }
+SATT_LEAN_KERNEL(attention_staged_lean_d128g8, float)
+SATT_LEAN_KERNEL(attention_staged_lean_d128g8_bf16, bf16)
+SATT_LEAN_KERNEL(attention_staged_lean_d128g8_fp8, fp8)
