@@ -16,6 +16,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,7 +38,8 @@ final class CudaDevice implements AutoCloseable {
     private final CUmodule module = new CUmodule();
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final List<CUdeviceptr> allocations = new ArrayList<>();
-    private final List<Pointer> hostAllocations = new ArrayList<>();
+    /** Synchronized: the swap space pins its chunks ahead of use on a thread of its own (CudaKvSwap). */
+    private final List<Pointer> hostAllocations = Collections.synchronizedList(new ArrayList<>());
     private List<Object[]> profiled; // {name, start event, end event} while profiling
 
     CudaDevice(int ordinal) {
