@@ -146,7 +146,7 @@ __device__ __forceinline__ uint4 ldWeight(const bf16* p) {
     return v;
 }
 
-template <int MODE, int RG, int SUB = GEMM_SUB, int HINT = 0, int PS = 1>
+template <int MODE, int RG, int SUB = GEMM_SUB, int HINT = 0, int PS = 1, int UNROLL = (RG == 1 ? 4 : 2)>
 __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
                                          long long expertStride, int N, int K, float* Y, int ldy, const int* tiles,
                                          const int* numTiles, int numRows) {
@@ -192,8 +192,9 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
 #pragma unroll
         for (int i = 0; i < NACC; i++) acc[r][i] = 0.f;
 
-    // deeper unroll for the narrow variant: more 16-byte weight loads in flight per warp (decode is load-bound)
-#pragma unroll(RG == 1 ? 4 : 2)
+    // deeper unroll for the narrow variant: more 16-byte weight loads in flight per warp (decode is load-bound);
+    // UNROLL 16 (the _deep entries) issues a K 4,096 warp's whole walk of 16 chunks before its first mma
+#pragma unroll(UNROLL)
     for (int k0 = warp * 32; k0 < K; k0 += GEMM_WARPS * 32) {
         int k = k0 + 8 * tq;
         bool kok = k < K;
@@ -240,6 +241,12 @@ extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store(GEMM_AR
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store_wide(GEMM_ARGS) { gemmBody<0, 4>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual(GEMM_ARGS) { gemmBody<1, 1>(GEMM_PASS); }
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual_wide(GEMM_ARGS) { gemmBody<1, 4>(GEMM_PASS); }
+// The narrow entries with every chunk of a warp's K walk loaded up front (K <= 4,096: one DRAM round trip instead
+// of four; ncu at 10 rows: the narrow kernels stall on their 4 load groups in turn and run at 0.18 issued warps per
+// scheduler, 8 warps a multiprocessor). Same chunks, same mma order per warp, same reduction: the same bits. One
+// block per multiprocessor at decode sizes anyway, so the registers the deep walk takes cost no occupancy.
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32, 1) gemm_store_deep(GEMM_ARGS) { gemmBody<0, 1, GEMM_SUB, 0, 1, 16>(GEMM_PASS); }
+extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32, 1) gemm_residual_deep(GEMM_ARGS) { gemmBody<1, 1, GEMM_SUB, 0, 1, 16>(GEMM_PASS); }
 
 #define SWIGLU_ARGS const float* X, int ldx, const int* inRow, const bf16* Wg, const bf16* Wu, long long expertStride, \
     int N, int K, float* Y, int ldy, const int* tiles, const int* numTiles, int numRows
