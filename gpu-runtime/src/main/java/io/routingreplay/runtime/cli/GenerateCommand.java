@@ -106,6 +106,9 @@ public final class GenerateCommand {
                 resultNanos += System.nanoTime() - t;
                 progress.maybeReport(results.numFinished(), engine.stats());
             }
+            long t = System.nanoTime();
+            results.drain();
+            resultNanos += System.nanoTime() - t;
             double seconds = progress.finish(results.numFinished(), rejections.count(), engine.stats());
             if (meter != null) {
                 err.println(meter.summary(seconds));

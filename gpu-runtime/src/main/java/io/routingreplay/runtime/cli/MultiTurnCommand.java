@@ -129,7 +129,7 @@ public final class MultiTurnCommand {
                 }
                 progress.maybeReport(done, engine.stats());
             }
-            sink.flush();
+            sink.drain();
             double seconds = progress.finish(done, 0, engine.stats());
             table.print(out, seconds);
             return 0;

@@ -65,6 +65,11 @@ final class OrderedResultWriter implements Closeable {
         out.flush();
     }
 
+    /** Waits until every result handed to the sink is written (the run's wall time includes writing them). */
+    void drain() throws IOException {
+        out.drain();
+    }
+
     int numExpected() {
         return inOrder.size();
     }

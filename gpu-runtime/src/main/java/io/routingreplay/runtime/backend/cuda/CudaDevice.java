@@ -17,6 +17,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +39,8 @@ final class CudaDevice implements AutoCloseable {
     private final CUmodule module = new CUmodule();
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final List<CUdeviceptr> allocations = new ArrayList<>();
-    private final List<Pointer> hostAllocations = new ArrayList<>();
+    /** Synchronized: the swap space pins its chunks ahead of use on a thread of its own (CudaKvSwap). */
+    private final List<Pointer> hostAllocations = Collections.synchronizedList(new ArrayList<>());
     private List<Object[]> profiled; // {name, start event, end event} while profiling
     /** -Droutingreplay.cuda.pdl=on: every kernel launched with programmatic dependent launch (PdlLauncher). */
     final boolean pdl = PdlLauncher.enabledFromSystemProperty();

@@ -7,6 +7,11 @@ import jcuda.driver.CUevent;
 
 import java.nio.ByteOrder;
 import java.nio.IntBuffer;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static jcuda.driver.CUevent_flags.CU_EVENT_DISABLE_TIMING;
 import static jcuda.driver.JCudaDriver.cuEventCreate;
@@ -28,6 +33,9 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
  * <p>Host memory ({@link KvSwapLayout}) is taken in chunks as slots are first used (pinning the whole space up front
  * would cost seconds at start and memory a run without preemptions never needs); each chunk's device address goes
  * into a device table the kernels index by {@code slot / slotsPerChunk}, next to a table of the regions' bases.
+ * Pinning a chunk takes a fraction of a second (the driver faults in and locks every page), which the engine's
+ * thread would spend while the GPU waits: so a thread of the swap space's own pins the next chunk ahead of use —
+ * chunk 0 when the space opens, chunk c + 1 when chunk c is first used — and a swap only waits when it outruns it.
  *
  * <p>A step's pairs ({@link KvSwapTable}) are packed into a pinned staging buffer and uploaded with one
  * cuMemcpyHtoDAsync on the stream (pinned, so the copy is truly asynchronous and the engine thread does not wait for
@@ -59,6 +67,13 @@ final class CudaKvSwap implements KvSwapSpace {
     private CUdeviceptr table;
     private long launches, pairs;
     private int chunksPinned;
+    /** Pins chunks ahead of use (one daemon thread); pinning[c] is chunk c's pin, submitted and not yet taken. */
+    private final ExecutorService pinner = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "kv-swap-pinner");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Future<?>[] pinning;
 
     /**
      * @param regions    the cache's device buffers (every layer's keys and values)
@@ -72,12 +87,14 @@ final class CudaKvSwap implements KvSwapSpace {
         this.layout = KvSwapLayout.of(regions.length, blockBytes, slots, chunkBytes);
         this.numBlocks = numBlocks;
         this.chunks = new Pointer[layout.numChunks()];
+        this.pinning = new Future<?>[layout.numChunks()];
         dev.bind();
         regionTable = dev.alloc(8L * regions.length);
         // an array of device pointers as JCuda writes one: Pointer.to(pointers...) holds their addresses
         cuMemcpyHtoD(regionTable, Pointer.to(regions), 8L * regions.length);
         chunkTable = dev.alloc(8L * chunks.length);
         cuEventCreate(done, CU_EVENT_DISABLE_TIMING);
+        pinAhead(0);
     }
 
     /** Over the runner's cache: per layer a key and a value buffer of {@code blockBytes} per block each (GQA and
@@ -107,7 +124,7 @@ final class CudaKvSwap implements KvSwapSpace {
         return pairs;
     }
 
-    /** Chunks of host memory pinned so far. */
+    /** Chunks of host memory taken into use so far (the one pinned ahead not counted until used). */
     int chunksPinned() {
         return chunksPinned;
     }
@@ -171,22 +188,55 @@ final class CudaKvSwap implements KvSwapSpace {
     }
 
     /**
-     * Pins chunk {@code c} if it is not yet and writes its device address into the chunk table: a synchronous copy
-     * from pageable memory on the legacy stream, which the device's (blocking) stream is ordered with, so the entry is
-     * in place before this step's kernels; a chunk is pinned once, so this is rare.
+     * Takes chunk {@code c} into use if it is not yet — pinned ahead by {@link #pinAhead} (waiting for that pin when it
+     * is still running) or here — and writes its device address into the chunk table: a synchronous copy from
+     * pageable memory on the legacy stream, which the device's (blocking) stream is ordered with, so the entry is in
+     * place before this step's kernels; a chunk is taken once, so this is rare. Then pins the next chunk ahead.
      */
     private void pin(int c) {
         if (chunks[c] != null) {
             return;
         }
-        chunks[c] = dev.allocHostMapped(layout.chunkBytes());
+        chunks[c] = pinning[c] != null ? awaitPin(c) : dev.allocHostMapped(layout.chunkBytes());
+        pinning[c] = null;
         cuMemcpyHtoD(chunkTable.withByteOffset(8L * c), Pointer.to(dev.mappedDevicePointer(chunks[c])), 8);
         chunksPinned++;
+        pinAhead(c + 1);
+    }
+
+    /** Starts pinning chunk {@code c} on the pinner thread, unless it is past the last, in use or being pinned. */
+    private void pinAhead(int c) {
+        if (c < chunks.length && chunks[c] == null && pinning[c] == null) {
+            pinning[c] = pinner.submit(() -> {
+                dev.bind();
+                return dev.allocHostMapped(layout.chunkBytes());
+            });
+        }
+    }
+
+    private Pointer awaitPin(int c) {
+        try {
+            return (Pointer) pinning[c].get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while pinning swap chunk " + c, e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("pinning swap chunk " + c + " (" + layout.chunkBytes() + " bytes) failed: "
+                    + e.getCause(), e.getCause());
+        }
     }
 
     /** The pinned chunks and buffers are the device's allocations, freed when the device closes. */
     @Override
     public void close() {
+        pinner.shutdown(); // a pin still running ends before the device frees its host memory
+        try {
+            if (!pinner.awaitTermination(1, TimeUnit.MINUTES)) {
+                throw new IllegalStateException("the swap space's pinner thread did not finish within a minute");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         dev.bind();
         if (pending) {
             cuEventSynchronize(done);

@@ -98,19 +98,8 @@ public final class ResultJson {
         g.writeNumberField("top_k", layout.topK());
         g.writeNumberField("num_experts", layout.numExperts());
         g.writeStringField("dtype", layout.dtype().wire);
-        g.writeArrayFieldStart("topk_ids");
-        for (int t = 0; t < routing.numTokens(); t++) {
-            g.writeStartArray();
-            for (int l = 0; l < layout.numMoeLayers(); l++) {
-                g.writeStartArray();
-                for (int k = 0; k < layout.topK(); k++) {
-                    g.writeNumber(routing.id(t, l, k));
-                }
-                g.writeEndArray();
-            }
-            g.writeEndArray();
-        }
-        g.writeEndArray();
+        g.writeFieldName("topk_ids");
+        g.writeRawValue(idsArray(routing));
         if (routing.weights() != null) {
             g.writeArrayFieldStart("topk_weights");
             for (int t = 0; t < routing.numTokens(); t++) {
@@ -127,5 +116,37 @@ public final class ResultJson {
             g.writeEndArray();
         }
         g.writeEndObject();
+    }
+
+    /**
+     * topk_ids as JSON text, {@code [[[id, ...] per layer] per token]}: ids are small integers below num_experts,
+     * written from a table of their decimal forms. The generator's per-number path cost ~30 ns an id, seconds for a
+     * long rollout's ~10^8 ids; this is a few times faster and gives the same text.
+     */
+    static String idsArray(RoutingRecord routing) {
+        RoutingLayout layout = routing.layout();
+        String[] decimal = new String[layout.numExperts()];
+        for (int i = 0; i < decimal.length; i++) {
+            decimal[i] = Integer.toString(i);
+        }
+        int n = routing.numTokens(), layers = layout.numMoeLayers(), k = layout.topK();
+        StringBuilder b = new StringBuilder(2 + n * (2 + layers * (3 + 4 * k)));
+        b.append('[');
+        for (int t = 0; t < n; t++) {
+            b.append(t == 0 ? "[" : ",[");
+            for (int l = 0; l < layers; l++) {
+                b.append(l == 0 ? "[" : ",[");
+                for (int j = 0; j < k; j++) {
+                    if (j > 0) {
+                        b.append(',');
+                    }
+                    int id = routing.id(t, l, j);
+                    b.append(id >= 0 && id < decimal.length ? decimal[id] : Integer.toString(id));
+                }
+                b.append(']');
+            }
+            b.append(']');
+        }
+        return b.append(']').toString();
     }
 }
