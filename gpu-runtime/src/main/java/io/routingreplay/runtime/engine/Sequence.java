@@ -194,7 +194,11 @@ public final class Sequence {
         return out;
     }
 
-    int[] blockTableArray() {
-        return blockTable.stream().mapToInt(Integer::intValue).toArray();
+    int[] blockTableArray() { // every running sequence, every step: a plain loop (the stream took ~0.2 s in rl-long)
+        int[] a = new int[blockTable.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = blockTable.get(i);
+        }
+        return a;
     }
 }

@@ -5,8 +5,6 @@ import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.config.ModelConfig;
 
-import java.util.Arrays;
-
 /**
  * The bytes one forward step must move through HBM at least, whatever the implementation: every bf16 weight it uses
  * read once (attention projections, router and norms of every layer; of the MoE layers only the experts its tokens
@@ -24,24 +22,19 @@ public record StepBytes(double weightBytes, double kvBytes) {
 
     /** The bytes of one step of {@code batch}, whose routing {@code out} returned. */
     public static StepBytes of(ModelConfig c, int kvElementBytes, ForwardBatch batch, StepOutput out) {
-        int moeLayers = c.numMoeLayers(), k = c.topK;
-        double distinctExperts = 0;
-        boolean[] seen = new boolean[c.numExperts];
-        for (int l = 0; l < moeLayers; l++) {
-            Arrays.fill(seen, false);
-            int n = 0;
-            for (int[] ids : out.routingIds()) {             // [token][moe layer][k]
-                for (int t = 0; t < ids.length / (moeLayers * k); t++) {
-                    for (int j = 0; j < k; j++) {
-                        int e = ids[(t * moeLayers + l) * k + j];
-                        if (!seen[e]) {
-                            seen[e] = true;
-                            n++;
-                        }
-                    }
+        int moeLayers = c.numMoeLayers(), k = c.topK, experts = c.numExperts;
+        // one sequential pass over each chunk's ids [token][moe layer][k], marking (layer, expert) pairs: the meter
+        // runs on the engine's thread after every step, so it walks the ids in memory order
+        boolean[] seen = new boolean[moeLayers * experts];
+        int distinctExperts = 0;
+        for (int[] ids : out.routingIds()) {
+            for (int i = 0; i < ids.length; i++) {
+                int cell = (i / k) % moeLayers * experts + ids[i];
+                if (!seen[cell]) {
+                    seen[cell] = true;
+                    distinctExperts++;
                 }
             }
-            distinctExperts += n;
         }
         boolean sampled = false;
         double positionsRead = 0, positionsWritten = 0;
