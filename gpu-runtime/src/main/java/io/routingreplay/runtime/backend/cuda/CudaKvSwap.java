@@ -34,8 +34,9 @@ import static jcuda.driver.JCudaDriver.cuMemcpyHtoDAsync;
  * would cost seconds at start and memory a run without preemptions never needs); each chunk's device address goes
  * into a device table the kernels index by {@code slot / slotsPerChunk}, next to a table of the regions' bases.
  * Pinning a chunk takes a fraction of a second (the driver faults in and locks every page), which the engine's
- * thread would spend while the GPU waits: so a thread of the swap space's own pins the next chunk ahead of use —
- * chunk 0 when the space opens, chunk c + 1 when chunk c is first used — and a swap only waits when it outruns it.
+ * thread would spend while the GPU waits: so a thread of the swap space's own pins chunk c + 1 when chunk c is first
+ * used, and a swap only waits when it outruns it. Chunk 0 is pinned by the first swap itself: a run that never
+ * preempts starts no thread and pins nothing.
  *
  * <p>A step's pairs ({@link KvSwapTable}) are packed into a pinned staging buffer and uploaded with one
  * cuMemcpyHtoDAsync on the stream (pinned, so the copy is truly asynchronous and the engine thread does not wait for
@@ -94,7 +95,6 @@ final class CudaKvSwap implements KvSwapSpace {
         cuMemcpyHtoD(regionTable, Pointer.to(regions), 8L * regions.length);
         chunkTable = dev.alloc(8L * chunks.length);
         cuEventCreate(done, CU_EVENT_DISABLE_TIMING);
-        pinAhead(0);
     }
 
     /** Over the runner's cache: per layer a key and a value buffer of {@code blockBytes} per block each (GQA and
