@@ -305,30 +305,19 @@ __device__ __forceinline__ void gemmPrefetchDense(const bf16* W, const bf16* W2,
 #define GEMM_ARGS const float* X, int ldx, const int* inRow, const bf16* W, long long expertStride, int N, int K, \
     float* Y, int ldy, const int* tiles, const int* numTiles, int numRows
 #define GEMM_PASS X, ldx, inRow, W, nullptr, expertStride, N, K, Y, ldy, tiles, numTiles, numRows
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store(GEMM_ARGS) {
-    gemmPrefetchDense<0, 1>(W, nullptr, N, K, tiles);
-    PDL_WAIT();
-    PDL_TRIGGER();
-    gemmBody<0, 1>(GEMM_PASS);
-}
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_store_wide(GEMM_ARGS) {
-    gemmPrefetchDense<0, 4>(W, nullptr, N, K, tiles);
-    PDL_WAIT();
-    PDL_TRIGGER();
-    gemmBody<0, 4>(GEMM_PASS);
-}
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual(GEMM_ARGS) {
-    gemmPrefetchDense<1, 1>(W, nullptr, N, K, tiles);
-    PDL_WAIT();
-    PDL_TRIGGER();
-    gemmBody<1, 1>(GEMM_PASS);
-}
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_residual_wide(GEMM_ARGS) {
-    gemmPrefetchDense<1, 4>(W, nullptr, N, K, tiles);
-    PDL_WAIT();
-    PDL_TRIGGER();
-    gemmBody<1, 4>(GEMM_PASS);
-}
+// A dense entry: the first weight pieces prefetched to L2 before the PDL wait (weights are never written by a
+// kernel), then the body.
+#define GEMM_DENSE_ENTRY(NAME, MODE, RG)                                                      \
+    extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) NAME(GEMM_ARGS) {             \
+        gemmPrefetchDense<MODE, RG>(W, nullptr, N, K, tiles);                                   \
+        PDL_WAIT();                                                                             \
+        PDL_TRIGGER();                                                                          \
+        gemmBody<MODE, RG>(GEMM_PASS);                                                          \
+    }
+GEMM_DENSE_ENTRY(gemm_store, 0, 1)
+GEMM_DENSE_ENTRY(gemm_store_wide, 0, 4)
+GEMM_DENSE_ENTRY(gemm_residual, 1, 1)
+GEMM_DENSE_ENTRY(gemm_residual_wide, 1, 4)
 // The narrow entries with every chunk of a warp's K walk loaded up front (K <= 4,096: one DRAM round trip instead
 // of four; ncu at 10 rows: the narrow kernels stall on their 4 load groups in turn and run at 0.18 issued warps per
 // scheduler, 8 warps a multiprocessor). Same chunks, same mma order per warp, same reduction: the same bits. One
