@@ -66,7 +66,7 @@ public final class LLMEngine implements AutoCloseable {
     private long decodeTokens;
     private long steps;
     /** Host-side time per part of the steps (HostTimes). */
-    private long scheduleNanos, swapNanos, prepareNanos, postprocessNanos;
+    private long scheduleNanos, swapNanos, prepareNanos, postprocessNanos, observeNanos;
     private long routingBytes;
     private long recomputedPositions;
     private int lastBatchSize;
@@ -248,7 +248,9 @@ public final class LLMEngine implements AutoCloseable {
         StepOutput out = runner.forward(batch);
         long forwardNanos = System.nanoTime() - start;
         if (observer != null) {
+            long o = System.nanoTime();
             observer.onStep(batch, out, forwardNanos);
+            observeNanos += System.nanoTime() - o;
         }
         steps++;
         lastBatchSize = plan.size();
@@ -512,7 +514,7 @@ public final class LLMEngine implements AutoCloseable {
 
     /** Host-side time of the steps so far, by part (what the GPU waits for between forward calls). */
     public HostTimes hostTimes() {
-        return new HostTimes(scheduleNanos, swapNanos, prepareNanos, postprocessNanos);
+        return new HostTimes(scheduleNanos, swapNanos, prepareNanos, postprocessNanos, observeNanos);
     }
 
     public EngineStats stats() {
