@@ -36,6 +36,11 @@ import static jcuda.driver.JCudaDriver.*;
  * config.json, e.g. examples/glm-4.5-air-config.json) instead of Qwen3-30B-A3B.
  */
 public final class CudaBenchmark {
+    /** -Droutingreplay.bench.profileDecode=on: only the decode steps run between cuProfilerStart and cuProfilerStop,
+     *  so {@code ncu --profile-from-start off} profiles those kernels and none of the prefill's (a batch-128
+     *  prefill under ncu outlasts a device call). */
+    static final boolean PROFILE_DECODE = "on".equals(System.getProperty("routingreplay.bench.profileDecode"));
+
     /** Sampling temperature of every sequence ({@code --temperature}); 0 = greedy. */
     private static float temperature = 0f;
 
@@ -190,9 +195,15 @@ public final class CudaBenchmark {
         // decode: output-1 steps (the first output token came from prefill)
         double[] ms = new double[output - 1];
         StepOutput last = null;
+        if (PROFILE_DECODE) {
+            cuProfilerStart();
+        }
         for (int step = 0; step < output - 1; step++) {
             last = decodeStep(r, B, prompt + step, next, tables, greedy, step + 1);
             ms[step] = lastStepMs;
+        }
+        if (PROFILE_DECODE) {
+            cuProfilerStop();
         }
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
