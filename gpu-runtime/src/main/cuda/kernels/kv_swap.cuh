@@ -53,20 +53,13 @@ __device__ __forceinline__ void kvSwapBody(const int* __restrict__ blocks, const
     }
 }
 
-// device blocks -> host slots (a step's preempted blocks)
-extern "C" __global__ void __launch_bounds__(KV_SWAP_THREADS)
-    kv_swap_out(const int* blocks, const int* slots, int pairs, const unsigned long long* regions, int numRegions,
-                const unsigned long long* chunks, int slotsPerChunk, long long blockBytes) {
-    PDL_WAIT();
-    PDL_TRIGGER();
-    kvSwapBody<true>(blocks, slots, pairs, regions, numRegions, chunks, slotsPerChunk, blockBytes);
-}
-
-// host slots -> device blocks (a step's re-admitted blocks)
-extern "C" __global__ void __launch_bounds__(KV_SWAP_THREADS)
-    kv_swap_in(const int* blocks, const int* slots, int pairs, const unsigned long long* regions, int numRegions,
-               const unsigned long long* chunks, int slotsPerChunk, long long blockBytes) {
-    PDL_WAIT();
-    PDL_TRIGGER();
-    kvSwapBody<false>(blocks, slots, pairs, regions, numRegions, chunks, slotsPerChunk, blockBytes);
-}
+#define KV_SWAP_ENTRY(NAME, TO_HOST)                                                                            \
+    extern "C" __global__ void __launch_bounds__(KV_SWAP_THREADS)                                                \
+        NAME(const int* blocks, const int* slots, int pairs, const unsigned long long* regions, int numRegions,  \
+             const unsigned long long* chunks, int slotsPerChunk, long long blockBytes) {                       \
+        PDL_WAIT();                                                                                              \
+        PDL_TRIGGER();                                                                                           \
+        kvSwapBody<TO_HOST>(blocks, slots, pairs, regions, numRegions, chunks, slotsPerChunk, blockBytes);     \
+    }
+KV_SWAP_ENTRY(kv_swap_out, true)   // device blocks -> host slots (a step's preempted blocks)
+KV_SWAP_ENTRY(kv_swap_in, false)   // host slots -> device blocks (a step's re-admitted blocks)

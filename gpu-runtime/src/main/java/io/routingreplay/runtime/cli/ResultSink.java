@@ -103,10 +103,8 @@ final class ResultSink implements Closeable {
     /** Waits until every queued result is written and flushed; throws the first write's failure. */
     void drain() throws IOException {
         flush();
-        room.acquireUninterruptibly(MAX_PENDING); // every queued write has released its permit
-        room.release(MAX_PENDING);
         try {
-            writer.submit(() -> { }).get(); // and the flush queued behind them ran
+            writer.submit(() -> { }).get(); // one thread, in order: every write and the flush before it have run
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while waiting for the result writer", e);

@@ -292,10 +292,7 @@ public final class CudaModelRunner implements ModelRunner {
     /** Sets the kernel switches the A/Bs flip (block / FMA / lean attention, K-split GEMMs) back to what the system
      *  properties say, as {@link ForwardPass} reads them at start. */
     public void resetKernelSwitches() {
-        pass.blockAttention = "block".equals(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
-        pass.leanAttention = ForwardPass.isLeanAttention(System.getProperty(ForwardPass.LEAN_ATTENTION_PROPERTY));
-        pass.fmaAttention = ForwardPass.isFmaAttention(System.getProperty(ForwardPass.ATTENTION_PROPERTY));
-        pass.kSplitGemm = "ksplit".equals(System.getProperty(ForwardPass.GEMM_PROPERTY));
+        pass.readSwitches();
     }
 
     private static boolean sameOutput(StepOutput a, StepOutput b) {

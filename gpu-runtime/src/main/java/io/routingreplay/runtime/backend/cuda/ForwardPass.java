@@ -70,7 +70,7 @@ final class ForwardPass {
     /** Run the lean staged attention where it applies (the default); false runs the staged entry it replaces (the
      *  A/B, also -D{@value #LEAN_ATTENTION_PROPERTY}=off). {@link #blockAttention} and the tensor-core attention
      *  take precedence over both. */
-    boolean leanAttention = isLeanAttention(System.getProperty(LEAN_ATTENTION_PROPERTY));
+    boolean leanAttention;
     static final String LEAN_ATTENTION_PROPERTY = "routingreplay.cuda.leanAttention";
     /** The lean entries' dynamic shared memory: a ring of 3 stages of 8 KB (SATT_LEAN_RING_BYTES). With their
      *  13.1 KB of static arrays a block stays under the 48 KB that needs no opt-in (LeanAttentionTest checks the PTX),
@@ -84,7 +84,7 @@ final class ForwardPass {
     private final int attentionHeadGroups;
     /** Use the block version even where the staged one applies (the benchmark's bitwise A/B; also
      *  -D{@value #ATTENTION_PROPERTY}=block). */
-    boolean blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
+    boolean blockAttention;
     static final String ATTENTION_PROPERTY = "routingreplay.cuda.attention";
     /** The tensor-core attention for a bf16 / fp8 cache (kernels/attention_tc.cuh), or null where it does not apply
      *  (fp32 K/V, MLA, other head sizes). */
@@ -93,14 +93,23 @@ final class ForwardPass {
      *  applies: the A/B timing and {@link CudaModelRunner#referenceKernelsAgree}'s staged = block comparison
      *  (-D{@value #ATTENTION_PROPERTY}=fma; =block implies it). The default: the tensor-core kernels pass the GPU
      *  checks but decode slower (docs/cuda-notes.md v37), so they run only with -D{@value #ATTENTION_PROPERTY}=tc. */
-    boolean fmaAttention = isFmaAttention(System.getProperty(ATTENTION_PROPERTY));
+    boolean fmaAttention;
 
     static boolean isFmaAttention(String property) {
         return !"tc".equals(property);
     }
+
+    /** Sets the switches the A/Bs flip (block / FMA / lean attention, K-split GEMMs) to what the system properties
+     *  say: at start, and after an A/B ({@link CudaModelRunner#resetKernelSwitches}). */
+    void readSwitches() {
+        blockAttention = "block".equals(System.getProperty(ATTENTION_PROPERTY));
+        leanAttention = isLeanAttention(System.getProperty(LEAN_ATTENTION_PROPERTY));
+        fmaAttention = isFmaAttention(System.getProperty(ATTENTION_PROPERTY));
+        kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
+    }
     /** Use only the K-split GEMMs, never the persistent or tiled ones (bitwise A/B; also
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
-    boolean kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
+    boolean kSplitGemm;
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
     /** The narrow K-split store / residual products on their _deep entries (kernels/gemm.cuh: a warp's whole K walk
      *  loaded before its first mma; the same bits): -D{@value #DEEP_DENSE_PROPERTY}=on, off by default until an
@@ -131,6 +140,7 @@ final class ForwardPass {
 
     ForwardPass(CudaDevice dev, ModelConfig c, DeviceWeights w, Workspace ws, CUdeviceptr[] kCache,
                 CUdeviceptr[] vCache, int blockSize, KvCacheDtype kvType) {
+        readSwitches();
         this.dev = dev;
         this.c = c;
         this.w = w;

@@ -111,10 +111,10 @@ final class PdlLauncher {
     }
 
     /** Launches {@code fn} with {@code numParams} arguments packed in {@code params}; {@code programmatic}: with
-     *  the PDL attribute. Throws CudaException on any error, as JCuda's launches do. */
+     *  the PDL attribute. Throws CudaException on any error, as JCuda's launches do. The library is loaded
+     *  ({@link #load}) by the device that turns PDL on, once, not on this per-kernel path. */
     static void launch(CUfunction fn, int gx, int gy, int gz, int block, int sharedBytes, CUstream stream,
                        ByteBuffer params, int numParams, boolean programmatic) {
-        load();
         int rc = launch(address(fn), gx, gy, gz, block, sharedBytes, address(stream), params, numParams, programmatic);
         if (rc != CUresult.CUDA_SUCCESS) {
             throw new CudaException(describe(rc));
