@@ -24,15 +24,19 @@ public record StepBytes(double weightBytes, double kvBytes) {
     public static StepBytes of(ModelConfig c, int kvElementBytes, ForwardBatch batch, StepOutput out) {
         int moeLayers = c.numMoeLayers(), k = c.topK, experts = c.numExperts;
         // one sequential pass over each chunk's ids [token][moe layer][k], marking (layer, expert) pairs: the meter
-        // runs on the engine's thread after every step, so it walks the ids in memory order
+        // runs on the engine's thread after every step, so it walks the ids in memory order, without a division
         boolean[] seen = new boolean[moeLayers * experts];
         int distinctExperts = 0;
         for (int[] ids : out.routingIds()) {
-            for (int i = 0; i < ids.length; i++) {
-                int cell = (i / k) % moeLayers * experts + ids[i];
-                if (!seen[cell]) {
-                    seen[cell] = true;
-                    distinctExperts++;
+            for (int i = 0; i < ids.length; ) {
+                for (int layerBase = 0; layerBase < moeLayers * experts; layerBase += experts) {
+                    for (int j = 0; j < k; j++, i++) {
+                        int cell = layerBase + ids[i];
+                        if (!seen[cell]) {
+                            seen[cell] = true;
+                            distinctExperts++;
+                        }
+                    }
                 }
             }
         }
