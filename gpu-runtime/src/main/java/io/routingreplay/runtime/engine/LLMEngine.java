@@ -359,9 +359,9 @@ public final class LLMEngine implements AutoCloseable {
             prefillTokens += n - 1;
         }
         int per = layout.idsPerToken();
+        byte[] packed = blockRouting == null ? null : RoutingRecord.pack(layout, out.routingIds()[i], 0, n * per);
         if (blockRouting != null) {
-            keepForPrefixCache(s, first, n, RoutingRecord.pack(layout, out.routingIds()[i], 0, n * per),
-                    out.routingWeights()[i]);
+            keepForPrefixCache(s, first, n, packed, out.routingWeights()[i]);
             if (chunk.keepLogits() && out.keptLogits()[i] != null) { // before the sampled token joins s.tokens
                 int bs = blocks.blockSize();
                 blocks.keepPromptEndLogits(s.blockHashes(s.numTokens() / bs, bs).get(s.numTokens() / bs - 1),
@@ -378,7 +378,9 @@ public final class LLMEngine implements AutoCloseable {
             int cached = Math.max(0, first - emitFrom);
             int fresh = emitCount - cached;
             int freshFrom = emitFrom + cached - first;
-            byte[] freshIds = RoutingRecord.pack(layout, out.routingIds()[i], freshFrom * per, fresh * per);
+            // the prefix cache copied what it keeps: the chunk's packed ids are the record's when all are fresh
+            byte[] freshIds = packed != null && freshFrom == 0 && fresh == n ? packed
+                    : RoutingRecord.pack(layout, out.routingIds()[i], freshFrom * per, fresh * per);
             ids = freshIds;
             if (cached > 0) {
                 ids = concat(blockRouting.readIds(s.blockTable, emitFrom, cached), freshIds);
