@@ -132,35 +132,6 @@ __device__ __forceinline__ void reduceAndStore(float* acc, float (*red)[NACC / S
     }
 }
 
-// reduceAndStore for a store or residual product (MODE 0 / 1, one 16-row group) with the sums spread over the
-// block: every warp parks its accumulators in red (GEMM_WARPS × NACC × 32), then each thread sums one output's
-// partials warp 0 + warp 1 + ... + warp 7 — reduceAndStore's order, so the same bits — and stores it. With NACC × 32
-// outputs for 256 threads the residual's read-modify-writes go out in parallel instead of 8 in turn on warp 0's lanes
-// while the other 7 warps wait at the barrier.
-template <int MODE, int NACC>
-__device__ __forceinline__ void reduceAndStoreSpread(const float* acc, float (*red)[NACC][32], int n0, int N, int start,
-                                                     int count, float* Y, int ldy) {
-    static_assert(MODE != 2, "the gate/up pair keeps reduceAndStore");
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-#pragma unroll
-    for (int ai = 0; ai < NACC; ai++) red[warp][ai][lane] = acc[ai];
-    __syncthreads();
-    for (int o = threadIdx.x; o < NACC * 32; o += GEMM_WARPS * 32) {
-        int ai = o >> 5, ln = o & 31;
-        float v = red[0][ai][ln];
-#pragma unroll
-        for (int w = 1; w < GEMM_WARPS; w++) v += red[w][ai][ln];
-        int g = ln >> 2, tq = ln & 3, j = ai >> 2, i = ai & 3;
-        int n = n0 + g + (i >= 2 ? 8 : 0);
-        int ti = j * 8 + 2 * tq + (i & 1);
-        if (n < N && ti < count) {
-            float* yrow = Y + (size_t)(start + ti) * ldy;
-            if (MODE == 0) yrow[n] = v;
-            else yrow[n] = yrow[n] + v;
-        }
-    }
-    __syncthreads();
-}
 // Weight loads. HINT 1 (the gate/up kernels: -7 % at 32–256 tokens in bench/cuda/gemm_bench.cu, no gain for the
 // dense products) skips L1 (the weights are streamed once; L1 stays for the re-read activations) and asks L2 to
 // fetch 256 bytes around each 64-byte row piece, which the block's other warps read next.
@@ -176,8 +147,7 @@ __device__ __forceinline__ uint4 ldWeight(const bf16* p) {
     return v;
 }
 
-template <int MODE, int RG, int SUB = GEMM_SUB, int HINT = 0, int PS = 1, int UNROLL = (RG == 1 ? 4 : 2),
-          bool SPREAD = false>
+template <int MODE, int RG, int SUB = GEMM_SUB, int HINT = 0, int PS = 1>
 __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
                                          long long expertStride, int N, int K, float* Y, int ldy, const int* tiles,
                                          const int* numTiles, int numRows) {
@@ -223,9 +193,8 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
 #pragma unroll
         for (int i = 0; i < NACC; i++) acc[r][i] = 0.f;
 
-    // deeper unroll for the narrow variant: more 16-byte weight loads in flight per warp (decode is load-bound);
-    // UNROLL 16 (the _deep entries) issues a K 4,096 warp's whole walk of 16 chunks before its first mma
-#pragma unroll(UNROLL)
+    // deeper unroll for the narrow variant: more 16-byte weight loads in flight per warp (decode is load-bound)
+#pragma unroll(RG == 1 ? 4 : 2)
     for (int k0 = warp * 32; k0 < K; k0 += GEMM_WARPS * 32) {
         int k = k0 + 8 * tq;
         bool kok = k < K;
@@ -259,14 +228,8 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
         }
     }
     // fixed-order reduction over the K split, one row group at a time
-    if constexpr (SPREAD) {
-        __shared__ float redAll[GEMM_WARPS][NACC][32];
 #pragma unroll
-        for (int r = 0; r < RG; r++) reduceAndStoreSpread<MODE, NACC>(acc[r], redAll, nBase + r * 16, N, start, count, Y, ldy);
-    } else {
-#pragma unroll
-        for (int r = 0; r < RG; r++) reduceAndStore<MODE, SUB, NACC>(acc[r], red, nBase + r * 16, N, start, count, Y, ldy);
-    }
+    for (int r = 0; r < RG; r++) reduceAndStore<MODE, SUB, NACC>(acc[r], red, nBase + r * 16, N, start, count, Y, ldy);
 }
 
 // Before PDL_WAIT (pdl.cuh) in the dense entries below: L2 prefetch hints for the weight pieces this lane loads in
@@ -318,22 +281,6 @@ GEMM_DENSE_ENTRY(gemm_store, 0, 1)
 GEMM_DENSE_ENTRY(gemm_store_wide, 0, 4)
 GEMM_DENSE_ENTRY(gemm_residual, 1, 1)
 GEMM_DENSE_ENTRY(gemm_residual_wide, 1, 4)
-// The narrow entries with every chunk of a warp's K walk loaded up front (K <= 4,096: one DRAM round trip instead
-// of four; ncu at 10 rows: the narrow kernels stall on their 4 load groups in turn and run at 0.18 issued warps per
-// scheduler, 8 warps a multiprocessor). Same chunks, same mma order per warp, same reduction: the same bits. One
-// block per multiprocessor at decode sizes anyway, so the registers the deep walk takes cost no occupancy. Their sums
-// are spread over the block (reduceAndStoreSpread: the same order, so the same bits). PDL: wait first (no weight
-// prefetch before the wait yet).
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32, 1) gemm_store_deep(GEMM_ARGS) {
-    PDL_WAIT();
-    PDL_TRIGGER();
-    gemmBody<0, 1, GEMM_SUB, 0, 1, 16, true>(GEMM_PASS);
-}
-extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32, 1) gemm_residual_deep(GEMM_ARGS) {
-    PDL_WAIT();
-    PDL_TRIGGER();
-    gemmBody<1, 1, GEMM_SUB, 0, 1, 16, true>(GEMM_PASS);
-}
 
 #define SWIGLU_ARGS const float* X, int ldx, const int* inRow, const bf16* Wg, const bf16* Wu, long long expertStride, \
     int N, int K, float* Y, int ldy, const int* tiles, const int* numTiles, int numRows

@@ -111,11 +111,6 @@ final class ForwardPass {
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
     boolean kSplitGemm;
     static final String GEMM_PROPERTY = "routingreplay.cuda.gemm";
-    /** The narrow K-split store / residual products on their _deep entries (kernels/gemm.cuh: a warp's whole K walk
-     *  loaded before its first mma; the same bits): -D{@value #DEEP_DENSE_PROPERTY}=on, off by default until an
-     *  engine A/B says it pays. */
-    boolean deepDense = "on".equals(System.getProperty(DEEP_DENSE_PROPERTY));
-    static final String DEEP_DENSE_PROPERTY = "routingreplay.cuda.deepDense";
     /** The small-batch kernels used up to {@value #FUSED_COMBINE_NORM_MAX_ROWS} rows (the fused norms and router);
      *  all of them unless -D{@value SmallRowKernels#PROPERTY} says otherwise (on, off, or a list of parts).
      *  The K-split A/B ({@link #kSplitGemm}) turns them all off. */
@@ -485,9 +480,8 @@ final class ForwardPass {
      */
     private void dense(String kernel, int t, int n, Object... args) {
         boolean wide = t >= WIDE_FROM_ROWS;
-        boolean deep = !wide && deepDense && !kernel.equals("gemm_swiglu");
-        dev.launch(deep ? kernel + "_deep" : name(kernel, wide), ceil(t, Workspace.GEMM_TILE),
-                ceil(n, rows(wide, kernel.equals("gemm_swiglu"))), 256, args);
+        dev.launch(name(kernel, wide), ceil(t, Workspace.GEMM_TILE), ceil(n, rows(wide, kernel.equals("gemm_swiglu"))),
+                256, args);
     }
 
     /**
