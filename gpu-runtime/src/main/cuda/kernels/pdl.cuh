@@ -12,8 +12,7 @@
 //   prefetch.global.L2 hints for the block's first weight chunks. Weights are never written by a kernel of a step,
 //   and a prefetch only moves data into L2 (the point of coherence), so it cannot make any load return stale data.
 // - PDL_TRIGGER() (griddepcontrol.launch_dependents) comes right after it: once every block of this kernel has
-//   passed its wait, the next kernel's blocks may launch and run up to their own wait (with PDL_TRIGGER_AT_EXIT it
-//   is empty: they launch as this kernel's blocks exit).
+//   passed its wait, the next kernel's blocks may launch and run up to their own wait.
 // Transitivity: kernel N+2 may read what kernel N wrote (the residual stream, the K/V cache) without waiting on N
 // directly. That is safe because every block of N+1 executes PDL_WAIT before it finishes, so N+1 cannot complete
 // before N has completed (and flushed); N+2's wait, which returns only when N+1 has completed, therefore also
@@ -22,10 +21,4 @@
 #pragma once
 
 #define PDL_WAIT() asm volatile("griddepcontrol.wait;\n" ::: "memory")
-#ifdef PDL_TRIGGER_AT_EXIT
-// kernels_pdl_exit.cu (-Droutingreplay.cuda.pdl=exit): no explicit trigger, so a kernel's dependents launch as its
-// blocks exit (each exiting block counts as triggered) and never hold multiprocessors its later blocks could use.
-#define PDL_TRIGGER()
-#else
 #define PDL_TRIGGER() asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory")
-#endif

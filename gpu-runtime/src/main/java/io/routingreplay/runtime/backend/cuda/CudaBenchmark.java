@@ -118,7 +118,7 @@ public final class CudaBenchmark {
         System.out.printf(Locale.ROOT, "CUDA backend, %s with %d of %d layers, synthetic bf16 weights, "
                 + "%s K/V, prompt %d / output %d, %s%s, PDL %s%n", shapeName, layers, full.numLayers,
                 kv, prompt, output, card, temperature > 0 ? ", temperature " + temperature : "",
-                PdlLauncher.modeFromSystemProperty().name().toLowerCase(Locale.ROOT));
+                PdlLauncher.enabledFromSystemProperty() ? "on" : "off");
         for (String row : rows) {
             System.out.println(row);
         }

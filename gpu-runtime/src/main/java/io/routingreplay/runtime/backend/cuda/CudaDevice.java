@@ -42,9 +42,8 @@ final class CudaDevice implements AutoCloseable {
     /** Synchronized: the swap space pins its chunks ahead of use on a thread of its own (CudaKvSwap). */
     private final List<Pointer> hostAllocations = Collections.synchronizedList(new ArrayList<>());
     private List<Object[]> profiled; // {name, start event, end event} while profiling
-    /** -Droutingreplay.cuda.pdl=on|exit: every kernel launched with programmatic dependent launch (PdlLauncher). */
-    private final PdlLauncher.Mode pdlMode = PdlLauncher.modeFromSystemProperty();
-    final boolean pdl = pdlMode != PdlLauncher.Mode.OFF;
+    /** -Droutingreplay.cuda.pdl=on: every kernel launched with programmatic dependent launch (PdlLauncher). */
+    final boolean pdl = PdlLauncher.enabledFromSystemProperty();
     private ByteBuffer pdlParams; // the packed arguments of the PDL launch in progress (the driver copies them)
 
     CudaDevice(int ordinal) {
@@ -65,7 +64,7 @@ final class CudaDevice implements AutoCloseable {
         name = new String(n, 0, len, StandardCharsets.US_ASCII);
         cuDevicePrimaryCtxRetain(context, device);
         cuCtxSetCurrent(context);
-        cuModuleLoadData(module, readPtx(pdlMode.ptxResource()));
+        cuModuleLoadData(module, readPtx());
         cuStreamCreate(stream, 0);
         if (pdl) {
             PdlLauncher.load(); // fail at start, with the reason, when this build has no shim
@@ -77,10 +76,10 @@ final class CudaDevice implements AutoCloseable {
         cuCtxSetCurrent(context);
     }
 
-    private static byte[] readPtx(String resource) {
-        try (InputStream in = CudaDevice.class.getResourceAsStream(resource)) {
+    private static byte[] readPtx() {
+        try (InputStream in = CudaDevice.class.getResourceAsStream(PTX_RESOURCE)) {
             if (in == null) {
-                throw new IllegalStateException(resource + " is not on the classpath: this jar was built without nvcc "
+                throw new IllegalStateException("kernels.ptx is not on the classpath: this jar was built without nvcc "
                         + "(build on a machine with the CUDA toolkit, or use --backend cpu)");
             }
             byte[] ptx = in.readAllBytes();

@@ -21,7 +21,7 @@ import java.util.Locale;
 
 /**
  * Kernel launches with programmatic dependent launch (PDL, Hopper; issue 14), switched by
- * {@code -Droutingreplay.cuda.pdl=on|exit|off} (default off): {@code cuLaunchKernelEx} with
+ * {@code -Droutingreplay.cuda.pdl=on|off} (default off): {@code cuLaunchKernelEx} with
  * {@code CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION}, so a kernel may start while the kernel before it
  * on the stream drains (inside stream capture: a programmatic edge of the decode graph). The kernels' side is
  * kernels/pdl.cuh. JCuda 12.6 has no {@code cuLaunchKernelEx}, so the launch goes through a small JNI library
@@ -48,41 +48,19 @@ final class PdlLauncher {
     private PdlLauncher() {
     }
 
-    /** How kernels launch: plain, or with PDL and the dependents released at each kernel's entry or at its exit. */
-    enum Mode {
-        /** cuLaunchKernel; the kernels' PDL instructions are no-ops. */
-        OFF,
-        /** PDL launches, kernels.ptx: every block triggers its dependents right after its wait (pdl.cuh). */
-        ON,
-        /** PDL launches, kernels_pdl_exit.ptx: no explicit trigger, so the next kernel's blocks launch only as this
-         *  kernel's blocks exit and never sit on multiprocessors this kernel's later blocks could use. */
-        EXIT;
-
-        /** The PTX module this mode runs. */
-        String ptxResource() {
-            return this == EXIT ? "/io/routingreplay/runtime/backend/cuda/kernels_pdl_exit.ptx"
-                    : CudaDevice.PTX_RESOURCE;
-        }
-    }
-
-    /** {@code -Droutingreplay.cuda.pdl}: unset or {@code off} — plain cuLaunchKernel; {@code on} or {@code exit} —
-     *  PDL launches (see {@link Mode}). */
-    static Mode modeFromSystemProperty() {
+    /** {@code -Droutingreplay.cuda.pdl}: unset or {@code off} — plain cuLaunchKernel; {@code on} — PDL launches. */
+    static boolean enabledFromSystemProperty() {
         return parse(System.getProperty(PROPERTY));
     }
 
-    static Mode parse(String value) {
-        String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
-        switch (v) {
-            case "", "off":
-                return Mode.OFF;
-            case "on":
-                return Mode.ON;
-            case "exit":
-                return Mode.EXIT;
-            default:
-                throw new IllegalArgumentException("-D" + PROPERTY + "=" + value + ": expected on, exit or off");
+    static boolean parse(String value) {
+        if (value == null || value.isBlank() || value.trim().equalsIgnoreCase("off")) {
+            return false;
         }
+        if (value.trim().toLowerCase(Locale.ROOT).equals("on")) {
+            return true;
+        }
+        throw new IllegalArgumentException("-D" + PROPERTY + "=" + value + ": expected on or off");
     }
 
     /**

@@ -10,14 +10,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * kernels/pdl.cuh's rules, checked on what the kernels compile to (the jar's kernels.ptx, every entry point of the
  * module, however it is defined): each entry executes griddepcontrol.wait (PDL_WAIT) before any access to memory
- * other than its parameters and before any return, and griddepcontrol.launch_dependents (PDL_TRIGGER) after it
- * (kernels_pdl_exit.ptx: never).
+ * other than its parameters and before any return, and griddepcontrol.launch_dependents (PDL_TRIGGER) after it.
  * Only the dense K-split GEMM entries may issue L2 prefetches (their weights) before the wait.
  */
 class PdlEntryRulesTest {
@@ -34,19 +32,7 @@ class PdlEntryRulesTest {
 
     @Test
     void everyEntryWaitsBeforeItTouchesMemoryAndTriggersAfter() throws IOException {
-        assertEquals(List.of(), problems(KernelSources.ptx(), true));
-    }
-
-    /** -Droutingreplay.cuda.pdl=exit's module: the same waits, and no explicit trigger anywhere. */
-    @Test
-    void theExitModuleWaitsTheSameWayAndNeverTriggers() throws IOException {
-        String ptx = KernelSources.ptx(PdlLauncher.Mode.EXIT.ptxResource());
-        assertEquals(List.of(), problems(ptx, false));
-        assertFalse(TRIGGER.matcher(ptx).find(), "launch_dependents in kernels_pdl_exit.ptx");
-    }
-
-    /** What breaks the rules in {@code ptx}; {@code trigger}: whether each entry must trigger after its wait. */
-    private static List<String> problems(String ptx, boolean trigger) {
+        String ptx = KernelSources.ptx();
         List<String> problems = new ArrayList<>();
         int entries = 0;
         Matcher m = ENTRY.matcher(ptx);
@@ -67,7 +53,7 @@ class PdlEntryRulesTest {
                 continue;
             }
             Matcher t = TRIGGER.matcher(body);
-            if (trigger && !t.find(w.end())) {
+            if (!t.find(w.end())) {
                 problems.add(name + ": no griddepcontrol.launch_dependents after the wait");
             }
             Matcher op = MEMORY_OR_EXIT.matcher(body.substring(0, w.start()));
@@ -80,7 +66,7 @@ class PdlEntryRulesTest {
                 }
             }
         }
-        assertTrue(entries >= 103, "entries found: " + entries);
-        return problems;
+        assertTrue(entries >= 103, "entries found in kernels.ptx: " + entries);
+        assertEquals(List.of(), problems);
     }
 }
