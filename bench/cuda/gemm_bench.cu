@@ -4,6 +4,7 @@
 // variants split them in every block instead, as the kernels did before their producers wrote split rows.
 // On the GPU machine (nvcc there), from the repository root:
 //   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/gemm_bench bench/cuda/gemm_bench.cu && /tmp/gemm_bench 256
+//   /tmp/gemm_bench 128             (the class-split dense products are meant for 32-255 rows: 64, 128, 192)
 //   /tmp/gemm_bench small [M ...]   the dense products at few rows (default 1 10 16 32): the K-split kernels the
 //                                   engine runs there, checked against the CPU and timed
 // Prints, per product and variant: bit-identical or not, median µs per launch, and the unique weight bytes it
@@ -75,6 +76,20 @@ static const TiledShape TILED[] = {
     {"tiled 64x32 2w", x_ts_t2x2x1s4, x_tr_t2x2x1s4, 2, 2, 1, 4},
 };
 static int tiledSmem(const TiledShape& s, int mats = 1) { return s.stages * (mats * 16 * s.mf * s.nwr * 64 + 32 * s.nwt * 128); }
+// class-split dense products (gemm_tiled.cuh TG_CLASSES_VARIANT: grid z = the 8 classes of the K walk, each block
+// one class of its tile, then gemm_fold_classes adds the class sums in order): the backend's shape and others
+#define TG_CLASSES(n, mf, nwr, nwt, st, mb) TG_CLASSES_VARIANT(x_tc_##n, mf, nwr, nwt, st, mb)
+TG_CLASSES(t2x4x1, 2, 4, 1, 4, 3)
+TG_CLASSES(t2x4x2, 2, 4, 2, 4, 1)
+TG_CLASSES(t2x4x4, 2, 4, 4, 3, 1)
+TG_CLASSES(t2x2x2, 2, 2, 2, 4, 2)
+static const TiledShape CLASS_SPLIT[] = {
+    {"classes 128x128 8w (backend)", gemm_classes_t4x2x4, nullptr, 4, 2, 4, 3},
+    {"classes 128x32 4w", x_tc_t2x4x1, nullptr, 2, 4, 1, 4},
+    {"classes 128x64 8w", x_tc_t2x4x2, nullptr, 2, 4, 2, 4},
+    {"classes 128x128 16w", x_tc_t2x4x4, nullptr, 2, 4, 4, 3},
+    {"classes 64x64 4w", x_tc_t2x2x2, nullptr, 2, 2, 2, 4},
+};
 struct TiledExpert { const char* name; const void* f; int mats, mf, nwr; };
 static const TiledExpert TILED_EXPERT[] = {
     {"tiled 64 rows 4w (backend)", (const void*)gemm_swiglu_t1x4x1, 2, 1, 4},
@@ -266,6 +281,8 @@ int main(int argc, char** argv) {
             CK(cudaFuncSetAttribute((const void*)f, cudaFuncAttributeMaxDynamicSharedMemorySize, tiledSmem(ts)));
     for (const auto& te : TILED_EXPERT)
         CK(cudaFuncSetAttribute(te.f, cudaFuncAttributeMaxDynamicSharedMemorySize, tiledExpertSmem(te)));
+    for (const auto& cs : CLASS_SPLIT)
+        CK(cudaFuncSetAttribute((const void*)cs.store, cudaFuncAttributeMaxDynamicSharedMemorySize, tiledSmem(cs)));
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
     printf("%s, %d SMs, T=%d tokens, %d pairs%s\n", prop.name, prop.multiProcessorCount, T, pairs,
@@ -401,6 +418,8 @@ int main(int argc, char** argv) {
     float *yBig, *yBigRef;
     CK(cudaMalloc(&yBig, (size_t)T * V * 4));
     CK(cudaMalloc(&yBigRef, (size_t)T * V * 4));
+    float* partial; // the class-split products' class sums, [8][T][n <= QKV]
+    CK(cudaMalloc(&partial, (size_t)GEMM_WARPS * T * QKV * 4));
     auto dense = [&](GemmFn f, dim3 grid, int smem, const float* in, int k, const bf16* w, int n, float* out) {
         f<<<grid, 256, smem>>>(in, k, nullptr, w, 0LL, n, k, out, n, nullptr, nullptr, T);
     };
@@ -451,6 +470,29 @@ int main(int argc, char** argv) {
             double us = timeIt(run, 15, 1);
             report(dc.what, ts.name, same, us, bytes);
             printf("%-22s %-22s %38.1f TFLOP/s (hi+lo mma)\n", "", "", 4.0 * T * dc.n * dc.k / (us * 1e-6) / 1e12);
+        }
+        // class-split (QKV and O): the class sums into `partial`, then the fold; timed together
+        for (const auto& cs : CLASS_SPLIT) {
+            if (dc.n > QKV) break;
+            dim3 g(cdiv(T, 32 * cs.nwt), cdiv(dc.n, 16 * cs.mf * cs.nwr), GEMM_WARPS);
+            int threads = 32 * cs.nwr * cs.nwt, smem = tiledSmem(cs);
+            int foldBlocks = cdiv(T * dc.n, 256);
+            auto run = [&] {
+                cs.store<<<g, threads, smem>>>(inPs, dc.k, nullptr, dc.w, 0LL, dc.n, dc.k, partial, dc.n, nullptr,
+                                               nullptr, T);
+                if (dc.residual) gemm_fold_classes_residual<<<foldBlocks, 256>>>(partial, dc.n, T, dc.n, dc.out, dc.n);
+                else gemm_fold_classes_store<<<foldBlocks, 256>>>(partial, dc.n, T, dc.n, dc.out, dc.n);
+            };
+            if (dc.residual) reset(dc.out);
+            else CK(cudaMemset(dc.out, 0xff, outN * 4));
+            run();
+            CK(cudaGetLastError());
+            CK(cudaDeviceSynchronize());
+            bool same = sameAll(dc.out, dc.outRef, outN);
+            double us = timeIt(run, 15, 1);
+            report(dc.what, cs.name, same, us, bytes);
+            printf("%-22s %-22s %38.1f TFLOP/s (hi+lo mma), %d + %d blocks\n", "", "",
+                   4.0 * T * dc.n * dc.k / (us * 1e-6) / 1e12, g.x * g.y * g.z, foldBlocks);
         }
     }
     return 0;

@@ -60,7 +60,7 @@ __device__ __forceinline__ void foldClass(float* tot, float* acc, int cls) {
     }
 }
 
-template <int MODE, int MF, int NWR, int NWT, int STAGES>
+template <int MODE, int MF, int NWR, int NWT, int STAGES, bool CLASSES = false>
 __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
                                               long long expertStride, int N, int K, float* Y, int ldy,
                                               const int* tiles, const int* numTiles, int numRows) {
@@ -89,6 +89,9 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, tq = lane & 3;
     const int wr = warp % NWR, wt = warp / NWR;
     const int nCh = (K + 31) / 32;
+    // CLASSES: this block walks class blockIdx.z alone (gemm_classes_*, below), else every class in order
+    const int cls0 = CLASSES ? blockIdx.z : 0, cls1 = CLASSES ? cls0 + 1 : GEMM_WARPS;
+    const int nIssue = CLASSES ? (cls0 < nCh ? (nCh - cls0 + 7) / 8 : 0) : nCh;
 
     // loader: the chunks in walk order, one commit group per chunk (an empty group once the walk is issued). Each
     // thread copies the same W_PER weight and X_PER activation pieces of every chunk: their sources, less the
@@ -110,9 +113,10 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
         xOk[i] = tok < count;
     }
     ClassWalk walk;
+    walk.cls = walk.chunk = cls0;
     int ldSlot = 0;
     auto issue = [&]() {
-        if (walk.more(nCh)) {
+        if (walk.more(nIssue)) {
             unsigned char* st = tgSmem + ldSlot * STAGE_BYTES;
             const int kBase = walk.chunk * 32;
             issueWeightPieces<W_PER, THREADS>(st, wSrc, kBase, K);
@@ -139,7 +143,7 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
 
     int slot = 0;
     // class by class; a class without chunks (K < 256) folds in acc = +0, as an idle warp's partial in gemmBody
-    for (int cls = 0; cls < GEMM_WARPS; cls++) {
+    for (int cls = cls0; cls < cls1; cls++) {
         const int n = cls < nCh ? (nCh - cls + 7) / 8 : 0;
         for (int c = 0; c < n; c++) {
             cpAsyncWaitN<STAGES - 2>();
@@ -170,26 +174,41 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
             }
             slot = slot + 1 == STAGES ? 0 : slot + 1;
         }
-        foldClass<NACC>(tot, acc, cls);
+        if (!CLASSES) foldClass<NACC>(tot, acc, cls);
     }
     cpAsyncWaitN<0>();
-    // gemmBody's epilogue (reduceAndStore): c0, c1 -> weight row g, tokens 2tq, 2tq + 1; c2, c3 -> row g + 8
+    if constexpr (CLASSES) {
+        static_assert(MODE == 0, "class sums are stored as they are; gemm_fold_classes applies the mode");
+        // this class's sums, unfolded, at Y[cls][row][n] (rows numRows apart per class)
 #pragma unroll
-    for (int m = 0; m < MF; m++)
+        for (int m = 0; m < MF; m++)
 #pragma unroll
-        for (int j = 0; j < 4; j++)
+            for (int j = 0; j < 4; j++)
 #pragma unroll
-            for (int i = 0; i < 4; i++) {
-                int n = r0 + wr * WROWS + m * 16 + g + (i >= 2 ? 8 : 0);
-                int t = wt * 32 + j * 8 + 2 * tq + (i & 1);
-                if (n < N && t < count) {
-                    float* yrow = Y + (size_t)(start + t) * ldy;
-                    float v = tot[at(0, m, j) + i];
-                    if (MODE == 0) yrow[n] = v;
-                    else if (MODE == 1) yrow[n] = yrow[n] + v;
-                    else storeSplit(yrow, n, (v / (1.0f + expf(-v))) * tot[at(NMAT - 1, m, j) + i]); // the down input
+                for (int i = 0; i < 4; i++) {
+                    int n = r0 + wr * WROWS + m * 16 + g + (i >= 2 ? 8 : 0);
+                    int t = wt * 32 + j * 8 + 2 * tq + (i & 1);
+                    if (n < N && t < count) Y[((size_t)cls0 * numRows + start + t) * ldy + n] = acc[at(0, m, j) + i];
                 }
-            }
+    } else {
+        // gemmBody's epilogue (reduceAndStore): c0, c1 -> weight row g, tokens 2tq, 2tq + 1; c2, c3 -> row g + 8
+#pragma unroll
+        for (int m = 0; m < MF; m++)
+#pragma unroll
+            for (int j = 0; j < 4; j++)
+#pragma unroll
+                for (int i = 0; i < 4; i++) {
+                    int n = r0 + wr * WROWS + m * 16 + g + (i >= 2 ? 8 : 0);
+                    int t = wt * 32 + j * 8 + 2 * tq + (i & 1);
+                    if (n < N && t < count) {
+                        float* yrow = Y + (size_t)(start + t) * ldy;
+                        float v = tot[at(0, m, j) + i];
+                        if (MODE == 0) yrow[n] = v;
+                        else if (MODE == 1) yrow[n] = yrow[n] + v;
+                        else storeSplit(yrow, n, (v / (1.0f + expf(-v))) * tot[at(NMAT - 1, m, j) + i]); // the down input
+                    }
+                }
+    }
 }
 
 // "_t<MF>x<NWR>x<NWT>": blocks of 16·MF·NWR weight rows (per matrix) × 32·NWT tokens, NWR·NWT warps; grid (token
@@ -207,3 +226,43 @@ TG_VARIANT(gemm_store_t2x4x1, 0, 2, 4, 1, 4, 3, GEMM_ARGS, GEMM_PASS)
 TG_VARIANT(gemm_residual_t2x4x1, 1, 2, 4, 1, 4, 3, GEMM_ARGS, GEMM_PASS)
 // the expert gate/up pair over 32-pair tiles: 64 rows of each matrix per block (v33)
 TG_VARIANT(gemm_swiglu_t1x4x1, 2, 1, 4, 1, 4, 3, SWIGLU_ARGS, SWIGLU_PASS)
+
+// Class-split dense products (rows from -Droutingreplay.cuda.classSplitDense up to the tiled kernels'): where the
+// tiled kernels have too few output tiles to fill the GPU (QKV / O at 32-255 rows), grid z splits the walk by class:
+// block (x, y, c) sums class c of its tile alone and stores the sums at Y[c][row][n] (rows numRows apart per class,
+// row stride ldy); gemm_fold_classes then adds the eight class sums in class order — tiledGemmBody's foldClass
+// (tot = class 0, tot += each later class), so the same bits — and stores or adds the result. Dense rows only.
+#define TG_CLASSES_VARIANT(name, mf, nwr, nwt, stages, minBlocks)                                             \
+    extern "C" __global__ void __launch_bounds__(32 * nwr * nwt, minBlocks) name(GEMM_ARGS) {                  \
+        PDL_WAIT();                                                                                            \
+        PDL_TRIGGER();                                                                                         \
+        tiledGemmBody<0, mf, nwr, nwt, stages, true>(GEMM_PASS);                                               \
+    }
+// 128 weight rows x 128 tokens, 8 warps of 64 x 32, 3 stages (72 KB)
+TG_CLASSES_VARIANT(gemm_classes_t4x2x4, 4, 2, 4, 3, 1)
+
+// Y[row][n] (= or +=, RESIDUAL) the class sums P[0][row][n] + P[1][row][n] + ... + P[7][row][n], added in class
+// order; one thread per output, rows x n outputs, P's classes rows x ldp apart.
+template <bool RESIDUAL>
+__device__ __forceinline__ void foldClasses(const float* P, int ldp, int rows, int n, float* Y, int ldy) {
+    long long o = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (o >= (long long)rows * n) return;
+    int row = (int)(o / n), col = (int)(o % n);
+    const float* p = P + (size_t)row * ldp + col;
+    size_t classStride = (size_t)rows * ldp;
+    float v = p[0];
+#pragma unroll
+    for (int c = 1; c < GEMM_WARPS; c++) v = v + p[c * classStride];
+    float* y = Y + (size_t)row * ldy + col;
+    *y = RESIDUAL ? *y + v : v;
+}
+extern "C" __global__ void gemm_fold_classes_store(const float* P, int ldp, int rows, int n, float* Y, int ldy) {
+    PDL_WAIT();
+    PDL_TRIGGER();
+    foldClasses<false>(P, ldp, rows, n, Y, ldy);
+}
+extern "C" __global__ void gemm_fold_classes_residual(const float* P, int ldp, int rows, int n, float* Y, int ldy) {
+    PDL_WAIT();
+    PDL_TRIGGER();
+    foldClasses<true>(P, ldp, rows, n, Y, ldy);
+}
