@@ -105,6 +105,10 @@ final class CudaDevice implements AutoCloseable {
                 cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                         PersistentGemm.MAX_SHARED_BYTES);
             }
+            if (k.equals(TiledGemm.CLASSES.name())) { // its ring takes 72 KB, beyond the default 48 KB
+                cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                        TiledGemm.CLASSES.sharedBytes());
+            }
             if (TensorCoreAttention.isTensorCoreAttention(k)) { // a whole K/V partition staged: 45-102 KB
                 cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100);
                 cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,

@@ -106,7 +106,13 @@ final class ForwardPass {
         leanAttention = isLeanAttention(System.getProperty(LEAN_ATTENTION_PROPERTY));
         fmaAttention = isFmaAttention(System.getProperty(ATTENTION_PROPERTY));
         kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
+        classSplitFrom = ClassSplitDense.fromRows(System.getProperty(ClassSplitDense.PROPERTY));
     }
+    /** Dense products from this many rows up to {@value #TILED_FROM_ROWS} on the class-split kernels
+     *  ({@link ClassSplitDense}; the same bits), where {@link #classPartials} exists; 0: off. */
+    int classSplitFrom;
+    /** The class sums' workspace [8][rows][n] (allocated when the switch is on at start), or null. */
+    private final CUdeviceptr classPartials;
     /** Use only the K-split GEMMs, never the persistent or tiled ones (bitwise A/B; also
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
     boolean kSplitGemm;
@@ -173,6 +179,8 @@ final class ForwardPass {
         } else {
             this.routerStepArrival = null;
         }
+        this.classPartials = ClassSplitDense.fromRows(System.getProperty(ClassSplitDense.PROPERTY)) > 0
+                ? dev.alloc(ClassSplitDense.workspaceBytes(c, TILED_FROM_ROWS)) : null;
         this.mla = c.attention instanceof MlaAttention a
                 ? new MlaAttentionStep(dev, c, a, w, ws, blockSize, kvSuffix) : null;
         this.tensorCoreAttention = mla == null ? TensorCoreAttention.of(kvType, d, g) : null;
@@ -496,6 +504,8 @@ final class ForwardPass {
         boolean persistentOk = !kSplitGemm && k % 32 == 0;
         if (!kSplitGemm && t >= tiledFrom) {
             tiledDense(TiledGemm.STORE, t, n, x, k, wt, y);
+        } else if (classSplit(t, n, k)) {
+            classSplitDense("gemm_fold_classes_store", t, n, x, k, wt, y);
         } else if (persistentOk && t >= PERSISTENT_24_FROM_ROWS) {
             persistent(PersistentGemm.STORE_24, store24Blocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         } else if (persistentOk && persistentBelow) {
@@ -510,6 +520,8 @@ final class ForwardPass {
     private void denseResidual(int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
         if (!kSplitGemm && t >= TILED_FROM_ROWS) {
             tiledDense(TiledGemm.RESIDUAL, t, n, x, k, wt, y);
+        } else if (classSplit(t, n, k)) {
+            classSplitDense("gemm_fold_classes_residual", t, n, x, k, wt, y);
         } else {
             dense("gemm_residual", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
@@ -529,6 +541,23 @@ final class ForwardPass {
         int H = c.hiddenSize;
         return !kSplitGemm && small.routerNorm() && !forced && groupedRouter == null && t <= FUSED_COMBINE_NORM_MAX_ROWS
                 && t <= sms && H % 8 == 0 && H <= FUSED_COMBINE_NORM_MAX_HIDDEN;
+    }
+
+    /** Whether a dense product of {@code t} rows, {@code n} outputs, row length {@code k} runs class-split: the
+     *  switch is on, t in [{@link #classSplitFrom}, {@value #TILED_FROM_ROWS}), n within the workspace, k % 8 == 0
+     *  (the tiled kernels' pieces). */
+    private boolean classSplit(int t, int n, int k) {
+        return !kSplitGemm && classPartials != null && classSplitFrom > 0 && t >= classSplitFrom
+                && t < TILED_FROM_ROWS && n <= ClassSplitDense.maxOutputs(c) && k % 8 == 0;
+    }
+
+    /** Y[t][n] (=, or += for the residual fold) W[n] · X[t]: each class's sums into {@link #classPartials}, then
+     *  {@code fold} adds them in class order into y. */
+    private void classSplitDense(String fold, int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
+        TiledGemm g = TiledGemm.CLASSES;
+        dev.launchShared(g.name(), ceil(t, g.tokens()), ceil(n, g.rows()), ClassSplitDense.CLASSES, g.threads(),
+                g.sharedBytes(), x, k, null, wt, 0L, n, k, classPartials, n, null, null, t);
+        dev.launch(fold, ceil(t * n, 256), 1, 256, classPartials, n, t, n, y, n);
     }
 
     /** An output-tiled dense product over {@code t} rows of x (row length k). The tiled kernels need k % 8 == 0,

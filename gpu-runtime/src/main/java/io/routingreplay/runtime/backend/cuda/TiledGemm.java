@@ -17,6 +17,8 @@ record TiledGemm(String name, int rows, int tokens, int threads, int stages, int
     static final TiledGemm RESIDUAL = new TiledGemm("gemm_residual_t2x4x1", 128, 32, 128, 4, 1);
     /** The expert gate/up pair over tiles of {@code tokens} pairs: 64 rows of each matrix per block. */
     static final TiledGemm SWIGLU = new TiledGemm("gemm_swiglu_t1x4x1", 64, 32, 128, 4, 2);
+    /** Dense products split by class (grid z, {@link ClassSplitDense}): 128 weight rows × 128 tokens, 8 warps. */
+    static final TiledGemm CLASSES = new TiledGemm("gemm_classes_t4x2x4", 128, 128, 256, 3, 1);
 
     /** Per stage: the chunk's 64 bytes of every weight row and 128 bytes (split row) of every token. */
     int sharedBytes() {
@@ -24,6 +26,7 @@ record TiledGemm(String name, int rows, int tokens, int threads, int stages, int
     }
 
     static boolean isTiled(String kernel) {
-        return kernel.equals(STORE.name) || kernel.equals(RESIDUAL.name) || kernel.equals(SWIGLU.name);
+        return kernel.equals(STORE.name) || kernel.equals(RESIDUAL.name) || kernel.equals(SWIGLU.name)
+                || kernel.equals(CLASSES.name);
     }
 }

@@ -24,6 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class GemmShapesTest {
     private static final Pattern TG = Pattern.compile(
             "^TG_VARIANT\\((\\w+), (\\d+), (\\d+), (\\d+), (\\d+), (\\d+), (\\d+),", Pattern.MULTILINE);
+    private static final Pattern TG_CLASSES = Pattern.compile(
+            "^TG_CLASSES_VARIANT\\((\\w+), (\\d+), (\\d+), (\\d+), (\\d+), (\\d+)\\)", Pattern.MULTILINE);
     private static final Pattern SK = Pattern.compile(
             "^SK_VARIANT\\((\\w+), (\\d+), (\\d+), (\\d+), (\\d+), \\w+, \\w+(?:, (\\d+))?(?:, (\\d+))?\\)", Pattern.MULTILINE);
 
@@ -63,6 +65,21 @@ class GemmShapesTest {
         }
         // the expert gate/up pair and the down product walk the same tile list
         assertEquals(TiledGemm.SWIGLU.tokens(), TiledGemm.STORE.tokens());
+    }
+
+    @Test
+    void theClassSplitShapeMatchesItsKernel() throws IOException {
+        TiledGemm g = TiledGemm.CLASSES;
+        int[] a = variants("gemm_tiled.cuh", TG_CLASSES).get(g.name()); // MF, NWR, NWT, STAGES, min blocks
+        assertNotNull(a, g.name() + " is not a TG_CLASSES_VARIANT of gemm_tiled.cuh");
+        assertEquals(16 * a[0] * a[1], g.rows(), "rows");
+        assertEquals(32 * a[2], g.tokens(), "tokens");
+        assertEquals(32 * a[1] * a[2], g.threads(), "threads");
+        assertEquals(a[3], g.stages(), "stages");
+        assertEquals(1, g.mats());
+        assertEquals(a[3] * (16 * a[0] * a[1] * 64 + 32 * a[2] * 128), g.sharedBytes());
+        assertTrue(TiledGemm.isTiled(g.name()));
+        assertEquals(KernelSources.define("kernels/gemm.cuh", "GEMM_WARPS"), ClassSplitDense.CLASSES);
     }
 
     @Test

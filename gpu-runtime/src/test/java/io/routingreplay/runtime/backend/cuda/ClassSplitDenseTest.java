@@ -1,0 +1,35 @@
+package io.routingreplay.runtime.backend.cuda;
+
+import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.config.ModelConfigLoader;
+import io.routingreplay.runtime.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ClassSplitDenseTest {
+    @Test
+    void offUnlessGivenAPositiveRowCount() {
+        assertEquals(0, ClassSplitDense.fromRows(null));
+        assertEquals(0, ClassSplitDense.fromRows(" "));
+        assertEquals(0, ClassSplitDense.fromRows("OFF"));
+        assertEquals(64, ClassSplitDense.fromRows(" 64 "));
+        assertEquals(1, ClassSplitDense.fromRows("1"));
+        for (String bad : new String[] {"0", "-3", "on", "64 rows"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ClassSplitDense.fromRows(bad));
+            assertTrue(e.getMessage().contains("routingreplay.cuda.classSplitDense=" + bad), e.getMessage());
+        }
+    }
+
+    /** qwen3-moe-tiny (config.json): hidden 32, 4 query heads and 2 K/V heads of 16, so QKV has (4 + 2 × 2) × 16 =
+     *  128 outputs, the widest product; 8 classes × 255 rows × 128 floats. */
+    @Test
+    void theWorkspaceHoldsEightClassesOfTheWidestProduct() {
+        ModelConfig c = ModelConfigLoader.load(Fixtures.model("qwen3-moe-tiny"));
+        assertEquals(128, ClassSplitDense.maxOutputs(c));
+        assertEquals(4L * 8 * 255 * 128, ClassSplitDense.workspaceBytes(c, 256));
+    }
+}
