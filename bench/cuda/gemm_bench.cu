@@ -79,13 +79,31 @@ static int tiledSmem(const TiledShape& s, int mats = 1) { return s.stages * (mat
 // class-split dense products (gemm_tiled.cuh TG_CLASSES_VARIANT: grid z = the 8 classes of the K walk, each block
 // one class of its tile, then gemm_fold_classes adds the class sums in order): the backend's shape and others
 #define TG_CLASSES(n, mf, nwr, nwt, st, mb) TG_CLASSES_VARIANT(x_tc_##n, mf, nwr, nwt, st, mb)
-TG_CLASSES(t2x4x1, 2, 4, 1, 4, 3)
 TG_CLASSES(t2x4x2, 2, 4, 2, 4, 1)
 TG_CLASSES(t2x4x4, 2, 4, 4, 3, 1)
 TG_CLASSES(t2x2x2, 2, 2, 2, 4, 2)
+// the same split with the fold inside: a tile's 8 class blocks form one thread-block cluster and fold through
+// distributed shared memory (gemm_tiled.cuh CLASSES 2): no workspace, no second launch
+#define TG_CLUSTER(n, mf, nwr, nwt, st)                                                                          \
+    extern "C" __global__ void __cluster_dims__(1, 1, 8) __launch_bounds__(32 * nwr * nwt, 1) x_cs_##n(GEMM_ARGS) { \
+        tiledGemmBody<0, mf, nwr, nwt, st, 2>(GEMM_PASS);                                                      \
+    }                                                                                                          \
+    extern "C" __global__ void __cluster_dims__(1, 1, 8) __launch_bounds__(32 * nwr * nwt, 1) x_cr_##n(GEMM_ARGS) { \
+        tiledGemmBody<1, mf, nwr, nwt, st, 2>(GEMM_PASS);                                                      \
+    }
+TG_CLUSTER(t4x2x4, 4, 2, 4, 3)
+TG_CLUSTER(t2x4x1, 2, 4, 1, 4)
+TG_CLUSTER(t2x4x2, 2, 4, 2, 4)
+static const TiledShape CLUSTER_SPLIT[] = {
+    {"cluster 128x128 8w", x_cs_t4x2x4, x_cr_t4x2x4, 4, 2, 4, 3},
+    {"cluster 128x32 4w", x_cs_t2x4x1, x_cr_t2x4x1, 2, 4, 1, 4},
+    {"cluster 128x64 8w", x_cs_t2x4x2, x_cr_t2x4x2, 2, 4, 2, 4},
+};
+// the ring and the class sums of the tile
+static int clusterSmem(const TiledShape& s) { return tiledSmem(s) + 16 * s.mf * s.nwr * 32 * s.nwt * 4; }
 static const TiledShape CLASS_SPLIT[] = {
-    {"classes 128x128 8w (backend)", gemm_classes_t4x2x4, nullptr, 4, 2, 4, 3},
-    {"classes 128x32 4w", x_tc_t2x4x1, nullptr, 2, 4, 1, 4},
+    {"classes 128x128 8w (backend > 32)", gemm_classes_t4x2x4, nullptr, 4, 2, 4, 3},
+    {"classes 128x32 4w (backend <= 32)", gemm_classes_t2x4x1, nullptr, 2, 4, 1, 4},
     {"classes 128x64 8w", x_tc_t2x4x2, nullptr, 2, 4, 2, 4},
     {"classes 128x128 16w", x_tc_t2x4x4, nullptr, 2, 4, 4, 3},
     {"classes 64x64 4w", x_tc_t2x2x2, nullptr, 2, 2, 2, 4},
@@ -283,6 +301,9 @@ int main(int argc, char** argv) {
         CK(cudaFuncSetAttribute(te.f, cudaFuncAttributeMaxDynamicSharedMemorySize, tiledExpertSmem(te)));
     for (const auto& cs : CLASS_SPLIT)
         CK(cudaFuncSetAttribute((const void*)cs.store, cudaFuncAttributeMaxDynamicSharedMemorySize, tiledSmem(cs)));
+    for (const auto& cs : CLUSTER_SPLIT)
+        for (GemmFn f : {cs.store, cs.residual})
+            CK(cudaFuncSetAttribute((const void*)f, cudaFuncAttributeMaxDynamicSharedMemorySize, clusterSmem(cs)));
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
     printf("%s, %d SMs, T=%d tokens, %d pairs%s\n", prop.name, prop.multiProcessorCount, T, pairs,
@@ -493,6 +514,23 @@ int main(int argc, char** argv) {
             report(dc.what, cs.name, same, us, bytes);
             printf("%-22s %-22s %38.1f TFLOP/s (hi+lo mma), %d + %d blocks\n", "", "",
                    4.0 * T * dc.n * dc.k / (us * 1e-6) / 1e12, g.x * g.y * g.z, foldBlocks);
+        }
+        for (const auto& cs : CLUSTER_SPLIT) {
+            if (dc.n > QKV) break;
+            GemmFn f = dc.residual ? cs.residual : cs.store;
+            dim3 g(cdiv(T, 32 * cs.nwt), cdiv(dc.n, 16 * cs.mf * cs.nwr), GEMM_WARPS);
+            int threads = 32 * cs.nwr * cs.nwt, smem = clusterSmem(cs);
+            auto run = [&] { f<<<g, threads, smem>>>(inPs, dc.k, nullptr, dc.w, 0LL, dc.n, dc.k, dc.out, dc.n, nullptr, nullptr, T); };
+            if (dc.residual) reset(dc.out);
+            else CK(cudaMemset(dc.out, 0xff, outN * 4));
+            run();
+            CK(cudaGetLastError());
+            CK(cudaDeviceSynchronize());
+            bool same = sameAll(dc.out, dc.outRef, outN);
+            double us = timeIt(run, 15, 1);
+            report(dc.what, cs.name, same, us, bytes);
+            printf("%-22s %-22s %38.1f TFLOP/s (hi+lo mma), %d blocks\n", "", "",
+                   4.0 * T * dc.n * dc.k / (us * 1e-6) / 1e12, g.x * g.y * g.z);
         }
     }
     return 0;

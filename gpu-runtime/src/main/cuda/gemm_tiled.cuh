@@ -24,6 +24,7 @@
 // when inRow is null), its weights at W + expert · expertStride, its outputs in slot rows start .. start + count.
 
 #include "kernels/pdl.cuh" // PDL_WAIT, PDL_TRIGGER
+#include <cooperative_groups.h>
 
 // The loader's place in the class-by-class walk: chunk `chunk` of class `cls`, `issued` chunks so far (classes in
 // order, each class's chunks cls, cls + 8, ... below nCh).
@@ -60,7 +61,7 @@ __device__ __forceinline__ void foldClass(float* tot, float* acc, int cls) {
     }
 }
 
-template <int MODE, int MF, int NWR, int NWT, int STAGES, bool CLASSES = false>
+template <int MODE, int MF, int NWR, int NWT, int STAGES, int CLASSES = 0>
 __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
                                               long long expertStride, int N, int K, float* Y, int ldy,
                                               const int* tiles, const int* numTiles, int numRows) {
@@ -89,7 +90,7 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, tq = lane & 3;
     const int wr = warp % NWR, wt = warp / NWR;
     const int nCh = (K + 31) / 32;
-    // CLASSES: this block walks class blockIdx.z alone (gemm_classes_*, below), else every class in order
+    // CLASSES 1 / 2: this block walks class blockIdx.z alone (gemm_classes_*, below), else every class in order
     const int cls0 = CLASSES ? blockIdx.z : 0, cls1 = CLASSES ? cls0 + 1 : GEMM_WARPS;
     const int nIssue = CLASSES ? (cls0 < nCh ? (nCh - cls0 + 7) / 8 : 0) : nCh;
 
@@ -177,7 +178,38 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
         if (!CLASSES) foldClass<NACC>(tot, acc, cls);
     }
     cpAsyncWaitN<0>();
-    if constexpr (CLASSES) {
+    if constexpr (CLASSES == 2) {
+        // the tile's 8 class blocks are one cluster (grid z = 8): each parks its class's sums [token][row] in shared
+        // memory after the ring, then folds 1/8 of the tile's outputs, reading the 8 blocks' sums in class order
+        // through distributed shared memory (foldClass's order: the same bits), and applies the mode
+        static_assert(MODE != 2, "dense store / residual only");
+        namespace cg = cooperative_groups;
+        cg::cluster_group cluster = cg::this_cluster();
+        float* sums = reinterpret_cast<float*>(tgSmem + STAGES * STAGE_BYTES);
+#pragma unroll
+        for (int m = 0; m < MF; m++)
+#pragma unroll
+            for (int j = 0; j < 4; j++)
+#pragma unroll
+                for (int i = 0; i < 4; i++)
+                    sums[(wt * 32 + j * 8 + 2 * tq + (i & 1)) * BR + wr * WROWS + m * 16 + g + (i >= 2 ? 8 : 0)] =
+                        acc[at(0, m, j) + i];
+        cluster.sync();
+        const float* part[GEMM_WARPS];
+#pragma unroll
+        for (int c = 0; c < GEMM_WARPS; c++) part[c] = cluster.map_shared_rank(sums, c);
+        for (int o = (int)cluster.block_rank() * THREADS + tid; o < BR * BT; o += GEMM_WARPS * THREADS) {
+            int t = o / BR, n = r0 + o % BR;
+            float v = part[0][o];
+#pragma unroll
+            for (int c = 1; c < GEMM_WARPS; c++) v = v + part[c][o];
+            if (n < N && t < count) {
+                float* y = Y + (size_t)(start + t) * ldy + n;
+                *y = MODE == 1 ? *y + v : v;
+            }
+        }
+        cluster.sync(); // no block leaves while another still reads its sums
+    } else if constexpr (CLASSES == 1) {
         static_assert(MODE == 0, "class sums are stored as they are; gemm_fold_classes applies the mode");
         // this class's sums, unfolded, at Y[cls][row][n] (rows numRows apart per class)
 #pragma unroll
@@ -236,10 +268,12 @@ TG_VARIANT(gemm_swiglu_t1x4x1, 2, 1, 4, 1, 4, 3, SWIGLU_ARGS, SWIGLU_PASS)
     extern "C" __global__ void __launch_bounds__(32 * nwr * nwt, minBlocks) name(GEMM_ARGS) {                  \
         PDL_WAIT();                                                                                            \
         PDL_TRIGGER();                                                                                         \
-        tiledGemmBody<0, mf, nwr, nwt, stages, true>(GEMM_PASS);                                               \
+        tiledGemmBody<0, mf, nwr, nwt, stages, 1>(GEMM_PASS);                                               \
     }
-// 128 weight rows x 128 tokens, 8 warps of 64 x 32, 3 stages (72 KB)
+// 128 weight rows x 128 tokens, 8 warps of 64 x 32, 3 stages (72 KB): from 33 rows
 TG_CLASSES_VARIANT(gemm_classes_t4x2x4, 4, 2, 4, 3, 1)
+// 128 weight rows x 32 tokens, 4 warps, 4 stages (48 KB): up to 32 rows, a quarter of the wider tile's mma work
+TG_CLASSES_VARIANT(gemm_classes_t2x4x1, 2, 4, 1, 4, 3)
 
 // Y[row][n] (= or +=, RESIDUAL) the class sums P[0][row][n] + P[1][row][n] + ... + P[7][row][n], added in class
 // order; one thread per output, rows x n outputs, P's classes rows x ldp apart.

@@ -554,7 +554,7 @@ final class ForwardPass {
     /** Y[t][n] (=, or += for the residual fold) W[n] · X[t]: each class's sums into {@link #classPartials}, then
      *  {@code fold} adds them in class order into y. */
     private void classSplitDense(String fold, int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
-        TiledGemm g = TiledGemm.CLASSES;
+        TiledGemm g = t <= TiledGemm.CLASSES_32.tokens() ? TiledGemm.CLASSES_32 : TiledGemm.CLASSES;
         dev.launchShared(g.name(), ceil(t, g.tokens()), ceil(n, g.rows()), ClassSplitDense.CLASSES, g.threads(),
                 g.sharedBytes(), x, k, null, wt, 0L, n, k, classPartials, n, null, null, t);
         dev.launch(fold, ceil(t * n, 256), 1, 256, classPartials, n, t, n, y, n);

@@ -19,6 +19,8 @@ record TiledGemm(String name, int rows, int tokens, int threads, int stages, int
     static final TiledGemm SWIGLU = new TiledGemm("gemm_swiglu_t1x4x1", 64, 32, 128, 4, 2);
     /** Dense products split by class (grid z, {@link ClassSplitDense}): 128 weight rows × 128 tokens, 8 warps. */
     static final TiledGemm CLASSES = new TiledGemm("gemm_classes_t4x2x4", 128, 128, 256, 3, 1);
+    /** The same over 32-token tiles, 4 warps: up to 32 rows. */
+    static final TiledGemm CLASSES_32 = new TiledGemm("gemm_classes_t2x4x1", 128, 32, 128, 4, 1);
 
     /** Per stage: the chunk's 64 bytes of every weight row and 128 bytes (split row) of every token. */
     int sharedBytes() {
@@ -27,6 +29,6 @@ record TiledGemm(String name, int rows, int tokens, int threads, int stages, int
 
     static boolean isTiled(String kernel) {
         return kernel.equals(STORE.name) || kernel.equals(RESIDUAL.name) || kernel.equals(SWIGLU.name)
-                || kernel.equals(CLASSES.name);
+                || kernel.equals(CLASSES.name) || kernel.equals(CLASSES_32.name);
     }
 }

@@ -68,17 +68,19 @@ class GemmShapesTest {
     }
 
     @Test
-    void theClassSplitShapeMatchesItsKernel() throws IOException {
-        TiledGemm g = TiledGemm.CLASSES;
-        int[] a = variants("gemm_tiled.cuh", TG_CLASSES).get(g.name()); // MF, NWR, NWT, STAGES, min blocks
-        assertNotNull(a, g.name() + " is not a TG_CLASSES_VARIANT of gemm_tiled.cuh");
-        assertEquals(16 * a[0] * a[1], g.rows(), "rows");
-        assertEquals(32 * a[2], g.tokens(), "tokens");
-        assertEquals(32 * a[1] * a[2], g.threads(), "threads");
-        assertEquals(a[3], g.stages(), "stages");
-        assertEquals(1, g.mats());
-        assertEquals(a[3] * (16 * a[0] * a[1] * 64 + 32 * a[2] * 128), g.sharedBytes());
-        assertTrue(TiledGemm.isTiled(g.name()));
+    void theClassSplitShapesMatchTheirKernels() throws IOException {
+        Map<String, int[]> k = variants("gemm_tiled.cuh", TG_CLASSES);
+        for (TiledGemm g : List.of(TiledGemm.CLASSES, TiledGemm.CLASSES_32)) {
+            int[] a = k.get(g.name()); // MF, NWR, NWT, STAGES, min blocks
+            assertNotNull(a, g.name() + " is not a TG_CLASSES_VARIANT of gemm_tiled.cuh");
+            assertEquals(16 * a[0] * a[1], g.rows(), g.name() + " rows");
+            assertEquals(32 * a[2], g.tokens(), g.name() + " tokens");
+            assertEquals(32 * a[1] * a[2], g.threads(), g.name() + " threads");
+            assertEquals(a[3], g.stages(), g.name() + " stages");
+            assertEquals(1, g.mats());
+            assertEquals(a[3] * (16 * a[0] * a[1] * 64 + 32 * a[2] * 128), g.sharedBytes());
+            assertTrue(TiledGemm.isTiled(g.name()));
+        }
         assertEquals(KernelSources.define("kernels/gemm.cuh", "GEMM_WARPS"), ClassSplitDense.CLASSES);
     }
 
