@@ -478,19 +478,26 @@ int main(int argc, char** argv) {
             bool same = sameAll(dc.out, dc.outRef, outN);
             report(dc.what, v.name.c_str(), same, timeIt([&] { dense(v.f, v.grid, v.smem, in, dc.k, dc.w, dc.n, dc.out); }, 15, 1), bytes);
         }
+        // every variant below: output reset, one launch checked bit for bit against the reference, then timed
+        auto checkAndTime = [&](const char* name, auto run) {
+            if (dc.residual) reset(dc.out);
+            else CK(cudaMemset(dc.out, 0xff, outN * 4));
+            run();
+            CK(cudaGetLastError());
+            CK(cudaDeviceSynchronize());
+            bool same = sameAll(dc.out, dc.outRef, outN);
+            double us = timeIt(run, 15, 1);
+            report(dc.what, name, same, us, bytes);
+            return 4.0 * T * dc.n * dc.k / (us * 1e-6) / 1e12;
+        };
         for (const auto& ts : TILED) {
             GemmFn f = dc.residual ? ts.residual : ts.store;
             dim3 g(cdiv(T, 32 * ts.nwt), cdiv(dc.n, 16 * ts.mf * ts.nwr));
             int threads = 32 * ts.nwr * ts.nwt, smem = tiledSmem(ts);
-            auto run = [&] { f<<<g, threads, smem>>>(inPs, dc.k, nullptr, dc.w, 0LL, dc.n, dc.k, dc.out, dc.n, nullptr, nullptr, T); };
-            if (dc.residual) reset(dc.out);
-            else CK(cudaMemset(dc.out, 0xff, outN * 4));
-            run();
-            CK(cudaDeviceSynchronize());
-            bool same = sameAll(dc.out, dc.outRef, outN);
-            double us = timeIt(run, 15, 1);
-            report(dc.what, ts.name, same, us, bytes);
-            printf("%-22s %-22s %38.1f TFLOP/s (hi+lo mma)\n", "", "", 4.0 * T * dc.n * dc.k / (us * 1e-6) / 1e12);
+            double tflops = checkAndTime(ts.name, [&] {
+                f<<<g, threads, smem>>>(inPs, dc.k, nullptr, dc.w, 0LL, dc.n, dc.k, dc.out, dc.n, nullptr, nullptr, T);
+            });
+            printf("%-22s %-22s %38.1f TFLOP/s (hi+lo mma)\n", "", "", tflops);
         }
         // class-split (QKV and O): the class sums into `partial`, then the fold; timed together
         for (const auto& cs : CLASS_SPLIT) {
@@ -498,39 +505,25 @@ int main(int argc, char** argv) {
             dim3 g(cdiv(T, 32 * cs.nwt), cdiv(dc.n, 16 * cs.mf * cs.nwr), GEMM_WARPS);
             int threads = 32 * cs.nwr * cs.nwt, smem = tiledSmem(cs);
             int foldBlocks = cdiv(T * dc.n, 256);
-            auto run = [&] {
+            double tflops = checkAndTime(cs.name, [&] {
                 cs.store<<<g, threads, smem>>>(inPs, dc.k, nullptr, dc.w, 0LL, dc.n, dc.k, partial, dc.n, nullptr,
                                                nullptr, T);
                 if (dc.residual) gemm_fold_classes_residual<<<foldBlocks, 256>>>(partial, dc.n, T, dc.n, dc.out, dc.n);
                 else gemm_fold_classes_store<<<foldBlocks, 256>>>(partial, dc.n, T, dc.n, dc.out, dc.n);
-            };
-            if (dc.residual) reset(dc.out);
-            else CK(cudaMemset(dc.out, 0xff, outN * 4));
-            run();
-            CK(cudaGetLastError());
-            CK(cudaDeviceSynchronize());
-            bool same = sameAll(dc.out, dc.outRef, outN);
-            double us = timeIt(run, 15, 1);
-            report(dc.what, cs.name, same, us, bytes);
-            printf("%-22s %-22s %38.1f TFLOP/s (hi+lo mma), %d + %d blocks\n", "", "",
-                   4.0 * T * dc.n * dc.k / (us * 1e-6) / 1e12, g.x * g.y * g.z, foldBlocks);
+            });
+            printf("%-22s %-22s %38.1f TFLOP/s (hi+lo mma), %d + %d blocks\n", "", "", tflops, g.x * g.y * g.z,
+                   foldBlocks);
         }
+        // the same in one launch, folded through the cluster
         for (const auto& cs : CLUSTER_SPLIT) {
             if (dc.n > QKV) break;
             GemmFn f = dc.residual ? cs.residual : cs.store;
             dim3 g(cdiv(T, 32 * cs.nwt), cdiv(dc.n, 16 * cs.mf * cs.nwr), GEMM_WARPS);
             int threads = 32 * cs.nwr * cs.nwt, smem = clusterSmem(cs);
-            auto run = [&] { f<<<g, threads, smem>>>(inPs, dc.k, nullptr, dc.w, 0LL, dc.n, dc.k, dc.out, dc.n, nullptr, nullptr, T); };
-            if (dc.residual) reset(dc.out);
-            else CK(cudaMemset(dc.out, 0xff, outN * 4));
-            run();
-            CK(cudaGetLastError());
-            CK(cudaDeviceSynchronize());
-            bool same = sameAll(dc.out, dc.outRef, outN);
-            double us = timeIt(run, 15, 1);
-            report(dc.what, cs.name, same, us, bytes);
-            printf("%-22s %-22s %38.1f TFLOP/s (hi+lo mma), %d blocks\n", "", "",
-                   4.0 * T * dc.n * dc.k / (us * 1e-6) / 1e12, g.x * g.y * g.z);
+            double tflops = checkAndTime(cs.name, [&] {
+                f<<<g, threads, smem>>>(inPs, dc.k, nullptr, dc.w, 0LL, dc.n, dc.k, dc.out, dc.n, nullptr, nullptr, T);
+            });
+            printf("%-22s %-22s %38.1f TFLOP/s (hi+lo mma), %d blocks\n", "", "", tflops, g.x * g.y * g.z);
         }
     }
     return 0;

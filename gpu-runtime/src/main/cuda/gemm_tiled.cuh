@@ -61,6 +61,19 @@ __device__ __forceinline__ void foldClass(float* tot, float* acc, int cls) {
     }
 }
 
+// The outputs a lane's accumulators hold, as gemmBody's epilogue (reduceAndStore) maps them: c0, c1 -> weight row
+// g, tokens 2tq, 2tq + 1; c2, c3 -> row g + 8. f(m, j, i, row, token) for 16-row group m, 8-token group j and mma
+// value i, rows counted from nBase and tokens from tBase.
+template <int MF, typename F>
+__device__ __forceinline__ void forEachLaneOutput(int nBase, int tBase, int g, int tq, F f) {
+#pragma unroll
+    for (int m = 0; m < MF; m++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+#pragma unroll
+            for (int i = 0; i < 4; i++) f(m, j, i, nBase + m * 16 + g + (i >= 2 ? 8 : 0), tBase + j * 8 + 2 * tq + (i & 1));
+}
+
 template <int MODE, int MF, int NWR, int NWT, int STAGES, int CLASSES = 0>
 __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int* inRow, const bf16* W, const bf16* W2,
                                               long long expertStride, int N, int K, float* Y, int ldy,
@@ -186,14 +199,9 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
         namespace cg = cooperative_groups;
         cg::cluster_group cluster = cg::this_cluster();
         float* sums = reinterpret_cast<float*>(tgSmem + STAGES * STAGE_BYTES);
-#pragma unroll
-        for (int m = 0; m < MF; m++)
-#pragma unroll
-            for (int j = 0; j < 4; j++)
-#pragma unroll
-                for (int i = 0; i < 4; i++)
-                    sums[(wt * 32 + j * 8 + 2 * tq + (i & 1)) * BR + wr * WROWS + m * 16 + g + (i >= 2 ? 8 : 0)] =
-                        acc[at(0, m, j) + i];
+        forEachLaneOutput<MF>(wr * WROWS, wt * 32, g, tq, [&](int m, int j, int i, int n, int t) {
+            sums[t * BR + n] = acc[at(0, m, j) + i];
+        });
         cluster.sync();
         const float* part[GEMM_WARPS];
 #pragma unroll
@@ -212,34 +220,20 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
     } else if constexpr (CLASSES == 1) {
         static_assert(MODE == 0, "class sums are stored as they are; gemm_fold_classes applies the mode");
         // this class's sums, unfolded, at Y[cls][row][n] (rows numRows apart per class)
-#pragma unroll
-        for (int m = 0; m < MF; m++)
-#pragma unroll
-            for (int j = 0; j < 4; j++)
-#pragma unroll
-                for (int i = 0; i < 4; i++) {
-                    int n = r0 + wr * WROWS + m * 16 + g + (i >= 2 ? 8 : 0);
-                    int t = wt * 32 + j * 8 + 2 * tq + (i & 1);
-                    if (n < N && t < count) Y[((size_t)cls0 * numRows + start + t) * ldy + n] = acc[at(0, m, j) + i];
-                }
+        forEachLaneOutput<MF>(r0 + wr * WROWS, wt * 32, g, tq, [&](int m, int j, int i, int n, int t) {
+            if (n < N && t < count) Y[((size_t)cls0 * numRows + start + t) * ldy + n] = acc[at(0, m, j) + i];
+        });
     } else {
-        // gemmBody's epilogue (reduceAndStore): c0, c1 -> weight row g, tokens 2tq, 2tq + 1; c2, c3 -> row g + 8
-#pragma unroll
-        for (int m = 0; m < MF; m++)
-#pragma unroll
-            for (int j = 0; j < 4; j++)
-#pragma unroll
-                for (int i = 0; i < 4; i++) {
-                    int n = r0 + wr * WROWS + m * 16 + g + (i >= 2 ? 8 : 0);
-                    int t = wt * 32 + j * 8 + 2 * tq + (i & 1);
-                    if (n < N && t < count) {
-                        float* yrow = Y + (size_t)(start + t) * ldy;
-                        float v = tot[at(0, m, j) + i];
-                        if (MODE == 0) yrow[n] = v;
-                        else if (MODE == 1) yrow[n] = yrow[n] + v;
-                        else storeSplit(yrow, n, (v / (1.0f + expf(-v))) * tot[at(NMAT - 1, m, j) + i]); // the down input
-                    }
-                }
+        // gemmBody's epilogue (reduceAndStore)
+        forEachLaneOutput<MF>(r0 + wr * WROWS, wt * 32, g, tq, [&](int m, int j, int i, int n, int t) {
+            if (n < N && t < count) {
+                float* yrow = Y + (size_t)(start + t) * ldy;
+                float v = tot[at(0, m, j) + i];
+                if (MODE == 0) yrow[n] = v;
+                else if (MODE == 1) yrow[n] = yrow[n] + v;
+                else storeSplit(yrow, n, (v / (1.0f + expf(-v))) * tot[at(NMAT - 1, m, j) + i]); // the down input
+            }
+        });
     }
 }
 
