@@ -108,12 +108,13 @@ public final class GenerateCommand {
             }
             long t = System.nanoTime();
             results.drain();
-            resultNanos += System.nanoTime() - t;
+            long drainNanos = System.nanoTime() - t;
             double seconds = progress.finish(results.numFinished(), rejections.count(), engine.stats());
             if (meter != null) {
                 err.println(meter.summary(seconds));
-                err.printf(Locale.ROOT, "  host time: %s, results %.2f s%n", engine.hostTimes().describe(),
-                        resultNanos / 1e9);
+                err.printf(Locale.ROOT, "  host time: %s, results %.2f s (handing events over %.2f s, waiting for the"
+                        + " writer at the end %.2f s)%n", engine.hostTimes().describe(),
+                        (resultNanos + drainNanos) / 1e9, resultNanos / 1e9, drainNanos / 1e9);
             }
             return rejections.count() > 0 ? EXIT_REJECTED : 0;
         } finally {
