@@ -82,21 +82,13 @@ static int tiledSmem(const TiledShape& s, int mats = 1) { return s.stages * (mat
 TG_CLASSES(t2x4x2, 2, 4, 2, 4, 1)
 TG_CLASSES(t2x4x4, 2, 4, 4, 3, 1)
 TG_CLASSES(t2x2x2, 2, 2, 2, 4, 2)
-// the same split with the fold inside: a tile's 8 class blocks form one thread-block cluster and fold through
-// distributed shared memory (gemm_tiled.cuh CLASSES 2): no workspace, no second launch
-#define TG_CLUSTER(n, mf, nwr, nwt, st)                                                                          \
-    extern "C" __global__ void __cluster_dims__(1, 1, 8) __launch_bounds__(32 * nwr * nwt, 1) x_cs_##n(GEMM_ARGS) { \
-        tiledGemmBody<0, mf, nwr, nwt, st, 2>(GEMM_PASS);                                                      \
-    }                                                                                                          \
-    extern "C" __global__ void __cluster_dims__(1, 1, 8) __launch_bounds__(32 * nwr * nwt, 1) x_cr_##n(GEMM_ARGS) { \
-        tiledGemmBody<1, mf, nwr, nwt, st, 2>(GEMM_PASS);                                                      \
-    }
-TG_CLUSTER(t4x2x4, 4, 2, 4, 3)
-TG_CLUSTER(t2x4x1, 2, 4, 1, 4)
-TG_CLUSTER(t2x4x2, 2, 4, 2, 4)
+// the same split with the fold inside (gemm_tiled.cuh TG_CLUSTER_VARIANT: a tile's 8 class blocks form one
+// thread-block cluster and fold through distributed shared memory): the backend's shapes and one more
+TG_CLUSTER_VARIANT(x_cs_t2x4x2, 0, 2, 4, 2, 4)
+TG_CLUSTER_VARIANT(x_cr_t2x4x2, 1, 2, 4, 2, 4)
 static const TiledShape CLUSTER_SPLIT[] = {
-    {"cluster 128x128 8w", x_cs_t4x2x4, x_cr_t4x2x4, 4, 2, 4, 3},
-    {"cluster 128x32 4w", x_cs_t2x4x1, x_cr_t2x4x1, 2, 4, 1, 4},
+    {"cluster 128x128 8w (backend > 32)", gemm_classes_cluster_store_t4x2x4, gemm_classes_cluster_residual_t4x2x4, 4, 2, 4, 3},
+    {"cluster 128x32 4w (backend <= 32)", gemm_classes_cluster_store_t2x4x1, gemm_classes_cluster_residual_t2x4x1, 2, 4, 1, 4},
     {"cluster 128x64 8w", x_cs_t2x4x2, x_cr_t2x4x2, 2, 4, 2, 4},
 };
 // the ring and the class sums of the tile

@@ -269,6 +269,20 @@ TG_CLASSES_VARIANT(gemm_classes_t4x2x4, 4, 2, 4, 3, 1)
 // 128 weight rows x 32 tokens, 4 warps, 4 stages (48 KB): up to 32 rows, a quarter of the wider tile's mma work
 TG_CLASSES_VARIANT(gemm_classes_t2x4x1, 2, 4, 1, 4, 3)
 
+// The same split folded inside one launch (tiledGemmBody CLASSES 2, -Droutingreplay.cuda.classSplitFold=cluster): a
+// tile's 8 class blocks are one thread-block cluster (grid z = 8) and fold through distributed shared memory — no
+// workspace, no second launch. Dynamic shared memory: the ring plus the tile's sums (16·MF·NWR × 32·NWT floats).
+#define TG_CLUSTER_VARIANT(name, mode, mf, nwr, nwt, stages)                                                    \
+    extern "C" __global__ void __cluster_dims__(1, 1, 8) __launch_bounds__(32 * nwr * nwt, 1) name(GEMM_ARGS) { \
+        PDL_WAIT();                                                                                            \
+        PDL_TRIGGER();                                                                                         \
+        tiledGemmBody<mode, mf, nwr, nwt, stages, 2>(GEMM_PASS);                                               \
+    }
+TG_CLUSTER_VARIANT(gemm_classes_cluster_store_t4x2x4, 0, 4, 2, 4, 3)
+TG_CLUSTER_VARIANT(gemm_classes_cluster_residual_t4x2x4, 1, 4, 2, 4, 3)
+TG_CLUSTER_VARIANT(gemm_classes_cluster_store_t2x4x1, 0, 2, 4, 1, 4)
+TG_CLUSTER_VARIANT(gemm_classes_cluster_residual_t2x4x1, 1, 2, 4, 1, 4)
+
 // Y[row][n] (= or +=, RESIDUAL) the class sums P[0][row][n] + P[1][row][n] + ... + P[7][row][n], added in class
 // order; one thread per output, rows x n outputs, P's classes rows x ldp apart.
 template <bool RESIDUAL>

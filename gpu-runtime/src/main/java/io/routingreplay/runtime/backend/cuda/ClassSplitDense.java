@@ -12,10 +12,20 @@ import java.util.Locale;
  * {@value #CLASSES} × rows × n floats, and {@code gemm_fold_classes_store / _residual} adds them in class order:
  * the tiled kernel's order, so the same bits as every other GEMM of the engine.
  * Off by default until an engine A/B on a GPU says it pays: {@code -Droutingreplay.cuda.classSplitDense=ROWS}
- * runs it from ROWS rows up.
+ * runs it from ROWS rows up. {@code -Droutingreplay.cuda.classSplitFold=cluster} folds inside the one launch instead
+ * ({@code gemm_classes_cluster_*}: a tile's 8 class blocks are one thread-block cluster and add each other's sums
+ * through distributed shared memory, in the same order), with no workspace and no second launch.
  */
 final class ClassSplitDense {
     static final String PROPERTY = "routingreplay.cuda.classSplitDense";
+    static final String FOLD_PROPERTY = "routingreplay.cuda.classSplitFold";
+    /** The cluster entries' dynamic shared memory at most: the wider shape's ring and its tile of sums. */
+    static final int MAX_CLUSTER_SHARED_BYTES = clusterSharedBytes(TiledGemm.CLASSES);
+
+    /** Where the 8 class sums are added: a second launch over a workspace, or inside the launch through a cluster. */
+    enum Fold {
+        WORKSPACE, CLUSTER
+    }
     /** The K walk's classes (GEMM_WARPS in kernels/gemm.cuh): grid z, and the workspace's class count. */
     static final int CLASSES = 8;
 
@@ -38,6 +48,33 @@ final class ClassSplitDense {
         }
         throw new IllegalArgumentException("-D" + PROPERTY + "=" + value
                 + ": expected off or the fewest rows (>= 1) to run the class-split dense products at");
+    }
+
+    /** {@value #FOLD_PROPERTY}: unset, empty or {@code workspace} — {@link Fold#WORKSPACE}; {@code cluster}. */
+    static Fold fold(String value) {
+        String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
+        if (v.isEmpty() || v.equals("workspace")) {
+            return Fold.WORKSPACE;
+        }
+        if (v.equals("cluster")) {
+            return Fold.CLUSTER;
+        }
+        throw new IllegalArgumentException("-D" + FOLD_PROPERTY + "=" + value + ": expected workspace or cluster");
+    }
+
+    /** The cluster form of shape {@code g} ({@link TiledGemm#CLASSES} or {@link TiledGemm#CLASSES_32}). */
+    static String clusterEntry(TiledGemm g, boolean residual) {
+        String shape = g.name().substring("gemm_classes".length());   // "_t4x2x4"
+        return "gemm_classes_cluster_" + (residual ? "residual" : "store") + shape;
+    }
+
+    /** The cluster form's dynamic shared memory: the ring, then the tile's class sums [tokens][rows]. */
+    static int clusterSharedBytes(TiledGemm g) {
+        return g.sharedBytes() + 4 * g.rows() * g.tokens();
+    }
+
+    static boolean isCluster(String kernel) {
+        return kernel.startsWith("gemm_classes_cluster_");
     }
 
     /** The widest product it serves: the attention's QKV or the hidden size (O, shared experts, dense layers). Wider

@@ -109,6 +109,11 @@ final class CudaDevice implements AutoCloseable {
                 cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                         TiledGemm.CLASSES.sharedBytes());
             }
+            if (ClassSplitDense.isCluster(k)) { // the ring and a tile of sums: 64-136 KB
+                cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100);
+                cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                        ClassSplitDense.MAX_CLUSTER_SHARED_BYTES);
+            }
             if (TensorCoreAttention.isTensorCoreAttention(k)) { // a whole K/V partition staged: 45-102 KB
                 cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100);
                 cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,

@@ -107,10 +107,13 @@ final class ForwardPass {
         fmaAttention = isFmaAttention(System.getProperty(ATTENTION_PROPERTY));
         kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
         classSplitFrom = ClassSplitDense.fromRows(System.getProperty(ClassSplitDense.PROPERTY));
+        classFold = ClassSplitDense.fold(System.getProperty(ClassSplitDense.FOLD_PROPERTY));
     }
     /** Dense products from this many rows up to {@value #TILED_FROM_ROWS} on the class-split kernels
      *  ({@link ClassSplitDense}; the same bits), where {@link #classPartials} exists; 0: off. */
     int classSplitFrom;
+    /** Where the class-split products add their class sums (-D{@value ClassSplitDense#FOLD_PROPERTY}). */
+    ClassSplitDense.Fold classFold;
     /** The class sums' workspace [8][rows][n] (allocated when the switch is on at start), or null. */
     private final CUdeviceptr classPartials;
     /** Use only the K-split GEMMs, never the persistent or tiled ones (bitwise A/B; also
@@ -179,8 +182,10 @@ final class ForwardPass {
         } else {
             this.routerStepArrival = null;
         }
-        this.classPartials = ClassSplitDense.fromRows(System.getProperty(ClassSplitDense.PROPERTY)) > 0
-                ? dev.alloc(ClassSplitDense.workspaceBytes(c, TILED_FROM_ROWS)) : null;
+        boolean classWorkspace = ClassSplitDense.fromRows(System.getProperty(ClassSplitDense.PROPERTY)) > 0
+                && ClassSplitDense.fold(System.getProperty(ClassSplitDense.FOLD_PROPERTY))
+                == ClassSplitDense.Fold.WORKSPACE;
+        this.classPartials = classWorkspace ? dev.alloc(ClassSplitDense.workspaceBytes(c, TILED_FROM_ROWS)) : null;
         this.mla = c.attention instanceof MlaAttention a
                 ? new MlaAttentionStep(dev, c, a, w, ws, blockSize, kvSuffix) : null;
         this.tensorCoreAttention = mla == null ? TensorCoreAttention.of(kvType, d, g) : null;
@@ -505,7 +510,7 @@ final class ForwardPass {
         if (!kSplitGemm && t >= tiledFrom) {
             tiledDense(TiledGemm.STORE, t, n, x, k, wt, y);
         } else if (classSplit(t, n, k)) {
-            classSplitDense("gemm_fold_classes_store", t, n, x, k, wt, y);
+            classSplitDense(false, t, n, x, k, wt, y);
         } else if (persistentOk && t >= PERSISTENT_24_FROM_ROWS) {
             persistent(PersistentGemm.STORE_24, store24Blocks, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         } else if (persistentOk && persistentBelow) {
@@ -521,7 +526,7 @@ final class ForwardPass {
         if (!kSplitGemm && t >= TILED_FROM_ROWS) {
             tiledDense(TiledGemm.RESIDUAL, t, n, x, k, wt, y);
         } else if (classSplit(t, n, k)) {
-            classSplitDense("gemm_fold_classes_residual", t, n, x, k, wt, y);
+            classSplitDense(true, t, n, x, k, wt, y);
         } else {
             dense("gemm_residual", t, n, x, k, null, wt, 0L, n, k, y, n, null, null, t);
         }
@@ -544,20 +549,28 @@ final class ForwardPass {
     }
 
     /** Whether a dense product of {@code t} rows, {@code n} outputs, row length {@code k} runs class-split: the
-     *  switch is on, t in [{@link #classSplitFrom}, {@value #TILED_FROM_ROWS}), n within the workspace, k % 8 == 0
-     *  (the tiled kernels' pieces). */
+     *  switch is on, t in [{@link #classSplitFrom}, {@value #TILED_FROM_ROWS}), n within the workspace (the cluster
+     *  fold needs none), k % 8 == 0 (the tiled kernels' pieces). */
     private boolean classSplit(int t, int n, int k) {
-        return !kSplitGemm && classPartials != null && classSplitFrom > 0 && t >= classSplitFrom
-                && t < TILED_FROM_ROWS && n <= ClassSplitDense.maxOutputs(c) && k % 8 == 0;
+        boolean fits = classFold == ClassSplitDense.Fold.CLUSTER
+                || (classPartials != null && n <= ClassSplitDense.maxOutputs(c));
+        return !kSplitGemm && classSplitFrom > 0 && t >= classSplitFrom && t < TILED_FROM_ROWS && fits && k % 8 == 0;
     }
 
-    /** Y[t][n] (=, or += for the residual fold) W[n] · X[t]: each class's sums into {@link #classPartials}, then
-     *  {@code fold} adds them in class order into y. */
-    private void classSplitDense(String fold, int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
+    /** Y[t][n] (=, or += with {@code residual}) W[n] · X[t], the 8 class sums added in class order: through a
+     *  cluster in the one launch, or in {@link #classPartials} and then by a fold launch. */
+    private void classSplitDense(boolean residual, int t, int n, CUdeviceptr x, int k, CUdeviceptr wt, CUdeviceptr y) {
         TiledGemm g = t <= TiledGemm.CLASSES_32.tokens() ? TiledGemm.CLASSES_32 : TiledGemm.CLASSES;
-        dev.launchShared(g.name(), ceil(t, g.tokens()), ceil(n, g.rows()), ClassSplitDense.CLASSES, g.threads(),
-                g.sharedBytes(), x, k, null, wt, 0L, n, k, classPartials, n, null, null, t);
-        dev.launch(fold, ceil(t * n, 256), 1, 256, classPartials, n, t, n, y, n);
+        int gx = ceil(t, g.tokens()), gy = ceil(n, g.rows());
+        if (classFold == ClassSplitDense.Fold.CLUSTER) {
+            dev.launchShared(ClassSplitDense.clusterEntry(g, residual), gx, gy, ClassSplitDense.CLASSES, g.threads(),
+                    ClassSplitDense.clusterSharedBytes(g), x, k, null, wt, 0L, n, k, y, n, null, null, t);
+            return;
+        }
+        dev.launchShared(g.name(), gx, gy, ClassSplitDense.CLASSES, g.threads(), g.sharedBytes(), x, k, null, wt, 0L,
+                n, k, classPartials, n, null, null, t);
+        dev.launch(residual ? "gemm_fold_classes_residual" : "gemm_fold_classes_store", ceil(t * n, 256), 1, 256,
+                classPartials, n, t, n, y, n);
     }
 
     /** An output-tiled dense product over {@code t} rows of x (row length k). The tiled kernels need k % 8 == 0,

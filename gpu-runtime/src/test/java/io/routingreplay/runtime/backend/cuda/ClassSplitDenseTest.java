@@ -24,6 +24,17 @@ class ClassSplitDenseTest {
         }
     }
 
+    @Test
+    void foldsInAWorkspaceUnlessToldCluster() {
+        assertEquals(ClassSplitDense.Fold.WORKSPACE, ClassSplitDense.fold(null));
+        assertEquals(ClassSplitDense.Fold.WORKSPACE, ClassSplitDense.fold("workspace"));
+        assertEquals(ClassSplitDense.Fold.CLUSTER, ClassSplitDense.fold(" Cluster "));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClassSplitDense.fold("dsmem"));
+        assertTrue(e.getMessage().contains("routingreplay.cuda.classSplitFold=dsmem"), e.getMessage());
+        assertEquals("gemm_classes_cluster_residual_t4x2x4", ClassSplitDense.clusterEntry(TiledGemm.CLASSES, true));
+        assertEquals("gemm_classes_cluster_store_t2x4x1", ClassSplitDense.clusterEntry(TiledGemm.CLASSES_32, false));
+    }
+
     /** qwen3-moe-tiny (config.json): hidden 32, 4 query heads and 2 K/V heads of 16, so QKV has (4 + 2 × 2) × 16 =
      *  128 outputs, the widest product; 8 classes × 255 rows × 128 floats. */
     @Test

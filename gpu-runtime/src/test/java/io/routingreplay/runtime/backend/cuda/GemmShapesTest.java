@@ -26,6 +26,8 @@ class GemmShapesTest {
             "^TG_VARIANT\\((\\w+), (\\d+), (\\d+), (\\d+), (\\d+), (\\d+), (\\d+),", Pattern.MULTILINE);
     private static final Pattern TG_CLASSES = Pattern.compile(
             "^TG_CLASSES_VARIANT\\((\\w+), (\\d+), (\\d+), (\\d+), (\\d+), (\\d+)\\)", Pattern.MULTILINE);
+    private static final Pattern TG_CLUSTER = Pattern.compile(
+            "^TG_CLUSTER_VARIANT\\((\\w+), (\\d+), (\\d+), (\\d+), (\\d+), (\\d+)\\)", Pattern.MULTILINE);
     private static final Pattern SK = Pattern.compile(
             "^SK_VARIANT\\((\\w+), (\\d+), (\\d+), (\\d+), (\\d+), \\w+, \\w+(?:, (\\d+))?(?:, (\\d+))?\\)", Pattern.MULTILINE);
 
@@ -82,6 +84,26 @@ class GemmShapesTest {
             assertTrue(TiledGemm.isTiled(g.name()));
         }
         assertEquals(KernelSources.define("kernels/gemm.cuh", "GEMM_WARPS"), ClassSplitDense.CLASSES);
+        // the cluster forms: the same shape, the mode their name says, the ring and the tile's sums
+        Map<String, int[]> cl = variants("gemm_tiled.cuh", TG_CLUSTER);
+        int most = 0;
+        for (TiledGemm g : List.of(TiledGemm.CLASSES, TiledGemm.CLASSES_32)) {
+            for (boolean residual : new boolean[] {false, true}) {
+                String name = ClassSplitDense.clusterEntry(g, residual);
+                int[] a = cl.get(name); // MODE, MF, NWR, NWT, STAGES
+                assertNotNull(a, name + " is not a TG_CLUSTER_VARIANT of gemm_tiled.cuh");
+                assertTrue(ClassSplitDense.isCluster(name));
+                assertEquals(residual ? 1 : 0, a[0], name + " mode");
+                assertEquals(16 * a[1] * a[2], g.rows(), name + " rows");
+                assertEquals(32 * a[3], g.tokens(), name + " tokens");
+                assertEquals(32 * a[2] * a[3], g.threads(), name + " threads");
+                assertEquals(a[4], g.stages(), name + " stages");
+                int bytes = a[4] * (16 * a[1] * a[2] * 64 + 32 * a[3] * 128) + 4 * 16 * a[1] * a[2] * 32 * a[3];
+                assertEquals(bytes, ClassSplitDense.clusterSharedBytes(g), name + " shared memory");
+                most = Math.max(most, bytes);
+            }
+        }
+        assertEquals(most, ClassSplitDense.MAX_CLUSTER_SHARED_BYTES);
     }
 
     @Test
