@@ -77,6 +77,15 @@ final class ClassSplitDense {
         return kernel.startsWith("gemm_classes_cluster_");
     }
 
+    /** The dynamic shared memory a class-split entry must be allowed beyond the default 48 KB, or 0 for any other
+     *  kernel (and for the 48 KB one). */
+    static int dynamicSharedBytes(String kernel) {
+        if (isCluster(kernel)) {
+            return MAX_CLUSTER_SHARED_BYTES;
+        }
+        return kernel.equals(TiledGemm.CLASSES.name()) ? TiledGemm.CLASSES.sharedBytes() : 0;
+    }
+
     /** The widest product it serves: the attention's QKV or the hidden size (O, shared experts, dense layers). Wider
      *  ones (MLA's projections) keep their kernels. */
     static int maxOutputs(ModelConfig c) {

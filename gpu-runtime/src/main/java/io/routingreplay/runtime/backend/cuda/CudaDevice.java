@@ -99,20 +99,18 @@ final class CudaDevice implements AutoCloseable {
             // GEMMs 48 KB) need the largest carveout to keep several blocks per multiprocessor; the driver may
             // otherwise pick a small one
             boolean persistent = PersistentGemm.isPersistent(k);
+            boolean sharedHeavy = k.startsWith("attention_staged") || persistent || TiledGemm.isTiled(k)
+                    || ClassSplitDense.isCluster(k);
             cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
-                    k.startsWith("attention_staged") || persistent || TiledGemm.isTiled(k) ? 100 : -1);
+                    sharedHeavy ? 100 : -1);
             if (persistent) { // their cp.async ring lives in dynamic shared memory, beyond the default 48 KB
                 cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
                         PersistentGemm.MAX_SHARED_BYTES);
             }
-            if (k.equals(TiledGemm.CLASSES.name())) { // its ring takes 72 KB, beyond the default 48 KB
+            int classSplitShared = ClassSplitDense.dynamicSharedBytes(k); // 64-136 KB, beyond the default 48 KB
+            if (classSplitShared > 0) {
                 cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                        TiledGemm.CLASSES.sharedBytes());
-            }
-            if (ClassSplitDense.isCluster(k)) { // the ring and a tile of sums: 64-136 KB
-                cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100);
-                cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                        ClassSplitDense.MAX_CLUSTER_SHARED_BYTES);
+                        classSplitShared);
             }
             if (TensorCoreAttention.isTensorCoreAttention(k)) { // a whole K/V partition staged: 45-102 KB
                 cuFuncSetAttribute(f, jcuda.driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT, 100);

@@ -182,10 +182,8 @@ final class ForwardPass {
         } else {
             this.routerStepArrival = null;
         }
-        boolean classWorkspace = ClassSplitDense.fromRows(System.getProperty(ClassSplitDense.PROPERTY)) > 0
-                && ClassSplitDense.fold(System.getProperty(ClassSplitDense.FOLD_PROPERTY))
-                == ClassSplitDense.Fold.WORKSPACE;
-        this.classPartials = classWorkspace ? dev.alloc(ClassSplitDense.workspaceBytes(c, TILED_FROM_ROWS)) : null;
+        this.classPartials = classSplitFrom > 0 && classFold == ClassSplitDense.Fold.WORKSPACE // readSwitches ran
+                ? dev.alloc(ClassSplitDense.workspaceBytes(c, TILED_FROM_ROWS)) : null;
         this.mla = c.attention instanceof MlaAttention a
                 ? new MlaAttentionStep(dev, c, a, w, ws, blockSize, kvSuffix) : null;
         this.tensorCoreAttention = mla == null ? TensorCoreAttention.of(kvType, d, g) : null;

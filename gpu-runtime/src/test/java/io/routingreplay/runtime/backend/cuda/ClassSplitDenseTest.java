@@ -35,6 +35,16 @@ class ClassSplitDenseTest {
         assertEquals("gemm_classes_cluster_store_t2x4x1", ClassSplitDense.clusterEntry(TiledGemm.CLASSES_32, false));
     }
 
+    /** Every class-split entry above the default 48 KB is allowed its dynamic shared memory; nothing else is. */
+    @Test
+    void onlyTheLargeClassSplitEntriesAskForMoreSharedMemory() {
+        assertEquals(72 * 1024, ClassSplitDense.dynamicSharedBytes("gemm_classes_t4x2x4"));
+        assertEquals(136 * 1024, ClassSplitDense.dynamicSharedBytes("gemm_classes_cluster_residual_t4x2x4"));
+        assertEquals(136 * 1024, ClassSplitDense.dynamicSharedBytes("gemm_classes_cluster_store_t2x4x1"));
+        assertEquals(0, ClassSplitDense.dynamicSharedBytes("gemm_classes_t2x4x1")); // 48 KB
+        assertEquals(0, ClassSplitDense.dynamicSharedBytes("gemm_store_t2x4x1"));
+    }
+
     /** qwen3-moe-tiny (config.json): hidden 32, 4 query heads and 2 K/V heads of 16, so QKV has (4 + 2 × 2) × 16 =
      *  128 outputs, the widest product; 8 classes × 255 rows × 128 floats. */
     @Test
