@@ -1,6 +1,7 @@
 // Micro-benchmark of the small per-layer kernels (embed, rmsnorm, qk_norm_rope_kv, attention_combine,
 // group_by_expert, moe_combine; moe_combine_rmsnorm and router_topk_norm against the two kernels each replaces;
-// router_topk_norm_parts_group against rmsnorm + router_topk + group_by_expert at 1, 10, 16, 32 tokens) at the Qwen3-30B-A3B decode shapes: each backend kernel is checked bit for bit
+// router_topk_norm_parts_group against rmsnorm + router_topk + group_by_expert at 1, 10, 16, 32 tokens; the tiled
+// router_topk_norm_tiles{,_group} against the same at 33-1,024 tokens) at the Qwen3-30B-A3B decode shapes: each backend kernel is checked bit for bit
 // against a verbatim copy of the kernel it replaced (x_*_ref below, as on main at fcca0b8), then both are timed.
 // On the GPU machine (nvcc there), from the repository root:
 //   nvcc -O3 -std=c++17 -arch=sm_90 -o /tmp/small_bench bench/cuda/small_bench.cu && /tmp/small_bench 256
@@ -184,7 +185,10 @@ static void report(const char* what, bool same, R ref, N neu) {
 // its expert's range with sortedTok[slot] = its token, no slot twice, and per expert the same set of tokens as
 // group_by_expert's (sorted; the order inside an expert is free: each row of an expert GEMM is computed on its
 // own). Launched twice each time: the per-token and the step counters must be back at 0 after a launch. ----
-static void routerGroupCheck(int T, int E, int K, int H, float eps) {
+// variant: 0 router_topk_norm_parts_group; 1 router_topk_norm_tiles_group (RTT_TOKENS tokens a block, issue 14,
+// above 32 tokens); 2 router_topk_norm_tiles then group_by_expert (the engine's choice for steps too large to group
+// in one block).
+static void routerGroupCheck(int T, int E, int K, int H, float eps, int variant) {
     const int numMoe = 48, moeSlot = 5, parts = 4, tile = 16, pairs = T * K, maxTiles = cdiv(pairs, tile) + E;
     float* x = dev(normal((size_t)T * H, 21 + T + E));
     bf16* nw = dev(bf16s(H, 22, 1.f, 0.2f));
@@ -213,9 +217,21 @@ static void routerGroupCheck(int T, int E, int K, int H, float eps) {
                                          tiles2R, num2R);
         };
         auto neu = [&] {
-            router_topk_norm_parts_group<<<dim3(T, parts), 256>>>(x, nw, eps, splitN, wr, E, H, K, 1, moeSlot, numMoe,
-                                                                  idN, wN, recN, logits, arrivals, step, tile, tile2,
-                                                                  rankN, sortedN, slotN, tilesN, numN, tiles2N, num2N);
+            if (variant == 0)
+                router_topk_norm_parts_group<<<dim3(T, parts), 256>>>(x, nw, eps, splitN, wr, E, H, K, 1, moeSlot,
+                                                                      numMoe, idN, wN, recN, logits, arrivals, step,
+                                                                      tile, tile2, rankN, sortedN, slotN, tilesN,
+                                                                      numN, tiles2N, num2N);
+            else if (variant == 1)
+                router_topk_norm_tiles_group<<<dim3(cdiv(T, RTT_TOKENS), parts), 256>>>(
+                        x, nw, eps, splitN, wr, T, E, H, K, 1, moeSlot, numMoe, idN, wN, recN, logits, arrivals, step,
+                        tile, tile2, rankN, sortedN, slotN, tilesN, numN, tiles2N, num2N);
+            else {
+                router_topk_norm_tiles<<<dim3(cdiv(T, RTT_TOKENS), parts), 256>>>(
+                        x, nw, eps, splitN, wr, T, E, H, K, 1, moeSlot, numMoe, idN, wN, recN, logits, arrivals);
+                group_by_expert<<<1, 1024>>>(idN, pairs, K, E, tile, tile2, rankN, sortedN, slotN, tilesN, numN,
+                                             tiles2N, num2N);
+            }
         };
         for (int* p : {tilesR, tiles2R, tilesN, tiles2N}) CK(cudaMemset(p, 0, (size_t)maxTiles * 12));
         for (int* p : {numR, num2R}) CK(cudaMemset(p, 0, 4));
@@ -256,7 +272,8 @@ static void routerGroupCheck(int T, int E, int K, int H, float eps) {
             printf("  E=%d K=%d T=%d tile2=%d: routing %d, counters %d, tiles %d, valid grouping %d, token sets %d\n",
                    E, K, T, tile2, routed, counters, tilesSame, valid, sets);
         char name[64];
-        snprintf(name, sizeof name, "router+group E%d K%d T%d%s", E, K, T, tile2 ? " +24" : "");
+        snprintf(name, sizeof name, "%s E%d K%d T%d%s", variant == 0 ? "router+group" : variant == 1
+                 ? "router tiles+group" : "router tiles, group", E, K, T, tile2 ? " +24" : "");
         report(name, same, ref, neu);
     }
 }
@@ -565,7 +582,11 @@ int main(int argc, char** argv) {
     }
     // the fused router + grouping at the decode batch sizes, whatever T: Qwen3-30B-A3B (E 128, K 8) and E 64, K 6
     for (int shape = 0; shape < 2; shape++)
-        for (int tg : {1, 10, 16, 32}) routerGroupCheck(tg, shape ? 64 : 128, shape ? 6 : 8, H, eps);
+        for (int tg : {1, 10, 16, 32}) routerGroupCheck(tg, shape ? 64 : 128, shape ? 6 : 8, H, eps, 0);
+    // the tiled router above 32 tokens (issue 14), with and without the grouping in its launch; tiles cut short too
+    for (int shape = 0; shape < 2; shape++)
+        for (int tg : {33, 64, 127, 128, 256, 1024})
+            for (int variant : {1, 2}) routerGroupCheck(tg, shape ? 64 : 128, shape ? 6 : 8, H, eps, variant);
     printf(allSame ? "all identical\n" : "SOME OUTPUTS DIFFER\n");
     return allSame ? 0 : 1;
 }

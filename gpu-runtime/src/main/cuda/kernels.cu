@@ -50,3 +50,5 @@
 #include "kernels/attention_staged_lean.cuh" // attention_staged_lean_d128g8{,_bf16,_fp8}
 // the swap space's block copies, one launch per direction per step (issue 14), after the others so they keep their place
 #include "kernels/kv_swap.cuh"   // kv_swap_out, kv_swap_in
+// the MoE RMSNorm + router over tiles of tokens (issue 14: above 32 rows; same bits), after the others so they keep their place
+#include "kernels/router_tiles.cuh" // router_topk_norm_tiles{,_group}

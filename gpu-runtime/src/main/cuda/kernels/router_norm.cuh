@@ -7,16 +7,16 @@
 #include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
-// RMSNorm of row x[t] exactly as rmsnorm's cached path with 256 threads — threads 0..255 of the block (warps 0-7):
+// RMSNorm of row x[t] (router_tiles.cuh: t of its block's tokens; else blockIdx.x) exactly as rmsnorm's cached path with 256 threads — threads 0..255 of the block (warps 0-7):
 // thread tid squares elements tid, tid + 256, ... in order, the warp butterfly, then warps 0..7 in order, the same
 // output expression — into row (shared memory, fp32: what the router reads) and, where outSplit is given, the split
 // row the expert gate/up product reads. Every thread of the block calls it (two barriers); threads from 256 on add
 // and write nothing. H <= RMS_CACHE * 256.
 // ---------------------------------------------------------------------------------------------------------------
 #define RTN_NORM_THREADS 256
-__device__ __forceinline__ void routerNormRow(const float* x, const bf16* normW, float eps, int H, float* outSplit,
-                                              float* row, float* scratch) {
-    int t = blockIdx.x, tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, nt = RTN_NORM_THREADS;
+__device__ __forceinline__ void routerNormRow(int t, const float* x, const bf16* normW, float eps, int H,
+                                              float* outSplit, float* row, float* scratch) {
+    int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, nt = RTN_NORM_THREADS;
     bool norms = tid < nt;
     const float* xr = x + (size_t)t * H;
     float v[RMS_CACHE], wv[RMS_CACHE];
@@ -62,7 +62,7 @@ extern "C" __global__ void __launch_bounds__(1024) router_topk_norm(
     __shared__ float probs[ROUTER_MAXE];
     __shared__ float scratch[32];
     __shared__ __align__(16) float row[RMS_CACHE * RTN_NORM_THREADS];
-    routerNormRow(x, normW, eps, H, outSplit, row, scratch);
+    routerNormRow(blockIdx.x, x, normW, eps, H, outSplit, row, scratch);
     __syncthreads();
     routerTopk<false, true>(row, Wr, E, H, K, normTopk, moeSlot, numMoe, topIds, topW, routingOut, nullptr, nullptr,
                             nullptr, probs, scratch);
@@ -109,7 +109,7 @@ __device__ __forceinline__ bool routerTopkNormParts(const float* x, const bf16* 
                                                     float* logits, int* arrivals, float* probs, float* scratch,
                                                     float* row, int& last) {
     int t = blockIdx.x, p = blockIdx.y, parts = gridDim.y;
-    routerNormRow(x, normW, eps, H, p == 0 ? outSplit : nullptr, row, scratch);
+    routerNormRow(t, x, normW, eps, H, p == 0 ? outSplit : nullptr, row, scratch);
     __syncthreads();
     int per = (E + parts - 1) / parts;
     float* lt = logits + (size_t)t * E;
@@ -141,6 +141,30 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
                         logits, arrivals, probs, scratch, row, last);
 }
 
+// the largest E of the router_topk_norm_parts_group / router_tiles.cuh grouping (its per-expert shared arrays)
+#define ROUTER_PARTS_MAXE 256
+// The grouping by the step's last block to finish, called by every thread of a block that has just written its
+// tokens' ids (router_topk_norm_parts_group: a token's last block; router_tiles.cuh: a tile's): it fences and
+// counts itself on stepArrival (one counter per launch, reset by the block that sees gridDim.x - 1, so 0 again for
+// the next launch: graph-safe); that block reads every token's ids back through L2 (__ldcg) and groups the
+// numPairs pairs with groupByExpert over its threads. lastOfStep: a shared int of the entry (a __shared__ here would
+// be a module-scope declaration in front of every entry's PTX).
+__device__ __forceinline__ void routerGroupStep(const int* topIds, int numPairs, int K, int E, int* stepArrival,
+                                                int tile, int tile2, int* rankTmp, int* sortedTok, int* pairSlot,
+                                                int* tiles, int* numTiles, int* tiles2, int* numTiles2,
+                                                int& lastOfStep) {
+    // the ids this block wrote: visible device-wide before the block counts as done
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) lastOfStep = atomicAdd(stepArrival, 1) == (int)gridDim.x - 1;
+    __syncthreads();
+    if (!lastOfStep) return;
+    __threadfence();
+    if (threadIdx.x == 0) *stepArrival = 0;
+    groupByExpert<ROUTER_PARTS_MAXE, true>(topIds, numPairs, K, E, tile, tile2, rankTmp, sortedTok, pairSlot, tiles,
+                                           numTiles, tiles2, numTiles2);
+}
+
 // router_topk_norm_parts_group (issue 14: one launch fewer per MoE layer at <= 32 tokens): router_topk_norm_parts,
 // then the step's last token to finish groups the T * K (token, k) pairs by expert — what group_by_expert writes
 // (sortedTok, pairSlot, tiles / numTiles, tiles2 / numTiles2 with tile2 > 0), from groupByExpert with this
@@ -153,7 +177,6 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
 // bench/cuda/small_bench.cu checks it against rmsnorm + router_topk + group_by_expert. E <= ROUTER_PARTS_MAXE (the
 // host checks): the grouping's per-expert shared arrays are sized for it (probs, row and the grouping together
 // ~17 KB of static shared memory).
-#define ROUTER_PARTS_MAXE 256
 extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_parts_group(
         const float* x, const bf16* normW, float eps, float* outSplit, const bf16* Wr, int E, int H, int K,
         int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut, float* logits,
@@ -166,14 +189,6 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
     if (!routerTopkNormParts(x, normW, eps, outSplit, Wr, E, H, K, normTopk, moeSlot, numMoe, topIds, topW,
                              routingOut, logits, arrivals, probs, scratch, row, last))
         return;
-    // warp 0 wrote this token's ids: make them visible device-wide before counting the token as done
-    __threadfence();
-    __syncthreads();
-    if (threadIdx.x == 0) lastOfStep = atomicAdd(stepArrival, 1) == (int)gridDim.x - 1;
-    __syncthreads();
-    if (!lastOfStep) return;
-    __threadfence();
-    if (threadIdx.x == 0) *stepArrival = 0;
-    groupByExpert<ROUTER_PARTS_MAXE, true>(topIds, gridDim.x * K, K, E, tile, tile2, rankTmp, sortedTok, pairSlot,
-                                           tiles, numTiles, tiles2, numTiles2);
+    routerGroupStep(topIds, gridDim.x * K, K, E, stepArrival, tile, tile2, rankTmp, sortedTok, pairSlot, tiles,
+                    numTiles, tiles2, numTiles2, lastOfStep);
 }

@@ -25,8 +25,14 @@
     do {                                                                                                        \
         float w_[8];                                                                                            \
         bf16x8ToFloat(W, w_);                                                                                   \
-        S = fmaf(w_[0], (A).x, S); S = fmaf(w_[1], (A).y, S); S = fmaf(w_[2], (A).z, S); S = fmaf(w_[3], (A).w, S); \
-        S = fmaf(w_[4], (B).x, S); S = fmaf(w_[5], (B).y, S); S = fmaf(w_[6], (B).z, S); S = fmaf(w_[7], (B).w, S); \
+        ROUTER_FMA8F(S, w_, A, B);                                                                              \
+    } while (0)
+// the same with the 8 weights already converted (WF: float[8]; router_tiles.cuh converts once for several tokens)
+#define ROUTER_FMA8F(S, WF, A, B)                                                                               \
+    do {                                                                                                        \
+        S = fmaf((WF)[0], (A).x, S); S = fmaf((WF)[1], (A).y, S); S = fmaf((WF)[2], (A).z, S);                  \
+        S = fmaf((WF)[3], (A).w, S); S = fmaf((WF)[4], (B).x, S); S = fmaf((WF)[5], (B).y, S);                  \
+        S = fmaf((WF)[6], (B).z, S); S = fmaf((WF)[7], (B).w, S);                                               \
     } while (0)
 // The logits of experts EB .. EE - 1 into OUT[e] (needs lane, warp, nw, Wr, E, H in scope): each warp EPW experts
 // per pass (e0, e0 + nw, ...: loads in flight), each expert's dot product in the one fixed order (lane strides of 8,
@@ -62,6 +68,78 @@
     }
 #define ROUTER_LOGITS(XR, EB, EE, OUT) ROUTER_PASSES(EB, EE, OUT, ROUTER_KLOOP(XR))
 
+// The top-k of token t's probabilities (probs[E], consumed: picks are marked -2), by ONE warp (lane): K rounds of
+// the strided argmax and butterfly (ties: the lower expert id), the forced ids where forcedRow[t] >= 0, the
+// renormalisation, then lane 0 writes topIds / topW and the routing record. routerTopk runs it in warp 0;
+// router_tiles.cuh in warp w for its block's token w.
+template <bool FORCED>
+__device__ __forceinline__ void routerSelect(int t, float* probs, int E, int K, int normTopk, int moeSlot, int numMoe,
+                                             int* topIds, float* topW, int* routingOut, const int* forcedRow,
+                                             const int* forcedIds, int* reproduced, int lane) {
+    int ids[32];
+    float ws[32];
+    int fr = -1;
+    const int* fid = nullptr;
+    float fw[FORCED ? 32 : 1];
+    if (FORCED) {
+        fr = forcedRow[t];
+        if (fr >= 0) {
+            fid = forcedIds + ((size_t)fr * numMoe + moeSlot) * K;
+            // gathered before the free selection below marks its picks in probs
+            if (lane == 0)
+                for (int k = 0; k < K; k++) fw[k] = probs[fid[k]];
+        }
+    }
+    for (int k = 0; k < K; k++) {
+        float best = -1.f;
+        int bi = 0x7fffffff;
+        for (int e = lane; e < E; e += 32) {
+            float p = probs[e];
+            if (p > best || (p == best && e < bi)) { best = p; bi = e; }
+        }
+#pragma unroll
+        for (int o = 16; o > 0; o >>= 1) {
+            float ob = __shfl_xor_sync(0xffffffffu, best, o);
+            int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+            if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
+        }
+        ids[k] = bi;
+        ws[k] = best;
+        __syncwarp();
+        if (lane == 0) probs[bi] = -2.f;
+        __syncwarp();
+    }
+    if (lane == 0) {
+        if (FORCED && fr >= 0) {
+            int same = 0;
+            for (int a = 0; a < K; a++) {
+                for (int b = 0; b < K; b++) {
+                    if (ids[a] == fid[b]) { same++; break; }
+                }
+            }
+            reproduced[fr * numMoe + moeSlot] = same;
+            for (int k = 0; k < K; k++) {
+                ids[k] = fid[k];
+                ws[k] = fw[k];
+            }
+        }
+        if (normTopk) {
+            float s = 0.f;
+            for (int k = 0; k < K; k++) s += ws[k];
+            for (int k = 0; k < K; k++) ws[k] = ws[k] / s;
+        }
+        int* rec = routingOut ? routingOut + (size_t)t * (2 * numMoe * K) : nullptr;
+        for (int k = 0; k < K; k++) {
+            topIds[t * K + k] = ids[k];
+            topW[t * K + k] = ws[k];
+            if (rec) {
+                rec[moeSlot * K + k] = ids[k];
+                rec[numMoe * K + moeSlot * K + k] = __float_as_int(ws[k]);
+            }
+        }
+    }
+}
+
 // ROW (router_topk_norm, kernels/router_norm.cuh): xn is the token's normed row itself (in shared memory), not the
 // matrix of all rows. PRESET (router_topk_norm_parts): probs already holds the E logits; only the softmax, top-k and
 // record run.
@@ -84,70 +162,9 @@ __device__ __forceinline__ void routerTopk(const float* xn, const bf16* Wr, int 
     __syncthreads();
     for (int e = threadIdx.x; e < E; e += blockDim.x) probs[e] = expf(probs[e] - m) / z;
     __syncthreads();
-    if (warp == 0) {
-        int ids[32];
-        float ws[32];
-        int fr = -1;
-        const int* fid = nullptr;
-        float fw[FORCED ? 32 : 1];
-        if (FORCED) {
-            fr = forcedRow[t];
-            if (fr >= 0) {
-                fid = forcedIds + ((size_t)fr * numMoe + moeSlot) * K;
-                // gathered before the free selection below marks its picks in probs
-                if (lane == 0)
-                    for (int k = 0; k < K; k++) fw[k] = probs[fid[k]];
-            }
-        }
-        for (int k = 0; k < K; k++) {
-            float best = -1.f;
-            int bi = 0x7fffffff;
-            for (int e = lane; e < E; e += 32) {
-                float p = probs[e];
-                if (p > best || (p == best && e < bi)) { best = p; bi = e; }
-            }
-#pragma unroll
-            for (int o = 16; o > 0; o >>= 1) {
-                float ob = __shfl_xor_sync(0xffffffffu, best, o);
-                int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-                if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
-            }
-            ids[k] = bi;
-            ws[k] = best;
-            __syncwarp();
-            if (lane == 0) probs[bi] = -2.f;
-            __syncwarp();
-        }
-        if (lane == 0) {
-            if (FORCED && fr >= 0) {
-                int same = 0;
-                for (int a = 0; a < K; a++) {
-                    for (int b = 0; b < K; b++) {
-                        if (ids[a] == fid[b]) { same++; break; }
-                    }
-                }
-                reproduced[fr * numMoe + moeSlot] = same;
-                for (int k = 0; k < K; k++) {
-                    ids[k] = fid[k];
-                    ws[k] = fw[k];
-                }
-            }
-            if (normTopk) {
-                float s = 0.f;
-                for (int k = 0; k < K; k++) s += ws[k];
-                for (int k = 0; k < K; k++) ws[k] = ws[k] / s;
-            }
-            int* rec = routingOut ? routingOut + (size_t)t * (2 * numMoe * K) : nullptr;
-            for (int k = 0; k < K; k++) {
-                topIds[t * K + k] = ids[k];
-                topW[t * K + k] = ws[k];
-                if (rec) {
-                    rec[moeSlot * K + k] = ids[k];
-                    rec[numMoe * K + moeSlot * K + k] = __float_as_int(ws[k]);
-                }
-            }
-        }
-    }
+    if (warp == 0)
+        routerSelect<FORCED>(t, probs, E, K, normTopk, moeSlot, numMoe, topIds, topW, routingOut, forcedRow,
+                             forcedIds, reproduced, lane);
 }
 
 extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, int H, int K, int normTopk,

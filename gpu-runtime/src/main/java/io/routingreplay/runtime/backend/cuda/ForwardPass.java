@@ -108,7 +108,11 @@ final class ForwardPass {
         kSplitGemm = "ksplit".equals(System.getProperty(GEMM_PROPERTY));
         classSplitFrom = ClassSplitDense.fromRows(System.getProperty(ClassSplitDense.PROPERTY));
         classFold = ClassSplitDense.fold(System.getProperty(ClassSplitDense.FOLD_PROPERTY));
+        routerTiles = RouterTiles.enabled(System.getProperty(RouterTiles.PROPERTY));
     }
+    /** Above {@value #FUSED_COMBINE_NORM_MAX_ROWS} rows, the MoE norm + router over tiles of tokens
+     *  ({@link RouterTiles}; the same bits), where {@link #routerLogits} was sized for it at start. */
+    boolean routerTiles;
     /** Dense products from this many rows up to {@value #TILED_FROM_ROWS} on the class-split kernels
      *  ({@link ClassSplitDense}; the same bits), where {@link #classPartials} exists; 0: off. */
     int classSplitFrom;
@@ -124,11 +128,13 @@ final class ForwardPass {
      *  all of them unless -D{@value SmallRowKernels#PROPERTY} says otherwise (on, off, or a list of parts).
      *  The K-split A/B ({@link #kSplitGemm}) turns them all off. */
     final SmallRowKernels small = SmallRowKernels.fromSystemProperty();
-    /** router_topk_norm_parts' logits [rows][E] and per-token arrival counters (zero between launches), or null
-     *  where it never runs. */
+    /** router_topk_norm_parts' and router_topk_norm_tiles' logits [rows][E] and arrival counters per token / tile
+     *  (zero between launches), or null where neither runs. */
     private final CUdeviceptr routerLogits, routerArrivals;
-    /** router_topk_norm_parts_group's one step-wide counter of finished tokens (zero between launches: the last
-     *  token resets it), or null where the grouping never runs inside the router. */
+    /** The rows {@link #routerLogits} holds (0 where null): the tiled router runs only at steps within it. */
+    private final int routerLogitRows;
+    /** router_topk_norm_{parts,tiles}_group's one step-wide counter of finished tokens / tiles (zero between
+     *  launches: the last resets it), or null where the grouping never runs inside the router. */
     private final CUdeviceptr routerStepArrival;
     /** Blocks of the persistent GEMMs' grids (as many as stay resident). */
     private final int gateUpBlocks, gateUp24Blocks, storeBlocks, store24Blocks;
@@ -168,15 +174,19 @@ final class ForwardPass {
         this.leanAttentionKernel = leanAttentionEntry(d, c.numHeads, c.numKvHeads, kvSuffix);
         this.extendedQkvRotaryDim = extendedQkvRotaryDim(c);
         this.groupedRouter = GroupedRouter.of(c);
-        if (groupedRouter == null && c.numExperts <= ROUTER_PARTS_MAX_EXPERTS && small.routerParts()) {
-            this.routerLogits = dev.alloc(4L * FUSED_COMBINE_NORM_MAX_ROWS * c.numExperts);
-            this.routerArrivals = dev.alloc(4L * FUSED_COMBINE_NORM_MAX_ROWS);
-            cuMemsetD32(routerArrivals, 0, FUSED_COMBINE_NORM_MAX_ROWS);
+        boolean partsRun = small.routerParts(), tilesRun = routerTiles && !kSplitGemm; // readSwitches ran
+        if (groupedRouter == null && c.numExperts <= ROUTER_PARTS_MAX_EXPERTS && (partsRun || tilesRun)) {
+            int rows = tilesRun ? Math.max(ws.maxTokens, FUSED_COMBINE_NORM_MAX_ROWS) : FUSED_COMBINE_NORM_MAX_ROWS;
+            this.routerLogits = dev.alloc(4L * rows * c.numExperts);
+            this.routerArrivals = dev.alloc(4L * rows);           // one per token, or per tile (fewer)
+            this.routerLogitRows = rows;
+            cuMemsetD32(routerArrivals, 0, rows);
         } else {
             this.routerLogits = null;
             this.routerArrivals = null;
+            this.routerLogitRows = 0;
         }
-        if (routerLogits != null && small.routerGroup()) {
+        if (routerLogits != null && (small.routerGroup() || tilesRun)) {
             this.routerStepArrival = dev.alloc(4L);
             cuMemsetD32(routerStepArrival, 0, 1);
         } else {
@@ -293,9 +303,10 @@ final class ForwardPass {
                 gqaAttention(l, lw, T, S, positions, slots, tokSeq, meta, bt);
             }
             // fp32 for the router, split rows for the expert (or dense) gate/up product; at few rows the router
-            // norms its own row (router_topk_norm)
+            // norms its own row (router_topk_norm), above them (with the switch) its tiles' rows (router_tiles.cuh)
             boolean routerNorms = lw.moe && fuseRouterNorm(T, forced);
-            if (!routerNorms) {
+            boolean tiledRouter = lw.moe && !routerNorms && tiledRouter(T, forced);
+            if (!routerNorms && !tiledRouter) {
                 dev.launch("rmsnorm", T, 1, 256, ws.x, null, lw.ffnNorm, ws.xn, ws.xnSplit, H, eps);
             }
             if (lw.moe) {
@@ -314,14 +325,26 @@ final class ForwardPass {
                         && (long) T * K >= (long) WIDE_TILES_FROM_PAIRS_PER_EXPERT * E;
                 int tile2 = tiledExperts ? TiledGemm.SWIGLU.tokens() : wideTiles ? Workspace.GEMM_TILE_WIDE : 0;
                 // at few rows the step's last token to finish groups the pairs in the router's launch (v42)
-                boolean groupInRouter = routerNorms && routerStepArrival != null;
-                if (groupInRouter) {
+                boolean groupInRouter = routerStepArrival != null
+                        && ((routerNorms && small.routerParts() && small.routerGroup())
+                            || (tiledRouter && RouterTiles.groupsInLaunch(T)));
+                if (tiledRouter && groupInRouter) {
+                    dev.launch3("router_topk_norm_tiles_group", RouterTiles.tiles(T), RouterTiles.PARTS, 1, 256, ws.x,
+                            lw.ffnNorm, eps, ws.xnSplit, lw.router, T, E, H, K, c.normTopkProb ? 1 : 0, c.moeSlot(l),
+                            c.numMoeLayers(), ws.topIds, ws.topW, routingOut, routerLogits, routerArrivals,
+                            routerStepArrival, Workspace.GEMM_TILE, tile2, ws.rankTmp, ws.sortedTok, ws.pairSlot,
+                            ws.tiles, ws.numTiles, ws.tilesWide, ws.numTilesWide);
+                } else if (tiledRouter) {
+                    dev.launch3("router_topk_norm_tiles", RouterTiles.tiles(T), RouterTiles.PARTS, 1, 256, ws.x,
+                            lw.ffnNorm, eps, ws.xnSplit, lw.router, T, E, H, K, c.normTopkProb ? 1 : 0, c.moeSlot(l),
+                            c.numMoeLayers(), ws.topIds, ws.topW, routingOut, routerLogits, routerArrivals);
+                } else if (groupInRouter) {
                     dev.launch3("router_topk_norm_parts_group", T, ROUTER_PARTS, 1, 256, ws.x, lw.ffnNorm, eps,
                             ws.xnSplit, lw.router, E, H, K, c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(),
                             ws.topIds, ws.topW, routingOut, routerLogits, routerArrivals, routerStepArrival,
                             Workspace.GEMM_TILE, tile2, ws.rankTmp, ws.sortedTok, ws.pairSlot, ws.tiles,
                             ws.numTiles, ws.tilesWide, ws.numTilesWide);
-                } else if (routerNorms && routerLogits != null) {   // the experts over ROUTER_PARTS blocks per token
+                } else if (routerNorms && small.routerParts() && routerLogits != null) {   // the experts over ROUTER_PARTS blocks per token
                     dev.launch3("router_topk_norm_parts", T, ROUTER_PARTS, 1, 256, ws.x, lw.ffnNorm, eps, ws.xnSplit,
                             lw.router, E, H, K, c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(), ws.topIds,
                             ws.topW, routingOut, routerLogits, routerArrivals);
@@ -544,6 +567,15 @@ final class ForwardPass {
         int H = c.hiddenSize;
         return !kSplitGemm && small.routerNorm() && !forced && groupedRouter == null && t <= FUSED_COMBINE_NORM_MAX_ROWS
                 && t <= sms && H % 8 == 0 && H <= FUSED_COMBINE_NORM_MAX_HIDDEN;
+    }
+
+    /** Whether the MoE block's RMSNorm and router run over tiles of tokens (router_topk_norm_tiles: above the
+     *  small-row kernels, the free softmax top-k router, E and H within its shared arrays). */
+    private boolean tiledRouter(int t, boolean forced) {
+        int H = c.hiddenSize;
+        return routerTiles && t <= routerLogitRows && !kSplitGemm && !forced && groupedRouter == null
+                && t > FUSED_COMBINE_NORM_MAX_ROWS && c.numExperts <= ROUTER_PARTS_MAX_EXPERTS && H % 8 == 0
+                && H <= FUSED_COMBINE_NORM_MAX_HIDDEN;
     }
 
     /** Whether a dense product of {@code t} rows, {@code n} outputs, row length {@code k} runs class-split: the
