@@ -161,7 +161,7 @@ static Grouping group(const int* topIds, int pairs, int K, int E, int tile, int 
         CK(cudaMalloc(&g2.numTiles, 4));
     }
     group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, tile2, g.rankTmp, g.sortedTok, g.pairSlot, g.tiles,
-                                 g.numTiles, g2.tiles, g2.numTiles);
+                                 g.numTiles, g2.tiles, g2.numTiles, nullptr);
     CK(cudaDeviceSynchronize());
     CK(cudaMemcpy(&g.numTilesHost, g.numTiles, 4, cudaMemcpyDeviceToHost));
     if (tile2 > 0) {

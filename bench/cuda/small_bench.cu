@@ -214,23 +214,23 @@ static void routerGroupCheck(int T, int E, int K, int H, float eps, int variant)
             rmsnorm<<<T, 256>>>(x, nullptr, nw, xn, splitR, H, eps);
             router_topk<<<T, 1024>>>(xn, wr, E, H, K, 1, moeSlot, numMoe, idR, wR, recR);
             group_by_expert<<<1, 1024>>>(idR, pairs, K, E, tile, tile2, rankR, sortedR, slotR, tilesR, numR,
-                                         tiles2R, num2R);
+                                         tiles2R, num2R, nullptr);
         };
         auto neu = [&] {
             if (variant == 0)
                 router_topk_norm_parts_group<<<dim3(T, parts), 256>>>(x, nw, eps, splitN, wr, E, H, K, 1, moeSlot,
                                                                       numMoe, idN, wN, recN, logits, arrivals, step,
                                                                       tile, tile2, rankN, sortedN, slotN, tilesN,
-                                                                      numN, tiles2N, num2N);
+                                                                      numN, tiles2N, num2N, nullptr);
             else if (variant == 1)
                 router_topk_norm_tiles_group<<<dim3(cdiv(T, RTT_TOKENS), parts), 256>>>(
                         x, nw, eps, splitN, wr, T, E, H, K, 1, moeSlot, numMoe, idN, wN, recN, logits, arrivals, step,
-                        tile, tile2, rankN, sortedN, slotN, tilesN, numN, tiles2N, num2N);
+                        tile, tile2, rankN, sortedN, slotN, tilesN, numN, tiles2N, num2N, nullptr);
             else {
                 router_topk_norm_tiles<<<dim3(cdiv(T, RTT_TOKENS), parts), 256>>>(
                         x, nw, eps, splitN, wr, T, E, H, K, 1, moeSlot, numMoe, idN, wN, recN, logits, arrivals);
                 group_by_expert<<<1, 1024>>>(idN, pairs, K, E, tile, tile2, rankN, sortedN, slotN, tilesN, numN,
-                                             tiles2N, num2N);
+                                             tiles2N, num2N, nullptr);
             }
         };
         for (int* p : {tilesR, tiles2R, tilesN, tiles2N}) CK(cudaMemset(p, 0, (size_t)maxTiles * 12));
@@ -435,7 +435,7 @@ int main(int argc, char** argv) {
             CK(cudaMemset(tiles[v], 0, maxTiles * 12));
         }
         auto ref = [&] { x_group_by_expert_ref<<<1, 1024>>>(topIds, pairs, K, E, tile, rank[0], sorted[0], slot[0], tiles[0], numTiles[0]); };
-        auto neu = [&] { group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, 0, rank[1], sorted[1], slot[1], tiles[1], numTiles[1], nullptr, nullptr); };
+        auto neu = [&] { group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, 0, rank[1], sorted[1], slot[1], tiles[1], numTiles[1], nullptr, nullptr, nullptr); };
         ref();
         neu();
         CK(cudaDeviceSynchronize());
@@ -461,12 +461,42 @@ int main(int argc, char** argv) {
         for (int** p : {&num24, &num24Ref}) CK(cudaMalloc(p, 4));
         x_group_by_expert_ref<<<1, 1024>>>(topIds, pairs, K, E, 24, rank[0], sorted[0], slot[0], tiles24Ref, num24Ref);
         CK(cudaMemset(tiles[1], 0, maxTiles * 12));
-        auto neu2 = [&] { group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, 24, rank[1], sorted[1], slot[1], tiles[1], numTiles[1], tiles24, num24); };
+        auto neu2 = [&] { group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, 24, rank[1], sorted[1], slot[1], tiles[1], numTiles[1], tiles24, num24, nullptr); };
         neu2();
         CK(cudaDeviceSynchronize());
         bool same2 = sameBits(num24, num24Ref, 1) && sameBits(tiles24, tiles24Ref, maxTiles * 3)
                      && sameBits(numTiles[0], numTiles[1], 1) && sameBits(tiles[0], tiles[1], maxTiles * 3);
         report("group_by_expert, 2nd list of 24", same2, ref, neu2);
+        // a padded graph's step: rows from `real` on are padding, their pairs grouped under row 0's experts — the
+        // reference grouping of the ids with those rows' ids replaced by row 0's
+        {
+            int real = std::max(1, T - 5);
+            std::vector<int> idsPad(ids);
+            for (int p = real * K; p < pairs; p++) idsPad[p] = ids[p % K];
+            int *topPad = dev(idsPad), *realRows = dev(std::vector<int>{real});
+            CK(cudaMemset(tiles[0], 0, maxTiles * 12));
+            CK(cudaMemset(tiles[1], 0, maxTiles * 12));
+            auto refP = [&] { x_group_by_expert_ref<<<1, 1024>>>(topPad, pairs, K, E, tile, rank[0], sorted[0], slot[0], tiles[0], numTiles[0]); };
+            auto neuP = [&] { group_by_expert<<<1, 1024>>>(topIds, pairs, K, E, tile, 0, rank[1], sorted[1], slot[1], tiles[1], numTiles[1], nullptr, nullptr, realRows); };
+            refP();
+            neuP();
+            CK(cudaDeviceSynchronize());
+            bool sameP = sameBits(numTiles[0], numTiles[1], 1) && sameBits(tiles[0], tiles[1], maxTiles * 3);
+            auto srP = toHost(slot[0], pairs), snP = toHost(slot[1], pairs), tnP = toHost(sorted[1], pairs);
+            std::vector<int> loP(E, pairs), hiP(E, -1), seenP(pairs, 0);
+            for (int p = 0; p < pairs; p++) {
+                loP[idsPad[p]] = std::min(loP[idsPad[p]], srP[p]);
+                hiP[idsPad[p]] = std::max(hiP[idsPad[p]], srP[p]);
+            }
+            for (int p = 0; p < pairs; p++) {
+                int sl = snP[p];
+                sameP &= sl >= loP[idsPad[p]] && sl <= hiP[idsPad[p]] && tnP[sl] == p / K && seenP[sl]++ == 0;
+            }
+            report("group_by_expert, padding rows", sameP, refP, neuP);
+            // put the unpadded grouping back for the kernels below
+            neu();
+            CK(cudaDeviceSynchronize());
+        }
         pairSlot = slot[1];
     }
 

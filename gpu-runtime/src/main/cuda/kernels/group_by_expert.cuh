@@ -10,6 +10,13 @@
 // slots with tiles of <= tile2 pairs (the expert products' 24-pair tiles at large batches). Single block. The order
 // of pairs inside an expert is not deterministic, and need not be: each row of an expert GEMM is computed
 // independently.
+// Padding rows: a decode graph runs a power-of-two number of rows, the rows past the step's sequences being
+// padding (token 0 at position 0). Where realRows is given (the step's meta word the host writes), the pairs of rows
+// from *realRows on are grouped under row 0's experts (pair p -> row 0's pair p % K) instead of the experts the
+// router picked for them: padding then adds pairs to experts the step reads anyway, never an expert of its own (at
+// small batches most of a padding row's experts are ones no real row picked, each a full expert's weights to read).
+// The real rows' pairs, slots and results are what they were (each GEMM row is computed on its own); a padding
+// row's output is never read.
 // ---------------------------------------------------------------------------------------------------------------
 #define GROUP_MAXE 1024
 // expert e's pairs (slots first .. first + count - 1) cut into tiles (expert, first slot, count <= tile) at tl
@@ -29,13 +36,19 @@ __device__ __forceinline__ void expertTiles(int* tl, int e, int first, int count
 template <int MAXE, bool CG>
 __device__ __forceinline__ void groupByExpert(const int* topIds, int numPairs, int K, int E, int tile, int tile2,
                                               int* rankTmp, int* sortedTok, int* pairSlot, int* tiles,
-                                              int* numTiles, int* tiles2, int* numTiles2) {
+                                              int* numTiles, int* tiles2, int* numTiles2, const int* realRows) {
     __shared__ int cnt[MAXE];
     __shared__ int off[MAXE];
     __shared__ int toff[MAXE];
     __shared__ int toff2[MAXE];
     __shared__ int warpC[32], warpT[32], warpT2[32];
     int tid = threadIdx.x, nt = blockDim.x, lane = tid & 31, warp = tid >> 5, nw = nt >> 5;
+    int realPairs = realRows ? *realRows * K : numPairs;
+    // the expert pair p is grouped under: its own, or for a padding row's pair row 0's k-th (above)
+    auto expertOf = [&](int p) {
+        int q = p < realPairs ? p : p % K;
+        return CG ? __ldcg(topIds + q) : topIds[q];
+    };
     for (int e = tid; e < E; e += nt) cnt[e] = 0;
     __syncthreads();
     int myE[GROUP_REG], myR[GROUP_REG];
@@ -43,12 +56,12 @@ __device__ __forceinline__ void groupByExpert(const int* topIds, int numPairs, i
     for (int j = 0; j < GROUP_REG; j++) {
         int p = tid + j * nt;
         if (p < numPairs) {
-            myE[j] = CG ? __ldcg(topIds + p) : topIds[p];
+            myE[j] = expertOf(p);
             myR[j] = atomicAdd(&cnt[myE[j]], 1);
         }
     }
     for (int p = tid + GROUP_REG * nt; p < numPairs; p += nt)
-        rankTmp[p] = atomicAdd(&cnt[CG ? __ldcg(topIds + p) : topIds[p]], 1);
+        rankTmp[p] = atomicAdd(&cnt[expertOf(p)], 1);
     __syncthreads();
     // exclusive scans of the pair and tile counts over experts, nt experts per round (integer sums: exact)
     int baseC = 0, baseT = 0, baseT2 = 0;
@@ -94,7 +107,7 @@ __device__ __forceinline__ void groupByExpert(const int* topIds, int numPairs, i
         }
     }
     for (int p = tid + GROUP_REG * nt; p < numPairs; p += nt) {
-        int slot = off[CG ? __ldcg(topIds + p) : topIds[p]] + rankTmp[p];
+        int slot = off[expertOf(p)] + rankTmp[p];
         sortedTok[slot] = p / K;
         pairSlot[p] = slot;
     }
@@ -102,9 +115,9 @@ __device__ __forceinline__ void groupByExpert(const int* topIds, int numPairs, i
 
 extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int K, int E, int tile, int tile2,
                                            int* rankTmp, int* sortedTok, int* pairSlot, int* tiles, int* numTiles,
-                                           int* tiles2, int* numTiles2) {
+                                           int* tiles2, int* numTiles2, const int* realRows) {
     PDL_WAIT();
     PDL_TRIGGER();
     groupByExpert<GROUP_MAXE, false>(topIds, numPairs, K, E, tile, tile2, rankTmp, sortedTok, pairSlot, tiles,
-                                     numTiles, tiles2, numTiles2);
+                                     numTiles, tiles2, numTiles2, realRows);
 }

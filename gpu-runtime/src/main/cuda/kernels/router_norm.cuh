@@ -152,7 +152,7 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
 __device__ __forceinline__ void routerGroupStep(const int* topIds, int numPairs, int K, int E, int* stepArrival,
                                                 int tile, int tile2, int* rankTmp, int* sortedTok, int* pairSlot,
                                                 int* tiles, int* numTiles, int* tiles2, int* numTiles2,
-                                                int& lastOfStep) {
+                                                const int* realRows, int& lastOfStep) {
     // the ids this block wrote: visible device-wide before the block counts as done
     __threadfence();
     __syncthreads();
@@ -162,7 +162,7 @@ __device__ __forceinline__ void routerGroupStep(const int* topIds, int numPairs,
     __threadfence();
     if (threadIdx.x == 0) *stepArrival = 0;
     groupByExpert<ROUTER_PARTS_MAXE, true>(topIds, numPairs, K, E, tile, tile2, rankTmp, sortedTok, pairSlot, tiles,
-                                           numTiles, tiles2, numTiles2);
+                                           numTiles, tiles2, numTiles2, realRows);
 }
 
 // router_topk_norm_parts_group (issue 14: one launch fewer per MoE layer at <= 32 tokens): router_topk_norm_parts,
@@ -181,7 +181,7 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
         const float* x, const bf16* normW, float eps, float* outSplit, const bf16* Wr, int E, int H, int K,
         int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut, float* logits,
         int* arrivals, int* stepArrival, int tile, int tile2, int* rankTmp, int* sortedTok, int* pairSlot,
-        int* tiles, int* numTiles, int* tiles2, int* numTiles2) {
+        int* tiles, int* numTiles, int* tiles2, int* numTiles2, const int* realRows) {
     PDL_WAIT();
     PDL_TRIGGER();
     RTN_PARTS_SHARED;
@@ -190,5 +190,5 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
                              routingOut, logits, arrivals, probs, scratch, row, last))
         return;
     routerGroupStep(topIds, gridDim.x * K, K, E, stepArrival, tile, tile2, rankTmp, sortedTok, pairSlot, tiles,
-                    numTiles, tiles2, numTiles2, lastOfStep);
+                    numTiles, tiles2, numTiles2, realRows, lastOfStep);
 }

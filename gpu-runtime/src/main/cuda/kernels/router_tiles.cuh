@@ -142,7 +142,7 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
         const float* x, const bf16* normW, float eps, float* outSplit, const bf16* Wr, int T, int E, int H, int K,
         int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut, float* logits,
         int* arrivals, int* stepArrival, int tile, int tile2, int* rankTmp, int* sortedTok, int* pairSlot,
-        int* tiles, int* numTiles, int* tiles2, int* numTiles2) {
+        int* tiles, int* numTiles, int* tiles2, int* numTiles2, const int* realRows) {
     PDL_WAIT();
     PDL_TRIGGER();
     RTT_ROWS_SHARED;
@@ -151,5 +151,5 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
                              routingOut, logits, arrivals, rows, probs, scratch, last))
         return;
     routerGroupStep(topIds, T * K, K, E, stepArrival, tile, tile2, rankTmp, sortedTok, pairSlot, tiles, numTiles,
-                    tiles2, numTiles2, lastOfStep);
+                    tiles2, numTiles2, realRows, lastOfStep);
 }

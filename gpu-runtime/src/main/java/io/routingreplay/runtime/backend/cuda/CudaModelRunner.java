@@ -471,6 +471,7 @@ public final class CudaModelRunner implements ModelRunner {
                 s++;
             }
         }
+        in.put(ws.offMeta + Workspace.META_REAL_ROWS, t);
         if (padded) {
             for (int i = chunks.size(); i < rows; i++, t++) {
                 in.put(ws.offTokens + t, 0);
@@ -483,7 +484,7 @@ public final class CudaModelRunner implements ModelRunner {
                 putSampling(s++, t, SamplingParams.greedy(1), 0L, 0);
             }
         }
-        in.put(ws.offMeta, stride);
+        in.put(ws.offMeta + Workspace.META_STRIDE, stride);
         return stride;
     }
 

@@ -282,6 +282,9 @@ final class ForwardPass {
         boolean wideMoe = (long) T * K >= (long) WIDE_FROM_TOKENS_PER_EXPERT * E;
         CUdeviceptr tokens = ws.inAt(ws.offTokens), positions = ws.inAt(ws.offPositions), slots = ws.inAt(ws.offSlots);
         CUdeviceptr tokSeq = ws.inAt(ws.offTokSeq), meta = ws.inAt(ws.offMeta), bt = ws.inAt(ws.offBlockTables);
+        // the step's real rows (Workspace.META_REAL_ROWS): the grouping puts a padding row's pairs under row 0's
+        // experts (kernels/group_by_expert.cuh)
+        CUdeviceptr realRows = ws.inAt(ws.offMeta + Workspace.META_REAL_ROWS);
         CUdeviceptr routingOut = captureRouting ? ws.outAt(2L * ws.maxSeqs) : null;
         long zero = 0L;
 
@@ -333,7 +336,7 @@ final class ForwardPass {
                             lw.ffnNorm, eps, ws.xnSplit, lw.router, T, E, H, K, c.normTopkProb ? 1 : 0, c.moeSlot(l),
                             c.numMoeLayers(), ws.topIds, ws.topW, routingOut, routerLogits, routerArrivals,
                             routerStepArrival, Workspace.GEMM_TILE, tile2, ws.rankTmp, ws.sortedTok, ws.pairSlot,
-                            ws.tiles, ws.numTiles, ws.tilesWide, ws.numTilesWide);
+                            ws.tiles, ws.numTiles, ws.tilesWide, ws.numTilesWide, realRows);
                 } else if (tiledRouter) {
                     dev.launch3("router_topk_norm_tiles", RouterTiles.tiles(T), RouterTiles.PARTS, 1, 256, ws.x,
                             lw.ffnNorm, eps, ws.xnSplit, lw.router, T, E, H, K, c.normTopkProb ? 1 : 0, c.moeSlot(l),
@@ -343,7 +346,7 @@ final class ForwardPass {
                             ws.xnSplit, lw.router, E, H, K, c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(),
                             ws.topIds, ws.topW, routingOut, routerLogits, routerArrivals, routerStepArrival,
                             Workspace.GEMM_TILE, tile2, ws.rankTmp, ws.sortedTok, ws.pairSlot, ws.tiles,
-                            ws.numTiles, ws.tilesWide, ws.numTilesWide);
+                            ws.numTiles, ws.tilesWide, ws.numTilesWide, realRows);
                 } else if (routerNorms && small.routerParts() && routerLogits != null) {   // the experts over ROUTER_PARTS blocks per token
                     dev.launch3("router_topk_norm_parts", T, ROUTER_PARTS, 1, 256, ws.x, lw.ffnNorm, eps, ws.xnSplit,
                             lw.router, E, H, K, c.normTopkProb ? 1 : 0, c.moeSlot(l), c.numMoeLayers(), ws.topIds,
@@ -373,7 +376,7 @@ final class ForwardPass {
                 if (!groupInRouter) {
                     dev.launch("group_by_expert", 1, 1, 1024, ws.topIds, T * K, K, E, Workspace.GEMM_TILE, tile2,
                             ws.rankTmp, ws.sortedTok, ws.pairSlot, ws.tiles, ws.numTiles, ws.tilesWide,
-                            ws.numTilesWide);
+                            ws.numTilesWide, realRows);
                 }
                 if (tiledExperts) {
                     // at most one partial tile per expert beyond the full ones; blocks past the step's count return

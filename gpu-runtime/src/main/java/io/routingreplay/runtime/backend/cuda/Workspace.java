@@ -47,6 +47,9 @@ final class Workspace {
     final CUdeviceptr sharedOut, sharedGate;
     // word offsets inside `in`
     final int offTokens, offPositions, offSlots, offTokSeq, offSampleRows, offSampleParams, offMeta, offBlockTables;
+    /** Words of the step's meta (at offMeta): the block tables' stride (the attention kernels' meta[0]) and the
+     *  step's real rows, those before a decode graph's padding (the grouping's realRows). */
+    static final int META_STRIDE = 0, META_REAL_ROWS = 1;
     final Pointer inHost, outHost;
     final IntBuffer inWords, outWords;
 
