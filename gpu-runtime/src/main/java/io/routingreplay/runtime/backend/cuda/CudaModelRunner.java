@@ -31,7 +31,7 @@ import static jcuda.driver.JCudaDriver.*;
  * The CUDA backend: bf16 weights on the GPU, fp32 activations, a paged K/V cache (fp32, bf16 or fp8 elements) sized
  * from free GPU memory.
  * Each {@link #forward} is one host→device copy of the step's inputs, the kernel sequence of {@link ForwardPass}
- * (replayed from a CUDA graph for decode steps, one graph per power-of-two batch bucket), and one device→host
+ * (replayed from a CUDA graph for decode steps, one graph per batch bucket: {@link DecodeBuckets}), and one device→host
  * copy carrying sampled tokens, logprobs and the routing record. With prompt-end logits a step also copies whole
  * logits rows: the rows of chunks that sample from a kept row in before its kernels, the rows of chunks that keep
  * theirs out after sampling ({@link LogitsRowStaging}; such steps run eagerly).
@@ -363,7 +363,7 @@ public final class CudaModelRunner implements ModelRunner {
         for (SeqChunk ch : chunks) {
             decode &= ch.sample();
         }
-        int rows = decode ? bucket(n) : T;
+        int rows = decode ? DecodeBuckets.rows(n, ws.maxSeqs) : T;
         int stride = fillInputs(chunks, rows, decode, sampleRows);
         int S = decode ? rows : countSampled(chunks);
         int inWords = ws.offBlockTables + (decode ? rows : n) * stride;
@@ -408,14 +408,6 @@ public final class CudaModelRunner implements ModelRunner {
         rp.read(chunks, ws.outWords, replayOut, scores, reproduced);
         return new StepOutput(free.sampledTokens(), free.logprobs(), free.routingIds(), free.routingWeights(), scores,
                 reproduced, free.keptLogits());
-    }
-
-    private int bucket(int n) {
-        int b = Integer.highestOneBit(n);
-        if (b < n) {
-            b <<= 1;
-        }
-        return Math.min(b, ws.maxSeqs);
     }
 
     private static int countSampled(List<SeqChunk> chunks) {
