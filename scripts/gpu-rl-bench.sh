@@ -9,7 +9,8 @@
 # Workloads:
 #   vllm-23151  50 requests, random 2,048-token prompts, 1,024 new tokens, greedy, ignore_eos, --max-batch 10: the
 #               workload behind vLLM's published figure for this model on one H100 (vLLM issue #23151: bf16, TP 1,
-#               random dataset, concurrency 10): 739.8 output tokens/s.
+#               random dataset, concurrency 10): 739.8 output tokens/s. --max-batch-tokens 8192: vLLM's default
+#               step budget for serving on an H100.
 #   rl-long     128 requests, 512-token prompts, 1,536 sampled tokens (temperature 1, seeded), ignore_eos, routing
 #               to --npy-dir.
 #   grpo        GRPO groups: 64 random 1,024-token prompts x 8 samples each (512 requests, a group's samples
@@ -96,7 +97,9 @@ PY
 
 options() { # name -> generate options of the workload
   case "$1" in
-    vllm-23151) echo "--max-batch 10" ;;
+    # vLLM's own step budget on this card: max_num_batched_tokens defaults to 8,192 for `vllm serve` on GPUs of
+    # >= 70 GB other than the A100 (EngineArgs.get_batch_defaults), what issue #23151's run used; ours is 2,048
+    vllm-23151) echo "--max-batch 10 --max-batch-tokens 8192" ;;
     rl-long|grpo|multi-turn) echo "--max-batch 256 --npy-dir $work/npy" ;;
   esac
   if [ -n "${RL_BENCH_SWAP_GIB:-}" ]; then echo "--swap-space-gib $RL_BENCH_SWAP_GIB"; fi
