@@ -167,6 +167,138 @@ __global__ void __launch_bounds__(128 * WG) x_wgmma_gemm(const float* X, int ldx
         }
 }
 
+// Pipelined (session 10, written without a GPU): x_wgmma_gemm with the next chunk's work overlapping the running
+// wgmma group instead of draining every chunk. Per chunk c of the walk: wait for its stage, refill the stage of
+// chunk c - 2 (its group finished: see the wait below), load c's weight fragments into the register pair of c's
+// parity (A0/B0 even, A1/B1 odd), issue its 4 wgmma, commit, and wait until at most this group runs
+// (wait_group 1): chunk c - 1's group is then done, so its registers and stage are free. The register pairs are
+// pinned (an empty asm that reads and writes them) after the wait that ends the group reading them, so the compiler
+// cannot give them to other values while a group still reads them — what v35's one-group-in-flight attempt lacked
+// (it gave different bits). The accumulators are pinned after each class's final wait, before the fold reads them.
+// Same wgmma, same order, same accumulators, same fold: the same bits as x_wgmma_gemm and the K-split kernel.
+__device__ __forceinline__ void pinU4(uint4& v) {
+    asm volatile("" : "+r"(v.x), "+r"(v.y), "+r"(v.z), "+r"(v.w)::"memory");
+}
+template <int N>
+__device__ __forceinline__ void pinAcc(float* a) {
+#pragma unroll
+    for (int i = 0; i < N; i++) asm volatile("" : "+f"(a[i])::"memory");
+}
+template <int BT, int NQ, int W_BYTES>
+__device__ __forceinline__ void wgmmaChunk(float* acc, const unsigned char* st, const uint4& A, const uint4& B) {
+    asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#pragma unroll
+    for (int b = 0; b < 4; b++) {
+        int s = b >> 1;
+        uint64_t desc = kMajorDesc(st + W_BYTES + b * NQ * 2 * 128, 128, 256);
+        wgmmaN<BT>(acc, s ? A.z : A.x, s ? B.z : B.x, s ? A.w : A.y, s ? B.w : B.y, desc);
+    }
+    asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+}
+
+template <int MODE, int WG, int BT, int STAGES>
+__global__ void __launch_bounds__(128 * WG) x_wgmma_pipe(const float* X, int ldx, const bf16* W, int N, int K, float* Y,
+                                                        int ldy, int numRows) {
+    static_assert(STAGES >= 3, "a stage for the running group, one being read, one or more loading");
+    constexpr int BR = 64 * WG, THREADS = 128 * WG, NQ = BT / 8, NACC = BT / 2;
+    constexpr int W_BYTES = BR * 64, STAGE_BYTES = W_BYTES + BT * 128;
+    constexpr int W_PER = BR * 4 / THREADS, X_PER = BT * 8 / THREADS;
+    extern __shared__ __align__(128) unsigned char wsm[];
+    const int t0 = blockIdx.x * BT, r0 = blockIdx.y * BR;
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, tq = lane & 3;
+    const int nCh = (K + 31) / 32;
+    const bf16* wTile = W + (size_t)r0 * K;
+    const float* xTile = X + (size_t)t0 * ldx;
+    const bf16* wSrc[W_PER];
+    int xOff[X_PER], xDst[X_PER];
+    bool xOk[X_PER];
+#pragma unroll
+    for (int i = 0; i < W_PER; i++) {
+        int p = tid + i * THREADS;
+        wSrc[i] = wTile + (size_t)(min(r0 + (p >> 2), N - 1) - r0) * K + 8 * (p & 3);
+    }
+#pragma unroll
+    for (int i = 0; i < X_PER; i++) {
+        int p = tid + i * THREADS, tok = p >> 3, u = p & 7;
+        xOff[i] = (min(t0 + tok, numRows - 1) - t0) * ldx + 4 * u;
+        xOk[i] = t0 + tok < numRows;
+        xDst[i] = W_BYTES + (((u >> 1) * NQ + (tok >> 3)) * 2 + (u & 1)) * 128 + (tok & 7) * 16;
+    }
+    ClassWalk walk;
+    int ldSlot = 0;
+    auto issue = [&]() {
+        if (walk.more(nCh)) {
+            unsigned char* st = wsm + ldSlot * STAGE_BYTES;
+            const int kBase = walk.chunk * 32;
+            issueWeightPieces<W_PER, THREADS>(st, wSrc, kBase, K);
+#pragma unroll
+            for (int i = 0; i < X_PER; i++) {
+                int p = tid + i * THREADS;
+                bool ok = xOk[i] && kBase + 4 * (p & 7) < K;
+                cpAsync16(st + xDst[i], xTile + xOff[i] + (ok ? kBase : 0), ok);
+            }
+            walk.next(nCh);
+        }
+        ldSlot = ldSlot + 1 == STAGES ? 0 : ldSlot + 1;
+        cpAsyncCommit();
+    };
+    // STAGES - 2 chunks loading ahead: the stage of the chunk before the current one still feeds its running group
+#pragma unroll
+    for (int s = 0; s < STAGES - 2; s++) issue();
+
+    float acc[NACC], tot[NACC];
+#pragma unroll
+    for (int i = 0; i < NACC; i++) acc[i] = tot[i] = 0.f;
+    uint4 A0 = make_uint4(0, 0, 0, 0), B0 = A0, A1 = A0, B1 = A0;
+    const int row = warp * 16 + g;
+    int slot = 0, c = 0;
+    for (int cls = 0; cls < GEMM_WARPS; cls++) {
+        const int n = cls < nCh ? (nCh - cls + 7) / 8 : 0;
+        for (int j = 0; j < n; j++, c++) {
+            cpAsyncWaitN<STAGES - 3>();
+            asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); // cp.async data -> wgmma's async proxy
+            __syncthreads(); // every warp waited for chunk c - 2's group (below, last chunk): its stage is free
+            issue();
+            const unsigned char* st = wsm + slot * STAGE_BYTES;
+            if (c & 1) {
+                A1 = *reinterpret_cast<const uint4*>(st + row * 64 + tq * 16);
+                B1 = *reinterpret_cast<const uint4*>(st + (row + 8) * 64 + tq * 16);
+                wgmmaChunk<BT, NQ, W_BYTES>(acc, st, A1, B1);
+                asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+                pinU4(A0); // chunk c - 1's group, which read them, is done
+                pinU4(B0);
+            } else {
+                A0 = *reinterpret_cast<const uint4*>(st + row * 64 + tq * 16);
+                B0 = *reinterpret_cast<const uint4*>(st + (row + 8) * 64 + tq * 16);
+                wgmmaChunk<BT, NQ, W_BYTES>(acc, st, A0, B0);
+                asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+                pinU4(A1);
+                pinU4(B1);
+            }
+            slot = slot + 1 == STAGES ? 0 : slot + 1;
+        }
+        asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+        pinU4(A0);
+        pinU4(B0);
+        pinU4(A1);
+        pinU4(B1);
+        pinAcc<NACC>(acc);
+        foldClass<NACC>(tot, acc, cls);
+    }
+    cpAsyncWaitN<0>();
+#pragma unroll
+    for (int j = 0; j < NQ; j++)
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            int n = r0 + warp * 16 + g + (i >= 2 ? 8 : 0);
+            int t = t0 + 8 * j + 2 * tq + (i & 1);
+            if (n < N && t < numRows) {
+                float* y = Y + (size_t)t * ldy + n;
+                *y = MODE == 0 ? tot[4 * j + i] : *y + tot[4 * j + i];
+            }
+        }
+}
+
 typedef void (*WgFn)(const float*, int, const bf16*, int, int, float*, int, int);
 struct WgVariant { const char* name; WgFn store, residual; int wg, bt, stages; };
 static const WgVariant VARIANTS[] = {
@@ -175,6 +307,10 @@ static const WgVariant VARIANTS[] = {
     {"wgmma 64 rows x 128 tok", x_wgmma_gemm<0, 1, 128, 4>, x_wgmma_gemm<1, 1, 128, 4>, 1, 128, 4},
     {"wgmma 128 rows x 128 tok", x_wgmma_gemm<0, 2, 128, 3>, x_wgmma_gemm<1, 2, 128, 3>, 2, 128, 3},
     {"wgmma 64 rows x 32 tok", x_wgmma_gemm<0, 1, 32, 6>, x_wgmma_gemm<1, 1, 32, 6>, 1, 32, 6},
+    {"pipe 64 rows x 64 tok", x_wgmma_pipe<0, 1, 64, 5>, x_wgmma_pipe<1, 1, 64, 5>, 1, 64, 5},
+    {"pipe 128 rows x 64 tok", x_wgmma_pipe<0, 2, 64, 5>, x_wgmma_pipe<1, 2, 64, 5>, 2, 64, 5},
+    {"pipe 64 rows x 128 tok", x_wgmma_pipe<0, 1, 128, 4>, x_wgmma_pipe<1, 1, 128, 4>, 1, 128, 4},
+    {"pipe 128 rows x 128 tok", x_wgmma_pipe<0, 2, 128, 4>, x_wgmma_pipe<1, 2, 128, 4>, 2, 128, 4},
 };
 static int wgSmem(const WgVariant& v) { return v.stages * (64 * v.wg * 64 + v.bt * 128); }
 
