@@ -440,18 +440,21 @@ int main(int argc, char** argv) {
         neu();
         CK(cudaDeviceSynchronize());
         // same tiles, and each pair's slot lies in its expert's range (the order inside an expert is free)
-        bool same = sameBits(numTiles[0], numTiles[1], 1) && sameBits(tiles[0], tiles[1], maxTiles * 3);
-        auto sr = toHost(slot[0], pairs), sn = toHost(slot[1], pairs), tn = toHost(sorted[1], pairs);
-        std::vector<int> lo(E, pairs), hi(E, -1), seen(pairs, 0);
-        for (int p = 0; p < pairs; p++) {
-            lo[ids[p]] = std::min(lo[ids[p]], sr[p]);
-            hi[ids[p]] = std::max(hi[ids[p]], sr[p]);
-        }
-        for (int p = 0; p < pairs; p++) {
-            int s = sn[p];
-            same &= s >= lo[ids[p]] && s <= hi[ids[p]] && tn[s] == p / K && seen[s]++ == 0;
-        }
-        report("group_by_expert (1024 threads)", same, ref, neu);
+        auto sameGrouping = [&](const std::vector<int>& byExpert) {
+            bool same = sameBits(numTiles[0], numTiles[1], 1) && sameBits(tiles[0], tiles[1], maxTiles * 3);
+            auto sr = toHost(slot[0], pairs), sn = toHost(slot[1], pairs), tn = toHost(sorted[1], pairs);
+            std::vector<int> lo(E, pairs), hi(E, -1), seen(pairs, 0);
+            for (int p = 0; p < pairs; p++) {
+                lo[byExpert[p]] = std::min(lo[byExpert[p]], sr[p]);
+                hi[byExpert[p]] = std::max(hi[byExpert[p]], sr[p]);
+            }
+            for (int p = 0; p < pairs; p++) {
+                int sl = sn[p];
+                same &= sl >= lo[byExpert[p]] && sl <= hi[byExpert[p]] && tn[sl] == p / K && seen[sl]++ == 0;
+            }
+            return same;
+        };
+        report("group_by_expert (1024 threads)", sameGrouping(ids), ref, neu);
         // the second tile list (24 pairs) equals the reference's list for tile = 24, the first one is unchanged
         int *tiles24, *num24, *tiles24Ref, *num24Ref;
         for (int** p : {&tiles24, &tiles24Ref}) {
@@ -481,18 +484,7 @@ int main(int argc, char** argv) {
             refP();
             neuP();
             CK(cudaDeviceSynchronize());
-            bool sameP = sameBits(numTiles[0], numTiles[1], 1) && sameBits(tiles[0], tiles[1], maxTiles * 3);
-            auto srP = toHost(slot[0], pairs), snP = toHost(slot[1], pairs), tnP = toHost(sorted[1], pairs);
-            std::vector<int> loP(E, pairs), hiP(E, -1), seenP(pairs, 0);
-            for (int p = 0; p < pairs; p++) {
-                loP[idsPad[p]] = std::min(loP[idsPad[p]], srP[p]);
-                hiP[idsPad[p]] = std::max(hiP[idsPad[p]], srP[p]);
-            }
-            for (int p = 0; p < pairs; p++) {
-                int sl = snP[p];
-                sameP &= sl >= loP[idsPad[p]] && sl <= hiP[idsPad[p]] && tnP[sl] == p / K && seenP[sl]++ == 0;
-            }
-            report("group_by_expert, padding rows", sameP, refP, neuP);
+            report("group_by_expert, padding rows", sameGrouping(idsPad), refP, neuP);
             // put the unpadded grouping back for the kernels below
             neu();
             CK(cudaDeviceSynchronize());

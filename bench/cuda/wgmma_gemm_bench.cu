@@ -70,46 +70,47 @@ __global__ void x_wgorder(const float* split, long long rows, int K, float* out)
     }
 }
 
-// Block: WG warpgroups = 64·WG weight rows × BT tokens; warp w takes weight rows 16w .. 16w + 15 for all BT tokens.
-// The class-by-class walk, the fold and the epilogue are gemm_tiled.cuh's; per chunk the four mma of mmaChunk
-// become four wgmma (hi s0, lo s0, hi s1, lo s1) over all BT tokens.
-template <int MODE, int WG, int BT, int STAGES>
-__global__ void __launch_bounds__(128 * WG) x_wgmma_gemm(const float* X, int ldx, const bf16* W, int N, int K, float* Y,
-                                                        int ldy, int numRows) {
-    constexpr int BR = 64 * WG, THREADS = 128 * WG, NQ = BT / 8, NACC = BT / 2;
-    constexpr int W_BYTES = BR * 64, STAGE_BYTES = W_BYTES + BT * 128;
-    constexpr int W_PER = BR * 4 / THREADS, X_PER = BT * 8 / THREADS;
-    extern __shared__ __align__(128) unsigned char wsm[];
-    const int t0 = blockIdx.x * BT, r0 = blockIdx.y * BR;
-    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, tq = lane & 3;
-    const int nCh = (K + 31) / 32;
-    const bf16* wTile = W + (size_t)r0 * K;
-    const float* xTile = X + (size_t)t0 * ldx;
+// x_wgmma_gemm's loads: per chunk of the class walk (ClassWalk, gemm_tiled.cuh)
+// the 64·WG weight rows' 64 bytes (issueWeightPieces) and the BT tokens' wgmma-ordered split rows, into the ring slot
+// after the previous one; one cp.async group per call, empty once the walk is done.
+template <int WG, int BT, int STAGES>
+struct WgLoads {
+    static constexpr int BR = 64 * WG, THREADS = 128 * WG, NQ = BT / 8;
+    static constexpr int W_BYTES = BR * 64, STAGE_BYTES = W_BYTES + BT * 128;
+    static constexpr int W_PER = BR * 4 / THREADS, X_PER = BT * 8 / THREADS;
+    unsigned char* ring;
+    const float* xTile;
+    int K, nCh, ldSlot = 0;
     const bf16* wSrc[W_PER];
     int xOff[X_PER], xDst[X_PER];
     bool xOk[X_PER];
+    ClassWalk walk;
+    __device__ __forceinline__ WgLoads(unsigned char* ring, const float* X, int ldx, const bf16* W, int N, int K,
+                                       int numRows, int t0, int r0)
+        : ring(ring), xTile(X + (size_t)t0 * ldx), K(K), nCh((K + 31) / 32) {
+        const int tid = threadIdx.x;
+        const bf16* wTile = W + (size_t)r0 * K;
 #pragma unroll
-    for (int i = 0; i < W_PER; i++) {
-        int p = tid + i * THREADS;
-        wSrc[i] = wTile + (size_t)(min(r0 + (p >> 2), N - 1) - r0) * K + 8 * (p & 3);
-    }
+        for (int i = 0; i < W_PER; i++) {
+            int p = tid + i * THREADS;
+            wSrc[i] = wTile + (size_t)(min(r0 + (p >> 2), N - 1) - r0) * K + 8 * (p & 3);
+        }
 #pragma unroll
-    for (int i = 0; i < X_PER; i++) {
-        int p = tid + i * THREADS, tok = p >> 3, u = p & 7;
-        xOff[i] = (min(t0 + tok, numRows - 1) - t0) * ldx + 4 * u;
-        xOk[i] = t0 + tok < numRows;
-        xDst[i] = W_BYTES + (((u >> 1) * NQ + (tok >> 3)) * 2 + (u & 1)) * 128 + (tok & 7) * 16;
+        for (int i = 0; i < X_PER; i++) {
+            int p = tid + i * THREADS, tok = p >> 3, u = p & 7;
+            xOff[i] = (min(t0 + tok, numRows - 1) - t0) * ldx + 4 * u;
+            xOk[i] = t0 + tok < numRows;
+            xDst[i] = W_BYTES + (((u >> 1) * NQ + (tok >> 3)) * 2 + (u & 1)) * 128 + (tok & 7) * 16;
+        }
     }
-    ClassWalk walk; // gemm_tiled.cuh
-    int ldSlot = 0;
-    auto issue = [&]() {
+    __device__ __forceinline__ void issue() {
         if (walk.more(nCh)) {
-            unsigned char* st = wsm + ldSlot * STAGE_BYTES;
+            unsigned char* st = ring + ldSlot * STAGE_BYTES;
             const int kBase = walk.chunk * 32;
             issueWeightPieces<W_PER, THREADS>(st, wSrc, kBase, K); // gemm_tiled.cuh
 #pragma unroll
             for (int i = 0; i < X_PER; i++) {
-                int p = tid + i * THREADS;
+                int p = threadIdx.x + i * THREADS;
                 bool ok = xOk[i] && kBase + 4 * (p & 7) < K;
                 cpAsync16(st + xDst[i], xTile + xOff[i] + (ok ? kBase : 0), ok);
             }
@@ -117,43 +118,13 @@ __global__ void __launch_bounds__(128 * WG) x_wgmma_gemm(const float* X, int ldx
         }
         ldSlot = ldSlot + 1 == STAGES ? 0 : ldSlot + 1;
         cpAsyncCommit();
-    };
-    // STAGES - 1 chunks in flight; every chunk's wgmma group is drained before the next chunk. Leaving one group
-    // running while the next chunk's weight fragments were loaded (stages refilled a chunk later) gave different
-    // bits in most shapes — most likely the next chunk's loads reused A registers the running wgmma still read —
-    // and was at most 10 % faster (docs/cuda-notes.md v35)
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; s++) issue();
-
-    float acc[NACC], tot[NACC];
-#pragma unroll
-    for (int i = 0; i < NACC; i++) acc[i] = tot[i] = 0.f;
-    int slot = 0;
-    for (int cls = 0; cls < GEMM_WARPS; cls++) {
-        const int n = cls < nCh ? (nCh - cls + 7) / 8 : 0;
-        for (int c = 0; c < n; c++) {
-            cpAsyncWaitN<STAGES - 2>();
-            asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); // cp.async data -> wgmma's async proxy
-            __syncthreads();
-            issue();
-            const unsigned char* st = wsm + slot * STAGE_BYTES;
-            int row = warp * 16 + g;
-            uint4 A = *reinterpret_cast<const uint4*>(st + row * 64 + tq * 16);
-            uint4 B = *reinterpret_cast<const uint4*>(st + (row + 8) * 64 + tq * 16);
-            asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-#pragma unroll
-            for (int b = 0; b < 4; b++) {
-                int s = b >> 1;
-                uint64_t desc = kMajorDesc(st + W_BYTES + b * NQ * 2 * 128, 128, 256);
-                wgmmaN<BT>(acc, s ? A.z : A.x, s ? B.z : B.x, s ? A.w : A.y, s ? B.w : B.y, desc);
-            }
-            asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-            asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-            slot = slot + 1 == STAGES ? 0 : slot + 1;
-        }
-        foldClass<NACC>(tot, acc, cls); // gemm_tiled.cuh
     }
-    cpAsyncWaitN<0>();
+};
+
+// The block's outputs from its lanes' totals (MODE 0: store, 1: add to Y).
+template <int MODE, int NQ>
+__device__ __forceinline__ void wgStore(const float* tot, float* Y, int ldy, int N, int numRows, int t0, int r0) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
 #pragma unroll
     for (int j = 0; j < NQ; j++)
 #pragma unroll
@@ -167,15 +138,18 @@ __global__ void __launch_bounds__(128 * WG) x_wgmma_gemm(const float* X, int ldx
         }
 }
 
-// Pipelined (session 10, written without a GPU): x_wgmma_gemm with the next chunk's work overlapping the running
-// wgmma group instead of draining every chunk. Per chunk c of the walk: wait for its stage, refill the stage of
-// chunk c - 2 (its group finished: see the wait below), load c's weight fragments into the register pair of c's
-// parity (A0/B0 even, A1/B1 odd), issue its 4 wgmma, commit, and wait until at most this group runs
-// (wait_group 1): chunk c - 1's group is then done, so its registers and stage are free. The register pairs are
-// pinned (an empty asm that reads and writes them) after the wait that ends the group reading them, so the compiler
-// cannot give them to other values while a group still reads them — what v35's one-group-in-flight attempt lacked
-// (it gave different bits). The accumulators are pinned after each class's final wait, before the fold reads them.
-// Same wgmma, same order, same accumulators, same fold: the same bits as x_wgmma_gemm and the K-split kernel.
+// Block: WG warpgroups = 64·WG weight rows × BT tokens; warp w takes weight rows 16w .. 16w + 15 for all BT tokens.
+// The class-by-class walk, the fold and the epilogue are gemm_tiled.cuh's; per chunk the four mma of mmaChunk
+// become four wgmma (hi s0, lo s0, hi s1, lo s1) over all BT tokens. PIPE false (v35): STAGES - 1 chunks loading
+// ahead and every chunk's wgmma group drained before the next. PIPE true (session 10, written without a GPU): the
+// next chunk's work overlaps the running group — per chunk c: wait for its stage, refill the stage of chunk c - 2
+// (its group is done: see the wait below), load c's weight fragments into the register pair of c's parity (A0/B0
+// even, A1/B1 odd), issue its 4 wgmma, commit, and wait until at most this group runs (wait_group 1), so chunk
+// c - 1's registers and stage are free. Each pair is pinned (an empty asm reading and writing it) after the wait
+// that ends the group reading it, so the compiler cannot hand its registers to other values while a group still
+// reads them — what v35's one-group-in-flight attempt lacked (it gave different bits). The accumulators are pinned
+// after each class's final wait, before the fold reads them. Either way the same wgmma in the same order into the
+// same accumulators, and the same fold: the K-split kernel's bits.
 __device__ __forceinline__ void pinU4(uint4& v) {
     asm volatile("" : "+r"(v.x), "+r"(v.y), "+r"(v.z), "+r"(v.w)::"memory");
 }
@@ -183,6 +157,11 @@ template <int N>
 __device__ __forceinline__ void pinAcc(float* a) {
 #pragma unroll
     for (int i = 0; i < N; i++) asm volatile("" : "+f"(a[i])::"memory");
+}
+// wait until at most N of this warpgroup's committed wgmma groups are still running
+template <int N>
+__device__ __forceinline__ void wgmmaWait() {
+    asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 }
 template <int BT, int NQ, int W_BYTES>
 __device__ __forceinline__ void wgmmaChunk(float* acc, const unsigned char* st, const uint4& A, const uint4& B) {
@@ -196,55 +175,20 @@ __device__ __forceinline__ void wgmmaChunk(float* acc, const unsigned char* st, 
     asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
 }
 
-template <int MODE, int WG, int BT, int STAGES>
-__global__ void __launch_bounds__(128 * WG) x_wgmma_pipe(const float* X, int ldx, const bf16* W, int N, int K, float* Y,
+template <int MODE, int WG, int BT, int STAGES, bool PIPE>
+__global__ void __launch_bounds__(128 * WG) x_wgmma_gemm(const float* X, int ldx, const bf16* W, int N, int K, float* Y,
                                                         int ldy, int numRows) {
-    static_assert(STAGES >= 3, "a stage for the running group, one being read, one or more loading");
-    constexpr int BR = 64 * WG, THREADS = 128 * WG, NQ = BT / 8, NACC = BT / 2;
-    constexpr int W_BYTES = BR * 64, STAGE_BYTES = W_BYTES + BT * 128;
-    constexpr int W_PER = BR * 4 / THREADS, X_PER = BT * 8 / THREADS;
+    static_assert(STAGES >= 2 + PIPE, "a stage being read, one loading, and with PIPE one for the running group");
+    constexpr int AHEAD = STAGES - 1 - PIPE; // chunks loading ahead of the one being read
+    using Loads = WgLoads<WG, BT, STAGES>;
+    constexpr int NQ = Loads::NQ, NACC = BT / 2, W_BYTES = Loads::W_BYTES, STAGE_BYTES = Loads::STAGE_BYTES;
     extern __shared__ __align__(128) unsigned char wsm[];
-    const int t0 = blockIdx.x * BT, r0 = blockIdx.y * BR;
-    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, tq = lane & 3;
-    const int nCh = (K + 31) / 32;
-    const bf16* wTile = W + (size_t)r0 * K;
-    const float* xTile = X + (size_t)t0 * ldx;
-    const bf16* wSrc[W_PER];
-    int xOff[X_PER], xDst[X_PER];
-    bool xOk[X_PER];
+    const int t0 = blockIdx.x * BT, r0 = blockIdx.y * Loads::BR;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
+    Loads loads(wsm, X, ldx, W, N, K, numRows, t0, r0);
+    const int nCh = loads.nCh;
 #pragma unroll
-    for (int i = 0; i < W_PER; i++) {
-        int p = tid + i * THREADS;
-        wSrc[i] = wTile + (size_t)(min(r0 + (p >> 2), N - 1) - r0) * K + 8 * (p & 3);
-    }
-#pragma unroll
-    for (int i = 0; i < X_PER; i++) {
-        int p = tid + i * THREADS, tok = p >> 3, u = p & 7;
-        xOff[i] = (min(t0 + tok, numRows - 1) - t0) * ldx + 4 * u;
-        xOk[i] = t0 + tok < numRows;
-        xDst[i] = W_BYTES + (((u >> 1) * NQ + (tok >> 3)) * 2 + (u & 1)) * 128 + (tok & 7) * 16;
-    }
-    ClassWalk walk;
-    int ldSlot = 0;
-    auto issue = [&]() {
-        if (walk.more(nCh)) {
-            unsigned char* st = wsm + ldSlot * STAGE_BYTES;
-            const int kBase = walk.chunk * 32;
-            issueWeightPieces<W_PER, THREADS>(st, wSrc, kBase, K);
-#pragma unroll
-            for (int i = 0; i < X_PER; i++) {
-                int p = tid + i * THREADS;
-                bool ok = xOk[i] && kBase + 4 * (p & 7) < K;
-                cpAsync16(st + xDst[i], xTile + xOff[i] + (ok ? kBase : 0), ok);
-            }
-            walk.next(nCh);
-        }
-        ldSlot = ldSlot + 1 == STAGES ? 0 : ldSlot + 1;
-        cpAsyncCommit();
-    };
-    // STAGES - 2 chunks loading ahead: the stage of the chunk before the current one still feeds its running group
-#pragma unroll
-    for (int s = 0; s < STAGES - 2; s++) issue();
+    for (int s = 0; s < AHEAD; s++) loads.issue();
 
     float acc[NACC], tot[NACC];
 #pragma unroll
@@ -255,29 +199,29 @@ __global__ void __launch_bounds__(128 * WG) x_wgmma_pipe(const float* X, int ldx
     for (int cls = 0; cls < GEMM_WARPS; cls++) {
         const int n = cls < nCh ? (nCh - cls + 7) / 8 : 0;
         for (int j = 0; j < n; j++, c++) {
-            cpAsyncWaitN<STAGES - 3>();
+            cpAsyncWaitN<AHEAD - 1>();
             asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); // cp.async data -> wgmma's async proxy
-            __syncthreads(); // every warp waited for chunk c - 2's group (below, last chunk): its stage is free
-            issue();
+            __syncthreads(); // every warp waited for the group of the chunk whose stage is refilled now
+            loads.issue();
             const unsigned char* st = wsm + slot * STAGE_BYTES;
             if (c & 1) {
                 A1 = *reinterpret_cast<const uint4*>(st + row * 64 + tq * 16);
                 B1 = *reinterpret_cast<const uint4*>(st + (row + 8) * 64 + tq * 16);
                 wgmmaChunk<BT, NQ, W_BYTES>(acc, st, A1, B1);
-                asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+                wgmmaWait<PIPE>();
                 pinU4(A0); // chunk c - 1's group, which read them, is done
                 pinU4(B0);
             } else {
                 A0 = *reinterpret_cast<const uint4*>(st + row * 64 + tq * 16);
                 B0 = *reinterpret_cast<const uint4*>(st + (row + 8) * 64 + tq * 16);
                 wgmmaChunk<BT, NQ, W_BYTES>(acc, st, A0, B0);
-                asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
+                wgmmaWait<PIPE>();
                 pinU4(A1);
                 pinU4(B1);
             }
             slot = slot + 1 == STAGES ? 0 : slot + 1;
         }
-        asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+        wgmmaWait<0>();
         pinU4(A0);
         pinU4(B0);
         pinU4(A1);
@@ -286,31 +230,21 @@ __global__ void __launch_bounds__(128 * WG) x_wgmma_pipe(const float* X, int ldx
         foldClass<NACC>(tot, acc, cls);
     }
     cpAsyncWaitN<0>();
-#pragma unroll
-    for (int j = 0; j < NQ; j++)
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            int n = r0 + warp * 16 + g + (i >= 2 ? 8 : 0);
-            int t = t0 + 8 * j + 2 * tq + (i & 1);
-            if (n < N && t < numRows) {
-                float* y = Y + (size_t)t * ldy + n;
-                *y = MODE == 0 ? tot[4 * j + i] : *y + tot[4 * j + i];
-            }
-        }
+    wgStore<MODE, NQ>(tot, Y, ldy, N, numRows, t0, r0);
 }
 
 typedef void (*WgFn)(const float*, int, const bf16*, int, int, float*, int, int);
 struct WgVariant { const char* name; WgFn store, residual; int wg, bt, stages; };
 static const WgVariant VARIANTS[] = {
-    {"wgmma 64 rows x 64 tok", x_wgmma_gemm<0, 1, 64, 4>, x_wgmma_gemm<1, 1, 64, 4>, 1, 64, 4},
-    {"wgmma 128 rows x 64 tok", x_wgmma_gemm<0, 2, 64, 4>, x_wgmma_gemm<1, 2, 64, 4>, 2, 64, 4},
-    {"wgmma 64 rows x 128 tok", x_wgmma_gemm<0, 1, 128, 4>, x_wgmma_gemm<1, 1, 128, 4>, 1, 128, 4},
-    {"wgmma 128 rows x 128 tok", x_wgmma_gemm<0, 2, 128, 3>, x_wgmma_gemm<1, 2, 128, 3>, 2, 128, 3},
-    {"wgmma 64 rows x 32 tok", x_wgmma_gemm<0, 1, 32, 6>, x_wgmma_gemm<1, 1, 32, 6>, 1, 32, 6},
-    {"pipe 64 rows x 64 tok", x_wgmma_pipe<0, 1, 64, 5>, x_wgmma_pipe<1, 1, 64, 5>, 1, 64, 5},
-    {"pipe 128 rows x 64 tok", x_wgmma_pipe<0, 2, 64, 5>, x_wgmma_pipe<1, 2, 64, 5>, 2, 64, 5},
-    {"pipe 64 rows x 128 tok", x_wgmma_pipe<0, 1, 128, 4>, x_wgmma_pipe<1, 1, 128, 4>, 1, 128, 4},
-    {"pipe 128 rows x 128 tok", x_wgmma_pipe<0, 2, 128, 4>, x_wgmma_pipe<1, 2, 128, 4>, 2, 128, 4},
+    {"wgmma 64 rows x 64 tok", x_wgmma_gemm<0, 1, 64, 4, false>, x_wgmma_gemm<1, 1, 64, 4, false>, 1, 64, 4},
+    {"wgmma 128 rows x 64 tok", x_wgmma_gemm<0, 2, 64, 4, false>, x_wgmma_gemm<1, 2, 64, 4, false>, 2, 64, 4},
+    {"wgmma 64 rows x 128 tok", x_wgmma_gemm<0, 1, 128, 4, false>, x_wgmma_gemm<1, 1, 128, 4, false>, 1, 128, 4},
+    {"wgmma 128 rows x 128 tok", x_wgmma_gemm<0, 2, 128, 3, false>, x_wgmma_gemm<1, 2, 128, 3, false>, 2, 128, 3},
+    {"wgmma 64 rows x 32 tok", x_wgmma_gemm<0, 1, 32, 6, false>, x_wgmma_gemm<1, 1, 32, 6, false>, 1, 32, 6},
+    {"pipe 64 rows x 64 tok", x_wgmma_gemm<0, 1, 64, 5, true>, x_wgmma_gemm<1, 1, 64, 5, true>, 1, 64, 5},
+    {"pipe 128 rows x 64 tok", x_wgmma_gemm<0, 2, 64, 5, true>, x_wgmma_gemm<1, 2, 64, 5, true>, 2, 64, 5},
+    {"pipe 64 rows x 128 tok", x_wgmma_gemm<0, 1, 128, 4, true>, x_wgmma_gemm<1, 1, 128, 4, true>, 1, 128, 4},
+    {"pipe 128 rows x 128 tok", x_wgmma_gemm<0, 2, 128, 4, true>, x_wgmma_gemm<1, 2, 128, 4, true>, 2, 128, 4},
 };
 static int wgSmem(const WgVariant& v) { return v.stages * (64 * v.wg * 64 + v.bt * 128); }
 

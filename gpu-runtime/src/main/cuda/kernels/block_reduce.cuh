@@ -38,3 +38,21 @@ __device__ float blockMax(float v, float* scratch) {
     for (int w = 0; w < nw; w++) s = fmaxf(s, scratch[w]);
     return s;
 }
+
+// The largest of v[0 .. n) over one warp, ties to the lower index: each lane scans v[lane], v[lane + 32], ..., then
+// the butterfly; every lane gets (best, bi). best starts at floor (values not above it are never picked; bi stays
+// 0x7fffffff if none is). The routers' top-k rounds.
+__device__ __forceinline__ void warpArgmax(const float* v, int n, float floor, int lane, float& best, int& bi) {
+    best = floor;
+    bi = 0x7fffffff;
+    for (int e = lane; e < n; e += 32) {
+        float p = v[e];
+        if (p > best || (p == best && e < bi)) { best = p; bi = e; }
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        float ob = __shfl_xor_sync(0xffffffffu, best, o);
+        int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+        if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
+    }
+}

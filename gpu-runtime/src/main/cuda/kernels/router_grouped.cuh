@@ -159,18 +159,9 @@ __device__ __forceinline__ void routerSelect(const float* s, float* c, int E, in
     if (warp == 0) {
         const float taken = __int_as_float(0x7fffffff); // NaN: never > or == anything
         for (int k = 0; k < K; k++) {
-            float best = -INFINITY;
-            int bi = 0x7fffffff;
-            for (int e = lane; e < E; e += 32) {
-                float p = c[e];
-                if (p > best || (p == best && e < bi)) { best = p; bi = e; }
-            }
-#pragma unroll
-            for (int o = 16; o > 0; o >>= 1) {
-                float ob = __shfl_xor_sync(0xffffffffu, best, o);
-                int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-                if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
-            }
+            float best;
+            int bi;
+            warpArgmax(c, E, -INFINITY, lane, best, bi);
             if (lane == 0) {
                 idsS[k] = bi;
                 wsS[k] = kind == ROUTE_SOFTMAX ? best : s[bi];

@@ -91,18 +91,9 @@ __device__ __forceinline__ void routerSelect(int t, float* probs, int E, int K, 
         }
     }
     for (int k = 0; k < K; k++) {
-        float best = -1.f;
-        int bi = 0x7fffffff;
-        for (int e = lane; e < E; e += 32) {
-            float p = probs[e];
-            if (p > best || (p == best && e < bi)) { best = p; bi = e; }
-        }
-#pragma unroll
-        for (int o = 16; o > 0; o >>= 1) {
-            float ob = __shfl_xor_sync(0xffffffffu, best, o);
-            int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-            if (ob > best || (ob == best && oi < bi)) { best = ob; bi = oi; }
-        }
+        float best;
+        int bi;
+        warpArgmax(probs, E, -1.f, lane, best, bi);
         ids[k] = bi;
         ws[k] = best;
         __syncwarp();
