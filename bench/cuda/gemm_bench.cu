@@ -64,6 +64,13 @@ TG_VARIANT(x_sw_t1x8x1, 2, 1, 8, 1, 4, 1, SWIGLU_ARGS, SWIGLU_PASS)
 TG_VARIANT(x_sw_t2x4x1, 2, 2, 4, 1, 4, 1, SWIGLU_ARGS, SWIGLU_PASS)
 TG_VARIANT(x_sw_t1x2x1, 2, 1, 2, 1, 4, 6, SWIGLU_ARGS, SWIGLU_PASS)
 TG_VARIANT(x_ds_t1x4x1, 0, 1, 4, 1, 4, 4, GEMM_ARGS, GEMM_PASS)
+// over 64-pair tiles (session 10, for prefill-sized steps: 128 pairs an expert at 2,048 tokens): each weight row a
+// block loads serves twice the pairs — 64 rows × 64 pairs with 8 warps or 4 warps of two 16-row groups, 128 × 64
+// with 8 warps of two; the down product 128 × 64 with 8 warps
+TG_VARIANT(x_sw_t1x4x2, 2, 1, 4, 2, 4, 1, SWIGLU_ARGS, SWIGLU_PASS)
+TG_VARIANT(x_sw_t2x2x2, 2, 2, 2, 2, 4, 1, SWIGLU_ARGS, SWIGLU_PASS)
+TG_VARIANT(x_sw_t2x4x2, 2, 2, 4, 2, 3, 1, SWIGLU_ARGS, SWIGLU_PASS)
+TG_VARIANT(x_ds_t2x4x2, 0, 2, 4, 2, 4, 1, GEMM_ARGS, GEMM_PASS)
 typedef void (*SwigluFn)(SWIGLU_ARGS);
 typedef void (*GemmFn)(GEMM_ARGS);
 struct TiledShape { const char* name; GemmFn store, residual; int mf, nwr, nwt, stages; };
@@ -100,7 +107,7 @@ static const TiledShape CLASS_SPLIT[] = {
     {"classes 128x128 16w", x_tc_t2x4x4, nullptr, 2, 4, 4, 3},
     {"classes 64x64 4w", x_tc_t2x2x2, nullptr, 2, 2, 2, 4},
 };
-struct TiledExpert { const char* name; const void* f; int mats, mf, nwr; };
+struct TiledExpert { const char* name; const void* f; int mats, mf, nwr, nwt = 1, stages = 4; };
 static const TiledExpert TILED_EXPERT[] = {
     {"tiled 64 rows 4w (backend)", (const void*)gemm_swiglu_t1x4x1, 2, 1, 4},
     {"tiled 128 rows 8w", (const void*)x_sw_t1x8x1, 2, 1, 8},
@@ -110,7 +117,16 @@ static const TiledExpert TILED_EXPERT[] = {
     {"tiled 64 rows 4w", (const void*)x_ds_t1x4x1, 1, 1, 4},
     {"tiled 64 rows 2w", (const void*)x_ts_t2x2x1s4, 1, 2, 2},
 };
-static int tiledExpertSmem(const TiledExpert& t) { return 4 * (t.mats * 16 * t.mf * t.nwr * 64 + 32 * 128); }
+// over 64-pair tiles
+static const TiledExpert TILED_EXPERT_64[] = {
+    {"64x64 8w", (const void*)x_sw_t1x4x2, 2, 1, 4, 2},
+    {"64x64 4w mf2", (const void*)x_sw_t2x2x2, 2, 2, 2, 2},
+    {"128x64 8w mf2", (const void*)x_sw_t2x4x2, 2, 2, 4, 2, 3},
+    {"128x64 8w mf2", (const void*)x_ds_t2x4x2, 1, 2, 4, 2},
+};
+static int tiledExpertSmem(const TiledExpert& t) {
+    return t.stages * (t.mats * 16 * t.mf * t.nwr * 64 + 32 * t.nwt * 128);
+}
 
 // dynamic shared memory of a persistent variant: 3 ring stages + the reduction's 7 partial tiles of one pass of
 // `pass` token groups (PersistentGemm.sharedBytes)
@@ -291,6 +307,8 @@ int main(int argc, char** argv) {
             CK(cudaFuncSetAttribute((const void*)f, cudaFuncAttributeMaxDynamicSharedMemorySize, tiledSmem(ts)));
     for (const auto& te : TILED_EXPERT)
         CK(cudaFuncSetAttribute(te.f, cudaFuncAttributeMaxDynamicSharedMemorySize, tiledExpertSmem(te)));
+    for (const auto& te : TILED_EXPERT_64)
+        CK(cudaFuncSetAttribute(te.f, cudaFuncAttributeMaxDynamicSharedMemorySize, tiledExpertSmem(te)));
     for (const auto& cs : CLASS_SPLIT)
         CK(cudaFuncSetAttribute((const void*)cs.store, cudaFuncAttributeMaxDynamicSharedMemorySize, tiledSmem(cs)));
     for (const auto& cs : CLUSTER_SPLIT)
@@ -404,25 +422,43 @@ int main(int argc, char** argv) {
         swiglu(x_swiglu_wide_nohint, gX, 32, 0, actX);
         down(gemm_store_wide, gX, actX, 64, 0, yRef);
         CK(cudaDeviceSynchronize());
+        // tiledRuns: the shapes over the tiles of gt against the K-split products over gr's 16-pair tiles of the same
+        // slots (the down product reads xr, the gate/up output laid out by those slots; yr its reference)
+        auto tiledRuns = [&](const TiledExpert* shapes, int count, const Grouping& gt, const Grouping& gr,
+                             const float* xr, const float* yr) {
+            for (int v = 0; v < count; v++) {
+                const TiledExpert& te = shapes[v];
+                int rows = 16 * te.mf * te.nwr, threads = 32 * te.nwr * te.nwt, smem = tiledExpertSmem(te);
+                bool up = te.mats == 2;
+                float* out = up ? act : y;
+                auto run = [&] {
+                    if (up)
+                        ((SwigluFn)te.f)<<<dim3(gt.maxTiles, cdiv(I, rows)), threads, smem>>>(
+                            xnPs, H, gt.sortedTok, Wg, Wu, (long long)I * H, I, H, act, I, gt.tiles, gt.numTiles, 0);
+                    else
+                        ((GemmFn)te.f)<<<dim3(gt.maxTiles, cdiv(H, rows)), threads, smem>>>(
+                            xr, I, nullptr, Wd, (long long)H * I, H, I, y, H, gt.tiles, gt.numTiles, 0);
+                };
+                CK(cudaMemset(out, 0xff, (size_t)pairs * (up ? I : H) * 4));
+                run();
+                CK(cudaDeviceSynchronize());
+                bool same = up ? samePairs(act, gt, xr, gr, pairs, I) : samePairs(y, gt, yr, gr, pairs, H);
+                report(up ? "gate/up" : "down", te.name, same, timeIt(run, 15, 1), up ? upBytes : downBytes);
+            }
+        };
         printf("expert tiles of 32 pairs: %d\n", g32.numTilesHost);
-        for (const auto& te : TILED_EXPERT) {
-            int rows = 16 * te.mf * te.nwr, threads = 32 * te.nwr, smem = tiledExpertSmem(te);
-            bool up = te.mats == 2;
-            float* out = up ? act : y;
-            auto run = [&] {
-                if (up)
-                    ((SwigluFn)te.f)<<<dim3(g32.maxTiles, cdiv(I, rows)), threads, smem>>>(
-                        xnPs, H, g32.sortedTok, Wg, Wu, (long long)I * H, I, H, act, I, g32.tiles, g32.numTiles, 0);
-                else
-                    ((GemmFn)te.f)<<<dim3(g32.maxTiles, cdiv(H, rows)), threads, smem>>>(
-                        actX, I, nullptr, Wd, (long long)H * I, H, I, y, H, g32.tiles, g32.numTiles, 0);
-            };
-            CK(cudaMemset(out, 0xff, (size_t)pairs * (up ? I : H) * 4));
-            run();
-            CK(cudaDeviceSynchronize());
-            bool same = up ? samePairs(act, g32, actX, gX, pairs, I) : samePairs(y, g32, yRef, gX, pairs, H);
-            report(up ? "gate/up" : "down", te.name, same, timeIt(run, 15, 1), up ? upBytes : downBytes);
-        }
+        tiledRuns(TILED_EXPERT, sizeof TILED_EXPERT / sizeof TILED_EXPERT[0], g32, gX, actX, yRef);
+        // 64-pair tiles: a grouping of their own, with its own K-split references
+        Grouping g64;
+        Grouping gY = group(topIds, pairs, K, E, 16, 64, &g64);
+        float *actY, *yRefY;
+        CK(cudaMalloc(&actY, (size_t)pairs * I * 4));
+        CK(cudaMalloc(&yRefY, (size_t)pairs * H * 4));
+        swiglu(x_swiglu_wide_nohint, gY, 32, 0, actY);
+        down(gemm_store_wide, gY, actY, 64, 0, yRefY);
+        CK(cudaDeviceSynchronize());
+        printf("expert tiles of 64 pairs: %d\n", g64.numTilesHost);
+        tiledRuns(TILED_EXPERT_64, sizeof TILED_EXPERT_64 / sizeof TILED_EXPERT_64[0], g64, gY, actY, yRefY);
     }
 
     // ---- dense products: K-split wide (reference), narrow, persistent ----
