@@ -58,10 +58,9 @@ __device__ __forceinline__ bool routerTopkNormTiles(const float* x, const bf16* 
     int tile = blockIdx.x, p = blockIdx.y, parts = gridDim.y;
     int t0 = tile * TT, nt = min(TT, T - t0);
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
-    for (int i = 0; i < nt; i++) {
-        routerNormRow(t0 + i, x, normW, eps, H, p == 0 ? outSplit : nullptr, rows[i], scratch);
-        __syncthreads();
-    }
+    // each call's first barrier comes before it reuses scratch, so one barrier after the rows is enough
+    for (int i = 0; i < nt; i++) routerNormRow(t0 + i, x, normW, eps, H, p == 0 ? outSplit : nullptr, rows[i], scratch);
+    __syncthreads();
     int per = (E + parts - 1) / parts, eb = p * per, ee = min(E, (p + 1) * per);
     for (int e0 = eb + warp; e0 < ee; e0 += EPW * nw) {
         float s[EPW][TT];

@@ -23,8 +23,8 @@ public record StepBytes(double weightBytes, double kvBytes) {
     /** The bytes of one step of {@code batch}, whose routing {@code out} returned. */
     public static StepBytes of(ModelConfig c, int kvElementBytes, ForwardBatch batch, StepOutput out) {
         int moeLayers = c.numMoeLayers(), k = c.topK, experts = c.numExperts;
-        // one sequential pass over each chunk's ids [token][moe layer][k], marking (layer, expert) pairs: the meter
-        // runs on the engine's thread after every step, so it walks the ids in memory order, without a division
+        // one sequential pass over each chunk's ids [token][moe layer][k], marking (layer, expert) pairs: it runs
+        // after every step (LowerBoundMeter's counting thread), so it walks the ids in memory order, without a division
         boolean[] seen = new boolean[moeLayers * experts];
         int distinctExperts = 0;
         for (int[] ids : out.routingIds()) {
