@@ -9,15 +9,10 @@
 #                                        variables compared by name (not by their body template's mangled
 #                                        arguments): lists the entries added and removed, fails if any other changed
 #                                        (new kernels added without touching the existing ones).
-#   scripts/ptx-same.sh --entries --without-pdl [REV]
-#                                        the same with the working tree's griddepcontrol instructions (PDL_WAIT,
-#                                        PDL_TRIGGER: kernels/pdl.cuh) left out: what changed besides them.
 # Needs nvcc; exit 0 = unchanged.
 set -euo pipefail
 mode=bytes
 if [ "${1:-}" = "--entries" ]; then mode=entries; shift; fi
-without_pdl=0
-if [ "${1:-}" = "--without-pdl" ]; then without_pdl=1; shift; fi
 rev="${1:-HEAD}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tmp="$(mktemp -d)"
@@ -27,12 +22,10 @@ flags=(-ptx -arch=compute_90 -O3 -std=c++17)
 nvcc "${flags[@]}" -o "$tmp/before.ptx" "$tmp/gpu-runtime/src/main/cuda/kernels.cu"
 nvcc "${flags[@]}" -o "$tmp/after.ptx" "$root/gpu-runtime/src/main/cuda/kernels.cu"
 if [ "$mode" = entries ]; then
-  python3 - "$tmp/before.ptx" "$tmp/after.ptx" "$rev" "$without_pdl" <<'PY'
+  python3 - "$tmp/before.ptx" "$tmp/after.ptx" "$rev" <<'PY'
 import re, sys
 def entries(path):
     text = open(path).read()
-    if sys.argv[4] == '1':
-        text = re.sub(r'\t// begin inline asm\n\tgriddepcontrol\.[a-z_]+;\n\n\t// end inline asm\n', '', text)
     text = re.sub(r'// \S+ has been demoted\n', '', text)
     text = re.sub(r'\$L__BB\d+_', '$L__BB_', text)
     text = re.sub(r'__local_depot\d+', '__local_depot', text)

@@ -19,7 +19,6 @@
 // quarter-warp that reads rows 2i and 2i+1 at the same k touches 8 distinct bank groups. The activations (split rows,
 // PS 1) come straight from global memory (L2-resident), 32 bytes per lane and token group, as in gemmBody.
 
-#include "kernels/pdl.cuh" // PDL_WAIT, PDL_TRIGGER
 
 #define SK_ROUND_K (GEMM_WARPS * 32)
 
@@ -173,8 +172,6 @@ __device__ __forceinline__ void persistentGemmBody(const float* X, int ldx, cons
 // per multiprocessor.
 #define SK_VARIANT(name, mode, rg, sub, stages, args, pass, ...)                                             \
     extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32, 2) name(args) {                             \
-        PDL_WAIT();                                                                                           \
-        PDL_TRIGGER();                                                                                        \
         persistentGemmBody<mode, rg, sub, stages, ##__VA_ARGS__>(pass);                                       \
     }
 SK_VARIANT(gemm_swiglu_p2x2, 2, 2, 2, 3, SWIGLU_ARGS, SWIGLU_PASS, 1)

@@ -23,7 +23,6 @@
 // tile x of the list (expert, start, count <= 32·NWT), its activation rows gathered through inRow (or slots start..
 // when inRow is null), its weights at W + expert · expertStride, its outputs in slot rows start .. start + count.
 
-#include "kernels/pdl.cuh" // PDL_WAIT, PDL_TRIGGER
 #include <cooperative_groups.h>
 
 // The loader's place in the class-by-class walk: chunk `chunk` of class `cls`, `issued` chunks so far (classes in
@@ -242,8 +241,6 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
 // (TiledGemm.sharedBytes).
 #define TG_VARIANT(name, mode, mf, nwr, nwt, stages, minBlocks, args, pass)                                     \
     extern "C" __global__ void __launch_bounds__(32 * nwr * nwt, minBlocks) name(args) {                       \
-        PDL_WAIT();                                                                                            \
-        PDL_TRIGGER();                                                                                         \
         tiledGemmBody<mode, mf, nwr, nwt, stages>(pass);                                                       \
     }
 // 128 weight rows × 32 tokens, four warps, 4 stages (48 KB): the best of the shapes gemm_bench.cu measured for
@@ -260,8 +257,6 @@ TG_VARIANT(gemm_swiglu_t1x4x1, 2, 1, 4, 1, 4, 3, SWIGLU_ARGS, SWIGLU_PASS)
 // (tot = class 0, tot += each later class), so the same bits — and stores or adds the result. Dense rows only.
 #define TG_CLASSES_VARIANT(name, mf, nwr, nwt, stages, minBlocks)                                             \
     extern "C" __global__ void __launch_bounds__(32 * nwr * nwt, minBlocks) name(GEMM_ARGS) {                  \
-        PDL_WAIT();                                                                                            \
-        PDL_TRIGGER();                                                                                         \
         tiledGemmBody<0, mf, nwr, nwt, stages, 1>(GEMM_PASS);                                               \
     }
 // 128 weight rows x 128 tokens, 8 warps of 64 x 32, 3 stages (72 KB): from 33 rows
@@ -274,8 +269,6 @@ TG_CLASSES_VARIANT(gemm_classes_t2x4x1, 2, 4, 1, 4, 3)
 // workspace, no second launch. Dynamic shared memory: the ring plus the tile's sums (16·MF·NWR × 32·NWT floats).
 #define TG_CLUSTER_VARIANT(name, mode, mf, nwr, nwt, stages)                                                    \
     extern "C" __global__ void __cluster_dims__(1, 1, 8) __launch_bounds__(32 * nwr * nwt, 1) name(GEMM_ARGS) { \
-        PDL_WAIT();                                                                                            \
-        PDL_TRIGGER();                                                                                         \
         tiledGemmBody<mode, mf, nwr, nwt, stages, 2>(GEMM_PASS);                                               \
     }
 TG_CLUSTER_VARIANT(gemm_classes_cluster_store_t4x2x4, 0, 4, 2, 4, 3)
@@ -299,12 +292,8 @@ __device__ __forceinline__ void foldClasses(const float* P, int ldp, int rows, i
     *y = RESIDUAL ? *y + v : v;
 }
 extern "C" __global__ void gemm_fold_classes_store(const float* P, int ldp, int rows, int n, float* Y, int ldy) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     foldClasses<false>(P, ldp, rows, n, Y, ldy);
 }
 extern "C" __global__ void gemm_fold_classes_residual(const float* P, int ldp, int rows, int n, float* Y, int ldy) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     foldClasses<true>(P, ldp, rows, n, Y, ldy);
 }

@@ -4,7 +4,6 @@
 #include "block_reduce.cuh"
 #include "bf16_split.cuh"
 #include "kv_elements.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // Attention over the paged cache, causal: token t (of sequence tokSeq[t], at position positions[t]) attends to
@@ -172,8 +171,6 @@ __device__ __forceinline__ void attentionBody(const float* q, const KVT* kCache,
 // One warp per (token, head), grid (tokens, ceil(nH / warps per block)); D even. Lane z computes e^(m_z - M) once;
 // M (fmaxf over z in order), L and each output are then formed in z order as the one-block-per-head kernel did.
 extern "C" __global__ void attention_combine(const float* part, const int* positions, int nH, int D, float* out) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     int t = blockIdx.x, h = blockIdx.y * (blockDim.x >> 5) + (threadIdx.x >> 5), lane = threadIdx.x & 31;
     if (h >= nH) return;
     int ctx = positions[t] + 1;
@@ -211,41 +208,29 @@ extern "C" __global__ void attention_combine(const float* part, const int* posit
     int nH, int nKV, int D, float scale, float* part
 extern "C" __global__ void __launch_bounds__(ATT_THREADS)
 attention(const float* q, const float* kCache, const float* vCache, ATT_ARGS) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     attentionBody<float>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, part);
 }
 extern "C" __global__ void __launch_bounds__(ATT_THREADS)
 attention_bf16(const float* q, const bf16* kCache, const bf16* vCache, ATT_ARGS) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     attentionBody<bf16>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, part);
 }
 extern "C" __global__ void __launch_bounds__(ATT_THREADS)
 attention_fp8(const float* q, const fp8* kCache, const fp8* vCache, ATT_ARGS) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     attentionBody<fp8>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale, part);
 }
 // G > ATT_MAXG: grid (tokens, nKV × attHeadGroups(G), ATT_SPLITS)
 extern "C" __global__ void __launch_bounds__(ATT_THREADS)
 attention_grouped(const float* q, const float* kCache, const float* vCache, ATT_ARGS) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     attentionBody<float, true>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale,
                                part);
 }
 extern "C" __global__ void __launch_bounds__(ATT_THREADS)
 attention_grouped_bf16(const float* q, const bf16* kCache, const bf16* vCache, ATT_ARGS) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     attentionBody<bf16, true>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale,
                               part);
 }
 extern "C" __global__ void __launch_bounds__(ATT_THREADS)
 attention_grouped_fp8(const float* q, const fp8* kCache, const fp8* vCache, ATT_ARGS) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     attentionBody<fp8, true>(q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, D, scale,
                              part);
 }

@@ -3,7 +3,6 @@
 #pragma once
 #include "attention.cuh"
 #include "cp_async.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // Staged attention (K/V fp32, bf16 or fp8; D in {16, 32, 64, 128}; G <= 8, or any G in groups of <= 8 through
@@ -223,7 +222,7 @@ __device__ __forceinline__ void stagedAttentionBody(const float* q, const KVT* k
 #define SATT_ARGS SATT_ARGS_T(float)
 #define SATT_PASS q, kCache, vCache, tokSeq, positions, blockTables, meta, blockSize, nH, nKV, scale, part
 #define SATT_KERNEL(NAME, DD, KVT) extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) \
-    NAME(SATT_ARGS_T(KVT)) { PDL_WAIT(); PDL_TRIGGER(); stagedAttentionBody<DD, DD, ATT_MAXG, SATT_STAGES, KVT>(SATT_PASS); }
+    NAME(SATT_ARGS_T(KVT)) { stagedAttentionBody<DD, DD, ATT_MAXG, SATT_STAGES, KVT>(SATT_PASS); }
 SATT_KERNEL(attention_staged_d16, 16, float)
 SATT_KERNEL(attention_staged_d32, 32, float)
 SATT_KERNEL(attention_staged_d64, 64, float)
@@ -238,7 +237,7 @@ SATT_KERNEL(attention_staged_d64_fp8, 64, fp8)
 SATT_KERNEL(attention_staged_d128_fp8, 128, fp8)
 // G > ATT_MAXG (attention.cuh): grid (nKV × attHeadGroups(G), tokens, ATT_SPLITS)
 #define SATT_KERNEL_GROUPED(NAME, DD, KVT) extern "C" __global__ void __launch_bounds__(SATT_THREADS, 4) \
-    NAME(SATT_ARGS_T(KVT)) { PDL_WAIT(); PDL_TRIGGER(); stagedAttentionBody<DD, DD, ATT_MAXG, SATT_STAGES, KVT, true>(SATT_PASS); }
+    NAME(SATT_ARGS_T(KVT)) { stagedAttentionBody<DD, DD, ATT_MAXG, SATT_STAGES, KVT, true>(SATT_PASS); }
 SATT_KERNEL_GROUPED(attention_staged_d16_grouped, 16, float)
 SATT_KERNEL_GROUPED(attention_staged_d32_grouped, 32, float)
 SATT_KERNEL_GROUPED(attention_staged_d64_grouped, 64, float)

@@ -21,7 +21,6 @@
 // Part of the one kernels PTX module (kernels.cu includes it last, so the entries before it keep their place).
 #pragma once
 #include "attention_staged.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 #define SATT_LEAN_STAGES 3  // ring stages (SATT_LEAN_STAGES - 1 in flight)
 #define SATT_LEAN_BLOCKS 5  // __launch_bounds__' blocks per multiprocessor (<= 102 registers)
@@ -153,7 +152,7 @@ __device__ __forceinline__ void stagedLeanBody(const float* q, const KVT* kCache
 
 // grid (kv heads, tokens, ATT_SPLITS), SATT_THREADS threads, SATT_LEAN_RING_BYTES of dynamic shared memory
 #define SATT_LEAN_KERNEL(NAME, KVT) extern "C" __global__ void __launch_bounds__(SATT_THREADS, SATT_LEAN_BLOCKS) \
-    NAME(SATT_ARGS_T(KVT)) { PDL_WAIT(); PDL_TRIGGER(); stagedLeanBody<KVT>(SATT_PASS); }
+    NAME(SATT_ARGS_T(KVT)) { stagedLeanBody<KVT>(SATT_PASS); }
 SATT_LEAN_KERNEL(attention_staged_lean_d128g8, float)
 SATT_LEAN_KERNEL(attention_staged_lean_d128g8_bf16, bf16)
 SATT_LEAN_KERNEL(attention_staged_lean_d128g8_fp8, fp8)

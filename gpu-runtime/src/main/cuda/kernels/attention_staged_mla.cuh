@@ -7,7 +7,6 @@
 // grid and arguments are the GQA staged entries' with nKV = nH (MlaAttentionStep, MlaLayout.stagedAttention).
 #pragma once
 #include "attention_staged.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // the GQA entries' ring depth and blocks per SM; K stages of 128 bytes per position (KH 2: [64 positions][128
 // bytes], 1.2x faster in attention_bench.cu's MLA case on an H100 for fp32 and bf16) or of 64 bytes (KH 1:
@@ -15,7 +14,7 @@
 #define SATT_MLA_STAGES SATT_STAGES
 #define SATT_MLA_BLOCKS 4
 #define SATT_KERNEL_MLA(NAME, DK, DV, KVT, KH) extern "C" __global__ void __launch_bounds__(SATT_THREADS, SATT_MLA_BLOCKS) \
-    NAME(SATT_ARGS_T(KVT)) { PDL_WAIT(); PDL_TRIGGER(); stagedAttentionBody<DK, DV, 1, SATT_MLA_STAGES, KVT, false, KH>(SATT_PASS); }
+    NAME(SATT_ARGS_T(KVT)) { stagedAttentionBody<DK, DV, 1, SATT_MLA_STAGES, KVT, false, KH>(SATT_PASS); }
 SATT_KERNEL_MLA(attention_staged_d192v128, 192, 128, float, 2)
 SATT_KERNEL_MLA(attention_staged_d192v128_bf16, 192, 128, bf16, 2)
 SATT_KERNEL_MLA(attention_staged_d192v128_fp8, 192, 128, fp8, 1)

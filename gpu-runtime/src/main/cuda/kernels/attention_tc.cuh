@@ -3,7 +3,6 @@
 #pragma once
 #include "attention.cuh"
 #include "cp_async.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // The fp32 K/V mode keeps attention.cuh / attention_staged.cuh bit for bit (its CPU-agreement rule, v27); the bf16
@@ -340,7 +339,7 @@ __device__ __forceinline__ void tcAttentionBody(const float* q, const KVT* kCach
 // NT row tiles per block: 1 for decode (grid (nKV, T, ATT_SPLITS), tokPerTile 1), 4 for prefill (grid (nKV,
 // ceil(T / (4 · tokPerTile)), ATT_SPLITS), tokPerTile 16 / G); dynamic shared memory tcAttSharedBytes(D, eb, NT)
 #define TCATT_KERNEL(NAME, DD, KVT, NT) extern "C" __global__ void __launch_bounds__(NT * TCATT_SLICES * 32) \
-    NAME(TCATT_ARGS_T(KVT)) { PDL_WAIT(); PDL_TRIGGER(); tcAttentionBody<DD, KVT, NT>(TCATT_PASS); }
+    NAME(TCATT_ARGS_T(KVT)) { tcAttentionBody<DD, KVT, NT>(TCATT_PASS); }
 TCATT_KERNEL(attention_tc_d16_bf16, 16, bf16, 1)
 TCATT_KERNEL(attention_tc_d32_bf16, 32, bf16, 1)
 TCATT_KERNEL(attention_tc_d64_bf16, 64, bf16, 1)

@@ -3,14 +3,11 @@
 #pragma once
 #include "types.cuh"
 #include "kv_elements.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // embedding: x[t] = emb[tokens[t]] (bf16 -> fp32, exact)
 // ---------------------------------------------------------------------------------------------------------------
 extern "C" __global__ void embed(const int* tokens, const bf16* emb, float* x, int H) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     int t = blockIdx.x;
     const bf16* row = emb + (size_t)tokens[t] * H;
     float* xr = x + (size_t)t * H;

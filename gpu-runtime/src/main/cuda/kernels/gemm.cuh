@@ -4,7 +4,6 @@
 #pragma once
 #include "bf16_split.cuh"
 #include "cp_async.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // Tensor-core GEMM with bf16 weights and split fp32 activations:  Y[row s][n] = sum_k W_e[n][k] * X[in(s)][k].
@@ -232,11 +231,11 @@ __device__ __forceinline__ void gemmBody(const float* X, int ldx, const int* inR
     for (int r = 0; r < RG; r++) reduceAndStore<MODE, SUB, NACC>(acc[r], red, nBase + r * 16, N, start, count, Y, ldy);
 }
 
-// Before PDL_WAIT (pdl.cuh) in the dense entries below: L2 prefetch hints for the weight pieces this lane loads in
-// gemmBody's first unrolled k iteration (4 chunks per warp for RG 1, 2 otherwise: its unroll depth), so that the
-// weight stream starts while the previous kernel drains. Only when tiles == null: an expert tile's weights are
-// known only from the tile list, which an earlier kernel writes. Weights are never written by a kernel of a step
-// and a prefetch reads nothing into registers, so the results are unchanged (the same bits with PDL on or off).
+// At the start of the dense entries below: an early L2 prefetch (prefetch.global.L2 hints) of the weight pieces
+// this lane loads in gemmBody's first unrolled k iteration (4 chunks per warp for RG 1, 2 otherwise: its unroll
+// depth), so that the block's first weight loads find them on their way. Only when tiles == null: an expert tile's
+// weights are known only from the tile list. A prefetch reads nothing into registers, so the results are the same
+// bits with or without it.
 template <int MODE, int RG>
 __device__ __forceinline__ void gemmPrefetchDense(const bf16* W, const bf16* W2, int N, int K, const int* tiles) {
     if (!tiles) {
@@ -268,13 +267,10 @@ __device__ __forceinline__ void gemmPrefetchDense(const bf16* W, const bf16* W2,
 #define GEMM_ARGS const float* X, int ldx, const int* inRow, const bf16* W, long long expertStride, int N, int K, \
     float* Y, int ldy, const int* tiles, const int* numTiles, int numRows
 #define GEMM_PASS X, ldx, inRow, W, nullptr, expertStride, N, K, Y, ldy, tiles, numTiles, numRows
-// A dense entry: the first weight pieces prefetched to L2 before the PDL wait (weights are never written by a
-// kernel), then the body.
+// A dense entry: the block's first weight pieces prefetched to L2 (gemmPrefetchDense), then the body.
 #define GEMM_DENSE_ENTRY(NAME, MODE, RG)                                                      \
     extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) NAME(GEMM_ARGS) {             \
         gemmPrefetchDense<MODE, RG>(W, nullptr, N, K, tiles);                                   \
-        PDL_WAIT();                                                                             \
-        PDL_TRIGGER();                                                                          \
         gemmBody<MODE, RG>(GEMM_PASS);                                                          \
     }
 GEMM_DENSE_ENTRY(gemm_store, 0, 1)
@@ -287,13 +283,9 @@ GEMM_DENSE_ENTRY(gemm_residual_wide, 1, 4)
 #define SWIGLU_PASS X, ldx, inRow, Wg, Wu, expertStride, N, K, Y, ldy, tiles, numTiles, numRows
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu(SWIGLU_ARGS) {
     gemmPrefetchDense<2, 1>(Wg, Wu, N, K, tiles);
-    PDL_WAIT();
-    PDL_TRIGGER();
     gemmBody<2, 1, GEMM_SUB, 1>(SWIGLU_PASS);
 }
 extern "C" __global__ void __launch_bounds__(GEMM_WARPS * 32) gemm_swiglu_wide(SWIGLU_ARGS) {
     gemmPrefetchDense<2, 2>(Wg, Wu, N, K, tiles);
-    PDL_WAIT();
-    PDL_TRIGGER();
     gemmBody<2, 2, GEMM_SUB, 1>(SWIGLU_PASS);
 }

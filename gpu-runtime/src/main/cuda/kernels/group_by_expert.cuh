@@ -2,7 +2,6 @@
 // Part of the one kernels PTX module: kernels.cu includes every header; each header includes what it uses.
 #pragma once
 #include "types.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // Groups the T*K (token, k) pairs by expert: sortedTok[slot] = token, pairSlot[t*K+k] = slot, and a list of
@@ -116,8 +115,6 @@ __device__ __forceinline__ void groupByExpert(const int* topIds, int numPairs, i
 extern "C" __global__ void group_by_expert(const int* topIds, int numPairs, int K, int E, int tile, int tile2,
                                            int* rankTmp, int* sortedTok, int* pairSlot, int* tiles, int* numTiles,
                                            int* tiles2, int* numTiles2, const int* realRows) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     groupByExpert<GROUP_MAXE, false>(topIds, numPairs, K, E, tile, tile2, rankTmp, sortedTok, pairSlot, tiles,
                                      numTiles, tiles2, numTiles2, realRows);
 }

@@ -14,7 +14,6 @@
 // Stream order is the only synchronisation: kv_swap_out runs before the step's kernels may rewrite a block, and
 // kv_swap_in before attention reads one (CudaKvSwap launches both on the step's stream ahead of its forward).
 #pragma once
-#include "pdl.cuh" // PDL_WAIT, PDL_TRIGGER
 
 #define KV_SWAP_THREADS 256
 #define KV_SWAP_UNROLL 4
@@ -57,8 +56,6 @@ __device__ __forceinline__ void kvSwapBody(const int* __restrict__ blocks, const
     extern "C" __global__ void __launch_bounds__(KV_SWAP_THREADS)                                                \
         NAME(const int* blocks, const int* slots, int pairs, const unsigned long long* regions, int numRegions,  \
              const unsigned long long* chunks, int slotsPerChunk, long long blockBytes) {                       \
-        PDL_WAIT();                                                                                              \
-        PDL_TRIGGER();                                                                                           \
         kvSwapBody<TO_HOST>(blocks, slots, pairs, regions, numRegions, chunks, slotsPerChunk, blockBytes);     \
     }
 KV_SWAP_ENTRY(kv_swap_out, true)   // device blocks -> host slots (a step's preempted blocks)

@@ -31,7 +31,6 @@
 #include "attention.cuh"
 #include "block_reduce.cuh"
 #include "kv_elements.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 #define MLA_THREADS 128
 #define MLA_MAXR 512
@@ -148,18 +147,12 @@ __device__ __forceinline__ void mlaAttentionBody(const float* qLat, const float*
     float* part
 #define MLA_PASS qLat, qRope, latCache, tokSeq, positions, blockTables, meta, blockSize, nH, R, DR, scale, part
 extern "C" __global__ void __launch_bounds__(MLA_THREADS) mla_attention(MLA_ARGS_T(float)) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     mlaAttentionBody<float>(MLA_PASS);
 }
 extern "C" __global__ void __launch_bounds__(MLA_THREADS) mla_attention_bf16(MLA_ARGS_T(bf16)) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     mlaAttentionBody<bf16>(MLA_PASS);
 }
 extern "C" __global__ void __launch_bounds__(MLA_THREADS) mla_attention_fp8(MLA_ARGS_T(fp8)) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     mlaAttentionBody<fp8>(MLA_PASS);
 }
 
@@ -224,17 +217,11 @@ __device__ __forceinline__ void mlaRopeLatentBody(const float* q, const float* k
     const int* positions, const int* slots, int nH, int DN, int R, int DR, int interleaved, float* qRope
 #define MLAW_PASS q, kvA, kvNorm, eps, invFreq, positions, slots, nH, DN, R, DR, interleaved, qRope, latCache
 extern "C" __global__ void __launch_bounds__(MLAW_THREADS) mla_rope_latent(MLAW_ARGS, float* latCache) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     mlaRopeLatentBody<float>(MLAW_PASS);
 }
 extern "C" __global__ void __launch_bounds__(MLAW_THREADS) mla_rope_latent_bf16(MLAW_ARGS, bf16* latCache) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     mlaRopeLatentBody<bf16>(MLAW_PASS);
 }
 extern "C" __global__ void __launch_bounds__(MLAW_THREADS) mla_rope_latent_fp8(MLAW_ARGS, fp8* latCache) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     mlaRopeLatentBody<fp8>(MLAW_PASS);
 }

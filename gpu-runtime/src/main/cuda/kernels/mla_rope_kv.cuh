@@ -5,7 +5,6 @@
 // bench/cuda/mla_rope_kv_bench.cu checks it against a CPU reference.
 #pragma once
 #include "kv_elements.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // One token's rotated query and its per-head K / V cache rows, from the products the host ran before it:
@@ -79,17 +78,11 @@ __device__ __forceinline__ void mlaRopeKvBody(const float* q, const float* kRope
 #define MLAX_PASS q, kRope, kvb, positions, slots, invFreq, attnFactor, nH, DN, DR, DV, D, interleaved, qOut, \
     kCache, vCache
 extern "C" __global__ void __launch_bounds__(MLAX_THREADS) mla_rope_kv(MLAX_ARGS, float* kCache, float* vCache) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     mlaRopeKvBody<float>(MLAX_PASS);
 }
 extern "C" __global__ void __launch_bounds__(MLAX_THREADS) mla_rope_kv_bf16(MLAX_ARGS, bf16* kCache, bf16* vCache) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     mlaRopeKvBody<bf16>(MLAX_PASS);
 }
 extern "C" __global__ void __launch_bounds__(MLAX_THREADS) mla_rope_kv_fp8(MLAX_ARGS, fp8* kCache, fp8* vCache) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     mlaRopeKvBody<fp8>(MLAX_PASS);
 }

@@ -2,7 +2,6 @@
 // Part of the one kernels PTX module: kernels.cu includes every header; each header includes what it uses.
 #pragma once
 #include "types.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // Weighted combine + residual: x[t] += sum_k w[t,k] * y[pairSlot[t*K+k]] (k in order: fixed reduction order).
@@ -59,8 +58,6 @@ __device__ __forceinline__ float4 moeCombine4(float* xr, const float* wS, const 
 
 extern "C" __global__ void moe_combine(float* x, const float* ySorted, const int* pairSlot, const float* topW, int K,
                                        int H) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     __shared__ float wS[MOE_MAXK];
     __shared__ const float* yS[MOE_MAXK];
     int t = blockIdx.x;

@@ -3,7 +3,6 @@
 #pragma once
 #include "moe_combine.cuh"
 #include "rmsnorm.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // moe_combine_rmsnorm: x[t] += sum_k w[t,k] * y[pairSlot[t*K+k]] exactly as moe_combine (float4 path: the same
@@ -20,8 +19,6 @@
 extern "C" __global__ void __launch_bounds__(MCN_THREADS) moe_combine_rmsnorm(
         float* x, const float* ySorted, const int* pairSlot, const float* topW, int K, int H, const bf16* w,
         float* out, float* outSplit, float eps) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     __shared__ float wS[MOE_MAXK];
     __shared__ const float* yS[MOE_MAXK];
     __shared__ __align__(16) float row[MCN_MAXH];

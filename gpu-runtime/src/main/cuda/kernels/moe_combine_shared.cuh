@@ -3,7 +3,6 @@
 // what it uses.
 #pragma once
 #include "moe_combine.cuh" // MOE_MAXK, moeLoadPairs, moeRoutedSum4
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // x[t] += (sum_k w[t,k] * y[pairSlot[t*K+k]]) + g[t] * ySh[t]: moe_combine's routed sum (k in order, the same
@@ -13,8 +12,6 @@
 // ---------------------------------------------------------------------------------------------------------------
 extern "C" __global__ void moe_combine_shared(float* x, const float* ySorted, const int* pairSlot, const float* topW,
                                               int K, int H, const float* ySh, const float* sharedGate) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     __shared__ float wS[MOE_MAXK];
     __shared__ const float* yS[MOE_MAXK];
     int t = blockIdx.x;

@@ -3,7 +3,6 @@
 #pragma once
 #include "block_reduce.cuh"
 #include "kv_elements.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // q/k norm (none, per head, or full width) + RoPE (rotate-half, HF convention) + K/V write into the paged cache.
@@ -104,19 +103,13 @@ __device__ __forceinline__ void qkNormRopeKv(const float* qkv, const int* positi
     int qkMode, float eps, const float* invFreq, float* qOut
 extern "C" __global__ void __launch_bounds__(QKR_THREADS)
 qk_norm_rope_kv(QK_ARGS, float* kCache, float* vCache, int nH, int nKV, int D) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     qkNormRopeKv<float>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
 }
 extern "C" __global__ void __launch_bounds__(QKR_THREADS)
 qk_norm_rope_kv_bf16(QK_ARGS, bf16* kCache, bf16* vCache, int nH, int nKV, int D) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     qkNormRopeKv<bf16>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
 }
 extern "C" __global__ void __launch_bounds__(QKR_THREADS)
 qk_norm_rope_kv_fp8(QK_ARGS, fp8* kCache, fp8* vCache, int nH, int nKV, int D) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     qkNormRopeKv<fp8>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, kCache, vCache, nH, nKV, D);
 }

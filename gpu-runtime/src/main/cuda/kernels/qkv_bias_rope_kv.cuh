@@ -3,7 +3,6 @@
 // Part of the one kernels PTX module: kernels.cu includes every header; each header includes what it uses.
 #pragma once
 #include "qk_norm_rope_kv.cuh" // copySpan, QKR_THREADS, QKR_MAXD, QK_ARGS
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // qk_norm_rope_kv's kernel (same grid, threads and per-element arithmetic) with two more steps, in transformers'
@@ -71,22 +70,16 @@ __device__ __forceinline__ void qkvBiasNormRopeKv(const float* qkv, const int* p
 #define QKB_ARGS QK_ARGS, const float* qkvBias, int rotaryDim
 extern "C" __global__ void __launch_bounds__(QKR_THREADS)
 qkv_bias_norm_rope_kv(QKB_ARGS, float* kCache, float* vCache, int nH, int nKV, int D) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     qkvBiasNormRopeKv<float>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, qkvBias, rotaryDim,
                              kCache, vCache, nH, nKV, D);
 }
 extern "C" __global__ void __launch_bounds__(QKR_THREADS)
 qkv_bias_norm_rope_kv_bf16(QKB_ARGS, bf16* kCache, bf16* vCache, int nH, int nKV, int D) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     qkvBiasNormRopeKv<bf16>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, qkvBias, rotaryDim,
                             kCache, vCache, nH, nKV, D);
 }
 extern "C" __global__ void __launch_bounds__(QKR_THREADS)
 qkv_bias_norm_rope_kv_fp8(QKB_ARGS, fp8* kCache, fp8* vCache, int nH, int nKV, int D) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     qkvBiasNormRopeKv<fp8>(qkv, positions, slots, qNorm, kNorm, qkMode, eps, invFreq, qOut, qkvBias, rotaryDim,
                            kCache, vCache, nH, nKV, D);
 }

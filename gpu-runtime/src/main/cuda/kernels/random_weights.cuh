@@ -2,7 +2,6 @@
 // Part of the one kernels PTX module: kernels.cu includes every header; each header includes what it uses.
 #pragma once
 #include "types.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // synthetic weights: uniform in [-scale, scale) (+ offset) from a counter hash, generated on the device
@@ -15,8 +14,6 @@ __device__ __forceinline__ uint64_t splitMix64(uint64_t z) {
 }
 
 extern "C" __global__ void fill_random_bf16(bf16* out, long long n, unsigned long long seed, float scale, float offset) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     long long stride = (long long)gridDim.x * blockDim.x;
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
         uint64_t r = splitMix64(seed ^ splitMix64((uint64_t)i));

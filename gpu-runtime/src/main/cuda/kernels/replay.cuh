@@ -12,15 +12,12 @@
 #include "router_topk.cuh"
 #include "router_grouped.cuh"
 #include "sampling.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // router_topk with routing replay (routerTopk<true>: the forced token's ids, its probabilities gathered there,
 // renormalised as the free ids are; the free selection still runs to count the reproduced ids).
 extern "C" __global__ void router_topk_forced(const float* xn, const bf16* Wr, int E, int H, int K, int normTopk,
                                               int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut,
                                               const int* forcedRow, const int* forcedIds, int* reproduced) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     __shared__ float probs[ROUTER_MAXE];
     __shared__ float scratch[32];
     routerTopk<true>(xn, Wr, E, H, K, normTopk, moeSlot, numMoe, topIds, topW, routingOut, forcedRow, forcedIds,
@@ -33,8 +30,6 @@ router_grouped_forced(const float* xn, const bf16* Wr, const float* bias, const 
                       int K, int kind, int nGroup, int topkGroup, int normTopk, float normEps, float scaling,
                       int moeSlot, int numMoe, int* topIds, float* topW, float* sharedGate, int* routingOut,
                       const int* forcedRow, const int* forcedIds, int* reproduced) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     ROUTER_GROUPED_SHARED
     routerGrouped<true>(xn, Wr, bias, sharedGateW, E, H, K, kind, nGroup, topkGroup, normTopk, normEps, scaling,
                         moeSlot, numMoe, topIds, topW, sharedGate, routingOut, forcedRow, forcedIds, reproduced, l, c,
@@ -46,8 +41,6 @@ router_grouped_forced(const float* xn, const bf16* Wr, const float* bias, const 
 // logprob sample_tokens reports when it samples that token from the same row, bit for bit.
 extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
 score_tokens(const float* logits, int V, const int* targets, float* outLogp) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     __shared__ float scratch[32];
     __shared__ int iscratch[32];
     int r = blockIdx.x;

@@ -3,7 +3,6 @@
 #pragma once
 #include "block_reduce.cuh"
 #include "bf16_split.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // RMSNorm of row rowIdx[r] (or r) into out[r] (fp32, when out is given) and/or outSplit[r] (split row, for a GEMM):
@@ -36,8 +35,6 @@ __device__ __forceinline__ void rmsNormCached(const float (&v)[RMS_CACHE], const
 
 extern "C" __global__ void rmsnorm(const float* x, const int* rowIdx, const bf16* w, float* out, float* outSplit,
                                    int H, float eps) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     __shared__ float scratch[32];
     int r = blockIdx.x, tid = threadIdx.x, nt = blockDim.x;
     int src = rowIdx ? rowIdx[r] : r;

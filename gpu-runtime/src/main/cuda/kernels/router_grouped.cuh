@@ -30,7 +30,6 @@
 #include "block_reduce.cuh"
 #include "bf16_split.cuh"
 #include "router_topk.cuh" // ROUTER_MAXE
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 #define ROUTE_SOFTMAX 0
 #define ROUTE_SIGMOID_BIAS 1
@@ -265,8 +264,6 @@ extern "C" __global__ void __launch_bounds__(RG_THREADS)
 router_grouped(const float* xn, const bf16* Wr, const float* bias, const bf16* sharedGateW, int E, int H, int K,
                int kind, int nGroup, int topkGroup, int normTopk, float normEps, float scaling, int moeSlot,
                int numMoe, int* topIds, float* topW, float* sharedGate, int* routingOut) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     ROUTER_GROUPED_SHARED
     routerGrouped<false>(xn, Wr, bias, sharedGateW, E, H, K, kind, nGroup, topkGroup, normTopk, normEps, scaling,
                          moeSlot, numMoe, topIds, topW, sharedGate, routingOut, nullptr, nullptr, nullptr, l, c,

@@ -4,7 +4,6 @@
 #include "router_topk.cuh"
 #include "rmsnorm.cuh"
 #include "group_by_expert.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // RMSNorm of row x[t] (router_tiles.cuh: t of its block's tokens; else blockIdx.x) exactly as rmsnorm's cached path with 256 threads — threads 0..255 of the block (warps 0-7):
@@ -57,8 +56,6 @@ __device__ __forceinline__ void routerNormRow(int t, const float* x, const bf16*
 extern "C" __global__ void __launch_bounds__(1024) router_topk_norm(
         const float* x, const bf16* normW, float eps, float* outSplit, const bf16* Wr, int E, int H, int K,
         int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     __shared__ float probs[ROUTER_MAXE];
     __shared__ float scratch[32];
     __shared__ __align__(16) float row[RMS_CACHE * RTN_NORM_THREADS];
@@ -134,8 +131,6 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
         const float* x, const bf16* normW, float eps, float* outSplit, const bf16* Wr, int E, int H, int K,
         int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut, float* logits,
         int* arrivals) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     RTN_PARTS_SHARED;
     routerTopkNormParts(x, normW, eps, outSplit, Wr, E, H, K, normTopk, moeSlot, numMoe, topIds, topW, routingOut,
                         logits, arrivals, probs, scratch, row, last);
@@ -182,8 +177,6 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
         int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut, float* logits,
         int* arrivals, int* stepArrival, int tile, int tile2, int* rankTmp, int* sortedTok, int* pairSlot,
         int* tiles, int* numTiles, int* tiles2, int* numTiles2, const int* realRows) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     RTN_PARTS_SHARED;
     __shared__ int lastOfStep;
     if (!routerTopkNormParts(x, normW, eps, outSplit, Wr, E, H, K, normTopk, moeSlot, numMoe, topIds, topW,

@@ -129,8 +129,6 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
         const float* x, const bf16* normW, float eps, float* outSplit, const bf16* Wr, int T, int E, int H, int K,
         int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut, float* logits,
         int* arrivals) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     RTT_ROWS_SHARED;
     routerTopkNormTiles(x, normW, eps, outSplit, Wr, T, E, H, K, normTopk, moeSlot, numMoe, topIds, topW, routingOut,
                         logits, arrivals, rows, probs, scratch, last);
@@ -142,8 +140,6 @@ extern "C" __global__ void __launch_bounds__(RTN_NORM_THREADS) router_topk_norm_
         int normTopk, int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut, float* logits,
         int* arrivals, int* stepArrival, int tile, int tile2, int* rankTmp, int* sortedTok, int* pairSlot,
         int* tiles, int* numTiles, int* tiles2, int* numTiles2, const int* realRows) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     RTT_ROWS_SHARED;
     __shared__ int lastOfStep;
     if (!routerTopkNormTiles(x, normW, eps, outSplit, Wr, T, E, H, K, normTopk, moeSlot, numMoe, topIds, topW,

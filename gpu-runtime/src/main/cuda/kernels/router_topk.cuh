@@ -3,7 +3,6 @@
 #pragma once
 #include "block_reduce.cuh"
 #include "bf16_split.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // Router: logits = xn . Wr^T (fp32 FMA, fixed order), softmax, top-k (ties: lower expert id), optional
@@ -160,8 +159,6 @@ __device__ __forceinline__ void routerTopk(const float* xn, const bf16* Wr, int 
 
 extern "C" __global__ void router_topk(const float* xn, const bf16* Wr, int E, int H, int K, int normTopk,
                                        int moeSlot, int numMoe, int* topIds, float* topW, int* routingOut) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     // shared arrays declared by each entry point (their PTX names are the entry's: router_topk's are unchanged)
     __shared__ float probs[ROUTER_MAXE];
     __shared__ float scratch[32];

@@ -3,7 +3,6 @@
 #pragma once
 #include "block_reduce.cuh"
 #include "random_weights.cuh"
-#include "pdl.cuh"         // PDL_WAIT, PDL_TRIGGER
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sampling, one block (1024 threads) per sampled row. Greedy (temperature 0): argmax, ties to the lower id.
@@ -143,8 +142,6 @@ __device__ uint32_t bisectMass4(const float* l, int V, uint32_t floor, double bo
 
 extern "C" __global__ void __launch_bounds__(SAMPLE_THREADS)
 sample_tokens(const float* logits, int V, const int* params, int* outTok, float* outLogp) {
-    PDL_WAIT();
-    PDL_TRIGGER();
     __shared__ float scratch[32];
     __shared__ int iscratch[32];
     __shared__ double dscratch[32];

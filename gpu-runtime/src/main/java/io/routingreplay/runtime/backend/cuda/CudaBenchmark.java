@@ -116,9 +116,8 @@ public final class CudaBenchmark {
         }
         System.out.println();
         System.out.printf(Locale.ROOT, "CUDA backend, %s with %d of %d layers, synthetic bf16 weights, "
-                + "%s K/V, prompt %d / output %d, %s%s, PDL %s%n", shapeName, layers, full.numLayers,
-                kv, prompt, output, card, temperature > 0 ? ", temperature " + temperature : "",
-                PdlLauncher.enabledFromSystemProperty() ? "on" : "off");
+                + "%s K/V, prompt %d / output %d, %s%s%n", shapeName, layers, full.numLayers,
+                kv, prompt, output, card, temperature > 0 ? ", temperature " + temperature : "");
         for (String row : rows) {
             System.out.println(row);
         }

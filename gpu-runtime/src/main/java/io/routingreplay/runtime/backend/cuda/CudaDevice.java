@@ -13,7 +13,6 @@ import jcuda.driver.JCudaDriver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -42,9 +41,6 @@ final class CudaDevice implements AutoCloseable {
     /** Synchronized: the swap space pins its chunks ahead of use on a thread of its own (CudaKvSwap). */
     private final List<Pointer> hostAllocations = Collections.synchronizedList(new ArrayList<>());
     private List<Object[]> profiled; // {name, start event, end event} while profiling
-    /** -Droutingreplay.cuda.pdl=on: every kernel launched with programmatic dependent launch (PdlLauncher). */
-    final boolean pdl = PdlLauncher.enabledFromSystemProperty();
-    private ByteBuffer pdlParams; // the packed arguments of the PDL launch in progress (the driver copies them)
 
     CudaDevice(int ordinal) {
         JCudaDriver.setExceptionsEnabled(true);
@@ -66,9 +62,6 @@ final class CudaDevice implements AutoCloseable {
         cuCtxSetCurrent(context);
         cuModuleLoadData(module, readPtx());
         cuStreamCreate(stream, 0);
-        if (pdl) {
-            PdlLauncher.load(); // fail at start, with the reason, when this build has no shim
-        }
     }
 
     /** Makes this device's context current on the calling thread (the engine may drive it from any one thread). */
@@ -220,14 +213,8 @@ final class CudaDevice implements AutoCloseable {
         }
     }
 
-    /** One launch on the stream: with PDL (kernels/pdl.cuh: the kernel may start while the previous one drains;
-     *  in a captured graph a programmatic kernel-to-kernel edge) when {@link #pdl}, else JCuda's cuLaunchKernel. */
+    /** One launch on the stream through JCuda's cuLaunchKernel. */
     private void enqueue(String f, int gx, int gy, int gz, int block, int sharedBytes, Object[] args) {
-        if (pdl) {
-            pdlParams = PdlLauncher.pack(args, pdlParams);
-            PdlLauncher.launch(fn(f), gx, gy, gz, block, sharedBytes, stream, pdlParams, args.length, true);
-            return;
-        }
         Pointer[] ps = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
