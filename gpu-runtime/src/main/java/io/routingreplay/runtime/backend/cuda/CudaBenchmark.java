@@ -238,6 +238,20 @@ public final class CudaBenchmark {
             kernelAb(r, B, prompt + output - 1, next, tables, greedy, staged -> r.useLeanAttention(!staged),
                     "attention lean/staged ms", "staged attention (lean off)", rows);
         }
+        // the opt-in kernels of -Droutingreplay.cuda.routerTiles / classSplitDense / classSplitFold, each against
+        // what it replaces, graph-replayed (same call and context); each ends as configured
+        if (r.routerTilesConfigured()) {
+            kernelAb(r, B, prompt + output - 1, next, tables, greedy, tilesOff -> r.useRouterTiles(!tilesOff),
+                    "router tiles on/off ms", "router tiles off", rows);
+        }
+        if (r.classSplitConfigured()) {
+            kernelAb(r, B, prompt + output - 1, next, tables, greedy, splitOff -> r.useClassSplitDense(!splitOff),
+                    "class-split dense on/off ms", "class-split dense off", rows);
+        }
+        if (r.classFoldsBothAvailable()) {
+            kernelAb(r, B, prompt + output - 1, next, tables, greedy, r::useClusterFold,
+                    "class fold workspace/cluster", "cluster fold", rows);
+        }
         if (r.tensorCoreAttentionApplies()) {
             // tensor-core vs fp32-FMA attention (bf16 / fp8 K/V), graph-replayed (same call and context); the
             // FMA side starts from -Droutingreplay.cuda.attention's setting, so run without it

@@ -324,6 +324,40 @@ public final class CudaModelRunner implements ModelRunner {
         return pass.leanAttention && pass.leanAttentionApplies();
     }
 
+    /** Whether -Droutingreplay.cuda.routerTiles turned the tiled MoE router on at start (its buffers sized for it). */
+    public boolean routerTilesConfigured() {
+        return RouterTiles.enabled(System.getProperty(RouterTiles.PROPERTY));
+    }
+
+    /** Runs the tiled MoE router where it applies (true; only when {@link #routerTilesConfigured()}) or the
+     *  kernels it replaces (false), for A/Bs. */
+    public void useRouterTiles(boolean on) {
+        pass.routerTiles = on && routerTilesConfigured();
+    }
+
+    /** Whether -Droutingreplay.cuda.classSplitDense turned the class-split dense products on at start. */
+    public boolean classSplitConfigured() {
+        return ClassSplitDense.fromRows(System.getProperty(ClassSplitDense.PROPERTY)) > 0;
+    }
+
+    /** Runs the class-split dense products from the configured rows (true) or the kernels they replace (false),
+     *  for A/Bs. */
+    public void useClassSplitDense(boolean on) {
+        pass.classSplitFrom = on ? ClassSplitDense.fromRows(System.getProperty(ClassSplitDense.PROPERTY)) : 0;
+    }
+
+    /** Whether both class folds can run: the workspace fold was configured (its workspace allocated at start); the
+     *  cluster fold needs none. */
+    public boolean classFoldsBothAvailable() {
+        return classSplitConfigured() && pass.classWorkspaceAllocated();
+    }
+
+    /** Adds the class sums through a cluster (true) or the workspace (false), for A/Bs; see
+     *  {@link #classFoldsBothAvailable()}. */
+    public void useClusterFold(boolean cluster) {
+        pass.classFold = cluster ? ClassSplitDense.Fold.CLUSTER : ClassSplitDense.Fold.WORKSPACE;
+    }
+
     /** Whether the tensor-core attention applies to this model and K/V cache (bf16 / fp8, kernels/attention_tc.cuh). */
     public boolean tensorCoreAttentionApplies() {
         return pass.tensorCoreAttentionApplies();
@@ -493,8 +527,9 @@ public final class CudaModelRunner implements ModelRunner {
     }
 
     private void launchGraph(int rows) {
-        int key = rows * 16 + (captureRouting ? 1 : 0) + (pass.kSplitGemm ? 2 : 0) + (pass.fmaAttention ? 4 : 0)
-                + (pass.leanAttention ? 8 : 0);
+        int key = rows * 128 + (captureRouting ? 1 : 0) + (pass.kSplitGemm ? 2 : 0) + (pass.fmaAttention ? 4 : 0)
+                + (pass.leanAttention ? 8 : 0) + (pass.routerTiles ? 16 : 0) + (pass.classSplitFrom > 0 ? 32 : 0)
+                + (pass.classFold == ClassSplitDense.Fold.CLUSTER ? 64 : 0);
         CUgraphExec exec = graphs.get(key);
         if (exec == null) {
             CUgraph graph = new CUgraph();

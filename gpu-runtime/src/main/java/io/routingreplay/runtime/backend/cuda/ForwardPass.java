@@ -581,6 +581,11 @@ final class ForwardPass {
                 && H <= FUSED_COMBINE_NORM_MAX_HIDDEN;
     }
 
+    /** Whether the class sums' workspace exists (the workspace fold was configured at start). */
+    boolean classWorkspaceAllocated() {
+        return classPartials != null;
+    }
+
     /** Whether a dense product of {@code t} rows, {@code n} outputs, row length {@code k} runs class-split: the
      *  switch is on, t in [{@link #classSplitFrom}, {@value #TILED_FROM_ROWS}), n within the workspace (the cluster
      *  fold needs none), k % 8 == 0 (the tiled kernels' pieces). */
