@@ -111,7 +111,10 @@ public final class CudaBenchmark {
             rows.add(String.format(Locale.ROOT, "%-28s %8s %12s %12s %12s %10s", "phase", "batch", "ms/step",
                     "tokens/s", "roofline ms", "x roofline"));
             for (int b : batches) {
+                int done = rows.size();
                 runBatch(r, mc, b, prompt, output, copyGBs, rows, b == 32 || b == 128);
+                // each batch's rows as soon as they exist, so that a run cut short by a time limit keeps them
+                rows.subList(done, rows.size()).forEach(row -> System.out.println("row: " + row));
             }
         }
         System.out.println();
