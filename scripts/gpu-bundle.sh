@@ -25,15 +25,15 @@ done
 root="$(cd "$(dirname "$0")/.." && pwd)"
 command -v nvcc >/dev/null || { echo "nvcc is not on PATH: the bundle needs the kernels' PTX" >&2; exit 1; }
 cd "$root"
-mvn -q -o -pl gpu-runtime -am -DskipTests package
-mvn -q -o -pl gpu-runtime test-compile
+mvn -q -pl gpu-runtime -am -DskipTests package
+mvn -q -pl gpu-runtime test-compile
 jar="$(ls gpu-runtime/target/gpu-runtime-*.jar | grep -v sources | head -1)"
 unzip -l "$jar" | grep kernels.ptx >/dev/null || { echo "$jar has no kernels.ptx" >&2; exit 1; }
 rm -rf "$out" && mkdir -p "$out/lib" "$out/test"
-mvn -q -o -pl gpu-runtime dependency:copy-dependencies -DincludeScope=runtime -DexcludeGroupIds=ai.djl,ai.djl.huggingface,net.java.dev.jna,commons-io,org.apache.commons,commons-codec,com.google.code.gson,com.google.errorprone -DoutputDirectory="$(cd "$out" && pwd)/lib"
+mvn -q -pl gpu-runtime dependency:copy-dependencies -DincludeScope=runtime -DexcludeGroupIds=ai.djl,ai.djl.huggingface,net.java.dev.jna,commons-io,org.apache.commons,commons-codec,com.google.code.gson,com.google.errorprone -DoutputDirectory="$(cd "$out" && pwd)/lib"
 cp "$jar" "$out/lib/"
 if [ "$tokenizer" = 1 ]; then
-  mvn -q -o -pl gpu-runtime dependency:copy-dependencies -DincludeScope=runtime \
+  mvn -q -pl gpu-runtime dependency:copy-dependencies -DincludeScope=runtime \
     -DincludeGroupIds=ai.djl,ai.djl.huggingface,net.java.dev.jna,commons-io,org.apache.commons,commons-codec,com.google.code.gson \
     -DoutputDirectory="$(cd "$out" && pwd)/lib"
   # keep only the linux-x86_64 native of the tokenizer

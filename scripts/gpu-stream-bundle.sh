@@ -15,7 +15,7 @@ part="${2:-60}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 command -v nvcc >/dev/null || { echo "nvcc is not on PATH: the bundle needs the kernels' PTX" >&2; exit 1; }
 cd "$root"
-mvn -q -o -DskipTests package
+mvn -q -DskipTests package
 unzip -l gpu-runtime/target/gpu-runtime-*[0-9T].jar | grep -q kernels.ptx || { echo "gpu-runtime jar has no kernels.ptx" >&2; exit 1; }
 stage="$(mktemp -d)"
 b="$stage/stream-bundle"
