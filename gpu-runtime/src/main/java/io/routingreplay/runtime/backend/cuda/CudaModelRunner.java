@@ -346,10 +346,10 @@ public final class CudaModelRunner implements ModelRunner {
         pass.classSplitFrom = on ? ClassSplitDense.fromRows(System.getProperty(ClassSplitDense.PROPERTY)) : 0;
     }
 
-    /** Whether both class folds can run: the workspace fold was configured (its workspace allocated at start); the
-     *  cluster fold needs none. */
+    /** Whether both class folds can run: the workspace exists only when the class split with the workspace fold was
+     *  configured at start; the cluster fold needs none. */
     public boolean classFoldsBothAvailable() {
-        return classSplitConfigured() && pass.classWorkspaceAllocated();
+        return pass.classWorkspaceAllocated();
     }
 
     /** Adds the class sums through a cluster (true) or the workspace (false), for A/Bs; see
