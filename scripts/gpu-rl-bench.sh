@@ -44,6 +44,8 @@
 # (without --lower-bound the bound columns print "-").
 # RL_BENCH_SWAP_GIB sets --swap-space-gib (the host swap space for preempted K/V; unset: the engine's default, 16
 # GiB on cuda; 0: none, preempted work is recomputed as before the swap space existed).
+# RL_BENCH_GEMM_INPUTS sets --gemm-inputs (split, the default, or bf16: the products multiply the activations rounded
+# to bf16, as vLLM's bf16 engine does, with half the tensor-core work).
 # For each run it prints wall time, output tokens/s, preemptions, K/V blocks swapped out / back in, recomputed
 # positions (and their share of the generated tokens), the prefix cache's hit rate (positions known at admission
 # served from it), the prompt-end logits rows it kept (MiB) and the lower bound the run's
@@ -103,6 +105,7 @@ options() { # name -> generate options of the workload
     rl-long|grpo|multi-turn) echo "--max-batch 256 --npy-dir $work/npy" ;;
   esac
   if [ -n "${RL_BENCH_SWAP_GIB:-}" ]; then echo "--swap-space-gib $RL_BENCH_SWAP_GIB"; fi
+  if [ -n "${RL_BENCH_GEMM_INPUTS:-}" ]; then echo "--gemm-inputs $RL_BENCH_GEMM_INPUTS"; fi
 }
 
 multi_turn() { # kv, admission: the whole conversation workload in one engine; appends its table to $out/multi-turn.txt
@@ -169,7 +172,7 @@ PY
   done
 done
 echo
-echo "==== RL workloads, $card, Qwen3-30B-A3B shape (48 layers, synthetic bf16 weights) ===="
+echo "==== RL workloads, $card, Qwen3-30B-A3B shape (48 layers, synthetic bf16 weights), ${RL_BENCH_GEMM_INPUTS:-split} GEMM inputs ===="
 cat "$table"
 echo "x vLLM: output tokens/s over 739.8 (vLLM issue #23151, one H100, bf16, TP 1, 2,048 in / 1,024 out, concurrency 10)"
 case ",$workloads," in *,grpo,*)

@@ -77,11 +77,17 @@ __device__ __forceinline__ void laneHiLo(float4 a, float4 b, uint32_t* h, uint32
 
 // One 32-wide chunk into accumulator c: the four mma (hi, lo of the first 16 k, then of the second), in the order
 // every GEMM variant must share for bit-identical results. A, B: weight rows g and g + 8, 16 bytes each.
+// Compiled with GEMM_INPUTS_BF16 (the module gemm_bf16_inputs.cu: GemmInputs.BF16) only the hi products run: the
+// activation rounded to bf16, as a bf16 engine multiplies it — half the tensor-core work, ~8 mantissa bits of x.
 __device__ __forceinline__ void mmaChunk(float* c, uint4 A, uint4 B, const uint32_t* h, const uint32_t* l) {
     mma16816(c, A.x, B.x, A.y, B.y, h[0], h[1]);
+#ifndef GEMM_INPUTS_BF16
     mma16816(c, A.x, B.x, A.y, B.y, l[0], l[1]);
+#endif
     mma16816(c, A.z, B.z, A.w, B.w, h[2], h[3]);
+#ifndef GEMM_INPUTS_BF16
     mma16816(c, A.z, B.z, A.w, B.w, l[2], l[3]);
+#endif
 }
 
 // The fixed-order reduction over the K split (warp 0 + warp 1 + ... + warp 7) of one 16-row group's accumulators

@@ -86,6 +86,12 @@ public final class JobOptions {
             .withDescription("K/V cache element type: 'fp32' (exact, what conformance checks), 'bf16' (half the "
                     + "bytes, twice the positions) or 'fp8' (e4m3, a quarter of the bytes).");
 
+    public static final ConfigOption<String> GEMM_INPUTS = ConfigOptions.key("engine.gemm-inputs")
+            .stringType().defaultValue("split")
+            .withDescription("What the matrix products multiply the bf16 weights by: 'split' (the fp32 activation as "
+                    + "bf16 hi + lo, close to fp32: what conformance checks) or 'bf16' (rounded to bf16 as a bf16 "
+                    + "engine does: half the tensor-core work; tokens and routing may differ from 'split').");
+
     public static final ConfigOption<Boolean> PREFIX_CACHE = ConfigOptions.key("engine.prefix-cache")
             .booleanType().defaultValue(true)
             .withDescription("Share the K/V and routing of equal prompt prefixes between requests (GRPO samples, "

@@ -1,6 +1,7 @@
 package io.routingreplay.job;
 
 import io.routingreplay.runtime.config.ModelConfigLoader;
+import io.routingreplay.runtime.engine.GemmInputs;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.parallel.ParallelLayout;
 import io.routingreplay.runtime.scheduler.AdmissionPolicy;
@@ -142,7 +143,7 @@ public final class RoutingReplayPipeline {
     static EngineSettings engineSettings(ReadableConfig conf, Path modelDir, int maxNewTokens) {
         EngineSettings engine = new EngineSettings(modelDir.toString(), conf.get(JobOptions.BACKEND),
                 conf.get(JobOptions.MAX_NUM_SEQS), conf.get(JobOptions.MAX_BATCH_TOKENS),
-                conf.get(JobOptions.KV_CACHE_TOKENS), kvCacheDtype(conf), maxNewTokens,
+                conf.get(JobOptions.KV_CACHE_TOKENS), kvCacheDtype(conf), gemmInputs(conf), maxNewTokens,
                 conf.get(JobOptions.ENGINE_THREADS), conf.get(JobOptions.PREFIX_CACHE), admission(conf),
                 conf.get(JobOptions.TENSOR_PARALLEL), conf.get(JobOptions.EXPERT_PARALLEL), swapSpaceBytes(conf));
         engine.toEngineConfig();
@@ -184,6 +185,14 @@ public final class RoutingReplayPipeline {
             return KvCacheDtype.parse(conf.get(JobOptions.KV_CACHE_DTYPE));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(JobOptions.KV_CACHE_DTYPE.key() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static GemmInputs gemmInputs(ReadableConfig conf) {
+        try {
+            return GemmInputs.parse(conf.get(JobOptions.GEMM_INPUTS));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(JobOptions.GEMM_INPUTS.key() + ": " + e.getMessage(), e);
         }
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.routingreplay.operators.validation.RawPrompt;
 import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.engine.GemmInputs;
 import io.routingreplay.schemas.RoutingResult;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -54,6 +55,19 @@ class RoutingReplayPipelineTest {
         String m = assertThrows(IllegalArgumentException.class,
                 () -> RoutingReplayPipeline.engineSettings(conf, MODEL, 64)).getMessage();
         assertTrue(m.contains("engine.swap-space-gib must be a number of GiB >= 0"), m);
+    }
+
+    /** engine.gemm-inputs reaches the engine (unset: split); a value it does not know fails at submission. */
+    @Test
+    void theGemmInputsOptionReachesTheEngine() {
+        Configuration conf = conf(MODEL);
+        assertEquals(GemmInputs.SPLIT, RoutingReplayPipeline.engineSettings(conf, MODEL, 64).toEngineConfig().gemmInputs());
+        conf.set(JobOptions.GEMM_INPUTS, "bf16");
+        assertEquals(GemmInputs.BF16, RoutingReplayPipeline.engineSettings(conf, MODEL, 64).toEngineConfig().gemmInputs());
+        conf.set(JobOptions.GEMM_INPUTS, "fp8");
+        String m = assertThrows(IllegalArgumentException.class,
+                () -> RoutingReplayPipeline.engineSettings(conf, MODEL, 64)).getMessage();
+        assertTrue(m.contains("engine.gemm-inputs: GEMM inputs must be one of split, bf16, got 'fp8'"), m);
     }
 
     /** A split the model cannot take fails at submission, naming the options and the numbers. */

@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.cli;
 
 import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.engine.GemmInputs;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 
@@ -11,7 +12,7 @@ import java.util.Set;
 /** The engine options every model-running subcommand accepts, and how they become an {@link EngineConfig}. */
 final class EngineOptions {
     static final Set<String> NAMES = Set.of("model", "backend", "max-batch", "max-batch-tokens", "kv-cache-tokens",
-            "kv-cache-dtype", "max-new-tokens-cap", "threads", "synthetic-config", "admission", "tensor-parallel",
+            "kv-cache-dtype", "gemm-inputs", "max-new-tokens-cap", "threads", "synthetic-config", "admission", "tensor-parallel",
             "expert-parallel", "prompt-end-logits-mib", "swap-space-gib");
     /** Engine options that take no value. */
     static final Set<String> FLAGS = Set.of("prefix-cache", "no-prefix-cache");
@@ -23,6 +24,10 @@ final class EngineOptions {
               --max-batch-tokens N     most tokens in one step; longer prompts prefill in chunks (default 2048)
               --kv-cache-tokens N      K/V cache capacity in positions (default: sized from memory)
               --kv-cache-dtype T       fp32 (default, exact), bf16 or fp8 (e4m3): K/V bytes per element 4 / 2 / 1
+              --gemm-inputs M          what the matrix products multiply the bf16 weights by: split (default: the
+                                       fp32 activation as bf16 hi + lo, close to fp32) or bf16 (rounded to bf16,
+                                       as a bf16 engine does: half the tensor-core work; tokens and routing may
+                                       differ from split's)
               --max-new-tokens-cap N   largest max_new_tokens a request may ask for (default 32768)
               --threads N              CPU backend threads (default: all cores)
               --prefix-cache           share the K/V (and routing) of equal prompt prefixes between requests and
@@ -89,6 +94,13 @@ final class EngineOptions {
                 b.kvCacheDtype(KvCacheDtype.parse(args.string("kv-cache-dtype", "fp32")));
             } catch (IllegalArgumentException e) {
                 throw new UsageException("--kv-cache-dtype: " + e.getMessage());
+            }
+        }
+        if (args.has("gemm-inputs")) {
+            try {
+                b.gemmInputs(GemmInputs.parse(args.string("gemm-inputs", "split")));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--gemm-inputs: " + e.getMessage());
             }
         }
         if (args.has("max-new-tokens-cap")) {

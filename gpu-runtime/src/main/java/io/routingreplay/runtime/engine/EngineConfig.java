@@ -16,6 +16,8 @@ import java.nio.file.Path;
  * @param kvBlockSize       positions per paged-KV block
  * @param kvCacheTokens     K/V capacity in positions across all sequences (0: the backend sizes it from memory)
  * @param kvCacheDtype      element type of the K/V cache (fp32 exact; bf16 / fp8 fewer bytes, more positions)
+ * @param gemmInputs        what the matrix products multiply the weights by: the activation split into bf16 hi + lo
+ *                          (SPLIT, default, close to fp32) or rounded to bf16 (BF16: half the tensor-core work)
  * @param maxNewTokensCap   the largest max_new_tokens a request may ask for
  * @param threads           CPU backend worker threads
  * @param syntheticConfig   when set (CUDA benchmarks), random weights of this config.json instead of modelDir
@@ -37,8 +39,8 @@ import java.nio.file.Path;
  *                          recomputed). When it is full the copies of the requests preempted longest ago are dropped
  */
 public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvBlockSize,
-                           int kvCacheTokens, KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, Path syntheticConfig,
-                           boolean prefixCache, AdmissionPolicy admission, int tensorParallel,
+                           int kvCacheTokens, KvCacheDtype kvCacheDtype, GemmInputs gemmInputs, int maxNewTokensCap,
+                           int threads, Path syntheticConfig, boolean prefixCache, AdmissionPolicy admission, int tensorParallel,
                            int expertParallel, long promptEndLogitsBytes, long swapSpaceBytes) {
     public static final long DEFAULT_PROMPT_END_LOGITS_BYTES = 64L << 20;
     /** The swap space of the cuda backend when not configured (pinned host memory, taken as it is used). */
@@ -56,6 +58,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         private int kvBlockSize = 16;
         private int kvCacheTokens = 0;
         private KvCacheDtype kvCacheDtype = KvCacheDtype.FP32;
+        private GemmInputs gemmInputs = GemmInputs.SPLIT;
         private int maxNewTokensCap = 32768;
         private int threads = Runtime.getRuntime().availableProcessors();
         private Path syntheticConfig;
@@ -74,6 +77,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
         public Builder kvBlockSize(int v) { kvBlockSize = v; return this; }
         public Builder kvCacheTokens(int v) { kvCacheTokens = v; return this; }
         public Builder kvCacheDtype(KvCacheDtype v) { kvCacheDtype = v; return this; }
+        public Builder gemmInputs(GemmInputs v) { gemmInputs = v; return this; }
         public Builder maxNewTokensCap(int v) { maxNewTokensCap = v; return this; }
         public Builder threads(int v) { threads = v; return this; }
         public Builder syntheticConfig(Path v) { syntheticConfig = v; return this; }
@@ -102,6 +106,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
             require(kvBlockSize >= 1 && Integer.bitCount(kvBlockSize) == 1, "kvBlockSize must be a power of two");
             require(kvCacheTokens >= 0, "kvCacheTokens must be >= 0 (0 sizes it from memory)");
             require(kvCacheDtype != null, "kvCacheDtype must be fp32, bf16 or fp8");
+            require(gemmInputs != null, "gemmInputs must be split or bf16");
             require(maxNewTokensCap >= 1, "maxNewTokensCap must be >= 1");
             require(threads >= 1, "threads must be >= 1");
             require(admission != null, "admission must be eager or reserve");
@@ -116,7 +121,7 @@ public record EngineConfig(Path modelDir, String backend, int maxNumSeqs, int ma
             require(promptEndLogitsBytes >= 0, "promptEndLogitsBytes must be >= 0 (0 keeps no logits rows)");
             require(swapSpaceBytes == null || swapSpaceBytes >= 0, "swapSpaceBytes must be >= 0 (0: no swap space)");
             return new EngineConfig(modelDir, backend, maxNumSeqs, maxBatchTokens, kvBlockSize, kvCacheTokens,
-                    kvCacheDtype, maxNewTokensCap, threads, syntheticConfig, prefixCache, admission, tensorParallel,
+                    kvCacheDtype, gemmInputs, maxNewTokensCap, threads, syntheticConfig, prefixCache, admission, tensorParallel,
                     expertParallel, promptEndLogitsBytes,
                     swapSpaceBytes == null ? defaultSwapSpaceBytes(backend) : swapSpaceBytes);
         }

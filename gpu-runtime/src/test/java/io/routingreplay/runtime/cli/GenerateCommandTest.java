@@ -20,6 +20,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -318,6 +319,21 @@ class GenerateCommandTest {
         Run bad = generate("qwen3-moe-tiny", lines, "--swap-space-gib", "-1");
         assertEquals(Main.EXIT_USAGE, bad.exitCode);
         assertTrue(bad.stderr.contains("--swap-space-gib must be a number of GiB >= 0"), bad.stderr);
+    }
+
+    /** --gemm-inputs bf16 reaches the engine (the records differ from split's) and a value it does not know is a
+     *  usage error naming the choices. */
+    @Test
+    void gemmInputsOptionReachesTheEngine() throws IOException {
+        List<String> lines = List.of(greedyLine("r0", "\"prompt_token_ids\":"
+                + JSON.writeValueAsString(Fixtures.cases("qwen3-moe-tiny").get(0).promptIds()), 6));
+        Run split = generate("qwen3-moe-tiny", lines);
+        Run bf16 = generate("qwen3-moe-tiny", lines, "--gemm-inputs", "bf16");
+        assertEquals(0, bf16.exitCode, bf16.stderr);
+        assertNotEquals(split.results.get(0).get("output_logprobs"), bf16.results.get(0).get("output_logprobs"));
+        Run bad = generate("qwen3-moe-tiny", lines, "--gemm-inputs", "fp16");
+        assertEquals(Main.EXIT_USAGE, bad.exitCode);
+        assertTrue(bad.stderr.contains("--gemm-inputs: GEMM inputs must be one of split, bf16, got 'fp16'"), bad.stderr);
     }
 
     @Test

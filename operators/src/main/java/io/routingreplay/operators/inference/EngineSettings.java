@@ -1,6 +1,7 @@
 package io.routingreplay.operators.inference;
 
 import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.engine.GemmInputs;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.scheduler.AdmissionPolicy;
 import java.io.Serializable;
@@ -10,19 +11,21 @@ import java.nio.file.Path;
  * The engine configuration in a form Flink can ship to task managers (EngineConfig holds a {@link Path}, which is
  * not serializable). Each inference subtask builds its own engine from it in {@code open()}.
  *
+ * @param gemmInputs     what the matrix products multiply the weights by (split, or bf16)
  * @param swapSpaceBytes host memory for preempted requests' K/V blocks; null: the backend's default
  */
 public record EngineSettings(String modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvCacheTokens,
-                             KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, boolean prefixCache,
-                             AdmissionPolicy admission, int tensorParallel, int expertParallel, Long swapSpaceBytes)
+                             KvCacheDtype kvCacheDtype, GemmInputs gemmInputs, int maxNewTokensCap, int threads,
+                             boolean prefixCache, AdmissionPolicy admission, int tensorParallel, int expertParallel,
+                             Long swapSpaceBytes)
         implements Serializable {
 
-    /** Settings with the backend's default swap space. */
+    /** Settings with the split GEMM inputs and the backend's default swap space. */
     public EngineSettings(String modelDir, String backend, int maxNumSeqs, int maxBatchTokens, int kvCacheTokens,
                           KvCacheDtype kvCacheDtype, int maxNewTokensCap, int threads, boolean prefixCache,
                           AdmissionPolicy admission, int tensorParallel, int expertParallel) {
-        this(modelDir, backend, maxNumSeqs, maxBatchTokens, kvCacheTokens, kvCacheDtype, maxNewTokensCap, threads,
-                prefixCache, admission, tensorParallel, expertParallel, null);
+        this(modelDir, backend, maxNumSeqs, maxBatchTokens, kvCacheTokens, kvCacheDtype, GemmInputs.SPLIT,
+                maxNewTokensCap, threads, prefixCache, admission, tensorParallel, expertParallel, null);
     }
 
     /** Builds and checks the engine config; the exception says which setting to fix. */
@@ -33,6 +36,7 @@ public record EngineSettings(String modelDir, String backend, int maxNumSeqs, in
                 .maxBatchTokens(maxBatchTokens)
                 .kvCacheTokens(kvCacheTokens)
                 .kvCacheDtype(kvCacheDtype)
+                .gemmInputs(gemmInputs)
                 .maxNewTokensCap(maxNewTokensCap)
                 .threads(threads)
                 .prefixCache(prefixCache)

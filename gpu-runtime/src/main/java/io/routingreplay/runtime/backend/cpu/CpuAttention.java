@@ -17,13 +17,13 @@ interface CpuAttention {
     float[] forward(int l, CpuBatch b, RopeTable rope, float[] xn);
 
     /** The attention of rank {@code shard} (its heads; its tensors are {@code w}'s, already sliced). */
-    static CpuAttention of(ModelConfig c, RankShard shard, Collectives coll, ModelWeights w, Parallel par,
-                           CpuKvCache cache) {
+    static CpuAttention of(ModelConfig c, RankShard shard, Collectives coll, ModelWeights w,
+                           CpuProducts products, CpuKvCache cache) {
         if (shard.attention() instanceof GqaAttention g) {
-            return new CpuGqaAttention(c, g, w, par, cache, shard, coll);
+            return new CpuGqaAttention(c, g, w, products, cache, shard, coll);
         }
         if (shard.attention() instanceof MlaAttention m) {
-            return new CpuMlaAttention(c, m, w, par, cache);
+            return new CpuMlaAttention(c, m, w, products, cache);
         }
         throw new IllegalArgumentException("the CPU backend has no " + c.attention + " attention");
     }

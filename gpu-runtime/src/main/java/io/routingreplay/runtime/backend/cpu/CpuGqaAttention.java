@@ -19,17 +19,17 @@ final class CpuGqaAttention implements CpuAttention {
     private final float[][] qNorm;     // [layer][head_dim or q_dim], null without q/k norm
     private final float[][] kNorm;     // [layer][head_dim or kv_dim]
     private final float[][][] bias;    // [layer][q, k, v][width], null without q/k/v bias
-    private final Parallel par;
+    private final CpuProducts products;
     private final CpuKvCache cache;
     private final RankShard shard;
     private final Collectives coll;
 
     /** {@code a} is this rank's attention (its head counts), {@code mw} its slices of the weights. */
-    CpuGqaAttention(ModelConfig c, GqaAttention a, ModelWeights mw, Parallel par, CpuKvCache cache, RankShard shard,
+    CpuGqaAttention(ModelConfig c, GqaAttention a, ModelWeights mw, CpuProducts products, CpuKvCache cache, RankShard shard,
                     Collectives coll) {
         this.c = c;
         this.a = a;
-        this.par = par;
+        this.products = products;
         this.cache = cache;
         this.shard = shard;
         this.coll = coll;
@@ -54,9 +54,9 @@ final class CpuGqaAttention implements CpuAttention {
         float[] q = new float[T * qd];                     // [T, heads*head_dim]
         float[] k = new float[T * kvd];                    // [T, kv_heads*head_dim]
         float[] v = new float[T * kvd];
-        CpuOps.linear(par, lw.wq, xn, null, T, H, q, qd);
-        CpuOps.linear(par, lw.wk, xn, null, T, H, k, kvd);
-        CpuOps.linear(par, lw.wv, xn, null, T, H, v, kvd);
+        products.linear(lw.wq, xn, null, T, H, q, qd);
+        products.linear(lw.wk, xn, null, T, H, k, kvd);
+        products.linear(lw.wv, xn, null, T, H, v, kvd);
         if (bias[l] != null) {                             // nn.Linear(bias=True): x·Wᵀ + b, before q/k norm
             addRowBias(q, bias[l][0], T);
             addRowBias(k, bias[l][1], T);
@@ -86,9 +86,9 @@ final class CpuGqaAttention implements CpuAttention {
         }
         float[] attnOut = new float[T * qd];               // [T, heads*head_dim]
         float scale = (float) (1.0 / Math.sqrt(hd));
-        CausalAttention.attend(par, b, cache, l, q, a.numHeads(), a.numKvHeads(), hd, hd, scale, attnOut);
+        CausalAttention.attend(products.par, b, cache, l, q, a.numHeads(), a.numKvHeads(), hd, hd, scale, attnOut);
         float[] proj = new float[T * H];
-        CpuOps.linear(par, lw.wo, attnOut, null, T, qd, proj, H);
+        products.linear(lw.wo, attnOut, null, T, qd, proj, H);
         return proj;
     }
 

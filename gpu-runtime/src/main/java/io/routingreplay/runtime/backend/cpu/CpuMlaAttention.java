@@ -19,13 +19,13 @@ final class CpuMlaAttention implements CpuAttention {
     private final float[][] qANorm;     // [layer][q_lora_rank], null without q_lora_rank
     private final float[][] kvANorm;    // [layer][kv_lora_rank]
     private final float scale;
-    private final Parallel par;
+    private final CpuProducts products;
     private final CpuKvCache cache;
 
-    CpuMlaAttention(ModelConfig c, MlaAttention a, ModelWeights mw, Parallel par, CpuKvCache cache) {
+    CpuMlaAttention(ModelConfig c, MlaAttention a, ModelWeights mw, CpuProducts products, CpuKvCache cache) {
         this.c = c;
         this.a = a;
-        this.par = par;
+        this.products = products;
         this.cache = cache;
         w = new MlaWeights[c.numLayers];
         qANorm = new float[c.numLayers][];
@@ -48,24 +48,24 @@ final class CpuMlaAttention implements CpuAttention {
         if (a.qLoraRank() > 0) {
             int qr = a.qLoraRank();
             float[] qa = new float[T * qr];
-            CpuOps.linear(par, lw.qA, xn, null, T, H, qa, qr);
+            products.linear(lw.qA, xn, null, T, H, qa, qr);
             for (int t = 0; t < T; t++) {
                 CpuOps.rmsNorm(qa, t * qr, qANorm[l], 0, c.rmsNormEps, qa, t * qr, qr);
             }
-            CpuOps.linear(par, lw.qB, qa, null, T, qr, q, qd);
+            products.linear(lw.qB, qa, null, T, qr, q, qd);
         } else {
-            CpuOps.linear(par, lw.q, xn, null, T, H, q, qd);
+            products.linear(lw.q, xn, null, T, H, q, qd);
         }
         int kvaw = kvr + rd;
         float[] kva = new float[T * kvaw];                  // [T, kv_lora_rank + rope]: latent | shared k_rope
-        CpuOps.linear(par, lw.kvA, xn, null, T, H, kva, kvaw);
+        products.linear(lw.kvA, xn, null, T, H, kva, kvaw);
         float[] latent = new float[T * kvr];
         for (int t = 0; t < T; t++) {
             CpuOps.rmsNorm(kva, t * kvaw, kvANorm[l], 0, c.rmsNormEps, latent, t * kvr, kvr);
         }
         int kvbw = heads * (nope + vd);
         float[] kvb = new float[T * kvbw];                  // [T, heads*(k_nope + v)]
-        CpuOps.linear(par, lw.kvB, latent, null, T, kvr, kvb, kvbw);
+        products.linear(lw.kvB, latent, null, T, kvr, kvb, kvbw);
         float[] tmp = new float[rd];
         float[] key = new float[heads * qkd];
         float[] value = new float[heads * vd];
@@ -81,9 +81,9 @@ final class CpuMlaAttention implements CpuAttention {
             cache.write(l, b.blockTable(t), b.pos[t], key, 0, value, 0);
         }
         float[] attnOut = new float[T * heads * vd];        // [T, heads*v_head_dim]
-        CausalAttention.attend(par, b, cache, l, q, heads, heads, qkd, vd, scale, attnOut);
+        CausalAttention.attend(products.par, b, cache, l, q, heads, heads, qkd, vd, scale, attnOut);
         float[] proj = new float[T * H];
-        CpuOps.linear(par, lw.wo, attnOut, null, T, heads * vd, proj, H);
+        products.linear(lw.wo, attnOut, null, T, heads * vd, proj, H);
         return proj;
     }
 

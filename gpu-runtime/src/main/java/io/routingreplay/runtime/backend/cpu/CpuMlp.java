@@ -9,12 +9,12 @@ final class CpuMlp {
     }
 
     /** silu(gate · x) * (up · x) for the given rows of xn (all T when {@code rows} is null): [m, inter]. */
-    static float[] swiglu(Parallel par, TensorView gateW, TensorView upW, float[] xn, int[] rows, int m, int hidden,
+    static float[] swiglu(CpuProducts products, TensorView gateW, TensorView upW, float[] xn, int[] rows, int m, int hidden,
                           int inter) {
         float[] gate = new float[m * inter];
         float[] up = new float[m * inter];
-        CpuOps.linear(par, gateW, xn, rows, m, hidden, gate, inter);
-        CpuOps.linear(par, upW, xn, rows, m, hidden, up, inter);
+        products.linear(gateW, xn, rows, m, hidden, gate, inter);
+        products.linear(upW, xn, rows, m, hidden, up, inter);
         for (int i = 0; i < m * inter; i++) {
             gate[i] = CpuOps.silu(gate[i]) * up[i];
         }
@@ -23,11 +23,11 @@ final class CpuMlp {
 
     /** down(swiglu(xn)) for all T rows: [T, hidden] (over the intermediate columns {@code w} holds: on a sharded
      *  model this rank's slice, a partial sum). */
-    static float[] forward(Parallel par, MlpWeights w, float[] xn, int T, int hidden) {
+    static float[] forward(CpuProducts products, MlpWeights w, float[] xn, int T, int hidden) {
         int inter = (int) w.gate().shape[0];
-        float[] act = swiglu(par, w.gate(), w.up(), xn, null, T, hidden, inter);
+        float[] act = swiglu(products, w.gate(), w.up(), xn, null, T, hidden, inter);
         float[] down = new float[T * hidden];
-        CpuOps.linear(par, w.down(), act, null, T, inter, down, hidden);
+        products.linear(w.down(), act, null, T, inter, down, hidden);
         return down;
     }
 }

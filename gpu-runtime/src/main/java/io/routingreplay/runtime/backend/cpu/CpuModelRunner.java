@@ -7,6 +7,7 @@ import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.engine.GemmInputs;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.model.ModelWeights;
 import io.routingreplay.runtime.parallel.Collectives;
@@ -40,6 +41,7 @@ public final class CpuModelRunner implements ModelRunner {
     private final RankShard shard;
     private final Collectives coll;
     private final Parallel par;
+    private final CpuProducts products;
     private final int blockSize;
     private final int numBlocks;
     private final CpuAttention attention;
@@ -51,18 +53,19 @@ public final class CpuModelRunner implements ModelRunner {
     private final CpuKvCache cache;
 
     private CpuModelRunner(ModelConfig c, ModelWeights w, RankShard shard, Collectives coll, int threads,
-                           int blockSize, int numBlocks, KvCacheDtype kvDtype) {
+                           int blockSize, int numBlocks, KvCacheDtype kvDtype, GemmInputs gemmInputs) {
         this.c = c;
         this.w = w;
         this.shard = shard;
         this.coll = coll;
         this.par = new Parallel(threads);
+        this.products = new CpuProducts(par, gemmInputs);
         this.blockSize = blockSize;
         this.numBlocks = numBlocks;
         this.cache = new CpuKvCache(c.numLayers, numBlocks, blockSize, shard.attention().keyWidth(),
                 shard.attention().valueWidth(), kvDtype);
-        this.attention = CpuAttention.of(c, shard, coll, w, par, cache);
-        this.moe = new CpuMoe(c, w, par);
+        this.attention = CpuAttention.of(c, shard, coll, w, products, cache);
+        this.moe = new CpuMoe(c, w, products);
         attnNorm = new float[c.numLayers][];
         ffnNorm = new float[c.numLayers][];
         for (int l = 0; l < c.numLayers; l++) {
@@ -77,7 +80,8 @@ public final class CpuModelRunner implements ModelRunner {
         ModelConfig mc = ModelConfigLoader.load(cfg.modelDir());
         ModelWeights weights = ModelWeights.load(mc, WeightStore.open(cfg.modelDir()));
         return new CpuModelRunner(mc, weights, RankShard.whole(mc), Collectives.SINGLE, cfg.threads(),
-                cfg.kvBlockSize(), kvBlocks(mc, cfg.kvBlockSize(), cfg.kvCacheTokens()), cfg.kvCacheDtype());
+                cfg.kvBlockSize(), kvBlocks(mc, cfg.kvBlockSize(), cfg.kvCacheTokens()), cfg.kvCacheDtype(),
+                cfg.gemmInputs());
     }
 
     /**
@@ -86,8 +90,9 @@ public final class CpuModelRunner implements ModelRunner {
      * blocks of its own K/V heads (the engine's one block manager hands the same tables to all).
      */
     public static CpuModelRunner rank(ModelConfig c, ModelWeights rankWeights, RankShard shard, Collectives coll,
-                                      int threads, int blockSize, int numBlocks, KvCacheDtype kvDtype) {
-        return new CpuModelRunner(c, rankWeights, shard, coll, threads, blockSize, numBlocks, kvDtype);
+                                      int threads, int blockSize, int numBlocks, KvCacheDtype kvDtype,
+                                      GemmInputs gemmInputs) {
+        return new CpuModelRunner(c, rankWeights, shard, coll, threads, blockSize, numBlocks, kvDtype, gemmInputs);
     }
 
     /** K/V blocks for {@code kvTokens} positions, or (when 0) for a share of the heap at the model's whole K/V
@@ -179,7 +184,7 @@ public final class CpuModelRunner implements ModelRunner {
                     }
                 }
             } else {
-                addInto(x, coll.sumInRankOrder(CpuMlp.forward(par, w.layers[l].dense, xn, T, H)));
+                addInto(x, coll.sumInRankOrder(CpuMlp.forward(products, w.layers[l].dense, xn, T, H)));
             }
         }
         float[][] kept = new float[nChunks][];
@@ -218,7 +223,7 @@ public final class CpuModelRunner implements ModelRunner {
     private float[] logits(float[] hn, int rows) {
         int V = shard.vocab().size();
         float[] local = new float[rows * V];
-        CpuOps.linear(par, w.lmHead, hn, null, rows, c.hiddenSize, local, V);
+        products.linear(w.lmHead, hn, null, rows, c.hiddenSize, local, V);
         int[] widths = new int[coll.size()];
         for (int r = 0; r < widths.length; r++) {
             widths[r] = shard.vocabOf(r).size();

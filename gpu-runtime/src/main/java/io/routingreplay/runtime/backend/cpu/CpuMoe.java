@@ -14,12 +14,12 @@ final class CpuMoe {
     private final ModelConfig c;
     private final ModelWeights w;
     private final float[][] bias;   // [layer][num_experts], the router's correction bias, null where none
-    private final Parallel par;
+    private final CpuProducts products;
 
-    CpuMoe(ModelConfig c, ModelWeights w, Parallel par) {
+    CpuMoe(ModelConfig c, ModelWeights w, CpuProducts products) {
         this.c = c;
         this.w = w;
-        this.par = par;
+        this.products = products;
         bias = new float[c.numLayers][];
         for (int l = 0; l < c.numLayers; l++) {
             MoeWeights m = w.layers[l].moe;
@@ -42,7 +42,7 @@ final class CpuMoe {
         MoeWeights lw = w.layers[l].moe;
         int H = c.hiddenSize, E = c.numExperts, K = c.topK;
         float[] logits = new float[T * E];                 // [T, num_experts]
-        CpuOps.linear(par, lw.router, xn, null, T, H, logits, E);
+        CpuOps.linear(products.par, lw.router, xn, null, T, H, logits, E);
         int[] free = new int[K];
         for (int t = 0; t < T; t++) {
             if (forced != null && forced[t]) {
@@ -77,17 +77,17 @@ final class CpuMoe {
             for (int r = 0; r < m; r++) {
                 rows[r] = members[e][r] / K;
             }
-            float[] act = CpuMlp.swiglu(par, lw.expertGate[e], lw.expertUp[e], xn, rows, m, H, I);
+            float[] act = CpuMlp.swiglu(products, lw.expertGate[e], lw.expertUp[e], xn, rows, m, H, I);
             float[] down = new float[m * H];
-            CpuOps.linear(par, lw.expertDown[e], act, null, m, I, down, H);
+            products.linear(lw.expertDown[e], act, null, m, I, down, H);
             for (int r = 0; r < m; r++) {
                 System.arraycopy(down, r * H, expertOut, members[e][r] * H, H);
             }
         }
-        float[] shared = lw.shared == null ? null : CpuMlp.forward(par, lw.shared, xn, T, H);
+        float[] shared = lw.shared == null ? null : CpuMlp.forward(products, lw.shared, xn, T, H);
         if (lw.sharedGate != null) {                       // Qwen2-MoE: sigmoid(shared_expert_gate · x) * shared(x)
             float[] gate = new float[T];
-            CpuOps.linear(par, lw.sharedGate, xn, null, T, H, gate, 1);
+            CpuOps.linear(products.par, lw.sharedGate, xn, null, T, H, gate, 1);
             for (int t = 0; t < T; t++) {
                 float g = (float) (1.0 / (1.0 + Math.exp(-gate[t])));
                 for (int d = 0; d < H; d++) {

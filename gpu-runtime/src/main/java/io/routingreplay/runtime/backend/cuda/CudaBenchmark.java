@@ -8,6 +8,7 @@ import io.routingreplay.runtime.backend.StepOutput;
 import io.routingreplay.runtime.config.ModelConfig;
 import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.engine.GemmInputs;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.roofline.StepBytes;
 import io.routingreplay.runtime.sampler.SamplingParams;
@@ -31,7 +32,8 @@ import static jcuda.driver.JCudaDriver.*;
  * Decode/prefill throughput of the CUDA backend on the Qwen3-30B-A3B shape with synthetic bf16 weights, driven
  * straight through {@link CudaModelRunner#forward} (no engine scheduling in the numbers), with the HBM roofline of
  * each decode step. Usage: {@code CudaBenchmark [--layers N|auto] [--batches 1,32,128,256] [--prompt 512]
- * [--output 256] [--kv-cache-dtype fp32|bf16|fp8] [--temperature T] [--config CONFIG.json] [--csv FILE]}. Prints a table; the
+ * [--output 256] [--kv-cache-dtype fp32|bf16|fp8] [--gemm-inputs split|bf16] [--temperature T] [--config CONFIG.json]
+ * [--csv FILE]}. Prints a table; the
  * layer count is reduced to what fits the GPU when "auto". {@code --config} runs another shape (a Hugging Face
  * config.json, e.g. examples/glm-4.5-air-config.json) instead of Qwen3-30B-A3B.
  */
@@ -51,6 +53,7 @@ public final class CudaBenchmark {
         Path csv = null;
         Path configFile = null;     // a Hugging Face config.json of the shape to run; default Qwen3-30B-A3B
         KvCacheDtype kv = KvCacheDtype.FP32;
+        GemmInputs gemmInputs = GemmInputs.SPLIT;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--layers" -> layersArg = args[++i];
@@ -59,6 +62,7 @@ public final class CudaBenchmark {
                 case "--output" -> output = Integer.parseInt(args[++i]);
                 case "--csv" -> csv = Path.of(args[++i]);
                 case "--kv-cache-dtype" -> kv = KvCacheDtype.parse(args[++i]);
+                case "--gemm-inputs" -> gemmInputs = GemmInputs.parse(args[++i]);
                 case "--temperature" -> temperature = Float.parseFloat(args[++i]);
                 case "--config" -> configFile = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
@@ -101,7 +105,7 @@ public final class CudaBenchmark {
         Files.writeString(cfgFile, shape.toString());
         EngineConfig cfg = EngineConfig.builder(null).backend("cuda").syntheticConfig(cfgFile).maxNumSeqs(maxBatch)
                 .maxBatchTokens(Math.max(2048, maxBatch)).kvBlockSize(16)
-                .kvCacheTokens(maxBatch * (ctxPerSeq + 16)).kvCacheDtype(kv).build();
+                .kvCacheTokens(maxBatch * (ctxPerSeq + 16)).kvCacheDtype(kv).gemmInputs(gemmInputs).build();
         System.out.printf(Locale.ROOT, "card: %s, copy bandwidth %.0f GB/s (read+write), model %s%n", card, copyGBs, mc);
         long t0 = System.nanoTime();
         List<String> rows = new ArrayList<>();
@@ -119,8 +123,8 @@ public final class CudaBenchmark {
         }
         System.out.println();
         System.out.printf(Locale.ROOT, "CUDA backend, %s with %d of %d layers, synthetic bf16 weights, "
-                + "%s K/V, prompt %d / output %d, %s%s%n", shapeName, layers, full.numLayers,
-                kv, prompt, output, card, temperature > 0 ? ", temperature " + temperature : "");
+                + "%s K/V, %s GEMM inputs, prompt %d / output %d, %s%s%n", shapeName, layers, full.numLayers,
+                kv, gemmInputs, prompt, output, card, temperature > 0 ? ", temperature " + temperature : "");
         for (String row : rows) {
             System.out.println(row);
         }

@@ -1,5 +1,6 @@
 package io.routingreplay.runtime.backend.cuda;
 
+import io.routingreplay.runtime.engine.GemmInputs;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
@@ -18,24 +19,34 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static jcuda.driver.JCudaDriver.*;
 
 /**
  * One GPU through the CUDA driver API: its primary context, the kernels module (PTX from the jar, compiled by the
- * build's cuda-ptx profile), one stream, and the allocations made through it (freed in {@link #close()}).
+ * build's cuda-ptx profile) — with {@link GemmInputs#BF16} also the GEMM module whose entries replace the kernels
+ * module's entries of the same names — one stream, and the allocations made through it (freed in {@link #close()}).
  * Every driver call throws on error (JCuda exceptions enabled), so no return code goes unchecked.
  */
 final class CudaDevice implements AutoCloseable {
     static final String PTX_RESOURCE = "/io/routingreplay/runtime/backend/cuda/kernels.ptx";
+    /** The GEMM entries multiplying bf16-rounded activations (gemm_bf16_inputs.cu), for {@link GemmInputs#BF16}. */
+    static final String GEMM_BF16_INPUTS_PTX_RESOURCE = "/io/routingreplay/runtime/backend/cuda/gemm_bf16_inputs.ptx";
 
     final CUdevice device = new CUdevice();
     final CUcontext context = new CUcontext();
     final CUstream stream = new CUstream();
     final String name;
     private final CUmodule module = new CUmodule();
+    /** The module whose entries {@link #fn} takes first (null: none), and the names of those entries. */
+    private final CUmodule gemmModule;
+    private final Set<String> gemmEntries;
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final List<CUdeviceptr> allocations = new ArrayList<>();
     /** Synchronized: the swap space pins its chunks ahead of use on a thread of its own (CudaKvSwap). */
@@ -43,6 +54,10 @@ final class CudaDevice implements AutoCloseable {
     private List<Object[]> profiled; // {name, start event, end event} while profiling
 
     CudaDevice(int ordinal) {
+        this(ordinal, GemmInputs.SPLIT);
+    }
+
+    CudaDevice(int ordinal, GemmInputs gemmInputs) {
         JCudaDriver.setExceptionsEnabled(true);
         cuInit(0);
         int[] count = new int[1];
@@ -60,7 +75,16 @@ final class CudaDevice implements AutoCloseable {
         name = new String(n, 0, len, StandardCharsets.US_ASCII);
         cuDevicePrimaryCtxRetain(context, device);
         cuCtxSetCurrent(context);
-        cuModuleLoadData(module, readPtx());
+        cuModuleLoadData(module, readPtx(PTX_RESOURCE));
+        if (gemmInputs == GemmInputs.BF16) {
+            byte[] ptx = readPtx(GEMM_BF16_INPUTS_PTX_RESOURCE);
+            gemmModule = new CUmodule();
+            cuModuleLoadData(gemmModule, ptx);
+            gemmEntries = ptxEntries(ptx);
+        } else {
+            gemmModule = null;
+            gemmEntries = Set.of();
+        }
         cuStreamCreate(stream, 0);
     }
 
@@ -69,11 +93,24 @@ final class CudaDevice implements AutoCloseable {
         cuCtxSetCurrent(context);
     }
 
-    private static byte[] readPtx() {
-        try (InputStream in = CudaDevice.class.getResourceAsStream(PTX_RESOURCE)) {
+    /** The entry points a PTX image defines ({@code .visible .entry NAME(}). */
+    static Set<String> ptxEntries(byte[] ptx) {
+        Set<String> names = new HashSet<>();
+        Matcher m = PTX_ENTRY.matcher(new String(ptx, StandardCharsets.US_ASCII));
+        while (m.find()) {
+            names.add(m.group(1));
+        }
+        return names;
+    }
+
+    private static final Pattern PTX_ENTRY = Pattern.compile("(?m)^\\.visible \\.entry (\\w+)\\(");
+
+    private static byte[] readPtx(String resource) {
+        try (InputStream in = CudaDevice.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException("kernels.ptx is not on the classpath: this jar was built without nvcc "
-                        + "(build on a machine with the CUDA toolkit, or use --backend cpu)");
+                throw new IllegalStateException(resource.substring(resource.lastIndexOf('/') + 1) + " is not on the "
+                        + "classpath: this jar was built without nvcc (build on a machine with the CUDA toolkit, or "
+                        + "use --backend cpu)");
             }
             byte[] ptx = in.readAllBytes();
             byte[] z = new byte[ptx.length + 1]; // cuModuleLoadData wants a NUL-terminated image
@@ -87,7 +124,7 @@ final class CudaDevice implements AutoCloseable {
     CUfunction fn(String name) {
         return functions.computeIfAbsent(name, k -> {
             CUfunction f = new CUfunction();
-            cuModuleGetFunction(f, module, k);
+            cuModuleGetFunction(f, gemmEntries.contains(k) ? gemmModule : module, k);
             // kernels that live on shared memory (the staged attention: ~41 KB per 128-thread block, the tiled
             // GEMMs 48 KB) need the largest carveout to keep several blocks per multiprocessor; the driver may
             // otherwise pick a small one
@@ -274,6 +311,9 @@ final class CudaDevice implements AutoCloseable {
         hostAllocations.clear();
         cuStreamDestroy(stream);
         cuModuleUnload(module);
+        if (gemmModule != null) {
+            cuModuleUnload(gemmModule);
+        }
         cuDevicePrimaryCtxRelease(device);
     }
 

@@ -75,7 +75,7 @@ public final class CudaModelRunner implements ModelRunner {
 
     public static CudaModelRunner create(EngineConfig cfg, ModelConfig mc) {
         checkSupported(mc);
-        CudaDevice dev = new CudaDevice(Integer.getInteger("routingreplay.cuda.device", 0));
+        CudaDevice dev = new CudaDevice(Integer.getInteger("routingreplay.cuda.device", 0), cfg.gemmInputs());
         try {
             DeviceWeights w;
             if (cfg.syntheticConfig() != null) {

@@ -3,6 +3,7 @@ package io.routingreplay.runtime.backend.cuda;
 import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.engine.EngineConfig;
+import io.routingreplay.runtime.engine.GemmInputs;
 import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.engine.GenerationResult;
@@ -55,15 +56,17 @@ public final class CudaChecks {
     /** The conformance rule's tolerances, one definition for every check here. */
     static final double LOGPROB_TOL = TieAwareConformance.LOGPROB_TOL, MARGIN = TieAwareConformance.MARGIN;
 
-    /** K/V cache element type of every engine the checks build, CUDA and CPU alike (fp32 unless --kv-cache-dtype). */
-    static KvCacheDtype kv = KvCacheDtype.FP32;
+    /** The numerics of every engine the checks build, CUDA and CPU alike (fp32 K/V and split GEMM inputs unless
+     *  --kv-cache-dtype / --gemm-inputs say otherwise). */
+    static Numerics numerics = Numerics.EXACT;
 
-    /** {@code [--kv-cache-dtype fp32|bf16|fp8]}: fp32 runs every check against transformers; bf16 / fp8 report how
-     *  far the rounded cache moves greedy tokens, logprobs and routing from transformers and from the CPU backend
-     *  (both reported, not failures), and must pass invariance and the K-split comparison bit for bit. */
+    /** {@code [--kv-cache-dtype fp32|bf16|fp8] [--gemm-inputs split|bf16]}: fp32 K/V with split inputs runs every
+     *  check against transformers; a rounded cache or bf16 inputs report how far they move greedy tokens, logprobs
+     *  and routing from transformers and from the CPU backend in the same numerics (both reported, not failures), and
+     *  must pass invariance and the K-split comparison bit for bit. */
     public static void main(String[] args) {
-        if (args.length == 2 && args[0].equals("--kv-cache-dtype")) {
-            kv = KvCacheDtype.parse(args[1]);
+        if (args.length > 0 && args[0].startsWith("--") && !args[0].endsWith("-only")) {
+            numerics = parseNumerics(args);
         } else if (args.length == 1 && args[0].equals("--prefix-cache-only")) {
             // the prefix-cache and prompt-end logits checks alone, on every accepted fixture (a short device lease)
             List<String> failures = new ArrayList<>();
@@ -91,13 +94,12 @@ public final class CudaChecks {
             System.out.println(failures.isEmpty() ? "SWAP SPACE CHECK PASSED" : failures.size() + " FAILURES");
             System.exit(failures.isEmpty() ? 0 : 1);
         } else if (args.length != 0) {
-            throw new IllegalArgumentException("usage: CudaChecks [--kv-cache-dtype fp32|bf16|fp8 | --prefix-cache-only "
-                    + "| --swap-only | --replay-only]");
+            throw new IllegalArgumentException(USAGE);
         }
         List<String> failures = new ArrayList<>();
         List<String> accepted = acceptedFixtures();
         for (String fixture : accepted) {
-            if (kv == KvCacheDtype.FP32) {
+            if (numerics.exact()) {
                 failures.addAll(conformance(fixture));
             } else {
                 driftFromReference(fixture);
@@ -106,7 +108,7 @@ public final class CudaChecks {
             failures.addAll(prefixCache(fixture));
             failures.addAll(promptEndLogits(fixture));
             failures.addAll(swapSpace(fixture));
-            if (kv == KvCacheDtype.FP32) {
+            if (numerics.exact()) {
                 failures.addAll(replay(fixture));
             }
         }
@@ -119,8 +121,27 @@ public final class CudaChecks {
             System.out.println("FAIL " + f);
         }
         System.out.println((failures.isEmpty() ? "ALL CUDA CHECKS PASSED" : failures.size() + " CUDA CHECK FAILURES")
-                + " (K/V cache " + kv + ")");
+                + " (" + numerics + ")");
         System.exit(failures.isEmpty() ? 0 : 1);
+    }
+
+    static final String USAGE = "usage: CudaChecks [--kv-cache-dtype fp32|bf16|fp8] [--gemm-inputs split|bf16] | "
+            + "--prefix-cache-only | --swap-only | --replay-only";
+
+    static Numerics parseNumerics(String[] args) {
+        KvCacheDtype kv = KvCacheDtype.FP32;
+        GemmInputs gemmInputs = GemmInputs.SPLIT;
+        if (args.length % 2 != 0) {
+            throw new IllegalArgumentException(USAGE);
+        }
+        for (int i = 0; i < args.length; i += 2) {
+            switch (args[i]) {
+                case "--kv-cache-dtype" -> kv = KvCacheDtype.parse(args[i + 1]);
+                case "--gemm-inputs" -> gemmInputs = GemmInputs.parse(args[i + 1]);
+                default -> throw new IllegalArgumentException(USAGE);
+            }
+        }
+        return new Numerics(kv, gemmInputs);
     }
 
     /**
@@ -141,8 +162,8 @@ public final class CudaChecks {
     }
 
     static EngineConfig.Builder cuda(String fixture) {
-        return EngineConfig.builder(Fixtures.model(fixture)).backend("cuda").maxNumSeqs(64).maxBatchTokens(512)
-                .kvCacheTokens(64 * 1024).kvCacheDtype(kv);
+        return numerics.applyTo(EngineConfig.builder(Fixtures.model(fixture)).backend("cuda").maxNumSeqs(64)
+                .maxBatchTokens(512).kvCacheTokens(64 * 1024));
     }
 
     static List<GenerationResult> run(EngineConfig cfg, List<GenerationRequest> reqs) {
@@ -208,9 +229,9 @@ public final class CudaChecks {
                 }
             }
         }
-        System.out.printf("drift       %-15s %s K/V vs transformers (fp32 K/V), greedy: cases with other tokens %d of %d, "
+        System.out.printf("drift       %-15s %s vs transformers (fp32), greedy: cases with other tokens %d of %d, "
                         + "output tokens from the first difference on %d of %d, routing cells differing %d of %d "
-                        + "(before the first differing token), max|dlogprob| %.2e there -> REPORT%n", fixture, kv,
+                        + "(before the first differing token), max|dlogprob| %.2e there -> REPORT%n", fixture, numerics,
                 casesDiffering, cases.size(), tokensDiffering, tokens, cellsDiffering, cells, worst);
     }
 
@@ -530,8 +551,8 @@ public final class CudaChecks {
             same(fixture + " request " + i + " K-split GEMMs vs persistent / tiled", gpuKSplit.get(i), gpu.get(i), fails);
             kSplitDiffs += fails.size() - before;
         }
-        List<GenerationResult> cpu = run(EngineConfig.builder(Fixtures.model(fixture)).threads(2).maxNumSeqs(64)
-                .maxBatchTokens(512).kvCacheDtype(kv).build(), reqs);
+        List<GenerationResult> cpu = run(numerics.applyTo(EngineConfig.builder(Fixtures.model(fixture)).threads(2)
+                .maxNumSeqs(64).maxBatchTokens(512)).build(), reqs);
         // with a rounded (bf16/fp8) cache the two backends' last-bit differences are rounded apart and then amplified
         // token after token: their disagreement is reported, and is a failure only in the exact fp32 mode
         List<String> cpuDiffs = new ArrayList<>();
@@ -544,7 +565,7 @@ public final class CudaChecks {
                 agree++;
             }
             if (agree < Math.min(gt.length, ct.length) && TokenTies.cpuChoosesWithinTolerance(Fixtures.model(fixture),
-                    kv, prefix(reqs.get(i).promptTokenIds(), gt, agree), reqs.get(i).params(), agree, gt[agree])) {
+                    numerics, prefix(reqs.get(i).promptTokenIds(), gt, agree), reqs.get(i).params(), agree, gt[agree])) {
                 // the GPU's token is the CPU's choice once its logit moves by 1e-4 (TokenTies): a near-tie, not an
                 // error; the tokens after it continue differently, the routing of the agreeing ones is compared
                 tokenTies++;
@@ -566,11 +587,11 @@ public final class CudaChecks {
                 }
             }
         }
-        if (kv == KvCacheDtype.FP32) {
+        if (numerics.exact()) {
             fails.addAll(cpuDiffs);
         } else {
             for (String d : cpuDiffs.subList(0, Math.min(5, cpuDiffs.size()))) {
-                System.out.println("  differs from CPU (" + kv + " K/V, reported): " + d);
+                System.out.println("  differs from CPU (" + numerics + ", reported): " + d);
             }
         }
         System.out.printf("agreement   %-15s %d random requests vs CPU: token mismatches=%d (skipped %d the CPU "
@@ -578,7 +599,7 @@ public final class CudaChecks {
                 + "(skipped %d within %.0e of a neighbour or of the other pick, and the ranks below such a pick)%s; K-split-only "
                 + "GEMMs differ in %d -> %s%n", fixture, n,
                 tokenMismatch, tokenTies, TokenTies.LOGIT_TOLERANCE, idsCompared, idsSkipped, MARGIN,
-                kv == KvCacheDtype.FP32 ? "" : ", " + cpuDiffs.size() + " CPU differences reported (" + kv + " K/V)",
+                numerics.exact() ? "" : ", " + cpuDiffs.size() + " CPU differences reported (" + numerics + ")",
                 kSplitDiffs,
                 fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
         return fails;
@@ -587,12 +608,12 @@ public final class CudaChecks {
     /** kvCacheTokens = 0: the runner sizes the K/V cache from free GPU memory, and the engine runs on it. */
     public static List<String> capacityFromFreeMemory(String fixture) {
         List<String> fails = new ArrayList<>();
-        EngineConfig cfg = EngineConfig.builder(Fixtures.model(fixture)).backend("cuda").kvCacheDtype(kv).build();
+        EngineConfig cfg = numerics.applyTo(EngineConfig.builder(Fixtures.model(fixture)).backend("cuda")).build();
         try (CudaModelRunner r = (CudaModelRunner) io.routingreplay.runtime.backend.ModelRunners.create(cfg)) {
             long tokens = (long) r.numKvBlocks() * r.kvBlockSize();
             List<GenerationRequest> one = List.of(Fixtures.greedyRequests(fixture).get(0));
             GenerationResult g = LLMEngine.create(cfg, r).generate(one).get(0);
-            if (kv == KvCacheDtype.FP32 && !Arrays.equals(g.outputTokenIds(), Fixtures.cases(fixture).get(0).outputIds())) {
+            if (numerics.exact() && !Arrays.equals(g.outputTokenIds(), Fixtures.cases(fixture).get(0).outputIds())) {
                 fails.add(fixture + " with a memory-sized cache: tokens differ from the reference");
             }
             System.out.printf("capacity    %-15s K/V cache sized from free memory on %s: %d blocks x %d = %d tokens -> %s%n",

@@ -19,8 +19,13 @@ final class KernelSources {
 
     /** kernels.ptx from the classpath; the calling test is skipped (not failed) where the build had no nvcc. */
     static String ptx() throws IOException {
-        try (var in = KernelSources.class.getResourceAsStream(CudaDevice.PTX_RESOURCE)) {
-            Assumptions.assumeTrue(in != null, "built without nvcc: no kernels.ptx");
+        return ptx(CudaDevice.PTX_RESOURCE);
+    }
+
+    /** A PTX module of the jar by its resource path; skipped (not failed) where the build had no nvcc. */
+    static String ptx(String resource) throws IOException {
+        try (var in = KernelSources.class.getResourceAsStream(resource)) {
+            Assumptions.assumeTrue(in != null, "built without nvcc: no " + resource);
             return new String(in.readAllBytes(), StandardCharsets.US_ASCII);
         }
     }

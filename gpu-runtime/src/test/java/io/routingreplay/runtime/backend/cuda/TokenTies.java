@@ -5,7 +5,6 @@ import io.routingreplay.runtime.backend.ModelRunner;
 import io.routingreplay.runtime.backend.ModelRunners;
 import io.routingreplay.runtime.backend.SeqChunk;
 import io.routingreplay.runtime.engine.EngineConfig;
-import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.sampler.Sampler;
 import io.routingreplay.runtime.sampler.SamplingParams;
 
@@ -37,9 +36,9 @@ final class TokenTies {
      * backends agreed on) with the request's params, chooses {@code gpuToken} once that token's logit moves by at
      * most {@link #LOGIT_TOLERANCE}.
      */
-    static boolean cpuChoosesWithinTolerance(Path model, KvCacheDtype kv, int[] tokens, SamplingParams p, int index,
+    static boolean cpuChoosesWithinTolerance(Path model, Numerics numerics, int[] tokens, SamplingParams p, int index,
                                              int gpuToken) {
-        return choosesWithinTolerance(cpuLogits(model, kv, tokens, p, index), p, index, gpuToken, LOGIT_TOLERANCE);
+        return choosesWithinTolerance(cpuLogits(model, numerics, tokens, p, index), p, index, gpuToken, LOGIT_TOLERANCE);
     }
 
     /**
@@ -69,10 +68,10 @@ final class TokenTies {
     }
 
     /** The CPU backend's raw logits row after {@code tokens}: one prefill chunk keeping the row it chooses from. */
-    static float[] cpuLogits(Path model, KvCacheDtype kv, int[] tokens, SamplingParams p, int index) {
+    static float[] cpuLogits(Path model, Numerics numerics, int[] tokens, SamplingParams p, int index) {
         int n = tokens.length, blocks = (n + 15) / 16;
-        EngineConfig cfg = EngineConfig.builder(model).threads(2).maxNumSeqs(1).maxBatchTokens(n).kvBlockSize(16)
-                .kvCacheTokens(16 * blocks).kvCacheDtype(kv).build();
+        EngineConfig cfg = numerics.applyTo(EngineConfig.builder(model).threads(2).maxNumSeqs(1).maxBatchTokens(n)
+                .kvBlockSize(16).kvCacheTokens(16 * blocks)).build();
         int[] blockTable = new int[blocks];
         for (int b = 0; b < blocks; b++) {
             blockTable[b] = b;

@@ -3,7 +3,6 @@ package io.routingreplay.runtime.backend.cuda;
 import io.routingreplay.runtime.engine.EngineConfig;
 import io.routingreplay.runtime.engine.GenerationRequest;
 import io.routingreplay.runtime.engine.LLMEngine;
-import io.routingreplay.runtime.kvcache.KvCacheDtype;
 import io.routingreplay.runtime.sampler.Sampler;
 import io.routingreplay.runtime.sampler.SamplingParams;
 import io.routingreplay.runtime.testing.Fixtures;
@@ -38,14 +37,14 @@ class TokenTiesTest {
         try (LLMEngine e = LLMEngine.create(EngineConfig.builder(model()).threads(2).build())) {
             assertArrayEquals(cpuTokens, e.generate(List.of(r81)).get(0).outputTokenIds(), "the CPU's tokens in the log");
         }
-        float[] row = TokenTies.cpuLogits(model(), KvCacheDtype.FP32, CudaChecks.prefix(r81.promptTokenIds(), cpuTokens,
+        float[] row = TokenTies.cpuLogits(model(), Numerics.EXACT, CudaChecks.prefix(r81.promptTokenIds(), cpuTokens,
                 14), p, 14);
         assertEquals(715, Sampler.sample(row, 0, row.length, p, p.seed(), 14).token(), "the row the CPU drew from");
         assertEquals(row[715], row[395], 1e-5f, "395 and 715 are tied to float32 noise");
         assertTrue(TokenTies.choosesWithinTolerance(row, p, 14, 395, TokenTies.LOGIT_TOLERANCE),
                 "395 is the CPU's draw once its logit moves by 1e-4");
         assertFalse(TokenTies.choosesWithinTolerance(row, p, 14, 395, 0f), "and not without");
-        assertTrue(TokenTies.cpuChoosesWithinTolerance(model(), KvCacheDtype.FP32,
+        assertTrue(TokenTies.cpuChoosesWithinTolerance(model(), Numerics.EXACT,
                 CudaChecks.prefix(r81.promptTokenIds(), cpuTokens, 14), p, 14, 395));
     }
 
@@ -56,7 +55,7 @@ class TokenTiesTest {
         int flagged = 0, differing = 0;
         for (GenerationRequest r : CudaChecks.randomRequests(FIXTURE, 30, AGREEMENT_SEED)) {
             SamplingParams p = r.params();
-            float[] row = TokenTies.cpuLogits(model(), KvCacheDtype.FP32, r.promptTokenIds(), p, 0);
+            float[] row = TokenTies.cpuLogits(model(), Numerics.EXACT, r.promptTokenIds(), p, 0);
             if (p.isGreedy()) {
                 int best = Sampler.sample(row, 0, row.length, p, 0L, 0).token();
                 float[] rest = row.clone();

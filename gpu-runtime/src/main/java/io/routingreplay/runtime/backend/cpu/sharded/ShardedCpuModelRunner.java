@@ -67,7 +67,7 @@ public final class ShardedCpuModelRunner implements ModelRunner {
             ModelWeights rankWeights = RankWeights.read(full, shard, reader);
             bytesRead[r] = reader.bytesRead();
             ranks.add(wrapper.wrap(r, CpuModelRunner.rank(config, rankWeights, shard, comms.get(r), threadsPerRank,
-                    cfg.kvBlockSize(), numBlocks, cfg.kvCacheDtype())));
+                    cfg.kvBlockSize(), numBlocks, cfg.kvCacheDtype(), cfg.gemmInputs())));
         }
         AtomicInteger made = new AtomicInteger();
         this.threads = Executors.newFixedThreadPool(n, task -> {
