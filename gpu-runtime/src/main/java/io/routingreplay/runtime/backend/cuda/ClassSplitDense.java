@@ -1,6 +1,7 @@
 package io.routingreplay.runtime.backend.cuda;
 
 import io.routingreplay.runtime.config.ModelConfig;
+import io.routingreplay.runtime.model.attention.MlaAttention;
 
 import java.util.Locale;
 
@@ -86,10 +87,21 @@ final class ClassSplitDense {
         return kernel.equals(TiledGemm.CLASSES.name()) ? TiledGemm.CLASSES.sharedBytes() : 0;
     }
 
-    /** The widest product it serves: the attention's QKV or the hidden size (O, shared experts, dense layers). Wider
-     *  ones (MLA's projections) keep their kernels. */
+    /** The widest product it serves: the attention's fused QKV or the hidden size (O, shared experts, dense layers).
+     *  Wider ones (lm_head; MLA, which has no fused QKV, its q_b / kv_b) keep their kernels. */
     static int maxOutputs(ModelConfig c) {
+        if (c.attention instanceof MlaAttention) {
+            return c.hiddenSize;
+        }
         return Math.max(c.hiddenSize, (c.numHeads + 2 * c.numKvHeads) * c.headDim);
+    }
+
+    /** The workspace the switches at start ask for ({@value #PROPERTY} on with the workspace fold), else 0: what
+     *  ForwardPass allocates, and what CudaModelRunner leaves out of the K/V cache. */
+    static long configuredWorkspaceBytes(ModelConfig c, int maxRows) {
+        boolean on = fromRows(System.getProperty(PROPERTY)) > 0
+                && fold(System.getProperty(FOLD_PROPERTY)) == Fold.WORKSPACE;
+        return on ? workspaceBytes(c, maxRows) : 0L;
     }
 
     /** The class sums' workspace for products of fewer than {@code maxRows} rows. */

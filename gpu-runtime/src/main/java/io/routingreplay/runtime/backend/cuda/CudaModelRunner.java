@@ -95,7 +95,8 @@ public final class CudaModelRunner implements ModelRunner {
                 blocks = (cfg.kvCacheTokens() + bs - 1) / bs;
             } else {
                 long free = dev.memInfo()[0] - Workspace.bytes(mc, maxTokens, maxSeqs, maxBlocksPerSeq)
-                        - MlaAttentionStep.workspaceBytes(mc, maxTokens);
+                        - MlaAttentionStep.workspaceBytes(mc, maxTokens)
+                        - ClassSplitDense.configuredWorkspaceBytes(mc, ForwardPass.TILED_FROM_ROWS);
                 long usable = (long) (free * KV_MEMORY_FRACTION) - KV_MEMORY_RESERVE;
                 blocks = (int) Math.min(Integer.MAX_VALUE / 2, usable / kvBytesPerBlock - 1);
                 if (blocks < 1) {
@@ -529,7 +530,7 @@ public final class CudaModelRunner implements ModelRunner {
     private void launchGraph(int rows) {
         int key = rows * 128 + (captureRouting ? 1 : 0) + (pass.kSplitGemm ? 2 : 0) + (pass.fmaAttention ? 4 : 0)
                 + (pass.leanAttention ? 8 : 0) + (pass.routerTiles ? 16 : 0) + (pass.classSplitFrom > 0 ? 32 : 0)
-                + (pass.classFold == ClassSplitDense.Fold.CLUSTER ? 64 : 0);
+                + (pass.classSplitFrom > 0 && pass.classFold == ClassSplitDense.Fold.CLUSTER ? 64 : 0);
         CUgraphExec exec = graphs.get(key);
         if (exec == null) {
             CUgraph graph = new CUgraph();

@@ -30,7 +30,8 @@ final class ForwardPass {
     /** Rows from which the dense products run on the output-tiled kernel (bench/cuda/gemm_bench.cu, H200): lm_head
      *  from 64 (-39 % at 64, -30 % at 128, -25 % at 256 rows), QKV and O from 256 (-7 % / -9 % at 256, -19 % /
      *  -39 % at 1,024; slower below 256, where too few blocks are left for the whole-K walk of each). */
-    private static final int TILED_LM_HEAD_FROM_ROWS = 64, TILED_FROM_ROWS = 256;
+    private static final int TILED_LM_HEAD_FROM_ROWS = 64;
+    static final int TILED_FROM_ROWS = 256;
     /** Pairs per expert (on average) from which the expert products run on the output-tiled kernels over 32-pair
      *  tiles (bench/cuda/gemm_bench.cu, H200: gate/up -21 % / -40 % / -36 %, down -16 % / -31 % / -41 % at 512 /
      *  1,024 / 2,048 tokens against the persistent kernels; slower at 256 tokens = 16 pairs per expert). */
@@ -192,8 +193,8 @@ final class ForwardPass {
         } else {
             this.routerStepArrival = null;
         }
-        this.classPartials = classSplitFrom > 0 && classFold == ClassSplitDense.Fold.WORKSPACE // readSwitches ran
-                ? dev.alloc(ClassSplitDense.workspaceBytes(c, TILED_FROM_ROWS)) : null;
+        long classBytes = ClassSplitDense.configuredWorkspaceBytes(c, TILED_FROM_ROWS); // readSwitches ran
+        this.classPartials = classBytes > 0 ? dev.alloc(classBytes) : null;
         this.mla = c.attention instanceof MlaAttention a
                 ? new MlaAttentionStep(dev, c, a, w, ws, blockSize, kvSuffix) : null;
         this.tensorCoreAttention = mla == null ? TensorCoreAttention.of(kvType, d, g) : null;
@@ -587,11 +588,12 @@ final class ForwardPass {
     }
 
     /** Whether a dense product of {@code t} rows, {@code n} outputs, row length {@code k} runs class-split: the
-     *  switch is on, t in [{@link #classSplitFrom}, {@value #TILED_FROM_ROWS}), n within the workspace (the cluster
-     *  fold needs none), k % 8 == 0 (the tiled kernels' pieces). */
+     *  switch is on, t in [{@link #classSplitFrom}, {@value #TILED_FROM_ROWS}), n no wider than the products it is
+     *  for ({@link ClassSplitDense#maxOutputs}: under either fold, so lm_head keeps its kernels and the fold A/B
+     *  compares folds only), the workspace there for its fold, k % 8 == 0 (the tiled kernels' pieces). */
     private boolean classSplit(int t, int n, int k) {
-        boolean fits = classFold == ClassSplitDense.Fold.CLUSTER
-                || (classPartials != null && n <= ClassSplitDense.maxOutputs(c));
+        boolean fits = n <= ClassSplitDense.maxOutputs(c)
+                && (classFold == ClassSplitDense.Fold.CLUSTER || classPartials != null);
         return !kSplitGemm && classSplitFrom > 0 && t >= classSplitFrom && t < TILED_FROM_ROWS && fits && k % 8 == 0;
     }
 

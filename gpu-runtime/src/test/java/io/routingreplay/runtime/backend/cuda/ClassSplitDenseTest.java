@@ -5,6 +5,8 @@ import io.routingreplay.runtime.config.ModelConfigLoader;
 import io.routingreplay.runtime.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,5 +54,34 @@ class ClassSplitDenseTest {
         ModelConfig c = ModelConfigLoader.load(Fixtures.model("qwen3-moe-tiny"));
         assertEquals(128, ClassSplitDense.maxOutputs(c));
         assertEquals(4L * 8 * 255 * 128, ClassSplitDense.workspaceBytes(c, 256));
+    }
+
+    /** The products it serves are QKV, O and the hidden-wide downs: Qwen3-30B-A3B's QKV (32 + 2 × 4) × 128 = 5,120;
+     *  an MLA model has no fused QKV, so the hidden size (DeepSeek-V2-Lite 2,048: its q / kv_b projections, 3,072 and
+     *  4,096 wide, keep their kernels); lm_head never fits. */
+    @Test
+    void servesQkvAndHiddenWideProductsOnly() throws IOException {
+        ModelConfig qwen = MlaLayoutTest.example("qwen3-30b-a3b-config.json");
+        assertEquals(5120, ClassSplitDense.maxOutputs(qwen));
+        assertTrue(qwen.vocabSize > ClassSplitDense.maxOutputs(qwen));
+        ModelConfig lite = MlaLayoutTest.example("deepseek-v2-lite-config.json");
+        assertEquals(lite.hiddenSize, ClassSplitDense.maxOutputs(lite));
+        assertEquals(2048, lite.hiddenSize);
+    }
+
+    /** The workspace exists only when the switch is on with the workspace fold: the K/V cache is sized without it. */
+    @Test
+    void theConfiguredWorkspaceFollowsTheSwitches() {
+        ModelConfig c = ModelConfigLoader.load(Fixtures.model("qwen3-moe-tiny"));
+        try {
+            assertEquals(0L, ClassSplitDense.configuredWorkspaceBytes(c, 256));
+            System.setProperty(ClassSplitDense.PROPERTY, "33");
+            assertEquals(ClassSplitDense.workspaceBytes(c, 256), ClassSplitDense.configuredWorkspaceBytes(c, 256));
+            System.setProperty(ClassSplitDense.FOLD_PROPERTY, "cluster");
+            assertEquals(0L, ClassSplitDense.configuredWorkspaceBytes(c, 256));
+        } finally {
+            System.clearProperty(ClassSplitDense.PROPERTY);
+            System.clearProperty(ClassSplitDense.FOLD_PROPERTY);
+        }
     }
 }
