@@ -19,12 +19,9 @@ limit="${2:-560}"
 workload="${3:-rl-long}"
 out="${OUT:-/tmp/gemm-inputs-ab}"
 mkdir -p "$out"
-t0=$(date +%s)
-el() { echo "[+$(( $(date +%s) - t0 ))s] $*"; }
-if [ -f "$bundle" ]; then
-  tar xzf "$bundle" -C "$(dirname "$bundle")" && bundle="$(dirname "$bundle")/bundle"
-fi
-nvidia-smi --query-gpu=name --format=csv,noheader || true
+# shellcheck source=scripts/gpu-call-common.sh
+. "$(dirname "$0")/gpu-call-common.sh"
+gpu_call_start "$bundle"
 el "run check --gemm-inputs bf16"
 timeout 150 "$bundle/run" check --gemm-inputs bf16 > "$out/check.log" 2>&1
 check=$?
@@ -54,21 +51,6 @@ for b in sorted(set(sp) | set(sd), reverse=True):
     f = lambda v, w, d: f"{v:>{w}.{d}f}" if v is not None else f"{'-':>{w}}"
     print(f"{b:>6} {f(p1, 20, 0)} {f(p2, 10, 0)} {ratio:>7} {f(d1[0], 16, 2)} {f(d2[0], 8, 2)} {d1[1]:>17} {d2[1]:>6}")
 PY
-left=$(( limit - ($(date +%s) - t0) ))
-case "$workload" in
-  grpo) need=245 adm=reserve ;;
-  vllm-23151) need=112 adm=eager ;;
-  *) need=105 adm=eager ;;
-esac
-if [ "$left" -lt "$need" ]; then
-  el "$workload skipped: $left s left, it needs ~$need"
-  exit "$check"
-fi
-el "$workload with --gemm-inputs bf16"
-mkdir -p "$out/$workload"
-RL_BENCH_GEMM_INPUTS=bf16 OUT="$out/$workload" timeout $(( left - 3 )) "$(dirname "$0")/gpu-rl-bench.sh" "$bundle" \
-  "$workload" bf16 "$adm" > "$out/$workload/all.log" 2>&1
-grep -E 'done:|lower bound|where it went|host time|FAIL|rror|xception' "$out/$workload/all.log" | cut -c1-700 | head -12
-tail -2 "$out/$workload/rl-bench.txt" 2>/dev/null
+gpu_call_workload "$workload" "$limit" "$out" RL_BENCH_GEMM_INPUTS=bf16
 el done
 exit "$check"

@@ -20,12 +20,9 @@ limit="${2:-560}"
 workload="${3:-grpo}"
 out="${OUT:-/tmp/opt-in-ab}"
 mkdir -p "$out"
-t0=$(date +%s)
-el() { echo "[+$(( $(date +%s) - t0 ))s] $*"; }
-if [ -f "$bundle" ]; then
-  tar xzf "$bundle" -C "$(dirname "$bundle")" && bundle="$(dirname "$bundle")/bundle"
-fi
-nvidia-smi --query-gpu=name --format=csv,noheader || true
+# shellcheck source=scripts/gpu-call-common.sh
+. "$(dirname "$0")/gpu-call-common.sh"
+gpu_call_start "$bundle"
 all="-Droutingreplay.cuda.classSplitDense=1 -Droutingreplay.cuda.routerTiles=on"
 el "run check with $all"
 JAVA_OPTS="$all" timeout 130 "$bundle/run" check > "$out/check.log" 2>&1
@@ -55,21 +52,6 @@ print(" ".join(o))
 PY
 )
 echo "winners: JAVA_OPTS='$opts'"
-left=$(( limit - ($(date +%s) - t0) ))
-case "$workload" in
-  grpo) need=245 adm=reserve ;;
-  vllm-23151) need=112 adm=eager ;;
-  *) need=105 adm=eager ;;
-esac
-if [ "$left" -lt "$need" ]; then
-  el "$workload skipped: $left s left, it needs ~$need"
-  exit "$check"
-fi
-el "$workload with JAVA_OPTS='$opts'"
-mkdir -p "$out/$workload"
-JAVA_OPTS="$opts" OUT="$out/$workload" timeout $(( left - 3 )) "$(dirname "$0")/gpu-rl-bench.sh" "$bundle" "$workload" bf16 \
-  "$adm" > "$out/$workload/all.log" 2>&1
-grep -E 'done:|lower bound|where it went|host time|FAIL|rror|xception' "$out/$workload/all.log" | cut -c1-700 | head -12
-tail -2 "$out/$workload/rl-bench.txt" 2>/dev/null
+gpu_call_workload "$workload" "$limit" "$out" JAVA_OPTS="$opts"
 el done
 exit "$check"
