@@ -187,8 +187,10 @@ static void report(const char* what, bool same, R ref, N neu) {
 // own). Launched twice each time: the per-token and the step counters must be back at 0 after a launch. ----
 // variant: 0 router_topk_norm_parts_group; 1 router_topk_norm_tiles_group (RTT_TOKENS tokens a block, issue 14,
 // above 32 tokens); 2 router_topk_norm_tiles then group_by_expert (the engine's choice for steps too large to group
-// in one block).
-static void routerGroupCheck(int T, int E, int K, int H, float eps, int variant) {
+// in one block). normTopk 0: raw top-k weights. real < T: a padded decode graph's step (cuda-notes v50), rows from
+// `real` on padding — both sides group their pairs under row 0's experts (the meta word's real-row count), and the
+// grouping is checked against the ids with those rows' replaced by row 0's.
+static void routerGroupCheck(int T, int E, int K, int H, float eps, int variant, int normTopk = 1, int real = 0) {
     const int numMoe = 48, moeSlot = 5, parts = 4, tile = 16, pairs = T * K, maxTiles = cdiv(pairs, tile) + E;
     float* x = dev(normal((size_t)T * H, 21 + T + E));
     bf16* nw = dev(bf16s(H, 22, 1.f, 0.2f));
@@ -209,28 +211,29 @@ static void routerGroupCheck(int T, int E, int K, int H, float eps, int variant)
     CK(cudaMalloc(&arrivals, (size_t)T * 4));
     CK(cudaMemset(arrivals, 0, (size_t)T * 4));
     CK(cudaMemset(step, 0, 4));
+    int* realRows = real > 0 && real < T ? dev(std::vector<int>{real}) : nullptr;
     for (int tile2 : {0, 24}) {
         auto ref = [&] {
             rmsnorm<<<T, 256>>>(x, nullptr, nw, xn, splitR, H, eps);
-            router_topk<<<T, 1024>>>(xn, wr, E, H, K, 1, moeSlot, numMoe, idR, wR, recR);
+            router_topk<<<T, 1024>>>(xn, wr, E, H, K, normTopk, moeSlot, numMoe, idR, wR, recR);
             group_by_expert<<<1, 1024>>>(idR, pairs, K, E, tile, tile2, rankR, sortedR, slotR, tilesR, numR,
-                                         tiles2R, num2R, nullptr);
+                                         tiles2R, num2R, realRows);
         };
         auto neu = [&] {
             if (variant == 0)
-                router_topk_norm_parts_group<<<dim3(T, parts), 256>>>(x, nw, eps, splitN, wr, E, H, K, 1, moeSlot,
-                                                                      numMoe, idN, wN, recN, logits, arrivals, step,
-                                                                      tile, tile2, rankN, sortedN, slotN, tilesN,
-                                                                      numN, tiles2N, num2N, nullptr);
+                router_topk_norm_parts_group<<<dim3(T, parts), 256>>>(x, nw, eps, splitN, wr, E, H, K, normTopk,
+                                                                      moeSlot, numMoe, idN, wN, recN, logits,
+                                                                      arrivals, step, tile, tile2, rankN, sortedN,
+                                                                      slotN, tilesN, numN, tiles2N, num2N, realRows);
             else if (variant == 1)
                 router_topk_norm_tiles_group<<<dim3(cdiv(T, RTT_TOKENS), parts), 256>>>(
-                        x, nw, eps, splitN, wr, T, E, H, K, 1, moeSlot, numMoe, idN, wN, recN, logits, arrivals, step,
-                        tile, tile2, rankN, sortedN, slotN, tilesN, numN, tiles2N, num2N, nullptr);
+                        x, nw, eps, splitN, wr, T, E, H, K, normTopk, moeSlot, numMoe, idN, wN, recN, logits, arrivals,
+                        step, tile, tile2, rankN, sortedN, slotN, tilesN, numN, tiles2N, num2N, realRows);
             else {
                 router_topk_norm_tiles<<<dim3(cdiv(T, RTT_TOKENS), parts), 256>>>(
-                        x, nw, eps, splitN, wr, T, E, H, K, 1, moeSlot, numMoe, idN, wN, recN, logits, arrivals);
+                        x, nw, eps, splitN, wr, T, E, H, K, normTopk, moeSlot, numMoe, idN, wN, recN, logits, arrivals);
                 group_by_expert<<<1, 1024>>>(idN, pairs, K, E, tile, tile2, rankN, sortedN, slotN, tilesN, numN,
-                                             tiles2N, num2N, nullptr);
+                                             tiles2N, num2N, realRows);
             }
         };
         for (int* p : {tilesR, tiles2R, tilesN, tiles2N}) CK(cudaMemset(p, 0, (size_t)maxTiles * 12));
@@ -251,6 +254,8 @@ static void routerGroupCheck(int T, int E, int K, int H, float eps, int variant)
                          && (tile2 == 0 || (sameBits(num2R, num2N, 1) && sameBits(tiles2R, tiles2N, (size_t)maxTiles * 3)));
         // a valid grouping: expert e owns slots off[e] .. off[e] + cnt[e] - 1, ascending by expert
         auto ids = toHost(idR, pairs), sr = toHost(sortedR, pairs), sn = toHost(sortedN, pairs), pn = toHost(slotN, pairs);
+        if (realRows)   // a padding row's pair p is grouped under row 0's pair p % K
+            for (int p = real * K; p < pairs; p++) ids[p] = ids[p % K];
         std::vector<int> cnt(E, 0), off(E, 0), seen(pairs, 0);
         for (int p = 0; p < pairs; p++) cnt[ids[p]]++;
         for (int e = 1; e < E; e++) off[e] = off[e - 1] + cnt[e - 1];
@@ -269,11 +274,12 @@ static void routerGroupCheck(int T, int E, int K, int H, float eps, int variant)
         }
         bool same = routed && counters && tilesSame && valid && sets;
         if (!same)
-            printf("  E=%d K=%d T=%d tile2=%d: routing %d, counters %d, tiles %d, valid grouping %d, token sets %d\n",
-                   E, K, T, tile2, routed, counters, tilesSame, valid, sets);
-        char name[64];
-        snprintf(name, sizeof name, "%s E%d K%d T%d%s", variant == 0 ? "router+group" : variant == 1
-                 ? "router tiles+group" : "router tiles, group", E, K, T, tile2 ? " +24" : "");
+            printf("  E=%d K=%d H=%d T=%d real=%d tile2=%d: routing %d, counters %d, tiles %d, valid grouping %d, "
+                   "token sets %d\n", E, K, H, T, realRows ? real : T, tile2, routed, counters, tilesSame, valid, sets);
+        char name[96];
+        snprintf(name, sizeof name, "%s E%d K%d H%d T%d%s%s%s", variant == 0 ? "router+group" : variant == 1
+                 ? "router tiles+group" : "router tiles, group", E, K, H, T, realRows ? " padded" : "",
+                 normTopk ? "" : " raw", tile2 ? " +24" : "");
         report(name, same, ref, neu);
     }
 }
@@ -609,6 +615,14 @@ int main(int argc, char** argv) {
     for (int shape = 0; shape < 2; shape++)
         for (int tg : {33, 64, 127, 128, 256, 1024})
             for (int variant : {1, 2}) routerGroupCheck(tg, shape ? 64 : 128, shape ? 6 : 8, H, eps, variant);
+    // padded decode graphs (10 sequences in 16 rows; 59 in 64), raw weights, and Qwen2-MoE's 60 experts with a width
+    // that is no multiple of 256
+    routerGroupCheck(16, 128, 8, H, eps, 0, 1, 10);
+    for (int variant : {1, 2}) {
+        routerGroupCheck(64, 128, 8, H, eps, variant, 1, 59);
+        routerGroupCheck(48, 128, 8, H, eps, variant, 0);
+        routerGroupCheck(40, 60, 4, 1000, eps, variant, 1, 37);
+    }
     printf(allSame ? "all identical\n" : "SOME OUTPUTS DIFFER\n");
     return allSame ? 0 : 1;
 }

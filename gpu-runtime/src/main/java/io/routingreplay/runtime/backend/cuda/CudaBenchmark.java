@@ -247,7 +247,7 @@ public final class CudaBenchmark {
         }
         // the opt-in kernels of -Droutingreplay.cuda.routerTiles / classSplitDense / classSplitFold, each against
         // what it replaces, graph-replayed (same call and context); each ends as configured
-        if (r.routerTilesConfigured()) {
+        if (r.routerTilesConfigured() && B > ForwardPass.FUSED_COMBINE_NORM_MAX_ROWS) { // the tiles run above it only
             kernelAb(r, B, prompt + output - 1, next, tables, greedy, tilesOff -> r.useRouterTiles(!tilesOff),
                     "router tiles on/off ms", "router tiles off", rows);
         }

@@ -42,7 +42,7 @@ final class ForwardPass {
     /** Rows up to which the MoE combine also writes the next layer's attention RMSNorm (moe_combine_rmsnorm) and
      *  the router norms its own row (router_topk_norm): same bits, one launch fewer per layer each (v20 measured
      *  the first slower at 256 rows). */
-    private static final int FUSED_COMBINE_NORM_MAX_ROWS = 32;
+    static final int FUSED_COMBINE_NORM_MAX_ROWS = 32;
     /** Blocks per token of router_topk_norm_parts (v30 measured 4 best at 1-32 tokens). */
     private static final int ROUTER_PARTS = 4;
     /** The largest expert count router_topk_norm_parts takes (its 256 threads hold one logit each, as the
