@@ -9,13 +9,14 @@
 // slots with tiles of <= tile2 pairs (the expert products' 24-pair tiles at large batches). Single block. The order
 // of pairs inside an expert is not deterministic, and need not be: each row of an expert GEMM is computed
 // independently.
-// Padding rows: a decode graph runs a power-of-two number of rows, the rows past the step's sequences being
-// padding (token 0 at position 0). Where realRows is given (the step's meta word the host writes), the pairs of rows
+// Padding rows: a decode graph runs a bucket's number of rows (DecodeBuckets: powers of two up to 32, then multiples
+// of 16), the rows past the step's sequences being padding (token 0 at position 0). Where realRows is given (the step's meta word the host writes), the pairs of rows
 // from *realRows on are grouped under row 0's experts (pair p -> row 0's pair p % K) instead of the experts the
 // router picked for them: padding then adds pairs to experts the step reads anyway, never an expert of its own (at
 // small batches most of a padding row's experts are ones no real row picked, each a full expert's weights to read).
 // The real rows' pairs, slots and results are what they were (each GEMM row is computed on its own); a padding
-// row's output is never read.
+// row's output is never read. A count outside 1 .. T - 1 (a meta word no step wrote) groups every pair under its own
+// experts, as without padding: never every row under row 0's.
 // ---------------------------------------------------------------------------------------------------------------
 #define GROUP_MAXE 1024
 // expert e's pairs (slots first .. first + count - 1) cut into tiles (expert, first slot, count <= tile) at tl
@@ -42,7 +43,8 @@ __device__ __forceinline__ void groupByExpert(const int* topIds, int numPairs, i
     __shared__ int toff2[MAXE];
     __shared__ int warpC[32], warpT[32], warpT2[32];
     int tid = threadIdx.x, nt = blockDim.x, lane = tid & 31, warp = tid >> 5, nw = nt >> 5;
-    int realPairs = realRows ? *realRows * K : numPairs;
+    int real = realRows ? *realRows : 0;
+    int realPairs = real >= 1 && real * K < numPairs ? real * K : numPairs;
     // the expert pair p is grouped under: its own, or for a padding row's pair row 0's k-th (above)
     auto expertOf = [&](int p) {
         int q = p < realPairs ? p : p % K;

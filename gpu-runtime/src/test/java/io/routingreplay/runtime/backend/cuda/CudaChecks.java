@@ -116,6 +116,7 @@ public final class CudaChecks {
         for (String fixture : accepted) {
             failures.addAll(agreement(fixture, 100, seed++));
         }
+        failures.addAll(decodeBuckets("qwen3-moe-tiny"));
         failures.addAll(capacityFromFreeMemory("qwen3-moe-tiny"));
         for (String f : failures.subList(0, Math.min(40, failures.size()))) {
             System.out.println("FAIL " + f);
@@ -254,6 +255,39 @@ public final class CudaChecks {
         }
         System.out.printf("invariance  %-15s alone / batched / 7-token chunks / K-split GEMMs bit-identical -> %s%n", fixture,
                 fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
+        return fails;
+    }
+
+    /**
+     * Decode graphs at the bucket sizes above 32 rows (DecodeBuckets: multiples of 16; the padding rows grouped under
+     * row 0's experts): 100 requests of different lengths decode together in graph-replayed steps of 100 sequences
+     * (112 rows) down to a few, and give bit for bit the records of the same requests run with every step eager
+     * (the step's exact rows, no padding).
+     */
+    public static List<String> decodeBuckets(String fixture) {
+        List<String> fails = new ArrayList<>();
+        Random rnd = new Random(11);
+        List<GenerationRequest> reqs = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            reqs.add(new GenerationRequest("b" + i, randomPrompt(rnd, 6 + rnd.nextInt(20), fixture),
+                    new SamplingParams(2 + rnd.nextInt(24), i % 2 == 0 ? 0f : 0.9f, 1f, 0, 40L + i, List.of(), true,
+                            true)));
+        }
+        EngineConfig cfg = cuda(fixture).maxNumSeqs(128).maxBatchTokens(4096).build();
+        List<GenerationResult> graphs = run(cfg, reqs);
+        List<GenerationResult> eager;
+        System.setProperty("routingreplay.cuda.graphs", "false");
+        try {
+            eager = run(cfg, reqs);
+        } finally {
+            System.clearProperty("routingreplay.cuda.graphs");
+        }
+        for (int i = 0; i < reqs.size(); i++) {
+            same(fixture + " " + reqs.get(i).rid() + " graph-replayed buckets vs eager", graphs.get(i), eager.get(i),
+                    fails);
+        }
+        System.out.printf("buckets     %-15s 100 requests decoding in bucket graphs (112 rows down) = eager, bit for "
+                + "bit -> %s%n", fixture, fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
         return fails;
     }
 
