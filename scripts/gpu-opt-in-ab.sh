@@ -25,7 +25,7 @@ mkdir -p "$out"
 gpu_call_start "$bundle"
 all="-Droutingreplay.cuda.classSplitDense=1 -Droutingreplay.cuda.routerTiles=on"
 el "run check with $all"
-JAVA_OPTS="$all" timeout 130 "$bundle/run" check > "$out/check.log" 2>&1
+JAVA_OPTS="$all" timeout 150 "$bundle/run" check > "$out/check.log" 2>&1
 check=$?
 echo "check exit $check"; grep -E 'FAIL|PASS|rror|xception' "$out/check.log" | cut -c1-160 | head -30
 el "run bench with $all"
