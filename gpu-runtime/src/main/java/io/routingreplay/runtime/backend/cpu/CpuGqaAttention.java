@@ -25,8 +25,8 @@ final class CpuGqaAttention implements CpuAttention {
     private final Collectives coll;
 
     /** {@code a} is this rank's attention (its head counts), {@code mw} its slices of the weights. */
-    CpuGqaAttention(ModelConfig c, GqaAttention a, ModelWeights mw, CpuProducts products, CpuKvCache cache, RankShard shard,
-                    Collectives coll) {
+    CpuGqaAttention(ModelConfig c, GqaAttention a, ModelWeights mw, CpuProducts products, CpuKvCache cache,
+                    RankShard shard, Collectives coll) {
         this.c = c;
         this.a = a;
         this.products = products;

@@ -9,8 +9,8 @@ final class CpuMlp {
     }
 
     /** silu(gate · x) * (up · x) for the given rows of xn (all T when {@code rows} is null): [m, inter]. */
-    static float[] swiglu(CpuProducts products, TensorView gateW, TensorView upW, float[] xn, int[] rows, int m, int hidden,
-                          int inter) {
+    static float[] swiglu(CpuProducts products, TensorView gateW, TensorView upW, float[] xn, int[] rows, int m,
+                          int hidden, int inter) {
         float[] gate = new float[m * inter];
         float[] up = new float[m * inter];
         products.linear(gateW, xn, rows, m, hidden, gate, inter);

@@ -19,7 +19,8 @@ final class CpuProducts {
         this.inputs = inputs;
     }
 
-    /** {@link CpuOps#linear}'s out[r][o] = Σ_i x[rowIdx[r]][i] · W[o][i], x being {@code in} as the products take it. */
+    /** {@link CpuOps#linear}'s out[r][o] = Σ_i x[rowIdx[r]][i] · W[o][i], x being {@code in} as the products take
+     *  it. */
     void linear(TensorView w, float[] in, int[] rowIdx, int rows, int inDim, float[] out, int outDim) {
         if (inputs == GemmInputs.SPLIT) {
             CpuOps.linear(par, w, in, rowIdx, rows, inDim, out, outDim);
