@@ -19,31 +19,26 @@ import java.util.stream.Collectors;
  * </ul>
  */
 public enum GemmInputs {
-    SPLIT("split"), BF16("bf16");
-
-    private final String flag;
-
-    GemmInputs(String flag) {
-        this.flag = flag;
-    }
+    SPLIT, BF16;
 
     /** The spelling of the CLI flag and job option ({@code split}, {@code bf16}). */
     public String flag() {
-        return flag;
+        return name().toLowerCase(Locale.ROOT);
     }
 
+    /** Parses "split" or "bf16" (any case); the message lists the accepted values. */
     public static GemmInputs parse(String s) {
-        for (GemmInputs g : values()) {
-            if (g.flag.equals(s.toLowerCase(Locale.ROOT))) {
-                return g;
-            }
+        try {
+            return valueOf(s.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("GEMM inputs must be one of "
+                    + Arrays.stream(values()).map(GemmInputs::flag).collect(Collectors.joining(", ")) + ", got '" + s
+                    + "'");
         }
-        throw new IllegalArgumentException("GEMM inputs must be one of "
-                + Arrays.stream(values()).map(GemmInputs::flag).collect(Collectors.joining(", ")) + ", got '" + s + "'");
     }
 
     @Override
     public String toString() {
-        return flag;
+        return flag();
     }
 }
