@@ -21,12 +21,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class JobRuntimeClasspathTest {
 
+    private static final Pattern ANSI = Pattern.compile("\u001B\\[[0-9;]*m");
     private static final Pattern ARTIFACT = Pattern.compile("^\\s+([\\w.-]+):([\\w.-]+):([\\w-]+)(?::([\\w.-]+))?:([\\w.-]+)(?:\\s.*)?$");
 
     private static List<String> runtimeArtifacts() throws IOException {
         Path list = Path.of("target", "runtime-dependencies.txt");
         assertTrue(Files.isRegularFile(list), list.toAbsolutePath() + " is written by job/pom.xml's list-runtime-deps execution");
         return Files.readAllLines(list).stream()
+                .map(line -> ANSI.matcher(line).replaceAll(""))   // Maven colours the list when it runs in a terminal
                 .map(ARTIFACT::matcher)
                 .filter(Matcher::matches)
                 // groupId:artifactId:type[:classifier]
