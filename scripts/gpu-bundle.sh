@@ -28,7 +28,9 @@ cd "$root"
 mvn -q -pl gpu-runtime -am -DskipTests package
 mvn -q -pl gpu-runtime test-compile
 jar="$(ls gpu-runtime/target/gpu-runtime-*.jar | grep -v sources | head -1)"
-unzip -l "$jar" | grep kernels.ptx >/dev/null || { echo "$jar has no kernels.ptx" >&2; exit 1; }
+for ptx in kernels.ptx gemm_bf16_inputs.ptx; do
+  unzip -l "$jar" | grep "$ptx" >/dev/null || { echo "$jar has no $ptx" >&2; exit 1; }
+done
 rm -rf "$out" && mkdir -p "$out/lib" "$out/test"
 mvn -q -pl gpu-runtime dependency:copy-dependencies -DincludeScope=runtime -DexcludeGroupIds=ai.djl,ai.djl.huggingface,net.java.dev.jna,commons-io,org.apache.commons,commons-codec,com.google.code.gson,com.google.errorprone -DoutputDirectory="$(cd "$out" && pwd)/lib"
 cp "$jar" "$out/lib/"

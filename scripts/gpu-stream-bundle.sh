@@ -16,7 +16,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 command -v nvcc >/dev/null || { echo "nvcc is not on PATH: the bundle needs the kernels' PTX" >&2; exit 1; }
 cd "$root"
 mvn -q -DskipTests package
-unzip -l gpu-runtime/target/gpu-runtime-*[0-9T].jar | grep -q kernels.ptx || { echo "gpu-runtime jar has no kernels.ptx" >&2; exit 1; }
+for ptx in kernels.ptx gemm_bf16_inputs.ptx; do
+  unzip -l gpu-runtime/target/gpu-runtime-*[0-9T].jar | grep -q "$ptx" || { echo "gpu-runtime jar has no $ptx" >&2; exit 1; }
+done
 stage="$(mktemp -d)"
 b="$stage/stream-bundle"
 mkdir -p "$b/lib"

@@ -136,6 +136,9 @@ __device__ __forceinline__ void tiledGemmBody(const float* X, int ldx, const int
 #pragma unroll
             for (int i = 0; i < X_PER; i++) {
                 int p = tid + i * THREADS, tok = p >> 3, q = p & 7;
+#ifdef GEMM_INPUTS_BF16
+                if (q & 1) continue; // a lo piece (split row: hi, lo of each 8-element group): never read here
+#endif
                 bool ok = xOk[i] && kBase + 4 * q < K;
                 cpAsync16(st + W_BYTES + tok * 128 + ((q ^ (tok & 1)) << 4), xSrc[i] + (ok ? kBase : 0), ok);
             }

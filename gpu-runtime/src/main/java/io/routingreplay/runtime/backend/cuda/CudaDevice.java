@@ -58,6 +58,9 @@ final class CudaDevice implements AutoCloseable {
     }
 
     CudaDevice(int ordinal, GemmInputs gemmInputs) {
+        // both images read first: a jar without one fails here, before a context is retained
+        byte[] kernelsPtx = readPtx(PTX_RESOURCE);
+        byte[] gemmPtx = gemmInputs == GemmInputs.BF16 ? readPtx(GEMM_BF16_INPUTS_PTX_RESOURCE) : null;
         JCudaDriver.setExceptionsEnabled(true);
         cuInit(0);
         int[] count = new int[1];
@@ -75,12 +78,11 @@ final class CudaDevice implements AutoCloseable {
         name = new String(n, 0, len, StandardCharsets.US_ASCII);
         cuDevicePrimaryCtxRetain(context, device);
         cuCtxSetCurrent(context);
-        cuModuleLoadData(module, readPtx(PTX_RESOURCE));
-        if (gemmInputs == GemmInputs.BF16) {
-            byte[] ptx = readPtx(GEMM_BF16_INPUTS_PTX_RESOURCE);
+        cuModuleLoadData(module, kernelsPtx);
+        if (gemmPtx != null) {
             gemmModule = new CUmodule();
-            cuModuleLoadData(gemmModule, ptx);
-            gemmEntries = ptxEntries(ptx);
+            cuModuleLoadData(gemmModule, gemmPtx);
+            gemmEntries = ptxEntries(gemmPtx);
         } else {
             gemmModule = null;
             gemmEntries = Set.of();

@@ -104,6 +104,9 @@ public final class CudaChecks {
             } else {
                 driftFromReference(fixture);
             }
+            if (numerics.gemmInputs() == GemmInputs.BF16) {
+                failures.addAll(bf16Inputs(fixture));
+            }
             failures.addAll(invariance(fixture));
             failures.addAll(prefixCache(fixture));
             failures.addAll(promptEndLogits(fixture));
@@ -234,6 +237,56 @@ public final class CudaChecks {
                         + "output tokens from the first difference on %d of %d, routing cells differing %d of %d "
                         + "(before the first differing token), max|dlogprob| %.2e there -> REPORT%n", fixture, numerics,
                 casesDiffering, cases.size(), tokensDiffering, tokens, cellsDiffering, cells, worst);
+    }
+
+    /** How far a bf16-inputs first output logprob may be from the CPU's in the same numerics ({@link #bf16Inputs}). */
+    static final double BF16_INPUTS_FIRST_LOGPROB_TOL = 0.05;
+
+    /**
+     * With bf16 GEMM inputs, the second PTX module runs and multiplies what the CPU backend's bf16 products multiply:
+     * the greedy cases' records differ from split inputs' on the GPU (else the module was not used), at least half
+     * the cases' first output token is the CPU's in the same numerics, and there its logprob is within {@value
+     * #BF16_INPUTS_FIRST_LOGPROB_TOL} of the CPU's. A module that multiplied the wrong halves is far off; the two
+     * backends' fp32 orders differ in the last bits only, which can move an input's bf16 rounding by one unit.
+     */
+    public static List<String> bf16Inputs(String fixture) {
+        return bf16Inputs(fixture, CudaChecks::cuda);
+    }
+
+    /** {@link #bf16Inputs(String)} with the engines {@code engine} builds (in {@link #numerics}) against the CPU's. */
+    static List<String> bf16Inputs(String fixture, Function<String, EngineConfig.Builder> engine) {
+        List<String> fails = new ArrayList<>();
+        List<GenerationRequest> reqs = Fixtures.greedyRequests(fixture);
+        List<GenerationResult> bf16 = run(engine.apply(fixture).build(), reqs);
+        List<GenerationResult> split = run(engine.apply(fixture).gemmInputs(GemmInputs.SPLIT).build(), reqs);
+        List<GenerationResult> cpu = run(numerics.applyTo(EngineConfig.builder(Fixtures.model(fixture)).threads(2)
+                .maxNumSeqs(64).maxBatchTokens(512)).build(), reqs);
+        int differ = 0, agree = 0;
+        double worst = 0;
+        for (int i = 0; i < reqs.size(); i++) {
+            differ += Arrays.equals(bf16.get(i).outputLogprobs(), split.get(i).outputLogprobs()) ? 0 : 1;
+            GenerationResult g = bf16.get(i), c = cpu.get(i);
+            if (g.outputTokenIds().length > 0 && c.outputTokenIds().length > 0
+                    && g.outputTokenIds()[0] == c.outputTokenIds()[0]) {
+                agree++;
+                worst = Math.max(worst, Math.abs(g.outputLogprobs()[0] - c.outputLogprobs()[0]));
+            }
+        }
+        if (differ == 0) {
+            fails.add(fixture + ": bf16 GEMM inputs gave split inputs' logprobs in every case: the bf16 module did not "
+                    + "run");
+        }
+        if (2 * agree < reqs.size()) {
+            fails.add(fixture + ": the first output token is the CPU's (bf16 inputs) in only " + agree + " of "
+                    + reqs.size() + " cases");
+        }
+        if (worst > BF16_INPUTS_FIRST_LOGPROB_TOL) {
+            fails.add(fixture + ": a first output logprob is " + worst + " from the CPU's (bf16 inputs)");
+        }
+        System.out.printf("bf16 inputs %-15s records differ from split inputs' in %d of %d cases; first token as the "
+                + "CPU's in %d, max|dlogprob| %.2e there -> %s%n", fixture, differ, reqs.size(), agree, worst,
+                fails.isEmpty() ? "PASS" : "FAIL (" + fails.size() + ")");
+        return fails;
     }
 
     public static List<String> invariance(String fixture) {
