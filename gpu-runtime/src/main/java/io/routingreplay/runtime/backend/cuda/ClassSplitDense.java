@@ -97,11 +97,16 @@ final class ClassSplitDense {
     }
 
     /** The workspace the switches at start ask for ({@value #PROPERTY} on with the workspace fold), else 0: what
-     *  ForwardPass allocates, and what CudaModelRunner leaves out of the K/V cache. */
+     *  CudaModelRunner leaves out of the K/V cache before ForwardPass parses the switches. */
     static long configuredWorkspaceBytes(ModelConfig c, int maxRows) {
-        boolean on = fromRows(System.getProperty(PROPERTY)) > 0
-                && fold(System.getProperty(FOLD_PROPERTY)) == Fold.WORKSPACE;
-        return on ? workspaceBytes(c, maxRows) : 0L;
+        return workspaceBytes(c, maxRows, fromRows(System.getProperty(PROPERTY)),
+                fold(System.getProperty(FOLD_PROPERTY)));
+    }
+
+    /** The workspace the parsed switches need: {@link #workspaceBytes(ModelConfig, int)} when the split is on
+     *  ({@code fromRows} > 0) with the workspace fold, else 0. */
+    static long workspaceBytes(ModelConfig c, int maxRows, int fromRows, Fold fold) {
+        return fromRows > 0 && fold == Fold.WORKSPACE ? workspaceBytes(c, maxRows) : 0L;
     }
 
     /** The class sums' workspace for products of fewer than {@code maxRows} rows. */

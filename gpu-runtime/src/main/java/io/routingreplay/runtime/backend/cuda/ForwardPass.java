@@ -121,6 +121,8 @@ final class ForwardPass {
     ClassSplitDense.Fold classFold;
     /** The class sums' workspace [8][rows][n] (allocated when the switch is on at start), or null. */
     private final CUdeviceptr classPartials;
+    /** The widest product the class split serves ({@link ClassSplitDense#maxOutputs}). */
+    private final int classMaxOutputs;
     /** Use only the K-split GEMMs, never the persistent or tiled ones (bitwise A/B; also
      *  -D{@value #GEMM_PROPERTY}=ksplit). */
     boolean kSplitGemm;
@@ -193,7 +195,9 @@ final class ForwardPass {
         } else {
             this.routerStepArrival = null;
         }
-        long classBytes = ClassSplitDense.configuredWorkspaceBytes(c, TILED_FROM_ROWS); // readSwitches ran
+        // readSwitches ran
+        long classBytes = ClassSplitDense.workspaceBytes(c, TILED_FROM_ROWS, classSplitFrom, classFold);
+        this.classMaxOutputs = ClassSplitDense.maxOutputs(c);
         this.classPartials = classBytes > 0 ? dev.alloc(classBytes) : null;
         this.mla = c.attention instanceof MlaAttention a
                 ? new MlaAttentionStep(dev, c, a, w, ws, blockSize, kvSuffix) : null;
@@ -592,7 +596,7 @@ final class ForwardPass {
      *  for ({@link ClassSplitDense#maxOutputs}: under either fold, so lm_head keeps its kernels and the fold A/B
      *  compares folds only), the workspace there for its fold, k % 8 == 0 (the tiled kernels' pieces). */
     private boolean classSplit(int t, int n, int k) {
-        boolean fits = n <= ClassSplitDense.maxOutputs(c)
+        boolean fits = n <= classMaxOutputs
                 && (classFold == ClassSplitDense.Fold.CLUSTER || classPartials != null);
         return !kSplitGemm && classSplitFrom > 0 && t >= classSplitFrom && t < TILED_FROM_ROWS && fits && k % 8 == 0;
     }
